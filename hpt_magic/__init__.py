@@ -1,0 +1,35 @@
+"""hpt_magic: hyperparameter tuning that lives inside the Jupyter notebook.
+
+``%load_ext hpt_magic`` registers the ``%%tune`` cell magic; the Python API offers
+:class:`Study` (ask/tell, optimize) and the distributions.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._errors import SpaceError, StorageError, TrialPruned, TuneError
+from ._events import Event
+from ._space import Choice, Distribution, Float, Grid, Int, ParameterGrid
+from ._storage import InMemoryStorage, SQLiteStorage
+from ._study import Study, load_study
+from ._trial import Trial, TrialState
+from ._tune import tune
+from .samplers import GridSampler, RandomSampler, Sampler
+from .schedulers import Scheduler
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Choice", "Distribution", "Event", "Float", "Grid", "GridSampler", "InMemoryStorage", "Int",
+    "ParameterGrid", "RandomSampler", "SQLiteStorage", "Sampler", "Scheduler", "SpaceError",
+    "StorageError", "Study", "Trial", "TrialPruned", "TrialState", "TuneError", "load_study",
+    "load_ipython_extension", "tune", "__version__",
+]
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext hpt_magic``: register ``%%tune`` and friends, and bind ``tune``."""
+    from .magic import load_ipython_extension as load
+
+    load(ipython)

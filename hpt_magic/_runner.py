@@ -1,0 +1,163 @@
+"""Running trials in this process: capture, errors, interrupts, the optimize loop."""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from ._capture import capture
+from ._errors import SpaceError, TrialPruned
+from ._events import Event
+from ._trial import Trial, TrialState
+from ._tune import activate, deactivate
+
+if TYPE_CHECKING:
+    from ._study import Study
+
+__all__ = ["run_trial", "optimize", "RunInfo"]
+
+
+class RunInfo:
+    """Facts about one ``optimize`` call, filled as it goes (read by summaries)."""
+
+    def __init__(self, n_trials: int | None, timeout: float | None) -> None:
+        self.n_trials = n_trials
+        self.timeout = timeout
+        self.started = time.time()
+        self.done = 0
+        self.reason = "running"
+
+    @property
+    def elapsed(self) -> float:
+        return time.time() - self.started
+
+
+def run_trial(study: Study, objective: Callable[[Trial], Any], trial: Trial,
+              catch: bool = True) -> Trial:
+    """Run ``objective(trial)`` with its output captured, and tell the study how it ended.
+
+    A ``KeyboardInterrupt`` marks the trial ``interrupted`` and propagates; errors in the
+    objective make it ``failed`` (and propagate only when ``catch`` is false); a
+    :class:`SpaceError` always propagates, since every further trial would hit it too.
+    """
+    token = activate(trial)
+    outcome: dict[str, Any] = {}
+    try:
+        with capture() as out:
+            try:
+                outcome["value"] = objective(trial)
+            except TrialPruned:
+                outcome["state"] = TrialState.PRUNED
+            except KeyboardInterrupt:
+                outcome["state"] = TrialState.INTERRUPTED
+                outcome["error"] = "interrupted by the user"
+                outcome["raise"] = KeyboardInterrupt()
+            except Exception as exc:
+                outcome["state"] = TrialState.FAILED
+                outcome["error"] = f"{type(exc).__name__}: {exc}"
+                outcome["traceback"] = _user_traceback(exc)
+                if isinstance(exc, SpaceError) or not catch:
+                    outcome["raise"] = exc
+    finally:
+        deactivate(token)
+    trial.output = out.getvalue()
+    state = outcome.get("state")
+    value = outcome.get("value")
+    if state is None and trial.should_stop:
+        state, value = _stopped(study, trial)
+    study.tell(trial, value, state=state, error=outcome.get("error"),
+               traceback=outcome.get("traceback"))
+    if "raise" in outcome:
+        raise outcome["raise"]
+    return trial
+
+
+def _stopped(study: Study, trial: Trial) -> tuple[TrialState, Any]:
+    """The final state of a trial that a scheduler stopped and that ended quietly."""
+    decided = getattr(study.scheduler, "stopped_result", None)
+    if decided is not None:
+        state, value = decided(trial)
+        return TrialState(state), value
+    return TrialState.PRUNED, None
+
+
+def _user_traceback(exc: BaseException) -> str:
+    """The traceback from the user's code down, without our runner frames."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_frame.f_globals.get("__name__", "").startswith("hpt_magic."):
+        tb = tb.tb_next
+    return "".join(traceback.format_exception(type(exc), exc, tb or exc.__traceback__))
+
+
+def optimize(study: Study, objective: Callable[[Trial], Any], *, n_trials: int | None = None,
+             timeout: float | None = None, catch: bool = True,
+             callbacks: list[Callable[[Study, Trial], None]] | None = None, show: bool = False,
+             n_jobs: int = 1, dask: Any = None, info: RunInfo | None = None) -> RunInfo:
+    """The loop behind :meth:`Study.optimize`; returns what happened.
+
+    A ``KeyboardInterrupt`` ends the loop with every finished trial kept and is re-raised
+    after the ``run_finished`` event.
+    """
+    if n_trials is not None and n_trials < 0:
+        raise SpaceError(f"n_trials must be >= 0, got {n_trials}.")
+    info = info or RunInfo(n_trials, timeout)
+    dashboard = None
+    if show:
+        # The dashboard is a front end: imported only when asked for.
+        from .display import Dashboard
+
+        dashboard = Dashboard(study, n_trials=n_trials, timeout=timeout)
+    study._stop.clear()
+    study.events.emit(Event("run_started", study, data={"n_trials": n_trials,
+                                                         "timeout": timeout}))
+    interrupted = False
+    try:
+        if n_jobs != 1 or dask is not None:
+            from ._executors import run_parallel
+
+            run_parallel(study, objective, info, n_jobs=n_jobs, dask=dask, catch=catch,
+                         callbacks=callbacks or [])
+        else:
+            _loop(study, objective, info, catch, callbacks or [])
+    except KeyboardInterrupt:
+        interrupted = True
+        info.reason = "interrupted"
+    finally:
+        if info.reason == "running":
+            info.reason = "error"
+        study.events.emit(Event("run_finished", study, data={
+            "reason": info.reason, "n_done": info.done, "elapsed": info.elapsed}))
+        if dashboard is not None:
+            dashboard.close()
+    if interrupted:
+        raise KeyboardInterrupt
+    return info
+
+
+def _loop(study: Study, objective: Callable[[Trial], Any], info: RunInfo, catch: bool,
+          callbacks: list[Callable[[Study, Trial], None]]) -> None:
+    while True:
+        reason = should_end(study, info)
+        if reason:
+            info.reason = reason
+            return
+        trial = study.ask()
+        run_trial(study, objective, trial, catch)
+        info.done += 1
+        for cb in callbacks:
+            cb(study, trial)
+
+
+def should_end(study: Study, info: RunInfo) -> str | None:
+    """Why the run should end now, or ``None`` to go on."""
+    if info.n_trials is not None and info.done >= info.n_trials:
+        return "done"
+    if info.timeout is not None and info.elapsed >= info.timeout:
+        return "timeout"
+    if study.stop_requested:
+        return "stopped"
+    if study.sampler.exhausted(study):
+        return "exhausted"
+    return None

@@ -1,0 +1,389 @@
+"""Distributions: what a hyperparameter may be, and how to sample, map and enumerate it.
+
+Each distribution maps its values to the unit interval ``[0, 1]`` (linear or log scale, integer
+and step values occupy equal-width bins), which is the space model-based samplers work in.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from ._errors import SpaceError
+
+__all__ = ["Distribution", "Float", "Int", "Choice", "Grid", "ParameterGrid", "from_json"]
+
+
+class Distribution:
+    """Base class of the distributions.
+
+    Subclasses set ``log`` and ``default`` and implement the unit-interval mapping.
+    """
+
+    log: bool = False
+    default: Any = None
+
+    def sample(self, rng: np.random.Generator) -> Any:
+        """Draw one value uniformly on the distribution's scale."""
+        return self.from_unit(rng.random())
+
+    def to_unit(self, value: Any) -> float:
+        """Map a value to ``[0, 1]``."""
+        raise NotImplementedError
+
+    def from_unit(self, u: float) -> Any:
+        """Map a point of ``[0, 1]`` back to a valid value (rounded for ints, steps, choices)."""
+        raise NotImplementedError
+
+    def grid(self) -> list[Any]:
+        """The values a grid search enumerates."""
+        raise SpaceError(
+            f"{self!r} cannot be enumerated for grid search: a continuous Float has no grid. "
+            "Give it a step (Float(low, high, step=...)) or list the points with tune.grid([...])."
+        )
+
+    def contains(self, value: Any) -> bool:
+        """Whether ``value`` is a value of this distribution."""
+        raise NotImplementedError
+
+    def clip(self, value: Any) -> Any:
+        """The valid value nearest to ``value``."""
+        return self.from_unit(min(1.0, max(0.0, self.to_unit(value))))
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-able description, the inverse of :func:`from_json`."""
+        raise NotImplementedError
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and other.to_json() == self.to_json()
+
+    def __hash__(self) -> int:
+        return hash(repr(self))
+
+
+def _check_bounds(kind: str, low: float, high: float, log: bool) -> None:
+    for name, v in (("low", low), ("high", high)):
+        if not isinstance(v, (int, float, np.integer, np.floating)) or isinstance(v, bool):
+            raise SpaceError(f"{kind}: {name}={v!r} is not a number. Pass numbers for low/high.")
+        if not math.isfinite(v):
+            raise SpaceError(f"{kind}: {name}={v!r} is not finite. Pass finite bounds.")
+    if not low < high:
+        raise SpaceError(
+            f"{kind}: low={low!r} must be smaller than high={high!r}. Swap them, or use a "
+            "constant instead of a distribution."
+        )
+    if log and low <= 0:
+        raise SpaceError(
+            f"{kind}: a log scale needs low > 0, got low={low!r}. Use a positive lower bound or "
+            "log=False."
+        )
+
+
+class Float(Distribution):
+    """A real number in ``[low, high]``, on a linear or log scale, optionally on a step grid.
+
+    Examples
+    --------
+    >>> d = Float(1e-4, 1e-1, log=True)
+    >>> round(d.default, 6)
+    0.003162
+    >>> d.from_unit(1.0)
+    0.1
+    """
+
+    def __init__(
+        self, low: float, high: float, *, log: bool = False, step: float | None = None,
+        default: float | None = None,
+    ) -> None:
+        _check_bounds("Float", low, high, log)
+        if step is not None:
+            if log:
+                raise SpaceError("Float: step and log=True cannot be combined. Choose one.")
+            if not step > 0:
+                raise SpaceError(f"Float: step={step!r} must be positive.")
+        self.low, self.high, self.log, self.step = float(low), float(high), bool(log), step
+        if default is None:
+            default = math.sqrt(low * high) if log else (low + high) / 2
+            default = self.clip(default)
+        elif not self.contains(default):
+            raise SpaceError(
+                f"Float: default={default!r} lies outside [{low}, {high}]. Give a default inside "
+                "the range."
+            )
+        self.default = float(default)
+
+    def _n_steps(self) -> int:
+        return int(math.floor((self.high - self.low) / self.step + 1e-9)) + 1
+
+    def to_unit(self, value: Any) -> float:
+        v = float(value)
+        if self.step is not None:
+            n = self._n_steps()
+            return (round((v - self.low) / self.step) + 0.5) / n
+        if self.log:
+            return (math.log(v) - math.log(self.low)) / (math.log(self.high) - math.log(self.low))
+        return (v - self.low) / (self.high - self.low)
+
+    def from_unit(self, u: float) -> float:
+        u = min(1.0, max(0.0, float(u)))
+        if self.step is not None:
+            n = self._n_steps()
+            k = min(n - 1, int(u * n))
+            return float(min(self.high, self.low + k * self.step))
+        if self.log:
+            lo, hi = math.log(self.low), math.log(self.high)
+            return float(min(self.high, max(self.low, math.exp(lo + u * (hi - lo)))))
+        return float(min(self.high, max(self.low, self.low + u * (self.high - self.low))))
+
+    def grid(self) -> list[Any]:
+        if self.step is None:
+            return super().grid()
+        return [self.from_unit((k + 0.5) / self._n_steps()) for k in range(self._n_steps())]
+
+    def contains(self, value: Any) -> bool:
+        try:
+            v = float(value)
+        except (TypeError, ValueError):
+            return False
+        return self.low - 1e-12 * abs(self.low) <= v <= self.high + 1e-12 * abs(self.high)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": "float", "low": self.low, "high": self.high, "log": self.log,
+                "step": self.step}
+
+    def __repr__(self) -> str:
+        extra = ", log=True" if self.log else (f", step={self.step}" if self.step else "")
+        return f"Float({self.low:g}, {self.high:g}{extra})"
+
+
+class Int(Distribution):
+    """An integer in ``[low, high]`` (both included), on a linear or log scale.
+
+    Examples
+    --------
+    >>> Int(1, 8).grid()
+    [1, 2, 3, 4, 5, 6, 7, 8]
+    >>> Int(16, 256, log=True).default
+    64
+    """
+
+    def __init__(
+        self, low: int, high: int, *, log: bool = False, step: int = 1, default: int | None = None,
+    ) -> None:
+        _check_bounds("Int", low, high, log)
+        if int(low) != low or int(high) != high:
+            raise SpaceError(f"Int: bounds must be integers, got low={low!r}, high={high!r}.")
+        if int(step) != step or step < 1:
+            raise SpaceError(f"Int: step={step!r} must be a positive integer.")
+        if log and step != 1:
+            raise SpaceError("Int: step and log=True cannot be combined. Choose one.")
+        self.low, self.high, self.log, self.step = int(low), int(high), bool(log), int(step)
+        if default is None:
+            centre = math.sqrt(low * high) if log else (low + high) / 2
+            default = self.clip(centre)
+        elif not self.contains(default):
+            raise SpaceError(
+                f"Int: default={default!r} is not an integer in [{low}, {high}] (step "
+                f"{step}). Give a default inside the range."
+            )
+        self.default = int(default)
+
+    def _n(self) -> int:
+        return (self.high - self.low) // self.step + 1
+
+    def to_unit(self, value: Any) -> float:
+        v = float(value)
+        if self.log:
+            lo, hi = math.log(self.low - 0.5), math.log(self.high + 0.5)
+            return (math.log(v) - lo) / (hi - lo)
+        return (round((v - self.low) / self.step) + 0.5) / self._n()
+
+    def from_unit(self, u: float) -> int:
+        u = min(1.0, max(0.0, float(u)))
+        if self.log:
+            lo, hi = math.log(self.low - 0.5), math.log(self.high + 0.5)
+            v = int(round(math.exp(lo + u * (hi - lo))))
+            return int(min(self.high, max(self.low, v)))
+        k = min(self._n() - 1, int(u * self._n()))
+        return int(self.low + k * self.step)
+
+    def grid(self) -> list[Any]:
+        return list(range(self.low, self.high + 1, self.step))
+
+    def contains(self, value: Any) -> bool:
+        try:
+            v = float(value)
+        except (TypeError, ValueError):
+            return False
+        return v == int(v) and self.low <= v <= self.high and (int(v) - self.low) % self.step == 0
+
+    def clip(self, value: Any) -> int:
+        v = int(round(min(self.high, max(self.low, float(value)))))
+        return int(self.low + round((v - self.low) / self.step) * self.step)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": "int", "low": self.low, "high": self.high, "log": self.log,
+                "step": self.step}
+
+    def __repr__(self) -> str:
+        extra = ", log=True" if self.log else (f", step={self.step}" if self.step != 1 else "")
+        return f"Int({self.low}, {self.high}{extra})"
+
+
+class Choice(Distribution):
+    """One of a list of options (strings, numbers, booleans or None).
+
+    Examples
+    --------
+    >>> c = Choice(["relu", "tanh"])
+    >>> c.default, c.from_unit(0.9)
+    ('relu', 'tanh')
+    """
+
+    is_grid = False
+
+    def __init__(self, options: Sequence[Any], *, default: Any = None) -> None:
+        if isinstance(options, (str, bytes)) or not isinstance(options, Sequence):
+            try:
+                options = list(options)  # type: ignore[arg-type]
+            except TypeError:
+                options = None  # type: ignore[assignment]
+            if options is None or isinstance(options, (str, bytes)):
+                raise SpaceError(
+                    f"{type(self).__name__}: options must be a list, e.g. ['relu', 'tanh'].")
+        options = list(options)
+        if not options:
+            raise SpaceError(
+                f"{type(self).__name__}: the list of options is empty. Give at least one option.")
+        if len(set(map(repr, options))) != len(options):
+            raise SpaceError(
+                f"{type(self).__name__}: options {options!r} contain duplicates. List each once.")
+        self.options = options
+        if default is None:
+            default = options[0]
+        elif default not in options:
+            raise SpaceError(
+                f"{type(self).__name__}: default={default!r} is not one of {options!r}.")
+        self.default = default
+
+    def __len__(self) -> int:
+        return len(self.options)
+
+    def index(self, value: Any) -> int:
+        """The position of ``value`` among the options."""
+        for i, o in enumerate(self.options):
+            if o == value and type(o) is type(value):
+                return i
+        for i, o in enumerate(self.options):
+            if o == value:
+                return i
+        raise SpaceError(f"{value!r} is not one of the options {self.options!r}.")
+
+    def to_unit(self, value: Any) -> float:
+        return (self.index(value) + 0.5) / len(self.options)
+
+    def from_unit(self, u: float) -> Any:
+        u = min(1.0, max(0.0, float(u)))
+        return self.options[min(len(self.options) - 1, int(u * len(self.options)))]
+
+    def sample(self, rng: np.random.Generator) -> Any:
+        return self.options[int(rng.integers(len(self.options)))]
+
+    def grid(self) -> list[Any]:
+        return list(self.options)
+
+    def contains(self, value: Any) -> bool:
+        return any(o == value for o in self.options)
+
+    def clip(self, value: Any) -> Any:
+        return self.options[self.index(value)]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": "grid" if self.is_grid else "choice", "options": list(self.options)}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.options!r})"
+
+
+class Grid(Choice):
+    """Explicit grid points: a :class:`Choice` that grid search enumerates in order."""
+
+    is_grid = True
+
+
+def from_json(data: Mapping[str, Any]) -> Distribution:
+    """Rebuild a distribution from :meth:`Distribution.to_json`.
+
+    Examples
+    --------
+    >>> from_json(Float(0, 1).to_json())
+    Float(0, 1)
+    """
+    kind = data.get("type")
+    if kind == "float":
+        return Float(data["low"], data["high"], log=data["log"], step=data.get("step"))
+    if kind == "int":
+        return Int(data["low"], data["high"], log=data["log"], step=data.get("step", 1))
+    if kind == "choice":
+        return Choice(data["options"])
+    if kind == "grid":
+        return Grid(data["options"])
+    raise SpaceError(f"Unknown distribution type {kind!r} in a stored study.")
+
+
+def check_space(space: Mapping[str, Distribution]) -> dict[str, Distribution]:
+    """Validate a ``{name: distribution}`` mapping and return it as a dict."""
+    if not isinstance(space, Mapping):
+        raise SpaceError(
+            f"space must be a dict of name -> distribution, got {type(space).__name__}. Example: "
+            "{'lr': Float(1e-4, 1e-1, log=True)}.")
+    if not space:
+        raise SpaceError(
+            "The search space is empty. Add at least one distribution, e.g. "
+            "{'lr': Float(1e-4, 1e-1, log=True)}, or leave space=None and define parameters "
+            "inside the objective with tune.* calls.")
+    out = {}
+    for name, dist in space.items():
+        if not isinstance(name, str) or not name:
+            raise SpaceError(f"Parameter names must be non-empty strings, got {name!r}.")
+        if isinstance(dist, (list, tuple)):
+            dist = Grid(dist)
+        if not isinstance(dist, Distribution):
+            raise SpaceError(
+                f"Parameter {name!r}: {dist!r} is not a distribution. Use Float, Int or Choice "
+                "(or a list for a grid).")
+        out[name] = dist
+    return out
+
+
+class ParameterGrid:
+    """The cartesian product of the grids of a space, as a small sized iterable.
+
+    Examples
+    --------
+    >>> g = ParameterGrid({"a": Int(1, 2), "b": Choice(["x", "y"])})
+    >>> len(g), g[3]
+    (4, {'a': 2, 'b': 'y'})
+    """
+
+    def __init__(self, space: Mapping[str, Distribution]) -> None:
+        self.names = list(space)
+        self.values = [space[n].grid() for n in self.names]
+
+    def __len__(self) -> int:
+        return int(np.prod([len(v) for v in self.values])) if self.values else 0
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        out = {}
+        for name, vals in zip(reversed(self.names), reversed(self.values)):
+            index, k = divmod(index, len(vals))
+            out[name] = vals[k]
+        return {n: out[n] for n in self.names}
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return (self[i] for i in range(len(self)))

@@ -1,0 +1,477 @@
+"""The study: ask/tell, the best trial, events. No front end lives here."""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from ._errors import SpaceError, TuneError
+from ._events import Event, EventBus
+from ._space import Distribution, check_space
+from ._storage import Storage, make_storage, space_from_json, space_to_json
+from ._trial import Trial, TrialState
+from .samplers import Sampler, make_sampler
+from .schedulers import CONTINUE, Scheduler, make_scheduler
+
+__all__ = ["Study", "load_study"]
+
+
+class Study:
+    """A hyperparameter search: its trials, its sampler and scheduler, and where it is stored.
+
+    Parameters
+    ----------
+    space : dict of str -> Distribution, optional
+        A fixed search space. Without it the objective defines parameters as it runs
+        (``tune.*`` calls or ``trial.suggest``).
+    sampler : str or Sampler
+        ``"random"``, ``"grid"``, ``"tpe"``, ``"gp"``... or a sampler object.
+    direction : {"minimize", "maximize"}
+    seed : int, optional
+        Seeds the sampler: same seed, same space, same objective -> the same trials.
+    name : str, optional
+        The study's name in its storage; an existing study of that name is continued.
+    storage : str, path or Storage, optional
+        An SQLite file path, or ``None`` to keep the study in memory.
+    scheduler : str or Scheduler, optional
+        Early stopping / multi-fidelity (``"asha"``, ``"median"``...).
+    max_steps : int, optional
+        The full resource given to the scheduler.
+    new : bool
+        Start afresh even if a study of that name exists (the old one is renamed, not deleted).
+    sampler_args, scheduler_args : dict, optional
+        Options passed to a sampler or scheduler built by name.
+
+    Examples
+    --------
+    >>> from hpt_magic import Study, Float
+    >>> study = Study(space={"x": Float(-5, 5)}, seed=0)
+    >>> study.optimize(lambda t: (t.params["x"] - 1) ** 2, n_trials=20)
+    >>> abs(study.best_params["x"] - 1) < 1.5
+    True
+    """
+
+    def __init__(
+        self, space: Mapping[str, Distribution] | None = None, sampler: str | Sampler = "random",
+        direction: str = "minimize", seed: int | None = None, name: str | None = None,
+        storage: str | os.PathLike | Storage | None = None,
+        scheduler: str | Scheduler | None = None, max_steps: int | None = None, new: bool = False,
+        sampler_args: Mapping[str, Any] | None = None,
+        scheduler_args: Mapping[str, Any] | None = None,
+    ) -> None:
+        if direction not in ("minimize", "maximize"):
+            raise TuneError(f"direction must be 'minimize' or 'maximize', got {direction!r}.")
+        self.direction = direction
+        self.seed = seed
+        self.space = check_space(space) if space is not None else None
+        self.sampler = make_sampler(sampler, seed, **dict(sampler_args or {}))
+        sched_kwargs = dict(scheduler_args or {})
+        if max_steps is not None and isinstance(scheduler, str):
+            sched_kwargs.setdefault("max_steps", max_steps)
+        self.scheduler = make_scheduler(scheduler, **sched_kwargs)
+        if self.scheduler is not None and max_steps is not None:
+            self.scheduler.max_steps = max_steps
+        self.storage = make_storage(storage)
+        self.events = EventBus()
+        self.name = name or f"study-{uuid.uuid4().hex[:8]}"
+        self._queue: list[dict[str, Any]] = []
+        self._lock = threading.RLock()
+        self._stop = threading.Event()
+        self.previous_name: str | None = None
+        self._open(new)
+
+    # -- storage -----------------------------------------------------------------------------
+    def _open(self, new: bool) -> None:
+        rec = self.storage.get_study(self.name)
+        if rec is not None and new:
+            self.previous_name = f"{self.name}~{time.strftime('%Y%m%d-%H%M%S')}"
+            k = 1
+            while self.storage.get_study(self.previous_name) is not None:
+                k += 1
+                self.previous_name = f"{self.name}~{time.strftime('%Y%m%d-%H%M%S')}-{k}"
+            self.storage.rename_study(self.name, self.previous_name)
+            rec = None
+        if rec is None:
+            self._id = self.storage.create_study(
+                self.name, self.direction, {"sampler": type(self.sampler).__name__,
+                                            "seed": self.seed})
+            self._known: dict[str, Distribution] = dict(self.space or {})
+            if self._known:
+                self.storage.update_study(self._id, space=space_to_json(self._known))
+            self._trials: list[Trial] = []
+            self.resumed = False
+            return
+        if rec["direction"] != self.direction:
+            raise TuneError(
+                f"Study {self.name!r} was created to {rec['direction']}, not to "
+                f"{self.direction}. Use the same direction, or start afresh with --new "
+                "(Study(..., new=True)).")
+        self._id = rec["id"]
+        self._known = space_from_json(rec["space"])
+        if self.space is not None:
+            self.check_space(self.space, allow_missing=False)
+            self._known.update(self.space)
+            self.storage.update_study(self._id, space=space_to_json(self._known))
+        self._trials = self.storage.load_trials(self._id, self._known)
+        self.resumed = True
+
+    def check_space(self, space: Mapping[str, Distribution], *, allow_missing: bool = False,
+                    names: Iterable[str] | None = None) -> None:
+        """Raise a :class:`SpaceError` when ``space`` clashes with the stored one.
+
+        Adding parameters is fine; changing a distribution is not, nor is dropping a parameter
+        (unless ``allow_missing``).
+        """
+        for name, dist in space.items():
+            old = self._known.get(name)
+            if old is not None and old != dist:
+                raise SpaceError(
+                    f"Study {self.name!r} stores parameter {name!r} as {old!r}, the search space "
+                    f"now says {dist!r}. A changed space would mix incomparable trials: keep the "
+                    "old definition, or start afresh with --new (the old trials are kept under "
+                    "a renamed study).")
+        present = set(space) | set(names or ())
+        dropped = [n for n in self._known if n not in present]
+        if dropped and not allow_missing:
+            raise SpaceError(
+                f"Study {self.name!r} has parameters {dropped} that the search space no longer "
+                "defines. Only adding parameters to a stored study is allowed: put them back, "
+                "or start afresh with --new.")
+
+    # -- ask / tell --------------------------------------------------------------------------
+    def ask(self, params: Mapping[str, Any] | None = None, *, manual: bool = False) -> Trial:
+        """Start a new trial and return it, with ``trial.params`` filled for a fixed space.
+
+        Parameters
+        ----------
+        params : dict, optional
+            Values to use instead of sampling (the rest is sampled).
+        manual : bool
+            Mark the trial as set by hand (widgets).
+        """
+        with self._lock:
+            trial = Trial(-1, manual=manual)
+            fixed: dict[str, Any] = {}
+            if self._queue and params is None:
+                fixed.update(self._queue.pop(0))
+                trial.user_attrs["enqueued"] = True
+            fixed.update(params or {})
+            trial.trial_id, trial.number = self.storage.new_trial(self._id, trial)
+            trial._study = self
+            self._trials.append(trial)
+            if self.scheduler is not None:
+                fixed.update(self.scheduler.on_trial_start(self, trial) or {})
+            trial.fixed = fixed
+            space = self.search_space()
+            joint = {k: d for k, d in space.items() if k not in fixed}
+            if joint:
+                trial.relative = self.sampler.sample_joint(self, trial, joint) or {}
+            if self.space is not None:
+                unknown = [k for k in fixed if k not in self.space]
+                if unknown:
+                    self._abandon(trial)
+                    raise SpaceError(
+                        f"Parameters {unknown} are not in the study's space "
+                        f"({', '.join(self.space)}). Check the spelling.")
+                try:
+                    for name, dist in self.space.items():
+                        self._suggest(trial, name, dist)
+                except Exception:
+                    self._abandon(trial)
+                    raise
+                self.storage.set_params(trial)
+        self.events.emit(Event("trial_started", self, trial))
+        return trial
+
+    def _abandon(self, trial: Trial) -> None:
+        trial.state = TrialState.FAILED
+        trial.error = "could not be started"
+        trial.finished = time.time()
+        self.storage.finish_trial(trial)
+
+    def _suggest(self, trial: Trial, name: str, dist: Distribution) -> Any:
+        if name in trial.params:
+            if trial.distributions.get(name) != dist:
+                raise SpaceError(
+                    f"Parameter {name!r} is defined twice in one trial with different "
+                    f"distributions ({trial.distributions.get(name)!r} and {dist!r}). Give each "
+                    "tune.* call its own name.")
+            return trial.params[name]
+        with self._lock:
+            known = self._known.get(name)
+            if known is not None and known != dist:
+                self.check_space({name: dist}, allow_missing=True)
+            if known is None:
+                self._known[name] = dist
+                self.storage.update_study(self._id, space=space_to_json(self._known))
+            if name in trial.fixed:
+                value = trial.fixed[name]
+                if not dist.contains(value):
+                    raise SpaceError(
+                        f"The given value {value!r} for {name!r} is outside {dist!r}. Give a "
+                        "value inside the range.")
+                value = dist.clip(value)
+            elif name in trial.relative:
+                value = trial.relative[name]
+            else:
+                value = self.sampler.sample_one(self, trial, name, dist)
+            trial.params[name] = value
+            trial.distributions[name] = dist
+        return value
+
+    def _report(self, trial: Trial, value: float, step: int, checkpoint: Any = None) -> bool:
+        trial.intermediate[step] = value
+        if checkpoint is not None:
+            trial.checkpoint = checkpoint
+        if len(trial.intermediate) == 1:
+            self.storage.set_params(trial)
+        self.storage.add_report(trial, step, value)
+        self.events.emit(Event("trial_reported", self, trial, step=step, value=value))
+        if self.scheduler is not None and not trial.should_stop:
+            decision = self.scheduler.on_report(self, trial, step, value)
+            if decision != CONTINUE:
+                trial.should_stop = True
+                trial.user_attrs["decision"] = decision
+        return trial.should_stop
+
+    def tell(self, trial: Trial | int, value: Any = None, *, state: str | TrialState | None = None,
+             error: str | None = None, traceback: str | None = None) -> Trial:
+        """Finish a trial with its score (or another final state).
+
+        A missing score falls back to the last reported value. A score that is not a finite
+        number makes the trial ``failed``, with the reason in ``trial.error``.
+
+        Parameters
+        ----------
+        trial : Trial or int
+            The trial or its number.
+        value : float, optional
+        state : {"complete", "pruned", "failed", "interrupted"}, optional
+            Defaults to ``complete``.
+        """
+        if isinstance(trial, int):
+            trial = self.trial(trial)
+        if trial.state.finished:
+            raise TuneError(f"Trial {trial.number} is already {trial.state.value}; a trial is "
+                            "told once.")
+        state = TrialState(state or TrialState.COMPLETE)
+        if value is None and trial.intermediate and state in (TrialState.COMPLETE,
+                                                              TrialState.PRUNED):
+            value = trial.intermediate[max(trial.intermediate)]
+        if state is TrialState.COMPLETE:
+            value, reason = _check_score(value)
+            if reason:
+                state, error = TrialState.FAILED, reason
+        elif value is not None:
+            try:
+                value = float(value)
+            except (TypeError, ValueError):
+                value = None
+        trial.state = state
+        trial.value = value if state in (TrialState.COMPLETE, TrialState.PRUNED) else None
+        trial.error = error if error is not None else trial.error
+        trial.traceback = traceback if traceback is not None else trial.traceback
+        trial.finished = time.time()
+        trial._study = None
+        self.storage.finish_trial(trial)
+        if self.scheduler is not None:
+            self.scheduler.on_trial_finished(self, trial)
+        self.events.emit(Event("trial_finished", self, trial))
+        return trial
+
+    def enqueue(self, params: Mapping[str, Any]) -> None:
+        """Queue a point to be tried before the sampler is asked again.
+
+        Examples
+        --------
+        >>> from hpt_magic import Study, Float
+        >>> study = Study(space={"x": Float(0, 1)})
+        >>> study.enqueue({"x": 0.25})
+        >>> study.ask().params
+        {'x': 0.25}
+        """
+        if not isinstance(params, Mapping) or not params:
+            raise TuneError(f"enqueue needs a non-empty dict of parameter values, got {params!r}.")
+        space = self.search_space()
+        for name, value in params.items():
+            if name in space and not space[name].contains(value):
+                raise SpaceError(f"Enqueued value {value!r} for {name!r} is outside "
+                                 f"{space[name]!r}. Give a value inside the range.")
+        self._queue.append(dict(params))
+
+    # -- running -----------------------------------------------------------------------------
+    def optimize(self, objective: Callable[[Trial], Any], n_trials: int | None = None,
+                 timeout: float | None = None, *, catch: bool = True,
+                 callbacks: Iterable[Callable[[Study, Trial], None]] = (),
+                 show: bool = False, n_jobs: int = 1, dask: Any = None) -> None:
+        """Run ``objective`` on new trials until ``n_trials`` or ``timeout`` is reached.
+
+        Parameters
+        ----------
+        objective : callable
+            ``objective(trial) -> score``.
+        n_trials : int, optional
+            Trials to add (``None``: until the timeout, the grid's end or :meth:`stop`).
+        timeout : float, optional
+            Seconds.
+        catch : bool
+            Record a trial that raises as failed and go on (``False`` re-raises).
+        callbacks : iterable of callables
+            ``callback(study, trial)`` after each trial.
+        show : bool
+            Show the live dashboard (in a notebook).
+        n_jobs : int
+            Local worker processes (1: in this process).
+        dask : str or distributed.Client, optional
+            Run trials on a Dask cluster.
+        """
+        from ._runner import optimize
+
+        optimize(self, objective, n_trials=n_trials, timeout=timeout, catch=catch,
+                 callbacks=list(callbacks), show=show, n_jobs=n_jobs, dask=dask)
+
+    def stop(self) -> None:
+        """Ask a running ``optimize`` to stop after the running trial(s)."""
+        self._stop.set()
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop.is_set()
+
+    def subscribe(self, callback: Callable[[Event], None]) -> Callable[[], None]:
+        """Call ``callback(event)`` on every study event; returns the unsubscribe function."""
+        return self.events.subscribe(callback)
+
+    # -- facts -------------------------------------------------------------------------------
+    @property
+    def trials(self) -> list[Trial]:
+        """All trials, in order of their number."""
+        return list(self._trials)
+
+    def get_trials(self, states: Iterable[str | TrialState] | None = None) -> list[Trial]:
+        """Trials in the given states (all when ``None``)."""
+        if states is None:
+            return self.trials
+        wanted = {TrialState(s) for s in states}
+        return [t for t in self._trials if t.state in wanted]
+
+    def trial(self, number: int) -> Trial:
+        """The trial with this number."""
+        for t in self._trials:
+            if t.number == number:
+                return t
+        raise TuneError(f"Study {self.name!r} has no trial number {number}.")
+
+    def search_space(self) -> dict[str, Distribution]:
+        """The fixed space, or every parameter that trials have defined so far."""
+        return dict(self.space) if self.space is not None else dict(self._known)
+
+    def is_better(self, a: float, b: float | None) -> bool:
+        """Whether score ``a`` beats ``b`` in this study's direction."""
+        if b is None:
+            return True
+        return a < b if self.direction == "minimize" else a > b
+
+    @property
+    def best_trial(self) -> Trial:
+        """The complete trial with the best score."""
+        best = None
+        for t in self._trials:
+            if t.state is TrialState.COMPLETE and t.value is not None and (
+                    best is None or self.is_better(t.value, best.value)):
+                best = t
+        if best is None:
+            raise TuneError(f"Study {self.name!r} has no complete trial yet, so no best one. "
+                            "Run some trials first.")
+        return best
+
+    @property
+    def best_value(self) -> float:
+        return self.best_trial.value  # type: ignore[return-value]
+
+    @property
+    def best_params(self) -> dict[str, Any]:
+        return dict(self.best_trial.params)
+
+    def counts(self) -> dict[str, int]:
+        """Number of trials per state."""
+        out = {s.value: 0 for s in TrialState}
+        for t in self._trials:
+            out[t.state.value] += 1
+        return out
+
+    def summary(self, elapsed: float | None = None, n_new: int | None = None) -> str:
+        """A short plain-text summary: counts, best score and parameters, time."""
+        c = self.counts()
+        head = f"Study {self.name!r}: {c['complete']} complete, {c['pruned']} pruned, " \
+               f"{c['failed']} failed"
+        if c["interrupted"]:
+            head += f", {c['interrupted']} interrupted"
+        if n_new is not None:
+            head += f" ({n_new} new this run)"
+        if elapsed is not None:
+            head += f" in {_duration(elapsed)}"
+        try:
+            best = self.best_trial
+        except TuneError:
+            return head + ".\nNo complete trial yet."
+        params = ", ".join(f"{k}={_fmt(v)}" for k, v in best.params.items())
+        return (f"{head}.\nBest {self.direction[:3]} score {best.value:.6g} (trial "
+                f"{best.number}): {params}")
+
+    def plot(self, **kwargs: Any) -> Any:
+        """The dashboard of this study as a matplotlib Figure (see :func:`hpt_magic.plot`)."""
+        # Imported here so that the engine never needs matplotlib unless asked to draw.
+        from .display import plot
+
+        return plot(self, **kwargs)
+
+    def __repr__(self) -> str:
+        c = self.counts()
+        return (f"<Study {self.name!r} {self.direction} sampler={self.sampler.name} "
+                f"trials={len(self._trials)} complete={c['complete']}>")
+
+
+def load_study(name: str, storage: str | os.PathLike | Storage) -> Study:
+    """Open a stored study for analysis or to continue it.
+
+    The study's direction comes from storage; its sampler is random until you set
+    ``study.sampler``.
+    """
+    st = make_storage(storage)
+    rec = st.get_study(name)
+    if rec is None:
+        names = [s["name"] for s in st.list_studies()]
+        raise TuneError(f"No study named {name!r} in {storage!r}. Stored studies: {names}.")
+    return Study(name=name, storage=st, direction=rec["direction"])
+
+
+def _check_score(value: Any) -> tuple[float | None, str | None]:
+    if value is None:
+        return None, ("the objective returned None and reported nothing: end the cell with the "
+                      "score expression or call tune.report(score)")
+    if isinstance(value, bool):
+        return None, f"the score is a bool ({value!r}), not a number"
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return None, f"the score {value!r} ({type(value).__name__}) is not a number"
+    if not math.isfinite(v):
+        return None, f"the score is {v} (not finite)"
+    return v, None
+
+
+def _fmt(v: Any) -> str:
+    return f"{v:.4g}" if isinstance(v, float) else repr(v)
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    m, s = divmod(int(seconds), 60)
+    return f"{m} min {s:02d} s" if m < 60 else f"{m // 60} h {m % 60:02d} min"

@@ -1,0 +1,142 @@
+"""The define-by-run face: ``tune.loguniform(...)``, ``tune.report(...)``, ``tune.steps(n)``.
+
+Inside a running trial each call asks that trial (found through a ``contextvars`` context, so it
+works in threads and worker processes); outside, the call returns its default so the same cell
+runs as plain Python.
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextvars
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from ._errors import TuneError
+from ._space import Choice, Distribution, Float, Grid, Int
+from ._trial import Trial
+
+__all__ = ["tune", "current_trial", "activate"]
+
+_current: contextvars.ContextVar[Trial | None] = contextvars.ContextVar("hpt_trial", default=None)
+
+
+def current_trial() -> Trial | None:
+    """The trial running in this context, or ``None`` outside any trial."""
+    return _current.get()
+
+
+def activate(trial: Trial | None) -> contextvars.Token:
+    """Make ``trial`` the current one; pass the token to ``deactivate``."""
+    return _current.set(trial)
+
+
+def deactivate(token: contextvars.Token) -> None:
+    _current.reset(token)
+
+
+class _Tune:
+    """Namespace of the define-by-run calls; the object users know as ``tune``."""
+
+    def _param(self, dist: Distribution, name: str | None, call: str) -> Any:
+        trial = _current.get()
+        if trial is None:
+            return dist.default
+        if not name:
+            raise TuneError(
+                f"{call} inside a trial needs a parameter name: write `x = {call}` (the magic "
+                f"takes the name from the assignment) or pass name='x'.")
+        return trial.suggest(name, dist)
+
+    def uniform(self, low: float, high: float, *, step: float | None = None,
+                default: float | None = None, name: str | None = None) -> float:
+        """A float drawn uniformly from ``[low, high]`` (default: the centre)."""
+        return self._param(Float(low, high, step=step, default=default), name,
+                           f"tune.uniform({low}, {high})")
+
+    def loguniform(self, low: float, high: float, *, default: float | None = None,
+                   name: str | None = None) -> float:
+        """A positive float drawn on a log scale (default: the geometric mean)."""
+        return self._param(Float(low, high, log=True, default=default), name,
+                           f"tune.loguniform({low}, {high})")
+
+    def float(self, low: float, high: float, *, log: bool = False, step: float | None = None,
+              default: float | None = None, name: str | None = None) -> builtins.float:
+        """A float in ``[low, high]``, linear or log scale."""
+        return self._param(Float(low, high, log=log, step=step, default=default), name,
+                           f"tune.float({low}, {high})")
+
+    def int(self, low: int, high: int, *, log: bool = False, step: int = 1,
+            default: int | None = None, name: str | None = None) -> builtins.int:
+        """An integer in ``[low, high]`` (both included)."""
+        return self._param(Int(low, high, log=log, step=step, default=default), name,
+                           f"tune.int({low}, {high})")
+
+    def choice(self, options: Sequence[Any], *, default: Any = None,
+               name: str | None = None) -> Any:
+        """One of ``options`` (default: the first)."""
+        return self._param(Choice(options, default=default), name, "tune.choice([...])")
+
+    def grid(self, values: Sequence[Any], *, default: Any = None, name: str | None = None) -> Any:
+        """One of explicit grid points, enumerated by grid search."""
+        return self._param(Grid(values, default=default), name, "tune.grid([...])")
+
+    def report(self, value: builtins.float, step: builtins.int | None = None, *,
+               checkpoint: Any = None) -> bool:
+        """Record a point of the learning curve. Returns ``True`` when the trial should stop.
+
+        Outside ``tune.steps`` a stop decision ends the trial at once (as pruned). Outside any
+        trial the call does nothing and returns ``False``.
+        """
+        trial = _current.get()
+        if trial is None:
+            return False
+        return trial.report(value, step, checkpoint=checkpoint)
+
+    def steps(self, n: builtins.int, start: builtins.int | None = None) -> Iterator[builtins.int]:
+        """Yield ``0 .. n-1``; end early, quietly, when the scheduler stops the trial.
+
+        When the trial was restored from a checkpoint (population-based training) the steps
+        continue after the checkpoint's step; ``start`` overrides that.
+        """
+        trial = _current.get()
+        if trial is None:
+            yield from range(start or 0, n)
+            return
+        first = start if start is not None else builtins.int(
+            trial.user_attrs.get("resume_step", 0))
+        trial.in_steps = True
+        try:
+            for step in range(first, n):
+                if trial.should_stop:
+                    return
+                trial.user_attrs["step"] = step
+                yield step
+        finally:
+            trial.in_steps = False
+
+    def restore(self, default: Any = None) -> Any:
+        """The checkpoint this trial continues from (population-based training), else ``default``."""
+        trial = _current.get()
+        if trial is None or trial.checkpoint is None:
+            return default
+        return trial.checkpoint
+
+    def should_stop(self) -> bool:
+        """Whether the scheduler asked the current trial to stop."""
+        trial = _current.get()
+        return bool(trial and trial.should_stop)
+
+    @property
+    def trial(self) -> Trial | None:
+        """The running trial, or ``None`` in plain Python."""
+        return _current.get()
+
+    def __reduce__(self) -> str:
+        return "tune"
+
+    def __repr__(self) -> str:
+        return "<hpt_magic.tune: define-by-run search space>"
+
+
+tune = _Tune()

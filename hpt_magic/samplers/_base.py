@@ -1,0 +1,102 @@
+"""The one base class that every sampler subclasses."""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .._space import Distribution
+from .._trial import Trial, TrialState
+
+if TYPE_CHECKING:
+    from .._study import Study
+
+__all__ = ["Sampler", "observations"]
+
+
+class Sampler:
+    """Base class of samplers.
+
+    A sampler proposes parameters in two ways. ``sample_joint`` is called once when a trial
+    starts, for the space known at that moment (the study's fixed space, or the parameters that
+    earlier trials used); it may return values for all, some or none of them.
+    ``sample_one`` is called for every parameter the joint step did not cover (new names,
+    conditional branches).
+
+    Randomness comes from :meth:`rng`, derived from the seed *and the trial number*, so a resumed
+    study does not repeat the parameters it already tried.
+
+    Parameters
+    ----------
+    seed : int, optional
+        Makes the sampler reproducible. ``None`` draws a fresh seed; a study passes its own seed
+        to a sampler it builds by name.
+    """
+
+    #: Name used by ``Study(sampler=...)`` and ``%%tune --sampler``.
+    name = "base"
+
+    def __init__(self, seed: int | None = None) -> None:
+        self.seed = seed if seed is not None else int(np.random.SeedSequence().entropy % 2**63)
+
+    def rng(self, number: int, *salt: str) -> np.random.Generator:
+        """A generator that depends only on the seed, the trial number and ``salt``."""
+        keys = [zlib.crc32(s.encode()) for s in salt]
+        return np.random.default_rng([self.seed, number, *keys])
+
+    def sample_joint(self, study: Study, trial: Trial,
+                     space: Mapping[str, Distribution]) -> dict[str, Any]:
+        """Propose values for several parameters at once (default: none)."""
+        return {}
+
+    def sample_one(self, study: Study, trial: Trial, name: str, dist: Distribution) -> Any:
+        """Propose a value for one parameter."""
+        raise NotImplementedError
+
+    def exhausted(self, study: Study) -> bool:
+        """Whether the sampler has nothing left to propose (grid search)."""
+        return False
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(seed={self.seed})"
+
+
+def observations(
+    study: Study, space: Mapping[str, Distribution], *, include_pruned: bool = True,
+    trials: Sequence[Trial] | None = None,
+) -> tuple[np.ndarray, np.ndarray, list[Trial]]:
+    """Finished trials as a unit-cube matrix and a loss vector (lower is better).
+
+    Only trials that have every parameter of ``space`` are used. Pruned trials count with
+    their last reported value when ``include_pruned``; failed trials are ignored.
+
+    Returns
+    -------
+    X : ndarray of shape (n, len(space))
+    y : ndarray of shape (n,)
+        ``value`` for a minimised study, ``-value`` for a maximised one.
+    used : list of Trial
+    """
+    states = {TrialState.COMPLETE} | ({TrialState.PRUNED} if include_pruned else set())
+    sign = 1.0 if study.direction == "minimize" else -1.0
+    names = list(space)
+    rows, ys, used = [], [], []
+    for t in (study.trials if trials is None else trials):
+        if t.state not in states or any(n not in t.params for n in names):
+            continue
+        v = t.value
+        if v is None and t.intermediate:
+            v = t.intermediate[max(t.intermediate)]
+        if v is None or not np.isfinite(v):
+            continue
+        try:
+            rows.append([space[n].to_unit(t.params[n]) for n in names])
+        except Exception:
+            continue
+        ys.append(sign * v)
+        used.append(t)
+    X = np.asarray(rows, dtype=float).reshape(len(rows), len(names))
+    return X, np.asarray(ys, dtype=float), used

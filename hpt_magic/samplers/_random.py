@@ -1,0 +1,31 @@
+"""Random search."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .._space import Distribution
+from .._trial import Trial
+from ._base import Sampler
+
+if TYPE_CHECKING:
+    from .._study import Study
+
+__all__ = ["RandomSampler"]
+
+
+class RandomSampler(Sampler):
+    """Draws every parameter independently and uniformly on its own scale (log where log).
+
+    Examples
+    --------
+    >>> from hpt_magic import Study, Float
+    >>> study = Study(space={"x": Float(0, 1)}, sampler=RandomSampler(seed=0))
+    >>> 0 <= study.ask().params["x"] <= 1
+    True
+    """
+
+    name = "random"
+
+    def sample_one(self, study: Study, trial: Trial, name: str, dist: Distribution) -> Any:
+        return dist.sample(self.rng(trial.number, name))

@@ -1,0 +1,30 @@
+"""Schedulers: early stopping and multi-fidelity, one algorithm per module behind
+:class:`Scheduler`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._errors import TuneError
+from ._base import CONTINUE, PAUSE, STOP, Scheduler
+
+__all__ = ["Scheduler", "CONTINUE", "STOP", "PAUSE", "make_scheduler", "SCHEDULERS"]
+
+#: Scheduler classes by the name ``--scheduler`` takes.
+SCHEDULERS: dict[str, type[Scheduler]] = {}
+
+
+def make_scheduler(scheduler: str | Scheduler | None, **kwargs: Any) -> Scheduler | None:
+    """Build a scheduler from its name (or pass a :class:`Scheduler` through)."""
+    if scheduler is None or isinstance(scheduler, Scheduler):
+        return scheduler
+    name = str(scheduler).lower().replace("_", "-")
+    if name in ("none", ""):
+        return None
+    if name not in SCHEDULERS:
+        known = ", ".join(sorted(SCHEDULERS)) or "(none yet)"
+        raise TuneError(f"Unknown scheduler {scheduler!r}. Choose one of: {known}.")
+    try:
+        return SCHEDULERS[name](**kwargs)
+    except TypeError as exc:
+        raise TuneError(f"Scheduler {name!r} does not take these options: {exc}.") from None

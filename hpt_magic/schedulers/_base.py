@@ -1,0 +1,46 @@
+"""The one base class that every scheduler subclasses."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .._study import Study
+    from .._trial import Trial
+
+__all__ = ["Scheduler", "CONTINUE", "STOP", "PAUSE"]
+
+CONTINUE = "continue"
+STOP = "stop"
+#: Population-based training: end this run of the trial; it resumes from its checkpoint later.
+PAUSE = "pause"
+
+
+class Scheduler:
+    """Decides, at every reported point, whether a trial goes on.
+
+    Parameters
+    ----------
+    max_steps : int, optional
+        The full resource (epochs); schedulers that need it say so.
+    """
+
+    name = "base"
+
+    def __init__(self, max_steps: int | None = None) -> None:
+        self.max_steps = max_steps
+
+    def on_trial_start(self, study: Study, trial: Trial) -> dict[str, Any] | None:
+        """Called before a trial samples; may return parameters to use instead of sampling
+        (and may set ``trial.checkpoint``)."""
+        return None
+
+    def on_report(self, study: Study, trial: Trial, step: int, value: float) -> str:
+        """Return ``CONTINUE``, ``STOP`` or ``PAUSE`` for this point of the trial's curve."""
+        return CONTINUE
+
+    def on_trial_finished(self, study: Study, trial: Trial) -> None:
+        """Called once the trial has its final state."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(max_steps={self.max_steps})"
