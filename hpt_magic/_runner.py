@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import ctypes
+import threading
 import time
 import traceback
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ._capture import capture
-from ._errors import SpaceError, TrialPruned
+from ._errors import SpaceError, TrialPruned, TuneError
 from ._events import Event
 from ._trial import Trial, TrialState
 from ._tune import activate, deactivate
@@ -16,7 +18,7 @@ from ._tune import activate, deactivate
 if TYPE_CHECKING:
     from ._study import Study
 
-__all__ = ["run_trial", "optimize", "RunInfo"]
+__all__ = ["run_trial", "optimize", "RunInfo", "start_background", "should_end"]
 
 
 class RunInfo:
@@ -148,6 +150,41 @@ def _loop(study: Study, objective: Callable[[Trial], Any], info: RunInfo, catch:
         info.done += 1
         for cb in callbacks:
             cb(study, trial)
+
+
+def start_background(study: Study, objective: Callable[[Trial], Any], *,
+                     on_done: Callable[[RunInfo, BaseException | None], None] | None = None,
+                     **kwargs: Any) -> threading.Thread:
+    """Run :func:`optimize` in a daemon thread; ``on_done(info, error)`` is called at the end.
+
+    ``study.wait()``, ``study.stop()`` and ``study.abort()`` control the run.
+    """
+    if study.running:
+        raise TuneError(f"Study {study.name!r} is already running in the background. Wait for "
+                        "it (study.wait()) or stop it (study.stop()) first.")
+    info = RunInfo(kwargs.get("n_trials"), kwargs.get("timeout"))
+
+    def target() -> None:
+        error: BaseException | None = None
+        try:
+            optimize(study, objective, info=info, **kwargs)
+        except KeyboardInterrupt:
+            pass
+        except BaseException as exc:
+            error = exc
+        if on_done is not None:
+            on_done(info, error)
+
+    thread = threading.Thread(target=target, name=f"hpt-study-{study.name}", daemon=True)
+    study._thread = thread
+    thread.start()
+    return thread
+
+
+def interrupt_thread(thread: threading.Thread) -> None:
+    """Raise ``KeyboardInterrupt`` inside ``thread`` at its next Python instruction."""
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread.ident),
+                                               ctypes.py_object(KeyboardInterrupt))
 
 
 def should_end(study: Study, info: RunInfo) -> str | None:

@@ -246,14 +246,10 @@ class Choice(Distribution):
     is_grid = False
 
     def __init__(self, options: Sequence[Any], *, default: Any = None) -> None:
-        if isinstance(options, (str, bytes)) or not isinstance(options, Sequence):
-            try:
-                options = list(options)  # type: ignore[arg-type]
-            except TypeError:
-                options = None  # type: ignore[assignment]
-            if options is None or isinstance(options, (str, bytes)):
-                raise SpaceError(
-                    f"{type(self).__name__}: options must be a list, e.g. ['relu', 'tanh'].")
+        if isinstance(options, (str, bytes, Mapping)) or not hasattr(options, "__iter__"):
+            raise SpaceError(
+                f"{type(self).__name__}: options must be a list, e.g. ['relu', 'tanh'], got "
+                f"{options!r}.")
         options = list(options)
         if not options:
             raise SpaceError(

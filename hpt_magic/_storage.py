@@ -147,7 +147,8 @@ CREATE TABLE IF NOT EXISTS studies (
     id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL, direction TEXT NOT NULL,
     space TEXT NOT NULL DEFAULT '{}', attrs TEXT NOT NULL DEFAULT '{}', created REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS trials (
-    id INTEGER PRIMARY KEY, study_id INTEGER NOT NULL REFERENCES studies(id), number INTEGER NOT NULL,
+    id INTEGER PRIMARY KEY, study_id INTEGER NOT NULL REFERENCES studies(id),
+    number INTEGER NOT NULL,
     state TEXT NOT NULL, value REAL, params TEXT NOT NULL DEFAULT '{}', started REAL,
     finished REAL, error TEXT, traceback TEXT, output TEXT NOT NULL DEFAULT '',
     manual INTEGER NOT NULL DEFAULT 0, attrs TEXT NOT NULL DEFAULT '{}',
@@ -213,7 +214,8 @@ class SQLiteStorage(Storage):
         if row is None or row[0] != _SCHEMA_VERSION:
             raise StorageError(
                 f"{self.path!r} holds studies in schema version {row and row[0]!r}, this "
-                f"hpt_magic reads version {_SCHEMA_VERSION}. Upgrade hpt_magic or use another file.")
+                f"hpt_magic reads version {_SCHEMA_VERSION}. Upgrade hpt_magic or use another "
+                "file.")
 
     def _write(self, fn, *args: Any) -> Any:
         """Run ``fn`` in one immediate transaction; turn a lock timeout into a clear error."""

@@ -83,6 +83,7 @@ class Study:
         self._lock = threading.RLock()
         self._stop = threading.Event()
         self.previous_name: str | None = None
+        self._thread: threading.Thread | None = None
         self._open(new)
 
     # -- storage -----------------------------------------------------------------------------
@@ -338,6 +339,29 @@ class Study:
     def stop(self) -> None:
         """Ask a running ``optimize`` to stop after the running trial(s)."""
         self._stop.set()
+
+    def abort(self) -> None:
+        """Stop now: the running trial is marked interrupted (background runs only interrupt
+        their worker thread; in a blocking cell use Kernel > Interrupt)."""
+        self._stop.set()
+        thread = self._thread
+        if thread is not None and thread.is_alive():
+            from ._runner import interrupt_thread
+
+            interrupt_thread(thread)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for a background run to end; return ``True`` when it has ended."""
+        thread = self._thread
+        if thread is None:
+            return True
+        thread.join(timeout)
+        return not thread.is_alive()
+
+    @property
+    def running(self) -> bool:
+        """Whether a background run is going on."""
+        return self._thread is not None and self._thread.is_alive()
 
     @property
     def stop_requested(self) -> bool:

@@ -60,7 +60,8 @@ class Trial:
 
     def __init__(
         self, number: int, *, params: dict[str, Any] | None = None,
-        distributions: dict[str, Distribution] | None = None, state: TrialState = TrialState.RUNNING,
+        distributions: dict[str, Distribution] | None = None,
+        state: TrialState = TrialState.RUNNING,
         value: float | None = None, intermediate: dict[int, float] | None = None,
         started: float | None = None, finished: float | None = None, error: str | None = None,
         traceback: str | None = None, output: str = "", manual: bool = False,

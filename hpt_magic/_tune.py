@@ -116,7 +116,8 @@ class _Tune:
             trial.in_steps = False
 
     def restore(self, default: Any = None) -> Any:
-        """The checkpoint this trial continues from (population-based training), else ``default``."""
+        """The checkpoint this trial continues from (population-based training), else
+        ``default``."""
         trial = _current.get()
         if trial is None or trial.checkpoint is None:
             return default

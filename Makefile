@@ -1,0 +1,49 @@
+# The two commands of the README: `make demo` and `make test`. Everything they need is
+# installed here, into .venv, from the package registries.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+LAB_SOURCES := $(wildcard labextension/src/*.ts labextension/style/*.css labextension/package.json)
+
+export OMP_NUM_THREADS ?= 1
+export OPENBLAS_NUM_THREADS ?= 1
+export MKL_NUM_THREADS ?= 1
+
+.PHONY: install demo test lint chromium bench clean
+
+$(STAMP): pyproject.toml $(LAB_SOURCES)
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q -U pip
+	rm -rf hpt_magic/labextension
+	$(BIN)/python -m pip install -q -e ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Browser tests drive Debian's Chromium (Playwright's own browser download does not work here).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+demo: install
+	mkdir -p build
+	rm -f build/demo_studies.db build/demo_studies.db-wal build/demo_studies.db-shm
+	HPT_MAGIC_STORAGE=build/demo_studies.db $(BIN)/jupyter nbconvert --to notebook --execute \
+	  demo.ipynb --output-dir build --output demo.ipynb --ExecutePreprocessor.timeout=900
+	$(BIN)/jupyter nbconvert --to html build/demo.ipynb --output-dir build --output demo.html
+	@echo "wrote build/demo.ipynb and build/demo.html"
+
+lint: install
+	$(BIN)/ruff check hpt_magic tests benchmarks
+
+test: install chromium lint
+	$(BIN)/python -m pytest
+
+bench: install
+	$(BIN)/python -m pip install -q -e ".[test,bench]"
+	@echo "see benchmarks/README.md for the benchmark commands"
+
+clean:
+	rm -rf build $(VENV) hpt_magic/labextension labextension/node_modules labextension/lib

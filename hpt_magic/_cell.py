@@ -1,0 +1,223 @@
+"""Turn a ``%%tune`` cell body into an objective.
+
+The cell's AST is rewritten so that ``x = tune.uniform(...)`` passes ``name="x"`` and the last
+expression becomes the score; each trial then runs the code in its own namespace layered over
+the notebook's.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import linecache
+import pickle
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import CodeType
+from typing import Any
+
+from ._errors import SpaceError, TuneError
+from ._trial import Trial
+from ._tune import tune
+
+__all__ = ["CellProgram", "CellObjective", "parse_cell", "cell_hash"]
+
+TUNE_CALLS = frozenset({"uniform", "loguniform", "float", "int", "choice", "grid"})
+SCORE = "__hpt_score__"
+
+
+@dataclass
+class CellProgram:
+    """A parsed cell: its compiled code and what it defines and reads."""
+
+    source: str
+    filename: str
+    code: CodeType
+    param_names: list[str]
+    has_score: bool
+    reports: bool
+    assigned: set[str] = field(default_factory=set)
+    loads: set[str] = field(default_factory=set)
+
+
+def cell_hash(source: str) -> str:
+    """A stable short hash of a cell body (whitespace at the ends ignored)."""
+    return hashlib.sha1(source.strip().encode()).hexdigest()[:10]
+
+
+def _tune_call(node: ast.AST) -> str | None:
+    """``"uniform"`` for ``tune.uniform(...)``, else ``None``."""
+    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+            and isinstance(node.func.value, ast.Name) and node.func.value.id == "tune"):
+        return node.func.attr
+    return None
+
+
+def _has_name(call: ast.Call) -> bool:
+    return any(k.arg == "name" for k in call.keywords)
+
+
+class _NameFromTarget(ast.NodeTransformer):
+    def visit_Assign(self, node: ast.Assign) -> ast.AST:
+        self.generic_visit(node)
+        if (len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
+                and _tune_call(node.value) in TUNE_CALLS and not _has_name(node.value)):
+            node.value.keywords.append(ast.keyword("name", ast.Constant(node.targets[0].id)))
+        return node
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> ast.AST:
+        self.generic_visit(node)
+        if (isinstance(node.target, ast.Name) and node.value is not None
+                and _tune_call(node.value) in TUNE_CALLS and not _has_name(node.value)):
+            node.value.keywords.append(ast.keyword("name", ast.Constant(node.target.id)))
+        return node
+
+
+def parse_cell(source: str, *, out_name: str | None = None) -> CellProgram:
+    """Parse and check a ``%%tune`` cell body; raise :class:`TuneError` on what cannot work.
+
+    Examples
+    --------
+    >>> p = parse_cell("lr = tune.loguniform(1e-4, 1e-1)\\nlr * 2")
+    >>> p.param_names, p.has_score
+    (['lr'], True)
+    """
+    if not source.strip():
+        raise TuneError("The %%tune cell is empty. Write the objective in the cell: parameters "
+                        "as `x = tune.uniform(0, 1)` and the score as the last line.")
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as exc:
+        raise TuneError(f"The cell has a syntax error on line {exc.lineno}: {exc.msg}. Fix it "
+                        "and run the cell again.") from None
+    tree = _NameFromTarget().visit(tree)
+    names: list[str] = []
+    reports = False
+    assigned: set[str] = set()
+    loads: set[str] = set()
+    for node in ast.walk(tree):
+        kind = _tune_call(node)
+        if kind in TUNE_CALLS:
+            name = next((k.value for k in node.keywords if k.arg == "name"), None)
+            if name is None:
+                raise SpaceError(
+                    f"Line {node.lineno}: tune.{kind}(...) is not assigned to a plain name, so "
+                    "its parameter has no name. Assign it (`x = tune.{kind}(...)`) or pass "
+                    f"name='x'.")
+            if isinstance(name, ast.Constant) and name.value not in names:
+                names.append(name.value)
+        elif kind in ("report", "steps"):
+            reports = True
+        if isinstance(node, ast.Name):
+            if isinstance(node.ctx, ast.Store):
+                assigned.add(node.id)
+            else:
+                loads.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            assigned.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            assigned.update((a.asname or a.name).split(".")[0] for a in node.names)
+    for reserved in ("tune", out_name):
+        if reserved and reserved in assigned:
+            what = "the define-by-run API" if reserved == "tune" else "the study (--out)"
+            raise TuneError(
+                f"The cell assigns the name {reserved!r}, which %%tune uses for {what}. Rename "
+                f"your variable" + (" or pass --out OTHER." if reserved != "tune" else "."))
+    body = tree.body
+    has_score = bool(body) and isinstance(body[-1], ast.Expr)
+    if has_score:
+        last = body[-1]
+        body[-1] = ast.copy_location(
+            ast.Assign(targets=[ast.Name(SCORE, ast.Store())], value=last.value), last)
+    elif not reports:
+        raise TuneError(
+            "The cell's last statement is not an expression and the cell never calls "
+            "tune.report, so trials would have no score. End the cell with the score (e.g. "
+            "`cross_val_score(model, X, y).mean()`) or call tune.report(score).")
+    ast.fix_missing_locations(tree)
+    filename = f"<tune-cell-{cell_hash(source)}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    code = compile(tree, filename, "exec")
+    return CellProgram(source, filename, code, names, has_score, reports, assigned,
+                       loads - assigned)
+
+
+class CellObjective:
+    """The objective of a cell: runs its code in a fresh namespace over the notebook's.
+
+    Parameters
+    ----------
+    program : CellProgram
+    namespace : mapping
+        The notebook's variables (read, never written).
+    keep : bool
+        Keep the namespace of the best trial so far (``best_namespace``) for the notebook.
+    """
+
+    def __init__(self, program: CellProgram, namespace: Mapping[str, Any], *,
+                 keep: bool = True) -> None:
+        self.program = program
+        self.namespace = namespace
+        self.keep = keep
+        self.namespaces: dict[int, dict[str, Any]] = {}
+
+    def __call__(self, trial: Trial) -> Any:
+        ns = dict(self.namespace)
+        ns["tune"] = tune
+        ns.pop(SCORE, None)
+        if self.keep:
+            self.namespaces[trial.number] = ns
+        exec(self.program.code, ns)
+        return ns.get(SCORE)
+
+    def take(self, number: int) -> dict[str, Any] | None:
+        """The variables trial ``number`` assigned, as it left them."""
+        ns = self.namespaces.get(number)
+        if ns is None:
+            return None
+        return {k: ns[k] for k in self.program.assigned if k in ns}
+
+    def forget(self, keep: int | None) -> None:
+        """Drop the kept namespaces except that of trial ``keep``."""
+        for k in [k for k in self.namespaces if k != keep]:
+            del self.namespaces[k]
+
+    def shippable(self) -> CellObjective:
+        """A copy carrying only the notebook values the cell reads, checked for pickling.
+
+        Raises
+        ------
+        TuneError
+            Naming the variable that cannot be sent to worker processes.
+        """
+        import cloudpickle
+
+        values = {}
+        for name in sorted(self.program.loads):
+            if name not in self.namespace or name == "tune":
+                continue
+            value = self.namespace[name]
+            try:
+                cloudpickle.dumps(value)
+            except (pickle.PicklingError, TypeError, AttributeError) as exc:
+                raise TuneError(
+                    f"The cell uses the notebook variable {name!r} ({type(value).__name__}), "
+                    f"which cannot be sent to worker processes ({exc}). Create it inside the "
+                    "cell, or run without --jobs/--dask.") from None
+            except Exception as exc:
+                raise TuneError(
+                    f"The cell uses the notebook variable {name!r} ({type(value).__name__}), "
+                    f"which failed to pickle: {exc!r}. Create it inside the cell, or run "
+                    "without --jobs/--dask.") from None
+            values[name] = value
+        return CellObjective(self.program, values, keep=False)
+
+    def __getstate__(self) -> dict[str, Any]:
+        p = self.program
+        return {"source": p.source, "namespace": dict(self.namespace), "keep": False}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.program = parse_cell(state["source"])
+        self.namespace = state["namespace"]
+        self.keep = False
+        self.namespaces = {}

@@ -1,0 +1,210 @@
+"""A trial as a worker process runs it: parameters from, and reports to, the kernel.
+
+The worker builds an ordinary :class:`Trial` from the kernel's trial spec and attaches a
+:class:`_KernelLink` where a trial normally holds its study. ``trial.suggest`` and
+``trial.report`` (and so every ``tune.*`` call) then go through the link: values the kernel
+already sampled at ask time are read locally, everything else is one round trip over the
+channel, so sampling, storage, events and scheduler decisions all stay in the kernel.
+
+A channel is any object with ``request(message) -> reply``. Messages are tuples sent to the
+kernel; replies are ``("ok", value)``, ``("raise", exception)`` or ``("cancel",)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import cloudpickle
+
+from ._capture import capture
+from ._errors import SpaceError, TrialPruned, TuneError
+from ._runner import _user_traceback
+from ._space import Distribution
+from ._trial import Trial, TrialState
+from ._tune import activate, deactivate
+
+__all__ = ["Channel", "Cancelled", "trial_spec", "run_remote", "dump_outcome", "dump_objective",
+           "dumps", "loads"]
+
+dumps = cloudpickle.dumps
+loads = cloudpickle.loads
+
+
+class Channel(Protocol):
+    def request(self, message: tuple) -> tuple: ...
+
+
+class Cancelled(BaseException):
+    """Raised in a worker when the kernel cancels the run (not an ``Exception``, so user code
+    that catches everything does not swallow it)."""
+
+
+def trial_spec(study: Any, trial: Trial, catch: bool) -> dict[str, Any]:
+    """What a worker needs to run ``trial``: everything the kernel decided at ask time."""
+    return {
+        "number": trial.number, "params": dict(trial.params),
+        "distributions": dict(trial.distributions), "fixed": dict(trial.fixed),
+        "relative": dict(trial.relative), "known": study.search_space(),
+        "user_attrs": dict(trial.user_attrs), "checkpoint": trial.checkpoint,
+        "started": trial.started, "catch": catch,
+    }
+
+
+class _KernelLink:
+    """Stands in for the study of a trial running in a worker."""
+
+    def __init__(self, channel: Channel, known: dict[str, Distribution]) -> None:
+        self.channel = channel
+        self.known = known
+        #: Parameters resolved here and not yet recorded by the kernel; sent with the next
+        #: message so the kernel's copy of the trial catches up.
+        self.learned: list[tuple[str, Distribution]] = []
+
+    def _ask(self, message: tuple) -> Any:
+        learned, self.learned = self.learned, []
+        reply = self.channel.request((*message, learned))
+        if reply[0] == "cancel":
+            raise Cancelled
+        if reply[0] == "raise":
+            raise reply[1]
+        return reply[1]
+
+    def _suggest(self, trial: Trial, name: str, dist: Distribution) -> Any:
+        if name in trial.params and trial.distributions.get(name) == dist:
+            return trial.params[name]
+        if name not in trial.params and self.known.get(name) == dist:
+            # The same choices the kernel's Study._suggest makes, so its copy agrees.
+            if name in trial.fixed and dist.contains(trial.fixed[name]):
+                value = dist.clip(trial.fixed[name])
+                self.learned.append((name, dist))
+            elif name not in trial.fixed and name in trial.relative:
+                value = trial.relative[name]
+                self.learned.append((name, dist))
+            else:
+                value = self._ask(("suggest", trial.number, name, dist))
+        else:
+            value = self._ask(("suggest", trial.number, name, dist))
+        trial.params[name] = value
+        trial.distributions[name] = dist
+        return value
+
+    def _report(self, trial: Trial, value: float, step: int, checkpoint: Any = None) -> bool:
+        trial.intermediate[step] = value
+        if checkpoint is not None:
+            trial.checkpoint = checkpoint
+        trial.should_stop = bool(self._ask(("report", trial.number, value, step, checkpoint)))
+        return trial.should_stop
+
+
+def run_remote(objective: Callable[[Trial], Any], spec: dict[str, Any],
+               channel: Channel) -> dict[str, Any]:
+    """Run one trial in this worker; return its outcome for the kernel's ``study.tell``.
+
+    The outcome holds ``state`` (``None``: complete unless the scheduler stopped it),
+    ``value``, ``error``, ``traceback``, captured ``output``, ``user_attrs``, the ``learned``
+    parameters the kernel has not seen, and ``raise`` (an exception the kernel re-raises: a
+    :class:`SpaceError`, or any error when ``catch`` is false).
+    """
+    trial = Trial(spec["number"], params=spec["params"], distributions=spec["distributions"],
+                  user_attrs=spec["user_attrs"], started=spec["started"])
+    trial.fixed, trial.relative = spec["fixed"], spec["relative"]
+    trial.checkpoint = spec["checkpoint"]
+    link = _KernelLink(channel, spec["known"])
+    trial._study = link  # type: ignore[assignment]
+    outcome: dict[str, Any] = {"state": None, "value": None}
+    token = activate(trial)
+    try:
+        with capture() as out:
+            try:
+                outcome["value"] = objective(trial)
+            except TrialPruned:
+                outcome["state"] = TrialState.PRUNED
+            except Cancelled:
+                outcome["state"] = TrialState.INTERRUPTED
+                outcome["error"] = "cancelled: the run was interrupted"
+            except Exception as exc:
+                outcome["state"] = TrialState.FAILED
+                outcome["error"] = f"{type(exc).__name__}: {exc}"
+                outcome["traceback"] = _user_traceback(exc)
+                if isinstance(exc, SpaceError) or not spec["catch"]:
+                    outcome["raise"] = exc
+    finally:
+        deactivate(token)
+    outcome.update(output=out.getvalue(), user_attrs=trial.user_attrs, learned=link.learned)
+    return outcome
+
+
+def dump_outcome(outcome: dict[str, Any]) -> bytes:
+    """Pickle an outcome; a score or exception that cannot travel is replaced by its text."""
+    try:
+        return dumps(outcome)
+    except Exception:
+        outcome = dict(outcome)
+        if "raise" in outcome:
+            exc = outcome["raise"]
+            outcome["raise"] = RuntimeError(f"{type(exc).__name__}: {exc}")
+        if not _picklable(outcome["value"]):
+            outcome["value"] = repr(outcome["value"])
+        if not _picklable(outcome["user_attrs"]):
+            outcome["user_attrs"] = {k: v for k, v in outcome["user_attrs"].items()
+                                     if _picklable(v)}
+        return dumps(outcome)
+
+
+def _picklable(obj: Any) -> bool:
+    try:
+        dumps(obj)
+    except Exception:
+        return False
+    return True
+
+
+def dump_objective(objective: Callable[[Trial], Any]) -> bytes:
+    """Pickle the objective for worker processes, or raise a :class:`TuneError` naming the
+    value that cannot be pickled (a notebook variable, a closure cell, an attribute)."""
+    try:
+        return dumps(objective)
+    except Exception as exc:
+        path, culprit, error = _culprit(objective, _name(objective), exc, depth=4)
+    raise TuneError(
+        f"The objective cannot be sent to worker processes: {path} "
+        f"({type(culprit).__name__}) cannot be pickled ({type(error).__name__}: {error}). "
+        "Create such objects inside the objective (the cell), make them picklable, or run "
+        "the trials in this process (n_jobs=1, no --dask).") from None
+
+
+def _name(obj: Any) -> str:
+    return getattr(obj, "__qualname__", None) or f"the {type(obj).__name__} object"
+
+
+def _culprit(obj: Any, path: str, error: Exception,
+             depth: int) -> tuple[str, Any, Exception]:
+    """The innermost part of ``obj`` that does not pickle, with its path and error."""
+    if depth == 0:
+        return path, obj, error
+    for sub_path, part in _parts(obj, path):
+        try:
+            dumps(part)
+        except Exception as exc:
+            return _culprit(part, sub_path, exc, depth - 1)
+    return path, obj, error
+
+
+def _parts(obj: Any, path: str) -> list[tuple[str, Any]]:
+    """Named parts of ``obj`` that pickling it would pickle too."""
+    code = getattr(obj, "__code__", None)
+    if code is not None:
+        cells = dict(zip(code.co_freevars, obj.__closure__ or ()))
+        glob = getattr(obj, "__globals__", {})
+        return ([(f"`{n}`", c.cell_contents) for n, c in cells.items()]
+                + [(f"`{n}`", glob[n]) for n in code.co_names if n in glob])
+    if isinstance(obj, dict):
+        return [(f"`{k}`" if isinstance(k, str) else f"{path}[{k!r}]", v)
+                for k, v in obj.items()]
+    if isinstance(obj, (list, tuple, set, frozenset)):
+        return [(f"{path}[{i}]", v) for i, v in enumerate(obj)]
+    if hasattr(obj, "__dict__") and not isinstance(obj, type):
+        return [(f"{path}.{k}", v) for k, v in vars(obj).items()]
+    return []
+

@@ -1,0 +1,150 @@
+"""One ipywidgets control per distribution, reading and writing values in the distribution's terms.
+
+Modelled on ipywidgets' ``interaction.py``: a small ``widget_from_*`` function per kind of
+distribution, and :func:`control_for` picks one.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import ipywidgets as w
+
+from ._errors import TuneError
+from ._space import Choice, Distribution, Float, Grid, Int
+
+__all__ = ["Control", "control_for", "describe", "widget_from_choice", "widget_from_float",
+           "widget_from_int"]
+
+#: Positions of a continuous slider (its step is the range over this).
+SLIDER_STOPS = 200
+#: Choices shown as toggle buttons rather than a dropdown: few and short.
+MAX_TOGGLES, MAX_TOGGLE_LABEL = 4, 10
+
+_STYLE = {"description_width": "initial"}
+_LAYOUT = {"width": "440px"}
+
+
+class Control:
+    """A hyperparameter's widget plus the conversions between widget and parameter values.
+
+    Parameters
+    ----------
+    name : str
+    dist : Distribution
+    widget : ipywidgets.ValueWidget
+    to_widget, from_widget : callable
+        Parameter value -> widget value, and back.
+    """
+
+    def __init__(self, name: str, dist: Distribution, widget: w.ValueWidget, *,
+                 to_widget: Callable[[Any], Any], from_widget: Callable[[Any], Any]) -> None:
+        self.name = name
+        self.dist = dist
+        self.widget = widget
+        self._to_widget = to_widget
+        self._from_widget = from_widget
+        self.row = w.HBox([widget, w.Label(describe(dist))])
+
+    @property
+    def value(self) -> Any:
+        """The parameter value the widget shows, always inside the distribution."""
+        v = self._from_widget(self.widget.value)
+        return v if self.dist.contains(v) else self.dist.clip(v)
+
+    @value.setter
+    def value(self, value: Any) -> None:
+        if not self.dist.contains(value):
+            raise TuneError(f"{value!r} is outside {self.name}'s range {self.dist!r} "
+                            f"({describe(self.dist)}). Give a value inside the range.")
+        self.widget.value = self._to_widget(self.dist.clip(value))
+
+    def __repr__(self) -> str:
+        return f"Control({self.name!r}, {self.dist!r}, value={self.value!r})"
+
+
+def describe(dist: Distribution) -> str:
+    """The range and scale of a distribution in a few words.
+
+    Examples
+    --------
+    >>> describe(Float(1e-4, 0.1, log=True))
+    '0.0001 … 0.1, log scale'
+    >>> describe(Int(1, 9, step=2))
+    '1 … 9, integers, step 2'
+    """
+    if isinstance(dist, Choice):
+        kind = "grid points" if isinstance(dist, Grid) else "options"
+        return f"{len(dist)} {kind}"
+    text = f"{dist.low:g} … {dist.high:g}"
+    if isinstance(dist, Int):
+        text += ", integers"
+    if dist.log:
+        text += ", log scale"
+    elif dist.step is not None and not (isinstance(dist, Int) and dist.step == 1):
+        text += f", step {dist.step:g}"
+    return text
+
+
+def _tooltip(name: str, dist: Distribution) -> str:
+    return f"{name}: {dist!r}, {describe(dist)}; default {dist.default!r}"
+
+
+def widget_from_float(name: str, dist: Float, value: float) -> Control:
+    """A ``FloatLogSlider`` for a log-scale float, else a ``FloatSlider``."""
+    common = dict(description=name, tooltip=_tooltip(name, dist), continuous_update=False,
+                  style=_STYLE, layout=_LAYOUT)
+    if dist.log:
+        lo, hi = math.log10(dist.low), math.log10(dist.high)
+        widget = w.FloatLogSlider(value=value, base=10, min=lo, max=hi,
+                                  step=(hi - lo) / SLIDER_STOPS, readout_format=".3g", **common)
+    else:
+        step = dist.step if dist.step is not None else (dist.high - dist.low) / SLIDER_STOPS
+        widget = w.FloatSlider(value=value, min=dist.low, max=dist.high, step=step,
+                               readout_format=".4g", **common)
+    return Control(name, dist, widget, to_widget=float, from_widget=float)
+
+
+def widget_from_int(name: str, dist: Int, value: int) -> Control:
+    """An ``IntSlider``; for a log-scale int a ``FloatLogSlider`` read as rounded integers."""
+    common = dict(description=name, tooltip=_tooltip(name, dist), continuous_update=False,
+                  style=_STYLE, layout=_LAYOUT)
+    if dist.log:
+        lo, hi = math.log10(dist.low), math.log10(dist.high)
+        widget = w.FloatLogSlider(value=value, base=10, min=lo, max=hi,
+                                  step=(hi - lo) / SLIDER_STOPS, readout_format=",.0f", **common)
+        return Control(name, dist, widget, to_widget=float,
+                       from_widget=lambda v: int(round(v)))
+    widget = w.IntSlider(value=value, min=dist.low, max=dist.high, step=dist.step, **common)
+    return Control(name, dist, widget, to_widget=int, from_widget=int)
+
+
+def widget_from_choice(name: str, dist: Choice, value: Any) -> Control:
+    """``ToggleButtons`` for a few short options, else a ``Dropdown``.
+
+    The widget's values are option positions, so options that compare equal across types
+    (``1``, ``1.0``, ``True``) stay distinct.
+    """
+    labels = [o if isinstance(o, str) else repr(o) for o in dist.options]
+    options = list(zip(labels, range(len(labels))))
+    few = len(labels) <= MAX_TOGGLES and max(map(len, labels)) <= MAX_TOGGLE_LABEL
+    cls = w.ToggleButtons if few else w.Dropdown
+    widget = cls(options=options, value=dist.index(value), description=name,
+                 tooltip=_tooltip(name, dist), style=_STYLE)
+    return Control(name, dist, widget, to_widget=dist.index,
+                   from_widget=lambda i: dist.options[i])
+
+
+def control_for(name: str, dist: Distribution, value: Any) -> Control:
+    """The control of one hyperparameter, set to ``value`` (the default when outside ``dist``)."""
+    value = dist.clip(value) if dist.contains(value) else dist.default
+    if isinstance(dist, Float):
+        return widget_from_float(name, dist, value)
+    if isinstance(dist, Int):
+        return widget_from_int(name, dist, value)
+    if isinstance(dist, Choice):
+        return widget_from_choice(name, dist, value)
+    raise TuneError(f"Parameter {name!r}: no widget for {type(dist).__name__}. Use Float, Int "
+                    "or Choice.")

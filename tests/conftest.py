@@ -1,0 +1,16 @@
+
+import pytest
+
+
+@pytest.fixture
+def shell(tmp_path, monkeypatch):
+    """A real IPython shell with the extension loaded, working in a temp folder."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("HPT_MAGIC_STORAGE", raising=False)
+    sh = InteractiveShell.instance()
+    sh.user_ns.clear()
+    sh.init_user_ns()
+    sh.run_line_magic("load_ext", "hpt_magic")
+    yield sh

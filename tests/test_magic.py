@@ -1,0 +1,198 @@
+import pytest
+from IPython.core.error import UsageError
+
+from hpt_magic import SQLiteStorage, Study, TrialState
+
+SVC_CELL = """
+C = tune.loguniform(1e-3, 1e3, default=1.0)
+kernel = tune.choice(["rbf", "sigmoid"])
+model = (C, kernel)
+print("training", C)
+-abs(math.log10(C)) - (kernel == "sigmoid")
+"""
+
+
+def run(shell, line, cell=SVC_CELL):
+    result = shell.run_cell(f"%%tune {line}\n{cell}")
+    return result
+
+
+def error_of(result):
+    err = result.error_in_exec or result.error_before_exec
+    return err
+
+
+def test_a_cell_becomes_a_study(shell, capsys):
+    shell.run_cell("import math")
+    r = run(shell, "--trials 12 --sampler random --maximize --study s --seed 0 --plot none")
+    assert r.success, error_of(r)
+    study = shell.user_ns["study"]
+    assert isinstance(study, Study)
+    assert len(study.trials) == 12
+    assert all(t.state is TrialState.COMPLETE for t in study.trials)
+    assert set(study.trials[0].params) == {"C", "kernel"}
+    best = study.best_trial
+    # The notebook holds the variables as the best trial left them.
+    assert shell.user_ns["model"] == (best.params["C"], best.params["kernel"])
+    assert shell.user_ns["C"] == best.params["C"]
+    out = capsys.readouterr().out
+    assert "new study 's'" in out
+    assert "12 complete" in out and "Best max score" in out
+    assert "training" not in out  # trial prints are captured, not poured into the cell
+    assert study.trials[0].output.startswith("training")
+
+
+def test_without_the_magic_the_cell_runs_on_defaults(shell):
+    shell.run_cell("import math")
+    r = shell.run_cell(SVC_CELL)
+    assert r.success
+    assert shell.user_ns["C"] == 1.0 and shell.user_ns["kernel"] == "rbf"
+    assert r.result == 0
+
+
+def test_rerunning_continues_the_study_and_says_so(shell, capsys, tmp_path):
+    shell.run_cell("import math")
+    run(shell, "--trials 3 --study s --seed 0 --plot none")
+    capsys.readouterr()
+    run(shell, "--trials 4 --study s --seed 0 --plot none")
+    out = capsys.readouterr().out
+    assert out.startswith("continuing study 's': 3 earlier trials, best")
+    study = shell.user_ns["study"]
+    assert len(study.trials) == 7
+    assert len({t.params["C"] for t in study.trials}) == 7
+    stored = Study(name="s", storage=SQLiteStorage(tmp_path / "hpt_studies.db"))
+    assert len(stored.trials) == 7
+
+
+def test_an_unnamed_cell_is_named_after_its_body(shell, capsys):
+    shell.run_cell("import math")
+    run(shell, "--trials 2 --plot none")
+    out = capsys.readouterr().out
+    assert "named after this cell" in out
+    name = shell.user_ns["study"].name
+    run(shell, "--trials 2 --plot none")
+    assert capsys.readouterr().out.startswith(f"continuing study {name!r}")
+
+
+def test_new_starts_afresh_and_keeps_the_old_trials(shell, capsys):
+    shell.run_cell("import math")
+    run(shell, "--trials 2 --study s --plot none")
+    run(shell, "--trials 1 --study s --new --plot none")
+    study = shell.user_ns["study"]
+    assert len(study.trials) == 1
+    assert "kept as 's~" in capsys.readouterr().out
+
+
+def test_report_without_a_final_expression(shell):
+    cell = "x = tune.uniform(0, 1)\nfor step in tune.steps(3):\n    tune.report(x + step)\n"
+    r = run(shell, "--trials 3 --plot none --study r", cell)
+    assert r.success, error_of(r)
+    study = shell.user_ns["study"]
+    for t in study.trials:
+        assert t.value == pytest.approx(t.params["x"] + 2)
+        assert len(t.intermediate) == 3
+
+
+@pytest.mark.parametrize("cell, fragment", [
+    ("x = tune.uniform(0, 1)\ny = x * 2\n", "no score" if False else "never calls"),
+    ("values = [tune.uniform(0, 1)]\nvalues[0]\n", "Line 1: tune.uniform"),
+    ("tune = 3\n1\n", "assigns the name 'tune'"),
+    ("study = 3\nstudy\n", "assigns the name 'study'"),
+    ("x = tune.uniform(0, 1)\nx +\n", "syntax error on line 2"),
+    ("   \n", "empty"),
+    ("x = tune.uniform(1, 0)\nx\n", "must be smaller"),
+])
+def test_bad_cells_get_one_clear_error_before_any_trial(shell, cell, fragment, tmp_path):
+    r = run(shell, "--trials 3 --study bad --plot none", cell)
+    err = error_of(r)
+    if "tune.uniform(1, 0)" in cell:
+        # Invalid distributions surface on the first trial and stop the study at once.
+        assert isinstance(err, UsageError) and fragment in str(err)
+        return
+    assert isinstance(err, UsageError), err
+    assert fragment in str(err)
+    assert not (tmp_path / "hpt_studies.db").exists() or "bad" not in [
+        s["name"] for s in SQLiteStorage(tmp_path / "hpt_studies.db").list_studies()]
+
+
+@pytest.mark.parametrize("line, fragment", [
+    ("--trials many", "invalid int value"),
+    ("--bogus", "unrecognized arguments"),
+    ("--sampler nope", "Unknown sampler"),
+    ("--out 1x", "not a valid variable name"),
+    ("--enqueue '{bad'", "not valid JSON"),
+    ("--scheduler-args 'oops'", "key=value"),
+])
+def test_bad_options_get_one_clear_error(shell, line, fragment):
+    r = run(shell, line + " --plot none", "x = tune.uniform(0, 1)\nx\n")
+    err = error_of(r)
+    assert isinstance(err, UsageError)
+    assert fragment in str(err)
+
+
+def test_out_refuses_to_overwrite_a_user_variable(shell):
+    shell.run_cell("study = [1, 2, 3]")
+    r = run(shell, "--plot none", "x = tune.uniform(0, 1)\nx\n")
+    assert "would overwrite" in str(error_of(r))
+    assert shell.user_ns["study"] == [1, 2, 3]
+    r = run(shell, "--plot none --out s2 --trials 2", "x = tune.uniform(0, 1)\nx\n")
+    assert r.success and isinstance(shell.user_ns["s2"], Study)
+
+
+def test_failing_trials_are_recorded_and_summarised(shell, capsys):
+    cell = "x = tune.uniform(0, 1)\nif x > 0.5:\n    raise ValueError('too big')\nx\n"
+    r = run(shell, "--trials 10 --seed 1 --plot none --study f", cell)
+    assert r.success
+    study = shell.user_ns["study"]
+    failed = study.get_trials(["failed"])
+    assert failed and all(t.error == "ValueError: too big" for t in failed)
+    out = capsys.readouterr().out
+    assert "trial(s) failed this run" in out and "ValueError: too big" in out
+
+
+def test_no_catch_raises_the_trial_error(shell):
+    r = run(shell, "--no-catch --plot none --study nc", "x = tune.uniform(0, 1)\n1/0\n")
+    assert isinstance(error_of(r), ZeroDivisionError)
+
+
+def test_trial_namespaces_do_not_leak_into_each_other(shell):
+    shell.run_cell("counter = 0")
+    cell = "x = tune.uniform(0, 1)\ncounter = counter + 1\ncounter\n"
+    run(shell, "--trials 4 --plot none --study leak", cell)
+    study = shell.user_ns["study"]
+    assert [t.value for t in study.trials] == [1, 1, 1, 1]
+
+
+def test_interrupt_keeps_finished_trials_and_the_kernel(shell, capsys):
+    cell = ("x = tune.uniform(0, 1)\n"
+            "if tune.trial.number == 2:\n    raise KeyboardInterrupt\nx\n")
+    r = run(shell, "--trials 10 --plot none --study intr", cell)
+    assert r.success
+    study = shell.user_ns["study"]
+    assert [t.state.value for t in study.trials] == ["complete", "complete", "interrupted"]
+    assert "Interrupted" in capsys.readouterr().out
+    assert shell.run_cell("1 + 1").result == 2
+
+
+def test_enqueue_and_grid(shell):
+    cell = "a = tune.grid([1, 2, 3])\nb = tune.choice(['x', 'y'])\na\n"
+    run(shell, "--sampler grid --plot none --study g --enqueue '{\"a\": 3, \"b\": \"y\"}'", cell)
+    study = shell.user_ns["study"]
+    assert study.trials[0].params == {"a": 3, "b": "y"}
+    assert len(study.trials) == 6
+
+
+def test_memory_storage_and_tune_list(shell, capsys):
+    run(shell, "--trials 2 --plot none --study m --storage memory", "x = tune.uniform(0, 1)\nx\n")
+    run(shell, "--trials 2 --plot none --study d", "x = tune.uniform(0, 1)\nx\n")
+    capsys.readouterr()
+    shell.run_line_magic("tune_list", "")
+    out = capsys.readouterr().out
+    assert "d " in out and "m " not in out
+
+
+def test_help_lists_the_options(shell):
+    doc = shell.find_cell_magic("tune").__doc__
+    for option in ("--trials", "--timeout", "--sampler", "--maximize", "--study", "--storage",
+                   "--seed", "--out", "--no-catch", "--quiet", "--new"):
+        assert option in doc

@@ -1,0 +1,158 @@
+import multiprocessing as mp
+import sqlite3
+
+import pytest
+
+from hpt_magic import (
+    Float,
+    Int,
+    SpaceError,
+    SQLiteStorage,
+    StorageError,
+    Study,
+    TrialState,
+    TuneError,
+    tune,
+)
+from hpt_magic._storage import make_storage
+
+
+def objective(trial):
+    x = tune.uniform(-2, 2, name="x")
+    for step in tune.steps(3):
+        tune.report(x * step)
+    return x * x
+
+
+def test_studies_persist_and_resume(tmp_path):
+    path = tmp_path / "s.db"
+    study = Study(name="a", storage=path, seed=0)
+    study.optimize(objective, n_trials=5)
+    again = Study(name="a", storage=SQLiteStorage(path), seed=0)
+    assert again.resumed
+    assert [t.params for t in again.trials] == [t.params for t in study.trials]
+    assert again.trials[2].intermediate == study.trials[2].intermediate
+    assert again.best_value == study.best_value
+    again.optimize(objective, n_trials=3)
+    assert [t.number for t in again.trials] == list(range(8))
+
+
+def test_a_resumed_seeded_study_does_not_repeat_its_parameters(tmp_path):
+    path = tmp_path / "s.db"
+    Study(name="a", storage=path, seed=7).optimize(objective, n_trials=5)
+    resumed = Study(name="a", storage=SQLiteStorage(path), seed=7)
+    resumed.optimize(objective, n_trials=5)
+    xs = [t.params["x"] for t in resumed.trials]
+    assert len(set(xs)) == 10
+
+
+def test_every_state_and_the_output_round_trip(tmp_path):
+    path = tmp_path / "s.db"
+    study = Study(space={"x": Float(0, 1)}, name="a", storage=path)
+
+    def obj(trial):
+        print("out", trial.number)
+        if trial.number == 1:
+            raise RuntimeError("bad")
+        return 1.0
+
+    study.optimize(obj, n_trials=2)
+    t = study.ask()
+    study.tell(t, state="pruned")
+    loaded = Study(space={"x": Float(0, 1)}, name="a", storage=SQLiteStorage(path))
+    assert [t.state for t in loaded.trials] == [TrialState.COMPLETE, TrialState.FAILED,
+                                                TrialState.PRUNED]
+    assert loaded.trials[1].error == "RuntimeError: bad"
+    assert loaded.trials[1].output == "out 1\n"
+    assert "RuntimeError" in loaded.trials[1].traceback
+
+
+def test_a_running_trial_is_committed_before_it_finishes(tmp_path):
+    path = tmp_path / "s.db"
+    study = Study(space={"x": Float(0, 1)}, name="a", storage=path)
+    trial = study.ask()
+    trial.report(0.5, 0)
+    other = Study(space={"x": Float(0, 1)}, name="a", storage=SQLiteStorage(path))
+    assert other.trials[0].state is TrialState.RUNNING
+    assert other.trials[0].intermediate == {0: 0.5}
+    assert other.trials[0].params == trial.params
+
+
+def test_new_renames_the_old_study_and_keeps_it(tmp_path):
+    path = tmp_path / "s.db"
+    Study(name="a", storage=path).optimize(objective, n_trials=2)
+    fresh = Study(name="a", storage=path, new=True)
+    assert fresh.trials == [] and fresh.previous_name.startswith("a~")
+    names = {s["name"] for s in make_storage(path).list_studies()}
+    assert names == {"a", fresh.previous_name}
+
+
+def test_changed_space_is_refused_but_added_params_are_fine(tmp_path):
+    path = tmp_path / "s.db"
+    Study(space={"x": Float(0, 1)}, name="a", storage=path).optimize(
+        lambda t: t.params["x"], n_trials=2)
+    with pytest.raises(SpaceError, match="stores parameter 'x'"):
+        Study(space={"x": Float(0, 2)}, name="a", storage=path)
+    with pytest.raises(SpaceError, match="no longer"):
+        Study(space={"y": Float(0, 1)}, name="a", storage=path)
+    grown = Study(space={"x": Float(0, 1), "n": Int(1, 3)}, name="a", storage=path)
+    grown.optimize(lambda t: t.params["x"], n_trials=1)
+    assert set(grown.trials[-1].params) == {"x", "n"}
+
+
+def test_direction_mismatch_is_refused(tmp_path):
+    Study(name="a", storage=tmp_path / "s.db")
+    with pytest.raises(TuneError, match="created to minimize"):
+        Study(name="a", storage=tmp_path / "s.db", direction="maximize")
+
+
+def test_a_file_that_is_not_a_database_is_refused_and_untouched(tmp_path):
+    path = tmp_path / "notes.db"
+    path.write_bytes(b"these are my precious notes, not a database" * 50)
+    before = path.read_bytes()
+    with pytest.raises(StorageError, match="not a study database"):
+        SQLiteStorage(path)
+    assert path.read_bytes() == before
+
+
+def test_another_programs_sqlite_file_is_refused(tmp_path):
+    path = tmp_path / "other.db"
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE customers (id INTEGER)")
+    con.commit()
+    con.close()
+    with pytest.raises(StorageError, match="another program"):
+        SQLiteStorage(path)
+
+
+def test_a_locked_file_waits_then_fails_clearly(tmp_path):
+    path = tmp_path / "s.db"
+    SQLiteStorage(path).close()
+    blocker = sqlite3.connect(path, isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(StorageError, match="stayed locked"):
+            Study(name="a", storage=SQLiteStorage(path, timeout=0.2))
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+
+
+def _writer(path, n):
+    study = Study(name="shared", storage=SQLiteStorage(path, timeout=30), seed=n)
+    study.optimize(lambda t: tune.uniform(0, 1, name="x"), n_trials=15)
+
+
+def test_two_processes_write_the_same_study(tmp_path):
+    path = str(tmp_path / "s.db")
+    Study(name="shared", storage=SQLiteStorage(path))
+    ctx = mp.get_context("spawn")
+    procs = [ctx.Process(target=_writer, args=(path, n)) for n in (1, 2)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+        assert p.exitcode == 0
+    study = Study(name="shared", storage=SQLiteStorage(path))
+    assert sorted(t.number for t in study.trials) == list(range(30))
+    assert all(t.state is TrialState.COMPLETE for t in study.trials)

@@ -1,0 +1,258 @@
+import math
+import threading
+import time
+
+import pytest
+
+from hpt_magic import Choice, Float, Int, SpaceError, Study, TrialState, TuneError, tune
+
+
+def quadratic(trial):
+    return (trial.params["x"] - 1) ** 2
+
+
+def test_ask_tell_and_best():
+    study = Study(space={"x": Float(-5, 10), "lr": Float(1e-4, 1e-1, log=True),
+                         "depth": Int(1, 8), "act": Choice(["relu", "tanh"])}, seed=0)
+    trial = study.ask()
+    assert set(trial.params) == {"x", "lr", "depth", "act"}
+    assert trial.number == 0 and trial.state is TrialState.RUNNING
+    study.tell(trial, 3.0)
+    t2 = study.ask()
+    study.tell(t2, 1.0)
+    t3 = study.ask()
+    study.tell(t3, state="failed")
+    assert study.best_value == 1.0
+    assert study.best_trial is t2
+    assert study.best_params == t2.params
+    assert [t.number for t in study.trials] == [0, 1, 2]
+    assert study.counts()["failed"] == 1
+
+
+def test_maximize_picks_the_largest():
+    study = Study(space={"x": Float(0, 1)}, direction="maximize", seed=0)
+    study.optimize(lambda t: t.params["x"], n_trials=10)
+    assert study.best_value == max(t.value for t in study.trials)
+
+
+def test_optimize_finds_the_minimum_and_is_reproducible():
+    runs = []
+    for _ in range(2):
+        study = Study(space={"x": Float(-5, 5)}, seed=42)
+        study.optimize(quadratic, n_trials=30)
+        runs.append([t.params["x"] for t in study.trials])
+    assert runs[0] == runs[1]
+    assert min((x - 1) ** 2 for x in runs[0]) < 0.5
+
+
+def test_different_seeds_give_different_trials():
+    a = Study(space={"x": Float(0, 1)}, seed=1)
+    b = Study(space={"x": Float(0, 1)}, seed=2)
+    assert a.ask().params != b.ask().params
+
+
+@pytest.mark.parametrize("score, fragment", [
+    (float("nan"), "not finite"), (float("inf"), "not finite"), ("abc", "not a number"),
+    (None, "returned None"), (True, "bool"),
+])
+def test_bad_scores_fail_the_trial_with_a_reason(score, fragment):
+    study = Study(space={"x": Float(0, 1)})
+    study.optimize(lambda t: score, n_trials=1)
+    t = study.trials[0]
+    assert t.state is TrialState.FAILED
+    assert fragment in t.error
+
+
+def test_a_raising_trial_is_recorded_and_the_study_goes_on():
+    def objective(trial):
+        if trial.number == 1:
+            print("about to fail")
+            raise ValueError("boom")
+        return trial.params["x"]
+
+    study = Study(space={"x": Float(0, 1)}, seed=0)
+    study.optimize(objective, n_trials=4)
+    states = [t.state for t in study.trials]
+    assert states.count(TrialState.FAILED) == 1 and states.count(TrialState.COMPLETE) == 3
+    failed = study.trial(1)
+    assert failed.error == "ValueError: boom"
+    assert "raise ValueError" in failed.traceback
+    assert failed.output == "about to fail\n"
+
+
+def test_catch_false_reraises():
+    study = Study(space={"x": Float(0, 1)})
+    with pytest.raises(ZeroDivisionError):
+        study.optimize(lambda t: 1 / 0, n_trials=3, catch=False)
+    assert len(study.trials) == 1 and study.trials[0].state is TrialState.FAILED
+
+
+def test_keyboard_interrupt_marks_the_running_trial_and_keeps_the_rest():
+    def objective(trial):
+        if trial.number == 3:
+            raise KeyboardInterrupt
+        return 1.0
+
+    study = Study(space={"x": Float(0, 1)})
+    with pytest.raises(KeyboardInterrupt):
+        study.optimize(objective, n_trials=10)
+    assert [t.state.value for t in study.trials] == ["complete"] * 3 + ["interrupted"]
+
+
+def test_prints_and_warnings_are_captured_per_trial(capsys):
+    import warnings
+
+    def objective(trial):
+        print("trial", trial.number)
+        warnings.warn("careful", UserWarning, stacklevel=1)
+        return 0.0
+
+    study = Study(space={"x": Float(0, 1)})
+    study.optimize(objective, n_trials=2)
+    assert capsys.readouterr().out == ""
+    assert study.trial(1).output.startswith("trial 1\nUserWarning: careful")
+
+
+def test_define_by_run_and_conditional_params():
+    def objective(trial):
+        kind = tune.choice(["linear", "tree"], name="kind")
+        if kind == "tree":
+            depth = tune.int(1, 10, name="depth")
+            return depth
+        return tune.uniform(0, 1, name="c")
+
+    study = Study(seed=3)
+    study.optimize(objective, n_trials=20)
+    kinds = {t.params["kind"] for t in study.trials}
+    assert kinds == {"linear", "tree"}
+    for t in study.trials:
+        assert ("depth" in t.params) == (t.params["kind"] == "tree")
+        assert ("c" in t.params) == (t.params["kind"] == "linear")
+    assert set(study.search_space()) == {"kind", "depth", "c"}
+
+
+def test_tune_outside_a_trial_returns_defaults():
+    assert tune.loguniform(1e-4, 1e-2) == pytest.approx(1e-3)
+    assert tune.choice(["a", "b"]) == "a"
+    assert tune.int(1, 9) == 5
+    assert tune.uniform(0, 1, default=0.3) == 0.3
+    assert tune.report(1.0) is False
+    assert list(tune.steps(3)) == [0, 1, 2]
+
+
+def test_tune_inside_a_trial_needs_a_name():
+    study = Study()
+    study.optimize(lambda t: tune.uniform(0, 1), n_trials=1)
+    assert "needs a parameter name" in study.trials[0].error
+
+
+def test_changing_a_distribution_mid_study_is_a_clear_error():
+    study = Study()
+    study.optimize(lambda t: tune.uniform(0, 1, name="x"), n_trials=1)
+    with pytest.raises(SpaceError, match="stores parameter 'x'"):
+        study.optimize(lambda t: tune.uniform(0, 2, name="x"), n_trials=1)
+
+
+def test_report_records_curves_and_last_value_is_the_score():
+    def objective(trial):
+        for step in tune.steps(4):
+            tune.report(step * 0.5)
+
+    study = Study(space={"x": Float(0, 1)})
+    study.optimize(objective, n_trials=2)
+    t = study.trials[0]
+    assert t.intermediate == {0: 0.0, 1: 0.5, 2: 1.0, 3: 1.5}
+    assert t.state is TrialState.COMPLETE and t.value == 1.5
+
+
+def test_enqueue_is_tried_first_and_validated():
+    study = Study(space={"x": Float(0, 1), "n": Int(1, 5)}, seed=0)
+    study.enqueue({"x": 0.25, "n": 3})
+    first = study.ask()
+    assert first.params == {"x": 0.25, "n": 3}
+    with pytest.raises(SpaceError, match="outside"):
+        study.enqueue({"x": 5.0})
+
+
+def test_grid_search_enumerates_everything_once_then_stops():
+    study = Study(space={"a": Int(1, 3), "b": Choice(["x", "y"])}, sampler="grid", seed=0)
+    study.optimize(lambda t: t.params["a"], n_trials=100)
+    combos = [(t.params["a"], t.params["b"]) for t in study.trials]
+    assert len(combos) == 6 == len(set(combos))
+
+
+def test_timeout_stops_the_run():
+    study = Study(space={"x": Float(0, 1)})
+    t0 = time.time()
+    study.optimize(lambda t: time.sleep(0.05) or 1.0, timeout=0.3)
+    assert time.time() - t0 < 2
+    assert 2 <= len(study.trials) <= 8
+
+
+def test_events_reach_subscribers_in_order():
+    seen = []
+    study = Study(space={"x": Float(0, 1)})
+    study.subscribe(lambda e: seen.append(e.kind))
+
+    def objective(trial):
+        trial.report(1.0, 0)
+        return 1.0
+
+    study.optimize(objective, n_trials=1)
+    assert seen == ["run_started", "trial_started", "trial_reported", "trial_finished",
+                    "run_finished"]
+
+
+def test_a_failing_subscriber_does_not_stop_the_study():
+    study = Study(space={"x": Float(0, 1)})
+    study.subscribe(lambda e: 1 / 0)
+    with pytest.warns(RuntimeWarning, match="removed"):
+        study.optimize(lambda t: 1.0, n_trials=3)
+    assert len(study.get_trials(["complete"])) == 3
+
+
+def test_invalid_arguments_are_clear():
+    with pytest.raises(TuneError, match="direction"):
+        Study(direction="up")
+    with pytest.raises(TuneError, match="Unknown sampler"):
+        Study(sampler="nope")
+    with pytest.raises(TuneError, match="no complete trial"):
+        _ = Study().best_trial
+    study = Study(space={"x": Float(0, 1)})
+    t = study.ask()
+    study.tell(t, 1.0)
+    with pytest.raises(TuneError, match="already complete"):
+        study.tell(t, 2.0)
+
+
+def test_background_run_can_be_stopped_and_waited_for():
+    from hpt_magic._runner import start_background
+
+    study = Study(space={"x": Float(0, 1)})
+    ended = threading.Event()
+    start_background(study, lambda t: time.sleep(0.02) or 1.0, n_trials=10_000,
+                     on_done=lambda info, err: ended.set())
+    time.sleep(0.2)
+    assert study.running
+    study.stop()
+    assert study.wait(5)
+    assert ended.is_set()
+    assert all(t.state.finished for t in study.trials)
+
+
+def test_abort_interrupts_the_running_trial_of_a_background_run():
+    from hpt_magic._runner import start_background
+
+    study = Study(space={"x": Float(0, 1)})
+
+    def slow(trial):
+        for _ in range(400):
+            time.sleep(0.01)
+        return 1.0
+
+    start_background(study, slow, n_trials=5)
+    time.sleep(0.2)
+    study.abort()
+    assert study.wait(5)
+    assert study.trials[-1].state is TrialState.INTERRUPTED
+    assert not math.isnan(len(study.trials))
