@@ -24,6 +24,13 @@ __all__ = ["TuneMagics", "load_ipython_extension"]
 DEFAULT_TRIALS = 20
 
 
+def _unquote(text: str) -> str:
+    """Strip one pair of matching outer quotes, which IPython's option parser leaves on."""
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        return text[1:-1]
+    return text
+
+
 def _parse_kv(text: str | None, option: str) -> dict[str, Any]:
     """``'a=1,b=x'`` -> ``{'a': 1, 'b': 'x'}`` (values parsed as JSON when they can be)."""
     out: dict[str, Any] = {}
@@ -101,6 +108,11 @@ class TuneMagics(Magics):
             args = parse_argstring(self.tune, line)
         except UsageError as exc:
             raise UsageError(f"{exc}\nSee %%tune? for the options.") from None
+        for key, value in vars(args).items():
+            if isinstance(value, str):
+                setattr(args, key, _unquote(value))
+            elif isinstance(value, list):
+                setattr(args, key, [_unquote(v) for v in value])
         try:
             self._tune(args, cell)
         except TuneError as exc:

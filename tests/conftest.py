@@ -12,5 +12,6 @@ def shell(tmp_path, monkeypatch):
     sh = InteractiveShell.instance()
     sh.user_ns.clear()
     sh.init_user_ns()
+    sh.extension_manager.loaded.discard("hpt_magic")
     sh.run_line_magic("load_ext", "hpt_magic")
     yield sh
