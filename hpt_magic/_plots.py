@@ -1,4 +1,4 @@
-"""The dashboard's panels, drawn on plain matplotlib Figures (Agg, no pyplot state).
+"""The dashboard's panels, each drawn on a matplotlib Axes (see ``_layout`` for the Figures).
 
 Every ``draw_*`` function takes an Axes and a *view*: any object with ``direction``,
 ``trials`` (trial objects with ``number``, ``state``, ``value``, ``params``, ``intermediate``,
@@ -8,21 +8,19 @@ live dashboard passes its own model of the study, built from events.
 
 from __future__ import annotations
 
-import io
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection
 from matplotlib.colors import to_rgba
-from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, NullLocator
 
 from ._space import Choice, Distribution
 
-__all__ = ["best_so_far", "fade_alphas", "draw_history", "draw_curves", "draw_params",
-           "draw_importances", "dashboard_figure", "new_figure", "png_bytes"]
+__all__ = ["best_so_far", "fade_alphas", "param_names", "draw_history", "draw_curves",
+           "draw_param", "draw_params", "draw_importances"]
 
 COLORS = {"complete": "#1f77b4", "pruned": "#8c8c8c", "failed": "#d62728",
           "interrupted": "#8c564b", "manual": "#9467bd", "best": "#ff7f0e",
@@ -30,22 +28,9 @@ COLORS = {"complete": "#1f77b4", "pruned": "#8c8c8c", "failed": "#d62728",
 #: Curves fade with age: the newest keep ``ALPHA_MAX``, every ``HALF_LIFE`` older trials
 #: halve the rest, down to ``ALPHA_MIN`` (hundreds of faint lines still show the density).
 ALPHA_MAX, ALPHA_MIN, HALF_LIFE = 0.9, 0.06, 12.0
+MAX_CURVES = 250
 MAX_PARAMS = 12
 SMALL = 8
-
-
-def new_figure(width: float, height: float) -> Figure:
-    """A Figure with an Agg canvas, outside pyplot (never shown, never registered)."""
-    fig = Figure(figsize=(width, height))
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def png_bytes(fig: Figure, dpi: float = 80) -> bytes:
-    """Render ``fig`` to PNG (fast zlib level: the image changes at every update)."""
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, pil_kwargs={"compress_level": 1})
-    return buf.getvalue()
 
 
 # -- data ------------------------------------------------------------------------------------
@@ -119,10 +104,12 @@ def _text(s: Any, limit: int = 18) -> str:
     return s.replace("$", r"\$")
 
 
-def _style(ax: Any, title: str) -> None:
-    ax.set_title(title, fontsize=10, loc="left")
+def _style(ax: Any, title: str, grid: bool = True) -> None:
+    # A fixed title height: automatic placement measures every tick label at each draw.
+    ax.set_title(title, fontsize=10, loc="left", y=1.0, pad=4)
     ax.tick_params(labelsize=SMALL)
-    ax.grid(True, linewidth=0.4, alpha=0.4)
+    if grid:
+        ax.grid(True, linewidth=0.4, alpha=0.4)
 
 
 def _empty(ax: Any, message: str) -> None:
@@ -134,6 +121,7 @@ def _empty(ax: Any, message: str) -> None:
 def draw_history(ax: Any, view: Any) -> None:
     """Score against trial number, by state, with the best-so-far line."""
     _style(ax, "History")
+    ax.locator_params(nbins=5)  # every tick label costs a text layout at each update
     ax.set_xlabel("trial", fontsize=SMALL)
     ax.set_ylabel("score", fontsize=SMALL)
     groups: dict[str, tuple[list[int], list[float]]] = {}
@@ -150,19 +138,18 @@ def draw_history(ax: Any, view: Any) -> None:
     if not groups and not bottom:
         _empty(ax, "no finished trial yet")
         return
-    xs, ys = groups.get("pruned", ([], []))
-    ax.plot(xs, ys, "o", ms=3.5, mfc="none", mec=COLORS["pruned"], mew=0.8, gid="history-pruned",
-            label="pruned")
-    xs, ys = groups.get("complete", ([], []))
-    ax.plot(xs, ys, "o", ms=3.5, color=COLORS["complete"], alpha=0.85, mew=0,
-            gid="history-complete", label="complete")
-    xs, ys = groups.get("manual", ([], []))
-    if xs:
-        ax.plot(xs, ys, "D", ms=5, color=COLORS["manual"], gid="history-manual", label="manual")
+    styles = {"pruned": dict(marker="o", ms=3.5, mfc="none", mec=COLORS["pruned"], mew=0.8),
+              "complete": dict(marker="o", ms=4, color=COLORS["complete"], alpha=0.85, mew=0,
+                               zorder=3),
+              "manual": dict(marker="D", ms=5, color=COLORS["manual"], zorder=3)}
+    for key, style in styles.items():
+        if key in groups:
+            xs, ys = groups[key]
+            ax.plot(xs, ys, ls="none", gid=f"history-{key}", label=key, **style)
     for state, numbers in bottom.items():
         ax.plot(numbers, [0.03] * len(numbers), "x", ms=5, color=COLORS[state],
                 transform=ax.get_xaxis_transform(), clip_on=False, gid=f"history-{state}",
-                label="failed" if state == "failed" else state)
+                label=state)
     scored = groups.get("complete", ([], []))[0] + groups.get("manual", ([], []))[0]
     values = groups.get("complete", ([], []))[1] + groups.get("manual", ([], []))[1]
     if scored:
@@ -174,48 +161,59 @@ def draw_history(ax: Any, view: Any) -> None:
         best = _best(view)
         ax.plot([best.number], [best.value], "*", ms=11, color=COLORS["best"], mec="black",
                 mew=0.5, gid="history-best")
+    last = max(t.number for t in view.trials)
+    ax.set_xlim(-0.5 - 0.02 * last, last + 0.5 + 0.02 * last)
     all_y = np.array([v for _, ys in groups.values() for v in ys], dtype=float)
     limits = _robust_limits(all_y, view.direction)
     if limits:
         ax.set_ylim(*limits)
-    ax.legend(fontsize=7, loc="best", frameon=False, markerscale=0.8)
+    _legend(ax)
 
 
 def draw_curves(ax: Any, view: Any) -> None:
-    """Reported values against step: faded by age, stops marked, best on top, PBT links."""
+    """Reported values against step: faded by age, stops marked, best on top, PBT links.
+
+    The newest :data:`MAX_CURVES` trials are drawn one by one; older ones become a band
+    (10-90 % of their values at each step), which reads better and draws much faster.
+    """
     _style(ax, "Learning curves")
+    ax.locator_params(nbins=5)
+    ax.set_title("", loc="right")
     ax.set_xlabel("step", fontsize=SMALL)
     ax.set_ylabel("reported value", fontsize=SMALL)
-    trials = sorted((t for t in view.trials if t.intermediate), key=lambda t: t.number)
-    if not trials:
+    curves: dict[int, np.ndarray] = {}
+    for t in sorted(view.trials, key=lambda t: t.number):
+        if t.intermediate:
+            pts = np.array(sorted(t.intermediate.items()), dtype=float)
+            pts = pts[np.isfinite(pts[:, 1])]
+            if len(pts):
+                curves[t.number] = pts
+    if not curves:
         _empty(ax, "no learning curve reported (tune.report)")
         return
-    best = _best(view)
-    alphas = fade_alphas(len(trials))
+    trials = {t.number: t for t in view.trials}
+    numbers = list(curves)
+    old, recent = numbers[:-MAX_CURVES], numbers[-MAX_CURVES:]
+    if old:
+        _draw_band(ax, np.concatenate([curves[n] for n in old]))
     segments, colors, stops, stop_colors = [], [], [], []
-    curves: dict[int, np.ndarray] = {}
-    for t, alpha in zip(trials, alphas):
-        pts = np.array(sorted(t.intermediate.items()), dtype=float)
-        pts = pts[np.isfinite(pts[:, 1])]
-        if not len(pts):
-            continue
-        curves[t.number] = pts
+    for number, alpha in zip(recent, fade_alphas(len(recent))):
+        t = trials[number]
         state = t.state.value
         if state == "running":
             alpha = 1.0
-        color = COLORS["pruned"] if state == "pruned" else COLORS[
-            "running" if state == "running" else "complete"]
-        segments.append(pts)
+        color = COLORS[state] if state in ("pruned", "running") else COLORS["complete"]
+        segments.append(curves[number])
         colors.append(to_rgba(color, alpha))
         if state == "pruned" or t.user_attrs.get("decision") in ("stop", "pause"):
-            stops.append(pts[-1])
+            stops.append(curves[number][-1])
             stop_colors.append(to_rgba(COLORS["failed"], max(alpha, 0.3)))
     ax.add_collection(LineCollection(segments, colors=colors, linewidths=1.0, gid="curves"))
     links = []
-    for t in trials:
-        parent = t.user_attrs.get("parent")
-        if t.number in curves and parent in curves:
-            first = curves[t.number][0]
+    for number in recent:
+        parent = trials[number].user_attrs.get("parent")
+        if parent in curves:
+            first = curves[number][0]
             before = curves[parent][curves[parent][:, 0] <= first[0]]
             if len(before):
                 links.append([before[-1], first])
@@ -226,83 +224,108 @@ def draw_curves(ax: Any, view: Any) -> None:
         s = np.array(stops)
         ax.scatter(s[:, 0], s[:, 1], s=14, marker="x", c=stop_colors, linewidths=0.8,
                    gid="curves-stops", zorder=3)
+    best = _best(view)
     if best is not None and best.number in curves:
         pts = curves[best.number]
         ax.plot(pts[:, 0], pts[:, 1], color=COLORS["best"], lw=2.0, gid="curves-best",
-                zorder=4, label=f"best (trial {best.number})")
-        ax.legend(fontsize=7, loc="best", frameon=False)
-    allpts = np.concatenate(segments) if segments else np.zeros((0, 2))
-    if len(allpts):
-        lo, hi = float(allpts[:, 0].min()), float(allpts[:, 0].max())
-        ax.set_xlim(lo - 0.02 * (hi - lo or 1), hi + 0.02 * (hi - lo or 1))
-        limits = _robust_limits(allpts[:, 1], view.direction)
-        if limits:
-            ax.set_ylim(*limits)
+                zorder=4)
+        # Said in the title, not a legend: legends are slow to lay out at every update.
+        ax.set_title(f"best: trial {best.number}", fontsize=SMALL, loc="right", y=1.0, pad=4,
+                     color=COLORS["best"])
+    allpts = np.concatenate(list(curves.values()))
+    lo, hi = float(allpts[:, 0].min()), float(allpts[:, 0].max())
+    ax.set_xlim(lo - 0.02 * (hi - lo or 1), hi + 0.02 * (hi - lo or 1))
+    limits = _robust_limits(allpts[:, 1], view.direction)
+    if limits:
+        ax.set_ylim(*limits)
 
 
-def _param_names(view: Any, order: Sequence[str] | None) -> list[str]:
-    names = list(view.search_space())
-    if order:
-        ranked = [n for n in order if n in names]
-        names = ranked + [n for n in names if n not in ranked]
-    return names
+def _draw_band(ax: Any, pts: np.ndarray) -> None:
+    """The 10-90 % range of the values reported at each step (by older trials)."""
+    order = np.lexsort((pts[:, 1], pts[:, 0]))
+    pts = pts[order]
+    steps, start, count = np.unique(pts[:, 0], return_index=True, return_counts=True)
+    lo = pts[start + ((count - 1) * 0.1).astype(int), 1]
+    hi = pts[start + np.ceil((count - 1) * 0.9).astype(int), 1]
+    ax.fill_between(steps, lo, hi, color=COLORS["complete"], alpha=0.18, lw=0, gid="curves-band")
+
+
+def _legend(ax: Any) -> None:
+    # A fixed place above the axes: "best" placement is slow with thousands of points.
+    ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncols=4, fontsize=7, frameon=False,
+              borderaxespad=0.1, handlelength=1.2, columnspacing=1.0)
 
 
 def draw_param(ax: Any, view: Any, name: str, dist: Distribution | None) -> None:
-    """Score against the values of one parameter (log axis for log distributions)."""
-    _style(ax, _text(name, 30))
-    xs, ys, numbers = [], [], []
+    """Score against the values of one parameter (log axis for log distributions).
+
+    Complete trials are dots, pruned ones (scored at the step they reached) hollow circles.
+    """
+    _style(ax, _text(name, 30), grid=False)
+    values, ys, numbers, pruned = [], [], [], []
     for t in view.trials:
-        if t.state.value == "complete" and _finite(t.value) and name in t.params:
-            xs.append(t.params[name])
+        state = t.state.value
+        if state in ("complete", "pruned") and _finite(t.value) and name in t.params:
+            values.append(t.params[name])
             ys.append(float(t.value))
             numbers.append(t.number)
+            pruned.append(state == "pruned")
+    x = _param_positions(ax, dist, values, numbers)
+    y, done = np.array(ys, dtype=float), ~np.array(pruned, dtype=bool)
+    ax.plot(x[~done], y[~done], "o", ms=3.5, mfc="none", mec=COLORS["pruned"], mew=0.7,
+            gid=f"param-pruned:{name}")
+    ax.plot(x[done], y[done], "o", ms=3, color=COLORS["complete"], alpha=0.7, mew=0,
+            gid=f"param:{name}")
+    if done.any():
+        scores = np.where(done, y, np.inf if view.direction == "minimize" else -np.inf)
+        i = int(np.argmin(scores) if view.direction == "minimize" else np.argmax(scores))
+        ax.plot([x[i]], [y[i]], "*", ms=10, color=COLORS["best"], mec="black", mew=0.5)
+    ax.locator_params(axis="y", nbins=4)
+
+
+def _param_positions(ax: Any, dist: Distribution | None, values: list[Any],
+                     numbers: list[int]) -> np.ndarray:
+    """X positions of ``values`` (jittered category indices for a Choice); sets the x axis."""
     if isinstance(dist, Choice):
         index = {repr(o): i for i, o in enumerate(dist.options)}
         # A fixed jitter per trial number: points do not move between updates.
         jitter = (np.asarray(numbers, dtype=float) * 0.6180339887) % 1.0 * 0.5 - 0.25
-        x = np.array([index.get(repr(v), -1) for v in xs], dtype=float) + jitter
         ax.set_xticks(range(len(dist.options)))
         ax.set_xticklabels([_text(o, 10) for o in dist.options], fontsize=SMALL)
         ax.set_xlim(-0.6, len(dist.options) - 0.4)
-    else:
-        x = np.array([v if _finite(v) else np.nan for v in xs], dtype=float)
-        if dist is not None and getattr(dist, "log", False):
-            ax.set_xscale("log")
-        if dist is not None and hasattr(dist, "low"):
-            lo, hi = float(dist.low), float(dist.high)
-            if getattr(dist, "log", False):
-                ax.set_xlim(lo / (hi / lo) ** 0.03, hi * (hi / lo) ** 0.03)
-            else:
-                ax.set_xlim(lo - 0.03 * (hi - lo), hi + 0.03 * (hi - lo))
-    ax.plot(x, ys, "o", ms=3, color=COLORS["complete"], alpha=0.6, mew=0, gid=f"param:{name}")
-    if ys:
-        i = int(np.argmin(ys) if view.direction == "minimize" else np.argmax(ys))
-        ax.plot([x[i]], [ys[i]], "*", ms=10, color=COLORS["best"], mec="black", mew=0.5)
-        limits = _robust_limits(np.asarray(ys), view.direction)
-        if limits:
-            ax.set_ylim(*limits)
-    ax.locator_params(axis="y", nbins=4)
+        return np.array([index.get(repr(v), np.nan) for v in values], dtype=float) + jitter
+    log = bool(getattr(dist, "log", False))
+    if (ax.get_xscale() == "log") != log:
+        ax.set_xscale("log" if log else "linear")
+        if log:
+            # Plain "0.001" labels and no minor ticks: the defaults are slow to draw.
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+            ax.xaxis.set_minor_locator(NullLocator())
+    if not log:
+        ax.locator_params(axis="x", nbins=4)
+    if dist is not None and hasattr(dist, "low"):
+        lo, hi = float(dist.low), float(dist.high)
+        if log:
+            ax.set_xlim(lo / (hi / lo) ** 0.03, hi * (hi / lo) ** 0.03)
+        else:
+            ax.set_xlim(lo - 0.03 * (hi - lo), hi + 0.03 * (hi - lo))
+    return np.array([v if _finite(v) else np.nan for v in values], dtype=float)
 
 
-def draw_params(fig: Figure, spec: Any, view: Any, *, order: Sequence[str] | None = None,
-                ncols: int = 4) -> list[Any]:
-    """Small multiples of :func:`draw_param` in the grid cell ``spec``; returns the Axes."""
-    names = _param_names(view, order)[:MAX_PARAMS]
+def draw_params(axes: Sequence[Any], view: Any, names: Sequence[str]) -> None:
+    """:func:`draw_param` for each name on its Axes (a hint when there is no parameter)."""
     space = view.search_space()
     if not names:
-        ax = fig.add_subplot(spec)
-        _style(ax, "Parameters")
-        _empty(ax, "no parameter yet")
-        return [ax]
-    ncols = min(ncols, len(names))
-    grid = spec.subgridspec(math.ceil(len(names) / ncols), ncols, wspace=0.25, hspace=0.55)
-    axes = []
-    for i, name in enumerate(names):
-        ax = fig.add_subplot(grid[i // ncols, i % ncols])
+        _style(axes[0], "Parameters")
+        _empty(axes[0], "no parameter yet")
+    for ax, name in zip(axes, names):
         draw_param(ax, view, name, space.get(name))
-        axes.append(ax)
-    return axes
+    scores = np.array([t.value for t in view.trials if t.state.value in ("complete", "pruned")
+                       and _finite(t.value)], dtype=float)
+    limits = _robust_limits(scores, view.direction)
+    if limits and names:
+        for ax in axes:
+            ax.set_ylim(*limits)
 
 
 def draw_importances(ax: Any, importances: Mapping[str, float]) -> None:
@@ -314,23 +337,10 @@ def draw_importances(ax: Any, importances: Mapping[str, float]) -> None:
     ax.set_yticklabels([_text(k, 14) for k, _ in items], fontsize=SMALL)
 
 
-def dashboard_figure(view: Any, importances: Mapping[str, float] | None = None,
-                     width: float = 12.0) -> Figure:
-    """The three panels (and importances when given) in one Figure."""
-    order = sorted(importances, key=importances.get, reverse=True) if importances else None
-    n = min(len(view.search_space()), MAX_PARAMS) or 1
-    ncols = min(4, n)
-    rows = math.ceil(n / ncols)
-    top, row = 3.2, 2.0
-    height = top + 0.9 + rows * row
-    fig = new_figure(width, height)
-    outer = fig.add_gridspec(2, 1, height_ratios=[top, rows * row], left=0.06, right=0.98,
-                             top=1 - 0.35 / height, bottom=0.45 / height, hspace=0.9 / top)
-    widths = [1.0, 1.0, 0.55] if importances else [1.0, 1.0]
-    upper = outer[0].subgridspec(1, len(widths), width_ratios=widths, wspace=0.2)
-    draw_history(fig.add_subplot(upper[0]), view)
-    draw_curves(fig.add_subplot(upper[1]), view)
-    if importances:
-        draw_importances(fig.add_subplot(upper[2]), importances)
-    draw_params(fig, outer[1], view, order=order, ncols=ncols)
-    return fig
+def param_names(view: Any, order: Sequence[str] | None) -> list[str]:
+    """The parameters to show: those ranked in ``order`` first, then the others."""
+    names = list(view.search_space())
+    if order:
+        ranked = [n for n in order if n in names]
+        names = ranked + [n for n in names if n not in ranked]
+    return names

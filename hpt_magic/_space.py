@@ -115,6 +115,12 @@ class Float(Distribution):
             )
         self.default = float(default)
 
+    def clip(self, value: Any) -> float:
+        v = float(value)
+        if self.step is None and self.low <= v <= self.high:
+            return v
+        return super().clip(min(self.high, max(self.low, v)))
+
     def _n_steps(self) -> int:
         return int(math.floor((self.high - self.low) / self.step + 1e-9)) + 1
 

@@ -98,9 +98,9 @@ class Study:
             self.storage.rename_study(self.name, self.previous_name)
             rec = None
         if rec is None:
-            self._id = self.storage.create_study(
-                self.name, self.direction, {"sampler": type(self.sampler).__name__,
-                                            "seed": self.seed})
+            self._attrs: dict[str, Any] = {"sampler": type(self.sampler).__name__,
+                                           "seed": self.seed, "queue": []}
+            self._id = self.storage.create_study(self.name, self.direction, self._attrs)
             self._known: dict[str, Distribution] = dict(self.space or {})
             if self._known:
                 self.storage.update_study(self._id, space=space_to_json(self._known))
@@ -113,6 +113,8 @@ class Study:
                 f"{self.direction}. Use the same direction, or start afresh with --new "
                 "(Study(..., new=True)).")
         self._id = rec["id"]
+        self._attrs = dict(rec["attrs"])
+        self._queue = list(self._attrs.get("queue", []))
         self._known = space_from_json(rec["space"])
         if self.space is not None:
             self.check_space(self.space, allow_missing=False)
@@ -161,6 +163,7 @@ class Study:
             if self._queue and params is None:
                 fixed.update(self._queue.pop(0))
                 trial.user_attrs["enqueued"] = True
+                self._save_queue()
             fixed.update(params or {})
             trial.trial_id, trial.number = self.storage.new_trial(self._id, trial)
             trial._study = self
@@ -217,6 +220,8 @@ class Study:
                         f"The given value {value!r} for {name!r} is outside {dist!r}. Give a "
                         "value inside the range.")
                 value = dist.clip(value)
+            elif trial.manual:
+                value = dist.default
             elif name in trial.relative:
                 value = trial.relative[name]
             else:
@@ -286,7 +291,8 @@ class Study:
         return trial
 
     def enqueue(self, params: Mapping[str, Any]) -> None:
-        """Queue a point to be tried before the sampler is asked again.
+        """Queue a point to be tried before the sampler is asked again (kept in storage, so
+        a later ``%%tune --study`` run of the same study tries it first).
 
         Examples
         --------
@@ -304,6 +310,11 @@ class Study:
                 raise SpaceError(f"Enqueued value {value!r} for {name!r} is outside "
                                  f"{space[name]!r}. Give a value inside the range.")
         self._queue.append(dict(params))
+        self._save_queue()
+
+    def _save_queue(self) -> None:
+        self._attrs["queue"] = list(self._queue)
+        self.storage.update_study(self._id, attrs=self._attrs)
 
     # -- running -----------------------------------------------------------------------------
     def optimize(self, objective: Callable[[Trial], Any], n_trials: int | None = None,

@@ -56,10 +56,14 @@ class Control:
 
     @value.setter
     def value(self, value: Any) -> None:
+        self.check(value)
+        self.widget.value = self._to_widget(self.dist.clip(value))
+
+    def check(self, value: Any) -> None:
+        """Raise a :class:`TuneError` when ``value`` is outside the distribution."""
         if not self.dist.contains(value):
             raise TuneError(f"{value!r} is outside {self.name}'s range {self.dist!r} "
                             f"({describe(self.dist)}). Give a value inside the range.")
-        self.widget.value = self._to_widget(self.dist.clip(value))
 
     def __repr__(self) -> str:
         return f"Control({self.name!r}, {self.dist!r}, value={self.value!r})"
@@ -99,11 +103,11 @@ def widget_from_float(name: str, dist: Float, value: float) -> Control:
     if dist.log:
         lo, hi = math.log10(dist.low), math.log10(dist.high)
         widget = w.FloatLogSlider(value=value, base=10, min=lo, max=hi,
-                                  step=(hi - lo) / SLIDER_STOPS, readout_format=".3g", **common)
+                                  step=(hi - lo) / SLIDER_STOPS, readout_format=".3", **common)
     else:
         step = dist.step if dist.step is not None else (dist.high - dist.low) / SLIDER_STOPS
         widget = w.FloatSlider(value=value, min=dist.low, max=dist.high, step=step,
-                               readout_format=".4g", **common)
+                               readout_format=".4", **common)
     return Control(name, dist, widget, to_widget=float, from_widget=float)
 
 
@@ -131,8 +135,12 @@ def widget_from_choice(name: str, dist: Choice, value: Any) -> Control:
     options = list(zip(labels, range(len(labels))))
     few = len(labels) <= MAX_TOGGLES and max(map(len, labels)) <= MAX_TOGGLE_LABEL
     cls = w.ToggleButtons if few else w.Dropdown
+    if few:  # label and buttons on one line, as for the sliders
+        style, layout = {**_STYLE, "button_width": "auto"}, {**_LAYOUT, "display": "flex"}
+    else:
+        style, layout = _STYLE, _LAYOUT
     widget = cls(options=options, value=dist.index(value), description=name,
-                 tooltip=_tooltip(name, dist), style=_STYLE)
+                 tooltip=_tooltip(name, dist), style=style, layout=layout)
     return Control(name, dist, widget, to_widget=dist.index,
                    from_widget=lambda i: dist.options[i])
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 import ast
 from typing import Any
 
+from ._cell import TUNE_CALLS
 from ._errors import TuneError
 from ._space import Distribution
-from ._cell import TUNE_CALLS
 from ._tune import activate, deactivate, tune
 
 __all__ = ["literal_space"]

@@ -138,15 +138,26 @@ class TuneMagics(Magics):
                                 "--enqueue '{\"lr\": 0.01}'.") from None
             study.enqueue(params)
         objective = CellObjective(program, ns, keep=args.jobs == 1 and not args.dask)
+        loggers = [_logger(name) for name in args.log]
         if args.manual:
+            from ._widget_space import literal_space
             from .widgets import ManualTuner
 
-            display(ManualTuner(study, objective))
+            def keep_best(study: Study, trial: Any) -> None:
+                best = _best_number(study)
+                kept = objective.take(best) if best is not None else None
+                if kept:
+                    ns.update(kept)
+                objective.forget(best)
+
+            display(ManualTuner(study, objective, space=literal_space(cell),
+                                dashboard=not args.quiet and args.plot != "none",
+                                callbacks=[keep_best, *loggers]))
             return
         n_trials = args.trials
         if n_trials is None and args.timeout is None and study.sampler.name != "grid":
             n_trials = DEFAULT_TRIALS
-        callbacks = [_keep_best(objective)] + [_logger(name) for name in args.log]
+        callbacks = [_keep_best(objective), *loggers]
         dashboard = None
         if not args.quiet:
             from .display import Dashboard

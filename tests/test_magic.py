@@ -196,3 +196,23 @@ def test_help_lists_the_options(shell):
     for option in ("--trials", "--timeout", "--sampler", "--maximize", "--study", "--storage",
                    "--seed", "--out", "--no-catch", "--quiet", "--new"):
         assert option in doc
+
+
+def test_manual_mode_binds_the_study_and_shares_it_with_automated_runs(shell, monkeypatch):
+    shown = []
+    monkeypatch.setattr("hpt_magic.magic.display", lambda obj, **kw: shown.append(obj))
+    cell = "lr = tune.loguniform(1e-4, 1e-1, default=1e-2)\nact = tune.choice(['relu', 'tanh'])\n" \
+           "-abs(math.log10(lr) + 2)\n"
+    shell.run_cell("import math")
+    r = run(shell, "--manual --study mlp --maximize --plot none", cell)
+    assert r.success, error_of(r)
+    tuner = shown[-1]
+    assert type(tuner).__name__ == "ManualTuner"
+    assert tuner.values() == {"lr": pytest.approx(1e-2), "act": "relu"}
+    tuner.run()
+    study = shell.user_ns["study"]
+    assert len(study.trials) == 1 and study.trials[0].manual
+    assert shell.user_ns["lr"] == pytest.approx(1e-2)
+    run(shell, "--study mlp --maximize --trials 3 --sampler random --plot none", cell)
+    continued = shell.user_ns["study"]
+    assert len(continued.trials) == 4 and continued.trials[0].manual

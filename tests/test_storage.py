@@ -156,3 +156,15 @@ def test_two_processes_write_the_same_study(tmp_path):
     study = Study(name="shared", storage=SQLiteStorage(path))
     assert sorted(t.number for t in study.trials) == list(range(30))
     assert all(t.state is TrialState.COMPLETE for t in study.trials)
+
+
+def test_enqueued_points_are_stored_until_tried(tmp_path):
+    path = tmp_path / "s.db"
+    Study(space={"lr": Float(1e-4, 1e-1, log=True)}, name="q", storage=path).enqueue(
+        {"lr": 0.01})
+    later = Study(space={"lr": Float(1e-4, 1e-1, log=True)}, name="q",
+                  storage=SQLiteStorage(path))
+    assert later.ask().params == {"lr": 0.01}
+    again = Study(space={"lr": Float(1e-4, 1e-1, log=True)}, name="q",
+                  storage=SQLiteStorage(path))
+    assert again.ask().params != {"lr": 0.01}

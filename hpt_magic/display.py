@@ -1,0 +1,404 @@
+"""The live notebook dashboard and the study's plots.
+
+:class:`Dashboard` follows a study through its events and keeps one output up to date: a PNG
+of the three panels (history, learning curves, parameters), a progress line, and the study as
+JSON (``application/vnd.hpt-magic.study+json``) for the JupyterLab extension. The panels are
+also available alone, as functions returning a matplotlib ``Figure``.
+
+Everything is drawn on ``matplotlib.figure.Figure`` objects with the Agg canvas: no pyplot
+figure is created, so nothing piles up and the user's own plotting state is left alone.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from matplotlib.figure import Figure
+
+from . import _layout, _plots
+from ._errors import TuneError
+from ._events import Event
+from ._studyjson import MIME, document
+from ._summary import summary_html, summary_text
+
+__all__ = ["Dashboard", "plot", "plot_history", "plot_curves", "plot_params", "study_json",
+           "show_dashboard", "show_summary", "summary_html", "summary_text", "progress_line",
+           "MIME"]
+
+MODES = ("live", "final", "none")
+#: Share of the wall time that updates may take: an update is made only while the time spent
+#: on updates so far stays under ``BUDGET`` times the time since the dashboard appeared, so a
+#: slow redraw (a huge study, a busy machine) is simply made less often.
+BUDGET = 0.03
+_STATUS = {"done": "finished", "timeout": "finished", "exhausted": "finished",
+           "stopped": "stopped", "interrupted": "interrupted", "error": "interrupted"}
+
+
+class Dashboard:
+    """A live view of a running study in the notebook output.
+
+    Subscribes to the study's events on construction, shows one output (the progress line
+    at first) and updates it in place with the plots: at most every ``min_interval`` seconds
+    and within a time budget (:data:`BUDGET`), plus once when the run ends.
+
+    Parameters
+    ----------
+    study : Study
+    n_trials, timeout : int, float, optional
+        The run's plan, for the progress line (taken from ``run_started`` when not given).
+    mode : {"live", "final", "none"}
+        Update while running, show only the final state, or show nothing.
+    controls : bool
+        Show Stop and Abort buttons above the output (useful when the study runs in a
+        background thread: a busy cell does not process clicks).
+    min_interval : float
+        Seconds between two updates.
+    clock : callable
+        Returns seconds; the throttle's clock.
+    output : callable, optional
+        ``output(bundle)`` shows a MIME bundle. Default: one display handle updated in place
+        in a Jupyter kernel; elsewhere only the final state is shown (as text).
+
+    Attributes
+    ----------
+    controls : ipywidgets.HBox or None
+        The Stop and Abort buttons, when shown (removed at the end of the run).
+    updates, seconds : int, float
+        How many updates were shown and the time they took.
+    """
+
+    def __init__(self, study: Any, *, n_trials: int | None = None, timeout: float | None = None,
+                 mode: str = "live", controls: bool = False, min_interval: float = 0.5,
+                 clock: Callable[[], float] = time.monotonic,
+                 output: Callable[[dict[str, Any]], None] | None = None) -> None:
+        if mode not in MODES:
+            raise TuneError(f"The dashboard mode must be one of {MODES}, got {mode!r}.")
+        # Outside a kernel (terminal, script) only the final text is shown: no image to draw.
+        self._images = output is not None or _in_kernel()
+        if output is None:
+            output = _KernelOutput() if self._images else _show
+            mode = mode if self._images or mode == "none" else "final"
+        self.study = study
+        self.mode = mode
+        self.n_trials, self.timeout = n_trials, timeout
+        self.min_interval = min_interval
+        self.updates, self.seconds = 0, 0.0
+        self._clock = clock
+        self._output = output
+        self._model = _Model(study)
+        self._cache: dict[int, dict[str, Any]] = {}
+        self._figure = _layout.DashboardFigure()
+        self._drawing = threading.Lock()
+        self._created = self._started = clock()
+        self._ended: float | None = None
+        self._status = "running"
+        self._done = 0
+        self._last: float | None = None
+        self._final = mode == "none"
+        self._unsubscribe: Callable[[], None] | None = None
+        self._controls = _Controls(study) if controls and mode != "none" and _in_kernel() \
+            else None
+        self.controls = None if self._controls is None else self._controls.box
+        if mode != "none":
+            self._unsubscribe = study.subscribe(self._on_event)
+        if mode == "live":
+            # The progress line alone: it costs nothing and the plots follow at once.
+            self._update(image=False)
+
+    # -- events ------------------------------------------------------------------------------
+    def _on_event(self, event: Event) -> None:
+        kind = event.kind
+        if kind == "run_started":
+            self._started, self._done, self._status = self._clock(), 0, "running"
+            self.n_trials = self.n_trials if self.n_trials is not None else \
+                event.data.get("n_trials")
+            self.timeout = self.timeout if self.timeout is not None else event.data.get("timeout")
+        elif kind == "run_finished":
+            self._status = _STATUS.get(event.data.get("reason"), "finished")
+            self._done = event.data.get("n_done", self._done)
+            self._finish()
+            return
+        elif event.trial is not None:
+            self._model.add(event.trial)
+            if kind == "trial_finished":
+                self._done += 1
+        if self.mode == "live" and self._due():
+            self._update()
+
+    def _due(self) -> bool:
+        now = self._clock()
+        if self._last is not None and now - self._last < self.min_interval:
+            return False
+        return self.seconds <= BUDGET * (now - self._created)
+
+    def _update(self, final: bool = False, image: bool = True) -> None:
+        # One Figure, one drawer: a live update finding another thread drawing (a background
+        # run closed from the notebook) is skipped; the final one waits its turn.
+        if not self._drawing.acquire(blocking=final):
+            return
+        try:
+            start = self._clock()
+            self._output(self.bundle(final=final, image=image and self._images))
+            self._last = self._clock()
+            self.updates += 1
+            self.seconds += self._last - start
+        finally:
+            self._drawing.release()
+
+    def _finish(self) -> None:
+        if self._final:
+            return
+        self._final = True
+        self._ended = self._clock()
+        self._update(final=True)
+        if self._controls is not None:
+            self._controls.close()
+
+    def close(self) -> None:
+        """Unsubscribe and show the final state (once; later calls do nothing)."""
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        if self._status == "running":
+            self._status = "finished"
+        self._finish()
+
+    # -- what is shown -----------------------------------------------------------------------
+    def progress(self) -> dict[str, Any]:
+        """The run's progress: status, done, planned, timeout, elapsed, eta (seconds)."""
+        end = self._ended if self._ended is not None else self._clock()
+        elapsed = max(0.0, end - self._started)
+        eta = None
+        if self._status == "running":
+            etas = []
+            if self.n_trials and self._done:
+                etas.append(elapsed / self._done * max(0, self.n_trials - self._done))
+            if self.timeout is not None:
+                etas.append(max(0.0, self.timeout - elapsed))
+            eta = min(etas) if etas else None
+        return {"status": self._status, "done": self._done, "planned": self.n_trials,
+                "timeout": self.timeout, "elapsed": elapsed, "eta": eta}
+
+    def bundle(self, final: bool = False, image: bool = True) -> dict[str, Any]:
+        """The MIME bundle of the current state: PNG (unless not ``image``), text and JSON.
+
+        ``final`` adds the parameter importances when the study computes them.
+        """
+        progress = self.progress()
+        doc = document(self._model, progress, self._cache)
+        out = {"text/plain": progress_line(doc), MIME: doc}
+        if image:
+            fig = self._figure.draw(self._model, _importances(self.study) if final else None)
+            out["image/png"] = base64.b64encode(_layout.png_bytes(fig)).decode("ascii")
+        return out
+
+
+class _Model:
+    """The dashboard's own picture of the study, kept up to date from the study's events."""
+
+    def __init__(self, study: Any) -> None:
+        self.name, self.direction = study.name, study.direction
+        self.sampler, self.scheduler = study.sampler, study.scheduler
+        self._space = dict(study.search_space())
+        self._trials = {t.number: t for t in study.trials}
+
+    @property
+    def trials(self) -> list[Any]:
+        return list(self._trials.values())
+
+    def add(self, trial: Any) -> None:
+        self._trials[trial.number] = trial
+        for name, dist in trial.distributions.items():
+            self._space.setdefault(name, dist)
+
+    def search_space(self) -> dict[str, Any]:
+        return dict(self._space)
+
+
+def progress_line(doc: Mapping[str, Any]) -> str:
+    """One line from a study document: done/planned, counts, best, elapsed and ETA."""
+    p = doc["progress"]
+    c = p["counts"]
+    status = p["status"]
+    head = {"running": "", "finished": "Finished: ", "stopped": "Stopped: ",
+            "interrupted": "Interrupted: "}.get(status, "")
+    done = f"{p['done']}/{p['planned']} trials" if p["planned"] else f"{p['done']} trials"
+    parts = [head + done,
+             f"{c['complete']} complete, {c['pruned']} pruned, {c['failed']} failed"]
+    if p["best"] is not None:
+        parts.append(f"best {_num(p['best']['value'])} (trial {p['best']['number']})")
+    timing = _seconds(p["elapsed"])
+    if p["timeout"] is not None and status == "running":
+        timing += f" / {_seconds(p['timeout'])}"
+    if p["eta"] is not None:
+        timing += f", ETA {_seconds(p['eta'])}"
+    parts.append(timing)
+    return " · ".join(parts)
+
+
+def _num(v: float | None) -> str:
+    return "n/a" if v is None else f"{v:.6g}"
+
+
+def _seconds(s: float | None) -> str:
+    if s is None or not math.isfinite(s):
+        return "?"
+    if s < 60:
+        return f"{s:.1f} s"
+    m, sec = divmod(int(round(s)), 60)
+    return f"{m} min {sec:02d} s" if m < 60 else f"{m // 60} h {m % 60:02d} min"
+
+
+def _importances(study: Any) -> dict[str, float] | None:
+    """``study.importances()`` when the study offers it and it has an answer."""
+    method = getattr(study, "importances", None)
+    if method is None:
+        return None
+    try:
+        result = method()
+    except ValueError:  # TuneError: too few trials to tell
+        return None
+    return dict(result) or None
+
+
+# -- output ----------------------------------------------------------------------------------
+def _in_kernel() -> bool:
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+class _KernelOutput:
+    """One display in the cell's output, updated in place."""
+
+    def __init__(self) -> None:
+        self._handle: Any = None
+
+    def __call__(self, bundle: dict[str, Any]) -> None:
+        from IPython.display import display
+
+        if self._handle is None:
+            self._handle = display(bundle, raw=True, display_id=True)
+        else:
+            self._handle.update(bundle, raw=True)
+
+
+class _Controls:
+    """Stop and Abort buttons above the dashboard; removed when the run ends."""
+
+    def __init__(self, study: Any) -> None:
+        import ipywidgets as widgets
+        from IPython.display import display
+
+        self._study = study
+        self.stop = widgets.Button(description="Stop", icon="stop",
+                                   tooltip="Finish the running trial, then stop")
+        self.abort = widgets.Button(description="Abort", icon="times", button_style="danger",
+                                    tooltip="Interrupt the running trial now")
+        self.stop.on_click(self._on_stop)
+        self.abort.on_click(self._on_abort)
+        self.box = widgets.HBox([self.stop, self.abort])
+        self._handle = display(self.box, display_id=True)
+
+    def _on_stop(self, _: Any) -> None:
+        self._study.stop()
+        self.stop.description, self.stop.disabled = "Stopping...", True
+
+    def _on_abort(self, _: Any) -> None:
+        getattr(self._study, "abort", self._study.stop)()
+        self.stop.disabled = self.abort.disabled = True
+        self.abort.description = "Aborting..."
+
+    def close(self) -> None:
+        # Replace the widget output by an empty one: a saved notebook then holds no view of a
+        # widget that no longer exists.
+        self._handle.update({"text/plain": ""}, raw=True)
+        for w in (self.stop, self.abort, self.box):
+            w.close()
+
+
+# -- figures and documents -------------------------------------------------------------------
+def plot(study: Any, *, importances: bool = True) -> Figure:
+    """The dashboard of ``study`` as one Figure: history, learning curves, parameters.
+
+    Parameters
+    ----------
+    study : Study
+    importances : bool
+        Add a parameter-importance panel when the study can compute importances.
+
+    Examples
+    --------
+    >>> from hpt_magic import Study, Float
+    >>> study = Study(space={"x": Float(-5, 5)}, seed=0)
+    >>> study.optimize(lambda t: t.params["x"] ** 2, n_trials=10)
+    >>> fig = plot(study)
+    >>> len(fig.axes)
+    3
+    """
+    return _layout.dashboard_figure(study, _importances(study) if importances else None)
+
+
+def plot_history(study: Any, ax: Any = None) -> Figure:
+    """Score against trial number (complete, pruned, failed, manual), with the best so far.
+
+    Draws on ``ax`` when given, else on a new Figure; returns the Figure.
+    """
+    ax = ax if ax is not None else _layout.new_figure(6.4, 3.8).add_subplot()
+    _plots.draw_history(ax, study)
+    return ax.figure
+
+
+def plot_curves(study: Any, ax: Any = None) -> Figure:
+    """The reported learning curves against step; draws on ``ax`` or a new Figure."""
+    ax = ax if ax is not None else _layout.new_figure(6.4, 3.8).add_subplot()
+    _plots.draw_curves(ax, study)
+    return ax.figure
+
+
+def plot_params(study: Any, ncols: int = 4) -> Figure:
+    """Score against each parameter's values, one small plot per parameter."""
+    return _layout.params_figure(study, ncols)
+
+
+def study_json(study: Any, progress: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The study as a ``application/vnd.hpt-magic.study+json`` document (schema version 1).
+
+    ``progress`` (status, done, planned, timeout, elapsed, eta) describes a run; without it
+    the study is described as it stands.
+    """
+    return document(study, progress)
+
+
+def show_dashboard(study: Any) -> None:
+    """Display the final dashboard of a finished or stored study (PNG, text and JSON)."""
+    doc = document(study)
+    png = base64.b64encode(_layout.png_bytes(plot(study))).decode("ascii")
+    _show({"image/png": png, "text/plain": progress_line(doc), MIME: doc})
+
+
+def show_summary(study: Any, elapsed: float | None = None, n_new: int | None = None, *,
+                 text: str | None = None) -> None:
+    """Display the end-of-run summary with a table of the top 5 trials (HTML and text).
+
+    ``text`` replaces the study's own summary paragraph (``study.summary(elapsed, n_new)``).
+    """
+    _show({"text/html": summary_html(study, elapsed, n_new, text=text),
+           "text/plain": summary_text(study, elapsed, n_new, text=text)})
+
+
+def _show(bundle: dict[str, Any]) -> None:
+    """Display a MIME bundle in IPython; print its text elsewhere."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.display import display
+
+    if InteractiveShell.initialized():
+        display(bundle, raw=True)
+    else:
+        print(bundle["text/plain"])
