@@ -8,24 +8,35 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import nn
 from ._errors import SpaceError, StorageError, TrialPruned, TuneError
 from ._events import Event
+from ._hypermodel import HyperModel, HyperParameters, Tuner
 from ._space import Choice, Distribution, Float, Grid, Int, ParameterGrid
 from ._storage import InMemoryStorage, SQLiteStorage
 from ._study import Study, load_study
 from ._trial import Trial, TrialState
 from ._tune import tune
+from .callbacks import MLflowCallback, TensorBoardCallback
 from .samplers import GridSampler, RandomSampler, Sampler
 from .schedulers import Scheduler
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Choice", "Distribution", "Event", "Float", "Grid", "GridSampler", "InMemoryStorage", "Int",
-    "ParameterGrid", "RandomSampler", "SQLiteStorage", "Sampler", "Scheduler", "SpaceError",
-    "StorageError", "Study", "Trial", "TrialPruned", "TrialState", "TuneError", "load_study",
-    "load_ipython_extension", "tune", "__version__",
+    "Choice", "Distribution", "Event", "Float", "Grid", "GridSampler", "HyperModel",
+    "HyperParameters", "InMemoryStorage", "Int", "MLflowCallback", "ParameterGrid",
+    "RandomSampler", "SQLiteStorage", "Sampler", "Scheduler", "SpaceError", "StorageError",
+    "Study", "TensorBoardCallback", "Trial", "TrialPruned", "TrialState", "TuneError", "Tuner",
+    "load_study", "load_ipython_extension", "nn", "plot", "tune", "__version__",
 ]
+
+
+def plot(study: Study, **kwargs: Any) -> Any:
+    """The dashboard of ``study`` as a matplotlib Figure (history, curves, parameters)."""
+    from .display import plot as draw
+
+    return draw(study, **kwargs)
 
 
 def load_ipython_extension(ipython: Any) -> None:

@@ -466,6 +466,39 @@ class Study:
 
         return plot(self, **kwargs)
 
+    def to_dataframe(self) -> Any:
+        """The trials as a pandas DataFrame: ``number, state, value``, times,
+        ``params_<name>``, ``last_step``, ``error``; one row per trial."""
+        from ._export import to_dataframe
+
+        return to_dataframe(self)
+
+    def to_csv(self, path: str | os.PathLike) -> None:
+        """Write the trials to a CSV file (the columns of :meth:`to_dataframe`)."""
+        from ._export import to_csv
+
+        to_csv(self, path)
+
+    def importances(self, **kwargs: Any) -> dict[str, float]:
+        """How much each parameter drove the score (main effects of a random-forest
+        surrogate), summing to 1, largest first. Needs at least 4 complete trials."""
+        from ._export import importances
+
+        return importances(self, **kwargs)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        for runtime in ("_lock", "_stop", "events", "_thread"):
+            state.pop(runtime, None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.RLock()
+        self._stop = threading.Event()
+        self.events = EventBus()
+        self._thread = None
+
     def __repr__(self) -> str:
         c = self.counts()
         return (f"<Study {self.name!r} {self.direction} sampler={self.sampler.name} "

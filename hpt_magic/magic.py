@@ -13,11 +13,13 @@ from IPython.display import display
 
 from ._cell import CellObjective, cell_hash, parse_cell
 from ._errors import TuneError
+from ._export import list_studies
 from ._runner import RunInfo, optimize, start_background
 from ._storage import DEFAULT_STORAGE, make_storage
 from ._study import Study, load_study
 from ._trial import TrialState
 from ._tune import tune
+from .callbacks import make_logger
 
 __all__ = ["TuneMagics", "load_ipython_extension"]
 
@@ -95,7 +97,10 @@ class TuneMagics(Magics):
     @argument("--jobs", type=int, default=1, help="Local worker processes (-1: all cores).")
     @argument("--dask", default=None,
               help="Dask scheduler address, or local:N for a LocalCluster of N workers.")
-    @argument("--log", action="append", default=[], help="Log trials to mlflow or tensorboard.")
+    @argument("--log", action="append", default=[],
+              help="Log trials to mlflow or tensorboard (repeatable).")
+    @argument("--log-args", default=None,
+              help="Logger options as 'k=v,...' (tracking_uri, experiment, logdir, metric).")
     @cell_magic
     def tune(self, line: str, cell: str) -> None:
         """Tune the hyperparameters of the cell body.
@@ -138,7 +143,21 @@ class TuneMagics(Magics):
                                 "--enqueue '{\"lr\": 0.01}'.") from None
             study.enqueue(params)
         objective = CellObjective(program, ns, keep=args.jobs == 1 and not args.dask)
-        loggers = [_logger(name) for name in args.log]
+        log_args = _parse_kv(args.log_args, "--log-args")
+        loggers = [make_logger(name, **log_args) for name in args.log]
+        unsubscribe = [study.subscribe(logger) for logger in loggers]
+        try:
+            self._run(args, cell, study, program, objective)
+        finally:
+            # Manual and background studies keep logging after the cell returns.
+            if not (args.background or args.manual):
+                for off in unsubscribe:
+                    off()
+
+    def _run(self, args: Any, cell: str, study: Study, program: Any,
+             objective: CellObjective) -> None:
+        ns = self.shell.user_ns
+        out = args.out
         if args.manual:
             from ._widget_space import literal_space
             from .widgets import ManualTuner
@@ -152,12 +171,12 @@ class TuneMagics(Magics):
 
             display(ManualTuner(study, objective, space=literal_space(cell),
                                 dashboard=not args.quiet and args.plot != "none",
-                                callbacks=[keep_best, *loggers]))
+                                callbacks=[keep_best]))
             return
         n_trials = args.trials
         if n_trials is None and args.timeout is None and study.sampler.name != "grid":
             n_trials = DEFAULT_TRIALS
-        callbacks = [_keep_best(objective), *loggers]
+        callbacks = [_keep_best(objective)]
         dashboard = None
         if not args.quiet:
             from .display import Dashboard
@@ -264,7 +283,7 @@ class TuneMagics(Magics):
         """``%tune_list [PATH]``: the studies stored in a file."""
         path = line.strip() or default_storage()
         try:
-            rows = make_storage(path).list_studies()
+            rows = list_studies(path)
         except TuneError as exc:
             raise UsageError(str(exc)) from None
         if not rows:
@@ -316,12 +335,6 @@ def _keep_best(objective: CellObjective):
     def keep(study: Study, trial: Any) -> None:
         objective.forget(_best_number(study))
     return keep
-
-
-def _logger(name: str):
-    from .callbacks import make_logger
-
-    return make_logger(name)
 
 
 def _best_number(study: Study) -> int | None:

@@ -1,0 +1,170 @@
+"""Studies out of the notebook: tables (pandas, CSV), the list of stored studies, and which
+parameters mattered (importances)."""
+
+from __future__ import annotations
+
+import csv
+import datetime as _dt
+import os
+import weakref
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ._errors import StorageError, TuneError
+from ._storage import Storage, make_storage
+from ._trial import TrialState
+from .samplers import observations
+
+if TYPE_CHECKING:
+    import pandas
+
+    from ._study import Study
+
+__all__ = ["to_dataframe", "to_csv", "trial_rows", "list_studies", "importances"]
+
+_COLUMNS = ("number", "state", "value", "started", "finished", "duration", "last_step",
+            "error")
+
+
+def trial_rows(study: Study) -> list[dict[str, Any]]:
+    """One flat dict per trial: ``number, state, value``, times, ``params_<name>`` columns,
+    the last reported step and the error, in that order (missing parameters are ``None``)."""
+    names = list(study.search_space())
+    for t in study.trials:
+        names.extend(n for n in t.params if n not in names)
+    rows = []
+    for t in study.trials:
+        row: dict[str, Any] = {
+            "number": t.number, "state": t.state.value, "value": t.value,
+            "started": _time(t.started), "finished": _time(t.finished),
+            "duration": t.duration, "last_step": t.last_step, "error": t.error}
+        row.update({f"params_{n}": t.params.get(n) for n in names})
+        rows.append(row)
+    return rows
+
+
+def _time(stamp: float | None) -> _dt.datetime | None:
+    return None if stamp is None else _dt.datetime.fromtimestamp(stamp)
+
+
+def to_dataframe(study: Study) -> pandas.DataFrame:
+    """The trials of ``study`` as a pandas DataFrame, one row per trial.
+
+    Examples
+    --------
+    >>> from hpt_magic import Study, Float
+    >>> study = Study(space={"x": Float(0, 1)}, seed=0)
+    >>> study.optimize(lambda t: t.params["x"], n_trials=3)
+    >>> list(to_dataframe(study).columns)[:3], len(to_dataframe(study))
+    (['number', 'state', 'value'], 3)
+    """
+    try:
+        import pandas as pd
+    except ImportError:
+        raise TuneError("to_dataframe needs pandas, which is not installed. Install it with "
+                        "`pip install pandas`, or write the trials with to_csv(study, path), "
+                        "which needs nothing extra.") from None
+    rows = trial_rows(study)
+    columns = list(rows[0]) if rows else list(_COLUMNS)
+    return pd.DataFrame(rows, columns=columns)
+
+
+def to_csv(study: Study, path: str | os.PathLike) -> None:
+    """Write the trials of ``study`` to a CSV file (the columns of :func:`to_dataframe`)."""
+    rows = trial_rows(study)
+    columns = list(rows[0]) if rows else list(_COLUMNS)
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=columns)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: "" if v is None else v for k, v in row.items()})
+
+
+def list_studies(storage: str | os.PathLike | Storage) -> list[dict[str, Any]]:
+    """The studies in a storage, one dict each: ``name, direction, n_trials, n_complete,
+    best_value, created`` (a datetime), oldest first.
+
+    A path that does not exist is an error (it is never created here).
+    """
+    if isinstance(storage, (str, os.PathLike)) and not os.path.exists(storage):
+        raise StorageError(f"There is no study file at {os.fspath(storage)!r}. Check the path; "
+                           "studies are stored where --storage pointed when they ran.")
+    rows = make_storage(storage).list_studies()
+    return [{**row, "created": _time(row.get("created"))} for row in rows]
+
+
+def importances(study: Study, *, params: Sequence[str] | None = None, n_trees: int = 32,
+                seed: int = 0, min_trials: int = 4) -> dict[str, float]:
+    """How much each parameter drives the score: fANOVA-like main effects of a surrogate.
+
+    A random forest is fitted to the complete trials (parameters on the unit cube, as
+    samplers see them). For each parameter, its main effect is the forest's prediction averaged
+    over the other parameters (uniformly drawn) as a function of that parameter alone; its
+    importance is the variance of that curve, normalised so that the importances sum to 1.
+    A score that does not depend on any parameter gives every parameter an equal share.
+
+    Parameters
+    ----------
+    study : Study
+    params : sequence of str, optional
+        The parameters to rank (default: those that every complete trial has).
+    n_trees : int
+        Trees of the forest.
+    seed : int
+        Seeds the forest and the Monte-Carlo average.
+    min_trials : int
+        Fewer complete trials than this raise a :class:`TuneError`.
+
+    Returns
+    -------
+    dict of str -> float
+        Largest first.
+    """
+    complete = study.get_trials([TrialState.COMPLETE])
+    space = study.search_space()
+    if params is None:
+        names = [n for n in space if complete and all(n in t.params for t in complete)]
+    else:
+        unknown = [n for n in params if n not in space]
+        if unknown:
+            raise TuneError(f"importances: {unknown} are not parameters of study "
+                            f"{study.name!r} ({', '.join(space)}).")
+        names = list(params)
+    X, y, used = observations(study, {n: space[n] for n in names}, include_pruned=False)
+    if len(used) < min_trials or not names:
+        raise TuneError(
+            f"importances need at least {min_trials} complete trials that share their "
+            f"parameters; study {study.name!r} has {len(used)} (parameters: {names}). Run more "
+            "trials first.")
+    key = (tuple(t.number for t in used), tuple(names), n_trees, seed)
+    cached = _CACHE.get(study)
+    if cached is None or cached[0] != key:
+        cached = _CACHE[study] = (key, _main_effects(X, y, names, n_trees, seed))
+    return dict(cached[1])
+
+
+# A live dashboard asks after every trial: the forest is refitted only when trials were added.
+_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _main_effects(X: np.ndarray, y: np.ndarray, names: list[str], n_trees: int,
+                  seed: int) -> dict[str, float]:
+    from sklearn.ensemble import RandomForestRegressor
+
+    forest = RandomForestRegressor(n_estimators=n_trees, random_state=seed).fit(X, y)
+    rng = np.random.default_rng(seed)
+    background = rng.random((128, len(names)))
+    grid = (np.arange(32) + 0.5) / 32
+    # points[j, g, b]: background point b with parameter j set to grid value g.
+    points = np.broadcast_to(background, (len(names), len(grid), *background.shape)).copy()
+    for j in range(len(names)):
+        points[j, :, :, j] = grid[:, None]
+    curves = forest.predict(points.reshape(-1, len(names))).reshape(
+        len(names), len(grid), len(background)).mean(axis=2)
+    effects = curves.var(axis=1)
+    total = float(effects.sum())
+    shares = effects / total if total > 0 else np.full(len(names), 1 / len(names))
+    order = np.argsort(-shares, kind="stable")
+    return {names[i]: float(shares[i]) for i in order}

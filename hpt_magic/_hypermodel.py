@@ -1,0 +1,277 @@
+"""Hypermodels in the Keras Tuner style, without Keras: ``build(hp)`` defines the space as it
+builds a model, a :class:`Tuner` searches it with a study."""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from ._errors import TuneError
+from ._space import Choice, Distribution, Float, Int
+from ._storage import Storage
+from ._study import Study
+from ._trial import Trial, TrialState
+from .samplers import Sampler
+from .schedulers import Scheduler
+
+__all__ = ["HyperParameters", "HyperModel", "Tuner"]
+
+
+class HyperParameters:
+    """The ``hp`` passed to ``build(hp)``: each call defines a parameter and returns its value.
+
+    Inside a search the value comes from the trial (define-by-run: parameters may depend on
+    earlier ones, e.g. one width per layer). Outside, it comes from ``values`` or is the
+    distribution's default, so ``build(HyperParameters())`` builds a reasonable model.
+
+    Parameters
+    ----------
+    values : dict, optional
+        Fixed values, e.g. those of :meth:`Tuner.get_best_hyperparameters`.
+
+    Attributes
+    ----------
+    values : dict
+        The value of every parameter defined so far.
+    space : dict of str -> Distribution
+        Their distributions.
+
+    Examples
+    --------
+    >>> hp = HyperParameters({"units": 32})
+    >>> hp.Int("units", 8, 128, log=True), hp.Choice("act", ["relu", "tanh"])
+    (32, 'relu')
+    >>> hp.values
+    {'units': 32, 'act': 'relu'}
+    """
+
+    def __init__(self, values: Mapping[str, Any] | None = None, *,
+                 trial: Trial | None = None) -> None:
+        self.trial = trial
+        self.values: dict[str, Any] = dict(values or {})
+        self.space: dict[str, Distribution] = {}
+
+    def _get(self, name: str, dist: Distribution) -> Any:
+        if self.trial is not None:
+            value = self.trial.suggest(name, dist)
+        elif name in self.values:
+            value = self.values[name]
+            if not dist.contains(value):
+                raise TuneError(f"HyperParameters: the value {value!r} given for {name!r} is "
+                                f"outside {dist!r}.")
+        else:
+            value = dist.default
+        self.space[name] = dist
+        self.values[name] = value
+        return value
+
+    def Float(self, name: str, low: float, high: float, *, step: float | None = None,
+              log: bool = False, sampling: str | None = None,
+              default: float | None = None) -> float:
+        """A float in ``[low, high]``; ``log=True`` (or ``sampling="log"``) for a log scale."""
+        return self._get(name, Float(low, high, log=log or sampling == "log", step=step,
+                                     default=default))
+
+    def Int(self, name: str, low: int, high: int, *, step: int = 1, log: bool = False,
+            sampling: str | None = None, default: int | None = None) -> int:
+        """An integer in ``[low, high]``, both included."""
+        return self._get(name, Int(low, high, log=log or sampling == "log", step=step,
+                                   default=default))
+
+    def Choice(self, name: str, values: Sequence[Any], *, default: Any = None) -> Any:
+        """One of ``values`` (default: the first)."""
+        return self._get(name, Choice(values, default=default))
+
+    def Boolean(self, name: str, *, default: bool = False) -> bool:
+        """``True`` or ``False``."""
+        return self._get(name, Choice([False, True], default=default))
+
+    def get(self, name: str) -> Any:
+        """The value of a parameter defined earlier."""
+        if name not in self.values:
+            raise TuneError(f"HyperParameters: {name!r} has not been defined; known: "
+                            f"{sorted(self.values)}.")
+        return self.values[name]
+
+    def __getitem__(self, name: str) -> Any:
+        return self.get(name)
+
+    def __repr__(self) -> str:
+        return f"HyperParameters({self.values!r})"
+
+
+class HyperModel:
+    """Subclass and implement :meth:`build`; override :meth:`fit` to train differently.
+
+    Examples
+    --------
+    >>> class Model(HyperModel):
+    ...     def build(self, hp):
+    ...         return {"width": hp.Int("width", 4, 64, log=True)}
+    ...     def fit(self, hp, model, penalty):
+    ...         return abs(model["width"] - 24) + penalty
+    >>> tuner = Tuner(Model(), objective="score", direction="minimize", max_trials=5, seed=0)
+    >>> tuner.search(0.5)
+    >>> tuner.get_best_models()[0]["width"] == tuner.get_best_hyperparameters()[0]["width"]
+    True
+    """
+
+    def build(self, hp: HyperParameters) -> Any:
+        """Return a model built with hyperparameters drawn from ``hp``."""
+        raise NotImplementedError("A HyperModel implements build(hp).")
+
+    def fit(self, hp: HyperParameters, model: Any, *args: Any, **kwargs: Any) -> Any:
+        """Train ``model``; return a score, a ``History`` or a dict of metric values.
+
+        The default calls ``model.fit(*args, **kwargs)``.
+        """
+        return model.fit(*args, **kwargs)
+
+
+class _BuildFunction(HyperModel):
+    def __init__(self, build: Callable[[HyperParameters], Any]) -> None:
+        self._build = build
+
+    def build(self, hp: HyperParameters) -> Any:
+        return self._build(hp)
+
+
+_MAXIMISED = ("acc", "auc", "precision", "recall", "f1", "r2")
+
+
+class Tuner:
+    """Search the hyperparameters of a hypermodel with a study.
+
+    Parameters
+    ----------
+    hypermodel : HyperModel or callable
+        A :class:`HyperModel`, or a function ``build(hp) -> model``.
+    objective : str or callable
+        A metric name of the training history (``"val_loss"``, ``"val_accuracy"``...): the
+        trial's score is its best epoch. Or ``objective(model, result) -> float``, where
+        ``result`` is what ``fit`` returned.
+    direction : {"minimize", "maximize"}, optional
+        Inferred from a metric name (accuracies, AUC, F1... are maximised, the rest
+        minimised); required with a callable objective.
+    sampler, scheduler, max_steps, seed, storage, study_name, new
+        As in :class:`~hpt_magic.Study` (``study_name`` is its ``name``): a stored study of
+        that name is continued, unless ``new=True``.
+    max_trials : int
+        Trials per :meth:`search`.
+    timeout : float, optional
+        Seconds per :meth:`search`.
+    keep_models : int
+        How many of the best trained models to keep in memory for :meth:`get_best_models`.
+    show : bool
+        Show the live dashboard during :meth:`search` (in a notebook).
+
+    Notes
+    -----
+    With models of :mod:`hpt_magic.nn` and a metric name as objective, the tuner reports that
+    metric after every epoch (so a scheduler can stop poor trials early). Other models report
+    with ``tune.report(value, step)`` in their ``fit``.
+    """
+
+    def __init__(
+        self, hypermodel: HyperModel | Callable[[HyperParameters], Any], *,
+        objective: str | Callable[[Any, Any], float] = "val_loss", direction: str | None = None,
+        sampler: str | Sampler = "tpe", scheduler: str | Scheduler | None = None,
+        max_steps: int | None = None, max_trials: int = 20, timeout: float | None = None,
+        seed: int | None = None, storage: str | os.PathLike | Storage | None = None,
+        study_name: str | None = None, new: bool = False, keep_models: int = 3,
+        show: bool = False,
+    ) -> None:
+        if isinstance(hypermodel, HyperModel):
+            self.hypermodel = hypermodel
+        elif callable(hypermodel):
+            self.hypermodel = _BuildFunction(hypermodel)
+        else:
+            raise TuneError(f"Tuner needs a HyperModel or a build(hp) function, got "
+                            f"{hypermodel!r}.")
+        if direction is None:
+            if not isinstance(objective, str):
+                raise TuneError("Tuner: with a callable objective, say whether to maximize or "
+                                "minimize it: Tuner(..., direction='maximize').")
+            name = objective.lower()
+            direction = "maximize" if any(k in name for k in _MAXIMISED) else "minimize"
+        self.objective = objective
+        self.max_trials, self.timeout, self.show = max_trials, timeout, show
+        self.keep_models = keep_models
+        self.study = Study(sampler=sampler, direction=direction, seed=seed, name=study_name,
+                           storage=storage, scheduler=scheduler, max_steps=max_steps, new=new)
+        self._models: dict[int, Any] = {}
+
+    def search(self, *fit_args: Any, **fit_kwargs: Any) -> None:
+        """Run ``max_trials`` trials: build a model, fit it with these arguments, score it."""
+        self.study.optimize(lambda trial: self._run_trial(trial, fit_args, fit_kwargs),
+                            n_trials=self.max_trials, timeout=self.timeout, show=self.show)
+
+    def _run_trial(self, trial: Trial, fit_args: tuple, fit_kwargs: dict[str, Any]) -> float:
+        from ._nn import Sequential, TuneReport
+
+        hp = HyperParameters(trial=trial)
+        model = self.hypermodel.build(hp)
+        kwargs = dict(fit_kwargs)
+        if isinstance(model, Sequential) and isinstance(self.objective, str):
+            kwargs["callbacks"] = [*kwargs.get("callbacks", ()), TuneReport(self.objective)]
+        result = self.hypermodel.fit(hp, model, *fit_args, **kwargs)
+        score = self._score(model, result)
+        self._keep(trial.number, score, model)
+        return score
+
+    def _score(self, model: Any, result: Any) -> float:
+        if callable(self.objective):
+            return float(self.objective(model, result))
+        if isinstance(result, (int, float)) and not isinstance(result, bool):
+            return float(result)
+        metrics = getattr(result, "history", result)
+        if not isinstance(metrics, Mapping) or self.objective not in metrics:
+            found = sorted(metrics) if isinstance(metrics, Mapping) else type(result).__name__
+            raise TuneError(
+                f"Tuner: the objective {self.objective!r} is not among the results of fit "
+                f"({found}). Pass validation_data for val_* metrics, or name another "
+                "objective.")
+        values = metrics[self.objective]
+        if not isinstance(values, Sequence):
+            return float(values)
+        finite = [float(v) for v in values if math.isfinite(float(v))]
+        if not finite:
+            return math.nan
+        return min(finite) if self.study.direction == "minimize" else max(finite)
+
+    def _keep(self, number: int, score: float, model: Any) -> None:
+        if self.keep_models <= 0 or not math.isfinite(score):
+            return
+        self._models[number] = (score, model)
+        ranked = sorted(self._models, key=lambda n: self._models[n][0],
+                        reverse=self.study.direction == "maximize")
+        for n in ranked[self.keep_models:]:
+            del self._models[n]
+
+    def _best_trials(self, n: int) -> list[Trial]:
+        done = self.study.get_trials([TrialState.COMPLETE])
+        done.sort(key=lambda t: t.value, reverse=self.study.direction == "maximize")
+        if not done:
+            raise TuneError(f"Tuner: study {self.study.name!r} has no complete trial yet. Run "
+                            "tuner.search(...) first.")
+        return done[:n]
+
+    def get_best_hyperparameters(self, num_trials: int = 1) -> list[HyperParameters]:
+        """The hyperparameters of the best trials, best first; ``build`` them again with
+        ``hypermodel.build(hp)``."""
+        return [HyperParameters(t.params) for t in self._best_trials(num_trials)]
+
+    def get_best_models(self, num_models: int = 1) -> list[Any]:
+        """The trained models of the best trials, best first (up to ``keep_models``)."""
+        models = [self._models[t.number][1] for t in self._best_trials(num_models)
+                  if t.number in self._models]
+        if not models:
+            raise TuneError("Tuner: the best models are not in memory (keep_models=0, or the "
+                            "trials ran in an earlier session). Rebuild them from "
+                            "get_best_hyperparameters().")
+        return models
+
+    def __repr__(self) -> str:
+        return f"<Tuner objective={self.objective!r} study={self.study!r}>"

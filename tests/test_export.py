@@ -1,0 +1,108 @@
+"""Exports: tables, CSV, the list of stored studies, parameter importances."""
+
+from __future__ import annotations
+
+import csv
+import sys
+
+import pytest
+
+from hpt_magic import Choice, Float, Int, Study, TuneError
+from hpt_magic._export import importances, list_studies, to_csv, to_dataframe
+
+
+def objective(trial):
+    p = trial.params
+    if p["n"] == 5:
+        raise ValueError("n=5 is not allowed")
+    return (p["x"] - 1) ** 2 + 0.01 * p["y"] + (4.0 if p["kind"] == "b" else 0.0)
+
+
+def make_study(n_trials: int = 30, **kwargs) -> Study:
+    space = {"x": Float(-5, 5), "y": Float(0, 1), "kind": Choice(["a", "b"]), "n": Int(1, 5)}
+    study = Study(space=space, seed=3, **kwargs)
+    study.optimize(objective, n_trials=n_trials)
+    return study
+
+
+def test_to_dataframe_has_one_row_per_trial():
+    pytest.importorskip("pandas")
+    study = make_study(8)
+    df = to_dataframe(study)
+    assert list(df.columns) == ["number", "state", "value", "started", "finished", "duration",
+                                "last_step", "error", "params_x", "params_y", "params_kind",
+                                "params_n"]
+    assert df["number"].tolist() == list(range(8))
+    assert df["params_x"].tolist() == [t.params["x"] for t in study.trials]
+    failed = df[df["state"] == "failed"]
+    assert failed["value"].isna().all() and failed["error"].str.contains("n=5").all()
+
+
+def test_to_dataframe_without_pandas_says_how_to_fix(monkeypatch):
+    monkeypatch.setitem(sys.modules, "pandas", None)
+    with pytest.raises(TuneError, match="pip install pandas"):
+        to_dataframe(make_study(2))
+
+
+def test_to_csv_round_trips_the_table(tmp_path):
+    study = make_study(5)
+    path = tmp_path / "trials.csv"
+    to_csv(study, path)
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [int(r["number"]) for r in rows] == [0, 1, 2, 3, 4]
+    assert [float(r["params_x"]) for r in rows] == pytest.approx(
+        [t.params["x"] for t in study.trials])
+    assert [r["value"] for r in rows if r["state"] == "failed"] == \
+        [""] * study.counts()["failed"]
+
+
+def test_list_studies_reads_a_study_file(tmp_path):
+    path = tmp_path / "studies.db"
+    first = make_study(4, name="first", storage=path)
+    make_study(2, name="second", storage=path)
+    rows = list_studies(path)
+    assert [r["name"] for r in rows] == ["first", "second"]
+    assert rows[0]["n_trials"] == 4
+    assert rows[0]["n_complete"] == first.counts()["complete"]
+    assert rows[0]["best_value"] == pytest.approx(first.best_value)
+    assert rows[0]["created"].year >= 2024
+    with pytest.raises(TuneError, match="no study file"):
+        list_studies(tmp_path / "missing.db")
+    assert not (tmp_path / "missing.db").exists()
+
+
+def test_importances_rank_the_parameter_that_matters():
+    scores = importances(make_study(40))
+    assert set(scores) == {"x", "y", "kind", "n"}
+    assert sum(scores.values()) == pytest.approx(1.0)
+    assert list(scores)[0] == "x"
+    assert scores["x"] > 0.5 and scores["y"] < 0.1
+    assert importances(make_study(40), params=["y", "kind"]).keys() == {"y", "kind"}
+
+
+def test_importances_need_complete_trials():
+    with pytest.raises(TuneError, match="at least 4 complete trials"):
+        importances(make_study(2))
+    with pytest.raises(TuneError, match="not parameters"):
+        importances(make_study(6), params=["z"])
+
+
+def test_constant_score_shares_importance_equally():
+    study = Study(space={"a": Float(0, 1), "b": Float(0, 1)}, seed=0)
+    study.optimize(lambda t: 1.0, n_trials=6)
+    assert importances(study) == {"a": 0.5, "b": 0.5}
+
+
+def test_importances_refit_only_when_trials_were_added(monkeypatch):
+    from hpt_magic import _export
+
+    calls = []
+    real = _export._main_effects
+    monkeypatch.setattr(_export, "_main_effects", lambda *a: calls.append(1) or real(*a))
+    study = make_study(8)
+    first = importances(study)
+    assert importances(study) == first and len(calls) == 1
+    study.optimize(objective, n_trials=3)
+    importances(study)
+    assert len(calls) == 2

@@ -1,0 +1,252 @@
+"""TuneSearchCV: the scikit-learn contract, spaces, early stopping."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.stats import loguniform, norm, poisson, randint, uniform
+from sklearn.base import clone
+from sklearn.datasets import load_iris
+from sklearn.ensemble import GradientBoostingClassifier, HistGradientBoostingClassifier
+from sklearn.exceptions import FitFailedWarning
+from sklearn.linear_model import LogisticRegression, SGDClassifier
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from hpt_magic import Choice, Float, Int, Scheduler, TrialState, TuneError
+from hpt_magic.samplers import SAMPLERS
+from hpt_magic.sklearn import SUBSPACE, ScipyDistribution, TuneSearchCV, to_distribution
+
+
+class StopOdd(Scheduler):
+    """Stops every odd-numbered trial after its second step."""
+
+    def on_report(self, study, trial, step, value):
+        return "stop" if step >= 1 and trial.number % 2 else "continue"
+
+
+@pytest.fixture(scope="module")
+def iris():
+    return load_iris(return_X_y=True)
+
+
+@parametrize_with_checks([
+    TuneSearchCV(LogisticRegression(), {"C": Float(0.1, 10, log=True)}, n_trials=2, cv=2,
+                 random_state=0),
+    TuneSearchCV(SGDClassifier(random_state=0), {"alpha": Float(1e-4, 1e-1, log=True)},
+                 n_trials=2, cv=2, random_state=0, scheduler=StopOdd(), max_steps=3),
+])
+def test_sklearn_estimator_checks(estimator, check):
+    check(estimator)
+
+
+def test_cv_results_have_grid_search_keys(iris):
+    X, y = iris
+    search = TuneSearchCV(LogisticRegression(max_iter=300), {"C": [0.1, 1.0, 10.0]},
+                          sampler="grid", n_trials=10, cv=3, return_train_score=True).fit(X, y)
+    grid = GridSearchCV(LogisticRegression(max_iter=300), {"C": [0.1, 1.0, 10.0]}, cv=3,
+                        return_train_score=True).fit(X, y)
+    assert set(search.cv_results_) == set(grid.cv_results_)
+    # The grid is exhausted after its three points although ten trials were allowed.
+    assert sorted(p["C"] for p in search.cv_results_["params"]) == [0.1, 1.0, 10.0]
+    def by_c(results):
+        return dict(zip((p["C"] for p in results["params"]), results["mean_test_score"]))
+
+    assert by_c(search.cv_results_) == pytest.approx(by_c(grid.cv_results_))
+    assert search.best_score_ == pytest.approx(grid.best_score_)
+    assert search.study_.best_value == pytest.approx(search.best_score_)
+
+
+def test_fit_predict_score_and_refit(iris):
+    X, y = iris
+    search = TuneSearchCV(LogisticRegression(max_iter=300), {"C": Float(1e-2, 1e2, log=True)},
+                          n_trials=4, cv=3, random_state=1).fit(X, y)
+    assert search.predict(X).shape == y.shape
+    assert search.predict_proba(X).shape == (len(y), 3)
+    assert search.score(X, y) > 0.9
+    assert search.best_estimator_.C == search.best_params_["C"]
+    assert len(search.study_.trials) == 4
+
+
+def test_pipeline_step_names_clone_and_params(iris):
+    X, y = iris
+    pipe = Pipeline([("scale", StandardScaler()), ("clf", LogisticRegression(max_iter=300))])
+    search = TuneSearchCV(pipe, {"clf__C": Float(1e-2, 1e2, log=True),
+                                 "scale__with_mean": [True, False]}, n_trials=3, cv=2)
+    copy = clone(search)
+    assert copy.get_params()["param_space"] == search.param_space
+    copy.set_params(n_trials=2, estimator__clf__max_iter=200)
+    assert copy.n_trials == 2 and copy.estimator.named_steps["clf"].max_iter == 200
+    copy.fit(X, y)
+    assert set(copy.best_params_) == {"clf__C", "scale__with_mean"}
+    assert isinstance(copy.best_estimator_, Pipeline)
+    assert "param_clf__C" in copy.cv_results_
+    assert not hasattr(search, "study_")
+
+
+def test_same_random_state_same_candidates(iris):
+    X, y = iris
+    space = {"C": Float(1e-2, 1e2, log=True), "tol": loguniform(1e-5, 1e-2)}
+    runs = [TuneSearchCV(LogisticRegression(max_iter=300), space, n_trials=4, cv=2,
+                         random_state=7).fit(X, y).cv_results_["params"] for _ in range(2)]
+    assert runs[0] == runs[1]
+
+
+def test_scipy_distributions_map_to_ours():
+    assert to_distribution("a", uniform(1, 2)) == Float(1, 3)
+    assert to_distribution("b", loguniform(1e-3, 1e1)) == Float(1e-3, 1e1, log=True)
+    assert to_distribution("c", randint(2, 9)) == Int(2, 8)
+    assert to_distribution("d", [1, 2]) == [1, 2]
+    d = to_distribution("e", norm(5, 2))
+    assert isinstance(d, ScipyDistribution)
+    assert d.from_unit(0.5) == pytest.approx(5.0)
+    assert d.to_unit(d.from_unit(0.3)) == pytest.approx(0.3)
+    draws = [d.sample(np.random.default_rng(i)) for i in range(400)]
+    assert np.mean(draws) == pytest.approx(5.0, abs=0.4)
+    p = to_distribution("f", poisson(3))
+    values = {p.sample(np.random.default_rng(i)) for i in range(100)}
+    assert all(isinstance(v, int) and v >= 0 for v in values) and len(values) > 3
+    with pytest.raises(TuneError, match="not a distribution"):
+        to_distribution("g", 0.5)
+
+
+def test_scipy_space_in_a_search(iris):
+    X, y = iris
+    search = TuneSearchCV(LogisticRegression(max_iter=300),
+                          {"C": norm(3, 0.5), "solver": Choice(["lbfgs", "newton-cg"])},
+                          sampler="random", n_trials=3, cv=2, random_state=0).fit(X, y)
+    assert all(1 < p["C"] < 5 for p in search.cv_results_["params"])
+
+
+def test_tpe_falls_back_to_random_when_missing(iris, monkeypatch):
+    X, y = iris
+    monkeypatch.delitem(SAMPLERS, "tpe", raising=False)
+    search = TuneSearchCV(LogisticRegression(max_iter=300), {"C": Float(0.1, 10)},
+                          n_trials=2, cv=2)
+    with pytest.warns(UserWarning, match="'tpe' sampler is not available"):
+        search.fit(X, y)
+    assert search.study_.sampler.name == "random"
+
+
+def test_failed_candidates_follow_error_score(iris):
+    X, y = iris
+    space = {"C": [1.0], "tol": [1e-4, -1.0]}
+    search = TuneSearchCV(LogisticRegression(max_iter=300), space, sampler="grid",
+                          n_trials=4, cv=2, random_state=0)
+    with pytest.warns(FitFailedWarning, match="every fit of candidate"):
+        search.fit(X, y)
+    states = {t.params["tol"]: t.state for t in search.study_.trials}
+    assert states == {1e-4: TrialState.COMPLETE, -1.0: TrialState.FAILED}
+    assert search.cv_results_["params"] == [{"C": 1.0, "tol": 1e-4}]
+    with pytest.raises(ValueError, match="tol"):
+        search.set_params(error_score="raise").fit(X, y)
+    assert search.study_.trials[-1].state is TrialState.FAILED
+    with pytest.warns(FitFailedWarning), pytest.raises(ValueError, match="fits failed"):
+        search.set_params(error_score=np.nan, param_space={"tol": [-1.0, -2.0]}).fit(X, y)
+
+
+def test_multimetric_refit_by_name_and_callbacks(iris):
+    X, y = iris
+    seen = []
+    search = TuneSearchCV(LogisticRegression(max_iter=300), {"C": Float(1e-2, 1e2, log=True)},
+                          scoring=["accuracy", "f1_macro"], refit="f1_macro", n_trials=3, cv=2,
+                          callbacks=[lambda study, trial: seen.append(trial.number)]).fit(X, y)
+    assert seen == [0, 1, 2]
+    values = [t.value for t in search.study_.trials]
+    assert values == pytest.approx(list(search.cv_results_["mean_test_f1_macro"]))
+    assert "rank_test_accuracy" in search.cv_results_
+
+
+def test_empty_or_bad_settings_raise_clear_errors(iris):
+    X, y = iris
+    with pytest.raises(TuneError, match="n_trials"):
+        TuneSearchCV(LogisticRegression(), {"C": Float(0.1, 1)}, n_trials=0).fit(X, y)
+    with pytest.raises(TuneError, match="empty"):
+        TuneSearchCV(LogisticRegression(), {}, n_trials=1).fit(X, y)
+
+
+def test_scheduler_stops_partial_fit_candidates_early(iris):
+    X, y = iris
+    search = TuneSearchCV(SGDClassifier(random_state=0), {"alpha": Float(1e-5, 1e-1, log=True)},
+                          scheduler=StopOdd(), max_steps=6, n_trials=4, cv=3,
+                          random_state=0).fit(X, y)
+    trials = search.study_.trials
+    assert [t.state for t in trials] == [TrialState.COMPLETE, TrialState.PRUNED] * 2
+    assert list(search.cv_results_["n_steps"]) == [6, 2, 6, 2]
+    assert [len(t.intermediate) for t in trials] == [6, 2, 6, 2]
+    assert trials[1].value == pytest.approx(search.cv_results_["mean_test_score"][1])
+    assert search.score(X, y) > 0.5
+    assert "split2_test_score" in search.cv_results_
+
+
+def test_scheduler_with_warm_start_estimators(iris):
+    X, y = iris
+    boost = TuneSearchCV(GradientBoostingClassifier(n_estimators=6, random_state=0),
+                         {"learning_rate": Float(0.05, 0.5)}, scheduler=StopOdd(), max_steps=3,
+                         n_trials=2, cv=2, random_state=0).fit(X, y)
+    assert list(boost.cv_results_["n_steps"]) == [3, 2]
+    assert boost.best_estimator_.n_estimators_ == (6 if boost.best_index_ == 0 else 4)
+    pipe = Pipeline([("scale", StandardScaler()), ("clf", LogisticRegression())])
+    logistic = TuneSearchCV(pipe, {"clf__C": Float(0.1, 10)}, scheduler=StopOdd(), max_steps=4,
+                            n_trials=2, cv=2, random_state=0).fit(X, y)
+    assert list(logistic.cv_results_["n_steps"]) == [4, 2]
+    assert logistic.best_estimator_.named_steps["clf"].warm_start
+
+
+def test_scheduler_needs_a_stepwise_estimator(iris):
+    X, y = iris
+    with pytest.raises(TuneError, match="step by step"):
+        TuneSearchCV(SVC(), {"C": Float(0.1, 10)}, scheduler=StopOdd(), n_trials=2).fit(X, y)
+
+
+def test_list_of_dicts_as_grid_search_cv_takes(iris):
+    X, y = iris
+    space = [{"kernel": ["linear"], "C": Float(0.1, 10, log=True)},
+             {"kernel": ["rbf"], "C": Float(0.1, 10, log=True), "gamma": Float(1e-3, 1, log=True)}]
+    search = TuneSearchCV(SVC(), space, sampler="random", n_trials=8, cv=2,
+                          random_state=0).fit(X, y)
+    params = search.cv_results_["params"]
+    assert {p["kernel"] for p in params} == {"linear", "rbf"}
+    assert all(("gamma" in p) == (p["kernel"] == "rbf") for p in params)
+    assert SUBSPACE not in search.best_params_
+    trial = search.study_.trials[0]
+    index = trial.params[SUBSPACE]
+    assert trial.params[f"kernel[{index}]"] == params[0]["kernel"]
+    assert trial.params["C"] == params[0]["C"]
+    linear = np.array([p["kernel"] == "linear" for p in params])
+    assert search.cv_results_["param_gamma"].mask.tolist() == linear.tolist()
+    with pytest.raises(TuneError, match="list of grids"):
+        TuneSearchCV(SVC(), space, sampler="grid").fit(X, y)
+
+
+def test_scheduler_failed_candidates(iris):
+    X, y = iris
+    search = TuneSearchCV(SGDClassifier(), {"alpha": [1e-4, -1.0]}, sampler="grid",
+                          scheduler=StopOdd(), max_steps=2, n_trials=2, cv=2)
+    with pytest.warns(FitFailedWarning, match="alpha"):
+        search.fit(X, y)
+    scores = dict(zip((p["alpha"] for p in search.cv_results_["params"]),
+                      search.cv_results_["mean_test_score"]))
+    assert np.isnan(scores[-1.0]) and scores[1e-4] > 0.3
+    assert search.best_params_ == {"alpha": 1e-4}
+    with pytest.warns(FitFailedWarning), pytest.raises(ValueError, match="alpha"):
+        search.set_params(param_space={"alpha": [-1.0, -2.0]}).fit(X, y)
+
+
+def test_show_draws_the_dashboard_of_the_search(iris, capsys):
+    X, y = iris
+    TuneSearchCV(LogisticRegression(max_iter=300), {"C": Float(0.1, 10, log=True)},
+                 n_trials=3, cv=2, show=True).fit(X, y)
+    assert "3/3 trials" in capsys.readouterr().out
+
+
+def test_scheduler_grows_boosting_iterations(iris):
+    X, y = iris
+    search = TuneSearchCV(HistGradientBoostingClassifier(max_iter=8, random_state=0),
+                          {"learning_rate": Float(0.05, 0.5)}, scheduler=StopOdd(), max_steps=4,
+                          n_trials=2, cv=2, random_state=0).fit(X, y)
+    assert list(search.cv_results_["n_steps"]) == [4, 2]
+    assert search.best_estimator_.n_iter_ == (8 if search.best_index_ == 0 else 4)
