@@ -19,12 +19,21 @@ from ._trial import Trial, TrialState
 from ._tune import tune
 from .callbacks import MLflowCallback, TensorBoardCallback
 from .samplers import GridSampler, RandomSampler, Sampler
-from .schedulers import Scheduler
+from .schedulers import (
+    ASHAScheduler,
+    BOHBScheduler,
+    EarlyStopping,
+    HyperbandScheduler,
+    MedianStopping,
+    PBTScheduler,
+    Scheduler,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Choice", "Distribution", "Event", "Float", "Grid", "GridSampler", "HyperModel",
+    "ASHAScheduler", "BOHBScheduler", "EarlyStopping", "HyperbandScheduler", "MedianStopping",
+    "PBTScheduler", "Choice", "Distribution", "Event", "Float", "Grid", "GridSampler", "HyperModel",
     "HyperParameters", "InMemoryStorage", "Int", "MLflowCallback", "ParameterGrid",
     "RandomSampler", "SQLiteStorage", "Sampler", "Scheduler", "SpaceError", "StorageError",
     "Study", "TensorBoardCallback", "Trial", "TrialPruned", "TrialState", "TuneError", "Tuner",

@@ -67,7 +67,7 @@ def run_trial(study: Study, objective: Callable[[Trial], Any], trial: Trial,
     trial.output = out.getvalue()
     state = outcome.get("state")
     value = outcome.get("value")
-    if state is None and trial.should_stop:
+    if trial.should_stop and state in (None, TrialState.PRUNED):
         state, value = _stopped(study, trial)
     study.tell(trial, value, state=state, error=outcome.get("error"),
                traceback=outcome.get("traceback"))

@@ -6,12 +6,23 @@ from __future__ import annotations
 from typing import Any
 
 from .._errors import TuneError
+from ._asha import ASHAScheduler
 from ._base import CONTINUE, PAUSE, STOP, Scheduler
+from ._bohb import BOHBScheduler
+from ._early_stop import EarlyStopping
+from ._hyperband import HyperbandScheduler
+from ._median import MedianStopping
+from ._pbt import PBTScheduler
 
-__all__ = ["Scheduler", "CONTINUE", "STOP", "PAUSE", "make_scheduler", "SCHEDULERS"]
+__all__ = ["Scheduler", "CONTINUE", "STOP", "PAUSE", "make_scheduler", "SCHEDULERS",
+           "ASHAScheduler", "BOHBScheduler", "EarlyStopping", "HyperbandScheduler",
+           "MedianStopping", "PBTScheduler"]
 
 #: Scheduler classes by the name ``--scheduler`` takes.
-SCHEDULERS: dict[str, type[Scheduler]] = {}
+SCHEDULERS: dict[str, type[Scheduler]] = {
+    "early-stop": EarlyStopping, "median": MedianStopping, "asha": ASHAScheduler,
+    "hyperband": HyperbandScheduler, "bohb": BOHBScheduler, "pbt": PBTScheduler,
+}
 
 
 def make_scheduler(scheduler: str | Scheduler | None, **kwargs: Any) -> Scheduler | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -18,6 +19,9 @@ PAUSE = "pause"
 
 class Scheduler:
     """Decides, at every reported point, whether a trial goes on.
+
+    Steps count from 0: a report at step ``s`` means ``s + 1`` units of resource (epochs) are
+    done, which is what ``tune.steps(n)`` yields.
 
     Parameters
     ----------
@@ -42,5 +46,18 @@ class Scheduler:
     def on_trial_finished(self, study: Study, trial: Trial) -> None:
         """Called once the trial has its final state."""
 
+    def stopped_result(self, trial: Trial) -> tuple[str, float | None]:
+        """The final state and score of a trial this scheduler stopped, once its loop ended
+        quietly; the default is ``("pruned", None)``: pruned, scored by its last report."""
+        return "pruned", None
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(max_steps={self.max_steps})"
+
+
+def to_loss(study: Study, value: float | None) -> float:
+    """``value`` as a loss (lower is better) in the study's direction; not a finite number:
+    ``inf``, the worst."""
+    if value is None or not math.isfinite(value):
+        return math.inf
+    return value if study.direction == "minimize" else -value

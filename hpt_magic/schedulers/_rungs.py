@@ -1,0 +1,145 @@
+"""Successive halving on rungs: the machinery that ASHA, Hyperband and BOHB share."""
+
+from __future__ import annotations
+
+import bisect
+from typing import TYPE_CHECKING
+
+from .._errors import TuneError
+from ._base import CONTINUE, STOP, Scheduler, to_loss
+
+if TYPE_CHECKING:
+    from .._study import Study
+    from .._trial import Trial
+
+__all__ = ["Rungs", "BracketScheduler"]
+
+
+class Rungs:
+    """The rungs of one successive-halving bracket.
+
+    Rung ``k`` sits at ``first * eta**k`` units of resource, below ``max_steps`` (without it
+    the rungs go on). A rung keeps the sorted losses of every trial that reached it; a trial
+    climbs on when fewer than ``max(1, n // eta)`` of the ``n`` losses there (its own
+    included) beat it. That is asynchronous successive halving (Li et al., 2020): the first
+    arrivals climb while the rung fills, later ones only when they are in its best ``1/eta``.
+    """
+
+    def __init__(self, first: int, eta: int, max_steps: int | None) -> None:
+        limit = max_steps if max_steps is not None else 2**62
+        self.eta = eta
+        self.resources: list[int] = []
+        r = first
+        while r < limit:
+            self.resources.append(r)
+            r *= eta
+        self.losses: list[list[float]] = [[] for _ in self.resources]
+
+    def climb(self, rung: int, loss: float) -> bool:
+        """Record ``loss`` on ``rung``; whether the trial goes on to the next rung."""
+        losses = self.losses[rung]
+        bisect.insort(losses, loss)
+        return bisect.bisect_left(losses, loss) < max(1, len(losses) // self.eta)
+
+    def judge(self, rung: int, resource: int, loss: float) -> tuple[bool, int]:
+        """Judge a report made after ``resource`` units, when the trial's next rung is ``rung``.
+
+        Returns whether it goes on and its next rung (several rungs are passed at once when
+        reports skip rung resources).
+        """
+        while rung < len(self.resources) and resource >= self.resources[rung]:
+            if not self.climb(rung, loss):
+                return False, rung + 1
+            rung += 1
+        return True, rung
+
+
+class BracketScheduler(Scheduler):
+    """Deal trials to successive-halving brackets and judge each report on its bracket's rungs.
+
+    Subclasses give the layout: each bracket's first rung and its share of the trials. New
+    trials go to the bracket furthest below its share, so the split is deterministic and,
+    over ``sum(shares)`` trials, exact. The bracket is recorded in
+    ``trial.user_attrs["bracket"]``.
+    """
+
+    def __init__(self, max_steps: int | None, min_resource: int, reduction_factor: int) -> None:
+        if int(reduction_factor) != reduction_factor or reduction_factor < 2:
+            raise TuneError(f"{type(self).__name__} needs an integer reduction_factor >= 2, got "
+                            f"{reduction_factor!r}. The usual value is 3.")
+        if int(min_resource) != min_resource or min_resource < 1:
+            raise TuneError(f"{type(self).__name__} needs an integer min_resource >= 1 (steps), "
+                            f"got {min_resource!r}.")
+        super().__init__(max_steps)
+        self.min_resource = int(min_resource)
+        self.reduction_factor = int(reduction_factor)
+        self._brackets: list[Rungs] = []
+        self._shares: list[int] = []
+        self._counts: list[int] = []
+        self._ready = False
+        self._next: dict[int, tuple[int, int]] = {}  # trial number -> (bracket, next rung)
+
+    def _layout(self) -> list[tuple[int, int]]:
+        """``(first rung resource, share of trials)`` for each bracket."""
+        raise NotImplementedError
+
+    def _check_max_steps(self) -> None:
+        if self.max_steps is not None and (int(self.max_steps) != self.max_steps
+                                           or self.max_steps < self.min_resource):
+            raise TuneError(f"{type(self).__name__} needs max_steps >= min_resource "
+                            f"({self.min_resource}), got {self.max_steps!r}.")
+
+    def _ensure(self, study: Study) -> None:
+        # Built at first use: a Study sets max_steps after building its scheduler.
+        if self._ready:
+            return
+        self._check_max_steps()
+        layout = self._layout()
+        self._brackets = [Rungs(first, self.reduction_factor, self.max_steps)
+                          for first, _ in layout]
+        self._shares = [share for _, share in layout]
+        self._counts = [0] * len(layout)
+        self._ready = True
+        self._replay(study)
+
+    def _replay(self, study: Study) -> None:
+        """Put a continued study's earlier trials on their brackets' rungs, once."""
+        for t in study.trials:
+            b = t.user_attrs.get("bracket")
+            if not t.state.finished or not isinstance(b, int) or not 0 <= b < len(self._counts):
+                continue
+            self._counts[b] += 1
+            rung = 0
+            for step in sorted(t.intermediate):
+                loss = to_loss(study, t.intermediate[step])
+                _, rung = self._brackets[b].judge(rung, step + 1, loss)
+
+    def _deal(self) -> int:
+        total = sum(self._counts) + 1
+        whole = sum(self._shares)
+        gaps = [total * s / whole - c for s, c in zip(self._shares, self._counts)]
+        return max(range(len(gaps)), key=lambda i: (gaps[i], -i))
+
+    def on_trial_start(self, study: Study, trial: Trial) -> dict | None:
+        self._ensure(study)
+        self._start(trial)
+        return None
+
+    def _start(self, trial: Trial) -> int:
+        b = self._deal()
+        self._counts[b] += 1
+        self._next[trial.number] = (b, 0)
+        trial.user_attrs["bracket"] = b
+        return b
+
+    def on_report(self, study: Study, trial: Trial, step: int, value: float) -> str:
+        self._ensure(study)
+        if trial.number not in self._next:
+            self._start(trial)
+        b, rung = self._next[trial.number]
+        go, rung = self._brackets[b].judge(rung, step + 1, to_loss(study, value))
+        self._next[trial.number] = (b, rung)
+        return CONTINUE if go else STOP
+
+    def on_trial_finished(self, study: Study, trial: Trial) -> None:
+        self._next.pop(trial.number, None)

@@ -1,0 +1,61 @@
+from collections import Counter
+
+import pytest
+
+from hpt_magic import Float, Study, TrialPruned, TuneError
+from hpt_magic.schedulers import HyperbandScheduler
+
+
+def test_bracket_sizes_of_the_paper():
+    hb = HyperbandScheduler(max_steps=81, reduction_factor=3)
+    assert hb.brackets == [(81, 1), (34, 3), (15, 9), (8, 27), (5, 81)]
+    assert hb.rungs == [[1, 3, 9, 27], [3, 9, 27], [9, 27], [27], []]
+
+
+def test_trials_are_dealt_in_the_bracket_sizes():
+    study = Study(space={"x": Float(0, 1)}, scheduler="hyperband", max_steps=81)
+    trials = [study.ask() for _ in range(143)]
+    brackets = [t.user_attrs["bracket"] for t in trials]
+    assert Counter(brackets) == {0: 81, 1: 34, 2: 15, 3: 8, 4: 5}
+    assert brackets[0] == 0
+    # Interleaved, not one bracket after the other: a short run sees every bracket.
+    assert set(brackets[:30]) == {0, 1, 2, 3, 4}
+
+
+def test_each_bracket_judges_on_its_own_rungs():
+    study = Study(space={"x": Float(0, 1)}, scheduler=HyperbandScheduler(max_steps=81))
+    by_bracket = {}
+    for _ in range(60):
+        t = study.ask()
+        by_bracket.setdefault(t.user_attrs["bracket"], []).append(t)
+    # Bracket 3 (first rung at 27): a worse second trial runs 27 steps, then stops.
+    good, bad = by_bracket[3][:2]
+    good.report(0.0, step=26)
+    for step in range(26):
+        assert not bad.report(1.0, step=step)
+    with pytest.raises(TrialPruned):
+        bad.report(1.0, step=26)
+    # Bracket 4 trains fully: never stopped.
+    first, second = by_bracket[4][:2]
+    first.report(0.0, step=0)
+    assert not any(second.report(9.0, step=s) for s in range(81))
+
+
+def test_continued_study_goes_on_where_it_stopped(tmp_path, curves):
+    table = [[(n * 7) % 10 / 10] * 9 for n in range(12)]
+    whole = Study(scheduler="hyperband", max_steps=9)
+    whole.optimize(curves(table), n_trials=12)
+    path = tmp_path / "hb.db"
+    Study(name="hb", storage=path, scheduler="hyperband", max_steps=9).optimize(
+        curves(table), n_trials=7)
+    again = Study(name="hb", storage=path, scheduler="hyperband", max_steps=9)
+    again.optimize(curves(table), n_trials=5)
+    assert [t.user_attrs["bracket"] for t in again.trials] == \
+        [t.user_attrs["bracket"] for t in whole.trials]
+    assert [t.last_step for t in again.trials] == [t.last_step for t in whole.trials]
+
+
+def test_needs_max_steps():
+    study = Study(space={"x": Float(0, 1)}, scheduler=HyperbandScheduler())
+    with pytest.raises(TuneError, match="max_steps"):
+        study.ask()
