@@ -37,15 +37,22 @@ __all__ = [
     "HyperParameters", "InMemoryStorage", "Int", "MLflowCallback", "ParameterGrid",
     "RandomSampler", "SQLiteStorage", "Sampler", "Scheduler", "SpaceError", "StorageError",
     "Study", "TensorBoardCallback", "Trial", "TrialPruned", "TrialState", "TuneError", "Tuner",
-    "load_study", "load_ipython_extension", "nn", "plot", "tune", "__version__",
+    "load_study", "load_ipython_extension", "nn", "tune", "__version__",
+    "plot", "plot_history", "plot_curves", "plot_params", "study_json", "Dashboard",
 ]
 
 
-def plot(study: Study, **kwargs: Any) -> Any:
-    """The dashboard of ``study`` as a matplotlib Figure (history, curves, parameters)."""
-    from .display import plot as draw
+# The plots live in the display front end; imported on first use so that `import hpt_magic`
+# does not load matplotlib.
+_DISPLAY = ("plot", "plot_history", "plot_curves", "plot_params", "study_json", "Dashboard")
 
-    return draw(study, **kwargs)
+
+def __getattr__(name: str) -> Any:
+    if name in _DISPLAY:
+        from . import display
+
+        return getattr(display, name)
+    raise AttributeError(f"module 'hpt_magic' has no attribute {name!r}")
 
 
 def load_ipython_extension(ipython: Any) -> None:

@@ -105,6 +105,7 @@ def _text(s: Any, limit: int = 18) -> str:
 
 
 def _style(ax: Any, title: str, grid: bool = True) -> None:
+    ax.set_axis_on()
     # A fixed title height: automatic placement measures every tick label at each draw.
     ax.set_title(title, fontsize=10, loc="left", y=1.0, pad=4)
     ax.tick_params(labelsize=SMALL)
@@ -113,6 +114,8 @@ def _style(ax: Any, title: str, grid: bool = True) -> None:
 
 
 def _empty(ax: Any, message: str) -> None:
+    """A panel with nothing to show yet: the title and a hint, no meaningless axes."""
+    ax.set_axis_off()
     ax.text(0.5, 0.5, message, ha="center", va="center", fontsize=SMALL, color="#777777",
             transform=ax.transAxes)
 
@@ -202,7 +205,7 @@ def draw_curves(ax: Any, view: Any) -> None:
         state = t.state.value
         if state == "running":
             alpha = 1.0
-        color = COLORS[state] if state in ("pruned", "running") else COLORS["complete"]
+        color = COLORS["complete" if state in ("complete", "waiting") else state]
         segments.append(curves[number])
         colors.append(to_rgba(color, alpha))
         if state == "pruned" or t.user_attrs.get("decision") in ("stop", "pause"):

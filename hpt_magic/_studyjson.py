@@ -53,7 +53,7 @@ def trial_json(trial: Any) -> dict[str, Any]:
     parent = trial.user_attrs.get("parent")
     return {
         "number": int(trial.number), "state": trial.state.value,
-        "value": json_scalar(trial.value) if trial.value is not None else None,
+        "value": json_scalar(trial.value),
         "params": {str(k): json_scalar(v) for k, v in trial.params.items()},
         "curve": [[int(s), json_scalar(v)] for s, v in sorted(trial.intermediate.items())],
         "manual": bool(trial.manual),

@@ -23,6 +23,7 @@ from matplotlib.figure import Figure
 from . import _layout, _plots
 from ._errors import TuneError
 from ._events import Event
+from ._notebook import Controls, KernelOutput, in_kernel, show
 from ._studyjson import MIME, document
 from ._summary import summary_html, summary_text
 
@@ -31,10 +32,17 @@ __all__ = ["Dashboard", "plot", "plot_history", "plot_curves", "plot_params", "s
            "MIME"]
 
 MODES = ("live", "final", "none")
-#: Share of the wall time that updates may take: an update is made only while the time spent
-#: on updates so far stays under ``BUDGET`` times the time since the dashboard appeared, so a
-#: slow redraw (a huge study, a busy machine) is simply made less often.
-BUDGET = 0.03
+#: Share of the wall time that drawing may take. A new image is drawn only when the time spent
+#: drawing so far plus the cost of the last drawing stays under ``BUDGET`` times the time
+#: since the dashboard appeared: a slow redraw (a huge study, a busy machine) is simply made
+#: less often. ``FIRST_DRAWING`` is the cost assumed before the first one.
+BUDGET, FIRST_DRAWING = 0.03, 0.1
+#: Between drawings, light updates refresh the progress line and the JSON document (which the
+#: JupyterLab extension renders) and keep the last image, within their own, smaller budget.
+LIGHT_BUDGET = 0.01
+#: The final update of a run at least this long (seconds) adds the parameter importances: their
+#: surrogate model takes up to a second, too much for the budget of a short run.
+IMPORTANCES_AFTER = 60.0
 _STATUS = {"done": "finished", "timeout": "finished", "exhausted": "finished",
            "stopped": "stopped", "interrupted": "interrupted", "error": "interrupted"}
 
@@ -42,9 +50,10 @@ _STATUS = {"done": "finished", "timeout": "finished", "exhausted": "finished",
 class Dashboard:
     """A live view of a running study in the notebook output.
 
-    Subscribes to the study's events on construction, shows one output (the progress line
-    at first) and updates it in place with the plots: at most every ``min_interval`` seconds
-    and within a time budget (:data:`BUDGET`), plus once when the run ends.
+    Subscribes to the study's events on construction, shows one output and updates it in
+    place at most every ``min_interval`` seconds: the progress line and the JSON document at
+    each update, a new image of the panels when the drawing budget (:data:`BUDGET`) allows,
+    and everything once more when the run ends.
 
     Parameters
     ----------
@@ -70,6 +79,8 @@ class Dashboard:
         The Stop and Abort buttons, when shown (removed at the end of the run).
     updates, seconds : int, float
         How many updates were shown and the time they took.
+    drawings, drawing_seconds : int, float
+        How many of them drew a new image, and the time those took.
     """
 
     def __init__(self, study: Any, *, n_trials: int | None = None, timeout: float | None = None,
@@ -79,15 +90,18 @@ class Dashboard:
         if mode not in MODES:
             raise TuneError(f"The dashboard mode must be one of {MODES}, got {mode!r}.")
         # Outside a kernel (terminal, script) only the final text is shown: no image to draw.
-        self._images = output is not None or _in_kernel()
+        self._images = output is not None or in_kernel()
         if output is None:
-            output = _KernelOutput() if self._images else _show
+            output = KernelOutput() if self._images else show
             mode = mode if self._images or mode == "none" else "final"
         self.study = study
         self.mode = mode
         self.n_trials, self.timeout = n_trials, timeout
         self.min_interval = min_interval
         self.updates, self.seconds = 0, 0.0
+        self.drawings, self.drawing_seconds = 0, 0.0
+        self._drawing_cost = FIRST_DRAWING
+        self._png: str | None = None
         self._clock = clock
         self._output = output
         self._model = _Model(study)
@@ -101,13 +115,12 @@ class Dashboard:
         self._last: float | None = None
         self._final = mode == "none"
         self._unsubscribe: Callable[[], None] | None = None
-        self._controls = _Controls(study) if controls and mode != "none" and _in_kernel() \
+        self._controls = Controls(study) if controls and mode != "none" and in_kernel() \
             else None
         self.controls = None if self._controls is None else self._controls.box
         if mode != "none":
             self._unsubscribe = study.subscribe(self._on_event)
         if mode == "live":
-            # The progress line alone: it costs nothing and the plots follow at once.
             self._update(image=False)
 
     # -- events ------------------------------------------------------------------------------
@@ -127,14 +140,22 @@ class Dashboard:
             self._model.add(event.trial)
             if kind == "trial_finished":
                 self._done += 1
-        if self.mode == "live" and self._due():
-            self._update()
+        if self.mode == "live":
+            due = self._due()
+            if due is not None:
+                self._update(image=due == "image")
 
-    def _due(self) -> bool:
+    def _due(self) -> str | None:
+        """``"image"``, ``"light"`` or ``None``: which update, if any, to make now."""
         now = self._clock()
         if self._last is not None and now - self._last < self.min_interval:
-            return False
-        return self.seconds <= BUDGET * (now - self._created)
+            return None
+        elapsed = now - self._created
+        if self.drawing_seconds + self._drawing_cost <= BUDGET * elapsed:
+            return "image"
+        if self.seconds - self.drawing_seconds <= LIGHT_BUDGET * elapsed:
+            return "light"
+        return None
 
     def _update(self, final: bool = False, image: bool = True) -> None:
         # One Figure, one drawer: a live update finding another thread drawing (a background
@@ -142,11 +163,17 @@ class Dashboard:
         if not self._drawing.acquire(blocking=final):
             return
         try:
+            image = image and self._images
             start = self._clock()
-            self._output(self.bundle(final=final, image=image and self._images))
+            self._output(self.bundle(final=final, image=image))
             self._last = self._clock()
+            cost = self._last - start
             self.updates += 1
-            self.seconds += self._last - start
+            self.seconds += cost
+            if image:
+                self.drawings += 1
+                self.drawing_seconds += cost
+                self._drawing_cost = cost
         finally:
             self._drawing.release()
 
@@ -185,16 +212,24 @@ class Dashboard:
                 "timeout": self.timeout, "elapsed": elapsed, "eta": eta}
 
     def bundle(self, final: bool = False, image: bool = True) -> dict[str, Any]:
-        """The MIME bundle of the current state: PNG (unless not ``image``), text and JSON.
+        """The MIME bundle of the current state: text, JSON and PNG.
 
-        ``final`` adds the parameter importances when the study computes them.
+        The PNG is drawn anew, or with ``image=False`` the last one is kept (none before
+        the first drawing).
+
+        ``final`` adds the parameter importances when the study computes them and the run
+        lasted :data:`IMPORTANCES_AFTER` seconds or more.
         """
         progress = self.progress()
         doc = document(self._model, progress, self._cache)
         out = {"text/plain": progress_line(doc), MIME: doc}
         if image:
-            fig = self._figure.draw(self._model, _importances(self.study) if final else None)
-            out["image/png"] = base64.b64encode(_layout.png_bytes(fig)).decode("ascii")
+            ranked = final and progress["elapsed"] >= IMPORTANCES_AFTER
+            fig = self._figure.draw(self._model, _importances(self.study) if ranked else None,
+                                    out["text/plain"])
+            self._png = base64.b64encode(_layout.png_bytes(fig)).decode("ascii")
+        if self._png is not None:
+            out["image/png"] = self._png
         return out
 
 
@@ -266,63 +301,6 @@ def _importances(study: Any) -> dict[str, float] | None:
     return dict(result) or None
 
 
-# -- output ----------------------------------------------------------------------------------
-def _in_kernel() -> bool:
-    from IPython import get_ipython
-
-    shell = get_ipython()
-    return shell is not None and getattr(shell, "kernel", None) is not None
-
-
-class _KernelOutput:
-    """One display in the cell's output, updated in place."""
-
-    def __init__(self) -> None:
-        self._handle: Any = None
-
-    def __call__(self, bundle: dict[str, Any]) -> None:
-        from IPython.display import display
-
-        if self._handle is None:
-            self._handle = display(bundle, raw=True, display_id=True)
-        else:
-            self._handle.update(bundle, raw=True)
-
-
-class _Controls:
-    """Stop and Abort buttons above the dashboard; removed when the run ends."""
-
-    def __init__(self, study: Any) -> None:
-        import ipywidgets as widgets
-        from IPython.display import display
-
-        self._study = study
-        self.stop = widgets.Button(description="Stop", icon="stop",
-                                   tooltip="Finish the running trial, then stop")
-        self.abort = widgets.Button(description="Abort", icon="times", button_style="danger",
-                                    tooltip="Interrupt the running trial now")
-        self.stop.on_click(self._on_stop)
-        self.abort.on_click(self._on_abort)
-        self.box = widgets.HBox([self.stop, self.abort])
-        self._handle = display(self.box, display_id=True)
-
-    def _on_stop(self, _: Any) -> None:
-        self._study.stop()
-        self.stop.description, self.stop.disabled = "Stopping...", True
-
-    def _on_abort(self, _: Any) -> None:
-        getattr(self._study, "abort", self._study.stop)()
-        self.stop.disabled = self.abort.disabled = True
-        self.abort.description = "Aborting..."
-
-    def close(self) -> None:
-        # Replace the widget output by an empty one: a saved notebook then holds no view of a
-        # widget that no longer exists.
-        self._handle.update({"text/plain": ""}, raw=True)
-        for w in (self.stop, self.abort, self.box):
-            w.close()
-
-
 # -- figures and documents -------------------------------------------------------------------
 def plot(study: Any, *, importances: bool = True) -> Figure:
     """The dashboard of ``study`` as one Figure: history, learning curves, parameters.
@@ -339,8 +317,8 @@ def plot(study: Any, *, importances: bool = True) -> Figure:
     >>> study = Study(space={"x": Float(-5, 5)}, seed=0)
     >>> study.optimize(lambda t: t.params["x"] ** 2, n_trials=10)
     >>> fig = plot(study)
-    >>> len(fig.axes)
-    3
+    >>> [ax.get_title(loc="left") for ax in fig.axes]
+    ['History', 'Learning curves', 'Importance', 'x']
     """
     return _layout.dashboard_figure(study, _importances(study) if importances else None)
 
@@ -379,8 +357,10 @@ def study_json(study: Any, progress: Mapping[str, Any] | None = None) -> dict[st
 def show_dashboard(study: Any) -> None:
     """Display the final dashboard of a finished or stored study (PNG, text and JSON)."""
     doc = document(study)
-    png = base64.b64encode(_layout.png_bytes(plot(study))).decode("ascii")
-    _show({"image/png": png, "text/plain": progress_line(doc), MIME: doc})
+    line = progress_line(doc)
+    fig = _layout.dashboard_figure(study, _importances(study), line)
+    png = base64.b64encode(_layout.png_bytes(fig)).decode("ascii")
+    show({"image/png": png, "text/plain": line, MIME: doc})
 
 
 def show_summary(study: Any, elapsed: float | None = None, n_new: int | None = None, *,
@@ -389,16 +369,5 @@ def show_summary(study: Any, elapsed: float | None = None, n_new: int | None = N
 
     ``text`` replaces the study's own summary paragraph (``study.summary(elapsed, n_new)``).
     """
-    _show({"text/html": summary_html(study, elapsed, n_new, text=text),
+    show({"text/html": summary_html(study, elapsed, n_new, text=text),
            "text/plain": summary_text(study, elapsed, n_new, text=text)})
-
-
-def _show(bundle: dict[str, Any]) -> None:
-    """Display a MIME bundle in IPython; print its text elsewhere."""
-    from IPython.core.interactiveshell import InteractiveShell
-    from IPython.display import display
-
-    if InteractiveShell.initialized():
-        display(bundle, raw=True)
-    else:
-        print(bundle["text/plain"])

@@ -255,9 +255,9 @@ class TuneMagics(Magics):
         return study
 
     @line_magic
-    def tune_plot(self, line: str) -> Any:
+    def tune_plot(self, line: str) -> None:
         """``%tune_plot [study-name] [--storage PATH]``: redraw a study's dashboard."""
-        from .display import plot
+        from .display import show_dashboard
 
         parts = line.split()
         storage = default_storage()
@@ -276,7 +276,7 @@ class TuneMagics(Magics):
                                     "%tune_plot NAME [--storage FILE].")
         except TuneError as exc:
             raise UsageError(str(exc)) from None
-        return plot(study)
+        show_dashboard(study)
 
     @line_magic
     def tune_list(self, line: str) -> None:

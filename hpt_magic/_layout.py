@@ -1,0 +1,151 @@
+"""The dashboard's Figures: the panels laid out, kept between updates, rendered to PNG.
+
+Figures are plain ``matplotlib.figure.Figure`` objects with an Agg canvas, never pyplot ones:
+nothing is registered globally, nothing piles up, and the user's own plotting state is left
+alone.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from ._plots import (
+    MAX_PARAMS,
+    draw_curves,
+    draw_history,
+    draw_importances,
+    draw_params,
+    param_names,
+)
+
+__all__ = ["NotebookFigure", "new_figure", "png_bytes", "DashboardFigure", "dashboard_figure",
+           "params_figure"]
+
+DPI = 80
+
+
+class NotebookFigure(Figure):
+    """A Figure that IPython shows as a PNG even when pyplot was never imported."""
+
+    def _repr_png_(self) -> bytes:
+        return png_bytes(self)
+
+
+def new_figure(width: float, height: float, dpi: float = DPI) -> Figure:
+    """A Figure with an Agg canvas, outside pyplot (never shown, never registered)."""
+    fig = NotebookFigure(figsize=(width, height), dpi=dpi)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def png_bytes(fig: Figure) -> bytes:
+    """Render ``fig`` to PNG at its own dpi.
+
+    The same dpi keeps the canvas's renderer, and with it matplotlib's cache of text
+    layouts, from one update to the next; zlib level 1 since the image changes each time.
+    """
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi="figure", pil_kwargs={"compress_level": 1})
+    return buf.getvalue()
+
+
+def _param_axes(fig: Figure, spec: Any, n: int, ncols: int) -> list[Any]:
+    if n == 0:
+        return [fig.add_subplot(spec)]
+    ncols = min(ncols, n)
+    grid = spec.subgridspec(math.ceil(n / ncols), ncols, wspace=0.08, hspace=0.55)
+    axes = [fig.add_subplot(grid[i // ncols, i % ncols]) for i in range(n)]
+    for i, ax in enumerate(axes):
+        # One score scale for all parameters (set by draw_params): labels on the left only.
+        ax.tick_params(labelleft=i % ncols == 0)
+    return axes
+
+
+def params_figure(view: Any, ncols: int = 4) -> Figure:
+    """A Figure of the parameter small multiples alone."""
+    names = param_names(view, None)[:MAX_PARAMS]
+    ncols = min(ncols, len(names) or 1)
+    height = 2.4 * math.ceil((len(names) or 1) / ncols) + 0.3
+    fig = new_figure(2.9 * ncols + 0.4, height)
+    spec = fig.add_gridspec(1, 1, left=0.08, right=0.98, top=1 - 0.35 / height,
+                            bottom=0.5 / height)
+    draw_params(_param_axes(fig, spec[0], len(names), ncols), view, names)
+    return fig
+
+
+class DashboardFigure:
+    """The dashboard's Figure, kept between updates.
+
+    Axes, ticks and the renderer's text cache survive; only the data artists are redrawn.
+    The layout is rebuilt when the parameters (or the importance panel) change.
+    """
+
+    def __init__(self, width: float = 12.0) -> None:
+        self.width = width
+        self.figure: Figure | None = None
+        self._headline: Any = None
+        self._key: tuple | None = None
+        self._axes: dict[str, Any] = {}
+        self._param_axes: list[Any] = []
+
+    def draw(self, view: Any, importances: Mapping[str, float] | None = None,
+             headline: str | None = None) -> Figure:
+        """Draw ``view``'s panels (and ``importances`` when given); return the Figure.
+
+        ``headline`` (the progress line) is written above the panels: front ends that show
+        the PNG show nothing else.
+        """
+        order = sorted(importances, key=importances.get, reverse=True) if importances else None
+        names = param_names(view, order)[:MAX_PARAMS]
+        key = (tuple(names), bool(importances), headline is not None)
+        if key != self._key:
+            self._build(len(names), bool(importances), headline is not None)
+            self._key = key
+        else:
+            for ax in self.figure.axes:
+                _clear(ax)
+        if headline is not None:
+            self._headline.set_text(headline.replace("$", r"\$"))
+        draw_history(self._axes["history"], view)
+        draw_curves(self._axes["curves"], view)
+        if importances:
+            draw_importances(self._axes["importances"], importances)
+        draw_params(self._param_axes, view, names)
+        return self.figure
+
+    def _build(self, n_params: int, importances: bool, headline: bool) -> None:
+        ncols = min(4, n_params or 1)
+        rows = math.ceil((n_params or 1) / ncols)
+        top, row, head = 3.2, 2.0, 0.3 if headline else 0.0
+        height = head + top + 0.9 + rows * row
+        fig = self.figure = new_figure(self.width, height)
+        self._headline = fig.text(0.06, 1 - 0.08 / height, "", fontsize=10, va="top")
+        outer = fig.add_gridspec(2, 1, height_ratios=[top, rows * row], left=0.06, right=0.98,
+                                 top=1 - (0.35 + head) / height, bottom=0.45 / height,
+                                 hspace=0.9 / top)
+        widths = [1.0, 1.0, 0.55] if importances else [1.0, 1.0]
+        upper = outer[0].subgridspec(1, len(widths), width_ratios=widths, wspace=0.2)
+        self._axes = {"history": fig.add_subplot(upper[0]), "curves": fig.add_subplot(upper[1])}
+        if importances:
+            self._axes["importances"] = fig.add_subplot(upper[2])
+        self._param_axes = _param_axes(fig, outer[1], n_params, ncols)
+
+
+def _clear(ax: Any) -> None:
+    """Remove the data artists of ``ax``, keeping its ticks, labels and scale."""
+    for artist in (*ax.lines, *ax.collections, *ax.texts, *ax.patches):
+        artist.remove()
+    if ax.get_legend() is not None:
+        ax.get_legend().remove()
+
+
+def dashboard_figure(view: Any, importances: Mapping[str, float] | None = None,
+                     headline: str | None = None) -> Figure:
+    """The three panels (and importances, a headline when given) in a new Figure."""
+    return DashboardFigure().draw(view, importances, headline)

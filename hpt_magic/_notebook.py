@@ -1,0 +1,78 @@
+"""Where the dashboard shows up: a display updated in place, Stop/Abort buttons, plain text.
+
+IPython and ipywidgets are imported only here, and only when a notebook is there to use them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["in_kernel", "KernelOutput", "Controls", "show"]
+
+
+def in_kernel() -> bool:
+    """Whether this code runs in a Jupyter kernel (not a terminal, not a script)."""
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+class KernelOutput:
+    """One display in the cell's output, updated in place."""
+
+    def __init__(self) -> None:
+        self._handle: Any = None
+
+    def __call__(self, bundle: dict[str, Any]) -> None:
+        from IPython.display import display
+
+        if self._handle is None:
+            self._handle = display(bundle, raw=True, display_id=True)
+        else:
+            self._handle.update(bundle, raw=True)
+
+
+class Controls:
+    """Stop and Abort buttons above the dashboard; removed when the run ends."""
+
+    def __init__(self, study: Any) -> None:
+        import ipywidgets as widgets
+        from IPython.display import display
+
+        self._study = study
+        self.stop = widgets.Button(description="Stop", icon="stop",
+                                   tooltip="Finish the running trial, then stop")
+        self.abort = widgets.Button(description="Abort", icon="times", button_style="danger",
+                                    tooltip="Interrupt the running trial now")
+        self.stop.on_click(self._on_stop)
+        self.abort.on_click(self._on_abort)
+        self.box = widgets.HBox([self.stop, self.abort])
+        self._handle = display(self.box, display_id=True)
+
+    def _on_stop(self, _: Any) -> None:
+        self._study.stop()
+        self.stop.description, self.stop.disabled = "Stopping...", True
+
+    def _on_abort(self, _: Any) -> None:
+        getattr(self._study, "abort", self._study.stop)()
+        self.stop.disabled = self.abort.disabled = True
+        self.abort.description = "Aborting..."
+
+    def close(self) -> None:
+        # Replace the widget output by an empty one: a saved notebook then holds no view of a
+        # widget that no longer exists.
+        self._handle.update({"text/plain": ""}, raw=True)
+        for w in (self.stop, self.abort, self.box):
+            w.close()
+
+
+def show(bundle: dict[str, Any]) -> None:
+    """Display a MIME bundle in IPython; print its text elsewhere."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.display import display
+
+    if InteractiveShell.initialized():
+        display(bundle, raw=True)
+    else:
+        print(bundle["text/plain"])

@@ -1,0 +1,443 @@
+"""The dashboard: panel data, throttle, JSON document, rendered images and the summary."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import math
+
+import numpy as np
+import pytest
+from IPython.core.formatters import DisplayFormatter
+from matplotlib import _pylab_helpers
+from matplotlib.figure import Figure
+from PIL import Image
+
+from hpt_magic import Choice, Float, Int, Study, TuneError
+from hpt_magic import display as hd
+
+MIME = "application/vnd.hpt-magic.study+json"
+
+
+def artist(fig, gid):
+    """The one artist of ``fig`` with this gid."""
+    found = [a for ax in fig.axes for a in ax.get_children() if a.get_gid() == gid]
+    assert len(found) == 1, f"{gid}: {len(found)} artists"
+    return found[0]
+
+
+def gids(fig):
+    return {a.get_gid() for ax in fig.axes for a in ax.get_children()} - {None}
+
+
+def scored(values, direction="minimize", states=None, manual=()):
+    """A study with one trial per value (``None``: failed) in the given states."""
+    study = Study(space={"x": Float(0, 1)}, direction=direction, seed=0)
+    for i, v in enumerate(values):
+        t = study.ask(manual=i in manual)
+        study.tell(t, v, state=(states or {}).get(i))
+    return study
+
+
+def curves(n, steps=5, pruned=(), seed=0):
+    """A maximised study whose trial ``i`` reports ``steps`` rising values."""
+    rng = np.random.default_rng(seed)
+    study = Study(space={"x": Float(0, 1)}, direction="maximize", seed=seed)
+    for i in range(n):
+        t = study.ask()
+        k = 2 if i in pruned else steps
+        scale = rng.random()
+        for s in range(k):
+            t.report(scale * (s + 1), s)
+        study.tell(t, state="pruned" if i in pruned else None)
+    return study
+
+
+def decode(png):
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(png))))
+
+
+class FakeClock:
+    """Tenths of a second, advanced by hand: no float drift."""
+
+    def __init__(self):
+        self.ticks = 0
+
+    def __call__(self):
+        return self.ticks / 10
+
+    def advance(self, seconds):
+        self.ticks += round(seconds * 10)
+
+
+# -- panels ----------------------------------------------------------------------------------
+def test_history_best_so_far_follows_the_direction():
+    values = [3.0, 1.0, 2.0, 0.5, 4.0]
+    low = artist(hd.plot_history(scored(values)), "best-so-far")
+    high = artist(hd.plot_history(scored(values, "maximize")), "best-so-far")
+    # One point per complete trial, extended to the last trial number.
+    assert list(low.get_xdata()) == [0, 1, 2, 3, 4, 4]
+    assert list(low.get_ydata()) == [3.0, 1.0, 1.0, 0.5, 0.5, 0.5]
+    assert list(high.get_ydata()) == [3.0, 3.0, 3.0, 3.0, 4.0, 4.0]
+
+
+def test_history_draws_states_apart():
+    study = scored([1.0, 2.0, 0.5, "oops", 0.7, 0.9],
+                   states={1: "pruned", 5: "interrupted"}, manual={4})
+    fig = hd.plot_history(study)
+    assert list(artist(fig, "history-complete").get_xdata()) == [0, 2]
+    assert list(artist(fig, "history-pruned").get_xdata()) == [1]
+    assert list(artist(fig, "history-manual").get_xdata()) == [4]
+    failed = artist(fig, "history-failed")  # "oops" is not a number: failed, at the bottom
+    assert list(failed.get_xdata()) == [3]
+    assert failed.get_marker() == "x"
+    assert failed.get_transform() != fig.axes[0].transData
+    assert list(artist(fig, "history-interrupted").get_xdata()) == [5]
+    assert list(artist(fig, "history-best").get_xdata()) == [2]
+
+
+def test_curves_fade_old_trials_and_highlight_the_best():
+    study = curves(30, pruned={3, 7})
+    fig = hd.plot_curves(study)
+    lines = artist(fig, "curves")
+    alphas = lines.get_colors()[:, 3]
+    assert len(alphas) == 30
+    assert np.all(np.diff(alphas) > 0), "older curves are fainter"
+    assert alphas[-1] == pytest.approx(hd._plots.ALPHA_MAX)
+    best = study.best_trial
+    line = artist(fig, "curves-best")
+    assert list(line.get_ydata()) == [best.intermediate[s] for s in sorted(best.intermediate)]
+    stops = artist(fig, "curves-stops").get_offsets()
+    assert sorted(map(tuple, stops)) == sorted(
+        (1.0, study.trial(n).intermediate[1]) for n in (3, 7))
+
+
+def test_many_curves_become_a_band():
+    fig = hd.plot_curves(curves(hd._plots.MAX_CURVES + 40, steps=3))
+    assert len(artist(fig, "curves").get_segments()) == hd._plots.MAX_CURVES
+    assert "curves-band" in gids(fig)
+
+
+def test_curves_link_a_pbt_child_to_its_parent():
+    study = Study(space={"x": Float(0, 1)})
+    parent = study.ask()
+    for s in range(4):
+        parent.report(float(s), s)
+    study.tell(parent)
+    child = study.ask()
+    child.user_attrs["parent"] = parent.number
+    for s in range(4, 6):
+        child.report(10.0 + s, s)
+    study.tell(child)
+    (segment,) = artist(hd.plot_curves(study), "lineage").get_segments()
+    assert segment.tolist() == [[3.0, 3.0], [4.0, 14.0]]
+
+
+def test_params_panel_uses_log_axes_and_categories():
+    study = Study(space={"lr": Float(1e-4, 1, log=True), "depth": Int(1, 8),
+                         "act": Choice(["relu", "tanh"])}, seed=0)
+    study.optimize(lambda t: t.params["depth"] + (t.params["act"] == "tanh"), n_trials=12)
+    fig = hd.plot_params(study)
+    by_title = {ax.get_title(loc="left"): ax for ax in fig.axes}
+    assert by_title["lr"].get_xscale() == "log"
+    assert by_title["depth"].get_xscale() == "linear"
+    act = by_title["act"]
+    assert [t.get_text() for t in act.get_xticklabels()] == ["relu", "tanh"]
+    xs = artist(fig, "param:act").get_xdata()
+    assert len(xs) == 12
+    labels = [t.params["act"] for t in study.trials]
+    # Jittered around the category's index, the same at every redraw.
+    assert np.all(np.abs(xs - [0 if a == "relu" else 1 for a in labels]) <= 0.25)
+    assert np.array_equal(xs, artist(hd.plot_params(study), "param:act").get_xdata())
+
+
+def test_importance_panel_appears_when_the_study_computes_importances():
+    class Ranked(Study):
+        def importances(self):
+            return {"y": 0.8, "x": 0.2}
+
+    study = Ranked(space={"x": Float(0, 1), "y": Float(0, 1)}, seed=0)
+    study.optimize(lambda t: t.params["x"], n_trials=5)
+    fig = hd.plot(study)
+    assert "importances" in gids(fig)
+    titles = [ax.get_title(loc="left") for ax in fig.axes]
+    assert titles.index("y") < titles.index("x"), "parameters ordered by importance"
+    assert "importances" not in gids(hd.plot(study, importances=False))
+
+
+def test_importance_panel_is_skipped_when_importances_have_no_answer():
+    class TooFew(Study):
+        def importances(self):
+            raise TuneError("needs more complete trials")
+
+    study = TooFew(space={"x": Float(0, 1)}, seed=0)
+    study.optimize(lambda t: t.params["x"], n_trials=2)
+    assert "importances" not in gids(hd.plot(study))
+
+
+def test_final_dashboard_ranks_parameters_after_a_long_run_only():
+    calls = []
+
+    class Ranked(Study):
+        def importances(self):
+            calls.append(len(self.trials))
+            return {"x": 1.0}
+
+    def run(seconds):
+        clock = FakeClock()
+        study = Ranked(space={"x": Float(0, 1)}, seed=0)
+        hd.Dashboard(study, clock=clock, output=lambda bundle: None, min_interval=100)
+
+        def objective(trial):
+            clock.advance(seconds / 3)
+            return trial.params["x"]
+
+        study.optimize(objective, n_trials=3)
+
+    run(5.0)
+    assert calls == []
+    run(hd.IMPORTANCES_AFTER)
+    assert calls == [3]
+
+
+def test_text_is_never_mathtext():
+    study = Study(space={"a$b": Choice(["$x$", "<b>"])}, seed=0)
+    study.optimize(lambda t: 1.0, n_trials=3)
+    buf = io.BytesIO()
+    hd.plot(study).savefig(buf, format="png")  # "$x$" would fail, or render as math
+    assert buf.getvalue().startswith(b"\x89PNG")
+
+
+def test_plots_leave_no_pyplot_figure_behind():
+    before = len(_pylab_helpers.Gcf.get_all_fig_managers())
+    fig = hd.plot(curves(5))
+    assert isinstance(fig, Figure)
+    assert len(_pylab_helpers.Gcf.get_all_fig_managers()) == before
+
+
+def test_figures_show_as_png_in_ipython_without_pyplot():
+    data, _ = DisplayFormatter().format(hd.plot_history(curves(3)))
+    assert data["image/png"].startswith(b"\x89PNG")  # raw bytes; the kernel encodes them
+
+
+# -- dashboard -------------------------------------------------------------------------------
+def run_dashboard(n, step=0.1, **kwargs):
+    clock = FakeClock()
+    bundles = []
+    study = Study(space={"x": Float(0, 1)}, seed=0)
+    dash = hd.Dashboard(study, clock=clock, output=bundles.append, **kwargs)
+
+    def objective(trial):
+        clock.advance(step)
+        trial.report(trial.params["x"], 0)
+        return trial.params["x"]
+
+    study.optimize(objective, n_trials=n)
+    return study, dash, bundles
+
+
+def test_throttle_limits_updates_to_min_interval():
+    _, dash, bundles = run_dashboard(10, min_interval=0.5)
+    # The progress line at 0 s, again at 0.5 s and 1.0 s (reports of trials 4 and 9): too
+    # early for an image (FIRST_DRAWING / BUDGET = 3.3 s); the final state drawn at the end.
+    assert dash.updates == len(bundles) == 4
+    for b in bundles[:-1]:
+        assert set(b) == {"text/plain", MIME}
+    assert set(bundles[-1]) == {"image/png", "text/plain", MIME}
+    assert [b[MIME]["progress"]["done"] for b in bundles] == [0, 4, 9, 10]
+    assert bundles[-1][MIME]["progress"]["status"] == "finished"
+    assert bundles[-1]["text/plain"].startswith("Finished: 10/10 trials")
+    assert dash.drawings == 1
+
+
+def test_first_image_comes_when_the_budget_allows_then_stays():
+    _, dash, bundles = run_dashboard(60, min_interval=0.5)
+    elapsed = [b[MIME]["progress"]["elapsed"] for b in bundles]
+    assert min(np.diff(elapsed[:-1])) >= 0.5
+    with_image = ["image/png" in b for b in bundles]
+    first = with_image.index(True)
+    assert elapsed[first] >= hd.FIRST_DRAWING / hd.BUDGET
+    assert all(with_image[first:])
+
+
+def test_throttle_keeps_drawing_within_its_budget():
+    clock = FakeClock()
+    bundles = []
+
+    def slow_output(bundle):
+        # A new image costs 0.2 s, a light update (same image or none) 0.01 s.
+        drawn = len(bundles) and bundle.get("image/png") != bundles[-1].get("image/png")
+        clock.advance(0.2 if drawn else 0.01)
+        bundles.append(bundle)
+
+    study = Study(space={"x": Float(0, 1)}, seed=0)
+    dash = hd.Dashboard(study, clock=clock, output=slow_output, min_interval=0.1)
+
+    def objective(trial):
+        clock.advance(0.1)
+        return trial.params["x"]
+
+    study.optimize(objective, n_trials=200)
+    wall = clock()
+    assert 2 < dash.drawings < 10
+    # Drawing: over budget by at most the first image's cost above the guess, and the final.
+    assert dash.drawing_seconds <= hd.BUDGET * wall + (0.2 - hd.FIRST_DRAWING) + 0.2 + 1e-9
+    light = dash.seconds - dash.drawing_seconds
+    assert dash.updates - dash.drawings > 10
+    assert light <= hd.LIGHT_BUDGET * wall + 0.01 + 1e-9
+
+
+def test_images_are_not_blank_and_change():
+    _, _, bundles = run_dashboard(60)
+    images = [b["image/png"] for b in bundles if "image/png" in b]
+    first, last = decode(images[0]), decode(images[-1])
+    assert first.shape[0] > 200 and first.shape[1] > 600
+    assert len(np.unique(first.reshape(-1, first.shape[-1]), axis=0)) > 10
+    assert not np.array_equal(first, last)
+
+
+def test_modes_final_and_none():
+    _, dash, bundles = run_dashboard(5, mode="final")
+    assert len(bundles) == 1 and "image/png" in bundles[0]
+    _, dash, bundles = run_dashboard(5, mode="none")
+    assert bundles == [] and dash.updates == 0
+    with pytest.raises(TuneError, match="mode"):
+        hd.Dashboard(Study(), mode="sometimes")
+
+
+def test_close_unsubscribes_and_shows_the_final_state_once():
+    clock = FakeClock()
+    bundles = []
+    study = Study(space={"x": Float(0, 1)}, seed=0)
+    dash = hd.Dashboard(study, n_trials=3, clock=clock, output=bundles.append)
+    t = study.ask()
+    clock.advance(1)
+    study.tell(t, 0.5)
+    dash.close()
+    dash.close()
+    n = len(bundles)
+    assert bundles[-1][MIME]["progress"]["status"] == "finished"
+    assert bundles[-1]["text/plain"].startswith("Finished: 1/3 trials")
+    clock.advance(5)
+    study.tell(study.ask(), 0.1)
+    assert len(bundles) == n
+
+
+def test_stop_and_interrupt_end_in_their_status():
+    clock = FakeClock()
+    bundles = []
+    study = Study(space={"x": Float(0, 1)}, seed=0)
+    hd.Dashboard(study, clock=clock, output=bundles.append)
+
+    def stopping(trial):
+        if trial.number == 2:
+            study.stop()
+        return 1.0
+
+    study.optimize(stopping, n_trials=10)
+    assert bundles[-1][MIME]["progress"]["status"] == "stopped"
+
+    hd.Dashboard(study, clock=clock, output=bundles.append)
+
+    def interrupted(trial):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        study.optimize(interrupted, n_trials=10)
+    assert bundles[-1][MIME]["progress"]["status"] == "interrupted"
+    assert bundles[-1]["text/plain"].startswith("Interrupted: ")
+
+
+def test_progress_line_counts_best_and_eta():
+    clock = FakeClock()
+    bundles = []
+    study = Study(space={"x": Float(0, 1)}, direction="maximize", seed=0)
+    dash = hd.Dashboard(study, n_trials=4, clock=clock, output=bundles.append,
+                        min_interval=100)
+    for value, state in [(0.5, None), (0.9, None), (0.2, "pruned")]:
+        clock.advance(1)
+        study.tell(study.ask(), value, state=state)
+    line = dash.bundle(image=False)["text/plain"]
+    assert line == ("3/4 trials · 2 complete, 1 pruned, 0 failed · best 0.9 (trial 1) · "
+                    "3.0 s, ETA 1.0 s")
+
+
+# -- JSON document ---------------------------------------------------------------------------
+def test_study_json_follows_the_schema():
+    study = Study(space={"lr": Float(1e-3, 1, log=True), "n": Int(1, 4),
+                         "act": Choice(["<b>relu</b>", "$tanh$"])}, direction="maximize",
+                  seed=0, name="a <study>")
+    t = study.ask()
+    t.report(float("nan"), 0)
+    t.report(0.5, 1)
+    study.tell(t, 0.5)
+    study.tell(study.ask(), float("inf"))  # not finite: failed
+    manual = study.ask(params={"act": "$tanh$"}, manual=True)
+    manual.user_attrs["parent"] = 0
+    study.tell(manual, 0.7)
+    running = study.ask()
+    doc = hd.study_json(study)
+    json.dumps(doc, allow_nan=False)
+    assert doc["version"] == 1
+    assert doc["study"] == {"name": "a <study>", "direction": "maximize", "sampler": "random",
+                            "scheduler": None}
+    p = doc["progress"]
+    assert set(p) == {"status", "done", "planned", "timeout", "elapsed", "eta", "counts",
+                      "best"}
+    assert p["counts"] == {"complete": 2, "pruned": 0, "failed": 1, "running": 1,
+                           "interrupted": 0, "waiting": 0}
+    assert p["best"] == {"number": 2, "value": 0.7}
+    assert p["status"] == "running" and p["done"] == 3
+    assert doc["params"] == [
+        {"name": "lr", "type": "float", "low": 1e-3, "high": 1.0, "log": True},
+        {"name": "n", "type": "int", "low": 1, "high": 4, "log": False},
+        {"name": "act", "type": "choice", "options": ["<b>relu</b>", "$tanh$"]}]
+    first, failed, man, run = doc["trials"]
+    assert set(first) == {"number", "state", "value", "params", "curve", "manual", "error",
+                          "parent"}
+    assert first["curve"] == [[0, None], [1, 0.5]]
+    assert failed["state"] == "failed" and failed["value"] is None and "inf" in failed["error"]
+    assert man["manual"] is True and man["parent"] == 0 and man["params"]["act"] == "$tanh$"
+    assert run["state"] == "running" and run["number"] == running.number
+
+
+def test_dashboard_json_reports_the_run():
+    _, _, bundles = run_dashboard(4)
+    p = bundles[-1][MIME]["progress"]
+    assert p["planned"] == 4 and p["done"] == 4 and p["eta"] is None
+    assert p["elapsed"] == pytest.approx(0.4)
+    assert [t["number"] for t in bundles[-1][MIME]["trials"]] == [0, 1, 2, 3]
+
+
+# -- summary ---------------------------------------------------------------------------------
+def test_summary_lists_the_top_five_and_escapes_html():
+    study = Study(space={"act": Choice(["<script>", "b"])}, seed=0)
+    study.optimize(lambda t: len(t.number * "x"), n_trials=8)
+    text = hd.summary_text(study, elapsed=1.0, n_new=8)
+    table = text.split("Top 5 trials:\n")[1].splitlines()
+    assert table[0].split() == ["trial", "score", "act", "time"]
+    assert [row.split()[0] for row in table[1:]] == ["0", "1", "2", "3", "4"]
+    html = hd.summary_html(study, text="done <now>")
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert "done &lt;now&gt;" in html and html.count("<tr>") == 6
+
+
+def test_show_summary_prints_outside_ipython(capsys):
+    study = scored([2.0, 1.0])
+    hd.show_summary(study, elapsed=2.0, n_new=2)
+    out = capsys.readouterr().out
+    assert "Top 2 trials:" in out and "(2 new this run)" in out
+
+
+def test_nan_scores_are_null_in_json_and_skipped_in_plots():
+    study = scored([1.0, math.nan, 0.5])
+    doc = hd.study_json(study)
+    assert [t["value"] for t in doc["trials"]] == [1.0, None, 0.5]
+    assert list(artist(hd.plot_history(study), "history-failed").get_xdata()) == [1]
+
+
+def test_show_dashboard_of_a_stored_study_prints_its_state_outside_ipython(capsys):
+    hd.show_dashboard(scored([2.0, 1.0, None]))
+    assert capsys.readouterr().out.startswith(
+        "Finished: 3 trials · 2 complete, 0 pruned, 1 failed · best 1 (trial 1)")
