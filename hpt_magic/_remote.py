@@ -12,6 +12,7 @@ kernel; replies are ``("ok", value)``, ``("raise", exception)`` or ``("cancel",)
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -63,7 +64,13 @@ class _KernelLink:
 
     def _ask(self, message: tuple) -> Any:
         learned, self.learned = self.learned, []
-        reply = self.channel.request((*message, learned))
+        try:
+            reply = self.channel.request((*message, learned))
+        except (pickle.PicklingError, TypeError, AttributeError) as exc:
+            raise TuneError(
+                f"tune.{message[0]} in trial {message[1]} cannot send its values to the kernel "
+                f"({type(exc).__name__}: {exc}). Report numbers, and a checkpoint that pickles "
+                "(e.g. a model's state dict rather than the model).") from None
         if reply[0] == "cancel":
             raise Cancelled
         if reply[0] == "raise":

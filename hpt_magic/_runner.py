@@ -96,7 +96,8 @@ def _user_traceback(exc: BaseException) -> str:
 def optimize(study: Study, objective: Callable[[Trial], Any], *, n_trials: int | None = None,
              timeout: float | None = None, catch: bool = True,
              callbacks: list[Callable[[Study, Trial], None]] | None = None, show: bool = False,
-             n_jobs: int = 1, dask: Any = None, info: RunInfo | None = None) -> RunInfo:
+             n_jobs: int = 1, dask: Any = None, retries: int = 0,
+             info: RunInfo | None = None) -> RunInfo:
     """The loop behind :meth:`Study.optimize`; returns what happened.
 
     A ``KeyboardInterrupt`` ends the loop with every finished trial kept and is re-raised
@@ -120,7 +121,7 @@ def optimize(study: Study, objective: Callable[[Trial], Any], *, n_trials: int |
             from ._executors import run_parallel
 
             run_parallel(study, objective, info, n_jobs=n_jobs, dask=dask, catch=catch,
-                         callbacks=callbacks or [])
+                         callbacks=callbacks or [], retries=retries)
         else:
             _loop(study, objective, info, catch, callbacks or [])
     except KeyboardInterrupt:

@@ -320,7 +320,8 @@ class Study:
     def optimize(self, objective: Callable[[Trial], Any], n_trials: int | None = None,
                  timeout: float | None = None, *, catch: bool = True,
                  callbacks: Iterable[Callable[[Study, Trial], None]] = (),
-                 show: bool = False, n_jobs: int = 1, dask: Any = None) -> None:
+                 show: bool = False, n_jobs: int = 1, dask: Any = None,
+                 retries: int = 0) -> None:
         """Run ``objective`` on new trials until ``n_trials`` or ``timeout`` is reached.
 
         Parameters
@@ -340,12 +341,16 @@ class Study:
         n_jobs : int
             Local worker processes (1: in this process).
         dask : str or distributed.Client, optional
-            Run trials on a Dask cluster.
+            Run trials on a Dask cluster (``"local:N"`` starts a LocalCluster of N workers).
+        retries : int
+            With ``n_jobs``/``dask``: times a trial whose worker process died is run again
+            before it is recorded as failed.
         """
         from ._runner import optimize
 
         optimize(self, objective, n_trials=n_trials, timeout=timeout, catch=catch,
-                 callbacks=list(callbacks), show=show, n_jobs=n_jobs, dask=dask)
+                 callbacks=list(callbacks), show=show, n_jobs=n_jobs, dask=dask,
+                 retries=retries)
 
     def stop(self) -> None:
         """Ask a running ``optimize`` to stop after the running trial(s)."""

@@ -95,6 +95,8 @@ class TuneMagics(Magics):
     @argument("--enqueue", action="append", default=[],
               help="A JSON dict of parameters to try first (repeatable).")
     @argument("--jobs", type=int, default=1, help="Local worker processes (-1: all cores).")
+    @argument("--retries", type=int, default=0,
+              help="With --jobs/--dask: run a trial again if its worker process died.")
     @argument("--dask", default=None,
               help="Dask scheduler address, or local:N for a LocalCluster of N workers.")
     @argument("--log", action="append", default=[],
@@ -142,7 +144,10 @@ class TuneMagics(Magics):
                 raise TuneError(f"--enqueue {text!r} is not valid JSON ({exc.msg}). Example: "
                                 "--enqueue '{\"lr\": 0.01}'.") from None
             study.enqueue(params)
-        objective = CellObjective(program, ns, keep=args.jobs == 1 and not args.dask)
+        parallel = args.jobs != 1 or bool(args.dask)
+        objective = CellObjective(program, ns, keep=not parallel)
+        if parallel:
+            objective = objective.shippable()
         log_args = _parse_kv(args.log_args, "--log-args")
         loggers = [make_logger(name, **log_args) for name in args.log]
         unsubscribe = [study.subscribe(logger) for logger in loggers]
@@ -184,7 +189,8 @@ class TuneMagics(Magics):
             dashboard = Dashboard(study, n_trials=n_trials, timeout=args.timeout,
                                   mode=args.plot, controls=args.background)
         run = dict(n_trials=n_trials, timeout=args.timeout, catch=args.catch,
-                   callbacks=callbacks, n_jobs=args.jobs, dask=args.dask)
+                   callbacks=callbacks, n_jobs=args.jobs, dask=args.dask,
+                   retries=args.retries)
         if args.background:
             handle = display(_Text("running in the background..."), display_id=True)
 

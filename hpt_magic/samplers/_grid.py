@@ -50,12 +50,12 @@ class GridSampler(Sampler):
     def _remaining(self, study: Study, space: Mapping[str, Distribution]) -> list[dict[str, Any]]:
         grid = self._combinations(space)
         names = grid.names
-        seen = {
-            tuple(repr(t.params.get(n)) for n in names)
-            for t in study.trials
-            if t.state is not TrialState.WAITING and t.state is not TrialState.INTERRUPTED
-            and all(n in t.params for n in names)
-        }
+        # A running trial of a parallel run may hold its point in `relative` only so far.
+        points = [{**t.relative, **t.params} if t.state is TrialState.RUNNING else t.params
+                  for t in study.trials
+                  if t.state is not TrialState.WAITING and t.state is not TrialState.INTERRUPTED]
+        seen = {tuple(repr(p.get(n)) for n in names) for p in points
+                if all(n in p for n in names)}
         combos = (grid[int(i)] for i in self._order)
         return [p for p in combos if tuple(repr(v) for v in p.values()) not in seen]
 

@@ -1,0 +1,233 @@
+"""Trials on a Dask cluster: one task per trial, round trips through ``distributed.Queue``.
+
+A task sends its requests to one queue that the kernel reads (``hpt-<run>-up``) and waits for
+the answer on its trial's own queue (``hpt-<run>-<number>``); both live on the scheduler, which
+kernel and workers reach anyway. The objective travels the same way, once per worker and run
+(not scattered: scattered data dies with the worker holding it, and Dask cannot recompute it).
+
+A worker that dies makes Dask run its task again elsewhere; the task first asks the kernel
+(``begin``), which counts the attempts and answers ``cancel`` once the retries are used up, so
+a trial that kills its worker is failed instead of killing worker after worker.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+import uuid
+from typing import Any
+
+from ._errors import TuneError
+from ._remote import Cancelled, dump_outcome, dumps, loads, run_remote
+
+__all__ = ["DaskPool", "run_task"]
+
+#: Seconds a task waits for the kernel's answer before it gives up (kernel gone).
+_KERNEL_SILENCE = 600.0
+
+#: Seconds between two counts of the cluster's worker threads.
+_RECOUNT = 2.0
+
+#: In a worker: the objective and the kernel's queue of the current run, loaded once per run.
+_current_run: dict[str, tuple[Any, Any]] = {}
+
+
+class _QueueChannel:
+    def __init__(self, up: Any, down: Any) -> None:
+        self.up = up
+        self.down = down
+
+    def request(self, message: tuple) -> tuple:
+        # The token tells this request's answer from one left in the trial's queue for an
+        # earlier attempt whose worker died while waiting.
+        token = uuid.uuid4().hex
+        self.up.put(dumps((token, message)))
+        while True:
+            try:
+                answer_to, reply = loads(self.down.get(timeout=_KERNEL_SILENCE))
+            except TimeoutError:
+                raise Cancelled from None
+            if answer_to == token or reply[0] == "cancel":
+                return reply
+
+
+def run_task(spec: dict[str, Any], run: str) -> bytes:
+    """The Dask task of one trial (runs on a worker); returns the pickled outcome."""
+    from distributed import Queue
+
+    number = spec["number"]
+    if run not in _current_run:
+        _current_run.clear()  # drop the objective of an earlier run
+        _current_run[run] = (None, Queue(f"hpt-{run}-up"))
+    objective, up = _current_run[run]
+    channel = _QueueChannel(up, Queue(f"hpt-{run}-{number}"))
+    if channel.request(("begin", number))[0] != "ok":
+        return dumps(None)
+    if objective is None:
+        objective = loads(channel.request(("objective", number))[1])
+        _current_run[run] = (objective, up)
+    return dump_outcome(run_remote(objective, spec, channel))
+
+
+def _connect(dask: Any) -> tuple[Any, Any]:
+    """``(client, cluster)`` for ``--dask``; ``cluster`` is ours to close, or ``None``."""
+    try:
+        import distributed
+    except ImportError:
+        raise TuneError("--dask needs the Dask distributed package: pip install "
+                        "'hpt-magic[dask]' (or run local processes with --jobs N).") from None
+    if isinstance(dask, distributed.Client):
+        return dask, None
+    if not isinstance(dask, str) or not dask:
+        raise TuneError(f"dask must be 'local:N', a scheduler address such as "
+                        f"'tcp://host:8786', or a distributed.Client; got {dask!r}.")
+    if dask == "local" or dask.startswith("local:"):
+        n = dask.partition(":")[2] or "0"
+        if not n.isdigit():
+            raise TuneError(f"--dask local:N needs a number of workers N, got {dask!r}.")
+        # No dashboard; the scheduler's remaining HTTP endpoints take a free port, so that a
+        # second cluster does not warn about port 8787.
+        cluster = distributed.LocalCluster(
+            n_workers=int(n) or None, threads_per_worker=1, processes=True,
+            dashboard_address=None, silence_logs=logging.ERROR,
+            scheduler_kwargs={"dashboard_address": ":0"})
+        return distributed.Client(cluster), cluster
+    try:
+        return distributed.Client(dask, timeout=10), None
+    except (OSError, TimeoutError) as exc:
+        raise TuneError(f"Could not connect to the Dask scheduler at {dask!r} ({exc}). Check "
+                        "the address, or start a local cluster with --dask local:N.") from None
+
+
+class DaskPool:
+    """Trials of one pickled objective as Dask tasks; same messages as ``ProcessPool``."""
+
+    def __init__(self, dask: Any, blob: bytes, n_jobs: int = 1) -> None:
+        from distributed import Queue
+
+        self._client, self._cluster = _connect(dask)
+        self._n_jobs = n_jobs if n_jobs > 1 else None
+        self._threads, self._counted = 1, -float("inf")
+        self._blob = blob
+        self._run = uuid.uuid4().hex[:12]
+        try:
+            self._up = Queue(f"hpt-{self._run}-up", client=self._client)
+        except BaseException:
+            self._disconnect()
+            raise
+        self._down: dict[int, Any] = {}
+        self._futures: dict[int, Any] = {}
+        self._tokens: dict[int, str] = {}  # trial -> token of its request awaiting a reply
+        self._inbox: queue.Queue[tuple] = queue.Queue()
+        self._closing = threading.Event()
+        self._reader = threading.Thread(target=self._read, name="hpt-dask-reader", daemon=True)
+        self._reader.start()
+
+    @property
+    def size(self) -> int:
+        """Trials to keep in flight: ``n_jobs``, else the cluster's threads (it may scale)."""
+        if self._n_jobs is not None:
+            return self._n_jobs
+        if time.monotonic() - self._counted > _RECOUNT:
+            self._counted = time.monotonic()
+            self._threads = max(1, sum(self._client.nthreads().values()))
+        return self._threads
+
+    def _read(self) -> None:
+        # No timeout: the scheduler logs every expired Queue.get as an error with a traceback.
+        # close() puts a last message to wake this thread up.
+        while not self._closing.is_set():
+            try:
+                data = self._up.get()
+            except Exception:  # the client closed under us
+                return
+            if self._closing.is_set():
+                return
+            token, message = loads(data)
+            if message[0] == "objective":
+                self._send_objective(message[1], token)
+            else:
+                self._tokens[message[1]] = token
+                self._inbox.put(message)
+
+    def _send_objective(self, number: int, token: str) -> None:
+        """A worker's first trial of the run asks for the objective (answered here, not by the
+        dispatcher: it is the same for every trial)."""
+        from distributed import Queue
+
+        Queue(f"hpt-{self._run}-{number}", client=self._client).put(
+            dumps((token, ("ok", self._blob))))
+
+    def submit(self, spec: dict[str, Any]) -> None:
+        number = spec["number"]
+        future = self._client.submit(run_task, spec, self._run, pure=False,
+                                     key=f"hpt-trial-{self._run}-{number}-{uuid.uuid4().hex[:6]}")
+        self._futures[number] = future
+        future.add_done_callback(lambda f: self._inbox.put(("future", number, f)))
+
+    def reply(self, number: int, reply: tuple) -> None:
+        from distributed import Queue
+
+        if number not in self._down:
+            self._down[number] = Queue(f"hpt-{self._run}-{number}", client=self._client)
+        self._down[number].put(dumps((self._tokens.pop(number, None), reply)))
+
+    def next_message(self, timeout: float) -> tuple | None:
+        try:
+            message = self._inbox.get(timeout=timeout)
+        except queue.Empty:
+            return None
+        if message[0] == "future":
+            return self._result(message[1], message[2])
+        return message
+
+    def _result(self, number: int, future: Any) -> tuple | None:
+        from distributed import KilledWorker
+
+        if self._futures.get(number) is not future:
+            return None
+        del self._futures[number]
+        down = self._down.pop(number, None)
+        if down is not None:
+            down.close()
+        if future.status == "cancelled":
+            return None
+        if future.status == "finished":
+            outcome = loads(future.result())
+            return None if outcome is None else ("done", number, outcome)
+        exc = future.exception()
+        if isinstance(exc, KilledWorker):
+            return ("lost", number, "Dask gave up after its workers kept dying")
+        return ("broken", number, f"{type(exc).__name__}: {exc}")
+
+    def cancel(self) -> None:
+        """Tell running tasks to stop at their next request, and cancel them."""
+        futures, self._futures = self._futures, {}
+        try:
+            for number in futures:
+                self.reply(number, ("cancel",))
+                # Left open (not released at close): a task that starts late finds the cancel
+                # there instead of waiting for an answer that never comes.
+                del self._down[number]
+            self._client.cancel(list(futures.values()))
+        except Exception:  # the cluster is already gone (its workers got the interrupt too)
+            pass
+
+    def close(self) -> None:
+        self._closing.set()
+        try:
+            self._up.put(dumps(None))  # wakes the reader up
+            self._reader.join(timeout=2)
+            for down in self._down.values():
+                down.close()
+            self._up.close()
+        except Exception:  # the cluster is already gone
+            pass
+        self._disconnect()
+
+    def _disconnect(self) -> None:
+        if self._cluster is not None:
+            self._client.close()
+            self._cluster.close()

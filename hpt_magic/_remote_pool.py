@@ -1,0 +1,174 @@
+"""Local worker processes for parallel trials: one pipe per process, replaced when it dies.
+
+``concurrent.futures.ProcessPoolExecutor`` and loky both fail every running task when one
+worker dies (``BrokenProcessPool`` / ``TerminatedWorkerError``); owning the processes lets a
+killed worker fail only its own trial. Workers start from the ``forkserver`` (``spawn`` where
+there is none), never by forking the kernel with its threads, and ignore ``SIGINT``: the
+kernel's interrupt reaches the whole process group, and the kernel alone decides what stops.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import signal
+from collections import deque
+from multiprocessing.connection import Connection, wait
+from typing import Any
+
+from ._remote import dump_outcome, dumps, loads, run_remote
+
+__all__ = ["ProcessPool", "worker_main"]
+
+
+class _PipeChannel:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def request(self, message: tuple) -> tuple:
+        self.conn.send_bytes(dumps(message))
+        return loads(self.conn.recv_bytes())
+
+
+def worker_main(conn: Connection, blob: bytes) -> None:
+    """Body of a worker process: load the objective once, then run the trials it is sent."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        objective = loads(blob)
+    except Exception as exc:
+        conn.send_bytes(dumps(("broken", None, f"{type(exc).__name__}: {exc}")))
+        return
+    channel = _PipeChannel(conn)
+    while True:
+        try:
+            spec = loads(conn.recv_bytes())
+        except (EOFError, OSError):
+            return
+        if spec is None:
+            return
+        outcome = run_remote(objective, spec, channel)
+        conn.send_bytes(dumps(("done", spec["number"], dump_outcome(outcome))))
+
+
+class _Worker:
+    def __init__(self, process: Any, conn: Connection) -> None:
+        self.process = process
+        self.conn = conn
+        self.number: int | None = None  # the trial it runs
+
+
+def _context() -> Any:
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["hpt_magic._remote_pool"])
+        return ctx
+    return multiprocessing.get_context("spawn")
+
+
+class ProcessPool:
+    """``n_workers`` local processes running trials of one pickled objective.
+
+    Messages come back as tuples: ``("suggest" | "report", number, ...)`` requests that
+    await :meth:`reply`, ``("done", number, outcome)``, ``("lost", number, why)`` when the
+    process running trial ``number`` died (a fresh process replaces it), and
+    ``("broken", None, why)`` when a worker cannot load the objective.
+    """
+
+    def __init__(self, n_workers: int, blob: bytes) -> None:
+        self.size = n_workers
+        self._blob = blob
+        self._ctx = _context()
+        self._inbox: deque[tuple] = deque()
+        self._idle_deaths = 0
+        self._workers = [self._spawn() for _ in range(n_workers)]
+
+    def _spawn(self) -> _Worker:
+        ours, theirs = self._ctx.Pipe(duplex=True)
+        process = self._ctx.Process(target=worker_main, args=(theirs, self._blob),
+                                    name="hpt-worker")
+        process.start()
+        theirs.close()  # so that our end sees EOF when the process dies
+        return _Worker(process, ours)
+
+    def submit(self, spec: dict[str, Any]) -> None:
+        """Run a trial on an idle worker (the caller keeps at most ``size`` running)."""
+        worker = next(w for w in self._workers if w.number is None)
+        worker.number = spec["number"]
+        _send(worker.conn, spec)
+
+    def reply(self, number: int, reply: tuple) -> None:
+        """Answer the request of the worker running trial ``number``."""
+        for worker in self._workers:
+            if worker.number == number:
+                _send(worker.conn, reply)
+                return
+
+    def next_message(self, timeout: float) -> tuple | None:
+        """The next message from the workers, or ``None`` after ``timeout`` seconds."""
+        if not self._inbox:
+            ready = wait([w.conn for w in self._workers], timeout)
+            for worker in [w for w in self._workers if w.conn in ready]:
+                self._receive(worker)
+        return self._inbox.popleft() if self._inbox else None
+
+    def _receive(self, worker: _Worker) -> None:
+        try:
+            message = loads(worker.conn.recv_bytes())
+        except (EOFError, OSError):
+            self._replace(worker)
+            return
+        if message[0] == "done":
+            worker.number = None
+            message = ("done", message[1], loads(message[2]))
+        self._inbox.append(message)
+
+    def _replace(self, worker: _Worker) -> None:
+        worker.process.join(timeout=5)
+        code = worker.process.exitcode
+        worker.conn.close()
+        if worker.number is not None:
+            self._inbox.append(("lost", worker.number, _exit_reason(code)))
+        else:
+            self._idle_deaths += 1
+            if self._idle_deaths > 2 * self.size:  # they die before any trial: do not loop
+                self._workers.remove(worker)
+                self._inbox.append(("broken", None, f"worker processes keep dying before "
+                                                    f"running a trial ({_exit_reason(code)})"))
+                return
+        self._workers[self._workers.index(worker)] = self._spawn()
+
+    def cancel(self) -> None:
+        """Kill every worker at once (an interrupt or an error ends the run)."""
+        for worker in self._workers:
+            worker.process.kill()
+        for worker in self._workers:
+            worker.process.join(timeout=5)
+            worker.conn.close()
+        self._workers = []
+
+    def close(self) -> None:
+        """Let idle workers exit, and kill any that do not within a second."""
+        for worker in self._workers:
+            _send(worker.conn, None)
+        for worker in self._workers:
+            worker.process.join(timeout=1)
+            if worker.process.exitcode is None:
+                worker.process.kill()
+                worker.process.join(timeout=5)
+            worker.conn.close()
+        self._workers = []
+
+
+def _send(conn: Connection, message: Any) -> None:
+    try:
+        conn.send_bytes(dumps(message))
+    except OSError:
+        pass  # the process just died: reading its pipe reports it, with its trial
+
+
+def _exit_reason(code: int | None) -> str:
+    if code is not None and code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit code {code}"

@@ -1,0 +1,297 @@
+import ast
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import cloudpickle
+import pytest
+
+from hpt_magic import Choice, Float, Scheduler, Study, TrialState, TuneError, load_study, tune
+from hpt_magic._executors import run_parallel
+from hpt_magic._runner import RunInfo
+
+# Ship this module's objectives by value, as cloudpickle does for a notebook's functions.
+cloudpickle.register_pickle_by_value(sys.modules[__name__])
+
+
+@pytest.fixture(scope="module")
+def client():
+    distributed = pytest.importorskip("distributed")
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                       dashboard_address=None, silence_logs=logging.ERROR,
+                                       scheduler_kwargs={"dashboard_address": ":0"})
+    with distributed.Client(cluster) as c:
+        yield c
+    cluster.close()
+
+
+@pytest.fixture(params=["processes", "dask"])
+def executor(request):
+    """``optimize`` keywords for two local processes, or the two-worker Dask cluster."""
+    if request.param == "processes":
+        yield {"n_jobs": 2}
+        return
+    client = request.getfixturevalue("client")
+    yield {"dask": client}
+    client.wait_for_workers(2, timeout=30)  # a worker a test killed is back for the next one
+
+
+def curve(trial):
+    lr = tune.loguniform(1e-3, 1.0, name="lr")
+    act = tune.choice(["relu", "tanh"], name="act")
+    for step in tune.steps(3):
+        tune.report(lr * (step + 1), step)
+    print(f"trial {trial.number} done with {act}")
+    return lr
+
+
+class StopAtTwo(Scheduler):
+    def on_report(self, study, trial, step, value):
+        return "stop" if step >= 2 else "continue"
+
+
+def long_curve(trial):
+    x = tune.uniform(0, 1, name="x")
+    for step in tune.steps(20):
+        tune.report(x + step, step)
+        print("step", step)
+    return x
+
+
+def kill_trial_one(trial):
+    if trial.number == 1:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return trial.params["x"]
+
+
+def test_define_by_run_trials_report_and_complete(executor, tmp_path):
+    path = tmp_path / "s.db"
+    study = Study(seed=0, name="par", storage=path)
+    study.optimize(curve, n_trials=6, **executor)
+    assert study.counts()["complete"] == 6 and len(study.trials) == 6
+    for t in study.trials:
+        assert 1e-3 <= t.params["lr"] <= 1.0 and t.params["act"] in ("relu", "tanh")
+        assert t.value == t.params["lr"]
+        assert t.intermediate == {s: pytest.approx(t.params["lr"] * (s + 1)) for s in range(3)}
+        assert t.output == f"trial {t.number} done with {t.params['act']}\n"
+    stored = load_study("par", path)
+    assert [t.intermediate for t in stored.trials] == [t.intermediate for t in study.trials]
+    assert [t.params for t in stored.trials] == [t.params for t in study.trials]
+
+
+def test_scheduler_stop_reaches_the_worker(executor):
+    study = Study(seed=1, scheduler=StopAtTwo())
+    study.optimize(long_curve, n_trials=4, **executor)
+    assert study.counts()["pruned"] == 4
+    for t in study.trials:
+        assert sorted(t.intermediate) == [0, 1, 2]
+        assert t.output.splitlines() == ["step 0", "step 1", "step 2"]
+
+
+def test_killed_worker_fails_its_trial_only(executor):
+    study = Study(space={"x": Float(0, 1)}, seed=0)
+    study.optimize(kill_trial_one, n_trials=5, **executor)
+    assert study.trial(1).state is TrialState.FAILED
+    assert "worker" in study.trial(1).error and "died" in study.trial(1).error
+    assert study.counts()["complete"] == 4 and len(study.trials) == 5
+    study.optimize(kill_trial_one, n_trials=2, **executor)  # the pool recovered
+    assert study.counts()["complete"] == 6
+
+
+def test_a_killed_trial_is_retried_once(executor, tmp_path):
+    marker = tmp_path / "killed-once"
+
+    def kill_first_attempt(trial):
+        if trial.number == 0 and not marker.exists():
+            marker.touch()
+            os.kill(os.getpid(), signal.SIGKILL)
+        return trial.params["x"]
+
+    study = Study(space={"x": Float(0, 1)}, seed=0)
+    info = RunInfo(3, None)
+    run_parallel(study, kill_first_attempt, info, retries=1, **executor)
+    assert marker.exists() and info.done == 3 and info.reason == "done"
+    assert study.counts()["complete"] == 3
+    assert study.trial(0).user_attrs["retried"] == 1
+
+
+def grow(trial):
+    lr = tune.loguniform(0.01, 1.0, name="lr")
+    state = tune.restore({"w": 0.0})
+    for step in tune.steps(8):
+        state = {"w": state["w"] + lr}
+        tune.report(state["w"], step, checkpoint=state)
+    return state["w"]
+
+
+def test_pbt_checkpoints_travel_to_workers():
+    study = Study(seed=0, direction="maximize", scheduler="pbt", max_steps=8,
+                  scheduler_args={"population_size": 4, "interval": 2})
+    study.optimize(grow, n_trials=12, n_jobs=2)
+    children = [t for t in study.trials if "parent" in t.user_attrs]
+    assert children
+    for child in children:
+        parent = study.trial(child.user_attrs["parent"])
+        start = child.user_attrs["resume_step"]
+        assert min(child.intermediate) == start
+        assert child.intermediate[start] == pytest.approx(
+            parent.intermediate[start - 1] + child.params["lr"])
+
+
+def test_stop_lets_running_trials_finish():
+    study = Study(space={"x": Float(0, 1)})
+    info = RunInfo(20, None)
+    run_parallel(study, long_curve, info, n_jobs=2, callbacks=[lambda s, t: s.stop()])
+    assert info.reason == "stopped" and info.done == len(study.trials) == 2
+    assert study.counts()["complete"] == 2
+
+
+def test_same_seed_same_suggestions_as_sequential():
+    space = {"x": Float(-1, 1), "c": Choice(["a", "b", "c"])}
+    runs = []
+    for n_jobs in (1, 2):
+        study = Study(space=space, seed=3)
+        study.optimize(lambda t: t.params["x"], n_trials=6, n_jobs=n_jobs)
+        runs.append(sorted((t.number, t.params["x"], t.params["c"]) for t in study.trials))
+    assert runs[0] == runs[1]
+
+
+def test_unpicklable_objective_is_named_before_trials_start():
+    lock = threading.Lock()
+
+    def uses_a_lock(trial):
+        with lock:
+            return trial.params["x"]
+
+    study = Study(space={"x": Float(0, 1)})
+    with pytest.raises(TuneError, match=r"`lock` \(lock\) cannot be pickled"):
+        study.optimize(uses_a_lock, n_trials=2, n_jobs=2)
+    assert study.trials == []
+
+
+class _Unloadable:
+    def __call__(self, trial):
+        return 0.0
+
+    def __reduce__(self):
+        return (_fail_to_load, ())
+
+
+def _fail_to_load():
+    raise ImportError("No module named 'only_in_the_kernel'")
+
+
+def test_objective_that_workers_cannot_load(executor):
+    study = Study(space={"x": Float(0, 1)})
+    with pytest.raises(TuneError, match="only_in_the_kernel"):
+        study.optimize(_Unloadable(), n_trials=2, **executor)
+    assert all(t.state is TrialState.INTERRUPTED for t in study.trials)
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc")
+def test_only_the_kernel_opens_the_sqlite_file(tmp_path):
+    def open_study_files(trial):
+        fds = f"/proc/{os.getpid()}/fd"
+        links = []
+        for fd in os.listdir(fds):
+            try:
+                links.append(os.readlink(os.path.join(fds, fd)))
+            except OSError:  # the descriptor listdir itself used
+                pass
+        return sum(str(tmp_path) in link for link in links)
+
+    study = Study(space={"x": Float(0, 1)}, storage=tmp_path / "s.db", name="w")
+    study.optimize(open_study_files, n_trials=4, n_jobs=2)
+    assert [t.value for t in study.trials] == [0, 0, 0, 0]
+    assert len(load_study("w", tmp_path / "s.db").trials) == 4
+
+
+def slow_but_first(trial):
+    for step in tune.steps(1 if trial.number == 0 else 300):
+        time.sleep(0.1)
+        tune.report(1.0, step)
+    return 1.0
+
+
+def test_interrupt_keeps_finished_trials_and_cancels_running(executor):
+    def interrupt(study, trial):
+        raise KeyboardInterrupt
+
+    study = Study(space={"x": Float(0, 1)})
+    with pytest.raises(KeyboardInterrupt):
+        study.optimize(slow_but_first, n_trials=4, callbacks=[interrupt], **executor)
+    states = [t.state for t in study.trials]
+    assert states[0] is TrialState.COMPLETE, [(t.state, t.error) for t in study.trials]
+    assert states[1:] and all(s is TrialState.INTERRUPTED for s in states[1:])
+    study.optimize(lambda t: 0.0, n_trials=2, **executor)  # the workers are free again
+    assert study.counts()["complete"] == 3
+
+
+_INTERRUPTED_SCRIPT = """
+import sys, time
+from hpt_magic import Float, Study
+def objective(trial):
+    time.sleep(0 if trial.number == 0 else 60)
+    return 1.0
+if __name__ == "__main__":
+    study = Study(space={"x": Float(0, 1)})
+    try:
+        study.optimize(objective, n_trials=4, n_jobs=2,
+                       callbacks=[lambda s, t: print("first", flush=True)])
+    except KeyboardInterrupt:
+        print("interrupted", [t.state.value for t in study.trials])
+"""
+
+
+def test_sigint_to_the_process_group_like_jupyter(tmp_path):
+    # Jupyter's interrupt signals the kernel's whole process group, workers included.
+    script = tmp_path / "interrupted.py"
+    script.write_text(_INTERRUPTED_SCRIPT)
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    assert proc.stdout.readline() == "first\n"
+    os.killpg(proc.pid, signal.SIGINT)
+    out, _ = proc.communicate(timeout=60)
+    word, states = out.split(" ", 1)
+    assert word == "interrupted" and proc.returncode == 0
+    # Trial 2 is asked right after "first" was printed, or not yet when the signal comes.
+    assert ast.literal_eval(states) in (["complete", "interrupted"],
+                                        ["complete", "interrupted", "interrupted"])
+
+
+def test_catch_false_reraises_the_trial_error():
+    def fails(trial):
+        raise ArithmeticError("bad trial")
+
+    study = Study(space={"x": Float(0, 1)})
+    with pytest.raises(ArithmeticError, match="bad trial"):
+        study.optimize(fails, n_trials=4, n_jobs=2, catch=False)
+    assert study.trial(0).state is TrialState.FAILED or study.trial(1).state is TrialState.FAILED
+
+
+def test_dask_local_cluster_is_started_and_closed():
+    psutil = pytest.importorskip("psutil")
+    pytest.importorskip("distributed")
+
+    def workers():  # spawned processes, not multiprocessing's resource tracker
+        return {p.pid for p in psutil.Process().children(recursive=True)
+                if "spawn_main" in " ".join(p.cmdline())}
+
+    before = workers()
+    study = Study(space={"x": Float(0, 1)}, seed=0)
+    study.optimize(lambda t: t.params["x"], n_trials=3, dask="local:1")
+    assert study.counts()["complete"] == 3
+    assert workers() <= before
+    assert not [t for t in threading.enumerate() if t.name.startswith("hpt-")]
+
+
+def test_bad_parallel_options():
+    study = Study(space={"x": Float(0, 1)})
+    with pytest.raises(TuneError, match="n_jobs"):
+        study.optimize(lambda t: 0.0, n_trials=1, n_jobs=0)
+    with pytest.raises(TuneError, match="local:N"):
+        study.optimize(lambda t: 0.0, n_trials=1, dask="local:many")
