@@ -4,7 +4,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-LAB_SOURCES := $(wildcard labextension/src/*.ts labextension/style/*.css labextension/package.json)
+LAB_SOURCES := $(wildcard labextension/src/*.ts labextension/style/* labextension/package.json \
+                 labextension/package-lock.json labextension/tsconfig.json)
 
 export OMP_NUM_THREADS ?= 1
 export OPENBLAS_NUM_THREADS ?= 1
@@ -46,4 +47,5 @@ bench: install
 	@echo "see benchmarks/README.md for the benchmark commands"
 
 clean:
-	rm -rf build $(VENV) hpt_magic/labextension labextension/node_modules labextension/lib
+	rm -rf build $(VENV) hpt_magic/labextension labextension/node_modules labextension/lib \
+	  labextension/tsconfig.tsbuildinfo

@@ -1,0 +1,129 @@
+/**
+ * The "Tuning" side panel: the studies shown in the current notebook, with their progress.
+ * Clicking a study scrolls its view into sight. Text only, like the view.
+ */
+
+import { ILabShell, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
+import { LabIcon } from '@jupyterlab/ui-components';
+import { Widget } from '@lumino/widgets';
+
+import { IStudySource, studies } from './registry';
+import { progressLine, progressWidth } from './view';
+
+const ICON_SVG =
+  '<svg xmlns="http://www.w3.org/2000/svg" width="16" viewBox="0 0 24 24">' +
+  '<path class="jp-icon3" fill="#616161" d="M3 20h18v-2H3zm2-4h2V9H5zm4 0h2V4H9zm4 0h2v-5h-2zm4 ' +
+  '0h2V7h-2z"/></svg>';
+
+const tuningIcon = new LabIcon({ name: 'hpt-magic:tuning', svgstr: ICON_SVG });
+
+interface IRow {
+  node: HTMLElement;
+  name: HTMLElement;
+  fill: HTMLElement;
+  line: HTMLElement;
+}
+
+export class TuningPanel extends Widget {
+  constructor(private shell: ILabShell) {
+    super();
+    this.id = 'hpt-magic-tuning';
+    this.addClass('hpt-TuningPanel');
+    this.title.icon = tuningIcon;
+    this.title.caption = 'Tuning: studies in this notebook';
+    const heading = document.createElement('h2');
+    heading.textContent = 'Tuning';
+    this.list = document.createElement('ul');
+    this.empty = document.createElement('p');
+    this.empty.className = 'hpt-TuningPanel-empty';
+    this.empty.textContent = 'No study is shown in the current notebook.';
+    this.node.append(heading, this.list, this.empty);
+    studies.changed.connect(this.schedule, this);
+    shell.currentChanged.connect(this.schedule, this);
+  }
+
+  dispose(): void {
+    studies.changed.disconnect(this.schedule, this);
+    this.shell.currentChanged.disconnect(this.schedule, this);
+    super.dispose();
+  }
+
+  protected onAfterShow(): void {
+    this.refresh();
+  }
+
+  /** Refresh at the next frame (many updates in a burst cost one refresh). */
+  private schedule(): void {
+    if (this.pending || !this.isVisible) {
+      return;
+    }
+    this.pending = true;
+    requestAnimationFrame(() => {
+      this.pending = false;
+      this.refresh();
+    });
+  }
+
+  private refresh(): void {
+    const current = this.shell.currentWidget;
+    const shown = studies.sources.filter(
+      s => s.study !== null && current !== null && current.node.contains(s.node)
+    );
+    while (this.rows.length > shown.length) {
+      (this.rows.pop() as IRow).node.remove();
+    }
+    while (this.rows.length < shown.length) {
+      this.rows.push(this.makeRow(this.rows.length));
+    }
+    shown.forEach((source, i) => {
+      const doc = source.study!;
+      const row = this.rows[i];
+      const p = doc.progress;
+      row.name.textContent = doc.name || 'study';
+      row.line.textContent = progressLine(p);
+      row.fill.style.width = progressWidth(p);
+      row.node.dataset.status = p.status;
+    });
+    this.sources = shown;
+    this.empty.hidden = shown.length > 0;
+  }
+
+  private makeRow(index: number): IRow {
+    const node = document.createElement('li');
+    const name = document.createElement('div');
+    name.className = 'hpt-TuningPanel-name';
+    const bar = document.createElement('div');
+    bar.className = 'hpt-bar';
+    const fill = document.createElement('div');
+    fill.className = 'hpt-bar-fill';
+    bar.appendChild(fill);
+    const line = document.createElement('div');
+    line.className = 'hpt-TuningPanel-line';
+    node.append(name, bar, line);
+    node.title = 'Show this study';
+    node.addEventListener('click', () => this.sources[index]?.reveal());
+    this.list.appendChild(node);
+    return { node, name, fill, line };
+  }
+
+  private list: HTMLUListElement;
+  private empty: HTMLParagraphElement;
+  private rows: IRow[] = [];
+  private sources: IStudySource[] = [];
+  private pending = false;
+}
+
+const plugin: JupyterFrontEndPlugin<void> = {
+  id: 'hpt-magic:tuning-panel',
+  description: 'A side panel listing the studies of the current notebook.',
+  autoStart: true,
+  // Optional: Notebook 7 has no lab shell (and no side panel), the renderer still works.
+  optional: [ILabShell],
+  activate: (app: JupyterFrontEnd, shell: ILabShell | null) => {
+    if (shell) {
+      shell.add(new TuningPanel(shell), 'right', { rank: 900 });
+    }
+  }
+};
+
+export default plugin;

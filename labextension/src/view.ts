@@ -1,0 +1,340 @@
+/**
+ * The study view: header, progress line, charts, top-trials table and tooltip.
+ *
+ * The DOM is built once; `renderModel` (called again on every display update) only
+ * changes text and redraws the canvases. Strings from the document reach the page
+ * through `textContent` and `fillText` only.
+ */
+
+import { IRenderMime } from '@jupyterlab/rendermime-interfaces';
+import { Widget } from '@lumino/widgets';
+
+import { Chart, readInk } from './chart';
+import { drawCurves, drawHistory, drawParam, IDrawState, paramSpecs, stateColor } from './panels';
+import { IStudySource, studies } from './registry';
+import { DocumentError, IParamSpec, IProgress, IStudyDoc, MIME_TYPE, parseStudy } from './schema';
+import { formatDuration, formatNumber } from './scale';
+import { TopTable } from './table';
+
+/** Charts narrower than this share no row. */
+const MIN_CHART_WIDTH = 320;
+const MIN_PARAM_WIDTH = 220;
+const MAX_ERROR_CHARS = 300;
+
+function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  className: string,
+  parent?: HTMLElement
+): HTMLElementTagNameMap[K] {
+  const node = document.createElement(tag);
+  node.className = className;
+  parent?.appendChild(node);
+  return node;
+}
+
+/**
+ * The document of a model. `model.data` of a notebook output is a deep copy made on every
+ * access (a JSON round trip: most of the render time of a large study); an output model's
+ * `toJSON()` hands over the data it holds. The view only reads it.
+ */
+function mimeData(model: IRenderMime.IMimeModel): unknown {
+  const output = model as IRenderMime.IMimeModel & { toJSON?: () => { data?: unknown } };
+  if (typeof output.toJSON === 'function') {
+    const data = output.toJSON().data;
+    if (typeof data === 'object' && data !== null && MIME_TYPE in data) {
+      return (data as { [mime: string]: unknown })[MIME_TYPE];
+    }
+  }
+  return model.data[MIME_TYPE];
+}
+
+/** The CSS width of a progress bar's fill. */
+export function progressWidth(p: IProgress): string {
+  const fraction = p.planned ? Math.min(1, p.done / p.planned) : p.status === 'running' ? 0 : 1;
+  return `${(fraction * 100).toFixed(1)}%`;
+}
+
+/** The run's progress in one line: status, trials, time, best. */
+export function progressLine(p: IProgress): string {
+  const parts = [p.status, p.planned ? `${p.done} / ${p.planned} trials` : `${p.done} trials`];
+  if (p.elapsed !== null) {
+    parts.push(`${formatDuration(p.elapsed)} elapsed`);
+  }
+  if (p.eta !== null && p.status === 'running') {
+    parts.push(`about ${formatDuration(p.eta)} left`);
+  }
+  if (p.best) {
+    parts.push(`best #${p.best.number}: ${formatNumber(p.best.value)}`);
+  }
+  return parts.join(' · ');
+}
+
+export class StudyView extends Widget implements IRenderMime.IRenderer, IStudySource {
+  constructor() {
+    super();
+    this.addClass('hpt-StudyView');
+    const node = this.node;
+    this.message = el('div', 'hpt-message', node);
+    this.body = el('div', 'hpt-body', node);
+    const header = el('div', 'hpt-header', this.body);
+    this.titleText = el('span', 'hpt-title', header);
+    this.meta = el('span', 'hpt-meta', header);
+    const toggle = el('label', 'hpt-toggle', header);
+    this.logBox = el('input', 'hpt-log', toggle);
+    this.logBox.type = 'checkbox';
+    toggle.append(document.createTextNode(' log score axis'));
+    this.logBox.addEventListener('change', () => this.draw());
+
+    const progress = el('div', 'hpt-progress', this.body);
+    const bar = el('div', 'hpt-bar', progress);
+    this.barFill = el('div', 'hpt-bar-fill', bar);
+    this.progressText = el('div', 'hpt-progress-text', progress);
+    this.countsText = el('div', 'hpt-counts', progress);
+
+    this.charts = el('div', 'hpt-charts', this.body);
+    this.history = new Chart('hpt-history');
+    this.curves = new Chart('hpt-curves');
+    this.charts.append(this.history.node, this.curves.node);
+    this.paramBox = el('div', 'hpt-params', this.body);
+    this.table = new TopTable(number => this.select(number));
+    this.body.appendChild(this.table.node);
+    this.tooltip = el('div', 'hpt-tooltip', node);
+    this.tooltip.hidden = true;
+
+    for (const chart of [this.history, this.curves]) {
+      this.listen(chart);
+    }
+    this.resizeObserver = new ResizeObserver(() => {
+      const width = this.node.clientWidth;
+      if (this.doc && width > 0 && width !== this.drawnWidth) {
+        this.draw();
+      }
+    });
+    this.resizeObserver.observe(this.node);
+    // Canvas text takes the theme's colours when drawn: redraw when the theme changes.
+    this.themeObserver = new MutationObserver(() => this.draw());
+    this.themeObserver.observe(document.body, { attributeFilter: ['data-jp-theme-name'] });
+    studies.add(this);
+  }
+
+  dispose(): void {
+    if (this.isDisposed) {
+      return;
+    }
+    this.resizeObserver.disconnect();
+    this.themeObserver.disconnect();
+    studies.delete(this);
+    super.dispose();
+  }
+
+  /** The document shown, or null. */
+  get study(): IStudyDoc | null {
+    return this.doc;
+  }
+
+  reveal(): void {
+    this.node.scrollIntoView({ block: 'center', behavior: 'smooth' });
+  }
+
+  async renderModel(model: IRenderMime.IMimeModel): Promise<void> {
+    const start = performance.now();
+    try {
+      this.doc = parseStudy(mimeData(model));
+    } catch (error) {
+      if (!(error instanceof DocumentError)) {
+        throw error;
+      }
+      this.doc = null;
+      this.message.textContent = `hpt-magic cannot show this study: ${error.message}.`;
+      this.node.dataset.state = 'error';
+      this.message.hidden = false;
+      this.body.hidden = true;
+      this.tooltip.hidden = true;
+      studies.update();
+      return;
+    }
+    this.message.hidden = true;
+    this.body.hidden = false;
+    this.node.dataset.state = 'ok';
+    this.fillText(this.doc);
+    this.node.dataset.renders = String(Number(this.node.dataset.renders ?? 0) + 1);
+    this.parseMs = performance.now() - start;
+    // A hidden view (not yet attached, collapsed output) has no width and is not drawn:
+    // forgetting the drawn width makes the resize observer draw it once it shows.
+    this.drawnWidth = 0;
+    this.draw();
+    studies.update();
+  }
+
+  /** Select trial `number` (or clear the selection when it is already selected). */
+  select(number: number | null): void {
+    this.selected = number === this.selected ? null : number;
+    this.node.dataset.selected = this.selected === null ? '' : String(this.selected);
+    if (this.doc) {
+      this.draw();
+    }
+  }
+
+  private fillText(doc: IStudyDoc): void {
+    const p = doc.progress;
+    this.titleText.textContent = doc.name || 'study';
+    const meta: string[] = [doc.direction];
+    if (doc.sampler) {
+      meta.push(`sampler ${doc.sampler}`);
+    }
+    if (doc.scheduler) {
+      meta.push(`scheduler ${doc.scheduler}`);
+    }
+    this.meta.textContent = meta.join(' · ');
+
+    this.barFill.style.width = progressWidth(p);
+    this.barFill.dataset.status = p.status;
+    this.progressText.textContent = progressLine(p);
+    const counts = Object.entries(p.counts)
+      .filter(([, n]) => n > 0)
+      .map(([state, n]) => `${n} ${state}`);
+    this.countsText.textContent = counts.join(' · ');
+    this.node.dataset.trials = String(doc.trials.length);
+    this.node.dataset.status = p.status;
+  }
+
+  /** Redraw every chart and the table; records the time of parse + draw as data-render-ms. */
+  private draw(): void {
+    const doc = this.doc;
+    if (!doc) {
+      return;
+    }
+    const width = this.node.clientWidth;
+    if (width === 0) {
+      return;
+    }
+    const start = performance.now();
+    this.drawnWidth = width;
+    const selected =
+      this.selected === null ? -1 : doc.trials.findIndex(t => t.number === this.selected);
+    const hasCurves = doc.trials.some(t => t.curve.length > 0);
+    const perRow = hasCurves && width >= 2 * MIN_CHART_WIDTH ? 2 : 1;
+    const state: IDrawState = {
+      doc,
+      selected,
+      logScore: this.logBox.checked,
+      ink: readInk(this.node),
+      width: Math.floor(width / perRow) - 8
+    };
+    drawHistory(this.history, state);
+    this.curves.node.hidden = !hasCurves;
+    if (hasCurves) {
+      drawCurves(this.curves, state);
+    }
+
+    const specs = paramSpecs(doc);
+    this.syncParamCharts(specs);
+    const perParamRow = Math.max(1, Math.min(specs.length, Math.floor(width / MIN_PARAM_WIDTH)));
+    state.width = Math.floor(width / perParamRow) - 8;
+    specs.forEach((spec, i) => drawParam(this.paramCharts[i], spec, state));
+    this.table.update(doc, specs, this.selected);
+    const ms = this.parseMs + performance.now() - start;
+    this.parseMs = 0;
+    this.node.dataset.renderMs = ms.toFixed(1);
+  }
+
+  /** Keep one chart per parameter, reusing the existing ones. */
+  private syncParamCharts(specs: IParamSpec[]): void {
+    while (this.paramCharts.length < specs.length) {
+      const chart = new Chart('hpt-param');
+      this.listen(chart);
+      this.paramCharts.push(chart);
+      this.paramBox.appendChild(chart.node);
+    }
+    while (this.paramCharts.length > specs.length) {
+      (this.paramCharts.pop() as Chart).node.remove();
+    }
+  }
+
+  /** Hover shows the nearest trial's tooltip; click selects it. */
+  private listen(chart: Chart): void {
+    const pick = (event: MouseEvent) => {
+      const box = chart.canvas.getBoundingClientRect();
+      const i = chart.nearest(event.clientX - box.left, event.clientY - box.top);
+      return this.doc && i >= 0 ? this.doc.trials[i] : null;
+    };
+    chart.canvas.addEventListener('mousemove', event => {
+      const trial = pick(event);
+      if (trial) {
+        this.showTooltip(trial.number, event);
+      } else {
+        this.tooltip.hidden = true;
+      }
+    });
+    chart.canvas.addEventListener('mouseleave', () => {
+      this.tooltip.hidden = true;
+    });
+    chart.canvas.addEventListener('click', event => {
+      const trial = pick(event);
+      this.select(trial ? trial.number : null);
+    });
+  }
+
+  private showTooltip(number: number, event: MouseEvent): void {
+    const doc = this.doc as IStudyDoc;
+    const t = doc.trials.find(trial => trial.number === number);
+    if (!t) {
+      return;
+    }
+    const lines: Array<[string, string]> = [
+      ['hpt-tt-title', `Trial #${t.number}${t.manual ? ' (manual)' : ''}`],
+      ['hpt-tt-state', t.state],
+      ['hpt-tt-score', `score: ${formatNumber(t.value)}`]
+    ];
+    if (t.parent !== null) {
+      lines.push(['hpt-tt-line', `from trial #${t.parent}`]);
+    }
+    for (const [name, value] of Object.entries(t.params)) {
+      const text = typeof value === 'number' ? formatNumber(value) : String(value);
+      lines.push(['hpt-tt-param', `${name} = ${text}`]);
+    }
+    if (t.error) {
+      const error =
+        t.error.length > MAX_ERROR_CHARS ? t.error.slice(0, MAX_ERROR_CHARS) + '…' : t.error;
+      lines.push(['hpt-tt-error', error]);
+    }
+    this.tooltip.replaceChildren(
+      ...lines.map(([className, text]) => {
+        const line = el('div', className);
+        line.textContent = text;
+        return line;
+      })
+    );
+    (this.tooltip.firstChild as HTMLElement).style.color = stateColor(t.state);
+    this.tooltip.dataset.trial = String(t.number);
+    this.tooltip.hidden = false;
+    const box = this.node.getBoundingClientRect();
+    const x = event.clientX - box.left + 12;
+    const y = event.clientY - box.top + 12;
+    const maxX = this.node.clientWidth - this.tooltip.offsetWidth - 4;
+    this.tooltip.style.left = `${Math.max(0, Math.min(x, maxX))}px`;
+    this.tooltip.style.top = `${y}px`;
+  }
+
+  private doc: IStudyDoc | null = null;
+  private selected: number | null = null;
+  private drawnWidth = 0;
+  private parseMs = 0;
+  private message: HTMLDivElement;
+  private body: HTMLDivElement;
+  private titleText: HTMLSpanElement;
+  private meta: HTMLSpanElement;
+  private logBox: HTMLInputElement;
+  private barFill: HTMLDivElement;
+  private progressText: HTMLDivElement;
+  private countsText: HTMLDivElement;
+  private charts: HTMLDivElement;
+  private history: Chart;
+  private curves: Chart;
+  private paramBox: HTMLDivElement;
+  private paramCharts: Chart[] = [];
+  private table: TopTable;
+  private tooltip: HTMLDivElement;
+  private resizeObserver: ResizeObserver;
+  private themeObserver: MutationObserver;
+}
