@@ -21,6 +21,7 @@ from typing import Any
 
 from ._errors import TuneError
 from ._remote import Cancelled, dump_outcome, dumps, loads, run_remote
+from ._remote_pool import main_module_spec
 
 __all__ = ["DaskPool", "run_task"]
 
@@ -89,6 +90,7 @@ def _connect(dask: Any) -> tuple[Any, Any]:
             raise TuneError(f"--dask local:N needs a number of workers N, got {dask!r}.")
         # No dashboard; the scheduler's remaining HTTP endpoints take a free port, so that a
         # second cluster does not warn about port 8787.
+        main_module_spec()
         cluster = distributed.LocalCluster(
             n_workers=int(n) or None, threads_per_worker=1, processes=True,
             dashboard_address=None, silence_logs=logging.ERROR,

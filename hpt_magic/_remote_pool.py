@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import multiprocessing
 import signal
+import sys
 from collections import deque
 from multiprocessing.connection import Connection, wait
 from typing import Any
@@ -56,7 +57,20 @@ class _Worker:
         self.number: int | None = None  # the trial it runs
 
 
+def main_module_spec() -> None:
+    """Give ``__main__`` a ``__spec__`` attribute when it has none.
+
+    IPython's ``InteractiveShell`` replaces ``__main__`` by a module object without one, and
+    ``multiprocessing``'s spawn and forkserver start methods read it (``None`` is what Python
+    itself sets for an interactive session, and means: do not re-import ``__main__``).
+    """
+    main = sys.modules.get("__main__")
+    if main is not None and not hasattr(main, "__spec__"):
+        main.__spec__ = None
+
+
 def _context() -> Any:
+    main_module_spec()
     if "forkserver" in multiprocessing.get_all_start_methods():
         ctx = multiprocessing.get_context("forkserver")
         ctx.set_forkserver_preload(["hpt_magic._remote_pool"])

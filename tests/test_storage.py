@@ -14,6 +14,7 @@ from hpt_magic import (
     TuneError,
     tune,
 )
+from hpt_magic._remote_pool import main_module_spec
 from hpt_magic._storage import make_storage
 
 
@@ -146,6 +147,7 @@ def _writer(path, n):
 def test_two_processes_write_the_same_study(tmp_path):
     path = str(tmp_path / "s.db")
     Study(name="shared", storage=SQLiteStorage(path))
+    main_module_spec()  # IPython shells of earlier tests leave a __main__ without __spec__
     ctx = mp.get_context("spawn")
     procs = [ctx.Process(target=_writer, args=(path, n)) for n in (1, 2)]
     for p in procs:
