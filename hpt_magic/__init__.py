@@ -18,7 +18,7 @@ from ._study import Study, load_study
 from ._trial import Trial, TrialState
 from ._tune import tune
 from .callbacks import MLflowCallback, TensorBoardCallback
-from .samplers import GridSampler, RandomSampler, Sampler
+from .samplers import CmaEsSampler, GPSampler, GridSampler, RandomSampler, Sampler, TPESampler
 from .schedulers import (
     ASHAScheduler,
     BOHBScheduler,
@@ -33,7 +33,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ASHAScheduler", "BOHBScheduler", "EarlyStopping", "HyperbandScheduler", "MedianStopping",
-    "PBTScheduler", "Choice", "Distribution", "Event", "Float", "Grid", "GridSampler", "HyperModel",
+    "PBTScheduler", "CmaEsSampler", "GPSampler", "TPESampler", "Choice", "Distribution", "Event", "Float", "Grid", "GridSampler", "HyperModel",
     "HyperParameters", "InMemoryStorage", "Int", "MLflowCallback", "ParameterGrid",
     "RandomSampler", "SQLiteStorage", "Sampler", "Scheduler", "SpaceError", "StorageError",
     "Study", "TensorBoardCallback", "Trial", "TrialPruned", "TrialState", "TuneError", "Tuner",

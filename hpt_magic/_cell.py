@@ -38,6 +38,7 @@ class CellProgram:
     reports: bool
     assigned: set[str] = field(default_factory=set)
     loads: set[str] = field(default_factory=set)
+    conditional: bool = False
 
 
 def cell_hash(source: str) -> str:
@@ -123,6 +124,10 @@ def parse_cell(source: str, *, out_name: str | None = None) -> CellProgram:
             raise TuneError(
                 f"The cell assigns the name {reserved!r}, which %%tune uses for {what}. Rename "
                 f"your variable" + (" or pass --out OTHER." if reserved != "tune" else "."))
+    top_level = {k.value.value for stmt in tree.body for node in ast.walk(stmt)
+                 if isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.Expr))
+                 and _tune_call(node) in TUNE_CALLS
+                 for k in node.keywords if k.arg == "name" and isinstance(k.value, ast.Constant)}
     body = tree.body
     has_score = bool(body) and isinstance(body[-1], ast.Expr)
     if has_score:
@@ -139,7 +144,7 @@ def parse_cell(source: str, *, out_name: str | None = None) -> CellProgram:
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     code = compile(tree, filename, "exec")
     return CellProgram(source, filename, code, names, has_score, reports, assigned,
-                       loads - assigned)
+                       loads - assigned, conditional=bool(set(names) - top_level))
 
 
 class CellObjective:

@@ -216,3 +216,17 @@ def test_manual_mode_binds_the_study_and_shares_it_with_automated_runs(shell, mo
     run(shell, "--study mlp --maximize --trials 3 --sampler random --plot none", cell)
     continued = shell.user_ns["study"]
     assert len(continued.trials) == 4 and continued.trials[0].manual
+
+
+@pytest.mark.parametrize("line, cell, expected", [
+    ("--trials 30", "x = tune.uniform(0, 1)\nx\n", "gp"),
+    ("--trials 500", "x = tune.uniform(0, 1)\nx\n", "tpe"),
+    ("--timeout 0.5", "x = tune.uniform(0, 1)\nx\n", "tpe"),
+    ("--trials 30", "k = tune.choice(['a', 'b'])\nif k == 'a':\n    x = tune.uniform(0, 1)\n"
+                    "else:\n    x = 2\nx\n", "tpe"),
+    ("--trials 30 --sampler random", "x = tune.uniform(0, 1)\nx\n", "random"),
+])
+def test_default_sampler_follows_budget_and_space(shell, line, cell, expected):
+    r = run(shell, f"{line} --plot none --quiet --storage memory", cell)
+    assert r.success, error_of(r)
+    assert shell.user_ns["study"].sampler.name == expected

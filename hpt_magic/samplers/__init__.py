@@ -6,14 +6,19 @@ from typing import Any
 
 from .._errors import TuneError
 from ._base import Sampler, observations
+from ._cmaes import CmaEsSampler
+from ._gp import GPSampler
 from ._grid import GridSampler
 from ._random import RandomSampler
+from ._tpe import TPESampler
 
-__all__ = ["Sampler", "RandomSampler", "GridSampler", "make_sampler", "observations",
-           "SAMPLERS"]
+__all__ = ["Sampler", "RandomSampler", "GridSampler", "TPESampler", "GPSampler", "CmaEsSampler",
+           "make_sampler", "observations", "SAMPLERS"]
 
 #: Sampler classes by the name ``--sampler`` takes. Model-based samplers register here.
-SAMPLERS: dict[str, type[Sampler]] = {"random": RandomSampler, "grid": GridSampler}
+SAMPLERS: dict[str, type[Sampler]] = {"random": RandomSampler, "grid": GridSampler,
+                                      "tpe": TPESampler, "gp": GPSampler,
+                                      "cmaes": CmaEsSampler}
 
 
 def make_sampler(sampler: str | Sampler | None, seed: int | None = None,

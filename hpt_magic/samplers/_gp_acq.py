@@ -1,0 +1,238 @@
+"""Acquisition functions on a GP posterior, and their maximisation over a mixed space.
+
+All acquisitions are maximised; the GP models a loss (lower is better). ``ei`` is the log of
+the expected improvement, computed stably far from the incumbent (Ament et al., 2023,
+"Unexpected improvements to expected improvement"), ``pi`` the log probability of improvement,
+``ucb`` the lower confidence bound of the loss with its sign flipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+from scipy import optimize, special
+from scipy.stats import qmc
+
+from .._space import Choice, Distribution, Float, Int
+from ._gp_model import GaussianProcess
+
+__all__ = ["Acquisition", "Encoding", "maximize"]
+
+_LOG_SQRT_2PI = 0.5 * np.log(2 * np.pi)
+_SQRT_HALF = np.sqrt(0.5)
+_SQRT_HALF_PI = np.sqrt(0.5 * np.pi)
+#: Discrete columns with at most this many levels are searched by enumeration; larger ones are
+#: relaxed to a continuum during gradient steps, rounded, then moved among their neighbours.
+MAX_ENUMERATED = 16
+
+
+def _log_h(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``log(z * Phi(z) + phi(z))`` and its derivative ``Phi(z) / h(z)``."""
+    out = np.empty_like(z)
+    big = z > -25.0
+    zb = z[big]
+    out[big] = np.log(0.5 * zb * special.erfc(-_SQRT_HALF * zb)
+                      + np.exp(-0.5 * zb * zb - _LOG_SQRT_2PI))
+    zs = z[~big]
+    # h(z) = phi(z) * (1 + z * Phi(z) / phi(z)), with Phi/phi through erfcx to avoid underflow.
+    out[~big] = (-0.5 * zs * zs - _LOG_SQRT_2PI
+                 + np.log1p(_SQRT_HALF_PI * zs * special.erfcx(-_SQRT_HALF * zs)))
+    return out, np.exp(special.log_ndtr(z) - out)
+
+
+class Acquisition:
+    """One acquisition function bound to a fitted GP.
+
+    Parameters
+    ----------
+    kind : {"ei", "pi", "ucb"}
+    gp : GaussianProcess
+    best : float
+        The incumbent (lowest standardised loss observed).
+    kappa : float
+        Width of the confidence bound for ``"ucb"``.
+    """
+
+    def __init__(self, kind: str, gp: GaussianProcess, best: float, kappa: float = 2.0) -> None:
+        self.kind, self.gp, self.best, self.kappa = kind, gp, best, kappa
+
+    def __call__(self, X: np.ndarray) -> np.ndarray:
+        mean, var = self.gp.predict(X)
+        return self._value(mean, np.sqrt(var))[0]
+
+    def value_and_grad(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        mean, var, d_mean, d_var = self.gp.predict_grad(X)
+        sd = np.sqrt(var)
+        value, da_dmean, da_dsd = self._value(mean, sd)
+        d_sd = d_var / (2.0 * sd[:, None])
+        return value, da_dmean[:, None] * d_mean + da_dsd[:, None] * d_sd
+
+    def _value(self, mean: np.ndarray, sd: np.ndarray) -> tuple[np.ndarray, ...]:
+        """The acquisition and its partial derivatives with respect to mean and sd."""
+        if self.kind == "ucb":
+            return -mean + self.kappa * sd, -np.ones_like(mean), np.full_like(sd, self.kappa)
+        z = (self.best - mean) / sd
+        if self.kind == "pi":
+            log_pi = special.log_ndtr(z)
+            ratio = np.exp(-0.5 * z * z - _LOG_SQRT_2PI - log_pi)
+            return log_pi, -ratio / sd, -ratio * z / sd
+        log_h, ratio = _log_h(z)
+        return np.log(sd) + log_h, -ratio / sd, (1.0 - ratio * z) / sd
+
+
+class Encoding:
+    """The unit-cube columns of a space, with vectorised rounding to valid values.
+
+    Rounding matches ``dist.to_unit(dist.from_unit(u))``: a point of the cube maps to the unit
+    value of the nearest valid parameter value (bin centres for ints, steps and choices).
+    """
+
+    def __init__(self, space: Mapping[str, Distribution]) -> None:
+        self.names = list(space)
+        self.dists = [space[n] for n in self.names]
+        self.categorical = np.array([isinstance(d, Choice) for d in self.dists])
+        self.levels = np.array([_n_levels(d) for d in self.dists])
+        self.enumerated = np.flatnonzero((self.levels > 0) & (
+            (self.levels <= MAX_ENUMERATED) | self.categorical))
+        self.relaxed = np.setdiff1d(np.arange(len(self.dists)), self.enumerated)
+
+    @property
+    def dim(self) -> int:
+        return len(self.dists)
+
+    def round(self, X: np.ndarray) -> np.ndarray:
+        """A copy of ``X`` (shape (m, d)) clipped to the cube, discrete columns rounded."""
+        X = np.clip(X, 0.0, 1.0)
+        for j, dist in enumerate(self.dists):
+            n = self.levels[j]
+            if n == 0:
+                continue
+            if isinstance(dist, Int) and dist.log:
+                lo, hi = np.log(dist.low - 0.5), np.log(dist.high + 0.5)
+                v = np.clip(np.round(np.exp(lo + X[:, j] * (hi - lo))), dist.low, dist.high)
+                X[:, j] = (np.log(v) - lo) / (hi - lo)
+            else:
+                X[:, j] = (np.minimum(n - 1, np.floor(X[:, j] * n)) + 0.5) / n
+        return X
+
+    def choices(self, j: int) -> np.ndarray:
+        """The unit values of every level of discrete column ``j``."""
+        dist = self.dists[j]
+        if isinstance(dist, Int) and dist.log:
+            return np.array([dist.to_unit(v) for v in dist.grid()])
+        return (np.arange(self.levels[j]) + 0.5) / self.levels[j]
+
+    def levels_near(self, j: int, u: np.ndarray, radius: int = 3) -> np.ndarray:
+        """Unit values of the levels of column ``j`` within ``radius`` levels of each ``u``,
+        shape ``(len(u), 2 * radius + 1)`` (repeated at the ends of the range)."""
+        dist, offsets = self.dists[j], np.arange(-radius, radius + 1)
+        if isinstance(dist, Int) and dist.log:
+            lo, hi = np.log(dist.low - 0.5), np.log(dist.high + 0.5)
+            v = np.round(np.exp(lo + u * (hi - lo)))[:, None] + offsets
+            return (np.log(np.clip(v, dist.low, dist.high)) - lo) / (hi - lo)
+        n = self.levels[j]
+        k = np.minimum(n - 1, np.floor(u * n))[:, None] + offsets
+        return (np.clip(k, 0, n - 1) + 0.5) / n
+
+    def decode(self, x: np.ndarray) -> dict[str, Any]:
+        """Parameter values of one point of the cube."""
+        return {n: d.from_unit(float(u)) for n, d, u in zip(self.names, self.dists, x)}
+
+
+def _n_levels(dist: Distribution) -> int:
+    if isinstance(dist, Choice):
+        return len(dist.options)
+    if isinstance(dist, Int):
+        return (dist.high - dist.low) // dist.step + 1
+    if isinstance(dist, Float) and dist.step is not None:
+        # The same count as Float's own binning (a tolerance for inexact step multiples).
+        return int(np.floor((dist.high - dist.low) / dist.step + 1e-9)) + 1
+    return 0
+
+
+def maximize(acq: Acquisition, enc: Encoding, rng: np.random.Generator,
+             starts: np.ndarray, *, n_candidates: int = 1024, n_local: int = 5) -> np.ndarray:
+    """The best point found for ``acq``: Sobol screening, then local refinement.
+
+    The ``n_local`` best candidates and the given ``starts`` (e.g. the incumbent) are refined
+    together: one L-BFGS-B run on the continuous columns (preconditioned by the length scales),
+    then a sweep over the discrete columns, and L-BFGS-B again if the sweep moved a point.
+    """
+    d = enc.dim
+    m = int(np.log2(max(2, n_candidates)))
+    sobol = qmc.Sobol(d, scramble=True, seed=rng).random_base2(m)
+    cand = enc.round(np.vstack([sobol, starts]))
+    values = acq(cand)
+    order = np.argsort(-values)
+    top = _distinct(cand[order], n_local)
+    X = enc.round(np.vstack([top, starts]))
+    vals = acq(X)
+    X, vals = _gradient_steps(acq, enc, X, vals)
+    X, vals, changed = _sweep(acq, enc, X, vals)
+    if changed:
+        X, vals = _gradient_steps(acq, enc, X, vals)
+    return enc.round(X[[int(np.argmax(vals))]])[0]
+
+
+def _distinct(X: np.ndarray, k: int) -> np.ndarray:
+    keep = [X[0]]
+    for x in X[1:]:
+        if len(keep) == k:
+            break
+        if min(np.abs(x - y).max() for y in keep) > 1e-9:
+            keep.append(x)
+    return np.array(keep)
+
+
+def _gradient_steps(acq: Acquisition, enc: Encoding, X: np.ndarray,
+                    vals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    cols = enc.relaxed
+    if cols.size == 0:
+        return X, vals
+    scale = acq.gp.length_scales[cols]
+    k = len(X)
+
+    def negative(z: np.ndarray) -> tuple[float, np.ndarray]:
+        Xz = X.copy()
+        Xz[:, cols] = z.reshape(k, -1) * scale
+        v, g = acq.value_and_grad(Xz)
+        return -float(v.sum()), -(g[:, cols] * scale).ravel()
+
+    # One L-BFGS-B run over all starts: the sum is separable, so each start follows its own
+    # gradient while scipy's per-call overhead is paid once.
+    bounds = [(0.0, 1.0 / s) for s in scale] * k
+    res = optimize.minimize(negative, (X[:, cols] / scale).ravel(), jac=True,
+                            method="L-BFGS-B", bounds=bounds,
+                            options={"maxiter": 60, "gtol": 1e-3})
+    X_new = X.copy()
+    X_new[:, cols] = np.clip(res.x.reshape(k, -1) * scale, 0.0, 1.0)
+    X_new = enc.round(X_new)
+    new_vals = acq(X_new)
+    better = new_vals > vals
+    return np.where(better[:, None], X_new, X), np.where(better, new_vals, vals)
+
+
+def _sweep(acq: Acquisition, enc: Encoding, X: np.ndarray,
+           vals: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Coordinate search over the discrete columns: every level of an enumerated column, the
+    nearest few levels of a relaxed one (which gradient steps and rounding cannot resolve)."""
+    changed = False
+    rows = np.arange(len(X))
+    for j in np.flatnonzero(enc.levels > 0):
+        if j in enc.enumerated:
+            levels = np.tile(enc.choices(j), (len(X), 1))
+        else:
+            levels = enc.levels_near(j, X[:, j])
+        trial = np.repeat(X, levels.shape[1], axis=0)
+        trial[:, j] = levels.ravel()
+        tv = acq(trial).reshape(levels.shape)
+        best = tv.argmax(axis=1)
+        improved = tv[rows, best] > vals + 1e-12
+        if improved.any():
+            changed = True
+            X = X.copy()
+            X[improved, j] = levels[rows, best][improved]
+            vals = np.where(improved, tv[rows, best], vals)
+    return X, vals, changed

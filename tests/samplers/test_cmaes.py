@@ -1,0 +1,82 @@
+import math
+
+import pytest
+
+from hpt_magic import Choice, Float, Int, Study, TrialPruned, TuneError
+from hpt_magic.samplers import SAMPLERS, CmaEsSampler, make_sampler
+
+PLANE = {"x": Float(-5.0, 5.0), "y": Float(-5.0, 5.0)}
+
+
+def _quadratic(trial):
+    return (trial.params["x"] - 1) ** 2 + (trial.params["y"] + 2) ** 2
+
+
+def test_registered_by_name():
+    assert SAMPLERS["cmaes"] is CmaEsSampler
+    sampler = make_sampler("cmaes", seed=2, popsize=8, sigma0=0.1)
+    assert isinstance(sampler, CmaEsSampler) and (sampler.popsize, sampler.sigma0) == (8, 0.1)
+
+
+@pytest.mark.parametrize("kwargs", [{"sigma0": 0}, {"sigma0": 2}, {"popsize": 1},
+                                    {"popsize": 4.5}])
+def test_bad_options_raise(kwargs):
+    with pytest.raises(TuneError):
+        CmaEsSampler(**kwargs)
+
+
+def test_values_respect_bounds_logs_ints_and_choices():
+    space = {"lr": Float(1e-5, 1e-1, log=True), "units": Int(8, 512, log=True),
+             "layers": Int(1, 6), "drop": Float(0, 0.5, step=0.1),
+             "act": Choice(["relu", "tanh"])}
+
+    def score(t):
+        p = t.params
+        return ((math.log10(p["lr"]) + 3) ** 2 + (math.log2(p["units"]) - 6) ** 2
+                + (p["layers"] - 2) ** 2 + p["drop"] + (p["act"] == "relu"))
+
+    study = Study(space=space, sampler=CmaEsSampler(seed=0))
+    study.optimize(score, n_trials=60)
+    for t in study.trials:
+        assert all(d.contains(t.params[n]) for n, d in space.items()), t.params
+        assert isinstance(t.params["units"], int) and round(t.params["drop"] * 10, 9) % 1 == 0
+    assert {t.params["act"] for t in study.trials} == {"relu", "tanh"}
+    assert study.best_value < 1.5
+
+
+def test_same_seed_same_trials():
+    def run(seed):
+        study = Study(space=PLANE, sampler="cmaes", seed=seed)
+        study.optimize(_quadratic, n_trials=20)
+        return [t.params for t in study.trials]
+
+    assert run(1) == run(1) != run(2)
+
+
+@pytest.mark.parametrize("direction", ["minimize", "maximize"])
+def test_converges_on_a_quadratic(direction):
+    sign = 1 if direction == "minimize" else -1
+    study = Study(space=PLANE, sampler=CmaEsSampler(seed=0), direction=direction)
+    study.optimize(lambda t: sign * _quadratic(t), n_trials=90)
+    assert abs(study.best_value) < 1e-3
+
+
+def test_failed_and_pruned_trials():
+    calls = []
+
+    def objective(trial):
+        calls.append(trial.number)
+        if len(calls) % 4 == 0:
+            raise RuntimeError("flaky")
+        value = _quadratic(trial)
+        if len(calls) % 5 == 0:
+            trial.report(value, 0)
+            trial.report(value + 100.0, 1)
+            raise TrialPruned()
+        return value
+
+    study = Study(space=PLANE, sampler=CmaEsSampler(seed=3))
+    study.optimize(objective, n_trials=120)
+    counts = study.counts()
+    assert counts["failed"] == 30 and counts["pruned"] > 10
+    assert study.best_value < 1e-2

@@ -1,0 +1,93 @@
+import math
+
+import numpy as np
+import pytest
+
+from hpt_magic import Choice, Float, Grid, GridSampler, Int, RandomSampler, SpaceError, Study
+
+SPACE = {
+    "lin": Float(-2.0, 3.0),
+    "log": Float(1e-4, 1.0, log=True),
+    "stepped": Float(0.0, 1.0, step=0.25),
+    "int": Int(1, 7),
+    "logint": Int(2, 500, log=True),
+    "intstep": Int(0, 20, step=5),
+    "act": Choice(["relu", "tanh", "gelu"]),
+}
+
+
+def _params(sampler, n, space=SPACE):
+    study = Study(space=space, sampler=sampler)
+    study.optimize(lambda t: 0.0, n_trials=n)
+    return [t.params for t in study.trials]
+
+
+def test_random_respects_bounds_steps_and_choices():
+    params = _params(RandomSampler(seed=0), 300)
+    for p in params:
+        for name, dist in SPACE.items():
+            assert dist.contains(p[name]), (name, p[name])
+    assert {p["stepped"] for p in params} == {0.0, 0.25, 0.5, 0.75, 1.0}
+    assert {p["int"] for p in params} == set(range(1, 8))
+    assert {p["intstep"] for p in params} == {0, 5, 10, 15, 20}
+    assert {p["act"] for p in params} == {"relu", "tanh", "gelu"}
+
+
+def test_random_samples_log_scales_uniformly_in_the_log():
+    params = _params(RandomSampler(seed=1), 400)
+    logs = np.log10([p["log"] for p in params])  # uniform on [-4, 0]
+    assert abs(np.mean(logs) + 2) < 0.25
+    assert 0.15 < np.mean(logs < -3) < 0.35
+    small = np.mean([p["logint"] < 32 for p in params])  # ~ log(32/2) / log(500/2) = 0.5
+    assert 0.4 < small < 0.6
+
+
+def test_random_same_seed_same_trials():
+    assert _params(RandomSampler(seed=3), 10) == _params(RandomSampler(seed=3), 10)
+    assert _params(RandomSampler(seed=3), 10) != _params(RandomSampler(seed=4), 10)
+
+
+@pytest.mark.parametrize("sampler", ["random", "grid"])
+def test_resumed_seeded_study_does_not_repeat(tmp_path, sampler):
+    space = {"a": Int(0, 9), "b": Choice(["x", "y", "z"])}
+    db = str(tmp_path / "s.db")
+    first = Study(space=space, sampler=sampler, seed=0, name="s", storage=db)
+    first.optimize(lambda t: 0.0, n_trials=6)
+    again = Study(space=space, sampler=sampler, seed=0, name="s", storage=db)
+    again.optimize(lambda t: 0.0, n_trials=6)
+    old = [t.params for t in again.trials[:6]]
+    new = [t.params for t in again.trials[6:]]
+    assert len(new) == 6 and not any(p in old for p in new)
+
+
+def test_grid_enumerates_every_combination_once_then_stops():
+    space = {"a": Int(1, 3), "s": Float(0, 1, step=0.5), "g": Grid([10, 20])}
+    study = Study(space=space, sampler="grid", seed=0)
+    reasons = []
+    study.subscribe(lambda e: reasons.append(e.data.get("reason"))
+                    if e.kind == "run_finished" else None)
+    study.optimize(lambda t: 0.0, n_trials=100)
+    combos = [tuple(t.params.values()) for t in study.trials]
+    assert len(combos) == 3 * 3 * 2 == len(set(combos))
+    assert reasons == ["exhausted"] and study.sampler.exhausted(study)
+
+
+def test_grid_order_depends_on_the_seed_only():
+    space = {"a": Int(1, 4), "b": Choice(["x", "y"])}
+    assert _params(GridSampler(seed=1), 8, space) == _params(GridSampler(seed=1), 8, space)
+    assert _params(GridSampler(seed=1), 8, space) != _params(GridSampler(seed=2), 8, space)
+    ordered = _params(GridSampler(seed=1, shuffle=False), 8, space)
+    assert ordered[:2] == [{"a": 1, "b": "x"}, {"a": 1, "b": "y"}]
+
+
+def test_grid_needs_enumerable_parameters():
+    with pytest.raises(SpaceError, match="grid"):
+        Study(space={"x": Float(0, 1)}, sampler="grid").ask()
+
+
+def test_grid_skips_points_tried_by_hand():
+    study = Study(space={"a": Int(1, 3)}, sampler="grid", seed=0)
+    study.tell(study.ask({"a": 2}), 0.0)
+    study.optimize(lambda t: 0.0, n_trials=10)
+    assert sorted(t.params["a"] for t in study.trials) == [1, 2, 3]
+    assert not math.isnan(study.best_value)
