@@ -32,13 +32,14 @@ from .schedulers import (
 __version__ = "0.1.0"
 
 __all__ = [
-    "ASHAScheduler", "BOHBScheduler", "EarlyStopping", "HyperbandScheduler", "MedianStopping",
-    "PBTScheduler", "CmaEsSampler", "GPSampler", "TPESampler", "Choice", "Distribution", "Event", "Float", "Grid", "GridSampler", "HyperModel",
-    "HyperParameters", "InMemoryStorage", "Int", "MLflowCallback", "ParameterGrid",
-    "RandomSampler", "SQLiteStorage", "Sampler", "Scheduler", "SpaceError", "StorageError",
-    "Study", "TensorBoardCallback", "Trial", "TrialPruned", "TrialState", "TuneError", "Tuner",
-    "load_study", "load_ipython_extension", "nn", "tune", "__version__",
-    "plot", "plot_history", "plot_curves", "plot_params", "study_json", "Dashboard",
+    "ASHAScheduler", "BOHBScheduler", "Choice", "CmaEsSampler", "Dashboard", "Distribution",
+    "EarlyStopping", "Event", "Float", "GPSampler", "Grid", "GridSampler", "HyperbandScheduler",
+    "HyperModel", "HyperParameters", "InMemoryStorage", "Int", "load_ipython_extension",
+    "load_study", "MedianStopping", "MLflowCallback", "nn", "ParameterGrid", "PBTScheduler",
+    "plot", "plot_curves", "plot_history", "plot_params", "RandomSampler", "Sampler", "Scheduler",
+    "SpaceError", "SQLiteStorage", "StorageError", "Study", "study_json", "TensorBoardCallback",
+    "TPESampler", "Trial", "TrialPruned", "TrialState", "tune", "TuneError", "Tuner",
+    "__version__",
 ]
 
 
