@@ -8,10 +8,13 @@ written once it has finished). ``%%tune --log mlflow|tensorboard`` builds one wi
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import math
 import os
 import threading
 import time
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from ._errors import TuneError
@@ -24,6 +27,21 @@ if TYPE_CHECKING:
 
 __all__ = ["MLflowCallback", "TensorBoardCallback", "make_logger", "LOGGERS"]
 
+
+
+@contextlib.contextmanager
+def _quiet_mlflow() -> Iterator[None]:
+    """Silence MLflow's INFO lines (creating and migrating its database) on stderr, so the
+    notebook's output stays calm."""
+    loggers = [logging.getLogger(name) for name in ("mlflow", "alembic")]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        for lg, level in zip(loggers, levels):
+            lg.setLevel(level)
 
 class _TrialLogger:
     """Routes study events, or ``(study, trial)`` callback calls, to per-trial hooks."""
@@ -129,14 +147,16 @@ class MLflowCallback(_TrialLogger):
         self.tracking_uri = tracking_uri
         self.experiment = experiment
         self.metric = metric
-        self.client = MlflowClient(tracking_uri=tracking_uri)
+        with _quiet_mlflow():
+            self.client = MlflowClient(tracking_uri=tracking_uri)
         self._experiments: dict[str, str] = {}
 
     def _experiment_id(self, name: str) -> str:
         if name not in self._experiments:
-            found = self.client.get_experiment_by_name(name)
-            self._experiments[name] = (found.experiment_id if found is not None
-                                       else self.client.create_experiment(name))
+            with _quiet_mlflow():
+                found = self.client.get_experiment_by_name(name)
+                self._experiments[name] = (found.experiment_id if found is not None
+                                           else self.client.create_experiment(name))
         return self._experiments[name]
 
     def _start(self, study: Study, trial: Trial) -> dict[str, Any]:
