@@ -18,12 +18,10 @@ from typing import Any, Protocol
 
 import cloudpickle
 
-from ._capture import capture
-from ._errors import SpaceError, TrialPruned, TuneError
-from ._runner import _user_traceback
+from ._errors import TuneError
+from ._runner import call_objective
 from ._space import Distribution
-from ._trial import Trial, TrialState
-from ._tune import activate, deactivate
+from ._trial import Trial
 
 __all__ = ["Channel", "Cancelled", "trial_spec", "run_remote", "dump_outcome", "dump_objective",
            "dumps", "loads"]
@@ -119,26 +117,10 @@ def run_remote(objective: Callable[[Trial], Any], spec: dict[str, Any],
     trial.checkpoint = spec["checkpoint"]
     link = _KernelLink(channel, spec["known"])
     trial._study = link  # type: ignore[assignment]
-    outcome: dict[str, Any] = {"state": None, "value": None}
-    token = activate(trial)
-    try:
-        with capture() as out:
-            try:
-                outcome["value"] = objective(trial)
-            except TrialPruned:
-                outcome["state"] = TrialState.PRUNED
-            except Cancelled:
-                outcome["state"] = TrialState.INTERRUPTED
-                outcome["error"] = "cancelled: the run was interrupted"
-            except Exception as exc:
-                outcome["state"] = TrialState.FAILED
-                outcome["error"] = f"{type(exc).__name__}: {exc}"
-                outcome["traceback"] = _user_traceback(exc)
-                if isinstance(exc, SpaceError) or not spec["catch"]:
-                    outcome["raise"] = exc
-    finally:
-        deactivate(token)
-    outcome.update(output=out.getvalue(), user_attrs=trial.user_attrs, learned=link.learned)
+    outcome = call_objective(objective, trial, spec["catch"], interrupts=(Cancelled,),
+                             why="cancelled: the run was interrupted")
+    outcome.pop("interrupt", None)
+    outcome.update(user_attrs=trial.user_attrs, learned=link.learned)
     return outcome
 
 

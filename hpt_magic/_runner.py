@@ -36,26 +36,27 @@ class RunInfo:
         return time.time() - self.started
 
 
-def run_trial(study: Study, objective: Callable[[Trial], Any], trial: Trial,
-              catch: bool = True) -> Trial:
-    """Run ``objective(trial)`` with its output captured, and tell the study how it ended.
+def call_objective(objective: Callable[[Trial], Any], trial: Trial, catch: bool, *,
+                   interrupts: tuple[type[BaseException], ...] = (KeyboardInterrupt,),
+                   why: str = "interrupted by the user") -> dict[str, Any]:
+    """Run ``objective(trial)`` as the current trial, with its output captured.
 
-    A ``KeyboardInterrupt`` marks the trial ``interrupted`` and propagates; errors in the
-    objective make it ``failed`` (and propagate only when ``catch`` is false); a
-    :class:`SpaceError` always propagates, since every further trial would hit it too.
+    Returns the outcome: ``value``, or ``state`` (pruned, interrupted by one of
+    ``interrupts``, failed) with ``error`` and ``traceback``; ``output`` (what it printed and
+    warned); ``interrupt`` (the interrupting exception) and ``raise`` (an error to re-raise: a
+    :class:`SpaceError`, which every further trial would hit too, or any error when ``catch``
+    is false).
     """
     token = activate(trial)
-    outcome: dict[str, Any] = {}
+    outcome: dict[str, Any] = {"state": None, "value": None}
     try:
         with capture() as out:
             try:
                 outcome["value"] = objective(trial)
             except TrialPruned:
                 outcome["state"] = TrialState.PRUNED
-            except KeyboardInterrupt:
-                outcome["state"] = TrialState.INTERRUPTED
-                outcome["error"] = "interrupted by the user"
-                outcome["raise"] = KeyboardInterrupt()
+            except interrupts as exc:
+                outcome.update(state=TrialState.INTERRUPTED, error=why, interrupt=exc)
             except Exception as exc:
                 outcome["state"] = TrialState.FAILED
                 outcome["error"] = f"{type(exc).__name__}: {exc}"
@@ -64,13 +65,27 @@ def run_trial(study: Study, objective: Callable[[Trial], Any], trial: Trial,
                     outcome["raise"] = exc
     finally:
         deactivate(token)
-    trial.output = out.getvalue()
-    state = outcome.get("state")
-    value = outcome.get("value")
+    outcome["output"] = out.getvalue()
+    return outcome
+
+
+def run_trial(study: Study, objective: Callable[[Trial], Any], trial: Trial,
+              catch: bool = True) -> Trial:
+    """Run ``objective(trial)`` with its output captured, and tell the study how it ended.
+
+    A ``KeyboardInterrupt`` marks the trial ``interrupted`` and propagates; errors in the
+    objective make it ``failed`` (and propagate only when ``catch`` is false); a
+    :class:`SpaceError` always propagates.
+    """
+    outcome = call_objective(objective, trial, catch)
+    trial.output = outcome["output"]
+    state, value = outcome["state"], outcome["value"]
     if trial.should_stop and state in (None, TrialState.PRUNED):
         state, value = _stopped(study, trial)
     study.tell(trial, value, state=state, error=outcome.get("error"),
                traceback=outcome.get("traceback"))
+    if "interrupt" in outcome:
+        raise KeyboardInterrupt
     if "raise" in outcome:
         raise outcome["raise"]
     return trial
