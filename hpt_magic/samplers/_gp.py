@@ -169,8 +169,9 @@ def _shared_space(study: Study, space: Mapping[str, Distribution]) -> dict[str, 
 
 def _pending(study: Study, trial: Trial, enc: Encoding) -> np.ndarray:
     """Unit-cube points of the other running trials that have every modelled parameter."""
-    rows = [[d.to_unit(t.params[n]) for n, d in zip(enc.names, enc.dists)]
-            for t in study.trials
-            if t.state is TrialState.RUNNING and t is not trial
-            and all(n in t.params for n in enc.names)]
+    # A running trial of a parallel run may hold its point in `relative` only so far.
+    points = [{**t.relative, **t.params} for t in study.trials
+              if t.state is TrialState.RUNNING and t is not trial]
+    rows = [[d.to_unit(p[n]) for n, d in zip(enc.names, enc.dists)]
+            for p in points if all(n in p for n in enc.names)]
     return np.asarray(rows, dtype=float).reshape(len(rows), enc.dim)
