@@ -230,3 +230,28 @@ def test_default_sampler_follows_budget_and_space(shell, line, cell, expected):
     r = run(shell, f"{line} --plot none --quiet --storage memory", cell)
     assert r.success, error_of(r)
     assert shell.user_ns["study"].sampler.name == expected
+
+
+def test_jobs_ship_the_cell_and_name_what_cannot_travel(shell):
+    shell.run_cell("import math\nimport threading\nscale = 2.0\nlock = threading.Lock()")
+    cell = "x = tune.uniform(0, 1)\nfor step in tune.steps(2):\n    tune.report(x * scale)\n" \
+           "print('in a worker')\nx * scale\n"
+    r = run(shell, "--trials 4 --jobs 2 --plot none --study par --sampler random --seed 0", cell)
+    assert r.success, error_of(r)
+    study = shell.user_ns["study"]
+    assert [t.state.value for t in study.trials] == ["complete"] * 4
+    assert all(t.output == "in a worker\n" and len(t.intermediate) == 2 for t in study.trials)
+    r = run(shell, "--trials 2 --jobs 2 --plot none --study par2",
+            "x = tune.uniform(0, 1)\nwith lock:\n    y = x\ny\n")
+    err = error_of(r)
+    assert isinstance(err, UsageError) and "'lock'" in str(err)
+
+
+def test_log_tensorboard_writes_one_run_per_trial(shell, tmp_path):
+    pytest.importorskip("tensorboardX")
+    logdir = tmp_path / "runs"
+    line = f"--trials 3 --plot none --study tb --log tensorboard --log-args logdir={logdir}"
+    r = run(shell, line, "x = tune.uniform(0, 1)\ntune.report(x, 0)\nx\n")
+    assert r.success, error_of(r)
+    runs = sorted(p.name for p in (logdir / "tb").iterdir())
+    assert runs == ["trial-0000", "trial-0001", "trial-0002"]
