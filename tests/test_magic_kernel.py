@@ -13,8 +13,11 @@ CELLS = [
     "    tune.report(x * step)\n",
     "%%tune --trials 500 --study bg --background\n"
     "x = tune.uniform(0, 1)\ntime.sleep(0.02)\nx\n",
+    "%%tune --trials 5 --study bg2 --background --out second\n"
+    "x = tune.uniform(0, 1)\ntime.sleep(0.02)\nx\n",
     "print('kernel free while the study runs:', study.running)\n"
-    "study.stop()\nprint('ended:', study.wait(30), len(study.trials) < 500)",
+    "study.stop()\nprint('ended:', study.wait(30), len(study.trials) < 500)\n"
+    "print('second:', second.wait(30), len(second.trials))",
 ]
 
 
@@ -47,7 +50,8 @@ def test_tune_cell_updates_one_dashboard_and_background_runs_return(tmp_path, mo
     text = "".join(o.get("text", "") + o.get("data", {}).get("text/plain", "")
                    for o in nb.cells[1].outputs)
     assert "new study 'live'" in text and "15 complete" in text
-    printed = "".join(o.get("text", "") for o in nb.cells[3].outputs)
+    printed = "".join(o.get("text", "") for o in nb.cells[4].outputs)
     assert "kernel free while the study runs: True" in printed
     assert "ended: True True" in printed
+    assert "second: True 5" in printed
     assert (tmp_path / "hpt_studies.db").exists()
