@@ -11,27 +11,21 @@ from __future__ import annotations
 import copy
 import math
 import numbers
-import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 from scipy.stats import rv_discrete
-from sklearn.base import clone, is_classifier
-from sklearn.exceptions import ConvergenceWarning, FitFailedWarning
-from sklearn.metrics import check_scoring
-from sklearn.model_selection import check_cv
+from sklearn.exceptions import FitFailedWarning
 from sklearn.model_selection._search import BaseSearchCV
-from sklearn.utils import _safe_indexing, check_random_state
-from sklearn.utils.validation import _check_method_params, indexable
+from sklearn.utils import check_random_state
 
-from ._errors import SpaceError, TrialPruned, TuneError
-from ._events import Event
-from ._runner import RunInfo, should_end
+from ._errors import SpaceError, TuneError
+from ._sklearn_search import _CandidateFailed, _fit_stepwise, _search
 from ._space import Choice, Distribution, Float, Int, check_space
 from ._study import Study
-from ._trial import Trial, TrialState
+from ._trial import Trial
 from .samplers import SAMPLERS, GridSampler, Sampler
 from .schedulers import Scheduler
 
@@ -303,10 +297,6 @@ def _study_names(spaces: list[dict[str, Distribution]]) -> list[dict[str, str]]:
             for i, space in enumerate(spaces)]
 
 
-class _CandidateFailed(Exception):
-    """Every fit of one candidate failed: the trial fails, the search goes on."""
-
-
 def _sampler(sampler: str | Sampler) -> str | Sampler:
     if isinstance(sampler, str) and sampler.lower() == "tpe" and "tpe" not in SAMPLERS:
         warnings.warn("TuneSearchCV: the 'tpe' sampler is not available in this installation "
@@ -322,206 +312,3 @@ def _objective_key(results: Mapping[str, Any], refit: Any) -> str:
     if isinstance(refit, str) and f"mean_test_{refit}" in results:
         return f"mean_test_{refit}"
     return next(k for k in results if k.startswith("mean_test_"))
-
-
-def _search(search: TuneSearchCV, study: Study,
-            evaluate: Callable[[Trial], tuple[float, TrialState | None]]) -> None:
-    """Ask, evaluate and tell until ``n_trials``, the timeout or the end of the grid.
-
-    Unlike ``Study.optimize`` nothing is captured: scikit-learn's own warnings and verbose
-    output reach the user as with ``GridSearchCV``.
-    """
-    info = RunInfo(search.n_trials, search.timeout)
-    dashboard = None
-    if search.show:
-        # A front end: imported only when asked for.
-        from .display import Dashboard
-
-        dashboard = Dashboard(study, n_trials=search.n_trials, timeout=search.timeout)
-    study.events.emit(Event("run_started", study, data={"n_trials": search.n_trials,
-                                                         "timeout": search.timeout}))
-    try:
-        while (reason := should_end(study, info)) is None:
-            trial = study.ask()
-            try:
-                value, state = evaluate(trial)
-            except _CandidateFailed as exc:
-                study.tell(trial, state=TrialState.FAILED, error=str(exc))
-            except KeyboardInterrupt:
-                info.reason = "interrupted"
-                study.tell(trial, state=TrialState.INTERRUPTED, error="interrupted by the user")
-                raise
-            except BaseException as exc:
-                info.reason = "error"
-                study.tell(trial, state=TrialState.FAILED, error=f"{type(exc).__name__}: {exc}")
-                raise
-            else:
-                study.tell(trial, value, state=state)
-            info.done += 1
-            for callback in search.callbacks or ():
-                callback(study, trial)
-        info.reason = reason
-    finally:
-        study.events.emit(Event("run_finished", study, data={
-            "reason": info.reason, "n_done": info.done, "elapsed": info.elapsed}))
-        if dashboard is not None:
-            dashboard.close()
-
-
-# -- early stopping: training step by step ------------------------------------------------------
-class _Stepper:
-    """Trains one model a step at a time, as :func:`_step_kind` says: ``partial_fit`` once per
-    step; ``grow`` a warm-started resource (``n_estimators``) to its share of the set value;
-    ``repeat`` a warm-started ``fit`` with ``max_iter=1``."""
-
-    def __init__(self, model: Any, kind: tuple[str, str], max_steps: int,
-                 classes: np.ndarray | None) -> None:
-        self.model, (self.how, self.param) = model, kind
-        self.max_steps, self.classes = max_steps, classes
-        prefix = self.param.rpartition("__")[0] + "__" if "__" in self.param else ""
-        if self.how != "partial_fit":
-            model.set_params(**{prefix + "warm_start": True})
-        if self.how == "grow":
-            self.total = int(model.get_params()[self.param])
-        elif self.how == "repeat":
-            model.set_params(**{self.param: 1})
-
-    def step(self, step: int, X: Any, y: Any, fit_params: dict[str, Any]) -> None:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            if self.how == "partial_fit":
-                if self.classes is not None:
-                    fit_params = {"classes": self.classes, **fit_params}
-                self.model.partial_fit(X, y, **fit_params)
-                return
-            if self.how == "grow":
-                n = max(1, math.ceil(self.total * (step + 1) / self.max_steps))
-                self.model.set_params(**{self.param: n})
-            self.model.fit(X, y, **fit_params)
-
-
-def _step_kind(estimator: Any) -> tuple[str, str]:
-    """How ``estimator`` trains step by step: ``(how, parameter)``, see :class:`_Stepper`."""
-    if hasattr(estimator, "partial_fit"):
-        return "partial_fit", ""
-    final, prefix = estimator, ""
-    if hasattr(estimator, "steps"):
-        name, final = estimator.steps[-1]
-        prefix = f"{name}__"
-    params = final.get_params() if hasattr(final, "get_params") else {}
-    if "warm_start" in params and "n_estimators" in params:
-        return "grow", prefix + "n_estimators"
-    if "warm_start" in params and "max_iter" in params:
-        # Boosting ensembles count max_iter in total (like n_estimators); linear models and
-        # the like count iterations per call to fit.
-        grows = type(final).__module__.startswith("sklearn.ensemble")
-        return ("grow" if grows else "repeat"), prefix + "max_iter"
-    raise TuneError(
-        f"TuneSearchCV: a scheduler stops candidates early, which needs an estimator trained "
-        f"step by step, and {type(final).__name__} has neither partial_fit nor warm_start with "
-        "n_estimators or max_iter. Leave scheduler=None, or use an estimator such as "
-        "SGDClassifier, MLPClassifier or GradientBoostingClassifier.")
-
-
-def _fit_stepwise(search: TuneSearchCV, X: Any, y: Any, params: dict[str, Any]) -> TuneSearchCV:
-    """``fit`` with a scheduler: folds trained in lockstep, the fold mean reported per step."""
-    if search.scoring is not None and not isinstance(search.scoring, str) and \
-            not callable(search.scoring):
-        raise TuneError(
-            f"TuneSearchCV: with a scheduler the search follows one score, got scoring="
-            f"{search.scoring!r}. Pass one scorer name or callable.")
-    estimator = search.estimator
-    kind = _step_kind(estimator)
-    scorer = check_scoring(estimator, search.scoring)
-    X, y = indexable(X, y)
-    params = _check_method_params(X, params)
-    groups = params.pop("groups", None)
-    cv = check_cv(search.cv, y, classifier=is_classifier(estimator))
-    splits = list(cv.split(X, y, groups))
-    search.n_splits_ = len(splits)
-    classes = np.unique(y) if is_classifier(estimator) and kind[0] == "partial_fit" else None
-    study, read_candidate = search._new_study()
-    search.study_ = study
-    max_steps = int(search.max_steps or getattr(study.scheduler, "max_steps", None) or 10)
-    candidates: list[dict[str, Any]] = []
-    out: list[dict[str, Any]] = []
-    n_steps: list[int] = []
-    failures: list[Exception] = []
-
-    def evaluate(trial: Trial) -> tuple[float, TrialState | None]:
-        candidate = read_candidate(trial)
-        folds = [(_Stepper(clone(estimator).set_params(**clone(candidate, safe=False)), kind,
-                           max_steps, classes), train, test) for train, test in splits]
-        records = [{"fit_error": None, "n_test_samples": len(test), "fit_time": 0.0,
-                    "score_time": 0.0} for _, _, test in folds]
-        state, done = None, 0
-        try:
-            for step in range(max_steps):
-                for (stepper, train, test), rec in zip(folds, records):
-                    _fold_step(stepper, step, X, y, train, test, params, scorer, rec,
-                               search.return_train_score)
-                done = step + 1
-                try:
-                    trial.report(float(np.mean([r["test_scores"] for r in records])), step)
-                except TrialPruned:
-                    state = TrialState.PRUNED
-                    break
-        except Exception as exc:
-            if search.error_score == "raise":
-                raise
-            warnings.warn(f"TuneSearchCV: candidate {candidate} failed: {exc!r}; its score is "
-                          f"error_score={search.error_score!r}.", FitFailedWarning, stacklevel=2)
-            failures.append(exc)
-            for rec in records:
-                rec.update(fit_error=repr(exc), test_scores=search.error_score)
-                if search.return_train_score:
-                    rec["train_scores"] = search.error_score
-        candidates.append(candidate)
-        out.extend(records)
-        n_steps.append(done)
-        value = float(np.mean([r["test_scores"] for r in records]))
-        if state is TrialState.PRUNED and hasattr(study.scheduler, "stopped_result"):
-            state, value = study.scheduler.stopped_result(trial)
-        return value, state
-
-    _search(search, study, evaluate)
-    if failures and len(failures) == len(candidates):
-        # Nothing to choose from: the error is the data's or the estimator's, not a candidate's.
-        raise failures[-1]
-    results = search._format_results(candidates, search.n_splits_, out, {"n_steps": n_steps})
-    search.multimetric_ = False
-    search.scorer_ = scorer
-    search.cv_results_ = results
-    search.best_index_ = int(search._select_best_index(search.refit, "score", results))
-    if not callable(search.refit):
-        search.best_score_ = float(results["mean_test_score"][search.best_index_])
-    search.best_params_ = results["params"][search.best_index_]
-    if search.refit:
-        best = clone(estimator).set_params(**clone(search.best_params_, safe=False))
-        stepper = _Stepper(best, kind, max_steps, classes)
-        started = time.time()
-        for step in range(max(1, n_steps[search.best_index_])):
-            stepper.step(step, X, y, params)
-        search.refit_time_ = time.time() - started
-        search.best_estimator_ = best
-        if hasattr(best, "feature_names_in_"):
-            search.feature_names_in_ = best.feature_names_in_
-    return search
-
-
-def _fold_step(stepper: _Stepper, step: int, X: Any, y: Any, train: np.ndarray,
-               test: np.ndarray, params: dict[str, Any], scorer: Any, rec: dict[str, Any],
-               train_score: bool) -> None:
-    """One training step on one fold, then its scores, into ``rec`` (``_fit_and_score``'s
-    record format, which ``BaseSearchCV._format_results`` reads)."""
-    X_train, y_train = _safe_indexing(X, train), _safe_indexing(y, train)
-    X_test, y_test = _safe_indexing(X, test), _safe_indexing(y, test)
-    started = time.time()
-    stepper.step(step, X_train, y_train, _check_method_params(X, params, indices=train))
-    scored = time.time()
-    rec["test_scores"] = float(scorer(stepper.model, X_test, y_test))
-    if train_score:
-        rec["train_scores"] = float(scorer(stepper.model, X_train, y_train))
-    rec["fit_time"] += scored - started
-    rec["score_time"] += time.time() - scored
-
