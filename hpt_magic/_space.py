@@ -7,14 +7,15 @@ and step values occupy equal-width bins), which is the space model-based sampler
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from ._errors import SpaceError
 
-__all__ = ["Distribution", "Float", "Int", "Choice", "Grid", "ParameterGrid", "from_json"]
+__all__ = ["Distribution", "Float", "Int", "Choice", "Grid", "ParameterGrid", "from_json",
+           "check_space", "check_compatible"]
 
 
 class Distribution:
@@ -359,6 +360,32 @@ def check_space(space: Mapping[str, Distribution]) -> dict[str, Distribution]:
                 "(or a list for a grid).")
         out[name] = dist
     return out
+
+
+def check_compatible(known: Mapping[str, Distribution], space: Mapping[str, Distribution], *,
+                     owner: str, allow_missing: bool = False,
+                     names: Iterable[str] | None = None) -> None:
+    """Raise a :class:`SpaceError` when ``space`` clashes with the ``known`` (stored) one.
+
+    Adding parameters is fine; changing a distribution is not, nor is dropping a parameter
+    (unless ``allow_missing``). ``names`` are parameters known to exist without their
+    distribution (read from a cell before it runs).
+    """
+    for name, dist in space.items():
+        old = known.get(name)
+        if old is not None and old != dist:
+            raise SpaceError(
+                f"{owner} stores parameter {name!r} as {old!r}, the search space now says "
+                f"{dist!r}. A changed space would mix incomparable trials: keep the old "
+                "definition, or start afresh with --new (the old trials are kept under a "
+                "renamed study).")
+    present = set(space) | set(names or ())
+    dropped = [n for n in known if n not in present]
+    if dropped and not allow_missing:
+        raise SpaceError(
+            f"{owner} has parameters {dropped} that the search space no longer defines. Only "
+            "adding parameters to a stored study is allowed: put them back, or start afresh "
+            "with --new.")
 
 
 class ParameterGrid:

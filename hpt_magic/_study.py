@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 import threading
 import time
@@ -12,7 +11,8 @@ from typing import Any
 
 from ._errors import SpaceError, TuneError
 from ._events import Event, EventBus
-from ._space import Distribution, check_space
+from ._results import check_score, summary_text
+from ._space import Distribution, check_compatible, check_space
 from ._storage import Storage, make_storage, space_from_json, space_to_json
 from ._trial import Trial, TrialState
 from .samplers import Sampler, make_sampler
@@ -130,21 +130,8 @@ class Study:
         Adding parameters is fine; changing a distribution is not, nor is dropping a parameter
         (unless ``allow_missing``).
         """
-        for name, dist in space.items():
-            old = self._known.get(name)
-            if old is not None and old != dist:
-                raise SpaceError(
-                    f"Study {self.name!r} stores parameter {name!r} as {old!r}, the search space "
-                    f"now says {dist!r}. A changed space would mix incomparable trials: keep the "
-                    "old definition, or start afresh with --new (the old trials are kept under "
-                    "a renamed study).")
-        present = set(space) | set(names or ())
-        dropped = [n for n in self._known if n not in present]
-        if dropped and not allow_missing:
-            raise SpaceError(
-                f"Study {self.name!r} has parameters {dropped} that the search space no longer "
-                "defines. Only adding parameters to a stored study is allowed: put them back, "
-                "or start afresh with --new.")
+        check_compatible(self._known, space, owner=f"Study {self.name!r}",
+                         allow_missing=allow_missing, names=names)
 
     # -- ask / tell --------------------------------------------------------------------------
     def ask(self, params: Mapping[str, Any] | None = None, *, manual: bool = False) -> Trial:
@@ -270,7 +257,7 @@ class Study:
                                                               TrialState.PRUNED):
             value = trial.intermediate[max(trial.intermediate)]
         if state is TrialState.COMPLETE:
-            value, reason = _check_score(value)
+            value, reason = check_score(value)
             if reason:
                 state, error = TrialState.FAILED, reason
         elif value is not None:
@@ -447,22 +434,7 @@ class Study:
 
     def summary(self, elapsed: float | None = None, n_new: int | None = None) -> str:
         """A short plain-text summary: counts, best score and parameters, time."""
-        c = self.counts()
-        head = f"Study {self.name!r}: {c['complete']} complete, {c['pruned']} pruned, " \
-               f"{c['failed']} failed"
-        if c["interrupted"]:
-            head += f", {c['interrupted']} interrupted"
-        if n_new is not None:
-            head += f" ({n_new} new this run)"
-        if elapsed is not None:
-            head += f" in {_duration(elapsed)}"
-        try:
-            best = self.best_trial
-        except TuneError:
-            return head + ".\nNo complete trial yet."
-        params = ", ".join(f"{k}={_fmt(v)}" for k, v in best.params.items())
-        return (f"{head}.\nBest {self.direction[:3]} score {best.value:.6g} (trial "
-                f"{best.number}): {params}")
+        return summary_text(self, elapsed, n_new)
 
     def plot(self, **kwargs: Any) -> Any:
         """The dashboard of this study as a matplotlib Figure (see :func:`hpt_magic.plot`)."""
@@ -522,29 +494,3 @@ def load_study(name: str, storage: str | os.PathLike | Storage) -> Study:
         names = [s["name"] for s in st.list_studies()]
         raise TuneError(f"No study named {name!r} in {storage!r}. Stored studies: {names}.")
     return Study(name=name, storage=st, direction=rec["direction"])
-
-
-def _check_score(value: Any) -> tuple[float | None, str | None]:
-    if value is None:
-        return None, ("the objective returned None and reported nothing: end the cell with the "
-                      "score expression or call tune.report(score)")
-    if isinstance(value, bool):
-        return None, f"the score is a bool ({value!r}), not a number"
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return None, f"the score {value!r} ({type(value).__name__}) is not a number"
-    if not math.isfinite(v):
-        return None, f"the score is {v} (not finite)"
-    return v, None
-
-
-def _fmt(v: Any) -> str:
-    return f"{v:.4g}" if isinstance(v, float) else repr(v)
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    m, s = divmod(int(seconds), 60)
-    return f"{m} min {s:02d} s" if m < 60 else f"{m // 60} h {m % 60:02d} min"

@@ -255,3 +255,11 @@ def test_log_tensorboard_writes_one_run_per_trial(shell, tmp_path):
     assert r.success, error_of(r)
     runs = sorted(p.name for p in (logdir / "tb").iterdir())
     assert runs == ["trial-0000", "trial-0001", "trial-0002"]
+
+
+def test_a_corrupt_study_file_is_one_clear_error(shell, tmp_path):
+    (tmp_path / "notes.db").write_text("my notes, not a database\n" * 100)
+    r = run(shell, "--storage notes.db --plot none", "x = tune.uniform(0, 1)\nx\n")
+    err = error_of(r)
+    assert isinstance(err, UsageError) and "not a study database" in str(err)
+    assert (tmp_path / "notes.db").read_text().startswith("my notes")
