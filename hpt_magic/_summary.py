@@ -6,6 +6,8 @@ import html
 import math
 from typing import Any
 
+from ._results import format_duration
+
 __all__ = ["top_trials", "summary_text", "summary_html"]
 
 MAX_PARAM_COLUMNS = 8
@@ -17,6 +19,11 @@ def top_trials(study: Any, k: int = 5) -> list[Any]:
             and math.isfinite(t.value)]
     done.sort(key=lambda t: t.value, reverse=study.direction == "maximize")
     return done[:k]
+
+
+def _seconds(s: float) -> str:
+    """A trial's duration, readable from milliseconds to hours."""
+    return f"{s * 1000:.0f} ms" if s < 1 else format_duration(s)
 
 
 def _fmt(v: Any) -> str:
@@ -35,7 +42,7 @@ def _table(study: Any, k: int) -> tuple[list[str], list[list[str]]]:
     rows = []
     for t in trials:
         number = f"{t.number} (manual)" if t.manual else str(t.number)
-        duration = "" if t.duration is None else f"{t.duration:.1f} s"
+        duration = "" if t.duration is None else _seconds(t.duration)
         rows.append([number, _fmt(t.value), *(_fmt(t.params[n]) if n in t.params else ""
                                                for n in names), duration])
     return header, rows
