@@ -26,6 +26,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import regret  # noqa: E402
 from _functions import PROBLEMS, Param  # noqa: E402
 
 
@@ -40,58 +41,15 @@ def _parse(text: str) -> Any:
 
 def run_hpt(spec: str, space: list[Param], f, n_trials: int, seed: int):
     """Values and optimizer CPU seconds per trial for ``NAME[:key=value...]``."""
-    from hpt_magic import Choice, Float, Int, Study
-
     name, *options = spec.split(":")
     kwargs = {k: _parse(v) for k, v in (o.split("=", 1) for o in options)}
-    dists = {p.name: (Float(p.low, p.high, log=p.log) if p.kind == "float" else
-                      Int(int(p.low), int(p.high), log=p.log) if p.kind == "int" else
-                      Choice(list(p.options))) for p in space}
-    study = Study(space=dists, sampler=name, seed=seed, sampler_args=kwargs)
-    values, times = [], []
-    for _ in range(n_trials):
-        t0 = time.process_time()
-        trial = study.ask()
-        t1 = time.process_time()
-        v = f(trial.params)
-        t2 = time.process_time()
-        study.tell(trial, v)
-        times.append(t1 - t0 + time.process_time() - t2)
-        values.append(v)
-    return values, times
-
-
-def run_optuna_gp(space: list[Param], f, n_trials: int, seed: int):
-    """Optuna's GPSampler, timed in CPU seconds like :func:`run_hpt`."""
-    import optuna
-    from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
-
-    optuna.logging.set_verbosity(optuna.logging.ERROR)
-    dists = {p.name: (FloatDistribution(p.low, p.high, log=p.log) if p.kind == "float" else
-                      IntDistribution(int(p.low), int(p.high), log=p.log) if p.kind == "int"
-                      else CategoricalDistribution(list(p.options))) for p in space}
-    study = optuna.create_study(sampler=optuna.samplers.GPSampler(seed=seed))
-    values, times = [], []
-    for _ in range(n_trials):
-        t0 = time.process_time()
-        trial = study.ask(dists)
-        t1 = time.process_time()
-        v = f(trial.params)
-        t2 = time.process_time()
-        study.tell(trial, v)
-        times.append(t1 - t0 + time.process_time() - t2)
-        values.append(v)
-    return values, times
+    return regret._run_hpt(name, space, f, n_trials, seed, time.process_time, **kwargs)
 
 
 def run_any(peer: str, space: list[Param], f, n_trials: int, seed: int):
-    """Run one optimizer; other peers of ``regret.py`` are timed in wall-clock seconds."""
-    import regret
-
-    if peer == "optuna-gp":
-        return run_optuna_gp(space, f, n_trials, seed)
+    """Run one optimizer, timed in CPU seconds of this process."""
     if peer in regret.OPTIMIZERS and not peer.startswith("hpt-"):
-        return regret.run(peer, space, f, n_trials, seed)
+        return regret.run(peer, space, f, n_trials, seed, clock="cpu")
     return run_hpt(peer, space, f, n_trials, seed)
 
 

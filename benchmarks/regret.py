@@ -94,25 +94,37 @@ def run(name: str, space: list[Param], f: Objective, n_trials: int, seed: int,
     raise ValueError(f"unknown optimizer {name!r}; choose from {OPTIMIZERS + EXTRA}")
 
 
-def _run_hpt(sampler: str, space: list[Param], f: Objective, n_trials: int, seed: int,
-             tick: Callable[[], float], **options: Any) -> tuple[list[float], list[float]]:
-    from hpt_magic import Choice, Float, Int, Study
+def hpt_space(space: list[Param]) -> dict[str, Any]:
+    """The benchmark space as hpt_magic distributions."""
+    from hpt_magic import Choice, Float, Int
 
-    dists = {p.name: (Float(p.low, p.high, log=p.log) if p.kind == "float" else
-                      Int(int(p.low), int(p.high), log=p.log) if p.kind == "int" else
-                      Choice(list(p.options))) for p in space}
-    study = Study(space=dists, sampler=sampler, seed=seed, sampler_args=options)
+    return {p.name: (Float(p.low, p.high, log=p.log) if p.kind == "float" else
+                     Int(int(p.low), int(p.high), log=p.log) if p.kind == "int" else
+                     Choice(list(p.options))) for p in space}
+
+
+def _ask_tell(ask: Callable[[], Any], tell: Callable[[Any, float], None], f: Objective,
+              n_trials: int, tick: Callable[[], float]) -> tuple[list[float], list[float]]:
+    """Values and optimizer time (ask + tell, not the objective) of ``n_trials`` trials."""
     values, times = [], []
     for _ in range(n_trials):
         t0 = tick()
-        trial = study.ask()
+        trial = ask()
         t1 = tick()
         v = f(trial.params)
         t2 = tick()
-        study.tell(trial, v)
+        tell(trial, v)
         times.append(t1 - t0 + tick() - t2)
         values.append(v)
     return values, times
+
+
+def _run_hpt(sampler: str, space: list[Param], f: Objective, n_trials: int, seed: int,
+             tick: Callable[[], float], **options: Any) -> tuple[list[float], list[float]]:
+    from hpt_magic import Study
+
+    study = Study(space=hpt_space(space), sampler=sampler, seed=seed, sampler_args=options)
+    return _ask_tell(study.ask, study.tell, f, n_trials, tick)
 
 
 def _run_optuna(kind: str, space: list[Param], f: Objective, n_trials: int, seed: int,
@@ -130,17 +142,7 @@ def _run_optuna(kind: str, space: list[Param], f: Objective, n_trials: int, seed
                       IntDistribution(int(p.low), int(p.high), log=p.log) if p.kind == "int"
                       else CategoricalDistribution(list(p.options))) for p in space}
     study = optuna.create_study(sampler=sampler)
-    values, times = [], []
-    for _ in range(n_trials):
-        t0 = tick()
-        trial = study.ask(dists)
-        t1 = tick()
-        v = f(trial.params)
-        t2 = tick()
-        study.tell(trial, v)
-        times.append(t1 - t0 + tick() - t2)
-        values.append(v)
-    return values, times
+    return _ask_tell(lambda: study.ask(dists), study.tell, f, n_trials, tick)
 
 
 class _Gaps:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import os
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -102,7 +103,7 @@ class HyperParameters:
         return f"HyperParameters({self.values!r})"
 
 
-class HyperModel:
+class HyperModel(ABC):
     """Subclass and implement :meth:`build`; override :meth:`fit` to train differently.
 
     Examples
@@ -118,9 +119,9 @@ class HyperModel:
     True
     """
 
+    @abstractmethod
     def build(self, hp: HyperParameters) -> Any:
         """Return a model built with hyperparameters drawn from ``hp``."""
-        raise NotImplementedError("A HyperModel implements build(hp).")
 
     def fit(self, hp: HyperParameters, model: Any, *args: Any, **kwargs: Any) -> Any:
         """Train ``model``; return a score, a ``History`` or a dict of metric values.

@@ -90,14 +90,10 @@ class _KernelLink:
                 value = self._ask(("suggest", trial.number, name, dist))
         else:
             value = self._ask(("suggest", trial.number, name, dist))
-        trial.params[name] = value
-        trial.distributions[name] = dist
-        return value
+        return trial.record_param(name, dist, value)
 
     def _report(self, trial: Trial, value: float, step: int, checkpoint: Any = None) -> bool:
-        trial.intermediate[step] = value
-        if checkpoint is not None:
-            trial.checkpoint = checkpoint
+        trial.record_point(step, value, checkpoint)
         trial.should_stop = bool(self._ask(("report", trial.number, value, step, checkpoint)))
         return trial.should_stop
 

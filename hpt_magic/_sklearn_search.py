@@ -26,9 +26,9 @@ from ._trial import Trial, TrialState
 if TYPE_CHECKING:
     from .sklearn import TuneSearchCV
 
+
 class _CandidateFailed(Exception):
     """Every fit of one candidate failed: the trial fails, the search goes on."""
-
 
 
 def _search(search: TuneSearchCV, study: Study,

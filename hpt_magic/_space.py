@@ -7,6 +7,7 @@ and step values occupy equal-width bins), which is the space model-based sampler
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -18,7 +19,7 @@ __all__ = ["Distribution", "Float", "Int", "Choice", "Grid", "ParameterGrid", "f
            "check_space", "check_compatible"]
 
 
-class Distribution:
+class Distribution(ABC):
     """Base class of the distributions.
 
     Subclasses set ``log`` and ``default`` and implement the unit-interval mapping.
@@ -31,13 +32,13 @@ class Distribution:
         """Draw one value uniformly on the distribution's scale."""
         return self.from_unit(rng.random())
 
+    @abstractmethod
     def to_unit(self, value: Any) -> float:
         """Map a value to ``[0, 1]``."""
-        raise NotImplementedError
 
+    @abstractmethod
     def from_unit(self, u: float) -> Any:
         """Map a point of ``[0, 1]`` back to a valid value (rounded for ints, steps, choices)."""
-        raise NotImplementedError
 
     def grid(self) -> list[Any]:
         """The values a grid search enumerates."""
@@ -46,17 +47,17 @@ class Distribution:
             "Give it a step (Float(low, high, step=...)) or list the points with tune.grid([...])."
         )
 
+    @abstractmethod
     def contains(self, value: Any) -> bool:
         """Whether ``value`` is a value of this distribution."""
-        raise NotImplementedError
 
     def clip(self, value: Any) -> Any:
         """The valid value nearest to ``value``."""
         return self.from_unit(min(1.0, max(0.0, self.to_unit(value))))
 
+    @abstractmethod
     def to_json(self) -> dict[str, Any]:
         """A JSON-able description, the inverse of :func:`from_json`."""
-        raise NotImplementedError
 
     def __eq__(self, other: object) -> bool:
         return type(other) is type(self) and other.to_json() == self.to_json()

@@ -12,6 +12,7 @@ import os
 import sqlite3
 import threading
 import time
+from abc import ABC, abstractmethod
 from typing import Any
 
 import numpy as np
@@ -36,41 +37,51 @@ def _dumps(obj: Any) -> str:
     return json.dumps(obj, default=_plain)
 
 
-class Storage:
+class Storage(ABC):
     """What a study needs from a storage. Records are plain dicts and :class:`Trial` objects."""
 
+    @abstractmethod
     def get_study(self, name: str) -> dict[str, Any] | None:
-        raise NotImplementedError
+        """The stored record of study ``name``, or ``None``."""
 
+    @abstractmethod
     def create_study(self, name: str, direction: str, attrs: dict[str, Any]) -> int:
-        raise NotImplementedError
+        """Store a new study; return its id."""
 
+    @abstractmethod
     def rename_study(self, name: str, new_name: str) -> None:
-        raise NotImplementedError
+        """Give study ``name`` the name ``new_name``."""
 
+    @abstractmethod
     def update_study(self, study_id: int, *, space: dict[str, Any] | None = None,
                      attrs: dict[str, Any] | None = None) -> None:
-        raise NotImplementedError
+        """Replace the stored space and/or attributes of a study."""
 
+    @abstractmethod
     def list_studies(self) -> list[dict[str, Any]]:
-        raise NotImplementedError
+        """A summary row per stored study."""
 
+    @abstractmethod
     def new_trial(self, study_id: int, trial: Trial) -> tuple[int, int]:
         """Store a new trial; return ``(trial_id, number)``, the number assigned atomically."""
-        raise NotImplementedError
 
+    @abstractmethod
     def set_params(self, trial: Trial) -> None:
-        raise NotImplementedError
+        """Store the trial's parameters so far."""
 
+    @abstractmethod
     def add_report(self, trial: Trial, step: int, value: float) -> None:
-        raise NotImplementedError
+        """Store one reported point of the trial's curve."""
 
+    @abstractmethod
     def finish_trial(self, trial: Trial) -> None:
-        raise NotImplementedError
+        """Store the trial's final state, score, output and error."""
 
+    @abstractmethod
     def load_trials(self, study_id: int, space: dict[str, Distribution]) -> list[Trial]:
-        raise NotImplementedError
+        """Every trial of the study, in order of number."""
 
+    @abstractmethod
     def close(self) -> None:
         """Release files and connections."""
 
@@ -132,6 +143,9 @@ class InMemoryStorage(Storage):
 
     def load_trials(self, study_id: int, space: dict[str, Distribution]) -> list[Trial]:
         return list(self._trials[study_id])
+
+    def close(self) -> None:
+        """Nothing to release: the studies live in this object."""
 
 
 def _summary(rec: dict[str, Any], trials: list[Trial]) -> dict[str, Any]:

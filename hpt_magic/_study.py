@@ -213,14 +213,10 @@ class Study:
                 value = trial.relative[name]
             else:
                 value = self.sampler.sample_one(self, trial, name, dist)
-            trial.params[name] = value
-            trial.distributions[name] = dist
-        return value
+            return trial.record_param(name, dist, value)
 
     def _report(self, trial: Trial, value: float, step: int, checkpoint: Any = None) -> bool:
-        trial.intermediate[step] = value
-        if checkpoint is not None:
-            trial.checkpoint = checkpoint
+        trial.record_point(step, value, checkpoint)
         if len(trial.intermediate) == 1:
             self.storage.set_params(trial)
         self.storage.add_report(trial, step, value)

@@ -127,12 +127,24 @@ class Trial:
         elif step is None:
             step = (max(self.intermediate) + 1) if self.intermediate else 0
         if self._study is None:
-            self.intermediate[int(step)] = value
+            self.record_point(int(step), value)
             return False
         stop = self._study._report(self, value, int(step), checkpoint)
         if stop and not self.in_steps:
             raise TrialPruned(f"stopped by the scheduler at step {step}")
         return stop
+
+    def record_param(self, name: str, dist: Distribution, value: Any) -> Any:
+        """Keep a parameter's value and distribution (whoever sampled it); return the value."""
+        self.params[name] = value
+        self.distributions[name] = dist
+        return value
+
+    def record_point(self, step: int, value: float, checkpoint: Any = None) -> None:
+        """Keep a point of the learning curve (and the checkpoint that came with it)."""
+        self.intermediate[step] = value
+        if checkpoint is not None:
+            self.checkpoint = checkpoint
 
     # -- facts -------------------------------------------------------------------------------
     @property

@@ -96,32 +96,37 @@ def _tooltip(name: str, dist: Distribution) -> str:
     return f"{name}: {dist!r}, {describe(dist)}; default {dist.default!r}"
 
 
+def _common(name: str, dist: Distribution) -> dict[str, Any]:
+    """The options every slider of a parameter shares."""
+    return dict(description=name, tooltip=_tooltip(name, dist), continuous_update=False,
+                style=_STYLE, layout=_LAYOUT)
+
+
+def _log_slider(name: str, dist: Float | Int, value: float, readout: str) -> w.FloatLogSlider:
+    """A base-10 log slider over the distribution's range."""
+    lo, hi = math.log10(dist.low), math.log10(dist.high)
+    return w.FloatLogSlider(value=value, base=10, min=lo, max=hi, step=(hi - lo) / SLIDER_STOPS,
+                            readout_format=readout, **_common(name, dist))
+
+
 def widget_from_float(name: str, dist: Float, value: float) -> Control:
     """A ``FloatLogSlider`` for a log-scale float, else a ``FloatSlider``."""
-    common = dict(description=name, tooltip=_tooltip(name, dist), continuous_update=False,
-                  style=_STYLE, layout=_LAYOUT)
     if dist.log:
-        lo, hi = math.log10(dist.low), math.log10(dist.high)
-        widget = w.FloatLogSlider(value=value, base=10, min=lo, max=hi,
-                                  step=(hi - lo) / SLIDER_STOPS, readout_format=".3", **common)
+        widget = _log_slider(name, dist, value, ".3")
     else:
         step = dist.step if dist.step is not None else (dist.high - dist.low) / SLIDER_STOPS
         widget = w.FloatSlider(value=value, min=dist.low, max=dist.high, step=step,
-                               readout_format=".4", **common)
+                               readout_format=".4", **_common(name, dist))
     return Control(name, dist, widget, to_widget=float, from_widget=float)
 
 
 def widget_from_int(name: str, dist: Int, value: int) -> Control:
     """An ``IntSlider``; for a log-scale int a ``FloatLogSlider`` read as rounded integers."""
-    common = dict(description=name, tooltip=_tooltip(name, dist), continuous_update=False,
-                  style=_STYLE, layout=_LAYOUT)
     if dist.log:
-        lo, hi = math.log10(dist.low), math.log10(dist.high)
-        widget = w.FloatLogSlider(value=value, base=10, min=lo, max=hi,
-                                  step=(hi - lo) / SLIDER_STOPS, readout_format=",.0f", **common)
-        return Control(name, dist, widget, to_widget=float,
+        return Control(name, dist, _log_slider(name, dist, value, ",.0f"), to_widget=float,
                        from_widget=lambda v: int(round(v)))
-    widget = w.IntSlider(value=value, min=dist.low, max=dist.high, step=dist.step, **common)
+    widget = w.IntSlider(value=value, min=dist.low, max=dist.high, step=dist.step,
+                         **_common(name, dist))
     return Control(name, dist, widget, to_widget=int, from_widget=int)
 
 

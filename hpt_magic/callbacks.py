@@ -14,6 +14,7 @@ import math
 import os
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +27,6 @@ if TYPE_CHECKING:
     from ._trial import Trial
 
 __all__ = ["MLflowCallback", "TensorBoardCallback", "make_logger", "LOGGERS"]
-
 
 
 @contextlib.contextmanager
@@ -43,7 +43,8 @@ def _quiet_mlflow() -> Iterator[None]:
         for lg, level in zip(loggers, levels):
             lg.setLevel(level)
 
-class _TrialLogger:
+
+class _TrialLogger(ABC):
     """Routes study events, or ``(study, trial)`` callback calls, to per-trial hooks."""
 
     def __init__(self) -> None:
@@ -97,14 +98,17 @@ class _TrialLogger:
             self._done.add((study.name, trial.number))
         self._end(handle, trial)
 
+    @abstractmethod
     def _start(self, study: Study, trial: Trial) -> Any:
-        raise NotImplementedError
+        """Open the logger's record of a trial; return its handle."""
 
+    @abstractmethod
     def _log_step(self, handle: Any, step: int, value: float) -> None:
-        raise NotImplementedError
+        """Log one reported point of the trial's curve."""
 
+    @abstractmethod
     def _end(self, handle: Any, trial: Trial) -> None:
-        raise NotImplementedError
+        """Close the trial's record with its final state and score."""
 
 
 _MLFLOW_STATUS = {TrialState.COMPLETE: "FINISHED", TrialState.PRUNED: "FINISHED",

@@ -107,7 +107,6 @@ def test_live_dashboard_in_a_kernel_and_after_nbconvert(jupyter_dirs):
     assert len(re.findall(r'<img[^>]+src="data:image/png;base64,', html)) == 2
     assert "Finished: 20/20 trials" not in html  # the image is shown, not the text fallback
 
-
     # A study in a worker thread: Stop and Abort above the dashboard; Stop ends the run, and
     # at the end the buttons give way to an empty output (no dead widget in the file).
     controls, board, printed = nb.cells[1].outputs

@@ -52,6 +52,7 @@ def test_cv_results_have_grid_search_keys(iris):
     assert set(search.cv_results_) == set(grid.cv_results_)
     # The grid is exhausted after its three points although ten trials were allowed.
     assert sorted(p["C"] for p in search.cv_results_["params"]) == [0.1, 1.0, 10.0]
+
     def by_c(results):
         return dict(zip((p["C"] for p in results["params"]), results["mean_test_score"]))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zlib
+from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
 __all__ = ["Sampler", "observations"]
 
 
-class Sampler:
+class Sampler(ABC):
     """Base class of samplers.
 
     A sampler proposes parameters in two ways. ``sample_joint`` is called once when a trial
@@ -52,9 +53,9 @@ class Sampler:
         """Propose values for several parameters at once (default: none)."""
         return {}
 
+    @abstractmethod
     def sample_one(self, study: Study, trial: Trial, name: str, dist: Distribution) -> Any:
         """Propose a value for one parameter."""
-        raise NotImplementedError
 
     def exhausted(self, study: Study) -> bool:
         """Whether the sampler has nothing left to propose (grid search)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING
 
 from .._errors import TuneError
@@ -54,7 +55,7 @@ class Rungs:
         return True, rung
 
 
-class BracketScheduler(Scheduler):
+class BracketScheduler(Scheduler, ABC):
     """Deal trials to successive-halving brackets and judge each report on its bracket's rungs.
 
     Subclasses give the layout: each bracket's first rung and its share of the trials. New
@@ -79,9 +80,9 @@ class BracketScheduler(Scheduler):
         self._ready = False
         self._next: dict[int, tuple[int, int]] = {}  # trial number -> (bracket, next rung)
 
+    @abstractmethod
     def _layout(self) -> list[tuple[int, int]]:
         """``(first rung resource, share of trials)`` for each bracket."""
-        raise NotImplementedError
 
     def _check_max_steps(self) -> None:
         if self.max_steps is not None and (int(self.max_steps) != self.max_steps

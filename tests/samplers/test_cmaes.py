@@ -1,15 +1,10 @@
 import math
 
 import pytest
+from sampler_cases import PLANE, quadratic
 
 from hpt_magic import Choice, Float, Int, Study, TrialPruned, TuneError
 from hpt_magic.samplers import SAMPLERS, CmaEsSampler, make_sampler
-
-PLANE = {"x": Float(-5.0, 5.0), "y": Float(-5.0, 5.0)}
-
-
-def _quadratic(trial):
-    return (trial.params["x"] - 1) ** 2 + (trial.params["y"] + 2) ** 2
 
 
 def test_registered_by_name():
@@ -47,7 +42,7 @@ def test_values_respect_bounds_logs_ints_and_choices():
 def test_same_seed_same_trials():
     def run(seed):
         study = Study(space=PLANE, sampler="cmaes", seed=seed)
-        study.optimize(_quadratic, n_trials=20)
+        study.optimize(quadratic, n_trials=20)
         return [t.params for t in study.trials]
 
     assert run(1) == run(1) != run(2)
@@ -57,7 +52,7 @@ def test_same_seed_same_trials():
 def test_converges_on_a_quadratic(direction):
     sign = 1 if direction == "minimize" else -1
     study = Study(space=PLANE, sampler=CmaEsSampler(seed=0), direction=direction)
-    study.optimize(lambda t: sign * _quadratic(t), n_trials=90)
+    study.optimize(lambda t: sign * quadratic(t), n_trials=90)
     assert abs(study.best_value) < 1e-3
 
 
@@ -68,7 +63,7 @@ def test_failed_and_pruned_trials():
         calls.append(trial.number)
         if len(calls) % 4 == 0:
             raise RuntimeError("flaky")
-        value = _quadratic(trial)
+        value = quadratic(trial)
         if len(calls) % 5 == 0:
             trial.report(value, 0)
             trial.report(value + 100.0, 1)

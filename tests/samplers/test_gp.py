@@ -1,33 +1,12 @@
-import math
 
 import numpy as np
 import pytest
+from sampler_cases import PLANE, SPACE, quadratic, score
 from scipy.stats import norm
 
 from hpt_magic import Choice, Float, Int, Study, Trial, TuneError
 from hpt_magic.samplers import SAMPLERS, GPSampler, make_sampler
 from hpt_magic.samplers._gp_acq import Encoding, _log_h
-
-SPACE = {
-    "lin": Float(-2.0, 3.0),
-    "log": Float(1e-4, 1.0, log=True),
-    "stepped": Float(0.0, 1.0, step=0.25),
-    "int": Int(1, 7),
-    "logint": Int(2, 500, log=True),
-    "intstep": Int(0, 20, step=5),
-    "act": Choice(["relu", "tanh", "gelu"]),
-}
-PLANE = {"x": Float(-5.0, 5.0), "y": Float(-5.0, 5.0)}
-
-
-def _score(p):
-    return ((p["lin"] - 1) ** 2 + (math.log10(p["log"]) + 2) ** 2 + (p["stepped"] - 0.5) ** 2
-            + (p["int"] - 3) ** 2 + (math.log(p["logint"]) - 3) ** 2
-            + (p["intstep"] - 10) ** 2 / 25 + (p["act"] != "tanh"))
-
-
-def _quadratic(trial):
-    return (trial.params["x"] - 1) ** 2 + (trial.params["y"] + 2) ** 2
 
 
 def test_registered_by_name():
@@ -77,7 +56,7 @@ def test_log_ei_is_exact_near_and_finite_far_below_the_incumbent():
 
 def test_values_respect_bounds_steps_logs_and_choices():
     study = Study(space=SPACE, sampler=GPSampler(seed=1, n_startup_trials=6))
-    study.optimize(lambda t: _score(t.params), n_trials=30)
+    study.optimize(lambda t: score(t.params), n_trials=30)
     for t in study.trials:
         for name, dist in SPACE.items():
             assert dist.contains(t.params[name]), (name, t.params[name])
@@ -94,7 +73,7 @@ def test_same_seed_same_trials_other_seed_other_trials():
     def run(seed):
         study = Study(space=PLANE, sampler="gp", seed=seed,
                       sampler_args={"n_startup_trials": 4})
-        study.optimize(_quadratic, n_trials=10)
+        study.optimize(quadratic, n_trials=10)
         return [t.params for t in study.trials]
 
     assert run(5) == run(5)
@@ -104,14 +83,14 @@ def test_same_seed_same_trials_other_seed_other_trials():
 @pytest.mark.parametrize("acquisition", ["ei", "pi", "ucb"])
 def test_converges_on_a_quadratic(acquisition):
     study = Study(space=PLANE, sampler=GPSampler(seed=0, acquisition=acquisition))
-    study.optimize(_quadratic, n_trials=20)
+    study.optimize(quadratic, n_trials=20)
     assert study.best_value < 0.05, (acquisition, study.best_params)
 
 
 def test_maximize_and_the_design_phase():
     study = Study(space=PLANE, sampler=GPSampler(seed=2, n_startup_trials=5),
                   direction="maximize")
-    study.optimize(lambda t: -_quadratic(t), n_trials=18)
+    study.optimize(lambda t: -quadratic(t), n_trials=18)
     assert study.best_value > -0.1
     design = np.array([[t.params["x"], t.params["y"]] for t in study.trials[:4]])
     # A Sobol design covers the four quadrants of the plane in its first four points.
@@ -149,7 +128,7 @@ def test_failed_trials_are_ignored():
 
 def test_pending_trials_are_not_proposed_again():
     study = Study(space=PLANE, sampler=GPSampler(seed=3, n_startup_trials=6))
-    study.optimize(_quadratic, n_trials=8)
+    study.optimize(quadratic, n_trials=8)
     pending = [study.ask() for _ in range(3)]
     X = np.array([[t.params["x"], t.params["y"]] for t in pending])
     gaps = [np.abs(X[i] - X[j]).max() for i in range(3) for j in range(i)]

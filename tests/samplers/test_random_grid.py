@@ -2,18 +2,9 @@ import math
 
 import numpy as np
 import pytest
+from sampler_cases import SPACE
 
 from hpt_magic import Choice, Float, Grid, GridSampler, Int, RandomSampler, SpaceError, Study
-
-SPACE = {
-    "lin": Float(-2.0, 3.0),
-    "log": Float(1e-4, 1.0, log=True),
-    "stepped": Float(0.0, 1.0, step=0.25),
-    "int": Int(1, 7),
-    "logint": Int(2, 500, log=True),
-    "intstep": Int(0, 20, step=5),
-    "act": Choice(["relu", "tanh", "gelu"]),
-}
 
 
 def _params(sampler, n, space=SPACE):

@@ -2,29 +2,10 @@ import math
 
 import numpy as np
 import pytest
+from sampler_cases import SPACE, quadratic, score
 
 from hpt_magic import Choice, Float, Int, RandomSampler, Study, TuneError
 from hpt_magic.samplers import SAMPLERS, TPESampler, make_sampler
-
-SPACE = {
-    "lin": Float(-2.0, 3.0),
-    "log": Float(1e-4, 1.0, log=True),
-    "stepped": Float(0.0, 1.0, step=0.25),
-    "int": Int(1, 7),
-    "logint": Int(2, 500, log=True),
-    "intstep": Int(0, 20, step=5),
-    "act": Choice(["relu", "tanh", "gelu"]),
-}
-
-
-def _score(p):
-    return ((p["lin"] - 1) ** 2 + (math.log10(p["log"]) + 2) ** 2 + (p["stepped"] - 0.5) ** 2
-            + (p["int"] - 3) ** 2 + (math.log(p["logint"]) - 3) ** 2
-            + (p["intstep"] - 10) ** 2 / 25 + (p["act"] != "tanh"))
-
-
-def _quadratic(trial):
-    return (trial.params["x"] - 1) ** 2 + (trial.params["y"] + 2) ** 2
 
 
 def test_registered_by_name():
@@ -45,7 +26,7 @@ def test_bad_options_raise(kwargs):
 def test_values_respect_bounds_steps_logs_and_choices(multivariate):
     study = Study(space=SPACE, sampler=TPESampler(seed=1, n_startup_trials=5,
                                                   multivariate=multivariate))
-    study.optimize(lambda t: _score(t.params), n_trials=40)
+    study.optimize(lambda t: score(t.params), n_trials=40)
     for t in study.trials:
         for name, dist in SPACE.items():
             assert dist.contains(t.params[name]), (name, t.params[name])
@@ -63,7 +44,7 @@ def test_values_respect_bounds_steps_logs_and_choices(multivariate):
 def test_converges_on_a_2d_quadratic(multivariate):
     study = Study(space={"x": Float(-5, 5), "y": Float(-5, 5)},
                   sampler=TPESampler(seed=0, multivariate=multivariate))
-    study.optimize(_quadratic, n_trials=60)
+    study.optimize(quadratic, n_trials=60)
     # Random search gets below 0.1 in 60 trials with probability ~0.17.
     assert study.best_value < 0.1
     assert abs(study.best_params["x"] - 1) < 0.3 and abs(study.best_params["y"] + 2) < 0.3
@@ -72,14 +53,14 @@ def test_converges_on_a_2d_quadratic(multivariate):
 def test_maximize():
     study = Study(space={"x": Float(-5, 5), "y": Float(-5, 5)}, sampler="tpe", seed=0,
                   direction="maximize")
-    study.optimize(lambda t: -_quadratic(t), n_trials=60)
+    study.optimize(lambda t: -quadratic(t), n_trials=60)
     assert study.best_value > -0.05
 
 
 def test_beats_random_search_with_the_same_budget():
     def run(sampler):
         study = Study(space=SPACE, sampler=sampler)
-        study.optimize(lambda t: _score(t.params), n_trials=50)
+        study.optimize(lambda t: score(t.params), n_trials=50)
         return study.best_value
 
     tpe = [run(TPESampler(seed=s)) for s in range(3)]
@@ -90,7 +71,7 @@ def test_beats_random_search_with_the_same_budget():
 def test_same_seed_same_trials_other_seed_other_trials():
     def params(seed):
         study = Study(space=SPACE, sampler="tpe", seed=seed)
-        study.optimize(lambda t: _score(t.params), n_trials=20)
+        study.optimize(lambda t: score(t.params), n_trials=20)
         return [t.params for t in study.trials]
 
     assert params(7) == params(7)
@@ -110,11 +91,11 @@ def test_warm_up_is_random_search():
 def test_resumed_seeded_study_does_not_repeat(tmp_path):
     db = str(tmp_path / "s.db")
     first = Study(space=SPACE, sampler="tpe", seed=0, name="s", storage=db)
-    first.optimize(lambda t: _score(t.params), n_trials=15)
+    first.optimize(lambda t: score(t.params), n_trials=15)
     old = [t.params for t in first.trials]
     again = Study(space=SPACE, sampler="tpe", seed=0, name="s", storage=db)
     assert again.resumed
-    again.optimize(lambda t: _score(t.params), n_trials=10)
+    again.optimize(lambda t: score(t.params), n_trials=10)
     new = [t.params for t in again.trials[15:]]
     assert len(new) == 10 and not any(p in old for p in new)
     assert again.best_value <= first.best_value
