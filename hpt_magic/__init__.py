@@ -9,15 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from . import nn
-from ._errors import SpaceError, StorageError, TrialPruned, TuneError
-from ._events import Event
-from ._hypermodel import HyperModel, HyperParameters, Tuner
-from ._space import Choice, Distribution, Float, Grid, Int, ParameterGrid
-from ._storage import InMemoryStorage, SQLiteStorage
-from ._study import Study, load_study
-from ._trial import Trial, TrialState
-from ._tune import tune
-from .callbacks import MLflowCallback, TensorBoardCallback
+from .distributions import Choice, Distribution, Float, Grid, Int, ParameterGrid
+from .exceptions import SpaceError, StorageError, TrialPruned, TuneError
+from .integration._hypermodel import HyperModel, HyperParameters, Tuner
+from .integration._loggers import MLflowCallback, TensorBoardCallback
 from .samplers import CmaEsSampler, GPSampler, GridSampler, RandomSampler, Sampler, TPESampler
 from .schedulers import (
     ASHAScheduler,
@@ -28,6 +23,11 @@ from .schedulers import (
     PBTScheduler,
     Scheduler,
 )
+from .study._events import Event
+from .study._storage import InMemoryStorage, SQLiteStorage
+from .study._study import Study, load_study
+from .study._tune import tune
+from .trial import Trial, TrialState
 
 __version__ = "0.1.0"
 
@@ -58,6 +58,6 @@ def __getattr__(name: str) -> Any:
 
 def load_ipython_extension(ipython: Any) -> None:
     """``%load_ext hpt_magic``: register ``%%tune`` and friends, and bind ``tune``."""
-    from .magic import load_ipython_extension as load
+    from .notebook._magic import load_ipython_extension as load
 
     load(ipython)

@@ -1,7 +1,7 @@
 """A small numpy multilayer perceptron for hypermodels: ``Dense``, ``Sequential``, ``SGD``,
 ``Adam``, ``EarlyStopping``, ``TuneReport`` (see :mod:`hpt_magic._nn`)."""
 
-from ._nn import (
+from .integration._nn import (
     ACTIVATIONS,
     SGD,
     Adam,

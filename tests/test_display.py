@@ -16,6 +16,8 @@ from PIL import Image
 
 from hpt_magic import Choice, Float, Int, Study, TuneError
 from hpt_magic import display as hd
+from hpt_magic.notebook import _dashboard as dm
+from hpt_magic.visualization import _panels
 
 MIME = "application/vnd.hpt-magic.study+json"
 
@@ -104,7 +106,7 @@ def test_curves_fade_old_trials_and_highlight_the_best():
     alphas = lines.get_colors()[:, 3]
     assert len(alphas) == 30
     assert np.all(np.diff(alphas) > 0), "older curves are fainter"
-    assert alphas[-1] == pytest.approx(hd._plots.ALPHA_MAX)
+    assert alphas[-1] == pytest.approx(_panels.ALPHA_MAX)
     best = study.best_trial
     line = artist(fig, "curves-best")
     assert list(line.get_ydata()) == [best.intermediate[s] for s in sorted(best.intermediate)]
@@ -114,8 +116,8 @@ def test_curves_fade_old_trials_and_highlight_the_best():
 
 
 def test_many_curves_become_a_band():
-    fig = hd.plot_curves(curves(hd._plots.MAX_CURVES + 40, steps=3))
-    assert len(artist(fig, "curves").get_segments()) == hd._plots.MAX_CURVES
+    fig = hd.plot_curves(curves(_panels.MAX_CURVES + 40, steps=3))
+    assert len(artist(fig, "curves").get_segments()) == _panels.MAX_CURVES
     assert "curves-band" in gids(fig)
 
 
@@ -197,7 +199,7 @@ def test_final_dashboard_ranks_parameters_after_a_long_run_only():
 
     run(5.0)
     assert calls == []
-    run(hd.IMPORTANCES_AFTER)
+    run(dm.IMPORTANCES_AFTER)
     assert calls == [3]
 
 
@@ -257,7 +259,7 @@ def test_first_image_comes_when_the_budget_allows_then_stays():
     assert min(np.diff(elapsed[:-1])) >= 0.5
     with_image = ["image/png" in b for b in bundles]
     first = with_image.index(True)
-    assert elapsed[first] >= hd.FIRST_DRAWING / hd.BUDGET
+    assert elapsed[first] >= dm.FIRST_DRAWING / dm.BUDGET
     assert all(with_image[first:])
 
 
@@ -282,10 +284,10 @@ def test_throttle_keeps_drawing_within_its_budget():
     wall = clock()
     assert 2 < dash.drawings < 10
     # Drawing: over budget by at most the first image's cost above the guess, and the final.
-    assert dash.drawing_seconds <= hd.BUDGET * wall + (0.2 - hd.FIRST_DRAWING) + 0.2 + 1e-9
+    assert dash.drawing_seconds <= dm.BUDGET * wall + (0.2 - dm.FIRST_DRAWING) + 0.2 + 1e-9
     light = dash.seconds - dash.drawing_seconds
     assert dash.updates - dash.drawings > 10
-    assert light <= hd.LIGHT_BUDGET * wall + 0.01 + 1e-9
+    assert light <= dm.LIGHT_BUDGET * wall + 0.01 + 1e-9
 
 
 def test_images_are_not_blank_and_change():

@@ -11,8 +11,8 @@ import cloudpickle
 import pytest
 
 from hpt_magic import Choice, Float, Scheduler, Study, TrialState, TuneError, load_study, tune
-from hpt_magic._executors import run_parallel
-from hpt_magic._runner import RunInfo
+from hpt_magic.parallel._dispatch import run_parallel
+from hpt_magic.study._lifecycle import RunInfo
 
 # Ship this module's objectives by value, as cloudpickle does for a notebook's functions.
 cloudpickle.register_pickle_by_value(sys.modules[__name__])

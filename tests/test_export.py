@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from hpt_magic import Choice, Float, Int, Study, TuneError
-from hpt_magic._export import importances, list_studies, to_csv, to_dataframe
+from hpt_magic.study._export import importances, list_studies, to_csv, to_dataframe
 
 
 def objective(trial):
@@ -95,7 +95,7 @@ def test_constant_score_shares_importance_equally():
 
 
 def test_importances_refit_only_when_trials_were_added(monkeypatch):
-    from hpt_magic import _export
+    from hpt_magic.study import _export
 
     calls = []
     real = _export._main_effects

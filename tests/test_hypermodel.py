@@ -8,8 +8,8 @@ from sklearn.datasets import load_iris
 from sklearn.preprocessing import StandardScaler
 
 from hpt_magic import Int, Scheduler, TrialState, TuneError
-from hpt_magic._hypermodel import HyperModel, HyperParameters, Tuner
-from hpt_magic._nn import SGD, Adam, Dense, EarlyStopping, Sequential
+from hpt_magic.integration._hypermodel import HyperModel, HyperParameters, Tuner
+from hpt_magic.integration._nn import SGD, Adam, Dense, EarlyStopping, Sequential
 
 
 @pytest.fixture(scope="module")

@@ -200,7 +200,7 @@ def test_help_lists_the_options(shell):
 
 def test_manual_mode_binds_the_study_and_shares_it_with_automated_runs(shell, monkeypatch):
     shown = []
-    monkeypatch.setattr("hpt_magic.magic.display", lambda obj, **kw: shown.append(obj))
+    monkeypatch.setattr("hpt_magic.notebook._magic.display", lambda obj, **kw: shown.append(obj))
     cell = "lr = tune.loguniform(1e-4, 1e-1, default=1e-2)\nact = tune.choice(['relu', 'tanh'])\n" \
            "-abs(math.log10(lr) + 2)\n"
     shell.run_cell("import math")

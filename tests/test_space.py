@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from hpt_magic import Choice, Float, Grid, Int, ParameterGrid, SpaceError
-from hpt_magic._space import check_space, from_json
+from hpt_magic.distributions import check_space, from_json
 
 
 @pytest.mark.parametrize("dist", [

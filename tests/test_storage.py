@@ -14,8 +14,8 @@ from hpt_magic import (
     TuneError,
     tune,
 )
-from hpt_magic._remote_pool import main_module_spec
-from hpt_magic._storage import make_storage
+from hpt_magic.parallel._processes import main_module_spec
+from hpt_magic.study._storage import make_storage
 
 
 def objective(trial):

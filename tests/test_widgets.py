@@ -8,7 +8,7 @@ import ipywidgets as w
 import pytest
 
 from hpt_magic import Choice, Float, Int, Study, TrialState, TuneError, tune
-from hpt_magic._widget_space import literal_space
+from hpt_magic.notebook._widget_space import literal_space
 from hpt_magic.samplers import SAMPLERS
 from hpt_magic.widgets import ManualTuner
 
@@ -303,7 +303,7 @@ def test_dashboard_under_the_controls_is_redrawn_after_each_run():
 
 
 def test_without_the_display_module_the_summary_text_is_shown(monkeypatch):
-    monkeypatch.setitem(sys.modules, "hpt_magic.display", None)
+    monkeypatch.setitem(sys.modules, "hpt_magic.notebook._dashboard", None)
     study = Study(space={"x": Float(0, 1)}, seed=0, name="plain")
     tuner = ManualTuner(study, lambda t: t.params["x"])
     tuner.run_button.click()

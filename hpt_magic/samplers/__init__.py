@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._errors import TuneError
+from ..exceptions import TuneError
 from ._base import Sampler, observations
 from ._cmaes import CmaEsSampler
 from ._gp import GPSampler

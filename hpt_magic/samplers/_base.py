@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .._space import Distribution
-from .._trial import Trial, TrialState
+from ..distributions import Distribution
+from ..trial import Trial, TrialState
 
 if TYPE_CHECKING:
-    from .._study import Study
+    from ..study._study import Study
 
 __all__ = ["Sampler", "observations"]
 

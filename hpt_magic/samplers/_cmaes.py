@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .._errors import TuneError
-from .._space import Choice, Distribution
-from .._trial import Trial, TrialState
+from ..distributions import Choice, Distribution
+from ..exceptions import TuneError
+from ..trial import Trial, TrialState
 from ._base import Sampler, observations
 
 if TYPE_CHECKING:
-    from .._study import Study
+    from ..study._study import Study
 
 __all__ = ["CmaEsSampler"]
 

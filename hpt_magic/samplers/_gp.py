@@ -9,15 +9,15 @@ import numpy as np
 from scipy import stats
 from scipy.stats import qmc
 
-from .._errors import TuneError
-from .._space import Distribution
-from .._trial import Trial, TrialState
+from ..distributions import Distribution
+from ..exceptions import TuneError
+from ..trial import Trial, TrialState
 from ._base import Sampler, observations
 from ._gp_acq import Acquisition, Encoding, maximize
 from ._gp_model import default_params, fit_gp
 
 if TYPE_CHECKING:
-    from .._study import Study
+    from ..study._study import Study
 
 __all__ = ["GPSampler"]
 

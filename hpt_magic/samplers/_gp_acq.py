@@ -15,7 +15,7 @@ import numpy as np
 from scipy import optimize, special
 from scipy.stats import qmc
 
-from .._space import Choice, Distribution, Float, Int
+from ..distributions import Choice, Distribution, Float, Int
 from ._gp_model import GaussianProcess
 
 __all__ = ["Acquisition", "Encoding", "maximize"]

@@ -7,13 +7,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .._errors import SpaceError
-from .._space import Distribution, ParameterGrid
-from .._trial import Trial, TrialState
+from ..distributions import Distribution, ParameterGrid
+from ..exceptions import SpaceError
+from ..trial import Trial, TrialState
 from ._base import Sampler
 
 if TYPE_CHECKING:
-    from .._study import Study
+    from ..study._study import Study
 
 __all__ = ["GridSampler"]
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .._space import Distribution
-from .._trial import Trial
+from ..distributions import Distribution
+from ..trial import Trial
 from ._base import Sampler
 
 if TYPE_CHECKING:
-    from .._study import Study
+    from ..study._study import Study
 
 __all__ = ["RandomSampler"]
 

@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from scipy.special import ndtr, ndtri
 
-from .._errors import TuneError
-from .._space import Choice, Distribution, Float, Int
-from .._trial import Trial, TrialState
+from ..distributions import Choice, Distribution, Float, Int
+from ..exceptions import TuneError
+from ..trial import Trial, TrialState
 from ._base import Sampler
 
 if TYPE_CHECKING:
-    from .._study import Study
+    from ..study._study import Study
 
 __all__ = ["TPESampler", "default_gamma"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._errors import TuneError
+from ..exceptions import TuneError
 from ._asha import ASHAScheduler
 from ._base import CONTINUE, PAUSE, STOP, Scheduler
 from ._bohb import BOHBScheduler

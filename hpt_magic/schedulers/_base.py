@@ -6,8 +6,8 @@ import math
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .._study import Study
-    from .._trial import Trial
+    from ..study._study import Study
+    from ..trial import Trial
 
 __all__ = ["Scheduler", "CONTINUE", "STOP", "PAUSE"]
 

@@ -8,13 +8,13 @@ import numpy as np
 from scipy.special import logsumexp
 from scipy.stats import truncnorm
 
-from .._errors import TuneError
+from ..exceptions import TuneError
 from ._base import to_loss
 from ._hyperband import HyperbandScheduler
 
 if TYPE_CHECKING:
-    from .._study import Study
-    from .._trial import Trial
+    from ..study._study import Study
+    from ..trial import Trial
 
 __all__ = ["BOHBScheduler"]
 

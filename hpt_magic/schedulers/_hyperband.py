@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .._errors import TuneError
+from ..exceptions import TuneError
 from ._rungs import BracketScheduler, Rungs
 
 __all__ = ["HyperbandScheduler"]

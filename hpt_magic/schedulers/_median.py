@@ -6,13 +6,13 @@ import bisect
 import math
 from typing import TYPE_CHECKING
 
-from .._errors import TuneError
-from .._trial import TrialState
+from ..exceptions import TuneError
+from ..trial import TrialState
 from ._base import CONTINUE, STOP, Scheduler, to_loss
 
 if TYPE_CHECKING:
-    from .._study import Study
-    from .._trial import Trial
+    from ..study._study import Study
+    from ..trial import Trial
 
 __all__ = ["MedianStopping"]
 

@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import cloudpickle
 import numpy as np
 
-from .._errors import TuneError
-from .._space import Choice, Distribution
+from ..distributions import Choice, Distribution
+from ..exceptions import TuneError
 from ._base import CONTINUE, PAUSE, Scheduler, to_loss
 
 if TYPE_CHECKING:
-    from .._study import Study
-    from .._trial import Trial
+    from ..study._study import Study
+    from ..trial import Trial
 
 __all__ = ["PBTScheduler"]
 

@@ -6,12 +6,12 @@ import bisect
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING
 
-from .._errors import TuneError
+from ..exceptions import TuneError
 from ._base import CONTINUE, STOP, Scheduler, to_loss
 
 if TYPE_CHECKING:
-    from .._study import Study
-    from .._trial import Trial
+    from ..study._study import Study
+    from ..trial import Trial
 
 __all__ = ["Rungs", "BracketScheduler"]
 

@@ -16,7 +16,7 @@ from collections import deque
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
-from ._remote import dump_outcome, dumps, loads, run_remote
+from ._worker import dump_outcome, dumps, loads, run_remote
 
 __all__ = ["ProcessPool", "worker_main"]
 

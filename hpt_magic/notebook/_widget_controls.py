@@ -12,8 +12,8 @@ from typing import Any
 
 import ipywidgets as w
 
-from ._errors import TuneError
-from ._space import Choice, Distribution, Float, Grid, Int
+from ..distributions import Choice, Distribution, Float, Grid, Int
+from ..exceptions import TuneError
 
 __all__ = ["Control", "control_for", "describe", "widget_from_choice", "widget_from_float",
            "widget_from_int"]

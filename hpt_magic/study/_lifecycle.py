@@ -9,10 +9,10 @@ import traceback
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from ..exceptions import SpaceError, TrialPruned, TuneError
+from ..trial import Trial, TrialState
 from ._capture import capture
-from ._errors import SpaceError, TrialPruned, TuneError
 from ._events import Event
-from ._trial import Trial, TrialState
 from ._tune import activate, deactivate
 
 if TYPE_CHECKING:
@@ -124,7 +124,7 @@ def optimize(study: Study, objective: Callable[[Trial], Any], *, n_trials: int |
     dashboard = None
     if show:
         # The dashboard is a front end: imported only when asked for.
-        from .display import Dashboard
+        from ..notebook._dashboard import Dashboard
 
         dashboard = Dashboard(study, n_trials=n_trials, timeout=timeout)
     study._stop.clear()
@@ -133,7 +133,7 @@ def optimize(study: Study, objective: Callable[[Trial], Any], *, n_trials: int |
     interrupted = False
     try:
         if n_jobs != 1 or dask is not None:
-            from ._executors import run_parallel
+            from ..parallel._dispatch import run_parallel
 
             run_parallel(study, objective, info, n_jobs=n_jobs, dask=dask, catch=catch,
                          callbacks=callbacks or [], retries=retries)

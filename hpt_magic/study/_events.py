@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ._trial import Trial
+    from ..trial import Trial
 
 __all__ = ["Event", "EventBus", "EVENT_KINDS"]
 

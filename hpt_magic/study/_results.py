@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from ._errors import TuneError
+from ..exceptions import TuneError
 
 if TYPE_CHECKING:
     from ._study import Study

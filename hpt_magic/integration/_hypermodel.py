@@ -9,13 +9,13 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from ._errors import TuneError
-from ._space import Choice, Distribution, Float, Int
-from ._storage import Storage
-from ._study import Study
-from ._trial import Trial, TrialState
-from .samplers import Sampler
-from .schedulers import Scheduler
+from ..distributions import Choice, Distribution, Float, Int
+from ..exceptions import TuneError
+from ..samplers import Sampler
+from ..schedulers import Scheduler
+from ..study._storage import Storage
+from ..study._study import Study
+from ..trial import Trial, TrialState
 
 __all__ = ["HyperParameters", "HyperModel", "Tuner"]
 

@@ -12,9 +12,9 @@ import contextvars
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from ._errors import TuneError
-from ._space import Choice, Distribution, Float, Grid, Int
-from ._trial import Trial
+from ..distributions import Choice, Distribution, Float, Grid, Int
+from ..exceptions import TuneError
+from ..trial import Trial
 
 __all__ = ["tune", "current_trial", "activate"]
 

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._errors import StorageError, TuneError
+from ..exceptions import StorageError, TuneError
+from ..samplers import observations
+from ..trial import TrialState
 from ._storage import Storage, make_storage
-from ._trial import TrialState
-from .samplers import observations
 
 if TYPE_CHECKING:
     import pandas

@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from ._errors import TuneError
-from ._tune import tune
+from ..exceptions import TuneError
+from ..study._tune import tune
 
 __all__ = ["Dense", "Sequential", "SGD", "Adam", "History", "Callback", "EarlyStopping",
            "TuneReport", "ACTIVATIONS"]

@@ -19,9 +19,9 @@ import time
 import uuid
 from typing import Any
 
-from ._errors import TuneError
-from ._remote import Cancelled, dump_outcome, dumps, loads, run_remote
-from ._remote_pool import main_module_spec
+from ..exceptions import TuneError
+from ._processes import main_module_spec
+from ._worker import Cancelled, dump_outcome, dumps, loads, run_remote
 
 __all__ = ["DaskPool", "run_task"]
 

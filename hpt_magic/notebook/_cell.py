@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from types import CodeType
 from typing import Any
 
-from ._errors import SpaceError, TuneError
-from ._trial import Trial
-from ._tune import tune
+from ..exceptions import SpaceError, TuneError
+from ..study._tune import tune
+from ..trial import Trial
 
 __all__ = ["CellProgram", "CellObjective", "parse_cell", "cell_hash"]
 

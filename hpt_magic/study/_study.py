@@ -9,14 +9,14 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from ._errors import SpaceError, TuneError
+from ..distributions import Distribution, check_compatible, check_space
+from ..exceptions import SpaceError, TuneError
+from ..samplers import Sampler, make_sampler
+from ..schedulers import CONTINUE, Scheduler, make_scheduler
+from ..trial import Trial, TrialState
 from ._events import Event, EventBus
 from ._results import check_score, summary_text
-from ._space import Distribution, check_compatible, check_space
 from ._storage import Storage, make_storage, space_from_json, space_to_json
-from ._trial import Trial, TrialState
-from .samplers import Sampler, make_sampler
-from .schedulers import CONTINUE, Scheduler, make_scheduler
 
 __all__ = ["Study", "load_study"]
 
@@ -329,7 +329,7 @@ class Study:
             With ``n_jobs``/``dask``: times a trial whose worker process died is run again
             before it is recorded as failed.
         """
-        from ._runner import optimize
+        from ._lifecycle import optimize
 
         optimize(self, objective, n_trials=n_trials, timeout=timeout, catch=catch,
                  callbacks=list(callbacks), show=show, n_jobs=n_jobs, dask=dask,
@@ -345,7 +345,7 @@ class Study:
         self._stop.set()
         thread = self._thread
         if thread is not None and thread.is_alive():
-            from ._runner import interrupt_thread
+            from ._lifecycle import interrupt_thread
 
             interrupt_thread(thread)
 
@@ -435,7 +435,7 @@ class Study:
     def plot(self, **kwargs: Any) -> Any:
         """The dashboard of this study as a matplotlib Figure (see :func:`hpt_magic.plot`)."""
         # Imported here so that the engine never needs matplotlib unless asked to draw.
-        from .display import plot
+        from ..notebook._dashboard import plot
 
         return plot(self, **kwargs)
 

@@ -18,10 +18,10 @@ from typing import Any, Protocol
 
 import cloudpickle
 
-from ._errors import TuneError
-from ._runner import call_objective
-from ._space import Distribution
-from ._trial import Trial
+from ..distributions import Distribution
+from ..exceptions import TuneError
+from ..study._lifecycle import call_objective
+from ..trial import Trial
 
 __all__ = ["Channel", "Cancelled", "trial_spec", "run_remote", "dump_outcome", "dump_objective",
            "dumps", "loads"]

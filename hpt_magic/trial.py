@@ -7,11 +7,11 @@ import time
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
-from ._errors import TrialPruned, TuneError
-from ._space import Choice, Distribution, Float, Int
+from .distributions import Choice, Distribution, Float, Int
+from .exceptions import TrialPruned, TuneError
 
 if TYPE_CHECKING:
-    from ._study import Study
+    from .study._study import Study
 
 __all__ = ["Trial", "TrialState"]
 

@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from ._errors import StorageError
-from ._space import Distribution, from_json
-from ._trial import Trial, TrialState
+from ..distributions import Distribution, from_json
+from ..exceptions import StorageError
+from ..trial import Trial, TrialState
 
 __all__ = ["Storage", "InMemoryStorage", "SQLiteStorage", "make_storage", "DEFAULT_STORAGE"]
 

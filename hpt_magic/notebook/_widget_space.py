@@ -11,10 +11,10 @@ from __future__ import annotations
 import ast
 from typing import Any
 
+from ..distributions import Distribution
+from ..exceptions import TuneError
+from ..study._tune import activate, deactivate, tune
 from ._cell import TUNE_CALLS
-from ._errors import TuneError
-from ._space import Distribution
-from ._tune import activate, deactivate, tune
 
 __all__ = ["literal_space"]
 

@@ -11,7 +11,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from ._space import Choice, Distribution
+from ..distributions import Choice, Distribution
 
 __all__ = ["MIME", "SCHEMA_VERSION", "document", "trial_json", "param_json", "json_scalar"]
 

@@ -15,7 +15,7 @@ from typing import Any
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from ._plots import (
+from ._panels import (
     MAX_PARAMS,
     draw_curves,
     draw_history,

@@ -17,14 +17,14 @@ from sklearn.model_selection import check_cv
 from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import _check_method_params, indexable
 
-from ._errors import TrialPruned, TuneError
-from ._events import Event
-from ._runner import RunInfo, should_end
-from ._study import Study
-from ._trial import Trial, TrialState
+from ..exceptions import TrialPruned, TuneError
+from ..study._events import Event
+from ..study._lifecycle import RunInfo, should_end
+from ..study._study import Study
+from ..trial import Trial, TrialState
 
 if TYPE_CHECKING:
-    from .sklearn import TuneSearchCV
+    from ._sklearn import TuneSearchCV
 
 
 class _CandidateFailed(Exception):
@@ -42,7 +42,7 @@ def _search(search: TuneSearchCV, study: Study,
     dashboard = None
     if search.show:
         # A front end: imported only when asked for.
-        from .display import Dashboard
+        from ..notebook._dashboard import Dashboard
 
         dashboard = Dashboard(study, n_trials=search.n_trials, timeout=search.timeout)
     study.events.emit(Event("run_started", study, data={"n_trials": search.n_trials,

@@ -6,7 +6,7 @@ import html
 import math
 from typing import Any
 
-from ._results import format_duration
+from ..study._results import format_duration
 
 __all__ = ["top_trials", "summary_text", "summary_html"]
 

@@ -17,7 +17,7 @@ from matplotlib.collections import LineCollection
 from matplotlib.colors import to_rgba
 from matplotlib.ticker import FuncFormatter, NullLocator
 
-from ._space import Choice, Distribution
+from ..distributions import Choice, Distribution
 
 __all__ = ["best_so_far", "fade_alphas", "param_names", "draw_history", "draw_curves",
            "draw_param", "draw_params", "draw_importances"]

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ._errors import SpaceError
+from .exceptions import SpaceError
 
 __all__ = ["Distribution", "Float", "Int", "Choice", "Grid", "ParameterGrid", "from_json",
            "check_space", "check_compatible"]

@@ -12,13 +12,13 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ._errors import TuneError
-from ._remote import _picklable, dump_objective, trial_spec
-from ._runner import RunInfo, _stopped, should_end
-from ._trial import Trial, TrialState
+from ..exceptions import TuneError
+from ..study._lifecycle import RunInfo, _stopped, should_end
+from ..trial import Trial, TrialState
+from ._worker import _picklable, dump_objective, trial_spec
 
 if TYPE_CHECKING:
-    from ._study import Study
+    from ..study._study import Study
 
 __all__ = ["run_parallel", "n_workers"]
 
@@ -55,11 +55,11 @@ def run_parallel(study: Study, objective: Callable[[Trial], Any], info: RunInfo,
         raise TuneError(f"retries must be >= 0, got {retries}.")
     blob = dump_objective(objective)
     if dask is not None:
-        from ._remote_dask import DaskPool
+        from ._dask import DaskPool
 
         pool: Any = DaskPool(dask, blob, n_jobs)
     else:
-        from ._remote_pool import ProcessPool
+        from ._processes import ProcessPool
 
         pool = ProcessPool(n_workers(n_jobs), blob)
     try:

@@ -1,0 +1,314 @@
+"""``TuneSearchCV``: a scikit-learn search estimator whose candidates come from a study.
+
+It subclasses scikit-learn's ``BaseSearchCV``, so ``fit``, ``predict``, ``score``,
+``best_params_``, ``best_estimator_`` and ``cv_results_`` behave as in ``GridSearchCV``; what
+differs is how the next candidate is chosen: a :class:`~hpt_magic.Study` proposes it after
+seeing the cross-validated scores of the earlier ones.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import numbers
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from scipy.stats import rv_discrete
+from sklearn.exceptions import FitFailedWarning
+from sklearn.model_selection._search import BaseSearchCV
+from sklearn.utils import check_random_state
+
+from ..distributions import Choice, Distribution, Float, Int, check_space
+from ..exceptions import SpaceError, TuneError
+from ..samplers import SAMPLERS, GridSampler, Sampler
+from ..schedulers import Scheduler
+from ..study._study import Study
+from ..trial import Trial
+from ._sklearn_search import _CandidateFailed, _fit_stepwise, _search
+
+__all__ = ["TuneSearchCV", "ScipyDistribution", "to_distribution", "SUBSPACE"]
+
+#: With a list of dicts as ``param_space``, the study parameter that picks one of them.
+SUBSPACE = "param_space_index"
+
+_TAIL = 1e-6
+
+
+class ScipyDistribution(Distribution):
+    """A frozen ``scipy.stats`` distribution, searched on its quantile scale.
+
+    The unit interval maps to values through the distribution's ``ppf`` (and back through its
+    ``cdf``), so drawing uniformly on ``[0, 1]`` draws from the distribution itself (the
+    outer ``1e-6`` of each tail is cut off), and model-based samplers see its quantiles.
+
+    Examples
+    --------
+    >>> from scipy.stats import norm
+    >>> d = ScipyDistribution(norm(0, 1))
+    >>> d.from_unit(0.5), round(d.to_unit(1.0), 4)
+    (0.0, 0.8413)
+    """
+
+    def __init__(self, rv: Any) -> None:
+        self.rv = rv
+        self.discrete = isinstance(rv.dist, rv_discrete)
+        self.low, self.high = (float(v) for v in rv.support())
+        self.default = self.from_unit(0.5)
+
+    def to_unit(self, value: Any) -> float:
+        v = float(value)
+        if self.discrete:
+            return float((self.rv.cdf(v - 1) + self.rv.cdf(v)) / 2)
+        return float(self.rv.cdf(v))
+
+    def from_unit(self, u: float) -> Any:
+        v = float(self.rv.ppf(min(1 - _TAIL, max(_TAIL, float(u)))))
+        return int(v) if self.discrete else v
+
+    def contains(self, value: Any) -> bool:
+        try:
+            v = float(value)
+        except (TypeError, ValueError):
+            return False
+        return self.low <= v <= self.high and (not self.discrete or v == int(v))
+
+    def clip(self, value: Any) -> Any:
+        v = min(self.high, max(self.low, float(value)))
+        return int(round(v)) if self.discrete else v
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": "scipy", "name": self.rv.dist.name, "args": list(self.rv.args),
+                "kwds": dict(self.rv.kwds)}
+
+    def __repr__(self) -> str:
+        args = [repr(a) for a in self.rv.args] + [f"{k}={v!r}" for k, v in self.rv.kwds.items()]
+        return f"scipy.stats.{self.rv.dist.name}({', '.join(args)})"
+
+
+def to_distribution(name: str, value: Any) -> Any:
+    """Turn one entry of a scikit-learn style ``param_space`` into a distribution.
+
+    Lists stay lists (they become grid points); ``scipy.stats`` ``uniform``, ``loguniform`` and
+    ``randint`` become :class:`Float` / :class:`Int` (same law, readable in the study); other
+    frozen scipy distributions become a :class:`ScipyDistribution`.
+    """
+    if isinstance(value, (Distribution, list, tuple)):
+        return value
+    if hasattr(value, "dist") and hasattr(value, "ppf") and hasattr(value, "support"):
+        lo, hi = (float(v) for v in value.support())
+        kind = value.dist.name
+        if kind == "uniform":
+            return Float(lo, hi)
+        if kind in ("loguniform", "reciprocal") and math.isclose(
+                float(value.ppf(0.5)), math.sqrt(lo * hi), rel_tol=1e-9):
+            return Float(lo, hi, log=True)
+        if kind == "randint":
+            return Int(int(lo), int(hi))
+        return ScipyDistribution(value)
+    raise SpaceError(
+        f"param_space[{name!r}] = {value!r} is not a distribution. Use hpt_magic's Float, Int "
+        "or Choice, a list of values, or a frozen scipy.stats distribution such as "
+        "loguniform(1e-3, 1e2).")
+
+
+class TuneSearchCV(BaseSearchCV):
+    """Cross-validated search over hyperparameters, each candidate proposed by a sampler.
+
+    Parameters
+    ----------
+    estimator : estimator object
+        Cloned for every fit; inside a ``Pipeline`` name parameters ``step__param``.
+    param_space : dict of str -> distribution, or list of such dicts
+        Values are :class:`~hpt_magic.Float` / :class:`~hpt_magic.Int` /
+        :class:`~hpt_magic.Choice`, lists (grid points) or frozen ``scipy.stats``
+        distributions (see :func:`to_distribution`). With a list of dicts (as
+        ``GridSearchCV`` takes) each trial first picks a dict: the study parameter
+        :data:`SUBSPACE` (``"param_space_index"``) records which; candidates omit it. A
+        name given different distributions in different dicts is ``name[i]`` in the study.
+    sampler : str or Sampler, default="tpe"
+        Falls back to ``"random"`` with a warning when TPE is not available.
+    n_trials : int, default=50
+        Candidates to evaluate (fewer when a grid is exhausted first).
+    timeout : float, optional
+        Seconds after which no new candidate starts.
+    scheduler : str or Scheduler, optional
+        Early stopping. The estimator is then trained step by step: with ``partial_fit`` (one
+        call per step), or with ``warm_start`` growing ``n_estimators`` (or a boosting
+        ensemble's ``max_iter``) to its set value at ``max_steps``, or else running
+        ``max_iter=1`` per step. After every step the mean test score over the folds is
+        reported; ``cv_results_`` gains an ``n_steps`` column and the best candidate is refit
+        for its number of steps. One scoring metric; the folds run one after another.
+    max_steps : int, optional
+        Steps of a full training with a scheduler (default: the scheduler's, else 10).
+    scoring, cv, refit, n_jobs, verbose, pre_dispatch, error_score, return_train_score
+        As in :class:`sklearn.model_selection.GridSearchCV` (``cv`` defaults to 5).
+    random_state : int, RandomState or None
+        Seeds the sampler: the same seed proposes the same candidates.
+    callbacks : list of callables, optional
+        ``callback(study, trial)`` after each candidate, as in :meth:`Study.optimize`.
+    show : bool, default=False
+        Show the live dashboard of the study while it searches (in a notebook).
+
+    Attributes
+    ----------
+    study_ : Study
+        The study of the last fit (scores are maximised, as scikit-learn scores are).
+    cv_results_, best_estimator_, best_score_, best_params_, best_index_, scorer_, n_splits_,
+    refit_time_, multimetric_
+        As in ``GridSearchCV``.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from hpt_magic import Float
+    >>> X, y = load_iris(return_X_y=True)
+    >>> search = TuneSearchCV(LogisticRegression(max_iter=500), {"C": Float(1e-2, 1e2, log=True)},
+    ...                       sampler="random", n_trials=5, cv=3, random_state=0).fit(X, y)
+    >>> len(search.cv_results_["params"]), bool(search.best_score_ > 0.9)
+    (5, True)
+    """
+
+    _parameter_constraints: dict = {
+        **BaseSearchCV._parameter_constraints,
+        "param_space": [dict, list],
+        "n_trials": [numbers.Integral],
+        "timeout": [numbers.Real, None],
+        "max_steps": [numbers.Integral, None],
+        "random_state": ["random_state"],
+        "show": ["boolean"],
+    }
+
+    def __init__(
+        self, estimator: Any, param_space: Mapping[str, Any], *, sampler: str | Sampler = "tpe",
+        n_trials: int = 50, timeout: float | None = None,
+        scheduler: str | Scheduler | None = None, max_steps: int | None = None,
+        scoring: Any = None, cv: Any = 5, refit: Any = True, n_jobs: int | None = None,
+        random_state: Any = None, error_score: Any = np.nan, return_train_score: bool = False,
+        verbose: int = 0, pre_dispatch: Any = "2*n_jobs",
+        callbacks: Sequence[Callable[[Study, Trial], None]] | None = None, show: bool = False,
+    ) -> None:
+        self.param_space = param_space
+        self.sampler = sampler
+        self.n_trials = n_trials
+        self.timeout = timeout
+        self.scheduler = scheduler
+        self.max_steps = max_steps
+        self.random_state = random_state
+        self.callbacks = callbacks
+        self.show = show
+        super().__init__(estimator=estimator, scoring=scoring, n_jobs=n_jobs, refit=refit, cv=cv,
+                         verbose=verbose, pre_dispatch=pre_dispatch, error_score=error_score,
+                         return_train_score=return_train_score)
+
+    def fit(self, X: Any, y: Any = None, **params: Any) -> TuneSearchCV:
+        """Run the search, then refit the best candidate on all data (as ``GridSearchCV.fit``).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,), optional
+        **params
+            Passed to the estimator's ``fit`` (``groups`` goes to the splitter).
+        """
+        if self.scheduler is None:
+            return super().fit(X, y, **params)
+        self._validate_params()
+        return _fit_stepwise(self, X, y, params)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        # A study holds locks and event subscribers: it stays in the process that ran the search.
+        state.pop("study_", None)
+        return state
+
+    def _new_study(self) -> tuple[Study, Callable[[Trial], dict[str, Any]]]:
+        """The study of one fit, and the function that reads a candidate off a trial."""
+        if self.n_trials < 1:
+            raise TuneError(f"TuneSearchCV: n_trials={self.n_trials!r} must be at least 1.")
+        spaces = _spaces(self.param_space)
+        seed = self.random_state
+        if seed is not None and not isinstance(seed, numbers.Integral):
+            seed = int(check_random_state(seed).randint(2**31 - 1))
+        sampler = _sampler(self.sampler)
+        # Copies: a study mutates its sampler and scheduler, and fit must not change parameters.
+        options = dict(sampler=copy.deepcopy(sampler), direction="maximize", seed=seed,
+                       scheduler=copy.deepcopy(self.scheduler), max_steps=self.max_steps)
+        if len(spaces) == 1:
+            return Study(space=spaces[0], **options), lambda trial: dict(trial.params)
+        if sampler == "grid" or isinstance(sampler, GridSampler):
+            raise TuneError("TuneSearchCV: grid search takes one dict of lists as param_space, "
+                            "not a list of them. Use GridSearchCV for a list of grids, or "
+                            "another sampler.")
+        which = Choice(list(range(len(spaces))))
+        names = _study_names(spaces)
+
+        def candidate(trial: Trial) -> dict[str, Any]:
+            i = trial.suggest(SUBSPACE, which)
+            return {name: trial.suggest(names[i][name], dist) for name, dist in spaces[i].items()}
+
+        return Study(**options), candidate
+
+    def _run_search(self, evaluate_candidates: Callable[..., dict]) -> None:
+        study, candidate = self._new_study()
+        self.study_ = study
+        failures: list[ValueError] = []
+
+        def evaluate(trial: Trial) -> tuple[float, None]:
+            try:
+                results = evaluate_candidates([candidate(trial)])
+            except ValueError as exc:
+                # Candidates go to scikit-learn one at a time, so "all fits failed" means this
+                # candidate failed, not the search: record it and go on, as GridSearchCV would.
+                if self.error_score == "raise" or "fits failed" not in str(exc):
+                    raise
+                failures.append(exc)
+                warnings.warn(
+                    f"TuneSearchCV: every fit of candidate {trial.params} failed; it is left "
+                    f"out of cv_results_ and marked failed in study_.{exc}", FitFailedWarning,
+                    stacklevel=2)
+                raise _CandidateFailed(str(exc).strip().splitlines()[0]) from None
+            return float(results[_objective_key(results, self.refit)][-1]), None
+
+        _search(self, study, evaluate)
+        if failures and len(failures) == len(study.trials):
+            raise failures[-1]
+
+
+def _spaces(param_space: Any) -> list[dict[str, Distribution]]:
+    """``param_space`` as a list of checked spaces."""
+    spaces = param_space if isinstance(param_space, list) else [param_space]
+    if not spaces:
+        raise SpaceError("TuneSearchCV: param_space is an empty list. Give a dict of "
+                         "parameter -> distribution, or a list of such dicts.")
+    return [check_space({k: to_distribution(k, v) for k, v in space.items()}
+                        if isinstance(space, Mapping) else space) for space in spaces]
+
+
+def _study_names(spaces: list[dict[str, Distribution]]) -> list[dict[str, str]]:
+    """Per dict, the study's name of each parameter: its own, or ``name[i]`` when the dicts
+    give it different distributions (a study name has one distribution)."""
+    first: dict[str, Distribution] = {}
+    clash = {n for space in spaces for n, d in space.items() if first.setdefault(n, d) != d}
+    return [{n: f"{n}[{i}]" if n in clash else n for n in space}
+            for i, space in enumerate(spaces)]
+
+
+def _sampler(sampler: str | Sampler) -> str | Sampler:
+    if isinstance(sampler, str) and sampler.lower() == "tpe" and "tpe" not in SAMPLERS:
+        warnings.warn("TuneSearchCV: the 'tpe' sampler is not available in this installation "
+                      "of hpt_magic; using random search instead.", UserWarning, stacklevel=4)
+        return "random"
+    return sampler
+
+
+def _objective_key(results: Mapping[str, Any], refit: Any) -> str:
+    """The column of ``cv_results_`` that the study maximises."""
+    if "mean_test_score" in results:
+        return "mean_test_score"
+    if isinstance(refit, str) and f"mean_test_{refit}" in results:
+        return f"mean_test_{refit}"
+    return next(k for k in results if k.startswith("mean_test_"))

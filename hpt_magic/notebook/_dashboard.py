@@ -1,0 +1,314 @@
+"""The live notebook dashboard.
+
+:class:`Dashboard` follows a study through its events and keeps one output up to date: a PNG
+of the three panels (history, learning curves, parameters), a progress line, and the study as
+JSON (``application/vnd.hpt-magic.study+json``) for the JupyterLab extension. The panels are
+also available alone, as functions returning a matplotlib ``Figure``.
+
+Everything is drawn on ``matplotlib.figure.Figure`` objects with the Agg canvas: no pyplot
+figure is created, so nothing piles up and the user's own plotting state is left alone.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ..exceptions import TuneError
+from ..study._events import Event
+from ..visualization import _layout
+from ..visualization._document import MIME, document
+from ..visualization._figures import (
+    importances_or_none,
+    plot,
+    plot_curves,
+    plot_history,
+    plot_params,
+    study_json,
+)
+from ..visualization._summary import summary_html, summary_text
+from ._output import Controls, KernelOutput, in_kernel, show
+
+__all__ = ["Dashboard", "plot", "plot_history", "plot_curves", "plot_params", "study_json",
+           "show_dashboard", "show_summary", "summary_html", "summary_text", "progress_line",
+           "MIME"]
+
+MODES = ("live", "final", "none")
+#: Share of the wall time that drawing may take. A new image is drawn only when the time spent
+#: drawing so far plus the cost of the last drawing stays under ``BUDGET`` times the time
+#: since the dashboard appeared: a slow redraw (a huge study, a busy machine) is simply made
+#: less often. ``FIRST_DRAWING`` is the cost assumed before the first one.
+BUDGET, FIRST_DRAWING = 0.03, 0.1
+#: Between drawings, light updates refresh the progress line and the JSON document (which the
+#: JupyterLab extension renders) and keep the last image, within their own, smaller budget.
+LIGHT_BUDGET = 0.01
+#: The final update of a run at least this long (seconds) adds the parameter importances: their
+#: surrogate model takes up to a second, too much for the budget of a short run.
+IMPORTANCES_AFTER = 60.0
+_STATUS = {"done": "finished", "timeout": "finished", "exhausted": "finished",
+           "stopped": "stopped", "interrupted": "interrupted", "error": "interrupted"}
+
+
+class Dashboard:
+    """A live view of a running study in the notebook output.
+
+    Subscribes to the study's events on construction, shows one output and updates it in
+    place at most every ``min_interval`` seconds: the progress line and the JSON document at
+    each update, a new image of the panels when the drawing budget (:data:`BUDGET`) allows,
+    and everything once more when the run ends.
+
+    Parameters
+    ----------
+    study : Study
+    n_trials, timeout : int, float, optional
+        The run's plan, for the progress line (taken from ``run_started`` when not given).
+    mode : {"live", "final", "none"}
+        Update while running, show only the final state, or show nothing.
+    controls : bool
+        Show Stop and Abort buttons above the output (useful when the study runs in a
+        background thread: a busy cell does not process clicks).
+    min_interval : float
+        Seconds between two updates.
+    clock : callable
+        Returns seconds; the throttle's clock.
+    output : callable, optional
+        ``output(bundle)`` shows a MIME bundle. Default: one display handle updated in place
+        in a Jupyter kernel; elsewhere only the final state is shown (as text).
+
+    Attributes
+    ----------
+    controls : ipywidgets.HBox or None
+        The Stop and Abort buttons, when shown (removed at the end of the run).
+    updates, seconds : int, float
+        How many updates were shown and the time they took.
+    drawings, drawing_seconds : int, float
+        How many of them drew a new image, and the time those took.
+    """
+
+    def __init__(self, study: Any, *, n_trials: int | None = None, timeout: float | None = None,
+                 mode: str = "live", controls: bool = False, min_interval: float = 0.5,
+                 clock: Callable[[], float] = time.monotonic,
+                 output: Callable[[dict[str, Any]], None] | None = None) -> None:
+        if mode not in MODES:
+            raise TuneError(f"The dashboard mode must be one of {MODES}, got {mode!r}.")
+        # Outside a kernel (terminal, script) only the final text is shown: no image to draw.
+        self._images = output is not None or in_kernel()
+        if output is None:
+            output = KernelOutput() if self._images else show
+            mode = mode if self._images or mode == "none" else "final"
+        self.study = study
+        self.mode = mode
+        self.n_trials, self.timeout = n_trials, timeout
+        self.min_interval = min_interval
+        self.updates, self.seconds = 0, 0.0
+        self.drawings, self.drawing_seconds = 0, 0.0
+        self._drawing_cost = FIRST_DRAWING
+        self._png: str | None = None
+        self._clock = clock
+        self._output = output
+        self._model = _Model(study)
+        self._cache: dict[int, dict[str, Any]] = {}
+        self._figure = _layout.DashboardFigure()
+        self._drawing = threading.Lock()
+        self._created = self._started = clock()
+        self._ended: float | None = None
+        self._status = "running"
+        self._done = 0
+        self._last: float | None = None
+        self._final = mode == "none"
+        self._unsubscribe: Callable[[], None] | None = None
+        self._controls = Controls(study) if controls and mode != "none" and in_kernel() \
+            else None
+        self.controls = None if self._controls is None else self._controls.box
+        if mode != "none":
+            self._unsubscribe = study.subscribe(self._on_event)
+        if mode == "live":
+            self._update(image=False)
+
+    # -- events ------------------------------------------------------------------------------
+    def _on_event(self, event: Event) -> None:
+        kind = event.kind
+        if kind == "run_started":
+            self._started, self._done, self._status = self._clock(), 0, "running"
+            self.n_trials = self.n_trials if self.n_trials is not None else \
+                event.data.get("n_trials")
+            self.timeout = self.timeout if self.timeout is not None else event.data.get("timeout")
+        elif kind == "run_finished":
+            self._status = _STATUS.get(event.data.get("reason"), "finished")
+            self._done = event.data.get("n_done", self._done)
+            self._finish()
+            return
+        elif event.trial is not None:
+            self._model.add(event.trial)
+            if kind == "trial_finished":
+                self._done += 1
+        if self.mode == "live":
+            due = self._due()
+            if due is not None:
+                self._update(image=due == "image")
+
+    def _due(self) -> str | None:
+        """``"image"``, ``"light"`` or ``None``: which update, if any, to make now."""
+        now = self._clock()
+        if self._last is not None and now - self._last < self.min_interval:
+            return None
+        elapsed = now - self._created
+        if self.drawing_seconds + self._drawing_cost <= BUDGET * elapsed:
+            return "image"
+        if self.seconds - self.drawing_seconds <= LIGHT_BUDGET * elapsed:
+            return "light"
+        return None
+
+    def _update(self, final: bool = False, image: bool = True) -> None:
+        # One Figure, one drawer: a live update finding another thread drawing (a background
+        # run closed from the notebook) is skipped; the final one waits its turn.
+        if not self._drawing.acquire(blocking=final):
+            return
+        try:
+            image = image and self._images
+            start = self._clock()
+            self._output(self.bundle(final=final, image=image))
+            self._last = self._clock()
+            cost = self._last - start
+            self.updates += 1
+            self.seconds += cost
+            if image:
+                self.drawings += 1
+                self.drawing_seconds += cost
+                self._drawing_cost = cost
+        finally:
+            self._drawing.release()
+
+    def _finish(self) -> None:
+        if self._final:
+            return
+        self._final = True
+        self._ended = self._clock()
+        self._update(final=True)
+        if self._controls is not None:
+            self._controls.close()
+
+    def close(self) -> None:
+        """Unsubscribe and show the final state (once; later calls do nothing)."""
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        if self._status == "running":
+            self._status = "finished"
+        self._finish()
+
+    # -- what is shown -----------------------------------------------------------------------
+    def progress(self) -> dict[str, Any]:
+        """The run's progress: status, done, planned, timeout, elapsed, eta (seconds)."""
+        end = self._ended if self._ended is not None else self._clock()
+        elapsed = max(0.0, end - self._started)
+        eta = None
+        if self._status == "running":
+            etas = []
+            if self.n_trials and self._done:
+                etas.append(elapsed / self._done * max(0, self.n_trials - self._done))
+            if self.timeout is not None:
+                etas.append(max(0.0, self.timeout - elapsed))
+            eta = min(etas) if etas else None
+        return {"status": self._status, "done": self._done, "planned": self.n_trials,
+                "timeout": self.timeout, "elapsed": elapsed, "eta": eta}
+
+    def bundle(self, final: bool = False, image: bool = True) -> dict[str, Any]:
+        """The MIME bundle of the current state: text, JSON and PNG.
+
+        The PNG is drawn anew, or with ``image=False`` the last one is kept (none before
+        the first drawing).
+
+        ``final`` adds the parameter importances when the study computes them and the run
+        lasted :data:`IMPORTANCES_AFTER` seconds or more.
+        """
+        progress = self.progress()
+        doc = document(self._model, progress, self._cache)
+        out = {"text/plain": progress_line(doc), MIME: doc}
+        if image:
+            ranked = final and progress["elapsed"] >= IMPORTANCES_AFTER
+            ranks = importances_or_none(self.study) if ranked else None
+            fig = self._figure.draw(self._model, ranks, out["text/plain"])
+            self._png = base64.b64encode(_layout.png_bytes(fig)).decode("ascii")
+        if self._png is not None:
+            out["image/png"] = self._png
+        return out
+
+
+class _Model:
+    """The dashboard's own picture of the study, kept up to date from the study's events."""
+
+    def __init__(self, study: Any) -> None:
+        self.name, self.direction = study.name, study.direction
+        self.sampler, self.scheduler = study.sampler, study.scheduler
+        self._space = dict(study.search_space())
+        self._trials = {t.number: t for t in study.trials}
+
+    @property
+    def trials(self) -> list[Any]:
+        return list(self._trials.values())
+
+    def add(self, trial: Any) -> None:
+        self._trials[trial.number] = trial
+        for name, dist in trial.distributions.items():
+            self._space.setdefault(name, dist)
+
+    def search_space(self) -> dict[str, Any]:
+        return dict(self._space)
+
+
+def progress_line(doc: Mapping[str, Any]) -> str:
+    """One line from a study document: done/planned, counts, best, elapsed and ETA."""
+    p = doc["progress"]
+    c = p["counts"]
+    status = p["status"]
+    head = {"running": "", "finished": "Finished: ", "stopped": "Stopped: ",
+            "interrupted": "Interrupted: "}.get(status, "")
+    done = f"{p['done']}/{p['planned']} trials" if p["planned"] else f"{p['done']} trials"
+    parts = [head + done,
+             f"{c['complete']} complete, {c['pruned']} pruned, {c['failed']} failed"]
+    if p["best"] is not None:
+        parts.append(f"best {_num(p['best']['value'])} (trial {p['best']['number']})")
+    timing = _seconds(p["elapsed"])
+    if p["timeout"] is not None and status == "running":
+        timing += f" / {_seconds(p['timeout'])}"
+    if p["eta"] is not None:
+        timing += f", ETA {_seconds(p['eta'])}"
+    parts.append(timing)
+    return " · ".join(parts)
+
+
+def _num(v: float | None) -> str:
+    return "n/a" if v is None else f"{v:.6g}"
+
+
+def _seconds(s: float | None) -> str:
+    if s is None or not math.isfinite(s):
+        return "?"
+    if s < 60:
+        return f"{s:.1f} s"
+    m, sec = divmod(int(round(s)), 60)
+    return f"{m} min {sec:02d} s" if m < 60 else f"{m // 60} h {m % 60:02d} min"
+
+
+def show_dashboard(study: Any) -> None:
+    """Display the final dashboard of a finished or stored study (PNG, text and JSON)."""
+    doc = document(study)
+    line = progress_line(doc)
+    fig = _layout.dashboard_figure(study, importances_or_none(study), line)
+    png = base64.b64encode(_layout.png_bytes(fig)).decode("ascii")
+    show({"image/png": png, "text/plain": line, MIME: doc})
+
+
+def show_summary(study: Any, elapsed: float | None = None, n_new: int | None = None, *,
+                 text: str | None = None) -> None:
+    """Display the end-of-run summary with a table of the top 5 trials (HTML and text).
+
+    ``text`` replaces the study's own summary paragraph (``study.summary(elapsed, n_new)``).
+    """
+    show({"text/html": summary_html(study, elapsed, n_new, text=text),
+           "text/plain": summary_text(study, elapsed, n_new, text=text)})

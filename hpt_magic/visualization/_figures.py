@@ -1,0 +1,78 @@
+"""The study's plots as matplotlib Figures (Agg canvas, no pyplot) and as a JSON document."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from matplotlib.figure import Figure
+
+from . import _layout, _panels
+from ._document import document
+
+__all__ = ["plot", "plot_history", "plot_curves", "plot_params", "study_json",
+           "importances_or_none"]
+
+
+def importances_or_none(study: Any) -> dict[str, float] | None:
+    """``study.importances()`` when the study offers it and it has an answer."""
+    method = getattr(study, "importances", None)
+    if method is None:
+        return None
+    try:
+        result = method()
+    except ValueError:  # TuneError: too few trials to tell
+        return None
+    return dict(result) or None
+
+
+def plot(study: Any, *, importances: bool = True) -> Figure:
+    """The dashboard of ``study`` as one Figure: history, learning curves, parameters.
+
+    Parameters
+    ----------
+    study : Study
+    importances : bool
+        Add a parameter-importance panel when the study can compute importances.
+
+    Examples
+    --------
+    >>> from hpt_magic import Study, Float
+    >>> study = Study(space={"x": Float(-5, 5)}, seed=0)
+    >>> study.optimize(lambda t: t.params["x"] ** 2, n_trials=10)
+    >>> fig = plot(study)
+    >>> [ax.get_title(loc="left") for ax in fig.axes]
+    ['History', 'Learning curves', 'Importance', 'x']
+    """
+    return _layout.dashboard_figure(study, importances_or_none(study) if importances else None)
+
+
+def plot_history(study: Any, ax: Any = None) -> Figure:
+    """Score against trial number (complete, pruned, failed, manual), with the best so far.
+
+    Draws on ``ax`` when given, else on a new Figure; returns the Figure.
+    """
+    ax = ax if ax is not None else _layout.new_figure(6.4, 3.8).add_subplot()
+    _panels.draw_history(ax, study)
+    return ax.figure
+
+
+def plot_curves(study: Any, ax: Any = None) -> Figure:
+    """The reported learning curves against step; draws on ``ax`` or a new Figure."""
+    ax = ax if ax is not None else _layout.new_figure(6.4, 3.8).add_subplot()
+    _panels.draw_curves(ax, study)
+    return ax.figure
+
+
+def plot_params(study: Any, ncols: int = 4) -> Figure:
+    """Score against each parameter's values, one small plot per parameter."""
+    return _layout.params_figure(study, ncols)
+
+
+def study_json(study: Any, progress: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The study as a ``application/vnd.hpt-magic.study+json`` document (schema version 1).
+
+    ``progress`` (status, done, planned, timeout, elapsed, eta) describes a run; without it
+    the study is described as it stands.
+    """
+    return document(study, progress)
