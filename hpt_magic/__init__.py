@@ -11,6 +11,7 @@ from typing import Any
 from . import nn
 from .distributions import Choice, Distribution, Float, Grid, Int, ParameterGrid
 from .exceptions import SpaceError, StorageError, TrialPruned, TuneError
+from .executors._tune import tune
 from .integration._hypermodel import HyperModel, HyperParameters, Tuner
 from .integration._loggers import MLflowCallback, TensorBoardCallback
 from .samplers import CmaEsSampler, GPSampler, GridSampler, RandomSampler, Sampler, TPESampler
@@ -26,7 +27,6 @@ from .schedulers import (
 from .study._events import Event
 from .study._storage import InMemoryStorage, SQLiteStorage
 from .study._study import Study, load_study
-from .study._tune import tune
 from .trial import Trial, TrialState
 
 __version__ = "0.1.0"

@@ -11,7 +11,7 @@ import cloudpickle
 import pytest
 
 from hpt_magic import Choice, Float, Scheduler, Study, TrialState, TuneError, load_study, tune
-from hpt_magic.parallel._dispatch import run_parallel
+from hpt_magic.study._dispatch import run_parallel
 from hpt_magic.study._lifecycle import RunInfo
 
 # Ship this module's objectives by value, as cloudpickle does for a notebook's functions.

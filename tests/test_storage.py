@@ -14,7 +14,7 @@ from hpt_magic import (
     TuneError,
     tune,
 )
-from hpt_magic.parallel._processes import main_module_spec
+from hpt_magic.executors._processes import main_module_spec
 from hpt_magic.study._storage import make_storage
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..exceptions import TuneError
-from ..study._tune import tune
+from ..executors._tune import tune
 
 __all__ = ["Dense", "Sequential", "SGD", "Adam", "History", "Callback", "EarlyStopping",
            "TuneReport", "ACTIVATIONS"]

@@ -17,7 +17,7 @@ from types import CodeType
 from typing import Any
 
 from ..exceptions import SpaceError, TuneError
-from ..study._tune import tune
+from ..executors._tune import tune
 from ..trial import Trial
 
 __all__ = ["CellProgram", "CellObjective", "parse_cell", "cell_hash"]

@@ -12,12 +12,12 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 from IPython.display import display
 
 from ..exceptions import TuneError
+from ..executors._tune import tune
 from ..integration._loggers import make_logger
 from ..study._export import list_studies
 from ..study._lifecycle import RunInfo, optimize, start_background
 from ..study._storage import DEFAULT_STORAGE, make_storage
 from ..study._study import Study, load_study
-from ..study._tune import tune
 from ..trial import TrialState
 from ._cell import CellObjective, cell_hash, parse_cell
 

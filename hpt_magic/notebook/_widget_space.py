@@ -13,7 +13,7 @@ from typing import Any
 
 from ..distributions import Distribution
 from ..exceptions import TuneError
-from ..study._tune import activate, deactivate, tune
+from ..executors._tune import activate, deactivate, tune
 from ._cell import TUNE_CALLS
 
 __all__ = ["literal_space"]

@@ -5,15 +5,13 @@ from __future__ import annotations
 import ctypes
 import threading
 import time
-import traceback
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ..exceptions import SpaceError, TrialPruned, TuneError
+from ..exceptions import SpaceError, TuneError
+from ..executors._objective import call_objective
 from ..trial import Trial, TrialState
-from ._capture import capture
 from ._events import Event
-from ._tune import activate, deactivate
 
 if TYPE_CHECKING:
     from ._study import Study
@@ -34,39 +32,6 @@ class RunInfo:
     @property
     def elapsed(self) -> float:
         return time.time() - self.started
-
-
-def call_objective(objective: Callable[[Trial], Any], trial: Trial, catch: bool, *,
-                   interrupts: tuple[type[BaseException], ...] = (KeyboardInterrupt,),
-                   why: str = "interrupted by the user") -> dict[str, Any]:
-    """Run ``objective(trial)`` as the current trial, with its output captured.
-
-    Returns the outcome: ``value``, or ``state`` (pruned, interrupted by one of
-    ``interrupts``, failed) with ``error`` and ``traceback``; ``output`` (what it printed and
-    warned); ``interrupt`` (the interrupting exception) and ``raise`` (an error to re-raise: a
-    :class:`SpaceError`, which every further trial would hit too, or any error when ``catch``
-    is false).
-    """
-    token = activate(trial)
-    outcome: dict[str, Any] = {"state": None, "value": None}
-    try:
-        with capture() as out:
-            try:
-                outcome["value"] = objective(trial)
-            except TrialPruned:
-                outcome["state"] = TrialState.PRUNED
-            except interrupts as exc:
-                outcome.update(state=TrialState.INTERRUPTED, error=why, interrupt=exc)
-            except Exception as exc:
-                outcome["state"] = TrialState.FAILED
-                outcome["error"] = f"{type(exc).__name__}: {exc}"
-                outcome["traceback"] = _user_traceback(exc)
-                if isinstance(exc, SpaceError) or not catch:
-                    outcome["raise"] = exc
-    finally:
-        deactivate(token)
-    outcome["output"] = out.getvalue()
-    return outcome
 
 
 def run_trial(study: Study, objective: Callable[[Trial], Any], trial: Trial,
@@ -100,14 +65,6 @@ def _stopped(study: Study, trial: Trial) -> tuple[TrialState, Any]:
     return TrialState.PRUNED, None
 
 
-def _user_traceback(exc: BaseException) -> str:
-    """The traceback from the user's code down, without our runner frames."""
-    tb = exc.__traceback__
-    while tb is not None and tb.tb_frame.f_globals.get("__name__", "").startswith("hpt_magic."):
-        tb = tb.tb_next
-    return "".join(traceback.format_exception(type(exc), exc, tb or exc.__traceback__))
-
-
 def optimize(study: Study, objective: Callable[[Trial], Any], *, n_trials: int | None = None,
              timeout: float | None = None, catch: bool = True,
              callbacks: list[Callable[[Study, Trial], None]] | None = None, show: bool = False,
@@ -133,7 +90,7 @@ def optimize(study: Study, objective: Callable[[Trial], Any], *, n_trials: int |
     interrupted = False
     try:
         if n_jobs != 1 or dask is not None:
-            from ..parallel._dispatch import run_parallel
+            from ._dispatch import run_parallel
 
             run_parallel(study, objective, info, n_jobs=n_jobs, dask=dask, catch=catch,
                          callbacks=callbacks or [], retries=retries)

@@ -20,8 +20,8 @@ import cloudpickle
 
 from ..distributions import Distribution
 from ..exceptions import TuneError
-from ..study._lifecycle import call_objective
 from ..trial import Trial
+from ._objective import call_objective
 
 __all__ = ["Channel", "Cancelled", "trial_spec", "run_remote", "dump_outcome", "dump_objective",
            "dumps", "loads"]

@@ -13,9 +13,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..exceptions import TuneError
-from ..study._lifecycle import RunInfo, _stopped, should_end
+from ..executors._worker import _picklable, dump_objective, trial_spec
 from ..trial import Trial, TrialState
-from ._worker import _picklable, dump_objective, trial_spec
+from ._lifecycle import RunInfo, _stopped, should_end
 
 if TYPE_CHECKING:
     from ..study._study import Study
@@ -55,11 +55,11 @@ def run_parallel(study: Study, objective: Callable[[Trial], Any], info: RunInfo,
         raise TuneError(f"retries must be >= 0, got {retries}.")
     blob = dump_objective(objective)
     if dask is not None:
-        from ._dask import DaskPool
+        from ..executors._dask import DaskPool
 
         pool: Any = DaskPool(dask, blob, n_jobs)
     else:
-        from ._processes import ProcessPool
+        from ..executors._processes import ProcessPool
 
         pool = ProcessPool(n_workers(n_jobs), blob)
     try:

@@ -73,7 +73,7 @@ def _context() -> Any:
     main_module_spec()
     if "forkserver" in multiprocessing.get_all_start_methods():
         ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["hpt_magic._remote_pool"])
+        ctx.set_forkserver_preload(["hpt_magic.executors._processes"])
         return ctx
     return multiprocessing.get_context("spawn")
 
