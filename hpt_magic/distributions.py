@@ -1,17 +1,26 @@
 """Distributions: what a hyperparameter may be, and how to sample, map and enumerate it.
 
-Each distribution maps its values to the unit interval ``[0, 1]`` (linear or log scale, integer
-and step values occupy equal-width bins), which is the space model-based samplers work in.
+Each distribution maps its values to the unit interval ``[0, 1]`` (linear or log scale), which is
+the space model-based samplers work in. A discrete distribution (ints, stepped floats, choices)
+has ``n_levels`` values; each owns a bin of the unit interval (equal widths, except on a log-int
+scale) and stands there at its bin's centre. This module is the one home of that encoding:
+samplers call :meth:`Distribution.to_unit`, :meth:`~Distribution.from_unit`,
+:meth:`~Distribution.snap_unit`, :meth:`~Distribution.level_index` and
+:meth:`~Distribution.level_units` instead of repeating it.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
+import operator
+import sys
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .exceptions import SpaceError
 
@@ -22,7 +31,16 @@ __all__ = ["Distribution", "Float", "Int", "Choice", "Grid", "ParameterGrid", "f
 class Distribution(ABC):
     """Base class of the distributions.
 
-    Subclasses set ``log`` and ``default`` and implement the unit-interval mapping.
+    Subclasses set ``log`` and ``default`` and implement the unit-interval mapping; a discrete
+    one also sets ``n_levels``. The level methods take numpy arrays (or scalars).
+
+    Examples
+    --------
+    >>> d = Int(1, 4)
+    >>> d.n_levels, d.unit_levels().tolist()
+    (4, [0.125, 0.375, 0.625, 0.875])
+    >>> d.to_unit(2), d.from_unit(0.3), d.snap_unit([0.0, 0.3, 1.0]).tolist()
+    (0.375, 2, [0.125, 0.375, 0.875])
     """
 
     log: bool = False
@@ -39,6 +57,39 @@ class Distribution(ABC):
     @abstractmethod
     def from_unit(self, u: float) -> Any:
         """Map a point of ``[0, 1]`` back to a valid value (rounded for ints, steps, choices)."""
+
+    @property
+    def n_levels(self) -> int | None:
+        """How many values a discrete distribution has; ``None`` for a continuous one."""
+        return None
+
+    def level_index(self, u: ArrayLike) -> np.ndarray:
+        """The level (``0 .. n_levels - 1``) that each point ``u`` of the unit interval stands
+        for; points outside ``[0, 1]`` count as the nearest end."""
+        n = self._levels()
+        return np.clip(np.floor(np.asarray(u, dtype=float) * n), 0, n - 1).astype(np.int64)
+
+    def level_units(self, k: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Where levels ``k`` sit in the unit interval: ``(centre, lower edge, upper edge)``."""
+        n = self._levels()
+        k = np.asarray(k, dtype=float)
+        return (k + 0.5) / n, k / n, (k + 1) / n
+
+    def snap_unit(self, u: ArrayLike) -> np.ndarray:
+        """``to_unit(from_unit(u))`` for an array: ``u`` clipped to ``[0, 1]``, and a discrete
+        distribution's points moved to the centre of their level."""
+        u = np.clip(np.asarray(u, dtype=float), 0.0, 1.0)
+        return u if self.n_levels is None else self.level_units(self.level_index(u))[0]
+
+    def unit_levels(self) -> np.ndarray:
+        """The unit values of all levels, in order."""
+        return self.level_units(np.arange(self._levels()))[0]
+
+    def _levels(self) -> int:
+        n = self.n_levels
+        if n is None:
+            raise SpaceError(f"{self!r} is continuous: it has no levels in the unit interval.")
+        return n
 
     def grid(self) -> list[Any]:
         """The values a grid search enumerates."""
@@ -123,24 +174,29 @@ class Float(Distribution):
             return v
         return super().clip(min(self.high, max(self.low, v)))
 
-    def _n_steps(self) -> int:
+    @property
+    def n_levels(self) -> int | None:
+        if self.step is None:
+            return None
+        # A tolerance so that a step that divides the range up to rounding reaches `high`.
         return int(math.floor((self.high - self.low) / self.step + 1e-9)) + 1
+
+    def _value(self, k: int) -> float:
+        return float(min(self.high, self.low + k * self.step))
 
     def to_unit(self, value: Any) -> float:
         v = float(value)
         if self.step is not None:
-            n = self._n_steps()
-            return (round((v - self.low) / self.step) + 0.5) / n
+            k = min(self.n_levels - 1, max(0, round((v - self.low) / self.step)))
+            return float(self.level_units(k)[0])
         if self.log:
             return (math.log(v) - math.log(self.low)) / (math.log(self.high) - math.log(self.low))
         return (v - self.low) / (self.high - self.low)
 
     def from_unit(self, u: float) -> float:
-        u = min(1.0, max(0.0, float(u)))
         if self.step is not None:
-            n = self._n_steps()
-            k = min(n - 1, int(u * n))
-            return float(min(self.high, self.low + k * self.step))
+            return self._value(int(self.level_index(u)))
+        u = min(1.0, max(0.0, float(u)))
         if self.log:
             lo, hi = math.log(self.low), math.log(self.high)
             return float(min(self.high, max(self.low, math.exp(lo + u * (hi - lo)))))
@@ -149,7 +205,7 @@ class Float(Distribution):
     def grid(self) -> list[Any]:
         if self.step is None:
             return super().grid()
-        return [self.from_unit((k + 0.5) / self._n_steps()) for k in range(self._n_steps())]
+        return [self._value(k) for k in range(self.n_levels)]
 
     def contains(self, value: Any) -> bool:
         try:
@@ -199,24 +255,36 @@ class Int(Distribution):
             )
         self.default = int(default)
 
-    def _n(self) -> int:
+    @property
+    def n_levels(self) -> int:
         return (self.high - self.low) // self.step + 1
 
+    def _log_range(self) -> tuple[float, float]:
+        # On a log scale value v owns [log(v - 0.5), log(v + 0.5)]: every integer gets a bin,
+        # wider at the low end, so that sampling is uniform in the log.
+        return math.log(self.low - 0.5), math.log(self.high + 0.5)
+
+    def level_index(self, u: ArrayLike) -> np.ndarray:
+        if not self.log:
+            return super().level_index(u)
+        lo, hi = self._log_range()
+        v = np.round(np.exp(lo + np.asarray(u, dtype=float) * (hi - lo)))
+        return (np.clip(v, self.low, self.high) - self.low).astype(np.int64)
+
+    def level_units(self, k: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if not self.log:
+            return super().level_units(k)
+        lo, hi = self._log_range()
+        v = self.low + np.asarray(k, dtype=float)
+        centre, lower, upper = ((np.log(x) - lo) / (hi - lo) for x in (v, v - 0.5, v + 0.5))
+        return centre, lower, upper
+
     def to_unit(self, value: Any) -> float:
-        v = float(value)
-        if self.log:
-            lo, hi = math.log(self.low - 0.5), math.log(self.high + 0.5)
-            return (math.log(v) - lo) / (hi - lo)
-        return (round((v - self.low) / self.step) + 0.5) / self._n()
+        k = min(self.n_levels - 1, max(0, round((float(value) - self.low) / self.step)))
+        return float(self.level_units(k)[0])
 
     def from_unit(self, u: float) -> int:
-        u = min(1.0, max(0.0, float(u)))
-        if self.log:
-            lo, hi = math.log(self.low - 0.5), math.log(self.high + 0.5)
-            v = int(round(math.exp(lo + u * (hi - lo))))
-            return int(min(self.high, max(self.low, v)))
-        k = min(self._n() - 1, int(u * self._n()))
-        return int(self.low + k * self.step)
+        return int(self.low + int(self.level_index(u)) * self.step)
 
     def grid(self) -> list[Any]:
         return list(range(self.low, self.high + 1, self.step))
@@ -286,12 +354,15 @@ class Choice(Distribution):
                 return i
         raise SpaceError(f"{value!r} is not one of the options {self.options!r}.")
 
+    @property
+    def n_levels(self) -> int:
+        return len(self.options)
+
     def to_unit(self, value: Any) -> float:
-        return (self.index(value) + 0.5) / len(self.options)
+        return float(self.level_units(self.index(value))[0])
 
     def from_unit(self, u: float) -> Any:
-        u = min(1.0, max(0.0, float(u)))
-        return self.options[min(len(self.options) - 1, int(u * len(self.options)))]
+        return self.options[int(self.level_index(u))]
 
     def sample(self, rng: np.random.Generator) -> Any:
         return self.options[int(rng.integers(len(self.options)))]
@@ -392,23 +463,45 @@ def check_compatible(known: Mapping[str, Distribution], space: Mapping[str, Dist
 class ParameterGrid:
     """The cartesian product of the grids of a space, as a small sized iterable.
 
+    The last parameter varies fastest. ``size`` is exact however large the grid; ``len()``
+    cannot report more than ``sys.maxsize`` points, so it raises a :class:`SpaceError` beyond
+    that, while indexing and iteration stay lazy and work at any size.
+
     Examples
     --------
     >>> g = ParameterGrid({"a": Int(1, 2), "b": Choice(["x", "y"])})
     >>> len(g), g[3]
     (4, {'a': 2, 'b': 'y'})
+    >>> huge = ParameterGrid({f"p{i}": Int(0, 9) for i in range(20)})
+    >>> huge.size, huge[123]["p17"]
+    (100000000000000000000, 1)
     """
 
     def __init__(self, space: Mapping[str, Distribution]) -> None:
         self.names = list(space)
         self.values = [space[n].grid() for n in self.names]
 
+    @property
+    def size(self) -> int:
+        """The number of points (an exact Python integer)."""
+        return math.prod(map(len, self.values)) if self.values else 0
+
     def __len__(self) -> int:
-        return int(np.prod([len(v) for v in self.values])) if self.values else 0
+        size = self.size
+        if size > sys.maxsize:
+            raise SpaceError(
+                f"The grid has {size} points, more than len() can count (at most "
+                f"{sys.maxsize}). Use grid.size for the exact count; indexing and iteration "
+                "still work.")
+        return size
 
     def __getitem__(self, index: int) -> dict[str, Any]:
-        if not 0 <= index < len(self):
-            raise IndexError(index)
+        index = operator.index(index)
+        size = self.size
+        if index < 0:
+            index += size
+        if not 0 <= index < size:
+            raise IndexError(f"grid index out of range (the grid has {size} points)")
         out = {}
         for name, vals in zip(reversed(self.names), reversed(self.values)):
             index, k = divmod(index, len(vals))
@@ -416,4 +509,6 @@ class ParameterGrid:
         return {n: out[n] for n in self.names}
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
-        return (self[i] for i in range(len(self)))
+        if not self.values:
+            return iter(())
+        return (dict(zip(self.names, combo)) for combo in itertools.product(*self.values))

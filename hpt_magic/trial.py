@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import heapq
 import math
 import time
+from collections.abc import Iterable
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from .distributions import Choice, Distribution, Float, Int
-from .exceptions import TrialPruned, TuneError
+from .exceptions import SpaceError, TrialPruned, TuneError
 
-if TYPE_CHECKING:
-    from .study._study import Study
+__all__ = ["Direction", "Trial", "TrialState", "TrialHost", "UNSET", "top_trials"]
 
-__all__ = ["Trial", "TrialState"]
+#: No preset value: the sampler decides (see :meth:`Trial.preset_value`).
+UNSET = object()
 
 
 class TrialState(str, Enum):
@@ -33,6 +35,88 @@ class TrialState(str, Enum):
 
     def __str__(self) -> str:
         return self.value
+
+
+class TrialHost(Protocol):
+    """What a running trial talks to: the study, or a worker's link to the kernel's study."""
+
+    def sample_param(self, trial: Trial, name: str, dist: Distribution) -> Any:
+        """Register ``name`` and return its value for ``trial`` (recorded on the trial)."""
+
+    def record_report(self, trial: Trial, value: float, step: int, checkpoint: Any) -> bool:
+        """Record a point of ``trial``'s curve; return whether the scheduler stops it."""
+
+
+class Direction(str, Enum):
+    """Which scores are better: the one place that compares, ranks and turns scores into losses.
+
+    Built from the strings users pass (``"minimize"``, ``"maximize"``, ``"min"``, ``"max"``);
+    it is a ``str`` whose value is the full word, so ``study.direction == "minimize"`` holds
+    and storage and JSON keep writing ``"minimize"``/``"maximize"``.
+
+    Examples
+    --------
+    >>> d = Direction("max")
+    >>> d, d == "maximize", d.value
+    (<Direction.MAXIMIZE: 'maximize'>, True, 'maximize')
+    >>> d.is_better(0.9, 0.5), d.best([0.5, float("nan"), 0.9]), d.to_loss(0.9)
+    (True, 0.9, -0.9)
+    """
+
+    MINIMIZE = "minimize"
+    MAXIMIZE = "maximize"
+
+    @classmethod
+    def _missing_(cls, value: object) -> Direction:
+        alias = {"min": cls.MINIMIZE, "max": cls.MAXIMIZE}.get(value) \
+            if isinstance(value, str) else None
+        if alias is None:
+            raise TuneError(f"direction must be 'minimize' or 'maximize' ('min' or 'max'), got "
+                            f"{value!r}.")
+        return alias
+
+    @property
+    def sign(self) -> float:
+        """``1.0`` when minimising, ``-1.0`` when maximising: ``sign * score`` is a loss."""
+        return 1.0 if self is Direction.MINIMIZE else -1.0
+
+    def to_loss(self, value: float | None) -> float:
+        """``value`` as a loss (lower is better); not a finite number: ``inf``, the worst."""
+        if value is None or not math.isfinite(value):
+            return math.inf
+        return self.sign * value
+
+    def is_better(self, a: float, b: float | None) -> bool:
+        """Whether score ``a`` strictly beats ``b`` (anything beats ``None``)."""
+        return b is None or self.to_loss(a) < self.to_loss(b)
+
+    def best(self, values: Iterable[float | None]) -> float | None:
+        """The best finite score of ``values`` (the first of equal ones), ``None`` if none."""
+        finite = [v for v in values if v is not None and math.isfinite(v)]
+        return min(finite, key=self.to_loss) if finite else None
+
+    def sort_key(self, trial: Trial) -> tuple[float, int]:
+        """Orders trials best first, ties by trial number; a missing score comes last."""
+        return self.to_loss(trial.value), trial.number
+
+    def sort(self, trials: Iterable[Trial]) -> list[Trial]:
+        """``trials`` best first (see :meth:`sort_key`)."""
+        return sorted(trials, key=self.sort_key)
+
+    def __str__(self) -> str:
+        return self.value
+
+
+def top_trials(trials: Iterable[Trial], direction: str | Direction,
+               k: int | None = None) -> list[Trial]:
+    """The ``k`` best complete trials with a finite score (all when ``None``), best first,
+    ties by trial number. Studies and their stand-ins (the live dashboard's) all call this."""
+    direction = Direction(direction)
+    done = [t for t in trials if t.state is TrialState.COMPLETE and t.value is not None
+            and math.isfinite(t.value)]
+    if k is None:
+        return direction.sort(done)
+    return heapq.nsmallest(k, done, key=direction.sort_key)
 
 
 class Trial:
@@ -87,15 +171,42 @@ class Trial:
         self.checkpoint: Any = None
         self.relative: dict[str, Any] = {}
         self.fixed: dict[str, Any] = {}
-        self._study: Study | None = None
+        #: Where parameters are sampled and reports go while the trial runs: its study in
+        #: this process, a link to the kernel in a worker (see :class:`TrialHost`).
+        self._host: TrialHost | None = None
 
     # -- define-by-run -----------------------------------------------------------------------
     def suggest(self, name: str, dist: Distribution) -> Any:
         """Return the value of parameter ``name`` drawn from ``dist`` for this trial."""
-        if self._study is None:
+        if name in self.params:
+            if self.distributions.get(name) != dist:
+                raise SpaceError(
+                    f"Parameter {name!r} is defined twice in one trial with different "
+                    f"distributions ({self.distributions.get(name)!r} and {dist!r}). Give each "
+                    "tune.* call its own name.")
+            return self.params[name]
+        if self._host is None:
             raise TuneError(f"Trial {self.number} is finished or detached; it cannot suggest "
                             f"{name!r}. Ask the study for a new trial.")
-        return self._study._suggest(self, name, dist)
+        return self._host.sample_param(self, name, dist)
+
+    def preset_value(self, name: str, dist: Distribution) -> Any:
+        """The value this trial already carries for ``name``, or :data:`UNSET`.
+
+        In order: a value fixed when the trial was asked (enqueued, given, or set by a
+        scheduler; it must lie in ``dist``), the default for a manual trial, the value the
+        sampler proposed jointly at ask time. The study and a worker process both call this,
+        so they always agree on the value without asking each other.
+        """
+        if name in self.fixed:
+            value = self.fixed[name]
+            if not dist.contains(value):
+                raise SpaceError(f"The given value {value!r} for {name!r} is outside {dist!r}. "
+                                 "Give a value inside the range.")
+            return dist.clip(value)
+        if self.manual:
+            return dist.default
+        return self.relative.get(name, UNSET)
 
     def suggest_float(self, name: str, low: float, high: float, *, log: bool = False,
                       step: float | None = None) -> float:
@@ -126,10 +237,10 @@ class Trial:
             step = self.user_attrs["step"]
         elif step is None:
             step = (max(self.intermediate) + 1) if self.intermediate else 0
-        if self._study is None:
+        if self._host is None:
             self.record_point(int(step), value)
             return False
-        stop = self._study._report(self, value, int(step), checkpoint)
+        stop = self._host.record_report(self, value, int(step), checkpoint)
         if stop and not self.in_steps:
             raise TrialPruned(f"stopped by the scheduler at step {step}")
         return stop

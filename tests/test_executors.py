@@ -11,8 +11,7 @@ import cloudpickle
 import pytest
 
 from hpt_magic import Choice, Float, Scheduler, Study, TrialState, TuneError, load_study, tune
-from hpt_magic.study._dispatch import run_parallel
-from hpt_magic.study._lifecycle import RunInfo
+from hpt_magic.study._lifecycle import optimize
 
 # Ship this module's objectives by value, as cloudpickle does for a notebook's functions.
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
@@ -112,8 +111,7 @@ def test_a_killed_trial_is_retried_once(executor, tmp_path):
         return trial.params["x"]
 
     study = Study(space={"x": Float(0, 1)}, seed=0)
-    info = RunInfo(3, None)
-    run_parallel(study, kill_first_attempt, info, retries=1, **executor)
+    info = optimize(study, kill_first_attempt, n_trials=3, retries=1, **executor)
     assert marker.exists() and info.done == 3 and info.reason == "done"
     assert study.counts()["complete"] == 3
     assert study.trial(0).user_attrs["retried"] == 1
@@ -144,8 +142,8 @@ def test_pbt_checkpoints_travel_to_workers():
 
 def test_stop_lets_running_trials_finish():
     study = Study(space={"x": Float(0, 1)})
-    info = RunInfo(20, None)
-    run_parallel(study, long_curve, info, n_jobs=2, callbacks=[lambda s, t: s.stop()])
+    info = optimize(study, long_curve, n_trials=20, n_jobs=2,
+                    callbacks=[lambda s, t: s.stop()])
     assert info.reason == "stopped" and info.done == len(study.trials) == 2
     assert study.counts()["complete"] == 2
 

@@ -19,9 +19,12 @@ import time
 import uuid
 from typing import Any
 
+from ..distributions import Distribution
 from ..exceptions import TuneError
+from ..trial import Trial
+from ._base import Executor
 from ._processes import main_module_spec
-from ._worker import Cancelled, dump_outcome, dumps, loads, run_remote
+from ._worker import Cancelled, dump_outcome, dumps, loads, run_remote, trial_spec
 
 __all__ = ["DaskPool", "run_task"]
 
@@ -103,16 +106,18 @@ def _connect(dask: Any) -> tuple[Any, Any]:
                         "the address, or start a local cluster with --dask local:N.") from None
 
 
-class DaskPool:
+class DaskPool(Executor):
     """Trials of one pickled objective as Dask tasks; same messages as ``ProcessPool``."""
 
-    def __init__(self, dask: Any, blob: bytes, n_jobs: int = 1) -> None:
+    def __init__(self, dask: Any, blob: bytes, n_jobs: int = 1,
+                 catch: bool | tuple[type[Exception], ...] = True) -> None:
         from distributed import Queue
 
         self._client, self._cluster = _connect(dask)
         self._n_jobs = n_jobs if n_jobs > 1 else None
         self._threads, self._counted = 1, -float("inf")
         self._blob = blob
+        self._catch = catch
         self._run = uuid.uuid4().hex[:12]
         try:
             self._up = Queue(f"hpt-{self._run}-up", client=self._client)
@@ -162,8 +167,9 @@ class DaskPool:
         Queue(f"hpt-{self._run}-{number}", client=self._client).put(
             dumps((token, ("ok", self._blob))))
 
-    def submit(self, spec: dict[str, Any]) -> None:
-        number = spec["number"]
+    def submit(self, trial: Trial, known: dict[str, Distribution]) -> None:
+        number = trial.number
+        spec = trial_spec(trial, known, self._catch)
         future = self._client.submit(run_task, spec, self._run, pure=False,
                                      key=f"hpt-trial-{self._run}-{number}-{uuid.uuid4().hex[:6]}")
         self._futures[number] = future

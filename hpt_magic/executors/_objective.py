@@ -6,25 +6,34 @@ into a trial outcome, in the kernel and in worker processes alike.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import traceback
 from collections.abc import Callable
 from typing import Any
 
 from ..exceptions import SpaceError, TrialPruned
+from ..study._results import check_score
 from ..trial import Trial, TrialState
-from ._capture import capture
+from ._capture import capture as capture_output
 from ._tune import activate, deactivate
 
 __all__ = ["call_objective"]
 
 
-def call_objective(objective: Callable[[Trial], Any], trial: Trial, catch: bool, *,
+def call_objective(objective: Callable[[Trial], Any], trial: Trial,
+                   catch: bool | tuple[type[Exception], ...] = True, *,
                    interrupts: tuple[type[BaseException], ...] = (KeyboardInterrupt,),
-                   why: str = "interrupted by the user") -> dict[str, Any]:
+                   why: str = "interrupted by the user", capture: bool = True) -> dict[str, Any]:
     """Run ``objective(trial)`` as the current trial, with its output captured.
 
-    Returns the outcome: ``value``, or ``state`` (pruned, interrupted by one of
-    ``interrupts``, failed) with ``error`` and ``traceback``; ``output`` (what it printed and
+    ``catch``: record errors as a failed trial (``True``), only errors of these types (a
+    tuple), or none (``False``: they are re-raised). ``capture=False`` lets the output through.
+
+    Returns the outcome: ``value`` (the score as a float, or ``None`` when the objective
+    returned nothing), or ``state`` (pruned, interrupted by one of ``interrupts``, failed:
+    an error, a ``BaseException`` other than ``KeyboardInterrupt``, or a score that is not a
+    finite number) with ``error`` and ``traceback``; ``output`` (what it printed and
     warned); ``interrupt`` (the interrupting exception) and ``raise`` (an error to re-raise: a
     :class:`SpaceError`, which every further trial would hit too, or any error when ``catch``
     is false).
@@ -32,24 +41,39 @@ def call_objective(objective: Callable[[Trial], Any], trial: Trial, catch: bool,
     token = activate(trial)
     outcome: dict[str, Any] = {"state": None, "value": None}
     try:
-        with capture() as out:
+        with (capture_output() if capture else contextlib.nullcontext(io.StringIO())) as out:
             try:
                 outcome["value"] = objective(trial)
             except TrialPruned:
                 outcome["state"] = TrialState.PRUNED
             except interrupts as exc:
                 outcome.update(state=TrialState.INTERRUPTED, error=why, interrupt=exc)
-            except Exception as exc:
+            except KeyboardInterrupt:
+                raise  # in a worker, where only the kernel's cancel interrupts a trial
+            except BaseException as exc:
+                # SystemExit, GeneratorExit and a user's own BaseException end this trial, not
+                # the run (nor the kernel): they fail it like any error.
                 outcome["state"] = TrialState.FAILED
-                outcome["error"] = f"{type(exc).__name__}: {exc}"
+                outcome["error"] = f"{type(exc).__name__}: {exc}" if str(exc) \
+                    else type(exc).__name__
                 outcome["traceback"] = _user_traceback(exc)
-                if isinstance(exc, SpaceError) or not catch:
+                if isinstance(exc, SpaceError) or not _caught(exc, catch):
                     outcome["raise"] = exc
     finally:
         deactivate(token)
     outcome["output"] = out.getvalue()
+    if outcome["state"] is None and outcome["value"] is not None:
+        # Judged here, where the objective ran: a worker then sends a float or the reason,
+        # never a value that does not pickle, is huge, or breaks float() in the kernel.
+        score, reason = check_score(outcome["value"])
+        outcome.update(value=score)
+        if reason:
+            outcome.update(state=TrialState.FAILED, error=reason)
     return outcome
 
+
+def _caught(exc: BaseException, catch: bool | tuple[type[Exception], ...]) -> bool:
+    return isinstance(exc, catch) if isinstance(catch, tuple) else bool(catch)
 
 
 def _user_traceback(exc: BaseException) -> str:

@@ -16,7 +16,10 @@ from collections import deque
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
-from ._worker import dump_outcome, dumps, loads, run_remote
+from ..distributions import Distribution
+from ..trial import Trial
+from ._base import Executor
+from ._worker import dump_outcome, dumps, loads, run_remote, trial_spec
 
 __all__ = ["ProcessPool", "worker_main"]
 
@@ -78,7 +81,7 @@ def _context() -> Any:
     return multiprocessing.get_context("spawn")
 
 
-class ProcessPool:
+class ProcessPool(Executor):
     """``n_workers`` local processes running trials of one pickled objective.
 
     Messages come back as tuples: ``("suggest" | "report", number, ...)`` requests that
@@ -87,9 +90,11 @@ class ProcessPool:
     ``("broken", None, why)`` when a worker cannot load the objective.
     """
 
-    def __init__(self, n_workers: int, blob: bytes) -> None:
+    def __init__(self, n_workers: int, blob: bytes,
+                 catch: bool | tuple[type[Exception], ...] = True) -> None:
         self.size = n_workers
         self._blob = blob
+        self._catch = catch
         self._ctx = _context()
         self._inbox: deque[tuple] = deque()
         self._idle_deaths = 0
@@ -103,11 +108,11 @@ class ProcessPool:
         theirs.close()  # so that our end sees EOF when the process dies
         return _Worker(process, ours)
 
-    def submit(self, spec: dict[str, Any]) -> None:
+    def submit(self, trial: Trial, known: dict[str, Distribution]) -> None:
         """Run a trial on an idle worker (the caller keeps at most ``size`` running)."""
         worker = next(w for w in self._workers if w.number is None)
-        worker.number = spec["number"]
-        _send(worker.conn, spec)
+        worker.number = trial.number
+        _send(worker.conn, trial_spec(trial, known, self._catch))
 
     def reply(self, number: int, reply: tuple) -> None:
         """Answer the request of the worker running trial ``number``."""

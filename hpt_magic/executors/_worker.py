@@ -20,7 +20,7 @@ import cloudpickle
 
 from ..distributions import Distribution
 from ..exceptions import TuneError
-from ..trial import Trial
+from ..trial import UNSET, Trial
 from ._objective import call_objective
 
 __all__ = ["Channel", "Cancelled", "trial_spec", "run_remote", "dump_outcome", "dump_objective",
@@ -39,19 +39,22 @@ class Cancelled(BaseException):
     that catches everything does not swallow it)."""
 
 
-def trial_spec(study: Any, trial: Trial, catch: bool) -> dict[str, Any]:
-    """What a worker needs to run ``trial``: everything the kernel decided at ask time."""
+def trial_spec(trial: Trial, known: dict[str, Distribution],
+               catch: bool | tuple[type[Exception], ...]) -> dict[str, Any]:
+    """What a worker needs to run ``trial``: everything the kernel decided at ask time, and
+    the study's parameters so far (``known``)."""
     return {
         "number": trial.number, "params": dict(trial.params),
         "distributions": dict(trial.distributions), "fixed": dict(trial.fixed),
-        "relative": dict(trial.relative), "known": study.search_space(),
+        "relative": dict(trial.relative), "known": dict(known),
         "user_attrs": dict(trial.user_attrs), "checkpoint": trial.checkpoint,
         "started": trial.started, "catch": catch,
     }
 
 
 class _KernelLink:
-    """Stands in for the study of a trial running in a worker."""
+    """The host of a trial running in a worker (see :class:`~hpt_magic.trial.TrialHost`):
+    the kernel's study, one message away."""
 
     def __init__(self, channel: Channel, known: dict[str, Distribution]) -> None:
         self.channel = channel
@@ -75,24 +78,19 @@ class _KernelLink:
             raise reply[1]
         return reply[1]
 
-    def _suggest(self, trial: Trial, name: str, dist: Distribution) -> Any:
-        if name in trial.params and trial.distributions.get(name) == dist:
-            return trial.params[name]
-        if name not in trial.params and self.known.get(name) == dist:
-            # The same choices the kernel's Study._suggest makes, so its copy agrees.
-            if name in trial.fixed and dist.contains(trial.fixed[name]):
-                value = dist.clip(trial.fixed[name])
-                self.learned.append((name, dist))
-            elif name not in trial.fixed and name in trial.relative:
-                value = trial.relative[name]
-                self.learned.append((name, dist))
-            else:
-                value = self._ask(("suggest", trial.number, name, dist))
-        else:
+    def sample_param(self, trial: Trial, name: str, dist: Distribution) -> Any:
+        value = UNSET
+        if self.known.get(name) == dist:
+            # The trial's own preset value, as the kernel's study would resolve it: recorded
+            # there with the next message instead of a round trip now.
+            value = trial.preset_value(name, dist)
+        if value is UNSET:
             value = self._ask(("suggest", trial.number, name, dist))
+        else:
+            self.learned.append((name, dist))
         return trial.record_param(name, dist, value)
 
-    def _report(self, trial: Trial, value: float, step: int, checkpoint: Any = None) -> bool:
+    def record_report(self, trial: Trial, value: float, step: int, checkpoint: Any = None) -> bool:
         trial.record_point(step, value, checkpoint)
         trial.should_stop = bool(self._ask(("report", trial.number, value, step, checkpoint)))
         return trial.should_stop
@@ -112,7 +110,7 @@ def run_remote(objective: Callable[[Trial], Any], spec: dict[str, Any],
     trial.fixed, trial.relative = spec["fixed"], spec["relative"]
     trial.checkpoint = spec["checkpoint"]
     link = _KernelLink(channel, spec["known"])
-    trial._study = link  # type: ignore[assignment]
+    trial._host = link
     outcome = call_objective(objective, trial, spec["catch"], interrupts=(Cancelled,),
                              why="cancelled: the run was interrupted")
     outcome.pop("interrupt", None)
@@ -129,15 +127,15 @@ def dump_outcome(outcome: dict[str, Any]) -> bytes:
         if "raise" in outcome:
             exc = outcome["raise"]
             outcome["raise"] = RuntimeError(f"{type(exc).__name__}: {exc}")
-        if not _picklable(outcome["value"]):
+        if not picklable(outcome["value"]):
             outcome["value"] = repr(outcome["value"])
-        if not _picklable(outcome["user_attrs"]):
+        if not picklable(outcome["user_attrs"]):
             outcome["user_attrs"] = {k: v for k, v in outcome["user_attrs"].items()
-                                     if _picklable(v)}
+                                     if picklable(v)}
         return dumps(outcome)
 
 
-def _picklable(obj: Any) -> bool:
+def picklable(obj: Any) -> bool:
     try:
         dumps(obj)
     except Exception:

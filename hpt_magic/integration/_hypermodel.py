@@ -15,7 +15,7 @@ from ..samplers import Sampler
 from ..schedulers import Scheduler
 from ..study._storage import Storage
 from ..study._study import Study
-from ..trial import Trial, TrialState
+from ..trial import Direction, Trial
 
 __all__ = ["HyperParameters", "HyperModel", "Tuner"]
 
@@ -177,7 +177,8 @@ class Tuner:
 
     def __init__(
         self, hypermodel: HyperModel | Callable[[HyperParameters], Any], *,
-        objective: str | Callable[[Any, Any], float] = "val_loss", direction: str | None = None,
+        objective: str | Callable[[Any, Any], float] = "val_loss",
+        direction: str | Direction | None = None,
         sampler: str | Sampler = "tpe", scheduler: str | Scheduler | None = None,
         max_steps: int | None = None, max_trials: int = 20, timeout: float | None = None,
         seed: int | None = None, storage: str | os.PathLike | Storage | None = None,
@@ -196,7 +197,8 @@ class Tuner:
                 raise TuneError("Tuner: with a callable objective, say whether to maximize or "
                                 "minimize it: Tuner(..., direction='maximize').")
             name = objective.lower()
-            direction = "maximize" if any(k in name for k in _MAXIMISED) else "minimize"
+            direction = Direction.MAXIMIZE if any(k in name for k in _MAXIMISED) \
+                else Direction.MINIMIZE
         self.objective = objective
         self.max_trials, self.timeout, self.show = max_trials, timeout, show
         self.keep_models = keep_models
@@ -237,27 +239,24 @@ class Tuner:
         values = metrics[self.objective]
         if not isinstance(values, Sequence):
             return float(values)
-        finite = [float(v) for v in values if math.isfinite(float(v))]
-        if not finite:
-            return math.nan
-        return min(finite) if self.study.direction == "minimize" else max(finite)
+        best = self.study.direction.best(float(v) for v in values)
+        return math.nan if best is None else best
 
     def _keep(self, number: int, score: float, model: Any) -> None:
         if self.keep_models <= 0 or not math.isfinite(score):
             return
         self._models[number] = (score, model)
-        ranked = sorted(self._models, key=lambda n: self._models[n][0],
-                        reverse=self.study.direction == "maximize")
+        ranked = sorted(self._models, key=lambda n: (
+            self.study.direction.to_loss(self._models[n][0]), n))
         for n in ranked[self.keep_models:]:
             del self._models[n]
 
     def _best_trials(self, n: int) -> list[Trial]:
-        done = self.study.get_trials([TrialState.COMPLETE])
-        done.sort(key=lambda t: t.value, reverse=self.study.direction == "maximize")
+        done = self.study.top_trials(n)
         if not done:
             raise TuneError(f"Tuner: study {self.study.name!r} has no complete trial yet. Run "
                             "tuner.search(...) first.")
-        return done[:n]
+        return done
 
     def get_best_hyperparameters(self, num_trials: int = 1) -> list[HyperParameters]:
         """The hyperparameters of the best trials, best first; ``build`` them again with

@@ -168,7 +168,7 @@ class MLflowCallback(_TrialLogger):
             self._experiment_id(self.experiment or study.name),
             start_time=int(trial.started * 1000), run_name=f"trial-{trial.number}",
             tags={"hpt_magic.study": study.name, "hpt_magic.trial": str(trial.number),
-                  "hpt_magic.direction": study.direction, "hpt_magic.state": "running"})
+                  "hpt_magic.direction": study.direction.value, "hpt_magic.state": "running"})
         handle = {"run_id": run.info.run_id, "params": set()}
         self._log_params(handle, trial)
         return handle

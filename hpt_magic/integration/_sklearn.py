@@ -257,7 +257,7 @@ class TuneSearchCV(BaseSearchCV):
         self.study_ = study
         failures: list[ValueError] = []
 
-        def evaluate(trial: Trial) -> tuple[float, None]:
+        def evaluate(trial: Trial) -> float:
             try:
                 results = evaluate_candidates([candidate(trial)])
             except ValueError as exc:
@@ -271,7 +271,7 @@ class TuneSearchCV(BaseSearchCV):
                     f"out of cv_results_ and marked failed in study_.{exc}", FitFailedWarning,
                     stacklevel=2)
                 raise _CandidateFailed(str(exc).strip().splitlines()[0]) from None
-            return float(results[_objective_key(results, self.refit)][-1]), None
+            return float(results[_objective_key(results, self.refit)][-1])
 
         _search(self, study, evaluate)
         if failures and len(failures) == len(study.trials):

@@ -18,10 +18,9 @@ from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import _check_method_params, indexable
 
 from ..exceptions import TrialPruned, TuneError
-from ..study._events import Event
-from ..study._lifecycle import RunInfo, should_end
+from ..study._lifecycle import optimize
 from ..study._study import Study
-from ..trial import Trial, TrialState
+from ..trial import Trial
 
 if TYPE_CHECKING:
     from ._sklearn import TuneSearchCV
@@ -31,46 +30,24 @@ class _CandidateFailed(Exception):
     """Every fit of one candidate failed: the trial fails, the search goes on."""
 
 
-def _search(search: TuneSearchCV, study: Study,
-            evaluate: Callable[[Trial], tuple[float, TrialState | None]]) -> None:
-    """Ask, evaluate and tell until ``n_trials``, the timeout or the end of the grid.
+def _search(search: TuneSearchCV, study: Study, evaluate: Callable[[Trial], float]) -> None:
+    """Run the candidates through the study's lifecycle until ``n_trials``, the timeout or the
+    end of the grid.
 
     Unlike ``Study.optimize`` nothing is captured: scikit-learn's own warnings and verbose
-    output reach the user as with ``GridSearchCV``.
+    output reach the user as with ``GridSearchCV``. A candidate whose every fit failed is a
+    failed trial; any other error ends the search and is raised.
     """
-    info = RunInfo(search.n_trials, search.timeout)
     dashboard = None
     if search.show:
-        # A front end: imported only when asked for.
+        # A front end, built only when asked for (a named exception of the layers contract).
         from ..notebook._dashboard import Dashboard
 
         dashboard = Dashboard(study, n_trials=search.n_trials, timeout=search.timeout)
-    study.events.emit(Event("run_started", study, data={"n_trials": search.n_trials,
-                                                         "timeout": search.timeout}))
     try:
-        while (reason := should_end(study, info)) is None:
-            trial = study.ask()
-            try:
-                value, state = evaluate(trial)
-            except _CandidateFailed as exc:
-                study.tell(trial, state=TrialState.FAILED, error=str(exc))
-            except KeyboardInterrupt:
-                info.reason = "interrupted"
-                study.tell(trial, state=TrialState.INTERRUPTED, error="interrupted by the user")
-                raise
-            except BaseException as exc:
-                info.reason = "error"
-                study.tell(trial, state=TrialState.FAILED, error=f"{type(exc).__name__}: {exc}")
-                raise
-            else:
-                study.tell(trial, value, state=state)
-            info.done += 1
-            for callback in search.callbacks or ():
-                callback(study, trial)
-        info.reason = reason
+        optimize(study, evaluate, n_trials=search.n_trials, timeout=search.timeout,
+                 catch=(_CandidateFailed,), capture=False, callbacks=list(search.callbacks or ()))
     finally:
-        study.events.emit(Event("run_finished", study, data={
-            "reason": info.reason, "n_done": info.done, "elapsed": info.elapsed}))
         if dashboard is not None:
             dashboard.close()
 
@@ -155,13 +132,13 @@ def _fit_stepwise(search: TuneSearchCV, X: Any, y: Any, params: dict[str, Any]) 
     n_steps: list[int] = []
     failures: list[Exception] = []
 
-    def evaluate(trial: Trial) -> tuple[float, TrialState | None]:
+    def evaluate(trial: Trial) -> float:
         candidate = read_candidate(trial)
         folds = [(_Stepper(clone(estimator).set_params(**clone(candidate, safe=False)), kind,
                            max_steps, classes), train, test) for train, test in splits]
         records = [{"fit_error": None, "n_test_samples": len(test), "fit_time": 0.0,
                     "score_time": 0.0} for _, _, test in folds]
-        state, done = None, 0
+        pruned, done = None, 0
         try:
             for step in range(max_steps):
                 for (stepper, train, test), rec in zip(folds, records):
@@ -170,8 +147,8 @@ def _fit_stepwise(search: TuneSearchCV, X: Any, y: Any, params: dict[str, Any]) 
                 done = step + 1
                 try:
                     trial.report(float(np.mean([r["test_scores"] for r in records])), step)
-                except TrialPruned:
-                    state = TrialState.PRUNED
+                except TrialPruned as exc:
+                    pruned = exc
                     break
         except Exception as exc:
             if search.error_score == "raise":
@@ -186,10 +163,9 @@ def _fit_stepwise(search: TuneSearchCV, X: Any, y: Any, params: dict[str, Any]) 
         candidates.append(candidate)
         out.extend(records)
         n_steps.append(done)
-        value = float(np.mean([r["test_scores"] for r in records]))
-        if state is TrialState.PRUNED and hasattr(study.scheduler, "stopped_result"):
-            state, value = study.scheduler.stopped_result(trial)
-        return value, state
+        if pruned is not None:
+            raise pruned  # the lifecycle asks the scheduler for the stopped trial's result
+        return float(np.mean([r["test_scores"] for r in records]))
 
     _search(search, study, evaluate)
     if failures and len(failures) == len(candidates):

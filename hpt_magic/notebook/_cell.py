@@ -82,6 +82,8 @@ def parse_cell(source: str, *, out_name: str | None = None) -> CellProgram:
     >>> p = parse_cell("lr = tune.loguniform(1e-4, 1e-1)\\nlr * 2")
     >>> p.param_names, p.has_score
     (['lr'], True)
+    >>> parse_cell("x = tune.uniform(0, 1)\\ntune.report(x)").has_score
+    False
     """
     if not source.strip():
         raise TuneError("The %%tune cell is empty. Write the objective in the cell: parameters "
@@ -129,7 +131,10 @@ def parse_cell(source: str, *, out_name: str | None = None) -> CellProgram:
                  and _tune_call(node) in TUNE_CALLS
                  for k in node.keywords if k.arg == "name" and isinstance(k.value, ast.Constant)}
     body = tree.body
-    has_score = bool(body) and isinstance(body[-1], ast.Expr)
+    # A closing `tune.report(x)` records a point of the curve; its result (whether to stop)
+    # is no score: the last reported value is.
+    has_score = (bool(body) and isinstance(body[-1], ast.Expr)
+                 and _tune_call(body[-1].value) != "report")
     if has_score:
         last = body[-1]
         body[-1] = ast.copy_location(

@@ -12,14 +12,15 @@ figure is created, so nothing piles up and the user's own plotting state is left
 from __future__ import annotations
 
 import base64
-import math
 import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from .._format import format_duration, format_number
 from ..exceptions import TuneError
 from ..study._events import Event
+from ..trial import top_trials
 from ..visualization import _layout
 from ..visualization._document import MIME, document
 from ..visualization._figures import (
@@ -260,6 +261,10 @@ class _Model:
     def search_space(self) -> dict[str, Any]:
         return dict(self._space)
 
+    def top_trials(self, k: int | None = None) -> list[Any]:
+        """The ``k`` best complete trials, as :meth:`Study.top_trials` has them."""
+        return top_trials(self._trials.values(), self.direction, k)
+
 
 def progress_line(doc: Mapping[str, Any]) -> str:
     """One line from a study document: done/planned, counts, best, elapsed and ETA."""
@@ -272,27 +277,14 @@ def progress_line(doc: Mapping[str, Any]) -> str:
     parts = [head + done,
              f"{c['complete']} complete, {c['pruned']} pruned, {c['failed']} failed"]
     if p["best"] is not None:
-        parts.append(f"best {_num(p['best']['value'])} (trial {p['best']['number']})")
-    timing = _seconds(p["elapsed"])
+        parts.append(f"best {format_number(p['best']['value'])} (trial {p['best']['number']})")
+    timing = format_duration(p["elapsed"])
     if p["timeout"] is not None and status == "running":
-        timing += f" / {_seconds(p['timeout'])}"
+        timing += f" / {format_duration(p['timeout'])}"
     if p["eta"] is not None:
-        timing += f", ETA {_seconds(p['eta'])}"
+        timing += f", ETA {format_duration(p['eta'])}"
     parts.append(timing)
     return " · ".join(parts)
-
-
-def _num(v: float | None) -> str:
-    return "n/a" if v is None else f"{v:.6g}"
-
-
-def _seconds(s: float | None) -> str:
-    if s is None or not math.isfinite(s):
-        return "?"
-    if s < 60:
-        return f"{s:.1f} s"
-    m, sec = divmod(int(round(s)), 60)
-    return f"{m} min {sec:02d} s" if m < 60 else f"{m // 60} h {m % 60:02d} min"
 
 
 def show_dashboard(study: Any) -> None:

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import html
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -18,11 +19,12 @@ from typing import Any
 import ipywidgets as w
 from IPython.utils.capture import capture_output
 
+from .._format import format_number, format_params
 from ..distributions import Distribution
 from ..exceptions import TuneError
 from ..samplers import Sampler, make_sampler
 from ..study._events import Event
-from ..study._lifecycle import run_trial
+from ..study._lifecycle import run_one
 from ..study._study import Study
 from ..trial import Trial, TrialState
 from ._widget_controls import Control, control_for
@@ -153,27 +155,29 @@ class ManualTuner:
                 b.disabled = True
             self.output.outputs = ()
             self._say("Running…")
-            try:
-                trial = self.study.ask(params=self.values(), manual=True)
-            except TuneError as exc:
-                self._say(str(exc), error=True)
-                return None
             self._n_suggested = 0
+            first = len(self.study.trials)
             self._dashboard.begin()
             # display() calls of the objective are collected here and shown with its text:
             # the Output widget's content is then set from Python only, never also by the
             # browser, whose echoed state would overwrite ours.
+            refused: TuneError | None = None
             try:
                 with capture_output(stdout=False, stderr=False, display=True) as rich:
                     try:
-                        run_trial(self.study, self.objective, trial, catch=True)
-                    except TuneError:
-                        pass  # a space error: stored as failed, shown below like any error
+                        run_one(self.study, self.objective, self.values())
+                    except TuneError as exc:
+                        refused = exc  # shown below, with the trial when it ran
             except KeyboardInterrupt:
-                self._say(f"Trial {trial.number} interrupted.", error=True)
+                self._say(f"Trial {first} interrupted.", error=True)
                 raise
             finally:
                 self._dashboard.end()
+            trial = self.study.trials[first] if len(self.study.trials) > first else None
+            if trial is None or (refused is not None and trial.traceback is None):
+                # Refused before the objective ran (a value outside the space...).
+                self._say(str(refused), error=True)
+                return None
             self._show_trial(trial, rich.outputs)
             for callback in self.callbacks:
                 callback(self.study, trial)
@@ -265,7 +269,7 @@ class ManualTuner:
             self.output.append_stderr(trial.traceback or f"{trial.error}\n")
             self._say(f"Trial {trial.number} failed: {trial.error}", error=True)
         else:
-            score = "" if trial.value is None else f", score {trial.value:.6g}"
+            score = "" if trial.value is None else f", score {format_number(trial.value)}"
             self._say(f"Trial {trial.number} {trial.state.value}{score}.")
 
     def _show_best(self) -> None:
@@ -274,15 +278,13 @@ class ManualTuner:
         except TuneError:
             self.best_text.value = "<b>Best:</b> no complete trial yet."
             return
-        params = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v!r}"
-                           for k, v in best.params.items())
         how = "manual" if best.manual else "automated"
-        self.best_text.value = (f"<b>Best:</b> {best.value:.6g} (trial {best.number}, {how}): "
-                                f"{_escape(params)}")
+        self.best_text.value = (f"<b>Best:</b> {format_number(best.value)} (trial {best.number}, "
+                                f"{how}): {html.escape(format_params(best.params))}")
 
     def _say(self, text: str, *, error: bool = False) -> None:
         color = "#b00" if error else "#444"
-        self.message.value = f'<span style="color:{color}">{_escape(text)}</span>'
+        self.message.value = f'<span style="color:{color}">{html.escape(text)}</span>'
 
 
 class _DashboardSlot:
@@ -329,7 +331,3 @@ class _DashboardSlot:
         if self._current is not None:
             self._current.close()
         self.widget.close()
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -82,7 +82,6 @@ def observations(
     used : list of Trial
     """
     states = {TrialState.COMPLETE} | ({TrialState.PRUNED} if include_pruned else set())
-    sign = 1.0 if study.direction == "minimize" else -1.0
     names = list(space)
     rows, ys, used = [], [], []
     for t in (study.trials if trials is None else trials):
@@ -97,7 +96,7 @@ def observations(
             rows.append([space[n].to_unit(t.params[n]) for n in names])
         except Exception:
             continue
-        ys.append(sign * v)
+        ys.append(study.direction.to_loss(v))
         used.append(t)
     X = np.asarray(rows, dtype=float).reshape(len(rows), len(names))
     return X, np.asarray(ys, dtype=float), used

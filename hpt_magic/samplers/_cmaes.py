@@ -88,7 +88,6 @@ class CmaEsSampler(Sampler):
 
 def _scores(study: Study, state: _Strategy) -> dict[int, float | None]:
     """Loss of each finished member of the current generation (``None``: failed)."""
-    sign = 1.0 if study.direction == "minimize" else -1.0
     out: dict[int, float | None] = {}
     for t in study.trials:
         if t.number not in state.members or not t.state.finished:
@@ -97,7 +96,7 @@ def _scores(study: Study, state: _Strategy) -> dict[int, float | None]:
         if v is None and t.state is TrialState.PRUNED and t.intermediate:
             v = t.intermediate[max(t.intermediate)]
         ok = t.state in (TrialState.COMPLETE, TrialState.PRUNED) and v is not None
-        out[t.number] = sign * v if ok and math.isfinite(v) else None
+        out[t.number] = study.direction.to_loss(v) if ok and math.isfinite(v) else None
     return out
 
 

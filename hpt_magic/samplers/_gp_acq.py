@@ -15,7 +15,7 @@ import numpy as np
 from scipy import optimize, special
 from scipy.stats import qmc
 
-from ..distributions import Choice, Distribution, Float, Int
+from ..distributions import Choice, Distribution
 from ._gp_model import GaussianProcess
 
 __all__ = ["Acquisition", "Encoding", "maximize"]
@@ -85,15 +85,16 @@ class Acquisition:
 class Encoding:
     """The unit-cube columns of a space, with vectorised rounding to valid values.
 
-    Rounding matches ``dist.to_unit(dist.from_unit(u))``: a point of the cube maps to the unit
-    value of the nearest valid parameter value (bin centres for ints, steps and choices).
+    Each column is its distribution's unit-interval encoding: rounding is the distribution's
+    ``snap_unit`` (``to_unit(from_unit(u))``), levels are its ``level_index``/``level_units``.
     """
 
     def __init__(self, space: Mapping[str, Distribution]) -> None:
         self.names = list(space)
         self.dists = [space[n] for n in self.names]
         self.categorical = np.array([isinstance(d, Choice) for d in self.dists])
-        self.levels = np.array([_n_levels(d) for d in self.dists])
+        #: Levels of each column, 0 for a continuous one.
+        self.levels = np.array([d.n_levels or 0 for d in self.dists])
         self.enumerated = np.flatnonzero((self.levels > 0) & (
             (self.levels <= MAX_ENUMERATED) | self.categorical))
         self.relaxed = np.setdiff1d(np.arange(len(self.dists)), self.enumerated)
@@ -105,51 +106,24 @@ class Encoding:
     def round(self, X: np.ndarray) -> np.ndarray:
         """A copy of ``X`` (shape (m, d)) clipped to the cube, discrete columns rounded."""
         X = np.clip(X, 0.0, 1.0)
-        for j, dist in enumerate(self.dists):
-            n = self.levels[j]
-            if n == 0:
-                continue
-            if isinstance(dist, Int) and dist.log:
-                lo, hi = np.log(dist.low - 0.5), np.log(dist.high + 0.5)
-                v = np.clip(np.round(np.exp(lo + X[:, j] * (hi - lo))), dist.low, dist.high)
-                X[:, j] = (np.log(v) - lo) / (hi - lo)
-            else:
-                X[:, j] = (np.minimum(n - 1, np.floor(X[:, j] * n)) + 0.5) / n
+        for j in np.flatnonzero(self.levels):
+            X[:, j] = self.dists[j].snap_unit(X[:, j])
         return X
 
     def choices(self, j: int) -> np.ndarray:
         """The unit values of every level of discrete column ``j``."""
-        dist = self.dists[j]
-        if isinstance(dist, Int) and dist.log:
-            return np.array([dist.to_unit(v) for v in dist.grid()])
-        return (np.arange(self.levels[j]) + 0.5) / self.levels[j]
+        return self.dists[j].unit_levels()
 
     def levels_near(self, j: int, u: np.ndarray, radius: int = 3) -> np.ndarray:
         """Unit values of the levels of column ``j`` within ``radius`` levels of each ``u``,
         shape ``(len(u), 2 * radius + 1)`` (repeated at the ends of the range)."""
-        dist, offsets = self.dists[j], np.arange(-radius, radius + 1)
-        if isinstance(dist, Int) and dist.log:
-            lo, hi = np.log(dist.low - 0.5), np.log(dist.high + 0.5)
-            v = np.round(np.exp(lo + u * (hi - lo)))[:, None] + offsets
-            return (np.log(np.clip(v, dist.low, dist.high)) - lo) / (hi - lo)
-        n = self.levels[j]
-        k = np.minimum(n - 1, np.floor(u * n))[:, None] + offsets
-        return (np.clip(k, 0, n - 1) + 0.5) / n
+        dist = self.dists[j]
+        k = dist.level_index(u)[:, None] + np.arange(-radius, radius + 1)
+        return dist.level_units(np.clip(k, 0, self.levels[j] - 1))[0]
 
     def decode(self, x: np.ndarray) -> dict[str, Any]:
         """Parameter values of one point of the cube."""
         return {n: d.from_unit(float(u)) for n, d, u in zip(self.names, self.dists, x)}
-
-
-def _n_levels(dist: Distribution) -> int:
-    if isinstance(dist, Choice):
-        return len(dist.options)
-    if isinstance(dist, Int):
-        return (dist.high - dist.low) // dist.step + 1
-    if isinstance(dist, Float) and dist.step is not None:
-        # The same count as Float's own binning (a tolerance for inexact step multiples).
-        return int(np.floor((dist.high - dist.low) / dist.step + 1e-9)) + 1
-    return 0
 
 
 def maximize(acq: Acquisition, enc: Encoding, rng: np.random.Generator,

@@ -9,9 +9,9 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy.special import ndtr, ndtri
+from scipy.special import logsumexp, ndtr, ndtri
 
-from ..distributions import Choice, Distribution, Float, Int
+from ..distributions import Choice, Distribution
 from ..exceptions import TuneError
 from ..trial import Trial, TrialState
 from ._base import Sampler
@@ -163,7 +163,6 @@ class _History:
     def __init__(self, study: Study, consider_pruned: bool) -> None:
         self.study = study
         self.states = {TrialState.COMPLETE} | ({TrialState.PRUNED} if consider_pruned else set())
-        self.sign = 1.0 if study.direction == "minimize" else -1.0
         self._clear()
 
     def _clear(self) -> None:
@@ -189,7 +188,7 @@ class _History:
                 value = _final(t)
                 units = _units(t.params, t.distributions, space)
                 if math.isfinite(value) and units:
-                    self.done.append((units, self.sign * value))
+                    self.done.append((units, self.study.direction.to_loss(value)))
                     self.count.update(units.keys())
         self._seen, self._open = trials, still_open
         self.pending = [_units({**t.relative, **t.params}, t.distributions, space)
@@ -233,28 +232,17 @@ def _units(params: Mapping[str, Any], dists: Mapping[str, Distribution],
 
 
 class _Dim:
-    """How one parameter lives in the unit interval: continuous, binned or categorical."""
+    """How one parameter is modelled: continuous, discrete (ints, steps) or categorical.
+
+    Where its values sit in the unit interval is the distribution's own encoding.
+    """
 
     def __init__(self, dist: Distribution) -> None:
         self.dist = dist
-        self.n_choices = len(dist.options) if isinstance(dist, Choice) else 0
-        self.n_bins = 0
-        if isinstance(dist, Int) and not dist.log:
-            self.n_bins = (dist.high - dist.low) // dist.step + 1
-        elif isinstance(dist, Float) and dist.step is not None:
-            self.n_bins = int(math.floor((dist.high - dist.low) / dist.step + 1e-9)) + 1
-        self.discrete = bool(self.n_bins) or (isinstance(dist, Int) and dist.log)
-
-    def bins(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Snap ``u`` to the value it stands for: ``(centre, lower edge, upper edge)``."""
-        if self.n_bins:
-            k = np.clip(np.floor(u * self.n_bins), 0, self.n_bins - 1)
-            return (k + 0.5) / self.n_bins, k / self.n_bins, (k + 1) / self.n_bins
-        d = self.dist  # a log-scale Int: bins of unequal width, as in Int.to_unit
-        lo, hi = math.log(d.low - 0.5), math.log(d.high + 0.5)
-        v = np.clip(np.round(np.exp(lo + u * (hi - lo))), d.low, d.high)
-        return ((np.log(v) - lo) / (hi - lo), (np.log(v - 0.5) - lo) / (hi - lo),
-                (np.log(v + 0.5) - lo) / (hi - lo))
+        self.n_choices = dist.n_levels if isinstance(dist, Choice) else 0
+        self.discrete = not self.n_choices and dist.n_levels is not None
+        # Equal-width bins (a log-int's are not) bound the bandwidth from below: see _floor.
+        self.n_bins = dist.n_levels if self.discrete and not dist.log else 0
 
 
 class _Parzen:
@@ -286,7 +274,7 @@ class _Parzen:
         for k in self.cat:
             m = dims[k].n_choices
             p = np.full((n + 1, m), prior_weight / m)
-            p[np.arange(n), _index(X[:, k], m)] += 1.0
+            p[np.arange(n), dims[k].dist.level_index(X[:, k])] += 1.0
             p[n] = 1.0
             self.log_p.append(np.log(p / p.sum(axis=1, keepdims=True)))
 
@@ -302,11 +290,11 @@ class _Parzen:
         a, b = ndtr(-mu / sigma), ndtr((1 - mu) / sigma)
         x = np.clip(mu + sigma * ndtri(a + rng.random(mu.shape) * (b - a)), 0.0, 1.0)
         for j, k in enumerate(self.num):
-            out[:, k] = self.dims[k].bins(x[:, j])[0] if self.dims[k].discrete else x[:, j]
+            out[:, k] = self.dims[k].dist.snap_unit(x[:, j])
         for j, k in enumerate(self.cat):
             cum = np.exp(self.log_p[j][comp[:, k]]).cumsum(axis=1)
             idx = (rng.random((size, 1)) > cum).sum(axis=1).clip(0, cum.shape[1] - 1)
-            out[:, k] = (idx + 0.5) / cum.shape[1]
+            out[:, k] = self.dims[k].dist.level_units(idx)[0]
         return out
 
     def log_pdf(self, x: np.ndarray) -> np.ndarray:
@@ -323,40 +311,30 @@ class _Parzen:
             total = const - 0.5 * (x[:, cont] ** 2) @ inv.T + x[:, cont] @ (mu * inv).T
             for _, term in self._terms(x):
                 total += term
-            return _logsumexp(total)
+            return logsumexp(total, axis=-1)
         out = np.empty((len(x), len(self.dims)))
         z = x[:, None, cont] / s - mu / s
         z *= z
         z *= -0.5
         z += self.log_w[:, None] - np.log(s) - log_z - _LOG_SQRT_2PI
-        out[:, cont] = _logsumexp(z, axis=1)
+        out[:, cont] = logsumexp(z, axis=1)
         for k, term in self._terms(x):
-            out[:, k] = _logsumexp(term + self.log_w)
+            out[:, k] = logsumexp(term + self.log_w, axis=-1)
         return out
 
     def _terms(self, x: np.ndarray) -> list[tuple[int, np.ndarray]]:
         """``(dim, per-kernel log mass (len(x), n_kernels))`` of the binned and categorical dims."""
         terms = []
         for j, k in enumerate(self.num):
+            dist = self.dims[k].dist
             if self.dims[k].discrete:
-                _, lo, hi = self.dims[k].bins(x[:, k])
+                _, lo, hi = dist.level_units(dist.level_index(x[:, k]))
                 mu, s = self.mu[:, j], self.sigma[:, j]
                 mass = ndtr((hi[:, None] - mu) / s) - ndtr((lo[:, None] - mu) / s)
                 terms.append((k, np.log(np.maximum(mass, 1e-300)) - self.log_z[:, j]))
         for j, k in enumerate(self.cat):
-            terms.append((k, self.log_p[j][:, _index(x[:, k], self.log_p[j].shape[1])].T))
+            terms.append((k, self.log_p[j][:, self.dims[k].dist.level_index(x[:, k])].T))
         return terms
-
-
-def _index(u: np.ndarray, m: int) -> np.ndarray:
-    """The option index of categorical unit values."""
-    return np.floor(u * m).clip(0, m - 1).astype(int)
-
-
-def _logsumexp(a: np.ndarray, axis: int = -1) -> np.ndarray:
-    """``log(sum(exp(a)))`` along ``axis``, without overflow."""
-    top = a.max(axis=axis, keepdims=True)
-    return (top + np.log(np.exp(a - top).sum(axis=axis, keepdims=True))).squeeze(axis)
 
 
 def _scott_bandwidth(X: np.ndarray, n_dims: int, dims: Sequence[_Dim]) -> np.ndarray:

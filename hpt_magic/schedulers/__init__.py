@@ -36,6 +36,13 @@ def make_scheduler(scheduler: str | Scheduler | None, **kwargs: Any) -> Schedule
         known = ", ".join(sorted(SCHEDULERS)) or "(none yet)"
         raise TuneError(f"Unknown scheduler {scheduler!r}. Choose one of: {known}.")
     try:
-        return SCHEDULERS[name](**kwargs)
-    except TypeError as exc:
-        raise TuneError(f"Scheduler {name!r} does not take these options: {exc}.") from None
+        built = SCHEDULERS[name](**kwargs)
+    except TuneError:
+        raise
+    except (TypeError, ValueError) as exc:
+        raise TuneError(f"Scheduler {name!r} does not take these options ({kwargs}): {exc}. "
+                        "See its docstring for the options and their types.") from None
+    # Checked here, before any study stores anything; a Scheduler object passed in is
+    # checked by its study once that has set max_steps.
+    built.check()
+    return built

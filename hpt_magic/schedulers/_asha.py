@@ -45,7 +45,7 @@ class ASHAScheduler(BracketScheduler):
         if int(brackets) != brackets or brackets < 1:
             raise TuneError(f"ASHAScheduler needs brackets >= 1, got {brackets!r}.")
         self.brackets = int(brackets)
-        self._check_max_steps()
+        self.check()
 
     def _layout(self) -> list[tuple[int, int]]:
         return [(self.min_resource * self.reduction_factor**s, 1) for s in range(self.brackets)]

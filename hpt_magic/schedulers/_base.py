@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
+from ..exceptions import TuneError
+
 if TYPE_CHECKING:
     from ..study._study import Study
     from ..trial import Trial
@@ -34,6 +36,18 @@ class Scheduler:
     def __init__(self, max_steps: int | None = None) -> None:
         self.max_steps = max_steps
 
+    def check(self) -> None:
+        """Raise a :class:`TuneError` when the options cannot work.
+
+        Called once ``max_steps`` is final and before the study stores anything, so that a
+        scheduler that cannot run fails at once instead of at its first trial.
+        """
+        m = self.max_steps
+        if m is not None and not (isinstance(m, (int, float)) and not isinstance(m, bool)
+                                  and math.isfinite(m) and m == int(m) and m >= 1):
+            raise TuneError(f"{type(self).__name__} needs max_steps, the full resource of a "
+                            f"trial, to be a whole number of steps >= 1, got {m!r}.")
+
     def on_trial_start(self, study: Study, trial: Trial) -> dict[str, Any] | None:
         """Called before a trial samples; may return parameters to use instead of sampling
         (and may set ``trial.checkpoint``)."""
@@ -54,10 +68,3 @@ class Scheduler:
     def __repr__(self) -> str:
         return f"{type(self).__name__}(max_steps={self.max_steps})"
 
-
-def to_loss(study: Study, value: float | None) -> float:
-    """``value`` as a loss (lower is better) in the study's direction; not a finite number:
-    ``inf``, the worst."""
-    if value is None or not math.isfinite(value):
-        return math.inf
-    return value if study.direction == "minimize" else -value

@@ -9,7 +9,6 @@ from scipy.special import logsumexp
 from scipy.stats import truncnorm
 
 from ..exceptions import TuneError
-from ._base import to_loss
 from ._hyperband import HyperbandScheduler
 
 if TYPE_CHECKING:
@@ -91,7 +90,7 @@ class BOHBScheduler(HyperbandScheduler):
     def _observe(self, study: Study, trial: Trial, step: int, value: float) -> None:
         seen = self._observed.get(step + 1)
         if seen is not None:
-            seen.append((trial, to_loss(study, value)))
+            seen.append((trial, study.direction.to_loss(value)))
 
     def on_report(self, study: Study, trial: Trial, step: int, value: float) -> str:
         self._ensure(study)

@@ -6,7 +6,7 @@ import math
 from typing import TYPE_CHECKING
 
 from ..exceptions import TuneError
-from ._base import CONTINUE, STOP, Scheduler, to_loss
+from ._base import CONTINUE, STOP, Scheduler
 
 if TYPE_CHECKING:
     from ..study._study import Study
@@ -63,7 +63,7 @@ class EarlyStopping(Scheduler):
         self._state: dict[int, list[float]] = {}
 
     def on_report(self, study: Study, trial: Trial, step: int, value: float) -> str:
-        loss = to_loss(study, value)
+        loss = study.direction.to_loss(value)
         ref, waited, best = self._state.setdefault(trial.number, [math.inf, 0, math.inf])
         if loss < best:
             best = loss

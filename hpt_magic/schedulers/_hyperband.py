@@ -7,6 +7,9 @@ from ._rungs import BracketScheduler, Rungs
 
 __all__ = ["HyperbandScheduler"]
 
+_NEEDS_MAX_STEPS = ("{} needs max_steps, the full resource of a trial (e.g. the number of "
+                    "epochs) that its brackets divide: pass max_steps=81 (--max-steps 81).")
+
 
 class HyperbandScheduler(BracketScheduler):
     """Successive halving in brackets that trade many short trials against few long ones.
@@ -40,15 +43,19 @@ class HyperbandScheduler(BracketScheduler):
     def __init__(self, max_steps: int | None = None, reduction_factor: int = 3,
                  min_resource: int = 1) -> None:
         super().__init__(max_steps, min_resource, reduction_factor)
-        self._check_max_steps()
+        if max_steps is not None:
+            self.check()
+
+    def check(self) -> None:
+        if self.max_steps is None:
+            raise TuneError(_NEEDS_MAX_STEPS.format(type(self).__name__))
+        super().check()
 
     @property
     def brackets(self) -> list[tuple[int, int]]:
         """``(number of configurations, first resource)`` of each bracket."""
         if self.max_steps is None:
-            raise TuneError(f"{type(self).__name__} needs max_steps, the full resource of a "
-                            "trial (e.g. the number of epochs): pass max_steps=81 "
-                            "(--max-steps 81).")
+            raise TuneError(_NEEDS_MAX_STEPS.format(type(self).__name__))
         eta, unit = self.reduction_factor, self.min_resource
         big = self.max_steps // unit
         s_max = 0

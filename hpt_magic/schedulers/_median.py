@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from ..exceptions import TuneError
 from ..trial import TrialState
-from ._base import CONTINUE, STOP, Scheduler, to_loss
+from ._base import CONTINUE, STOP, Scheduler
 
 if TYPE_CHECKING:
     from ..study._study import Study
@@ -71,7 +71,7 @@ class MedianStopping(Scheduler):
 
     def on_report(self, study: Study, trial: Trial, step: int, value: float) -> str:
         self._sync(study)
-        best = min(self._best.get(trial.number, math.inf), to_loss(study, value))
+        best = min(self._best.get(trial.number, math.inf), study.direction.to_loss(value))
         self._best[trial.number] = best
         losses = self._at.get(step)
         if step < self.n_warmup_steps or losses is None or len(losses) < self.n_min_trials:
@@ -85,7 +85,7 @@ class MedianStopping(Scheduler):
 
     def _add(self, study: Study, trial: Trial) -> None:
         for step, value in trial.intermediate.items():
-            bisect.insort(self._at.setdefault(step, []), to_loss(study, value))
+            bisect.insort(self._at.setdefault(step, []), study.direction.to_loss(value))
 
     def _sync(self, study: Study) -> None:
         """Learn the curves of a continued study's earlier trials, once."""

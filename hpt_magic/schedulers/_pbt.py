@@ -14,7 +14,7 @@ import numpy as np
 
 from ..distributions import Choice, Distribution
 from ..exceptions import TuneError
-from ._base import CONTINUE, PAUSE, Scheduler, to_loss
+from ._base import CONTINUE, PAUSE, Scheduler
 
 if TYPE_CHECKING:
     from ..study._study import Study
@@ -108,7 +108,7 @@ class PBTScheduler(Scheduler):
         if done % self.interval or (self.max_steps is not None and done >= self.max_steps):
             return CONTINUE
         rnd = done // self.interval
-        me = _Member(to_loss(study, value), trial.number, dict(trial.params),
+        me = _Member(study.direction.to_loss(value), trial.number, dict(trial.params),
                      dict(trial.distributions))
         if trial.checkpoint is not None:
             self._save(trial.number, rnd, trial.checkpoint)

@@ -7,7 +7,7 @@ from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING
 
 from ..exceptions import TuneError
-from ._base import CONTINUE, STOP, Scheduler, to_loss
+from ._base import CONTINUE, STOP, Scheduler
 
 if TYPE_CHECKING:
     from ..study._study import Study
@@ -84,9 +84,9 @@ class BracketScheduler(Scheduler, ABC):
     def _layout(self) -> list[tuple[int, int]]:
         """``(first rung resource, share of trials)`` for each bracket."""
 
-    def _check_max_steps(self) -> None:
-        if self.max_steps is not None and (int(self.max_steps) != self.max_steps
-                                           or self.max_steps < self.min_resource):
+    def check(self) -> None:
+        super().check()
+        if self.max_steps is not None and self.max_steps < self.min_resource:
             raise TuneError(f"{type(self).__name__} needs max_steps >= min_resource "
                             f"({self.min_resource}), got {self.max_steps!r}.")
 
@@ -94,7 +94,7 @@ class BracketScheduler(Scheduler, ABC):
         # Built at first use: a Study sets max_steps after building its scheduler.
         if self._ready:
             return
-        self._check_max_steps()
+        self.check()
         layout = self._layout()
         self._brackets = [Rungs(first, self.reduction_factor, self.max_steps)
                           for first, _ in layout]
@@ -112,7 +112,7 @@ class BracketScheduler(Scheduler, ABC):
             self._counts[b] += 1
             rung = 0
             for step in sorted(t.intermediate):
-                loss = to_loss(study, t.intermediate[step])
+                loss = study.direction.to_loss(t.intermediate[step])
                 _, rung = self._brackets[b].judge(rung, step + 1, loss)
 
     def _deal(self) -> int:
@@ -138,7 +138,7 @@ class BracketScheduler(Scheduler, ABC):
         if trial.number not in self._next:
             self._start(trial)
         b, rung = self._next[trial.number]
-        go, rung = self._brackets[b].judge(rung, step + 1, to_loss(study, value))
+        go, rung = self._brackets[b].judge(rung, step + 1, study.direction.to_loss(value))
         self._next[trial.number] = (b, rung)
         return CONTINUE if go else STOP
 

@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import math
+import reprlib
 from typing import TYPE_CHECKING, Any
 
-from ..exceptions import TuneError
+from .._format import format_duration, format_number, format_params, format_value
 
 if TYPE_CHECKING:
     from ._study import Study
 
-__all__ = ["check_score", "summary_text", "format_duration"]
+__all__ = ["check_score", "summary_text", "summary_table", "MAX_PARAM_COLUMNS"]
+
+#: Parameters shown in the table of top trials; more would not fit a notebook's width.
+MAX_PARAM_COLUMNS = 8
 
 
 def check_score(value: Any) -> tuple[float | None, str | None]:
     """``(score, None)`` for a finite number, else ``(None, reason)`` saying what is wrong.
+
+    Never raises (short of ``KeyboardInterrupt``): whatever the objective returned, even a
+    value whose ``float()`` fails or overflows, ends as a reason on a failed trial.
 
     Examples
     --------
@@ -22,23 +29,87 @@ def check_score(value: Any) -> tuple[float | None, str | None]:
     (0.5, None)
     >>> check_score(float("nan"))
     (None, 'the score is nan (not finite)')
+    >>> check_score("0.5")
+    (None, "the score is a str ('0.5'): return a number, e.g. float(...)")
+    >>> check_score(10**400)[1]
+    'the score <int of 1329 bits> is not a number: OverflowError: int too large to convert to float'
     """
     if value is None:
         return None, ("the objective returned None and reported nothing: end the cell with the "
                       "score expression or call tune.report(score)")
     if isinstance(value, bool):
         return None, f"the score is a bool ({value!r}), not a number"
+    if isinstance(value, (str, bytes)):
+        # float("0.5") would work, and hide a score that is text by mistake (a formatted one).
+        return None, (f"the score is a {type(value).__name__} ({reprlib.repr(value)}): return "
+                      "a number, e.g. float(...)")
     try:
         v = float(value)
-    except (TypeError, ValueError):
-        return None, f"the score {value!r} ({type(value).__name__}) is not a number"
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # a user's __float__ may raise anything
+        return None, f"the score {_short(value)} is not a number: {_one_line(exc)}"
     if not math.isfinite(v):
         return None, f"the score is {v} (not finite)"
     return v, None
 
 
-def summary_text(study: Study, elapsed: float | None = None, n_new: int | None = None) -> str:
-    """Counts per state, the best score and its parameters, and the time taken."""
+def _one_line(exc: BaseException) -> str:
+    """``Type: first line of the message`` of an exception whose ``__str__`` may fail."""
+    try:
+        lines = str(exc).strip().splitlines()
+    except Exception:
+        lines = []
+    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+
+
+def _short(value: Any) -> str:
+    """A repr of at most a line with the type, even for huge ints and objects whose
+    ``__repr__`` fails."""
+    if isinstance(value, int) and value.bit_length() > 64:
+        return f"<int of {value.bit_length()} bits>"
+    try:
+        text = reprlib.repr(value)
+    except Exception:
+        return f"<{type(value).__name__} object>"
+    return text if text.startswith("<") else f"{text} ({type(value).__name__})"
+
+
+def summary_text(study: Study, elapsed: float | None = None, n_new: int | None = None,
+                 k: int = 5, *, text: str | None = None) -> str:
+    """The study in plain text: counts per state, the best score and its parameters and the
+    time taken (or ``text`` instead of that paragraph), then a table of the top ``k`` trials.
+
+    :meth:`Study.summary` is the paragraph alone (``k=0``); the notebook's HTML summary shows
+    the same paragraph and :func:`summary_table`.
+    """
+    text = _paragraph(study, elapsed, n_new) if text is None else text
+    header, rows = summary_table(study, k)
+    if not rows:
+        return text
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in [header, *rows]]
+    return f"{text}\n\nTop {len(rows)} trials:\n" + "\n".join(lines)
+
+
+def summary_table(study: Study, k: int) -> tuple[list[str], list[list[str]]]:
+    """The header and rows of the top ``k`` trials: number, score, parameters (the first
+    :data:`MAX_PARAM_COLUMNS` met), duration."""
+    trials = study.top_trials(k)
+    names: list[str] = []
+    for t in trials:
+        names += [n for n in t.params if n not in names]
+    names = names[:MAX_PARAM_COLUMNS]
+    rows = []
+    for t in trials:
+        number = f"{t.number} (manual)" if t.manual else str(t.number)
+        params = [format_value(t.params[n], quote=False) if n in t.params else "" for n in names]
+        duration = "" if t.duration is None else format_duration(t.duration)
+        rows.append([number, format_number(t.value, 4), *params, duration])
+    return ["trial", "score", *names, "time"], rows
+
+
+def _paragraph(study: Study, elapsed: float | None, n_new: int | None) -> str:
     c = study.counts()
     head = (f"Study {study.name!r}: {c['complete']} complete, {c['pruned']} pruned, "
             f"{c['failed']} failed")
@@ -48,22 +119,9 @@ def summary_text(study: Study, elapsed: float | None = None, n_new: int | None =
         head += f" ({n_new} new this run)"
     if elapsed is not None:
         head += f" in {format_duration(elapsed)}"
-    try:
-        best = study.best_trial
-    except TuneError:
+    top = study.top_trials(1)
+    if not top:
         return head + ".\nNo complete trial yet."
-    params = ", ".join(f"{k}={_fmt(v)}" for k, v in best.params.items())
-    return (f"{head}.\nBest {study.direction[:3]} score {best.value:.6g} (trial "
-            f"{best.number}): {params}")
-
-
-def _fmt(v: Any) -> str:
-    return f"{v:.4g}" if isinstance(v, float) else repr(v)
-
-
-def format_duration(seconds: float) -> str:
-    """``12.3 s``, ``4 min 05 s`` or ``2 h 03 min``."""
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    m, s = divmod(int(seconds), 60)
-    return f"{m} min {s:02d} s" if m < 60 else f"{m // 60} h {m % 60:02d} min"
+    best = top[0]
+    return (f"{head}.\nBest {study.direction[:3]} score {format_number(best.value)} (trial "
+            f"{best.number}): {format_params(best.params)}")

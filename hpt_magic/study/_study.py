@@ -13,7 +13,7 @@ from ..distributions import Distribution, check_compatible, check_space
 from ..exceptions import SpaceError, TuneError
 from ..samplers import Sampler, make_sampler
 from ..schedulers import CONTINUE, Scheduler, make_scheduler
-from ..trial import Trial, TrialState
+from ..trial import UNSET, Direction, Trial, TrialState, top_trials
 from ._events import Event, EventBus
 from ._results import check_score, summary_text
 from ._storage import Storage, make_storage, space_from_json, space_to_json
@@ -31,7 +31,8 @@ class Study:
         (``tune.*`` calls or ``trial.suggest``).
     sampler : str or Sampler
         ``"random"``, ``"grid"``, ``"tpe"``, ``"gp"``... or a sampler object.
-    direction : {"minimize", "maximize"}
+    direction : {"minimize", "maximize"} or Direction
+        ``"min"`` and ``"max"`` work too; ``study.direction`` is the :class:`Direction`.
     seed : int, optional
         Seeds the sampler: same seed, same space, same objective -> the same trials.
     name : str, optional
@@ -58,15 +59,13 @@ class Study:
 
     def __init__(
         self, space: Mapping[str, Distribution] | None = None, sampler: str | Sampler = "random",
-        direction: str = "minimize", seed: int | None = None, name: str | None = None,
+        direction: str | Direction = "minimize", seed: int | None = None, name: str | None = None,
         storage: str | os.PathLike | Storage | None = None,
         scheduler: str | Scheduler | None = None, max_steps: int | None = None, new: bool = False,
         sampler_args: Mapping[str, Any] | None = None,
         scheduler_args: Mapping[str, Any] | None = None,
     ) -> None:
-        if direction not in ("minimize", "maximize"):
-            raise TuneError(f"direction must be 'minimize' or 'maximize', got {direction!r}.")
-        self.direction = direction
+        self.direction = Direction(direction)
         self.seed = seed
         self.space = check_space(space) if space is not None else None
         self.sampler = make_sampler(sampler, seed, **dict(sampler_args or {}))
@@ -83,7 +82,10 @@ class Study:
         self._lock = threading.RLock()
         self._stop = threading.Event()
         self.previous_name: str | None = None
-        self._thread: threading.Thread | None = None
+        #: The background run's thread and the event it sets when it is over (see wait()).
+        self._background: tuple[threading.Thread, threading.Event] | None = None
+        #: The runs going on now (a background run and manual trials may overlap).
+        self._runs: set[Any] = set()
         self._open(new)
 
     # -- storage -----------------------------------------------------------------------------
@@ -100,14 +102,14 @@ class Study:
         if rec is None:
             self._attrs: dict[str, Any] = {"sampler": type(self.sampler).__name__,
                                            "seed": self.seed, "queue": []}
-            self._id = self.storage.create_study(self.name, self.direction, self._attrs)
+            self._id = self.storage.create_study(self.name, self.direction.value, self._attrs)
             self._known: dict[str, Distribution] = dict(self.space or {})
             if self._known:
                 self.storage.update_study(self._id, space=space_to_json(self._known))
             self._trials: list[Trial] = []
             self.resumed = False
             return
-        if rec["direction"] != self.direction:
+        if Direction(rec["direction"]) is not self.direction:
             raise TuneError(
                 f"Study {self.name!r} was created to {rec['direction']}, not to "
                 f"{self.direction}. Use the same direction, or start afresh with --new "
@@ -153,46 +155,52 @@ class Study:
                 self._save_queue()
             fixed.update(params or {})
             trial.trial_id, trial.number = self.storage.new_trial(self._id, trial)
-            trial._study = self
             self._trials.append(trial)
-            if self.scheduler is not None:
-                fixed.update(self.scheduler.on_trial_start(self, trial) or {})
-            trial.fixed = fixed
-            space = self.search_space()
-            joint = {k: d for k, d in space.items() if k not in fixed}
-            if joint:
-                trial.relative = self.sampler.sample_joint(self, trial, joint) or {}
-            if self.space is not None:
-                unknown = [k for k in fixed if k not in self.space]
-                if unknown:
-                    self._abandon(trial)
-                    raise SpaceError(
-                        f"Parameters {unknown} are not in the study's space "
-                        f"({', '.join(self.space)}). Check the spelling.")
-                try:
-                    for name, dist in self.space.items():
-                        self._suggest(trial, name, dist)
-                except Exception:
-                    self._abandon(trial)
-                    raise
-                self.storage.set_params(trial)
+            try:
+                self._prepare(trial, fixed)
+            except BaseException as exc:
+                # Nothing may stay `running`: an interrupt while the sampler works, a sampler
+                # or scheduler error, a bad enqueued point.
+                self._abandon(trial, exc)
+                raise
         self.events.emit(Event("trial_started", self, trial))
         return trial
 
-    def _abandon(self, trial: Trial) -> None:
-        trial.state = TrialState.FAILED
-        trial.error = "could not be started"
-        trial.finished = time.time()
-        self.storage.finish_trial(trial)
-
-    def _suggest(self, trial: Trial, name: str, dist: Distribution) -> Any:
-        if name in trial.params:
-            if trial.distributions.get(name) != dist:
+    def _prepare(self, trial: Trial, fixed: dict[str, Any]) -> None:
+        """Decide what can be decided at ask time: scheduler values, the joint proposal and,
+        for a fixed space, every parameter."""
+        trial._host = self
+        if self.scheduler is not None:
+            fixed.update(self.scheduler.on_trial_start(self, trial) or {})
+        trial.fixed = fixed
+        space = self.search_space()
+        joint = {k: d for k, d in space.items() if k not in fixed}
+        if joint:
+            trial.relative = self.sampler.sample_joint(self, trial, joint) or {}
+        if self.space is not None:
+            unknown = [k for k in fixed if k not in self.space]
+            if unknown:
                 raise SpaceError(
-                    f"Parameter {name!r} is defined twice in one trial with different "
-                    f"distributions ({trial.distributions.get(name)!r} and {dist!r}). Give each "
-                    "tune.* call its own name.")
-            return trial.params[name]
+                    f"Parameters {unknown} are not in the study's space "
+                    f"({', '.join(self.space)}). Check the spelling.")
+            for name, dist in self.space.items():
+                trial.suggest(name, dist)
+            self.storage.set_params(trial)
+
+    def _abandon(self, trial: Trial, exc: BaseException) -> None:
+        """Finish a trial that could not be started (``ask`` failed half-way)."""
+        if trial.state.finished:
+            return
+        if isinstance(exc, KeyboardInterrupt):
+            state, error = TrialState.INTERRUPTED, "interrupted by the user before it started"
+        else:
+            state, error = TrialState.FAILED, f"could not be started: {type(exc).__name__}: {exc}"
+        self.tell(trial, state=state, error=error)
+
+    def sample_param(self, trial: Trial, name: str, dist: Distribution) -> Any:
+        """The host side of :meth:`Trial.suggest`: check ``dist`` against the study's space,
+        register a new parameter, and return the trial's value (its preset value, else the
+        sampler's)."""
         with self._lock:
             known = self._known.get(name)
             if known is not None and known != dist:
@@ -200,22 +208,15 @@ class Study:
             if known is None:
                 self._known[name] = dist
                 self.storage.update_study(self._id, space=space_to_json(self._known))
-            if name in trial.fixed:
-                value = trial.fixed[name]
-                if not dist.contains(value):
-                    raise SpaceError(
-                        f"The given value {value!r} for {name!r} is outside {dist!r}. Give a "
-                        "value inside the range.")
-                value = dist.clip(value)
-            elif trial.manual:
-                value = dist.default
-            elif name in trial.relative:
-                value = trial.relative[name]
-            else:
+            value = trial.preset_value(name, dist)
+            if value is UNSET:
                 value = self.sampler.sample_one(self, trial, name, dist)
             return trial.record_param(name, dist, value)
 
-    def _report(self, trial: Trial, value: float, step: int, checkpoint: Any = None) -> bool:
+    def record_report(self, trial: Trial, value: float, step: int,
+                      checkpoint: Any = None) -> bool:
+        """The host side of :meth:`Trial.report`: store the point, tell subscribers, and let
+        the scheduler decide; return whether the trial should stop."""
         trial.record_point(step, value, checkpoint)
         if len(trial.intermediate) == 1:
             self.storage.set_params(trial)
@@ -266,7 +267,7 @@ class Study:
         trial.error = error if error is not None else trial.error
         trial.traceback = traceback if traceback is not None else trial.traceback
         trial.finished = time.time()
-        trial._study = None
+        trial._host = None
         self.storage.finish_trial(trial)
         if self.scheduler is not None:
             self.scheduler.on_trial_finished(self, trial)
@@ -331,36 +332,54 @@ class Study:
         """
         from ._lifecycle import optimize
 
-        optimize(self, objective, n_trials=n_trials, timeout=timeout, catch=catch,
-                 callbacks=list(callbacks), show=show, n_jobs=n_jobs, dask=dask,
-                 retries=retries)
+        dashboard = None
+        if show:
+            # A front end, built only when asked for (a named exception of the layers
+            # contract): it follows the run through the study's events.
+            from ..notebook._dashboard import Dashboard
+
+            dashboard = Dashboard(self, n_trials=n_trials, timeout=timeout)
+        try:
+            optimize(self, objective, n_trials=n_trials, timeout=timeout, catch=catch,
+                     callbacks=list(callbacks), n_jobs=n_jobs, dask=dask, retries=retries)
+        finally:
+            if dashboard is not None:
+                dashboard.close()
 
     def stop(self) -> None:
         """Ask a running ``optimize`` to stop after the running trial(s)."""
         self._stop.set()
 
     def abort(self) -> None:
-        """Stop now: the running trial is marked interrupted (background runs only interrupt
-        their worker thread; in a blocking cell use Kernel > Interrupt)."""
+        """Stop now: the running trials are marked interrupted.
+
+        In a background run the worker thread is interrupted at its next Python instruction: a
+        trial blocked inside C code (``time.sleep``, a long numpy call) ends only when that
+        call returns. Trials in worker processes are stopped at once. In a blocking cell use
+        Kernel > Interrupt.
+        """
         self._stop.set()
-        thread = self._thread
-        if thread is not None and thread.is_alive():
+        if self._background is not None and not self._background[1].is_set():
             from ._lifecycle import interrupt_thread
 
-            interrupt_thread(thread)
+            interrupt_thread(self._background[0])
 
     def wait(self, timeout: float | None = None) -> bool:
-        """Wait for a background run to end; return ``True`` when it has ended."""
-        thread = self._thread
-        if thread is None:
+        """Wait for a background run to end; return ``True`` when it has ended.
+
+        An interrupt (Kernel > Interrupt) while waiting stops the waiting, not the run:
+        ``study.running`` stays true and ``abort()`` still stops it.
+        """
+        if self._background is None:
             return True
-        thread.join(timeout)
-        return not thread.is_alive()
+        # An Event, not Thread.join: an interrupted join marks the thread stopped while it
+        # still runs (Python 3.11), which would make `running` lie.
+        return self._background[1].wait(timeout)
 
     @property
     def running(self) -> bool:
         """Whether a background run is going on."""
-        return self._thread is not None and self._thread.is_alive()
+        return self._background is not None and not self._background[1].is_set()
 
     @property
     def stop_requested(self) -> bool:
@@ -396,22 +415,30 @@ class Study:
 
     def is_better(self, a: float, b: float | None) -> bool:
         """Whether score ``a`` beats ``b`` in this study's direction."""
-        if b is None:
-            return True
-        return a < b if self.direction == "minimize" else a > b
+        return self.direction.is_better(a, b)
+
+    def top_trials(self, k: int | None = None) -> list[Trial]:
+        """The ``k`` best complete trials (all when ``None``), best first, ties by number.
+
+        Examples
+        --------
+        >>> from hpt_magic import Study
+        >>> study = Study(direction="max")
+        >>> for score in [0.2, 0.9, 0.5, 0.9]:
+        ...     _ = study.tell(study.ask(), score)
+        >>> [(t.number, t.value) for t in study.top_trials(3)]
+        [(1, 0.9), (3, 0.9), (2, 0.5)]
+        """
+        return top_trials(self._trials, self.direction, k)
 
     @property
     def best_trial(self) -> Trial:
-        """The complete trial with the best score."""
-        best = None
-        for t in self._trials:
-            if t.state is TrialState.COMPLETE and t.value is not None and (
-                    best is None or self.is_better(t.value, best.value)):
-                best = t
-        if best is None:
+        """The complete trial with the best score (the first of equal ones)."""
+        top = self.top_trials(1)
+        if not top:
             raise TuneError(f"Study {self.name!r} has no complete trial yet, so no best one. "
                             "Run some trials first.")
-        return best
+        return top[0]
 
     @property
     def best_value(self) -> float:
@@ -430,7 +457,7 @@ class Study:
 
     def summary(self, elapsed: float | None = None, n_new: int | None = None) -> str:
         """A short plain-text summary: counts, best score and parameters, time."""
-        return summary_text(self, elapsed, n_new)
+        return summary_text(self, elapsed, n_new, k=0)
 
     def plot(self, **kwargs: Any) -> Any:
         """The dashboard of this study as a matplotlib Figure (see :func:`hpt_magic.plot`)."""
@@ -461,7 +488,7 @@ class Study:
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
-        for runtime in ("_lock", "_stop", "events", "_thread"):
+        for runtime in ("_lock", "_stop", "events", "_background", "_runs"):
             state.pop(runtime, None)
         return state
 
@@ -470,7 +497,8 @@ class Study:
         self._lock = threading.RLock()
         self._stop = threading.Event()
         self.events = EventBus()
-        self._thread = None
+        self._background = None
+        self._runs = set()
 
     def __repr__(self) -> str:
         c = self.counts()

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..distributions import Choice, Distribution
+from ..trial import Direction
 
 __all__ = ["MIME", "SCHEMA_VERSION", "document", "trial_json", "param_json", "json_scalar"]
 
@@ -68,7 +69,8 @@ def _name(obj: Any) -> str | None:
 
 def document(view: Any, progress: Mapping[str, Any] | None = None,
              cache: dict[int, dict[str, Any]] | None = None) -> dict[str, Any]:
-    """The whole document for ``view`` (a study, or the dashboard's model of one).
+    """The whole document for ``view`` (a study, or the dashboard's model of one: anything
+    with ``name``, ``direction``, ``trials``, ``top_trials(k)`` and ``search_space()``).
 
     Parameters
     ----------
@@ -80,15 +82,12 @@ def document(view: Any, progress: Mapping[str, Any] | None = None,
     """
     trials = list(view.trials)
     counts = dict.fromkeys(STATES, 0)
-    best = None
-    minimize = view.direction == "minimize"
+    top = view.top_trials(1)
+    best = top[0] if top else None
     out = []
     for t in trials:
         state = t.state.value
         counts[state] = counts.get(state, 0) + 1
-        if state == "complete" and t.value is not None and math.isfinite(t.value) and (
-                best is None or (t.value < best.value if minimize else t.value > best.value)):
-            best = t
         if cache is not None and t.number in cache:
             out.append(cache[t.number])
             continue
@@ -100,7 +99,7 @@ def document(view: Any, progress: Mapping[str, Any] | None = None,
         progress = _static_progress(trials)
     return {
         "version": SCHEMA_VERSION,
-        "study": {"name": str(view.name), "direction": view.direction,
+        "study": {"name": str(view.name), "direction": Direction(view.direction).value,
                   "sampler": _name(getattr(view, "sampler", None)),
                   "scheduler": _name(getattr(view, "scheduler", None))},
         "progress": {

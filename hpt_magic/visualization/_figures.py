@@ -7,6 +7,7 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
+from ..exceptions import TuneError
 from . import _layout, _panels
 from ._document import document
 
@@ -15,13 +16,18 @@ __all__ = ["plot", "plot_history", "plot_curves", "plot_params", "study_json",
 
 
 def importances_or_none(study: Any) -> dict[str, float] | None:
-    """``study.importances()`` when the study offers it and it has an answer."""
+    """``study.importances()`` when the study offers it and it has an answer.
+
+    Without arguments, the only :class:`TuneError` that ``importances`` raises says that too
+    few complete trials share their parameters: the panel is then left out. Any other error is
+    a bug and surfaces.
+    """
     method = getattr(study, "importances", None)
     if method is None:
         return None
     try:
         result = method()
-    except ValueError:  # TuneError: too few trials to tell
+    except TuneError:
         return None
     return dict(result) or None
 

@@ -2,8 +2,9 @@
 
 Every ``draw_*`` function takes an Axes and a *view*: any object with ``direction``,
 ``trials`` (trial objects with ``number``, ``state``, ``value``, ``params``, ``intermediate``,
-``manual``, ``user_attrs``) and ``search_space()``. A :class:`~hpt_magic.Study` is one; the
-live dashboard passes its own model of the study, built from events.
+``manual``, ``user_attrs``), ``top_trials(k)`` and ``search_space()``. A
+:class:`~hpt_magic.Study` is one; the live dashboard passes its own model of the study, built
+from events.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from matplotlib.colors import to_rgba
 from matplotlib.ticker import FuncFormatter, NullLocator
 
 from ..distributions import Choice, Distribution
+from ..trial import Direction
 
 __all__ = ["best_so_far", "fade_alphas", "param_names", "draw_history", "draw_curves",
            "draw_param", "draw_params", "draw_importances"]
@@ -35,7 +37,7 @@ SMALL = 8
 
 # -- data ------------------------------------------------------------------------------------
 def best_so_far(numbers: Sequence[int], values: Sequence[float],
-                direction: str) -> tuple[np.ndarray, np.ndarray]:
+                direction: str | Direction) -> tuple[np.ndarray, np.ndarray]:
     """The running best score after each trial, in trial-number order.
 
     Examples
@@ -48,8 +50,8 @@ def best_so_far(numbers: Sequence[int], values: Sequence[float],
     y = np.asarray(values, dtype=float)
     order = np.argsort(x, kind="stable")
     x, y = x[order], y[order]
-    acc = np.minimum if direction == "minimize" else np.maximum
-    return x, acc.accumulate(y) if len(y) else y
+    sign = Direction(direction).sign
+    return x, sign * np.minimum.accumulate(sign * y) if len(y) else y
 
 
 def fade_alphas(n: int, *, alpha_max: float = ALPHA_MAX, alpha_min: float = ALPHA_MIN,
@@ -70,30 +72,23 @@ def _finite(v: Any) -> bool:
 
 
 def _best(view: Any) -> Any:
-    best = None
-    minimize = view.direction == "minimize"
-    for t in view.trials:
-        if t.state.value == "complete" and _finite(t.value) and (
-                best is None or (t.value < best.value if minimize else t.value > best.value)):
-            best = t
-    return best
+    top = view.top_trials(1)
+    return top[0] if top else None
 
 
-def _robust_limits(values: np.ndarray, direction: str) -> tuple[float, float] | None:
+def _robust_limits(values: np.ndarray, direction: str | Direction) -> tuple[float, float] | None:
     """Y limits that keep the good end exact but cut a few far-off bad scores."""
-    values = values[np.isfinite(values)]
-    if len(values) == 0:
+    sign = Direction(direction).sign
+    losses = sign * values[np.isfinite(values)]
+    if len(losses) == 0:
         return None
-    lo, hi = float(values.min()), float(values.max())
-    if len(values) >= 10:
-        if direction == "minimize":
-            q = float(np.quantile(values, 0.9))
-            hi = min(hi, q + (q - lo))
-        else:
-            q = float(np.quantile(values, 0.1))
-            lo = max(lo, q - (hi - q))
+    lo, hi = float(losses.min()), float(losses.max())
+    if len(losses) >= 10:
+        q = float(np.quantile(losses, 0.9))
+        hi = min(hi, q + (q - lo))
     pad = 0.05 * (hi - lo) or 0.05 * abs(hi) or 0.05
-    return lo - pad, hi + pad
+    low, high = sorted((sign * (lo - pad), sign * (hi + pad)))
+    return low, high
 
 
 def _text(s: Any, limit: int = 18) -> str:
@@ -280,8 +275,7 @@ def draw_param(ax: Any, view: Any, name: str, dist: Distribution | None) -> None
     ax.plot(x[done], y[done], "o", ms=3, color=COLORS["complete"], alpha=0.7, mew=0,
             gid=f"param:{name}")
     if done.any():
-        scores = np.where(done, y, np.inf if view.direction == "minimize" else -np.inf)
-        i = int(np.argmin(scores) if view.direction == "minimize" else np.argmax(scores))
+        i = int(np.argmin(np.where(done, Direction(view.direction).sign * y, np.inf)))
         ax.plot([x[i]], [y[i]], "*", ms=10, color=COLORS["best"], mec="black", mew=0.5)
     ax.locator_params(axis="y", nbins=4)
 

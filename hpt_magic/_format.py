@@ -1,0 +1,80 @@
+"""How numbers and durations read, in every text, table, image and widget of the package.
+
+One home so that the summary, the progress line and the widgets never disagree on how a
+score or a time is written.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = ["format_duration", "format_number", "format_value", "format_params"]
+
+
+def format_number(value: float | None, digits: int = 6) -> str:
+    """A score with ``digits`` significant digits; ``n/a`` when there is none.
+
+    Examples
+    --------
+    >>> format_number(0.123456789), format_number(12345678.0), format_number(0.5, 4)
+    ('0.123457', '1.23457e+07', '0.5')
+    >>> format_number(None)
+    'n/a'
+    """
+    return "n/a" if value is None else f"{value:.{digits}g}"
+
+
+def format_value(value: Any, *, quote: bool = True) -> str:
+    """A parameter value: a float to 4 significant digits, anything else as its ``repr``
+    (``quote``, in a ``name=value`` list) or its ``str`` (in a table cell).
+
+    Examples
+    --------
+    >>> format_value(0.000123456), format_value("relu"), format_value("relu", quote=False)
+    ('0.0001235', "'relu'", 'relu')
+    """
+    if isinstance(value, float):
+        return format_number(value, 4)
+    return repr(value) if quote else str(value)
+
+
+def format_params(params: Mapping[str, Any]) -> str:
+    """``name=value, ...`` with :func:`format_value`.
+
+    Examples
+    --------
+    >>> format_params({"lr": 0.0123456, "act": "relu", "n": 3})
+    "lr=0.01235, act='relu', n=3"
+    """
+    return ", ".join(f"{k}={format_value(v)}" for k, v in params.items())
+
+
+def format_duration(seconds: float | None) -> str:
+    """``850 ms``, ``12.3 s``, ``4 min 05 s`` or ``2 h 03 min``; ``?`` when unknown.
+
+    The value is rounded to the unit shown before the unit is chosen, so a time never reads
+    ``60.0 s`` or ``60 min``.
+
+    Examples
+    --------
+    >>> format_duration(0.4213), format_duration(59.96), format_duration(119.6)
+    ('421 ms', '1 min 00 s', '2 min 00 s')
+    >>> format_duration(3599.7), format_duration(7380), format_duration(None)
+    ('1 h 00 min', '2 h 03 min', '?')
+    """
+    if seconds is None or not math.isfinite(seconds):
+        return "?"
+    seconds = max(0.0, seconds)
+    ms = round(seconds * 1000)
+    if ms < 1000:
+        return f"{ms} ms"
+    tenths = f"{seconds:.1f}"
+    if float(tenths) < 60:
+        return f"{tenths} s"
+    m, s = divmod(round(seconds), 60)
+    if m < 60:
+        return f"{m} min {s:02d} s"
+    h, m = divmod(round(seconds / 60), 60)
+    return f"{h} h {m:02d} min"
