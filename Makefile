@@ -38,6 +38,7 @@ demo: install
 
 lint: install
 	$(BIN)/ruff check hpt_magic tests benchmarks
+	$(BIN)/lint-imports
 
 test: install chromium lint
 	$(BIN)/python -m pytest

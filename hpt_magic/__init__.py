@@ -25,6 +25,7 @@ from .schedulers import (
     Scheduler,
 )
 from .study._events import Event
+from .study._salvage import salvage
 from .study._storage import InMemoryStorage, SQLiteStorage
 from .study._study import Study, load_study
 from .trial import Trial, TrialState
@@ -36,7 +37,8 @@ __all__ = [
     "EarlyStopping", "Event", "Float", "GPSampler", "Grid", "GridSampler", "HyperbandScheduler",
     "HyperModel", "HyperParameters", "InMemoryStorage", "Int", "load_ipython_extension",
     "load_study", "MedianStopping", "MLflowCallback", "nn", "ParameterGrid", "PBTScheduler",
-    "plot", "plot_curves", "plot_history", "plot_params", "RandomSampler", "Sampler", "Scheduler",
+    "plot", "plot_curves", "plot_history", "plot_params", "RandomSampler", "salvage", "Sampler",
+    "Scheduler",
     "SpaceError", "SQLiteStorage", "StorageError", "Study", "study_json", "TensorBoardCallback",
     "TPESampler", "Trial", "TrialPruned", "TrialState", "tune", "TuneError", "Tuner",
     "__version__",

@@ -67,7 +67,7 @@ class Distribution(ABC):
         """The level (``0 .. n_levels - 1``) that each point ``u`` of the unit interval stands
         for; points outside ``[0, 1]`` count as the nearest end."""
         n = self._levels()
-        return np.clip(np.floor(np.asarray(u, dtype=float) * n), 0, n - 1).astype(np.int64)
+        return np.floor(np.asarray(u, dtype=float) * n).clip(0, n - 1).astype(np.int64)
 
     def level_units(self, k: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Where levels ``k`` sit in the unit interval: ``(centre, lower edge, upper edge)``."""
@@ -198,6 +198,8 @@ class Float(Distribution):
             return self._value(int(self.level_index(u)))
         u = min(1.0, max(0.0, float(u)))
         if self.log:
+            if u in (0.0, 1.0):  # exp(log(low)) can miss low by a rounding error
+                return self.high if u else self.low
             lo, hi = math.log(self.low), math.log(self.high)
             return float(min(self.high, max(self.low, math.exp(lo + u * (hi - lo)))))
         return float(min(self.high, max(self.low, self.low + u * (self.high - self.low))))
@@ -269,7 +271,7 @@ class Int(Distribution):
             return super().level_index(u)
         lo, hi = self._log_range()
         v = np.round(np.exp(lo + np.asarray(u, dtype=float) * (hi - lo)))
-        return (np.clip(v, self.low, self.high) - self.low).astype(np.int64)
+        return (v.clip(self.low, self.high) - self.low).astype(np.int64)
 
     def level_units(self, k: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if not self.log:

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from enum import Enum
 from typing import Any, Protocol
 
+from ._format import format_number
 from .distributions import Choice, Distribution, Float, Int
 from .exceptions import SpaceError, TrialPruned, TuneError
 
@@ -278,7 +279,7 @@ class Trial:
         }
 
     def __repr__(self) -> str:
-        val = "" if self.value is None else f", value={self.value:.6g}"
+        val = "" if self.value is None else f", value={format_number(self.value)}"
         return f"Trial(number={self.number}, state={self.state.value}{val}, params={self.params})"
 
 

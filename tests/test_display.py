@@ -176,6 +176,37 @@ def test_importance_panel_is_skipped_when_importances_have_no_answer():
     study = TooFew(space={"x": Float(0, 1)}, seed=0)
     study.optimize(lambda t: t.params["x"], n_trials=2)
     assert "importances" not in gids(hd.plot(study))
+    assert "importances" not in gids(hd.plot(Study(space={"x": Float(0, 1)})))  # real one
+
+
+def test_an_error_inside_the_importance_forest_surfaces(monkeypatch):
+    from hpt_magic.study import _export
+
+    def broken(*args):
+        raise ValueError("Input X contains NaN.")
+
+    monkeypatch.setattr(_export, "_main_effects", broken)
+    study = Study(space={"x": Float(0, 1)}, seed=0)
+    study.optimize(lambda t: t.params["x"], n_trials=6)
+    with pytest.raises(ValueError, match="contains NaN"):
+        hd.plot(study)
+
+
+@pytest.mark.parametrize("direction", ["minimize", "maximize"])
+def test_every_view_of_the_best_trial_is_the_studys(direction):
+    values = [0.5, 0.2, 0.9, 0.2, 0.9, 0.5]
+    study = scored(values, direction)
+    best = study.best_trial
+    assert best.number == (1 if direction == "minimize" else 2), "ties go to the first"
+    assert hd.study_json(study)["progress"]["best"] == {"number": best.number,
+                                                        "value": best.value}
+    fig = hd.plot(study, importances=False)
+    assert list(artist(fig, "history-best").get_xdata()) == [best.number]
+    bundles = []
+    dash = hd.Dashboard(study, clock=FakeClock(), output=bundles.append, min_interval=100)
+    assert dash.bundle(image=False)[MIME]["progress"]["best"]["number"] == best.number
+    table = hd.summary_text(study, k=3).split("Top 3 trials:\n")[1].splitlines()[1:]
+    assert [row.split()[0] for row in table] == [str(t.number) for t in study.top_trials(3)]
 
 
 def test_final_dashboard_ranks_parameters_after_a_long_run_only():

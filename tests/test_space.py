@@ -86,3 +86,92 @@ def test_parameter_grid_enumerates_the_product():
     assert len(g) == len(items) == 18
     assert len({tuple(d.values()) for d in items}) == 18
     assert math.isclose(items[-1]["c"], 1.0)
+
+
+# -- the unit-interval encoding ------------------------------------------------------------------
+DISCRETE = [
+    Float(0, 1, step=0.25), Float(0, 1, step=0.3), Float(0.1, 1.0, step=0.1),
+    Float(-2, 2, step=0.6), Int(1, 8), Int(0, 9, step=4), Int(-3, 3), Int(0, 10**6),
+    Int(1, 2, log=True), Int(1, 3, log=True), Int(16, 256, log=True), Int(1, 1000, log=True),
+    Choice(["relu", "tanh", None]), Choice([True]), Grid([1, 2, 3]),
+]
+
+
+@pytest.mark.parametrize("dist", DISCRETE, ids=repr)
+def test_every_level_round_trips_through_its_bin(dist):
+    values = dist.grid()
+    n = dist.n_levels
+    assert n == len(values) == len(dist.unit_levels())
+    idx = np.arange(n) if n <= 1000 else np.array([0, 1, 2, n // 2, n - 2, n - 1])
+    centre, lower, upper = dist.level_units(idx)
+    for k, c in zip(idx, centre):
+        v = values[k]
+        assert dist.to_unit(v) == pytest.approx(c, abs=1e-12)
+        assert dist.from_unit(c) == v and dist.level_index(c) == k
+    assert np.all((lower < centre) & (centre < upper))
+    if n <= 1000:  # the bins tile [0, 1]
+        assert lower[0] == pytest.approx(0, abs=1e-12) and upper[-1] == pytest.approx(1)
+        np.testing.assert_allclose(upper[:-1], lower[1:])
+    # The ends of the interval, and beyond, give the first and last values.
+    assert dist.from_unit(0.0) == dist.from_unit(-0.5) == values[0]
+    assert dist.from_unit(1.0) == dist.from_unit(1.5) == values[-1]
+
+
+@pytest.mark.parametrize("dist", DISCRETE, ids=repr)
+def test_snap_unit_is_to_unit_of_from_unit_vectorised(dist):
+    u = np.concatenate([np.linspace(-0.1, 1.1, 241), [0.0, 1.0, 0.5, 1 - 1e-15]])
+    expected = [dist.to_unit(dist.from_unit(x)) for x in u]
+    np.testing.assert_allclose(dist.snap_unit(u), expected, rtol=0, atol=1e-12)
+    values = dist.grid()
+    assert [values[k] for k in dist.level_index(u)] == [dist.from_unit(x) for x in u]
+
+
+@pytest.mark.parametrize("dist", [Float(-5, 10), Float(1e-4, 1e-1, log=True)], ids=repr)
+def test_continuous_floats_map_their_ends_exactly_and_have_no_levels(dist):
+    assert dist.n_levels is None
+    assert dist.to_unit(dist.low) == 0.0 and dist.to_unit(dist.high) == 1.0
+    assert dist.from_unit(0.0) == dist.low and dist.from_unit(1.0) == dist.high
+    assert dist.from_unit(-1.0) == dist.low and dist.from_unit(2.0) == dist.high
+    np.testing.assert_array_equal(dist.snap_unit([-0.5, 0.25, 1.5]), [0.0, 0.25, 1.0])
+    with pytest.raises(SpaceError, match="continuous"):
+        dist.level_index(0.5)
+
+
+def test_log_int_levels_are_uniform_in_the_log():
+    d = Int(1, 3, log=True)
+    # 1, 2 and 3 own [0.5, 1.5], [1.5, 2.5], [2.5, 3.5] on a log scale.
+    _, lower, upper = d.level_units(np.arange(3))
+    widths = np.log([1.5 / 0.5, 2.5 / 1.5, 3.5 / 2.5]) / np.log(3.5 / 0.5)
+    np.testing.assert_allclose(upper - lower, widths)
+    u = np.random.default_rng(0).random(20000)
+    shares = np.bincount(d.level_index(u), minlength=3) / len(u)
+    np.testing.assert_allclose(shares, widths, atol=0.01)
+
+
+def test_values_at_the_ends_map_inside_the_unit_interval():
+    # 1.0 lies in Float(0, 1, step=0.6) but is not a step: it used to map to 1.25.
+    d = Float(0, 1, step=0.6)
+    assert d.contains(1.0) and d.to_unit(1.0) == 0.75 and d.clip(1.0) == 0.6
+    assert Int(0, 9, step=4).to_unit(9) == pytest.approx(5 / 6)
+
+
+# -- grids too large for len() -------------------------------------------------------------------
+def test_huge_parameter_grid_has_an_exact_size_and_lazy_access():
+    g = ParameterGrid({f"p{i}": Int(0, 9) for i in range(20)})
+    assert g.size == 10**20  # np.prod overflowed to 7766279631452241920
+    with pytest.raises(SpaceError, match="100000000000000000000 points.*grid.size"):
+        len(g)
+    assert g[0] == {f"p{i}": 0 for i in range(20)}
+    assert g[-1] == g[g.size - 1] == {f"p{i}": 9 for i in range(20)}
+    assert list(g[12345678901234567890].values()) == [int(c) for c in "12345678901234567890"]
+    assert g[np.int64(7)]["p19"] == 7
+    with pytest.raises(IndexError):
+        g[g.size]
+    first = next(iter(g))
+    assert first == g[0]
+
+
+def test_parameter_grid_indexing_matches_iteration():
+    g = ParameterGrid({"a": Int(1, 3), "b": Choice(["x", "y"]), "c": Grid([0.5, 1.5])})
+    assert list(g) == [g[i] for i in range(len(g))] == [g[i - len(g)] for i in range(len(g))]
+    assert ParameterGrid({}).size == len(ParameterGrid({})) == 0

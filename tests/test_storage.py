@@ -5,6 +5,7 @@ import pytest
 
 from hpt_magic import (
     Float,
+    InMemoryStorage,
     Int,
     SpaceError,
     SQLiteStorage,
@@ -15,7 +16,7 @@ from hpt_magic import (
     tune,
 )
 from hpt_magic.executors._processes import main_module_spec
-from hpt_magic.study._storage import make_storage
+from hpt_magic.study._storage import StorageRegistry, make_storage
 
 
 def objective(trial):
@@ -170,3 +171,88 @@ def test_enqueued_points_are_stored_until_tried(tmp_path):
     again = Study(space={"lr": Float(1e-4, 1e-1, log=True)}, name="q",
                   storage=SQLiteStorage(path))
     assert again.ask().params != {"lr": 0.01}
+
+
+def test_a_closed_storage_is_reopened_by_the_next_study(tmp_path):
+    path = tmp_path / "s.db"
+    study = Study(name="a", storage=path)
+    study.optimize(objective, n_trials=2)
+    study.storage.close()
+    with pytest.raises(StorageError, match="was closed. Open the file again"):
+        study.ask()
+    again = Study(name="a", storage=path)
+    assert again.storage is not study.storage and len(again.trials) == 2
+    again.optimize(objective, n_trials=1)
+
+
+def test_a_deleted_file_is_created_again_on_the_next_open(tmp_path):
+    path = tmp_path / "s.db"
+    Study(name="a", storage=path).optimize(objective, n_trials=2)
+    for leftover in tmp_path.glob("s.db*"):
+        leftover.unlink()
+    fresh = Study(name="a", storage=path)
+    assert path.exists() and fresh.trials == [] and not fresh.resumed
+    fresh.optimize(objective, n_trials=1)
+    assert len(Study(name="a", storage=SQLiteStorage(path)).trials) == 1
+
+
+def test_each_registry_owns_its_storages(tmp_path):
+    path = tmp_path / "s.db"
+    mine, theirs = StorageRegistry(), StorageRegistry()
+    assert mine.open(path) is mine.open(str(path))
+    assert mine.open(path) is not theirs.open(path)
+    mine.close_all()
+    assert theirs.open(path).writable
+
+
+def test_creating_a_study_is_get_or_create(tmp_path):
+    for storage in (SQLiteStorage(tmp_path / "s.db"), InMemoryStorage()):
+        first = storage.create_study("a", "minimize", {})
+        assert storage.create_study("a", "minimize", {}) == first
+        with pytest.raises(StorageError, match="to minimize, not to maximize"):
+            storage.create_study("a", "maximize", {})
+
+
+# The tables of the previous version (schema "1", no owner or heartbeat columns).
+_VERSION_1 = """
+CREATE TABLE hpt_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE studies (
+    id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL, direction TEXT NOT NULL,
+    space TEXT NOT NULL DEFAULT '{}', attrs TEXT NOT NULL DEFAULT '{}', created REAL NOT NULL);
+CREATE TABLE trials (
+    id INTEGER PRIMARY KEY, study_id INTEGER NOT NULL REFERENCES studies(id),
+    number INTEGER NOT NULL,
+    state TEXT NOT NULL, value REAL, params TEXT NOT NULL DEFAULT '{}', started REAL,
+    finished REAL, error TEXT, traceback TEXT, output TEXT NOT NULL DEFAULT '',
+    manual INTEGER NOT NULL DEFAULT 0, attrs TEXT NOT NULL DEFAULT '{}',
+    UNIQUE (study_id, number));
+CREATE TABLE reports (
+    trial_id INTEGER NOT NULL REFERENCES trials(id), step INTEGER NOT NULL, value REAL,
+    PRIMARY KEY (trial_id, step));
+INSERT INTO hpt_meta VALUES ('schema', '1');
+INSERT INTO studies VALUES (1, 'old', 'minimize',
+    '{"x": {"type": "float", "low": 0.0, "high": 1.0, "log": false, "step": null}}', '{}',
+    1700000000);
+INSERT INTO trials (study_id, number, state, value, params, started, finished)
+    VALUES (1, 0, 'complete', 0.5, '{"x": 0.5}', 1700000000, 1700000001),
+           (1, 1, 'running', NULL, '{"x": 0.25}', 1700000002, NULL);
+INSERT INTO reports VALUES (1, 0, 0.75);
+"""
+
+
+def test_a_file_of_the_previous_version_opens_and_is_upgraded_in_place(tmp_path):
+    path = tmp_path / "v1.db"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(_VERSION_1)
+    storage = SQLiteStorage(path)
+    study = Study(name="old", storage=storage)
+    assert [(t.number, t.state.value) for t in study.trials] == [(0, "complete"), (1, "running")]
+    assert study.trials[0].intermediate == {0: 0.75}
+    # Its running trial has no recorded owner: it may belong to a live kernel of that version.
+    assert storage.recover_orphans(study._id, grace=0.0) == []
+    study.tell(study.ask({"x": 0.1}), 0.1)
+    with sqlite3.connect(path) as conn:
+        meta = dict(conn.execute("SELECT key, value FROM hpt_meta"))
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(trials)")}
+    assert meta == {"schema": "1", "revision": "2"}
+    assert {"owner_host", "owner_pid", "owner_token", "heartbeat"} <= columns

@@ -1,10 +1,22 @@
 import math
+import sqlite3
 import threading
 import time
 
 import pytest
 
-from hpt_magic import Choice, Float, Int, SpaceError, Study, TrialState, TuneError, tune
+from hpt_magic import (
+    Choice,
+    Float,
+    Int,
+    SpaceError,
+    Study,
+    TrialState,
+    TuneError,
+    load_study,
+    tune,
+)
+from hpt_magic.trial import Direction
 
 
 def quadratic(trial):
@@ -256,3 +268,40 @@ def test_abort_interrupts_the_running_trial_of_a_background_run():
     assert study.wait(5)
     assert study.trials[-1].state is TrialState.INTERRUPTED
     assert not math.isnan(len(study.trials))
+
+
+@pytest.mark.parametrize("given, minimising", [("minimize", True), ("min", True),
+                                               ("maximize", False), ("max", False)])
+def test_direction_accepts_short_names_and_still_compares_as_a_string(given, minimising):
+    study = Study(direction=given)
+    word = "minimize" if minimising else "maximize"
+    assert study.direction == word and study.direction.value == word
+    assert study.direction is Direction(word) and str(study.direction) == word
+    assert study.is_better(1.0, 2.0) is minimising
+    assert study.direction.best([2.0, math.nan, 1.0, 3.0]) == (1.0 if minimising else 3.0)
+    assert study.direction.to_loss(2.0) == (2.0 if minimising else -2.0)
+    assert study.direction.to_loss(None) == study.direction.to_loss(math.inf) == math.inf
+
+
+def test_top_trials_are_complete_scored_trials_best_first_ties_by_number():
+    study = Study(direction="max")
+    for value, state in [(0.5, None), (0.9, None), (2.0, "pruned"), (None, "failed"),
+                         (0.9, None), (0.7, None)]:
+        study.tell(study.ask(), value, state=state)
+    study.ask()  # still running
+    assert [t.number for t in study.top_trials(3)] == [1, 4, 5]
+    assert [t.number for t in study.top_trials()] == [1, 4, 5, 0]
+    assert study.top_trials(0) == []
+    assert study.best_trial is study.top_trials(1)[0]
+    assert [t.number for t in Direction.MINIMIZE.sort(study.top_trials())] == [0, 5, 1, 4]
+    assert Study().top_trials(5) == []
+
+
+def test_the_direction_is_stored_as_its_full_word(tmp_path):
+    path = tmp_path / "s.db"
+    Study(name="a", storage=path, direction="max")
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT direction FROM studies").fetchall() == [("maximize",)]
+    assert load_study("a", path).direction == "maximize"
+    with pytest.raises(TuneError, match="created to maximize, not to minimize"):
+        Study(name="a", storage=path, direction="min")

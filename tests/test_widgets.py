@@ -335,3 +335,13 @@ def test_rich_output_of_a_run_is_shown_with_its_text(shell):
     kinds = [o.get("name") or "display" for o in tuner.output.outputs]
     assert kinds == ["stdout", "display"]
     assert tuner.output.outputs[1]["data"]["text/html"] == "<b>confusion matrix</b>"
+
+
+def test_best_text_escapes_parameter_values():
+    study = Study(space={"tag": Choice(["<b>bold</b> & co", "plain"])}, seed=0)
+    tuner = ManualTuner(study, lambda t: 1.0, dashboard=False)
+    tuner.set_values({"tag": "<b>bold</b> & co"})
+    tuner.run_button.click()
+    assert "<b>bold</b>" not in tuner.best_text.value
+    assert "tag=&#x27;&lt;b&gt;bold&lt;/b&gt; &amp; co&#x27;" in tuner.best_text.value
+    tuner.close()

@@ -1,4 +1,11 @@
-"""Per-trial capture of printed output and warnings, safe with trials in several threads."""
+"""Per-trial capture of printed output and warnings, safe with trials in several threads.
+
+``sys.stdout`` and ``sys.stderr`` are process-wide, so capturing one thread's output means
+routing every write through a router that sends it to the writing thread's buffer, if it has
+one. :class:`OutputRouter` owns that routing: it installs itself while at least one trial
+captures and restores the real streams when the last one ends. :data:`ROUTER` is the one
+instance of the process; it is the only place that changes ``sys.stdout``.
+"""
 
 from __future__ import annotations
 
@@ -9,61 +16,73 @@ import threading
 import warnings
 from collections.abc import Iterator
 
-__all__ = ["capture"]
-
-_local = threading.local()
-_install_lock = threading.Lock()
-_users = 0
+__all__ = ["capture", "OutputRouter", "ROUTER"]
 
 
-class _Router(io.TextIOBase):
+class _Stream(io.TextIOBase):
     """Sends writes from a capturing thread to its buffer, all others to the real stream."""
 
-    def __init__(self, real: io.TextIOBase, attr: str) -> None:
+    def __init__(self, real: io.TextIOBase, owner: OutputRouter) -> None:
         self.real = real
-        self.attr = attr
+        self.owner = owner
 
     def write(self, text: str) -> int:
-        buf = getattr(_local, "buffer", None)
+        buf = self.owner.buffer()
         if buf is not None:
             return buf.write(text)
         return self.real.write(text)
 
     def flush(self) -> None:
-        if getattr(_local, "buffer", None) is None:
+        if self.owner.buffer() is None:
             self.real.flush()
 
     def __getattr__(self, name: str):  # fileno, encoding, isatty... of the real stream
         return getattr(self.real, name)
 
 
-@contextlib.contextmanager
-def capture() -> Iterator[io.StringIO]:
-    """Capture what this thread prints to stdout/stderr and the warnings it raises.
+class OutputRouter:
+    """Routes stdout/stderr writes to the buffer of the thread that captures them."""
 
-    The yielded buffer holds the text (warnings appended as ``Warning: ...`` lines at exit).
-    """
-    global _users
-    with _install_lock:
-        if _users == 0:
-            sys.stdout = _Router(sys.stdout, "stdout")  # type: ignore[assignment]
-            sys.stderr = _Router(sys.stderr, "stderr")  # type: ignore[assignment]
-        _users += 1
-    buf = io.StringIO()
-    previous = getattr(_local, "buffer", None)
-    _local.buffer = buf
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            yield buf
-        for w in caught:
-            buf.write(f"{w.category.__name__}: {w.message} ({w.filename}:{w.lineno})\n")
-    finally:
-        _local.buffer = previous
-        with _install_lock:
-            _users -= 1
-            if _users == 0:
-                if isinstance(sys.stdout, _Router):
-                    sys.stdout = sys.stdout.real  # type: ignore[assignment]
-                if isinstance(sys.stderr, _Router):
-                    sys.stderr = sys.stderr.real  # type: ignore[assignment]
+    def __init__(self) -> None:
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._users = 0
+
+    def buffer(self) -> io.StringIO | None:
+        """The capturing buffer of the calling thread, if it captures."""
+        return getattr(self._local, "buffer", None)
+
+    @contextlib.contextmanager
+    def capture(self) -> Iterator[io.StringIO]:
+        """Capture what this thread prints to stdout/stderr and the warnings it raises.
+
+        The yielded buffer holds the text (warnings appended as ``Warning: ...`` lines at exit).
+        """
+        with self._lock:
+            if self._users == 0:
+                sys.stdout = _Stream(sys.stdout, self)  # type: ignore[assignment]
+                sys.stderr = _Stream(sys.stderr, self)  # type: ignore[assignment]
+            self._users += 1
+        buf = io.StringIO()
+        previous = self.buffer()
+        self._local.buffer = buf
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                yield buf
+            for w in caught:
+                buf.write(f"{w.category.__name__}: {w.message} ({w.filename}:{w.lineno})\n")
+        finally:
+            self._local.buffer = previous
+            with self._lock:
+                self._users -= 1
+                if self._users == 0:
+                    for name in ("stdout", "stderr"):
+                        stream = getattr(sys, name)
+                        if isinstance(stream, _Stream) and stream.owner is self:
+                            setattr(sys, name, stream.real)
+
+
+#: The process's router (sys.stdout is one per process).
+ROUTER = OutputRouter()
+capture = ROUTER.capture

@@ -12,11 +12,14 @@ a trial that kills its worker is failed instead of killing worker after worker.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
+import signal
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 from ..distributions import Distribution
@@ -33,9 +36,6 @@ _KERNEL_SILENCE = 600.0
 
 #: Seconds between two counts of the cluster's worker threads.
 _RECOUNT = 2.0
-
-#: In a worker: the objective and the kernel's queue of the current run, loaded once per run.
-_current_run: dict[str, tuple[Any, Any]] = {}
 
 
 class _QueueChannel:
@@ -59,19 +59,22 @@ class _QueueChannel:
 
 def run_task(spec: dict[str, Any], run: str) -> bytes:
     """The Dask task of one trial (runs on a worker); returns the pickled outcome."""
-    from distributed import Queue
+    from distributed import Queue, get_worker
 
     number = spec["number"]
-    if run not in _current_run:
-        _current_run.clear()  # drop the objective of an earlier run
-        _current_run[run] = (None, Queue(f"hpt-{run}-up"))
-    objective, up = _current_run[run]
+    # The objective and the kernel's queue of the current run, loaded once per run and
+    # worker: kept on the Dask worker, which owns them and drops them when it goes.
+    current = get_worker().__dict__.setdefault("hpt_magic_run", {})
+    if run not in current:
+        current.clear()  # drop the objective of an earlier run
+        current[run] = (None, Queue(f"hpt-{run}-up"))
+    objective, up = current[run]
     channel = _QueueChannel(up, Queue(f"hpt-{run}-{number}"))
     if channel.request(("begin", number))[0] != "ok":
         return dumps(None)
     if objective is None:
         objective = loads(channel.request(("objective", number))[1])
-        _current_run[run] = (objective, up)
+        current[run] = (objective, up)
     return dump_outcome(run_remote(objective, spec, channel))
 
 
@@ -94,16 +97,36 @@ def _connect(dask: Any) -> tuple[Any, Any]:
         # No dashboard; the scheduler's remaining HTTP endpoints take a free port, so that a
         # second cluster does not warn about port 8787.
         main_module_spec()
-        cluster = distributed.LocalCluster(
-            n_workers=int(n) or None, threads_per_worker=1, processes=True,
-            dashboard_address=None, silence_logs=logging.ERROR,
-            scheduler_kwargs={"dashboard_address": ":0"})
+        with _workers_ignore_interrupts():
+            cluster = distributed.LocalCluster(
+                n_workers=int(n) or None, threads_per_worker=1, processes=True,
+                dashboard_address=None, silence_logs=logging.ERROR,
+                scheduler_kwargs={"dashboard_address": ":0"})
         return distributed.Client(cluster), cluster
     try:
         return distributed.Client(dask, timeout=10), None
     except (OSError, TimeoutError) as exc:
         raise TuneError(f"Could not connect to the Dask scheduler at {dask!r} ({exc}). Check "
                         "the address, or start a local cluster with --dask local:N.") from None
+
+
+@contextlib.contextmanager
+def _workers_ignore_interrupts() -> Iterator[None]:
+    """Start worker processes with SIGINT ignored.
+
+    Kernel > Interrupt signals the kernel's whole process group: the workers of a local
+    cluster would each print a KeyboardInterrupt traceback into the cell. The kernel alone
+    decides what an interrupt stops (it cancels the tasks). Processes inherit an ignored
+    SIGINT, and Python keeps it ignored; only the main thread may change it.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 class DaskPool(Executor):

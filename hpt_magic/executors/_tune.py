@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import builtins
 import contextvars
+import sys
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -43,9 +44,12 @@ class _Tune:
         if trial is None:
             return dist.default
         if not name:
+            # The user's frame: _param <- tune.uniform (or another call) <- the objective.
+            caller = sys._getframe(2)
             raise TuneError(
-                f"{call} inside a trial needs a parameter name: write `x = {call}` (the magic "
-                f"takes the name from the assignment) or pass name='x'.")
+                f"{call} on line {caller.f_lineno} of {caller.f_code.co_filename} needs a "
+                f"parameter name inside a trial: write `x = {call}` (the magic takes the name "
+                "from the assignment) or pass name='x'.")
         return trial.suggest(name, dist)
 
     def uniform(self, low: float, high: float, *, step: float | None = None,

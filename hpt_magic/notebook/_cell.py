@@ -54,6 +54,12 @@ def _tune_call(node: ast.AST) -> str | None:
     return None
 
 
+def _call_text(source: str, call: ast.Call, kind: str) -> str:
+    """The source of a ``tune.*`` call, for messages (``tune.kind(...)`` when it is long)."""
+    text = ast.get_source_segment(source, call) or ""
+    return text if text and "\n" not in text and len(text) <= 60 else f"tune.{kind}(...)"
+
+
 def _has_name(call: ast.Call) -> bool:
     return any(k.arg == "name" for k in call.keywords)
 
@@ -103,10 +109,11 @@ def parse_cell(source: str, *, out_name: str | None = None) -> CellProgram:
         if kind in TUNE_CALLS:
             name = next((k.value for k in node.keywords if k.arg == "name"), None)
             if name is None:
+                call = _call_text(source, node, kind)
                 raise SpaceError(
-                    f"Line {node.lineno}: tune.{kind}(...) is not assigned to a plain name, so "
-                    "its parameter has no name. Assign it (`x = tune.{kind}(...)`) or pass "
-                    f"name='x'.")
+                    f"Line {node.lineno}: {call} is not assigned to a plain name, so its "
+                    f"parameter has no name. Assign it (`x = {call}`) or pass name='x' to "
+                    f"tune.{kind}.")
             if isinstance(name, ast.Constant) and name.value not in names:
                 names.append(name.value)
         elif kind in ("report", "steps"):

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import json
+import math
 import os
+import signal
+import sys
+import threading
+from collections.abc import Iterator
 from typing import Any
 
 from IPython.core.error import UsageError
@@ -16,7 +23,7 @@ from ..executors._tune import tune
 from ..integration._loggers import make_logger
 from ..study._export import list_studies
 from ..study._lifecycle import RunInfo, optimize, start_background
-from ..study._storage import DEFAULT_STORAGE, make_storage
+from ..study._storage import DEFAULT_STORAGE, InMemoryStorage, make_storage
 from ..study._study import Study, load_study
 from ..trial import TrialState
 from ._cell import CellObjective, cell_hash, parse_cell
@@ -54,7 +61,15 @@ def _parse_kv(text: str | None, option: str) -> dict[str, Any]:
 
 @magics_class
 class TuneMagics(Magics):
-    """``%%tune``: the cell body is the objective; ``tune.*`` calls define the search space."""
+    """``%%tune``: the cell body is the objective; ``tune.*`` calls define the search space.
+
+    One instance per shell (``%load_ext hpt_magic``); it owns the kernel's in-memory storage,
+    so ``--storage memory`` studies continue from cell to cell.
+    """
+
+    def __init__(self, shell: Any = None) -> None:
+        super().__init__(shell)
+        self.memory = InMemoryStorage()
 
     @magic_arguments()
     @argument("--trials", "-n", type=int, default=None,
@@ -134,15 +149,25 @@ class TuneMagics(Magics):
             raise TuneError(
                 f"--out {out}: the notebook variable {out!r} is a {type(ns[out]).__name__}, "
                 f"and %%tune would overwrite it with the study. Pick another name with --out.")
+        if args.timeout is not None and not (math.isfinite(args.timeout) and args.timeout > 0):
+            raise TuneError(f"--timeout must be a positive number of seconds, got "
+                            f"{args.timeout!r}. Example: --timeout 60.")
+        points = [_enqueued(text) for text in args.enqueue]
         program = parse_cell(cell, out_name=out)
+        if args.scheduler and args.scheduler.lower() != "none" and not program.reports:
+            print(f"Note: --scheduler {args.scheduler} has nothing to act on: this cell never "
+                  "calls tune.report or tune.steps, so every trial runs to its end.",
+                  file=sys.stderr)
+        import_run_modules(args)
         study = self._study(args, cell, program)
         ns[out] = study
-        for text in args.enqueue:
-            try:
-                params = json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise TuneError(f"--enqueue {text!r} is not valid JSON ({exc.msg}). Example: "
-                                "--enqueue '{\"lr\": 0.01}'.") from None
+        for params in points:
+            unknown = [n for n in params
+                       if n not in program.param_names and n not in study.search_space()]
+            if unknown:
+                # Only a warning: a function the cell calls may define parameters too.
+                print(f"Note: --enqueue names {unknown}, which this cell does not define (it "
+                      f"defines {program.param_names}): check the spelling.", file=sys.stderr)
             study.enqueue(params)
         parallel = args.jobs != 1 or bool(args.dask)
         objective = CellObjective(program, ns, keep=not parallel)
@@ -229,7 +254,7 @@ class TuneMagics(Magics):
         args.storage = args.storage or default_storage()
         storage = None if args.storage == "memory" else args.storage
         name = args.study or f"cell-{cell_hash(cell)}"
-        store = make_storage(storage) if storage else _memory(self.shell)
+        store = make_storage(storage) if storage else self.memory
         sampler = args.sampler or "auto"
         sampler_args = _parse_kv(args.sampler_args, "--sampler-args")
         if sampler == "auto":
@@ -303,6 +328,60 @@ class TuneMagics(Magics):
                   f"{r['n_complete']:>8}  {best}")
 
 
+def _enqueued(text: str) -> dict[str, Any]:
+    """The parameters of one ``--enqueue`` option."""
+    try:
+        params = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise TuneError(f"--enqueue {text!r} is not valid JSON ({exc.msg}). Example: "
+                        "--enqueue '{\"lr\": 0.01}'.") from None
+    if not isinstance(params, dict) or not params:
+        raise TuneError(f"--enqueue {text!r} is not a JSON object of parameter values. "
+                        "Example: --enqueue '{\"lr\": 0.01}'.")
+    return params
+
+
+def import_run_modules(args: Any) -> None:
+    """Import what a run of ``%%tune`` loads on its way, before anything can be interrupted.
+
+    A Kernel > Interrupt that lands while matplotlib (or ipywidgets, distributed) is being
+    imported leaves half-initialised modules in ``sys.modules``, and every later run of the
+    kernel fails on them (``KeyError: 'Rectangle:kwdoc'``) until a restart. The imports run
+    with the interrupt held back; it is raised once they are complete.
+    """
+    names = ["hpt_magic.notebook._dashboard", "matplotlib.backends.backend_agg", "ipywidgets"]
+    if args.manual:
+        names.append("hpt_magic.notebook._widgets")
+    if args.jobs != 1:
+        names.append("hpt_magic.executors._processes")
+    if args.dask:
+        names += ["hpt_magic.executors._dask", "distributed"]
+    missing = [name for name in names if name not in sys.modules]
+    if not missing:
+        return
+    with interrupts_held():
+        for name in missing:
+            importlib.import_module(name)
+
+
+@contextlib.contextmanager
+def interrupts_held() -> Iterator[None]:
+    """Hold back ``SIGINT`` (Kernel > Interrupt) in the block; raise ``KeyboardInterrupt`` at
+    its end if one came. Outside the main thread, where no signal arrives, it does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous if previous is not None
+                      else signal.default_int_handler)
+    if received:
+        raise KeyboardInterrupt
+
+
 class _Text:
     """Plain text for a display slot."""
 
@@ -325,16 +404,6 @@ def _auto_sampler(n_trials: int | None, conditional: bool) -> str:
     if n_trials is not None and n_trials <= 200 and not conditional:
         return "gp"
     return "tpe"
-
-
-def _memory(shell: Any) -> Any:
-    """One in-memory storage per kernel, so --storage memory studies continue too."""
-    from ..study._storage import InMemoryStorage
-
-    store = getattr(shell, "_hpt_memory_storage", None)
-    if store is None:
-        store = shell._hpt_memory_storage = InMemoryStorage()
-    return store
 
 
 def _keep_best(objective: CellObjective):

@@ -278,6 +278,10 @@ class Study:
         """Queue a point to be tried before the sampler is asked again (kept in storage, so
         a later ``%%tune --study`` run of the same study tries it first).
 
+        With a fixed ``space``, a name outside it is refused. A define-by-run study accepts
+        names it has not seen yet: a branch of the objective that has not run may define them
+        (``%%tune --enqueue`` warns about names its cell does not define).
+
         Examples
         --------
         >>> from hpt_magic import Study, Float
@@ -289,6 +293,10 @@ class Study:
         if not isinstance(params, Mapping) or not params:
             raise TuneError(f"enqueue needs a non-empty dict of parameter values, got {params!r}.")
         space = self.search_space()
+        unknown = [name for name in params if name not in space]
+        if self.space is not None and unknown:
+            raise SpaceError(f"Enqueued parameters {unknown} are not in the study's space "
+                             f"({', '.join(space)}). Check the spelling.")
         for name, value in params.items():
             if name in space and not space[name].contains(value):
                 raise SpaceError(f"Enqueued value {value!r} for {name!r} is outside "
@@ -462,7 +470,7 @@ class Study:
     def plot(self, **kwargs: Any) -> Any:
         """The dashboard of this study as a matplotlib Figure (see :func:`hpt_magic.plot`)."""
         # Imported here so that the engine never needs matplotlib unless asked to draw.
-        from ..notebook._dashboard import plot
+        from ..visualization._figures import plot
 
         return plot(self, **kwargs)
 

@@ -82,3 +82,46 @@ def test_grid_skips_points_tried_by_hand():
     study.optimize(lambda t: 0.0, n_trials=10)
     assert sorted(t.params["a"] for t in study.trials) == [1, 2, 3]
     assert not math.isnan(study.best_value)
+
+
+def _pick_x(trial):
+    """A define-by-run objective: the grid is not known before the first trial defines it."""
+    return float(trial.suggest("x", Grid([0, 1, 2])))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_grid_trials_started_together_never_share_a_point(seed):
+    study = Study(sampler="grid", seed=seed)  # define-by-run: no space when the trials start
+    running = [study.ask() for _ in range(3)]
+    points = [trial.suggest("x", Grid([0, 1, 2, 3, 4, 5])) for trial in running]
+    assert len(set(points)) == 3  # each drew at random before: a repeat in 7 runs of 12
+    for trial in running:
+        study.tell(trial, 0.0)
+    study.optimize(lambda t: t.suggest("x", Grid([0, 1, 2, 3, 4, 5])) * 0.0)
+    assert sorted(t.params["x"] for t in study.trials) == [0, 1, 2, 3, 4, 5]
+
+
+def test_grid_reserves_points_of_running_trials_with_several_parameters():
+    space = {"a": Int(1, 2), "b": Choice(["x", "y"])}
+    fixed = Study(space=space, sampler="grid", seed=0)
+    assert len({tuple(t.params.values()) for t in [fixed.ask() for _ in range(4)]}) == 4
+    free = Study(sampler="grid", seed=0)
+    running = [free.ask() for _ in range(4)]
+    for name in ("a", "b"):  # every trial picks a, then every trial picks b
+        for trial in running:
+            trial.suggest(name, space[name])
+    assert len({(t.params["a"], t.params["b"]) for t in running}) == 4
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_grid_with_two_jobs_runs_every_point_exactly_once(seed):
+    study = Study(sampler="grid", seed=seed)
+    study.optimize(_pick_x, n_jobs=2)
+    assert sorted(t.params["x"] for t in study.trials) == [0, 1, 2]
+    assert study.sampler.exhausted(study)
+
+
+def test_grid_too_large_to_enumerate_says_so():
+    study = Study(space={f"p{i}": Int(0, 9) for i in range(20)}, sampler="grid")
+    with pytest.raises(SpaceError, match="100000000000000000000 points.*'random' or 'tpe'"):
+        study.ask()

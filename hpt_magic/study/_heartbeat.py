@@ -1,0 +1,175 @@
+"""Who runs a trial, whether that kernel is still alive, and the heartbeat that shows it.
+
+A running trial in an SQLite file records its owner: the host name, the pid and a token of the
+kernel that runs it. The token names the boot, the pid namespace and the start time of that
+process (from Linux ``/proc``) plus a random part, so another process on the same host can tell
+a dead kernel from a live one even after the pid was reused. Kernels elsewhere (another host,
+another pid namespace) are judged by the heartbeat their storage writes every few seconds.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import socket
+import sqlite3
+import threading
+import time
+import urllib.parse
+import uuid
+from dataclasses import dataclass
+
+__all__ = ["Owner", "Heartbeat"]
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path, encoding="ascii", errors="replace") as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
+def _boot_id() -> str:
+    return _read("/proc/sys/kernel/random/boot_id")
+
+
+def _pid_namespace() -> str:
+    try:
+        return os.readlink("/proc/self/ns/pid").strip("pid:[]")
+    except OSError:
+        return ""
+
+
+def _process_start(pid: int) -> tuple[str, str] | None:
+    """``(state, start time in clock ticks since boot)`` of a process, ``None`` when it is gone."""
+    stat = _read(f"/proc/{pid}/stat")
+    if not stat:
+        return None
+    # The command name (field 2) may hold spaces and parentheses: split after its last ')'.
+    fields = stat[stat.rfind(")") + 2:].split()
+    return fields[0], fields[19]
+
+
+def _alive(pid: int, started: str) -> bool | None:
+    """Whether process ``pid`` (started at ``started`` ticks, when known) still runs on this
+    host; ``None`` where that cannot be told (no ``/proc`` and no safe signal 0 on Windows)."""
+    if os.path.isdir("/proc/self"):
+        now = _process_start(pid)
+        return now is not None and now[0] != "Z" and (not started or now[1] == started)
+    if os.name == "nt":
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@functools.cache
+def _owner_of(pid: int) -> Owner:
+    # Keyed by pid, so a forked child gets its own identity.
+    started = _process_start(pid) or ("", "")
+    token = "/".join((_boot_id()[:8], _pid_namespace(), started[1], uuid.uuid4().hex[:8]))
+    return Owner(socket.gethostname(), pid, token)
+
+
+@dataclass(frozen=True)
+class Owner:
+    """The kernel that runs a trial: ``host``, ``pid`` and a ``token`` unique to that process."""
+
+    host: str
+    pid: int
+    token: str
+
+    @classmethod
+    def this_process(cls) -> Owner:
+        """The owner of the trials this process starts."""
+        return _owner_of(os.getpid())
+
+    def death(self, heartbeat: float | None, grace: float) -> str | None:
+        """Why this owner is known to be gone (``None`` while it may be alive).
+
+        On this host a process is gone when its pid is free, a zombie, or taken by another
+        process; elsewhere when its heartbeat is older than ``grace`` seconds.
+        """
+        me = Owner.this_process()
+        boot, namespace, started = (self.token.split("/") + ["", "", ""])[:3]
+        if self.host == me.host and boot == _boot_id()[:8] and namespace == _pid_namespace():
+            if self.pid == me.pid:
+                return None if self.token == me.token else "died while it ran"
+            alive = _alive(self.pid, started)
+            if alive is not None:
+                return None if alive else "died while it ran"
+        age = time.time() - (heartbeat or 0.0)
+        if age > grace:
+            return f"sent no heartbeat for {age:.0f} s (more than {grace:g} s)"
+        return None
+
+
+class Heartbeat:
+    """Writes the time into ``trials.heartbeat`` of the running trials one storage owns.
+
+    A daemon thread lives while there are such trials and beats every ``interval`` seconds on
+    its own connection with a short busy timeout: a file locked by another process makes it skip
+    a beat, and trial writes never wait for more than its one-statement transaction.
+    """
+
+    def __init__(self, path: str, interval: float) -> None:
+        self.path = path
+        self.interval = interval
+        self._ids: set[int] = set()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def add(self, trial_id: int) -> None:
+        with self._lock:
+            self._ids.add(trial_id)
+            if self._thread is None and not self._stop.is_set():
+                self._thread = threading.Thread(target=self._run, daemon=True,
+                                                name=f"hpt-heartbeat {self.path}")
+                self._thread.start()
+
+    def discard(self, trial_id: int) -> None:
+        with self._lock:
+            self._ids.discard(trial_id)
+
+    def stop(self) -> None:
+        """End the thread (for good) and wait a moment for it."""
+        self._stop.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=2.0)
+
+    def _run(self) -> None:
+        # mode=rw: a file deleted meanwhile is not created again by a heartbeat.
+        try:
+            conn = sqlite3.connect(f"file:{urllib.parse.quote(self.path)}?mode=rw", uri=True,
+                                   timeout=0.25, isolation_level=None)
+        except sqlite3.Error:
+            with self._lock:
+                self._thread = None
+            return
+
+        try:
+            while not self._stop.wait(self.interval):
+                with self._lock:
+                    ids = list(self._ids)
+                    if not ids:
+                        self._thread = None
+                        return
+                try:
+                    conn.execute(f"UPDATE trials SET heartbeat=? WHERE id IN "
+                                 f"({','.join('?' * len(ids))})", (time.time(), *ids))
+                except sqlite3.Error:
+                    # A locked or vanished file: skip this beat. The trial writes themselves
+                    # report such a file to the user.
+                    pass
+        finally:
+            conn.close()
+            with self._lock:
+                if self._thread is threading.current_thread():
+                    self._thread = None

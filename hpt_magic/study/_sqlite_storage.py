@@ -1,0 +1,387 @@
+"""Studies in an SQLite file (standard library ``sqlite3``, WAL mode), shared by several kernels.
+
+Every trial start, reported point and finish is committed as it happens, so a crash loses at
+most the running trial, whose kernel :meth:`SQLiteStorage.recover_orphans` later finds dead.
+Writes wait out another process's lock with backoff; a file that is read-only, damaged or
+closed is refused with one paragraph that says what to do.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from ..distributions import Distribution
+from ..exceptions import StorageError
+from ..trial import Trial, TrialState
+from ._heartbeat import Heartbeat, Owner
+from ._sqlite import (
+    connect_reader,
+    damaged_error,
+    disk_full,
+    init_schema,
+    inspect,
+    is_busy,
+    read_only_error,
+    read_only_reason,
+    user_error,
+)
+from ._storage_base import Storage, dumps_json, same_direction
+
+__all__ = ["SQLiteStorage"]
+
+_T = TypeVar("_T")
+
+_TRIAL_COLUMNS = ("id, number, state, value, params, started, finished, error, traceback, "
+                  "output, manual, attrs")
+# The longest wait inside SQLite's own busy handler; the retry loop around it decides when to
+# give up, because SQLite answers some lock clashes (two connections upgrading at once) at once.
+_BUSY_SLICE = 1.0
+
+
+def _file_id(path: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+class SQLiteStorage(Storage):
+    """Studies in an SQLite file, shared safely by several kernels.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file; created when missing. A file that is not a study database is refused and
+        never overwritten. A read-only file opens for analysis only; a damaged one (``PRAGMA
+        quick_check``) is read as far as it goes and never written.
+    timeout : float
+        Seconds to wait for a file locked by another writer before giving up with a clear
+        error (opening, creating and changing studies).
+    write_patience : float
+        The same for the outcome of a trial (start, parameters, reports, finish), which is worth
+        waiting longer for.
+    heartbeat_interval : float
+        Seconds between two heartbeats of this storage's running trials.
+    """
+
+    def __init__(self, path: str | os.PathLike, *, timeout: float = 10.0,
+                 write_patience: float = 60.0, heartbeat_interval: float = 5.0) -> None:
+        self.path = os.fspath(path)
+        self.timeout = timeout
+        self.write_patience = write_patience
+        self._lock = threading.RLock()
+        self._closed = False
+        if os.path.isdir(self.path):
+            raise StorageError(f"The study storage {self.path!r} is a folder. Give a file path, "
+                               "e.g. --storage studies.db.")
+        exists = os.path.isfile(self.path) and os.path.getsize(self.path) > 0
+        self._read_only = read_only_reason(self.path)
+        if self._read_only is not None and not exists:
+            raise StorageError(
+                f"There is no study file at {self.path!r} and it cannot be created there "
+                f"({self._read_only}). Pass --storage a file in a folder you can write to.")
+        damage = inspect(self.path, check=self._read_only is None) if exists else None
+        self._heartbeat = Heartbeat(os.path.abspath(self.path), heartbeat_interval)
+        # Why writes are refused (read-only, damaged, closed); None while they are allowed.
+        self._refusal: str | None = None
+        if self._read_only is not None or damage is not None:
+            self._conn = connect_reader(self.path)
+            self._refusal = str(read_only_error(self.path, self._read_only)
+                                if self._read_only is not None
+                                else damaged_error(self.path, damage or ""))
+        else:
+            try:
+                self._conn = sqlite3.connect(self.path, timeout=min(timeout, _BUSY_SLICE),
+                                             isolation_level=None, check_same_thread=False)
+            except sqlite3.Error as exc:
+                raise user_error(exc, self.path) from None
+            try:
+                self._retry(self._prepare, "the study tables", timeout)
+            except BaseException:
+                self._conn.close()
+                raise
+        self._file = _file_id(self.path)
+
+    def _prepare(self) -> None:
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._transaction(lambda: init_schema(self._conn, self.path))
+
+    # -- the state of the file ---------------------------------------------------------------
+    @property
+    def writable(self) -> bool:
+        """Whether trials can be written (not read-only, damaged or closed)."""
+        return self._refusal is None
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def is_current(self) -> bool:
+        """Whether this storage is open, its path still names the file it opened, and a
+        read-only file is still read-only (otherwise open the path afresh)."""
+        return (not self._closed and _file_id(self.path) == self._file
+                and (self._read_only is None or read_only_reason(self.path) is not None))
+
+    # -- transactions ------------------------------------------------------------------------
+    def _retry(self, op: Callable[[], _T], what: str, patience: float,
+               exc: sqlite3.Error | None = None) -> _T:
+        """Run ``op``; while another process holds the lock, try again with backoff for up to
+        ``patience`` seconds. Every other SQLite error becomes a :class:`StorageError`.
+        ``exc``: the error of a first attempt already made."""
+        start = time.monotonic()
+        delay = 0.01
+        while True:
+            if exc is not None:
+                if self._closed:
+                    raise StorageError(self._refusal) from None
+                if not is_busy(exc):
+                    error = user_error(exc, self.path)
+                    if not disk_full(exc):
+                        self._refusal = str(error)
+                    raise error from None
+                waited = time.monotonic() - start
+                if waited >= patience:
+                    raise StorageError(
+                        f"The study file {self.path!r} stayed locked by another process for "
+                        f"{waited:.1f} s ({exc}), so {what} could not be written and is not in "
+                        "the file. Wait for the other writer to finish, or use another "
+                        "--storage file.") from None
+                time.sleep(min(delay, patience - waited))
+                delay = min(2 * delay, 0.5)
+            try:
+                return op()
+            except sqlite3.Error as error:
+                exc = error
+
+    def _transaction(self, fn: Callable[[], _T]) -> _T:
+        conn = self._conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            out = fn()
+            conn.execute("COMMIT")
+            return out
+        except BaseException:
+            if conn.in_transaction:
+                try:
+                    conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
+            raise
+
+    def _write(self, fn: Callable[[], _T], what: str = "the change",
+               patience: float | None = None, trial: Trial | None = None) -> _T:
+        """Run ``fn`` in one immediate transaction, retried while the file is locked.
+
+        ``what`` (``... of trial <number>`` when ``trial`` is given) names the change in the
+        error when it cannot be written.
+        """
+        if self._refusal is not None:
+            raise StorageError(self._refusal)
+        with self._lock:
+            try:
+                return self._transaction(fn)
+            except sqlite3.Error as exc:
+                first = exc
+            if trial is not None:
+                what = f"{what} of trial {trial.number}"
+            return self._retry(lambda: self._transaction(fn), what,
+                               self.timeout if patience is None else patience, first)
+
+    def _read(self, sql: str, args: tuple = ()) -> list[tuple]:
+        with self._lock:
+            return self._retry(lambda: self._conn.execute(sql, args).fetchall(),
+                               "the query", self.timeout)
+
+    # -- studies -----------------------------------------------------------------------------
+    def get_study(self, name: str) -> dict[str, Any] | None:
+        rows = self._read("SELECT id, name, direction, space, attrs, created FROM studies "
+                          "WHERE name=?", (name,))
+        if not rows:
+            return None
+        sid, name, direction, space, attrs, created = rows[0]
+        try:
+            return {"id": sid, "name": name, "direction": direction, "space": json.loads(space),
+                    "attrs": json.loads(attrs), "created": created}
+        except (ValueError, TypeError) as exc:
+            raise self._damaged(f"study {name!r} cannot be decoded: {exc}") from None
+
+    def create_study(self, name: str, direction: str, attrs: dict[str, Any]) -> int:
+        def get_or_create() -> dict[str, Any]:
+            self._conn.execute(
+                "INSERT INTO studies (name, direction, attrs, created) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (name) DO NOTHING", (name, direction, dumps_json(attrs), time.time()))
+            sid, stored = self._conn.execute(
+                "SELECT id, direction FROM studies WHERE name=?", (name,)).fetchone()
+            return {"id": sid, "name": name, "direction": stored}
+        return same_direction(self._write(get_or_create, f"study {name!r}"), direction,
+                              f"in {self.path!r}")
+
+    def rename_study(self, name: str, new_name: str) -> None:
+        def rename() -> None:
+            if self._conn.execute("SELECT 1 FROM studies WHERE name=?", (new_name,)).fetchone():
+                raise StorageError(f"A study named {new_name!r} already exists in "
+                                   f"{self.path!r}; choose another name.")
+            self._conn.execute("UPDATE studies SET name=? WHERE name=?", (new_name, name))
+        self._write(rename, f"the new name of study {name!r}")
+
+    def update_study(self, study_id: int, *, space: dict[str, Any] | None = None,
+                     attrs: dict[str, Any] | None = None) -> None:
+        def update() -> None:
+            if space is not None:
+                self._conn.execute("UPDATE studies SET space=? WHERE id=?",
+                                   (dumps_json(space), study_id))
+            if attrs is not None:
+                self._conn.execute("UPDATE studies SET attrs=? WHERE id=?",
+                                   (dumps_json(attrs), study_id))
+        self._write(update, "the study's space and attributes")
+
+    def list_studies(self) -> list[dict[str, Any]]:
+        rows = self._read("""
+            SELECT s.name, s.direction, s.created, COUNT(t.id),
+                   SUM(t.state = 'complete'), MIN(CASE WHEN t.state='complete' THEN t.value END),
+                   MAX(CASE WHEN t.state='complete' THEN t.value END)
+            FROM studies s LEFT JOIN trials t ON t.study_id = s.id GROUP BY s.id ORDER BY s.id""")
+        return [{"name": n, "direction": d, "created": c, "n_trials": k, "n_complete": int(m or 0),
+                 "best_value": lo if d == "minimize" else hi}
+                for n, d, c, k, m, lo, hi in rows]
+
+    # -- trials ------------------------------------------------------------------------------
+    def new_trial(self, study_id: int, trial: Trial) -> tuple[int, int]:
+        owner = Owner.this_process()
+
+        def insert() -> tuple[int, int]:
+            (number,) = self._conn.execute(
+                "SELECT COALESCE(MAX(number), -1) + 1 FROM trials WHERE study_id=?",
+                (study_id,)).fetchone()
+            cur = self._conn.execute(
+                "INSERT INTO trials (study_id, number, state, params, started, manual, attrs, "
+                "owner_host, owner_pid, owner_token, heartbeat) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (study_id, number, trial.state.value, dumps_json(trial.params), trial.started,
+                 int(trial.manual), dumps_json(trial.user_attrs), owner.host, owner.pid,
+                 owner.token, time.time()))
+            return int(cur.lastrowid), int(number)
+        trial_id, number = self._write(insert, "the new trial", self.write_patience)
+        if trial.state is TrialState.RUNNING:
+            self._heartbeat.add(trial_id)
+        return trial_id, number
+
+    def set_params(self, trial: Trial) -> None:
+        self._write(lambda: self._conn.execute(
+            "UPDATE trials SET params=? WHERE id=?", (dumps_json(trial.params), trial.trial_id)),
+            "the parameters", self.write_patience, trial)
+
+    def add_report(self, trial: Trial, step: int, value: float) -> None:
+        self._write(lambda: self._conn.execute(
+            "INSERT OR REPLACE INTO reports VALUES (?, ?, ?)",
+            (trial.trial_id, step, value if math.isfinite(value) else None)),
+            "a reported step", self.write_patience, trial)
+
+    def finish_trial(self, trial: Trial) -> None:
+        self._heartbeat.discard(trial.trial_id)
+        value = trial.value if trial.value is not None and math.isfinite(trial.value) else None
+        self._write(lambda: self._conn.execute(
+            "UPDATE trials SET state=?, value=?, params=?, finished=?, error=?, traceback=?, "
+            "output=?, manual=?, attrs=? WHERE id=?",
+            (trial.state.value, value, dumps_json(trial.params), trial.finished, trial.error,
+             trial.traceback, trial.output, int(trial.manual), dumps_json(trial.user_attrs),
+             trial.trial_id)), "the result", self.write_patience, trial)
+
+    def load_trials(self, study_id: int, space: dict[str, Distribution]) -> list[Trial]:
+        rows = self._read(f"SELECT {_TRIAL_COLUMNS} FROM trials WHERE study_id=? "
+                          "ORDER BY number", (study_id,))
+        return self._trials(rows, self._read(
+            "SELECT r.trial_id, r.step, r.value FROM reports r JOIN trials t "
+            "ON t.id = r.trial_id WHERE t.study_id=? ORDER BY r.step", (study_id,)), space)
+
+    def _trials(self, rows: list[tuple], points: list[tuple],
+                space: dict[str, Distribution]) -> list[Trial]:
+        curves: dict[int, dict[int, float]] = {}
+        for tid, step, value in points:
+            curves.setdefault(tid, {})[step] = float("nan") if value is None else value
+        trials = []
+        for tid, num, state, value, params, started, finished, err, tb, out, manual, attrs in rows:
+            try:
+                p = json.loads(params)
+                trials.append(Trial(
+                    num, params=p, distributions={k: space[k] for k in p if k in space},
+                    state=TrialState(state), value=value, intermediate=curves.get(tid, {}),
+                    started=started, finished=finished, error=err, traceback=tb,
+                    output=out or "", manual=bool(manual), user_attrs=json.loads(attrs),
+                    trial_id=tid))
+            except (ValueError, TypeError) as exc:
+                raise self._damaged(f"trial {num} cannot be decoded: {exc}") from None
+        return trials
+
+    def _damaged(self, detail: str) -> StorageError:
+        error = damaged_error(self.path, detail)
+        self._refusal = str(error)
+        return error
+
+    def recover_orphans(self, study_id: int, grace: float = 60.0) -> list[Trial]:
+        """Mark ``interrupted`` every running trial of the study whose kernel is gone.
+
+        A kernel on this host is gone when its process is (a pid reused by another process
+        counts as gone); one on another host when its heartbeat is older than ``grace``
+        seconds. Trials of live kernels, this one included, and trials written by versions
+        that did not record their owner are left alone; so is a read-only or damaged file.
+
+        Returns
+        -------
+        list of Trial
+            The marked trials, with their parameters and curves (without distributions),
+            ``state`` interrupted and ``error`` saying which kernel died.
+        """
+        if self._refusal is not None:
+            return []
+        rows = self._read(
+            f"SELECT {_TRIAL_COLUMNS}, owner_host, owner_pid, owner_token, heartbeat FROM trials "
+            "WHERE study_id=? AND state='running' AND owner_token IS NOT NULL ORDER BY number",
+            (study_id,))
+        gone = []
+        for *row, host, pid, token, heartbeat in rows:
+            why = Owner(host, pid, token).death(heartbeat, grace)
+            if why is not None:
+                gone.append((tuple(row), token, f"its kernel (pid {pid} on host {host}) {why}"))
+        if not gone:
+            return []
+        now = time.time()
+
+        def mark() -> list[tuple]:
+            # Only if still running under that owner: another kernel may have recovered or
+            # finished it meanwhile.
+            return [row[:2] + ("interrupted",) + row[3:6] + (now, why) + row[8:]
+                    for row, token, why in gone
+                    if self._conn.execute(
+                        "UPDATE trials SET state='interrupted', finished=?, error=? WHERE id=? "
+                        "AND state='running' AND owner_token=?",
+                        (now, why, row[0], token)).rowcount]
+        marked = self._write(mark, "the interrupted trials")
+        ids = [row[0] for row in marked]
+        return self._trials(marked, self._read(
+            f"SELECT trial_id, step, value FROM reports WHERE trial_id IN "
+            f"({','.join('?' * len(ids))}) ORDER BY step", tuple(ids)), {})
+
+    def close(self) -> None:
+        """Stop the heartbeat and close the file; later use raises :class:`StorageError`."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._refusal = (
+                f"The study storage of {self.path!r} was closed. Open the file again, e.g. "
+                f"Study(name, storage={self.path!r}) or load_study(name, {self.path!r}).")
+            self._heartbeat.stop()
+            self._conn.close()
+
+    def __repr__(self) -> str:
+        return f"SQLiteStorage({self.path!r})"

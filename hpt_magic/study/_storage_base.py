@@ -1,0 +1,170 @@
+"""What a study needs from a storage (:class:`Storage`), and the storage in memory."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from abc import ABC, abstractmethod
+from typing import Any
+
+import numpy as np
+
+from ..distributions import Distribution
+from ..exceptions import StorageError
+from ..trial import Trial, TrialState
+
+__all__ = ["Storage", "InMemoryStorage", "dumps_json", "same_direction"]
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def dumps_json(obj: Any) -> str:
+    """JSON text of ``obj``, numpy scalars included."""
+    return json.dumps(obj, default=_plain)
+
+
+class Storage(ABC):
+    """What a study needs from a storage. Records are plain dicts and :class:`Trial` objects."""
+
+    @abstractmethod
+    def get_study(self, name: str) -> dict[str, Any] | None:
+        """The stored record of study ``name``, or ``None``."""
+
+    @abstractmethod
+    def create_study(self, name: str, direction: str, attrs: dict[str, Any]) -> int:
+        """Store study ``name`` unless it exists; return its id (get-or-create, atomic, so two
+        processes creating one study at the same instant get the same id)."""
+
+    @abstractmethod
+    def rename_study(self, name: str, new_name: str) -> None:
+        """Give study ``name`` the name ``new_name``."""
+
+    @abstractmethod
+    def update_study(self, study_id: int, *, space: dict[str, Any] | None = None,
+                     attrs: dict[str, Any] | None = None) -> None:
+        """Replace the stored space and/or attributes of a study."""
+
+    @abstractmethod
+    def list_studies(self) -> list[dict[str, Any]]:
+        """A summary row per stored study."""
+
+    @abstractmethod
+    def new_trial(self, study_id: int, trial: Trial) -> tuple[int, int]:
+        """Store a new trial; return ``(trial_id, number)``, the number assigned atomically."""
+
+    @abstractmethod
+    def set_params(self, trial: Trial) -> None:
+        """Store the trial's parameters so far."""
+
+    @abstractmethod
+    def add_report(self, trial: Trial, step: int, value: float) -> None:
+        """Store one reported point of the trial's curve."""
+
+    @abstractmethod
+    def finish_trial(self, trial: Trial) -> None:
+        """Store the trial's final state, score, output and error."""
+
+    @abstractmethod
+    def load_trials(self, study_id: int, space: dict[str, Distribution]) -> list[Trial]:
+        """Every trial of the study, in order of number."""
+
+    @abstractmethod
+    def recover_orphans(self, study_id: int, grace: float = 60.0) -> list[Trial]:
+        """Mark ``interrupted`` the running trials of the study whose kernel is gone; return
+        them (with their parameters and curves) so the study can queue their points again."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release files and connections."""
+
+
+class InMemoryStorage(Storage):
+    """Studies kept in this process only (the default of the Python API)."""
+
+    def __init__(self) -> None:
+        self._studies: dict[str, dict[str, Any]] = {}
+        self._trials: dict[int, list[Trial]] = {}
+        self._lock = threading.Lock()
+
+    def get_study(self, name: str) -> dict[str, Any] | None:
+        rec = self._studies.get(name)
+        return None if rec is None else dict(rec)
+
+    def create_study(self, name: str, direction: str, attrs: dict[str, Any]) -> int:
+        with self._lock:
+            rec = self._studies.get(name)
+            if rec is not None:
+                return same_direction(rec, direction, "in memory")
+            sid = len(self._trials) + 1
+            self._studies[name] = {"id": sid, "name": name, "direction": direction, "space": {},
+                                   "attrs": dict(attrs), "created": time.time()}
+            self._trials[sid] = []
+            return sid
+
+    def rename_study(self, name: str, new_name: str) -> None:
+        with self._lock:
+            if new_name in self._studies:
+                raise StorageError(f"A study named {new_name!r} already exists in memory; "
+                                   "choose another name.")
+            rec = self._studies.pop(name)
+            rec["name"] = new_name
+            self._studies[new_name] = rec
+
+    def update_study(self, study_id: int, *, space: dict[str, Any] | None = None,
+                     attrs: dict[str, Any] | None = None) -> None:
+        for rec in self._studies.values():
+            if rec["id"] == study_id:
+                if space is not None:
+                    rec["space"] = dict(space)
+                if attrs is not None:
+                    rec["attrs"] = dict(attrs)
+
+    def list_studies(self) -> list[dict[str, Any]]:
+        return [_summary(rec, self._trials[rec["id"]]) for rec in self._studies.values()]
+
+    def new_trial(self, study_id: int, trial: Trial) -> tuple[int, int]:
+        with self._lock:
+            trials = self._trials[study_id]
+            trials.append(trial)
+            return id(trial), len(trials) - 1
+
+    def set_params(self, trial: Trial) -> None:
+        pass
+
+    def add_report(self, trial: Trial, step: int, value: float) -> None:
+        pass
+
+    def finish_trial(self, trial: Trial) -> None:
+        pass
+
+    def load_trials(self, study_id: int, space: dict[str, Distribution]) -> list[Trial]:
+        return list(self._trials[study_id])
+
+    def recover_orphans(self, study_id: int, grace: float = 60.0) -> list[Trial]:
+        """Always empty: trials in memory live and die with their kernel."""
+        return []
+
+    def close(self) -> None:
+        """Nothing to release: the studies live in this object."""
+
+
+def _summary(rec: dict[str, Any], trials: list[Trial]) -> dict[str, Any]:
+    done = [t.value for t in trials if t.state is TrialState.COMPLETE and t.value is not None]
+    best = (min(done) if rec["direction"] == "minimize" else max(done)) if done else None
+    return {"name": rec["name"], "direction": rec["direction"], "n_trials": len(trials),
+            "n_complete": len(done), "best_value": best, "created": rec.get("created")}
+
+
+def same_direction(rec: dict[str, Any], direction: str, where: str) -> int:
+    """The id of the study ``rec`` that another run created first, if it goes the same way."""
+    if rec["direction"] != direction:
+        raise StorageError(
+            f"Study {rec['name']!r} {where} was just created by another run to "
+            f"{rec['direction']}, not to {direction}. Use the same direction, or another study "
+            "name.")
+    return int(rec["id"])
