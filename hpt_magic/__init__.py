@@ -28,12 +28,13 @@ from .study._events import Event
 from .study._salvage import salvage
 from .study._storage import InMemoryStorage, SQLiteStorage
 from .study._study import Study, load_study
-from .trial import Trial, TrialState
+from .trial import Direction, Trial, TrialState
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "ASHAScheduler", "BOHBScheduler", "Choice", "CmaEsSampler", "Dashboard", "Distribution",
+    "ASHAScheduler", "BOHBScheduler", "Choice", "CmaEsSampler", "Dashboard", "Direction",
+    "Distribution",
     "EarlyStopping", "Event", "Float", "GPSampler", "Grid", "GridSampler", "HyperbandScheduler",
     "HyperModel", "HyperParameters", "InMemoryStorage", "Int", "load_ipython_extension",
     "load_study", "MedianStopping", "MLflowCallback", "nn", "ParameterGrid", "PBTScheduler",

@@ -1,5 +1,11 @@
 
+import os
+
 import pytest
+
+# Keras 3 imports a backend when first imported (the test extra installs torch); set before
+# any test module, the doctest walker or a worker process imports keras.
+os.environ.setdefault("KERAS_BACKEND", "torch")
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ import ipywidgets as w
 import pytest
 
 from hpt_magic import Choice, Float, Int, Study, TrialState, TuneError, tune
+from hpt_magic.display import MIME
 from hpt_magic.notebook._widget_space import literal_space
 from hpt_magic.samplers import SAMPLERS
 from hpt_magic.widgets import ManualTuner
@@ -290,16 +291,42 @@ def test_literal_space_reads_unconditional_parameters():
     assert literal_space("x = (") == {}
 
 
-def test_dashboard_under_the_controls_is_redrawn_after_each_run():
-    study = Study(space={"x": Float(0, 1)}, seed=0)
+def test_study_view_beside_the_controls_is_redrawn_after_each_run():
+    study = Study(space={"x": Float(0, 1)}, seed=0, name="by-hand")
     tuner = ManualTuner(study, lambda t: t.params["x"])
-    slot = tuner.widget.children[-1]
-    assert "0 complete" in slot.outputs[0]["data"]["text/plain"]
+    # Before any run: no "finished · 0 / 1 trials".
+    assert tuner.view["text/plain"] == "Manual tuning of study 'by-hand': no trial yet"
+    progress = tuner.view[MIME]["progress"]
+    assert progress["status"] == "manual" and progress["done"] == 0
+    assert progress["planned"] is None
     tuner.run_button.click()
-    data = slot.outputs[0]["data"]
-    assert {"image/png", "application/vnd.hpt-magic.study+json"} <= set(data)
-    assert "1/1 trials" in data["text/plain"] and "1 complete" in data["text/plain"]
-    assert data["application/vnd.hpt-magic.study+json"]["trials"][0]["manual"] is True
+    data = tuner.view
+    assert {"image/png", MIME} <= set(data)
+    assert "1 trials, 1 complete" in data["text/plain"]
+    assert data[MIME]["trials"][0]["manual"] is True
+    assert data[MIME]["progress"]["done"] == 1
+
+
+def test_the_study_view_is_its_own_output_next_to_the_widget(shell):
+    # A reload without kernel or an HTML export has no widget state: the study must be in an
+    # output of its own, updated in place after each run.
+    from IPython.core.displaypub import CapturingDisplayPublisher
+
+    study = Study(space={"x": Float(0, 1)}, seed=0, name="export-me")
+    tuner = ManualTuner(study, lambda t: t.params["x"])
+    publisher = CapturingDisplayPublisher()
+    old, shell.display_pub = shell.display_pub, publisher
+    try:
+        shell.display_formatter.format(tuner)  # what the cell's last expression does
+        tuner.run_button.click()
+    finally:
+        shell.display_pub = old
+    widget, view, update = publisher.outputs
+    assert "application/vnd.jupyter.widget-view+json" in widget["data"]
+    assert widget["data"]["text/plain"].startswith("Manual tuning panel of study 'export-me'")
+    assert view["data"][MIME]["trials"] == [] and "image/png" in view["data"]
+    assert update["update"] and update["transient"] == view["transient"]
+    assert update["data"][MIME]["trials"][0]["manual"] is True
 
 
 def test_without_the_display_module_the_summary_text_is_shown(monkeypatch):
@@ -307,7 +334,7 @@ def test_without_the_display_module_the_summary_text_is_shown(monkeypatch):
     study = Study(space={"x": Float(0, 1)}, seed=0, name="plain")
     tuner = ManualTuner(study, lambda t: t.params["x"])
     tuner.run_button.click()
-    assert tuner.widget.children[-1].outputs[0]["data"]["text/plain"] == study.summary()
+    assert tuner.view == {"text/plain": study.summary()}
 
 
 def test_suggest_sampler_overrides_the_studys_and_the_tuner_displays_as_its_widget():

@@ -8,17 +8,18 @@ from __future__ import annotations
 
 import contextlib
 import io
+import math
+import reprlib
 import traceback
 from collections.abc import Callable
 from typing import Any
 
 from ..exceptions import SpaceError, TrialPruned
-from ..study._results import check_score
 from ..trial import Trial, TrialState
 from ._capture import capture as capture_output
 from ._tune import activate, deactivate
 
-__all__ = ["call_objective"]
+__all__ = ["call_objective", "check_score"]
 
 
 def call_objective(objective: Callable[[Trial], Any], trial: Trial,
@@ -82,3 +83,61 @@ def _user_traceback(exc: BaseException) -> str:
     while tb is not None and tb.tb_frame.f_globals.get("__name__", "").startswith("hpt_magic."):
         tb = tb.tb_next
     return "".join(traceback.format_exception(type(exc), exc, tb or exc.__traceback__))
+
+
+def check_score(value: Any) -> tuple[float | None, str | None]:
+    """``(score, None)`` for a finite number, else ``(None, reason)`` saying what is wrong.
+
+    Never raises (short of ``KeyboardInterrupt``): whatever the objective returned, even a
+    value whose ``float()`` fails or overflows, ends as a reason on a failed trial.
+
+    Examples
+    --------
+    >>> check_score(0.5)
+    (0.5, None)
+    >>> check_score(float("nan"))
+    (None, 'the score is nan (not finite)')
+    >>> check_score("0.5")
+    (None, "the score is a str ('0.5'): return a number, e.g. float(...)")
+    >>> check_score(10**400)[1]
+    'the score <int of 1329 bits> is not a number: OverflowError: int too large to convert to float'
+    """
+    if value is None:
+        return None, ("the objective returned None and reported nothing: end the cell with the "
+                      "score expression or call tune.report(score)")
+    if isinstance(value, bool):
+        return None, f"the score is a bool ({value!r}), not a number"
+    if isinstance(value, (str, bytes)):
+        # float("0.5") would work, and hide a score that is text by mistake (a formatted one).
+        return None, (f"the score is a {type(value).__name__} ({reprlib.repr(value)}): return "
+                      "a number, e.g. float(...)")
+    try:
+        v = float(value)
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # a user's __float__ may raise anything
+        return None, f"the score {_short(value)} is not a number: {_one_line(exc)}"
+    if not math.isfinite(v):
+        return None, f"the score is {v} (not finite)"
+    return v, None
+
+
+def _one_line(exc: BaseException) -> str:
+    """``Type: first line of the message`` of an exception whose ``__str__`` may fail."""
+    try:
+        lines = str(exc).strip().splitlines()
+    except Exception:
+        lines = []
+    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+
+
+def _short(value: Any) -> str:
+    """A repr of at most a line with the type, even for huge ints and objects whose
+    ``__repr__`` fails."""
+    if isinstance(value, int) and value.bit_length() > 64:
+        return f"<int of {value.bit_length()} bits>"
+    try:
+        text = reprlib.repr(value)
+    except Exception:
+        return f"<{type(value).__name__} object>"
+    return text if text.startswith("<") else f"{text} ({type(value).__name__})"

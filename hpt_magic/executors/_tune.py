@@ -10,14 +10,14 @@ from __future__ import annotations
 import builtins
 import contextvars
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from ..distributions import Choice, Distribution, Float, Grid, Int
 from ..exceptions import TuneError
 from ..trial import Trial
 
-__all__ = ["tune", "current_trial", "activate"]
+__all__ = ["tune", "current_trial", "activate", "register_framework_callback"]
 
 _current: contextvars.ContextVar[Trial | None] = contextvars.ContextVar("hpt_trial", default=None)
 
@@ -34,6 +34,24 @@ def activate(trial: Trial | None) -> contextvars.Token:
 
 def deactivate(token: contextvars.Token) -> None:
     _current.reset(token)
+
+
+#: Framework callbacks by framework name, filled by ``hpt_magic.integration`` (a front end
+#: this engine module must not import); ``import hpt_magic`` always loads it first.
+_framework_callbacks: dict[str, Callable[..., Any]] = {}
+
+
+def register_framework_callback(framework: str, factory: Callable[..., Any]) -> None:
+    """Make ``tune.<framework>_callback(...)`` call ``factory(...)``."""
+    _framework_callbacks[framework] = factory
+
+
+def _framework_callback(framework: str, *args: Any, **kwargs: Any) -> Any:
+    factory = _framework_callbacks.get(framework)
+    if factory is None:
+        raise TuneError(f"tune.{framework}_callback is not available: hpt_magic.integration "
+                        "was not imported. Import hpt_magic (import hpt_magic) first.")
+    return factory(*args, **kwargs)
 
 
 class _Tune:
@@ -131,6 +149,46 @@ class _Tune:
         """Whether the scheduler asked the current trial to stop."""
         trial = _current.get()
         return bool(trial and trial.should_stop)
+
+    # -- framework callbacks: report every epoch or round, stop when the scheduler says so ---
+    def keras_callback(self, monitor: str = "val_loss", *, checkpoint: bool = False) -> Any:
+        """A ``keras.callbacks.Callback`` for ``model.fit(..., callbacks=[...])``.
+
+        Reports ``logs[monitor]`` after each epoch and stops training when the scheduler says
+        so. ``checkpoint=True`` reports the weights too (population-based training), and a
+        trial continued from a checkpoint starts from its weights and epoch.
+        """
+        return _framework_callback("keras", monitor, checkpoint=checkpoint)
+
+    def xgboost_callback(self, metric: str = "validation_0-logloss", *,
+                         checkpoint: bool = False) -> Any:
+        """An ``xgboost.callback.TrainingCallback`` reporting ``"<data>-<metric>"`` each round.
+
+        For ``xgb.train(..., evals=[(dvalid, "valid")], callbacks=[...])`` (metric
+        ``"valid-logloss"``) or ``XGBClassifier(callbacks=[...])`` with ``eval_set`` (data
+        ``validation_0``). ``checkpoint=True`` reports the booster; continue it with
+        ``xgb.train(..., xgb_model=tune.restore())``.
+        """
+        return _framework_callback("xgboost", metric, checkpoint=checkpoint)
+
+    def lightgbm_callback(self, data: str = "valid_0", metric: str | None = None, *,
+                          checkpoint: bool = False) -> Any:
+        """A LightGBM callback for ``lgb.train`` / ``LGBMClassifier.fit(callbacks=[...])``.
+
+        Reports ``metric`` (default: the first) of validation set ``data`` each round.
+        ``checkpoint=True`` reports the booster; continue it with
+        ``lgb.train(..., init_model=tune.restore())``.
+        """
+        return _framework_callback("lightgbm", data, metric, checkpoint=checkpoint)
+
+    def lightning_callback(self, monitor: str = "val_loss", *, checkpoint: bool = False) -> Any:
+        """A ``lightning.pytorch.Callback`` for ``Trainer(callbacks=[...])``.
+
+        Reports ``trainer.callback_metrics[monitor]`` after each validation epoch and stops
+        the trainer when the scheduler says so. ``checkpoint=True`` reports the module's
+        weights, and a continued trial starts from them.
+        """
+        return _framework_callback("lightning", monitor, checkpoint=checkpoint)
 
     @property
     def trial(self) -> Trial | None:

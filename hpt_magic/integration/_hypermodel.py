@@ -1,10 +1,12 @@
-"""Hypermodels in the Keras Tuner style, without Keras: ``build(hp)`` defines the space as it
-builds a model, a :class:`Tuner` searches it with a study."""
+"""Hypermodels in the Keras Tuner style: ``build(hp)`` defines the space as it builds a model
+(a Keras 3 model, one of :mod:`hpt_magic.nn`, or anything ``fit`` can train), a
+:class:`Tuner` searches it with a study."""
 
 from __future__ import annotations
 
 import math
 import os
+import sys
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -12,7 +14,7 @@ from typing import Any
 from ..distributions import Choice, Distribution, Float, Int
 from ..exceptions import TuneError
 from ..samplers import Sampler
-from ..schedulers import Scheduler
+from ..schedulers import PBTScheduler, Scheduler
 from ..study._storage import Storage
 from ..study._study import Study
 from ..trial import Direction, Trial
@@ -170,9 +172,12 @@ class Tuner:
 
     Notes
     -----
-    With models of :mod:`hpt_magic.nn` and a metric name as objective, the tuner reports that
-    metric after every epoch (so a scheduler can stop poor trials early). Other models report
-    with ``tune.report(value, step)`` in their ``fit``.
+    With Keras 3 models or those of :mod:`hpt_magic.nn` and a metric name as objective, the
+    tuner reports that metric after every epoch (so a scheduler can stop poor trials early;
+    under population-based training Keras weights are the checkpoints). Keras fits quietly
+    (``verbose=0``) unless ``search`` says otherwise, and ``keras.backend.clear_session()``
+    runs before each trial. Other models report with ``tune.report(value, step)`` in their
+    ``fit``.
     """
 
     def __init__(
@@ -214,11 +219,25 @@ class Tuner:
     def _run_trial(self, trial: Trial, fit_args: tuple, fit_kwargs: dict[str, Any]) -> float:
         from ._nn import Sequential, TuneReport
 
+        # A Keras model can only come from an imported keras; without it there is none.
+        keras = sys.modules.get("keras")
+        if keras is not None:
+            # Frees what the previous trials' models left in Keras's global state, so that a
+            # long search does not keep growing in memory (kept best models stay usable).
+            keras.backend.clear_session()
         hp = HyperParameters(trial=trial)
         model = self.hypermodel.build(hp)
         kwargs = dict(fit_kwargs)
-        if isinstance(model, Sequential) and isinstance(self.objective, str):
-            kwargs["callbacks"] = [*kwargs.get("callbacks", ()), TuneReport(self.objective)]
+        if isinstance(self.objective, str):
+            if isinstance(model, Sequential):
+                kwargs["callbacks"] = [*kwargs.get("callbacks", ()), TuneReport(self.objective)]
+            elif keras is not None and isinstance(model, keras.Model):
+                from ._keras import KerasCallback
+
+                pbt = isinstance(self.study.scheduler, PBTScheduler)
+                kwargs["callbacks"] = [*kwargs.get("callbacks", ()),
+                                       KerasCallback(self.objective, checkpoint=pbt)]
+                kwargs.setdefault("verbose", 0)  # one progress bar per epoch and trial
         result = self.hypermodel.fit(hp, model, *fit_args, **kwargs)
         score = self._score(model, result)
         self._keep(trial.number, score, model)
@@ -272,6 +291,20 @@ class Tuner:
                             "trials ran in an earlier session). Rebuild them from "
                             "get_best_hyperparameters().")
         return models
+
+    def results_summary(self, num_trials: int = 10) -> None:
+        """Print the best ``num_trials`` trials: their hyperparameters and scores."""
+        name = self.objective if isinstance(self.objective, str) \
+            else getattr(self.objective, "__name__", "objective")
+        print(f"Results summary\nStudy {self.study.name!r}: {len(self.study.trials)} trials, "
+              f"{self.study.counts().get('pruned', 0)} pruned")
+        print(f"Showing {num_trials} best trials\nObjective(name={name!r}, "
+              f"direction={self.study.direction.value!r})")
+        for trial in self.study.top_trials(num_trials):
+            print(f"\nTrial {trial.number} summary\nHyperparameters:")
+            for key, value in trial.params.items():
+                print(f"{key}: {value}")
+            print(f"Score: {trial.value}")
 
     def __repr__(self) -> str:
         return f"<Tuner objective={self.objective!r} study={self.study!r}>"

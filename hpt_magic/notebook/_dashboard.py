@@ -36,14 +36,20 @@ from ._output import Controls, KernelOutput, in_kernel, show
 
 __all__ = ["Dashboard", "plot", "plot_history", "plot_curves", "plot_params", "study_json",
            "show_dashboard", "show_summary", "summary_html", "summary_text", "progress_line",
-           "MIME"]
+           "manual_bundle", "MIME"]
 
 MODES = ("live", "final", "none")
-#: Share of the wall time that drawing may take. A new image is drawn only when the time spent
-#: drawing so far plus the cost of the last drawing stays under ``BUDGET`` times the time
-#: since the dashboard appeared: a slow redraw (a huge study, a busy machine) is simply made
-#: less often. ``FIRST_DRAWING`` is the cost assumed before the first one.
+#: Share of the wall time that drawing may take. The first image is drawn as soon as the first
+#: trial finishes (front ends without the JupyterLab extension show nothing else); later ones
+#: only when the time spent drawing so far plus the cost of the last drawing stays under
+#: ``BUDGET`` times the time since the dashboard appeared: a slow redraw (a huge study, a busy
+#: machine) is simply made less often. ``FIRST_DRAWING`` is the cost assumed before the first.
 BUDGET, FIRST_DRAWING = 0.03, 0.1
+#: Live updates of a large study send a sample of it (the best, the newest, the running trials
+#: and an even spread of the rest) with thinned learning curves, so that an update stays
+#: bounded in size (and in the browser's work) however long the study grows; the final update
+#: sends everything. See :func:`hpt_magic.visualization._document.document`.
+LIVE_TRIALS, LIVE_CURVE_POINTS = 1000, 40
 #: Between drawings, light updates refresh the progress line and the JSON document (which the
 #: JupyterLab extension renders) and keep the last image, within their own, smaller budget.
 LIGHT_BUDGET = 0.01
@@ -148,12 +154,18 @@ class Dashboard:
             if kind == "trial_finished":
                 self._done += 1
         if self.mode == "live":
-            due = self._due()
+            due = self._due(first_image=kind == "trial_finished" and self.drawings == 0)
             if due is not None:
                 self._update(image=due == "image")
 
-    def _due(self) -> str | None:
-        """``"image"``, ``"light"`` or ``None``: which update, if any, to make now."""
+    def _due(self, first_image: bool = False) -> str | None:
+        """``"image"``, ``"light"`` or ``None``: which update, if any, to make now.
+
+        ``first_image`` (a trial finished and nothing was drawn yet) bypasses the throttle: an
+        update skipped now might otherwise wait for the next event, a whole trial later.
+        """
+        if first_image and self._images:
+            return "image"
         now = self._clock()
         if self._last is not None and now - self._last < self.min_interval:
             return None
@@ -228,7 +240,10 @@ class Dashboard:
         lasted :data:`IMPORTANCES_AFTER` seconds or more.
         """
         progress = self.progress()
-        doc = document(self._model, progress, self._cache)
+        live = not final and progress["status"] == "running"
+        doc = document(self._model, progress, self._cache,
+                       max_trials=LIVE_TRIALS if live else None,
+                       max_curve_points=LIVE_CURVE_POINTS if live else None)
         out = {"text/plain": progress_line(doc), MIME: doc}
         if image:
             ranked = final and progress["elapsed"] >= IMPORTANCES_AFTER
@@ -294,6 +309,24 @@ def show_dashboard(study: Any) -> None:
     fig = _layout.dashboard_figure(study, importances_or_none(study), line)
     png = base64.b64encode(_layout.png_bytes(fig)).decode("ascii")
     show({"image/png": png, "text/plain": line, MIME: doc})
+
+
+def manual_bundle(study: Any, figure: _layout.DashboardFigure | None = None) -> dict[str, Any]:
+    """The study as tuned by hand: JSON (status ``manual``), PNG and text, for the view shown
+    beside the manual panel. ``figure`` is kept by the caller between runs (faster redraws).
+    """
+    finished = sum(t.state.finished for t in study.trials)
+    doc = document(study, {"status": "manual", "done": finished, "planned": None,
+                           "elapsed": None})
+    counts, best = doc["progress"]["counts"], doc["progress"]["best"]
+    parts = [f"{finished} trials, {counts['complete']} complete, {counts['failed']} failed"]
+    if best is not None:
+        parts.append(f"best {format_number(best['value'])} (trial {best['number']})")
+    line = f"Manual tuning of study {study.name!r}: " + (" · ".join(parts) if finished
+                                                        else "no trial yet")
+    fig = (figure or _layout.DashboardFigure()).draw(study, None, line)
+    png = base64.b64encode(_layout.png_bytes(fig)).decode("ascii")
+    return {"image/png": png, "text/plain": line, MIME: doc}
 
 
 def show_summary(study: Any, elapsed: float | None = None, n_new: int | None = None, *,

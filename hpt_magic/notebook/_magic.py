@@ -287,27 +287,38 @@ class TuneMagics(Magics):
 
     @line_magic
     def tune_plot(self, line: str) -> None:
-        """``%tune_plot [study-name] [--storage PATH]``: redraw a study's dashboard."""
+        """``%tune_plot [study-name] [--kind KIND] [--storage PATH]``: draw a study.
+
+        KIND is ``dashboard`` (the default), ``history``, ``parallel``, ``contour``, ``slice``,
+        ``importance``, ``edf`` or ``timeline``.
+        """
+        from ..visualization._analysis import KINDS, plot_kind
         from ._dashboard import show_dashboard
 
-        parts = line.split()
-        storage = default_storage()
-        if "--storage" in parts:
-            i = parts.index("--storage")
-            storage = parts[i + 1] if i + 1 < len(parts) else storage
-            parts = parts[:i] + parts[i + 2:]
+        parts, options = _options(line, ("--storage", "--kind"))
+        kind = options.get("--kind", "dashboard")
         try:
+            if kind not in KINDS:
+                raise TuneError(f"Unknown plot kind {kind!r}; choose one of "
+                                f"{', '.join(KINDS)}.")
             if parts:
-                obj = self.shell.user_ns.get(parts[0])
-                study = obj if isinstance(obj, Study) else load_study(parts[0], storage)
+                study = self._named_study(parts[0], options.get("--storage"))
             else:
                 study = self.shell.user_ns.get("study")
                 if not isinstance(study, Study):
                     raise TuneError("No study to plot: run %%tune first, or name one: "
-                                    "%tune_plot NAME [--storage FILE].")
+                                    "%tune_plot NAME [--kind KIND] [--storage FILE].")
+            if kind == "dashboard":
+                show_dashboard(study)
+            else:
+                display(plot_kind(study, kind))
         except TuneError as exc:
             raise UsageError(str(exc)) from None
-        show_dashboard(study)
+
+    def _named_study(self, name: str, storage: str | None) -> Study:
+        """The study in the variable ``name``, else the one stored under that name."""
+        obj = self.shell.user_ns.get(name)
+        return obj if isinstance(obj, Study) else load_study(name, storage or default_storage())
 
     @line_magic
     def tune_list(self, line: str) -> None:
@@ -326,6 +337,39 @@ class TuneMagics(Magics):
             best = "-" if r["best_value"] is None else f"{r['best_value']:.6g}"
             print(f"{r['name']:<{width}}  {r['direction']:<9}  {r['n_trials']:>6}  "
                   f"{r['n_complete']:>8}  {best}")
+
+    @line_magic
+    def tune_compare(self, line: str) -> None:
+        """``%tune_compare A B C [--storage PATH]``: several studies on one Figure (best so far
+        and the distribution of their scores); each name is a variable or a stored study."""
+        from ..visualization._analysis import plot_compare
+
+        names, options = _options(line, ("--storage",))
+        try:
+            if not names:
+                raise TuneError("Name the studies to compare: %tune_compare A B [C ...] "
+                                "[--storage FILE].")
+            studies = [self._named_study(n, options.get("--storage")) for n in names]
+        except TuneError as exc:
+            raise UsageError(str(exc)) from None
+        display(plot_compare(studies))
+
+
+def _options(line: str, names: tuple[str, ...]) -> tuple[list[str], dict[str, str]]:
+    """The words of ``line`` and the values of the options ``names`` taken out of them.
+
+    >>> _options("a b --kind edf", ("--kind",))
+    (['a', 'b'], {'--kind': 'edf'})
+    """
+    words, options = line.split(), {}
+    for name in names:
+        if name in words:
+            i = words.index(name)
+            if i + 1 >= len(words):
+                raise UsageError(f"{name} needs a value.")
+            options[name] = words[i + 1]
+            words = words[:i] + words[i + 2:]
+    return words, options
 
 
 def _enqueued(text: str) -> dict[str, Any]:

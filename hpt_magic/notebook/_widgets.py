@@ -52,8 +52,10 @@ class ManualTuner:
     suggest_sampler : str or Sampler, optional
         The sampler behind "Suggest" (default: the study's own).
     dashboard : bool
-        Show the study's dashboard under the controls when ``hpt_magic.display`` is available,
-        else its summary text.
+        Show the study beside the controls, as its own output updated after each run: the
+        JupyterLab study view (with a PNG for other front ends) when
+        ``hpt_magic.display`` is available, else the summary text. A saved notebook, an HTML
+        export or a reload without kernel still shows it, while the controls need a kernel.
     callbacks : iterable of callables
         ``callback(study, trial)`` after each run, as in :meth:`Study.optimize`.
 
@@ -65,6 +67,8 @@ class ManualTuner:
         One per hyperparameter (``.widget`` is the slider, dropdown or toggle buttons).
     output : ipywidgets.Output
         What the last run printed, and its error.
+    view : dict
+        The MIME bundle of the study shown beside the controls (empty without ``dashboard``).
     """
 
     def __init__(self, study: Study, objective: Callable[[Trial], Any], *,
@@ -97,11 +101,11 @@ class ManualTuner:
         self.message = w.HTML()
         self.output = w.Output(layout={"border": "1px solid #ddd", "max_height": "300px",
                                        "overflow": "auto"})
-        self._dashboard = _DashboardSlot(study, dashboard)
+        self._view = _StudyView(study, dashboard)
         self.widget = w.VBox([
             self._rows,
             w.HBox([self.run_button, self.suggest_button, self.best_button]),
-            self.best_text, self.message, self.output, self._dashboard.widget,
+            self.best_text, self.message, self.output,
         ])
         self.widget.add_class("hpt-manual-tuner")
         start = self._best_params()
@@ -157,7 +161,6 @@ class ManualTuner:
             self._say("Running…")
             self._n_suggested = 0
             first = len(self.study.trials)
-            self._dashboard.begin()
             # display() calls of the objective are collected here and shown with its text:
             # the Output widget's content is then set from Python only, never also by the
             # browser, whose echoed state would overwrite ours.
@@ -172,7 +175,7 @@ class ManualTuner:
                 self._say(f"Trial {first} interrupted.", error=True)
                 raise
             finally:
-                self._dashboard.end()
+                self._view.refresh()
             trial = self.study.trials[first] if len(self.study.trials) > first else None
             if trial is None or (refused is not None and trial.traceback is None):
                 # Refused before the objective ran (a value outside the space...).
@@ -217,13 +220,27 @@ class ManualTuner:
         return values
 
     # -- display -----------------------------------------------------------------------------
+    @property
+    def view(self) -> dict[str, Any]:
+        return self._view.bundle
+
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        return self.widget._repr_mimebundle_(**kwargs)
+        bundle = dict(self.widget._repr_mimebundle_(**kwargs))
+        # What an HTML export or a front end without widgets shows instead of the controls.
+        bundle["text/plain"] = (f"Manual tuning panel of study {self.study.name!r} (its "
+                                "controls need a running kernel)")
+        return bundle
+
+    def _ipython_display_(self) -> None:
+        """The controls, then the study as its own output (which outlives the kernel)."""
+        from IPython.display import display
+
+        display(self._repr_mimebundle_(), raw=True)
+        self._view.show()
 
     def close(self) -> None:
         """Stop following the study and close the widgets."""
         self._unsubscribe()
-        self._dashboard.close()
         self.widget.close()
 
     def __repr__(self) -> str:
@@ -249,7 +266,12 @@ class ManualTuner:
                 return
             control = control_for(name, dist, value)
             self.controls[name] = control
+            control.row.layout.align_items = "center"
             self._rows.children = (*self._rows.children, control.row)
+            # One description width for every row: the sliders start in one column.
+            width = f"{max(len(n) for n in self.controls) + 1}ch"
+            for c in self.controls.values():
+                c.widget.style.description_width = width
 
     def _on_event(self, event: Event) -> None:
         """Follow the study, also when another run (a background one) adds trials."""
@@ -287,47 +309,48 @@ class ManualTuner:
         self.message.value = f'<span style="color:{color}">{html.escape(text)}</span>'
 
 
-class _DashboardSlot:
-    """The study's dashboard under the controls, redrawn after each run.
+class _StudyView:
+    """The study beside the controls: its own output, updated after each run.
 
-    It is :class:`hpt_magic.display.Dashboard` drawing into an ``Output`` widget (so it works
-    from button callbacks and threads alike), or the study's summary text when that module is
-    unavailable.
+    Not inside the panel's widgets: a saved notebook, another front end or an HTML export
+    shows it without the widget state or a kernel. It is the JupyterLab study view (JSON,
+    with manual trials marked) with a PNG for other front ends, or the study's summary text
+    when :mod:`hpt_magic.notebook._dashboard` is unavailable.
     """
 
     def __init__(self, study: Study, enabled: bool) -> None:
         self.study = study
         self.enabled = enabled
-        self.widget = w.Output()
-        self._current: Any = None
+        self.bundle: dict[str, Any] = {}
+        self._id: str | None = None
+        self._figure: Any = None
         if enabled:
-            self.begin()
-            self.end()
+            self.refresh()
 
-    def begin(self) -> None:
-        """Start following a run (its trial counts in the dashboard's progress line)."""
+    def refresh(self) -> None:
+        """Redraw the study; shown outputs follow (one display id for all of them)."""
         if not self.enabled:
             return
         try:
-            from ._dashboard import Dashboard
+            from ..visualization._layout import DashboardFigure
+            from ._dashboard import manual_bundle
         except ImportError:
-            return
-        self._current = Dashboard(self.study, n_trials=1, mode="final", output=self._show)
+            self.bundle = {"text/plain": self.study.summary()}
+        else:
+            self._figure = self._figure or DashboardFigure()
+            self.bundle = manual_bundle(self.study, self._figure)
+        if self._id is not None:
+            from IPython.display import update_display
 
-    def end(self) -> None:
-        """Draw the state after the run."""
+            update_display(self.bundle, raw=True, display_id=self._id)
+
+    def show(self) -> None:
+        """Display the study below the panel (again under the same id when shown twice)."""
         if not self.enabled:
             return
-        if self._current is None:
-            self._show({"text/plain": self.study.summary()})
-            return
-        self._current.close()
-        self._current = None
+        from IPython.display import display
 
-    def _show(self, bundle: dict[str, Any]) -> None:
-        self.widget.outputs = ({"output_type": "display_data", "data": bundle, "metadata": {}},)
-
-    def close(self) -> None:
-        if self._current is not None:
-            self._current.close()
-        self.widget.close()
+        if self._id is None:
+            self._id = display(self.bundle, raw=True, display_id=True).display_id
+        else:
+            display(self.bundle, raw=True, display_id=self._id)

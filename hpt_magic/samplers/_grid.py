@@ -58,28 +58,60 @@ class GridSampler(Sampler):
             self._grid, self._order = grid, order
         return self._grid
 
-    def _remaining(self, study: Study, space: Mapping[str, Distribution],
-                   trial: Trial | None = None) -> Iterator[dict[str, Any]]:
-        """The grid points, in the seeded order, that no trial but ``trial`` has taken."""
+    def _plan(self, study: Study,
+              space: Mapping[str, Distribution]) -> Iterator[tuple[dict[str, Any], Trial | None]]:
+        """The grid points no trial holds, in the seeded order, each with the running trial it is
+        reserved for (``None``: free).
+
+        A running trial that has not defined its whole point yet (define-by-run trials started
+        before the space was known, or the trial being sampled) reserves the first point that
+        fits the values it has, so that no later trial takes the point it will need.
+        """
         grid = self._combinations(space)
         names = grid.names
-        taken = {tuple(repr(p[n]) for n in names) for p in _points(study, trial)
-                 if all(n in p for n in names)}
+        taken, waiting = set(), []
+        for t in study.trials:
+            if t.state is TrialState.WAITING or t.state is TrialState.INTERRUPTED:
+                continue
+            # A running trial of a parallel run may hold its point in `relative` only so far.
+            p = {**t.fixed, **t.relative, **t.params} if t.state is TrialState.RUNNING \
+                else t.params
+            if all(n in p for n in names):
+                taken.add(tuple(repr(p[n]) for n in names))
+            elif t.state is TrialState.RUNNING:
+                waiting.append((t, {n: repr(p[n]) for n in names if n in p}))
         for i in self._order:
             point = grid[int(i)]
-            if tuple(repr(v) for v in point.values()) not in taken:
-                yield point
+            key = tuple(repr(v) for v in point.values())
+            if key in taken:
+                continue
+            fits = next((w for w in waiting if all(
+                key[names.index(n)] == r for n, r in w[1].items())), None)
+            if fits is None:
+                yield point, None
+            else:
+                waiting.remove(fits)
+                yield point, fits[0]
+
+    def _reserved(self, study: Study, space: Mapping[str, Distribution],
+                  trial: Trial) -> dict[str, Any]:
+        return next((p for p, owner in self._plan(study, space) if owner is trial), {})
 
     def sample_joint(self, study: Study, trial: Trial,
                      space: Mapping[str, Distribution]) -> dict[str, Any]:
         if not space:
             return {}
-        return next(self._remaining(study, space, trial), {})
+        return dict(self._reserved(study, space, trial))
 
     def sample_one(self, study: Study, trial: Trial, name: str, dist: Distribution) -> Any:
-        # A parameter the space did not know when the trial started (e.g. every parameter of
-        # the first parallel trials of a define-by-run study). Prefer a value that no other
-        # trial agreeing with this one so far holds: trials started together then differ.
+        space = study.search_space()
+        if name in space and space[name] == dist:
+            point = self._reserved(study, space, trial)
+            if name in point:
+                return point[name]
+        # A parameter of the first trials of a define-by-run study, before any space is
+        # known (or of a grid with no point left): prefer a value that no other trial agreeing
+        # with this one so far holds, so that trials started together differ.
         values = dist.grid()
         start = int(self.rng(trial.number, name).integers(len(values)))
         mine = {n: repr(v) for n, v in {**trial.relative, **trial.params}.items()}
@@ -89,12 +121,11 @@ class GridSampler(Sampler):
 
     def exhausted(self, study: Study) -> bool:
         space = study.search_space()
-        return bool(space) and next(self._remaining(study, space), None) is None
+        return bool(space) and all(owner is not None for _, owner in self._plan(study, space))
 
 
-def _points(study: Study, trial: Trial | None) -> list[dict[str, Any]]:
-    """The points of the study's trials other than ``trial``: finished ones, and running ones
-    (reserved; a running trial of a parallel run may hold its point in ``relative`` only)."""
-    return [{**t.relative, **t.params} if t.state is TrialState.RUNNING else t.params
+def _points(study: Study, trial: Trial) -> list[dict[str, Any]]:
+    """The (partial) points of the study's trials other than ``trial``."""
+    return [{**t.fixed, **t.relative, **t.params} if t.state is TrialState.RUNNING else t.params
             for t in study.trials if t is not trial
             and t.state is not TrialState.WAITING and t.state is not TrialState.INTERRUPTED]

@@ -153,7 +153,6 @@ class Heartbeat:
             with self._lock:
                 self._thread = None
             return
-
         try:
             while not self._stop.wait(self.interval):
                 with self._lock:

@@ -65,20 +65,20 @@ def salvage(src: str | os.PathLike, dst: str | os.PathLike) -> dict[str, int]:
     if cannot is not None:
         raise StorageError(f"The salvaged copy cannot be written to {dst!r} ({cannot}). Give a "
                            "path in a folder you can write to.")
-    reader = connect_reader(src)
     try:
+        reader = connect_reader(src)
         try:
             check_format(reader, src)
             have = {t: {r[1] for r in reader.execute(f"PRAGMA table_info({t})")}
                     for t in _COLUMNS}
-        except sqlite3.DatabaseError as exc:
-            raise StorageError(
-                f"Nothing can be read from {src!r}: its table of contents is damaged ({exc}). "
-                "No studies can be salvaged from it.") from None
-        found = {table: _rows(reader, table, [c for c in columns if c in have[table]])
-                 for table, columns in _COLUMNS.items()}
-    finally:
-        reader.close()
+            found = {table: _rows(reader, table, [c for c in columns if c in have[table]])
+                     if have[table] else ([], 0) for table, columns in _COLUMNS.items()}
+        finally:
+            reader.close()
+    except sqlite3.DatabaseError as exc:
+        raise StorageError(
+            f"Nothing can be salvaged from {src!r}: SQLite cannot read even its list of tables "
+            f"({exc}). Restore the file from a backup if you have one.") from None
     return _write(dst, found)
 
 

@@ -42,7 +42,7 @@ _TABLES = (
 _OWNER_COLUMNS = {"owner_host": "TEXT", "owner_pid": "INTEGER", "owner_token": "TEXT",
                   "heartbeat": "REAL"}
 
-_BUSY, _LOCKED, _READONLY, _FULL, _NOTADB = 5, 6, 8, 13, 26
+_BUSY, _LOCKED, _READONLY, _FULL, _CANTOPEN, _NOTADB = 5, 6, 8, 13, 14, 26
 
 
 def error_code(exc: sqlite3.Error) -> int | None:
@@ -199,6 +199,10 @@ def user_error(exc: sqlite3.Error, path: str) -> StorageError:
         return StorageError(
             f"The disk holding the study file {path!r} is full ({exc}). Free some space and run "
             "again, or pass --storage a file on another disk.")
+    if code == _CANTOPEN:
+        return StorageError(
+            f"The study file {path!r} cannot be opened ({exc}). Check that its folder exists "
+            "and that you may read it, or pass another --storage file.")
     if code == _NOTADB:
         return StorageError(
             f"{path!r} is not a study database ({exc}). hpt_magic will not touch it. Pick "

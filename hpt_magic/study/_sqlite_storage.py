@@ -92,11 +92,12 @@ class SQLiteStorage(Storage):
         self._heartbeat = Heartbeat(os.path.abspath(self.path), heartbeat_interval)
         # Why writes are refused (read-only, damaged, closed); None while they are allowed.
         self._refusal: str | None = None
-        if self._read_only is not None or damage is not None:
+        if self._read_only is not None:
+            self._refusal = str(read_only_error(self.path, self._read_only))
+        elif damage is not None:
+            self._refusal = str(damaged_error(self.path, damage))
+        if self._refusal is not None:
             self._conn = connect_reader(self.path)
-            self._refusal = str(read_only_error(self.path, self._read_only)
-                                if self._read_only is not None
-                                else damaged_error(self.path, damage or ""))
         else:
             try:
                 self._conn = sqlite3.connect(self.path, timeout=min(timeout, _BUSY_SLICE),
@@ -104,7 +105,7 @@ class SQLiteStorage(Storage):
             except sqlite3.Error as exc:
                 raise user_error(exc, self.path) from None
             try:
-                self._retry(self._prepare, "the study tables", timeout)
+                self._retry(self._prepare, "the study tables could not be set up", timeout)
             except BaseException:
                 self._conn.close()
                 raise
@@ -135,14 +136,19 @@ class SQLiteStorage(Storage):
     def _retry(self, op: Callable[[], _T], what: str, patience: float,
                exc: sqlite3.Error | None = None) -> _T:
         """Run ``op``; while another process holds the lock, try again with backoff for up to
-        ``patience`` seconds. Every other SQLite error becomes a :class:`StorageError`.
-        ``exc``: the error of a first attempt already made."""
+        ``patience`` seconds. Every other error of the file becomes a :class:`StorageError`.
+
+        ``what`` says what was lost when the lock outlasts ``patience``; ``exc`` is the error
+        of a first attempt already made.
+        """
         start = time.monotonic()
         delay = 0.01
         while True:
             if exc is not None:
                 if self._closed:
                     raise StorageError(self._refusal) from None
+                if not isinstance(exc, sqlite3.DatabaseError):
+                    raise exc  # misuse of sqlite3 (a bug here), not a problem of the file
                 if not is_busy(exc):
                     error = user_error(exc, self.path)
                     if not disk_full(exc):
@@ -152,9 +158,8 @@ class SQLiteStorage(Storage):
                 if waited >= patience:
                     raise StorageError(
                         f"The study file {self.path!r} stayed locked by another process for "
-                        f"{waited:.1f} s ({exc}), so {what} could not be written and is not in "
-                        "the file. Wait for the other writer to finish, or use another "
-                        "--storage file.") from None
+                        f"{waited:.1f} s ({exc}), so {what}. Wait for the other writer to "
+                        "finish, or use another --storage file.") from None
                 time.sleep(min(delay, patience - waited))
                 delay = min(2 * delay, 0.5)
             try:
@@ -193,13 +198,14 @@ class SQLiteStorage(Storage):
                 first = exc
             if trial is not None:
                 what = f"{what} of trial {trial.number}"
-            return self._retry(lambda: self._transaction(fn), what,
+            return self._retry(lambda: self._transaction(fn),
+                               f"{what} could not be written and is not in the file",
                                self.timeout if patience is None else patience, first)
 
     def _read(self, sql: str, args: tuple = ()) -> list[tuple]:
         with self._lock:
             return self._retry(lambda: self._conn.execute(sql, args).fetchall(),
-                               "the query", self.timeout)
+                               "the studies could not be read", self.timeout)
 
     # -- studies -----------------------------------------------------------------------------
     def get_study(self, name: str) -> dict[str, Any] | None:

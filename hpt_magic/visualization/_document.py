@@ -14,7 +14,8 @@ from typing import Any
 from ..distributions import Choice, Distribution
 from ..trial import Direction
 
-__all__ = ["MIME", "SCHEMA_VERSION", "document", "trial_json", "param_json", "json_scalar"]
+__all__ = ["MIME", "SCHEMA_VERSION", "document", "trial_json", "param_json", "json_scalar",
+           "sample_numbers", "thin"]
 
 MIME = "application/vnd.hpt-magic.study+json"
 SCHEMA_VERSION = 1
@@ -68,7 +69,9 @@ def _name(obj: Any) -> str | None:
 
 
 def document(view: Any, progress: Mapping[str, Any] | None = None,
-             cache: dict[int, dict[str, Any]] | None = None) -> dict[str, Any]:
+             cache: dict[int, dict[str, Any]] | None = None, *,
+             max_trials: int | None = None,
+             max_curve_points: int | None = None) -> dict[str, Any]:
     """The whole document for ``view`` (a study, or the dashboard's model of one: anything
     with ``name``, ``direction``, ``trials``, ``top_trials(k)`` and ``search_space()``).
 
@@ -79,21 +82,32 @@ def document(view: Any, progress: Mapping[str, Any] | None = None,
         it the study is described as finished, with the span of its trials as ``elapsed``.
     cache : dict, optional
         Kept by the caller between calls: finished trials are converted once.
+    max_trials, max_curve_points : int, optional
+        Bound the document's size (a live update of a large study): at most ``max_trials``
+        trials (see :func:`sample_numbers`) with at most ``max_curve_points`` points per
+        learning curve (first, last and evenly spread ones). ``progress.sampled`` then says
+        how many trials were left out; counts, best and ``done`` still describe them all.
     """
     trials = list(view.trials)
     counts = dict.fromkeys(STATES, 0)
-    top = view.top_trials(1)
-    best = top[0] if top else None
-    out = []
     for t in trials:
         state = t.state.value
         counts[state] = counts.get(state, 0) + 1
-        if cache is not None and t.number in cache:
-            out.append(cache[t.number])
-            continue
-        entry = trial_json(t)
-        if cache is not None and t.state.finished:
-            cache[t.number] = entry
+    top = view.top_trials(1)
+    best = top[0] if top else None
+    n_all = len(trials)
+    if max_trials is not None and len(trials) > max_trials:
+        keep = sample_numbers(trials, view.top_trials(max_trials // 10), max_trials)
+        trials = [t for t in trials if t.number in keep]
+    out = []
+    for t in trials:
+        entry = cache.get(t.number) if cache is not None else None
+        if entry is None:
+            entry = trial_json(t)
+            if cache is not None and t.state.finished:
+                cache[t.number] = entry
+        if max_curve_points is not None and len(entry["curve"]) > max_curve_points:
+            entry = {**entry, "curve": thin(entry["curve"], max_curve_points)}
         out.append(entry)
     if progress is None:
         progress = _static_progress(trials)
@@ -110,12 +124,51 @@ def document(view: Any, progress: Mapping[str, Any] | None = None,
             "elapsed": json_scalar(progress.get("elapsed", 0.0)),
             "eta": json_scalar(progress.get("eta")),
             "counts": counts,
+            "sampled": n_all - len(out),
             "best": None if best is None else {"number": best.number,
                                                "value": json_scalar(best.value)},
         },
         "params": [param_json(n, d) for n, d in view.search_space().items()],
         "trials": out,
     }
+
+
+def sample_numbers(trials: list[Any], best: list[Any], n: int) -> set[int]:
+    """The numbers of ``n`` of ``trials`` to show: every unfinished one and the ``best`` ones,
+    the newest ``n // 5``, then an even spread of the others (more than ``n`` only when the
+    unfinished and best ones alone are more).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as T
+    >>> done = T(finished=True)
+    >>> trials = [T(number=i, state=done) for i in range(100)]
+    >>> keep = sample_numbers(trials, [trials[3]], 30)
+    >>> len(keep), 3 in keep, 99 in keep
+    (30, True, True)
+    """
+    keep = {t.number for t in trials if not t.state.finished}
+    keep.update(t.number for t in best)
+    by_number = sorted(t.number for t in trials)
+    keep.update(by_number[-max(1, n // 5):])
+    rest = [k for k in by_number if k not in keep]
+    room = n - len(keep)
+    if room > 0 and rest:
+        step = len(rest) / room
+        keep.update(rest[int(i * step)] for i in range(min(room, len(rest))))
+    return keep
+
+
+def thin(curve: list[list[Any]], n: int) -> list[list[Any]]:
+    """At most ``n`` points of ``curve``: the first, the last and evenly spread ones.
+
+    >>> thin([[s, s] for s in range(10)], 4)
+    [[0, 0], [3, 3], [6, 6], [9, 9]]
+    """
+    if len(curve) <= n:
+        return curve
+    last = len(curve) - 1
+    return [curve[round(i * last / (n - 1))] for i in range(n)]
 
 
 def _static_progress(trials: list[Any]) -> dict[str, Any]:

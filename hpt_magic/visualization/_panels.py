@@ -158,7 +158,7 @@ def draw_history(ax: Any, view: Any) -> None:
                 label="best so far")
         best = _best(view)
         ax.plot([best.number], [best.value], "*", ms=11, color=COLORS["best"], mec="black",
-                mew=0.5, gid="history-best")
+                mew=0.5, gid="history-best", label="best trial")
     last = max(t.number for t in view.trials)
     ax.set_xlim(-0.5 - 0.02 * last, last + 0.5 + 0.02 * last)
     all_y = np.array([v for _, ys in groups.values() for v in ys], dtype=float)
@@ -205,7 +205,7 @@ def draw_curves(ax: Any, view: Any) -> None:
         colors.append(to_rgba(color, alpha))
         if state == "pruned" or t.user_attrs.get("decision") in ("stop", "pause"):
             stops.append(curves[number][-1])
-            stop_colors.append(to_rgba(COLORS["failed"], max(alpha, 0.3)))
+            stop_colors.append(to_rgba(COLORS["pruned"], max(alpha, 0.3)))
     ax.add_collection(LineCollection(segments, colors=colors, linewidths=1.0, gid="curves"))
     links = []
     for number in recent:
@@ -257,10 +257,11 @@ def _legend(ax: Any) -> None:
 def draw_param(ax: Any, view: Any, name: str, dist: Distribution | None) -> None:
     """Score against the values of one parameter (log axis for log distributions).
 
-    Complete trials are dots, pruned ones (scored at the step they reached) hollow circles.
+    Complete trials are dots, manual ones diamonds, pruned ones (scored at the step they
+    reached) hollow circles; the best trial is a star.
     """
     _style(ax, _text(name, 30), grid=False)
-    values, ys, numbers, pruned = [], [], [], []
+    values, ys, numbers, pruned, manual = [], [], [], [], []
     for t in view.trials:
         state = t.state.value
         if state in ("complete", "pruned") and _finite(t.value) and name in t.params:
@@ -268,12 +269,17 @@ def draw_param(ax: Any, view: Any, name: str, dist: Distribution | None) -> None
             ys.append(float(t.value))
             numbers.append(t.number)
             pruned.append(state == "pruned")
+            manual.append(bool(t.manual) and state == "complete")
     x = _param_positions(ax, dist, values, numbers)
     y, done = np.array(ys, dtype=float), ~np.array(pruned, dtype=bool)
+    by_hand = np.array(manual, dtype=bool)
     ax.plot(x[~done], y[~done], "o", ms=3.5, mfc="none", mec=COLORS["pruned"], mew=0.7,
             gid=f"param-pruned:{name}")
-    ax.plot(x[done], y[done], "o", ms=3, color=COLORS["complete"], alpha=0.7, mew=0,
-            gid=f"param:{name}")
+    ax.plot(x[done & ~by_hand], y[done & ~by_hand], "o", ms=3, color=COLORS["complete"],
+            alpha=0.7, mew=0, gid=f"param:{name}")
+    if by_hand.any():
+        ax.plot(x[by_hand], y[by_hand], "D", ms=4, color=COLORS["manual"], mew=0,
+                gid=f"param-manual:{name}")
     if done.any():
         i = int(np.argmin(np.where(done, Direction(view.direction).sign * y, np.inf)))
         ax.plot([x[i]], [y[i]], "*", ms=10, color=COLORS["best"], mec="black", mew=0.5)

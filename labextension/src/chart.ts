@@ -25,21 +25,46 @@ export interface IAxesOptions {
 /** Theme colours read from JupyterLab's CSS variables. */
 export interface IInk {
   text: string;
+  strong: string;
   grid: string;
   font: string;
 }
 
+/**
+ * The theme's colours as they stand now. Read at every drawing: canvas pixels do not follow
+ * CSS variables, so a chart drawn under another theme must be redrawn (see `inkKey`).
+ */
 export function readInk(node: HTMLElement): IInk {
   const style = getComputedStyle(node);
   const get = (name: string, fallback: string) => style.getPropertyValue(name).trim() || fallback;
   return {
     text: get('--jp-ui-font-color2', '#616161'),
+    strong: get('--jp-ui-font-color0', '#000000'),
     grid: get('--jp-border-color2', '#e0e0e0'),
     font: `10px ${get('--jp-ui-font-family', 'sans-serif')}`
   };
 }
 
+/** A string that changes whenever the ink does. */
+export function inkKey(ink: IInk): string {
+  return `${ink.text}|${ink.strong}|${ink.grid}|${ink.font}`;
+}
+
 const MARGIN = { left: 46, right: 10, top: 8, bottom: 30 };
+/** Longest category label drawn; the full name is in the label's tooltip. */
+const MAX_LABEL_CHARS = 14;
+/** Rotated category labels are drawn at this angle (radians, clockwise from the axis). */
+const LABEL_ANGLE = Math.PI / 4;
+const LINE_HEIGHT = 12;
+
+/** A label drawn shortened or rotated, with the full text for its tooltip. */
+interface ILabelHit {
+  x0: number;
+  y0: number;
+  x1: number;
+  y1: number;
+  text: string;
+}
 
 export class Chart {
   readonly node: HTMLElement;
@@ -50,6 +75,8 @@ export class Chart {
     this.node.className = `hpt-Chart ${className}`;
     this.caption = document.createElement('figcaption');
     this.canvas = document.createElement('canvas');
+    this.canvas.tabIndex = 0;
+    this.canvas.setAttribute('role', 'img');
     this.node.append(this.caption, this.canvas);
   }
 
@@ -81,43 +108,120 @@ export class Chart {
       bottom: height - MARGIN.bottom
     };
     this.nHits = 0;
+    this.labels = [];
+    this.height = height;
     return ctx;
   }
 
   area: IArea = { left: 0, right: 0, top: 0, bottom: 0 };
 
-  /** Draw grid lines, tick labels and axis titles. */
-  axes(ctx: CanvasRenderingContext2D, x: Scale, y: Scale, ink: IInk, opts: IAxesOptions = {}) {
+  /**
+   * Draw grid lines, tick labels and axis titles; returns the scales, moved when the labels
+   * needed more room than the default margins (wide tick labels, rotated category names).
+   *
+   * Labels never overlap: numeric ticks are thinned until they fit; category names are
+   * shortened to MAX_LABEL_CHARS, rotated when they do not fit side by side and thinned
+   * when even rotated they would touch. A shortened or rotated label shows its full text
+   * in a tooltip (`labelAt`).
+   */
+  axes(
+    ctx: CanvasRenderingContext2D,
+    x: Scale,
+    y: Scale,
+    ink: IInk,
+    opts: IAxesOptions = {}
+  ): { x: Scale; y: Scale } {
     const a = this.area;
     ctx.save();
     ctx.font = ink.font;
+    const yTicks = y.ticks(4);
+    const yTexts = yTicks.map(formatNumber);
+    const yWidth = Math.max(0, ...yTexts.map(t => ctx.measureText(t).width));
+    const left = Math.ceil(yWidth) + 8 + (opts.yTitle ? 14 : 0);
+    if (left > a.left) {
+      x = x.shift(left - a.left, 0);
+      a.left = left;
+    }
+    let xTicks: number[];
+    let xTexts: string[];
+    let rotated = false;
+    let full: string[] = [];
+    if (opts.xLabels) {
+      full = opts.xLabels;
+      xTexts = full.map(t => shorten(t, MAX_LABEL_CHARS));
+      const slot = (a.right - a.left) / Math.max(1, full.length);
+      const widest = Math.max(0, ...xTexts.map(t => ctx.measureText(t).width));
+      rotated = widest > slot - 6;
+      // Rotated labels need LINE_HEIGHT / sin(angle) of axis each; keep every k-th one.
+      const every = rotated ? Math.max(1, Math.ceil(LINE_HEIGHT / Math.sin(LABEL_ANGLE) / slot)) : 1;
+      xTicks = full.map((_, i) => i).filter(i => i % every === 0);
+      if (rotated) {
+        const drop = Math.min(70, Math.sin(LABEL_ANGLE) * widest + LINE_HEIGHT);
+        const bottom = this.height - MARGIN.bottom - Math.max(0, drop - 14);
+        if (bottom < a.bottom) {
+          y = y.shift(bottom - a.bottom, 0);
+          a.bottom = bottom;
+        }
+      }
+    } else {
+      xTicks = [];
+      xTexts = [];
+      for (let count = 5; count >= 1; count--) {
+        xTicks = x.ticks(count, opts.xInteger);
+        xTexts = xTicks.map(formatNumber);
+        if (count === 1 || !overlaps(ctx, xTicks.map(t => x.map(t)), xTexts)) {
+          break;
+        }
+      }
+    }
+
     ctx.fillStyle = ink.text;
     ctx.strokeStyle = ink.grid;
     ctx.lineWidth = 1;
     ctx.beginPath();
     ctx.textAlign = 'right';
     ctx.textBaseline = 'middle';
-    for (const t of y.ticks(4)) {
+    yTicks.forEach((t, i) => {
       const py = Math.round(y.map(t)) + 0.5;
       ctx.moveTo(a.left, py);
       ctx.lineTo(a.right, py);
-      ctx.fillText(formatNumber(t), a.left - 4, py);
-    }
-    ctx.textAlign = 'center';
-    ctx.textBaseline = 'top';
-    const xTicks = opts.xLabels ? opts.xLabels.map((_, i) => i) : x.ticks(5, opts.xInteger);
-    const room = (a.right - a.left) / Math.max(1, xTicks.length);
-    for (const t of xTicks) {
+      ctx.fillText(yTexts[i], a.left - 4, py);
+    });
+    xTicks.forEach((t, k) => {
       const px = Math.round(x.map(t)) + 0.5;
       ctx.moveTo(px, a.top);
       ctx.lineTo(px, a.bottom);
-      const label = opts.xLabels ? opts.xLabels[t] : formatNumber(t);
-      ctx.fillText(clip(ctx, label, room - 4), px, a.bottom + 3);
-    }
+      const text = opts.xLabels ? xTexts[t] : xTexts[k];
+      const width = ctx.measureText(text).width;
+      if (rotated) {
+        ctx.save();
+        ctx.translate(px, a.bottom + 4);
+        ctx.rotate(-LABEL_ANGLE);
+        ctx.textAlign = 'right';
+        ctx.fillText(text, 0, 0);
+        ctx.restore();
+        const reach = Math.cos(LABEL_ANGLE) * width;
+        const drop = Math.sin(LABEL_ANGLE) * width;
+        this.labels.push({
+          x0: px - reach - 6, x1: px + 6, y0: a.bottom, y1: a.bottom + drop + 10, text: full[t]
+        });
+      } else {
+        ctx.textAlign = 'center';
+        ctx.textBaseline = 'top';
+        ctx.fillText(text, px, a.bottom + 3);
+        if (opts.xLabels && text !== full[t]) {
+          this.labels.push({
+            x0: px - width / 2, x1: px + width / 2, y0: a.bottom, y1: a.bottom + 16, text: full[t]
+          });
+        }
+      }
+    });
     ctx.stroke();
+    ctx.textAlign = 'center';
+    const height = this.height;
     if (opts.xTitle) {
       ctx.textBaseline = 'bottom';
-      ctx.fillText(clip(ctx, opts.xTitle, a.right - a.left), (a.left + a.right) / 2, a.bottom + 29);
+      ctx.fillText(clip(ctx, opts.xTitle, a.right - a.left), (a.left + a.right) / 2, height - 1);
     }
     if (opts.yTitle) {
       ctx.translate(9, (a.top + a.bottom) / 2);
@@ -126,6 +230,17 @@ export class Chart {
       ctx.fillText(clip(ctx, opts.yTitle, a.bottom - a.top), 0, 0);
     }
     ctx.restore();
+    return { x, y };
+  }
+
+  /** The full text of a shortened or rotated axis label at (px, py), or null. */
+  labelAt(px: number, py: number): string | null {
+    for (const l of this.labels) {
+      if (px >= l.x0 && px <= l.x1 && py >= l.y0 && py <= l.y1) {
+        return l.text;
+      }
+    }
+    return null;
   }
 
   /** Remember a drawn point of trial `id` for hover and click. */
@@ -159,6 +274,8 @@ export class Chart {
   }
 
   private caption: HTMLElement;
+  private labels: ILabelHit[] = [];
+  private height = 0;
   private hitX = new Float32Array(0);
   private hitY = new Float32Array(0);
   private hitId = new Int32Array(0);
@@ -168,6 +285,24 @@ export class Chart {
 function grow<T extends Float32Array | Int32Array>(old: T, fresh: T): T {
   fresh.set(old);
   return fresh;
+}
+
+/** True when labels centred at `xs` would touch (less than 6 px apart). */
+function overlaps(ctx: CanvasRenderingContext2D, xs: number[], texts: string[]): boolean {
+  let end = -Infinity;
+  for (let i = 0; i < xs.length; i++) {
+    const half = ctx.measureText(texts[i]).width / 2;
+    if (xs[i] - half < end + 6) {
+      return true;
+    }
+    end = xs[i] + half;
+  }
+  return false;
+}
+
+/** `text` cut to `n` characters with an ellipsis. */
+function shorten(text: string, n: number): string {
+  return text.length > n ? text.slice(0, n - 1) + '…' : text;
 }
 
 /** `text` shortened with an ellipsis to fit `width` pixels. */

@@ -20,6 +20,7 @@ const tuningIcon = new LabIcon({ name: 'hpt-magic:tuning', svgstr: ICON_SVG });
 interface IRow {
   node: HTMLElement;
   name: HTMLElement;
+  where: HTMLElement;
   fill: HTMLElement;
   line: HTMLElement;
 }
@@ -75,11 +76,16 @@ export class TuningPanel extends Widget {
     while (this.rows.length < shown.length) {
       this.rows.push(this.makeRow(this.rows.length));
     }
+    const cells = current ? Array.from(current.node.querySelectorAll('.jp-Cell')) : [];
     shown.forEach((source, i) => {
       const doc = source.study!;
       const row = this.rows[i];
       const p = doc.progress;
       row.name.textContent = doc.name || 'study';
+      // Two cells may show studies of one name: the cell tells them apart.
+      const cell = source.node.closest('.jp-Cell');
+      const index = cell ? cells.indexOf(cell) : -1;
+      row.where.textContent = index >= 0 ? ` · cell ${index + 1}` : '';
       row.line.textContent = progressLine(p);
       row.fill.style.width = progressWidth(p);
       row.node.dataset.status = p.status;
@@ -90,8 +96,12 @@ export class TuningPanel extends Widget {
 
   private makeRow(index: number): IRow {
     const node = document.createElement('li');
-    const name = document.createElement('div');
-    name.className = 'hpt-TuningPanel-name';
+    const title = document.createElement('div');
+    title.className = 'hpt-TuningPanel-name';
+    const name = document.createElement('span');
+    const where = document.createElement('span');
+    where.className = 'hpt-TuningPanel-where';
+    title.append(name, where);
     const bar = document.createElement('div');
     bar.className = 'hpt-bar';
     const fill = document.createElement('div');
@@ -99,11 +109,18 @@ export class TuningPanel extends Widget {
     bar.appendChild(fill);
     const line = document.createElement('div');
     line.className = 'hpt-TuningPanel-line';
-    node.append(name, bar, line);
+    node.append(title, bar, line);
     node.title = 'Show this study';
+    node.tabIndex = 0;
     node.addEventListener('click', () => this.sources[index]?.reveal());
+    node.addEventListener('keydown', event => {
+      if (event.key === 'Enter' || event.key === ' ') {
+        event.preventDefault();
+        this.sources[index]?.reveal();
+      }
+    });
     this.list.appendChild(node);
-    return { node, name, fill, line };
+    return { node, name, where, fill, line };
   }
 
   private list: HTMLUListElement;

@@ -8,27 +8,39 @@
 
 import { Chart, IInk } from './chart';
 import { IParamSpec, IStudyDoc, ITrial, Scalar, paramValue } from './schema';
-import { Scale, extent } from './scale';
+import { Scale, extent, robustExtent } from './scale';
 
+/**
+ * One visual language with the PNG (`hpt_magic/visualization/_panels.py`): the same colours
+ * and marks, explained by the legend (`legendItems`).
+ */
 const STATE_COLORS = new Map([
   ['complete', '#1f77b4'],
-  ['pruned', '#9e9e9e'],
+  ['pruned', '#8c8c8c'],
   ['failed', '#d62728'],
-  ['running', '#ff7f0e'],
+  ['running', '#2ca02c'],
   ['interrupted', '#8c564b'],
   ['waiting', '#bcbd22']
 ]);
 const OTHER_COLOR = '#7f7f7f';
-const BEST_COLOR = '#2ca02c';
-const SELECTED_COLOR = '#e7298a';
+export const MANUAL_COLOR = '#9467bd';
+export const BEST_COLOR = '#ff7f0e';
+export const SELECTED_COLOR = '#e7298a';
 
 export const CHART_HEIGHT = 220;
 export const PARAM_HEIGHT = 170;
+
+/** How a trial is marked: dot, hollow circle (pruned), diamond (manual), cross (no score). */
+export type Mark = 'dot' | 'hollow' | 'diamond' | 'cross' | 'line' | 'star' | 'ring';
 
 export interface IDrawState {
   doc: IStudyDoc;
   /** Index into `doc.trials` of the selected trial, or -1. */
   selected: number;
+  /** Index into `doc.trials` of the trial under the mouse, or -1. */
+  hovered: number;
+  /** Index into `doc.trials` of the best trial, or -1. */
+  best: number;
   logScore: boolean;
   ink: IInk;
   width: number;
@@ -38,27 +50,156 @@ export function stateColor(state: string): string {
   return STATE_COLORS.get(state) ?? OTHER_COLOR;
 }
 
-/** Indices of the trials that pass `keep`, grouped by state. */
-function byState(doc: IStudyDoc, keep: (t: ITrial) => boolean): Map<string, number[]> {
+/** The mark and colour of a scored trial. */
+function markOf(t: ITrial): [Mark, string] {
+  if (t.manual && t.state === 'complete') {
+    return ['diamond', MANUAL_COLOR];
+  }
+  return [t.state === 'pruned' ? 'hollow' : 'dot', stateColor(t.state)];
+}
+
+/** Add one mark of kind `mark` centred at (px, py) to the current path. */
+function addMark(ctx: CanvasRenderingContext2D, mark: Mark, px: number, py: number, r: number) {
+  if (mark === 'diamond') {
+    const d = r * 1.4;
+    ctx.moveTo(px, py - d);
+    ctx.lineTo(px + d, py);
+    ctx.lineTo(px, py + d);
+    ctx.lineTo(px - d, py);
+    ctx.closePath();
+  } else if (mark === 'cross') {
+    ctx.moveTo(px - 3, py - 3);
+    ctx.lineTo(px + 3, py + 3);
+    ctx.moveTo(px + 3, py - 3);
+    ctx.lineTo(px - 3, py + 3);
+  } else {
+    ctx.moveTo(px + r, py);
+    ctx.arc(px, py, r, 0, 2 * Math.PI);
+  }
+}
+
+/** Fill (or stroke, for hollow circles and crosses) the current path in `color`. */
+function paint(ctx: CanvasRenderingContext2D, mark: Mark, color: string): void {
+  if (mark === 'hollow' || mark === 'cross') {
+    ctx.strokeStyle = color;
+    ctx.lineWidth = mark === 'cross' ? 1.2 : 1;
+    ctx.stroke();
+  } else {
+    ctx.fillStyle = color;
+    ctx.fill();
+  }
+}
+
+/** A five-pointed star: the best trial, in every chart. */
+export function drawStar(ctx: CanvasRenderingContext2D, px: number, py: number, r = 6): void {
+  if (!isFinite(px) || !isFinite(py)) {
+    return;
+  }
+  ctx.beginPath();
+  for (let k = 0; k < 10; k++) {
+    const radius = k % 2 === 0 ? r : r * 0.45;
+    const angle = -Math.PI / 2 + (k * Math.PI) / 5;
+    const x = px + radius * Math.cos(angle);
+    const y = py + radius * Math.sin(angle);
+    if (k === 0) {
+      ctx.moveTo(x, y);
+    } else {
+      ctx.lineTo(x, y);
+    }
+  }
+  ctx.closePath();
+  ctx.fillStyle = BEST_COLOR;
+  ctx.fill();
+  ctx.strokeStyle = '#000000';
+  ctx.lineWidth = 0.6;
+  ctx.stroke();
+}
+
+/** A legend swatch: `mark` in `color` on a small canvas. */
+export function drawSwatch(canvas: HTMLCanvasElement, mark: Mark, color: string): void {
+  const ratio = window.devicePixelRatio || 1;
+  canvas.width = Math.round(16 * ratio);
+  canvas.height = Math.round(12 * ratio);
+  canvas.style.width = '16px';
+  canvas.style.height = '12px';
+  const ctx = canvas.getContext('2d') as CanvasRenderingContext2D;
+  ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+  ctx.clearRect(0, 0, 16, 12);
+  if (mark === 'star') {
+    drawStar(ctx, 8, 6, 5.5);
+  } else if (mark === 'ring') {
+    ring(ctx, 8, 6, 4.5);
+  } else if (mark === 'line') {
+    ctx.beginPath();
+    ctx.moveTo(1, 6);
+    ctx.lineTo(15, 6);
+    ctx.strokeStyle = color;
+    ctx.lineWidth = 2;
+    ctx.stroke();
+  } else {
+    ctx.beginPath();
+    addMark(ctx, mark, 8, 6, 3);
+    paint(ctx, mark, color);
+  }
+}
+
+/** What the legend lists: the marks present in `doc`, in a fixed order. */
+export function legendItems(doc: IStudyDoc): Array<[string, Mark, string]> {
+  const seen = new Set<string>();
+  for (const t of doc.trials) {
+    if (t.value === null) {
+      seen.add(`cross:${t.state}`);
+    } else {
+      seen.add(markOf(t).join(':') === `diamond:${MANUAL_COLOR}` ? 'manual' : t.state);
+    }
+  }
+  const items: Array<[string, Mark, string]> = [];
+  const add = (key: string, label: string, mark: Mark, color: string) => {
+    if (seen.has(key)) {
+      items.push([label, mark, color]);
+    }
+  };
+  add('complete', 'complete', 'dot', stateColor('complete'));
+  add('manual', 'manual', 'diamond', MANUAL_COLOR);
+  add('pruned', 'pruned (score reached)', 'hollow', stateColor('pruned'));
+  add('running', 'running', 'dot', stateColor('running'));
+  for (const state of STATE_COLORS.keys()) {
+    add(`cross:${state}`, `${state}, no score`, 'cross', stateColor(state));
+  }
+  if (doc.progress.best) {
+    items.push(['best so far', 'line', BEST_COLOR], ['best trial', 'star', BEST_COLOR]);
+  }
+  items.push(['selected', 'ring', SELECTED_COLOR]);
+  return items;
+}
+
+/** Indices of the scored trials that pass `keep`, grouped by mark and colour. */
+function byMark(doc: IStudyDoc, keep: (t: ITrial) => boolean): Map<string, number[]> {
   const groups = new Map<string, number[]>();
   doc.trials.forEach((t, i) => {
     if (keep(t)) {
-      const list = groups.get(t.state) ?? [];
+      const key = markOf(t).join('|');
+      const list = groups.get(key) ?? [];
       list.push(i);
-      groups.set(t.state, list);
+      groups.set(key, list);
     }
   });
   return groups;
 }
 
-function scoreScale(values: Iterable<number | null>, s: IDrawState, chart: Chart): Scale {
+/**
+ * The score axis for `values`: robust limits (a few far-off bad scores are left out, as in
+ * the PNG), log when asked and every value is positive (the view disables the toggle else).
+ */
+function scoreScale(values: number[], s: IDrawState, chart: Chart): Scale {
   const a = chart.area;
   const logRange = s.logScore ? extent(values, true) : null;
   if (logRange) {
     return new Scale(logRange[0], logRange[1], a.bottom - 4, a.top + 4, true);
   }
-  const range = extent(values) ?? [0, 1];
-  return new Scale(range[0], range[1], a.bottom - 4, a.top + 4);
+  const range = robustExtent(values, s.doc.direction) ?? [0, 1];
+  const pad = (range[1] - range[0]) * 0.04;
+  return new Scale(range[0] - pad, range[1] + pad, a.bottom - 4, a.top + 4);
 }
 
 function scoreTitle(s: IDrawState): string {
@@ -66,7 +207,32 @@ function scoreTitle(s: IDrawState): string {
   return `score ${arrow}${s.logScore ? ' (log)' : ''}`;
 }
 
-/** Draw square markers for `ids` at (xOf(i), y.map(value)) in one fill per state. */
+function scores(doc: IStudyDoc): number[] {
+  const out: number[] = [];
+  for (const t of doc.trials) {
+    if (t.value !== null) {
+      out.push(t.value);
+    }
+  }
+  return out;
+}
+
+/** True when (px, py) lies in the plotting area (data outside it is clipped, not hit). */
+function inside(chart: Chart, px: number, py: number): boolean {
+  const a = chart.area;
+  return px >= a.left - 1 && px <= a.right + 1 && py >= a.top - 1 && py <= a.bottom + 1;
+}
+
+/** Clip what follows to the plotting area; undone by `ctx.restore()`. */
+function clipArea(ctx: CanvasRenderingContext2D, chart: Chart): void {
+  const a = chart.area;
+  ctx.save();
+  ctx.beginPath();
+  ctx.rect(a.left, a.top - 2, a.right - a.left, a.bottom - a.top + 4);
+  ctx.clip();
+}
+
+/** Draw the marks of the scored trials at (xOf(i), y.map(value)), one path per mark. */
 function drawPoints(
   ctx: CanvasRenderingContext2D,
   chart: Chart,
@@ -74,31 +240,41 @@ function drawPoints(
   xOf: (i: number) => number,
   y: Scale
 ): void {
-  const r = s.doc.trials.length > 500 ? 1.5 : 2.5;
-  for (const [state, ids] of byState(s.doc, t => t.value !== null)) {
+  const r = s.doc.trials.length > 500 ? 1.8 : 2.8;
+  for (const [key, ids] of byMark(s.doc, t => t.value !== null)) {
+    const [mark, color] = key.split('|') as [Mark, string];
     ctx.beginPath();
     for (const i of ids) {
       const px = xOf(i);
       const py = y.map(s.doc.trials[i].value as number);
-      if (isFinite(px) && isFinite(py)) {
-        ctx.rect(px - r, py - r, 2 * r, 2 * r);
+      if (isFinite(px) && isFinite(py) && inside(chart, px, py)) {
+        addMark(ctx, mark, px, py, r);
         chart.addHit(px, py, i);
       }
     }
-    ctx.fillStyle = stateColor(state);
-    ctx.fill();
+    paint(ctx, mark, color);
   }
 }
 
-function ring(ctx: CanvasRenderingContext2D, px: number, py: number): void {
+function ring(ctx: CanvasRenderingContext2D, px: number, py: number, r = 6): void {
   if (!isFinite(px) || !isFinite(py)) {
     return;
   }
   ctx.beginPath();
-  ctx.arc(px, py, 6, 0, 2 * Math.PI);
+  ctx.arc(px, py, r, 0, 2 * Math.PI);
   ctx.strokeStyle = SELECTED_COLOR;
   ctx.lineWidth = 2;
   ctx.stroke();
+}
+
+/** The best trial's star and the selected trial's ring, where `at(i)` places them. */
+function marks(ctx: CanvasRenderingContext2D, s: IDrawState, at: (i: number) => [number, number]) {
+  if (s.best >= 0) {
+    drawStar(ctx, ...at(s.best));
+  }
+  if (s.selected >= 0) {
+    ring(ctx, ...at(s.selected));
+  }
 }
 
 /** Score of every trial against its number, with the best-so-far step line. */
@@ -107,14 +283,15 @@ export function drawHistory(chart: Chart, s: IDrawState): void {
   const ctx = chart.begin(s.width, CHART_HEIGHT);
   const a = chart.area;
   const numbers = extent(doc.trials.map(t => t.number)) ?? [0, 1];
-  const x = new Scale(numbers[0] - 0.5, numbers[1] + 0.5, a.left, a.right);
-  const y = scoreScale(
-    doc.trials.map(t => t.value),
-    s,
-    chart
+  const { x, y } = chart.axes(
+    ctx,
+    new Scale(numbers[0] - 0.5, numbers[1] + 0.5, a.left, a.right),
+    scoreScale(scores(doc), s, chart),
+    s.ink,
+    { xTitle: 'trial', yTitle: scoreTitle(s), xInteger: true }
   );
-  chart.axes(ctx, x, y, s.ink, { xTitle: 'trial', yTitle: scoreTitle(s), xInteger: true });
 
+  clipArea(ctx, chart);
   const order = doc.trials
     .map((_, i) => i)
     .sort((i, j) => doc.trials[i].number - doc.trials[j].number);
@@ -153,33 +330,38 @@ export function drawHistory(chart: Chart, s: IDrawState): void {
   ctx.stroke();
 
   drawPoints(ctx, chart, s, i => x.map(doc.trials[i].number), y);
+  ctx.restore();
 
   // Trials without a score (failed, running, ...) sit as crosses on the bottom edge.
-  const groups = byState(doc, t => t.value === null);
-  const py = a.bottom - 2;
-  ctx.lineWidth = 1.2;
-  for (const [state, ids] of groups) {
+  const bottom = a.bottom - 3;
+  const crosses = new Map<string, number[]>();
+  doc.trials.forEach((t, i) => {
+    if (t.value === null) {
+      const list = crosses.get(t.state) ?? [];
+      list.push(i);
+      crosses.set(t.state, list);
+    }
+  });
+  for (const [state, ids] of crosses) {
     ctx.beginPath();
     for (const i of ids) {
       const px = x.map(doc.trials[i].number);
-      ctx.moveTo(px - 3, py - 3);
-      ctx.lineTo(px + 3, py + 3);
-      ctx.moveTo(px + 3, py - 3);
-      ctx.lineTo(px - 3, py + 3);
-      chart.addHit(px, py, i);
+      addMark(ctx, 'cross', px, bottom, 0);
+      chart.addHit(px, bottom, i);
     }
-    ctx.strokeStyle = stateColor(state);
-    ctx.stroke();
+    paint(ctx, 'cross', stateColor(state));
   }
-
-  if (s.selected >= 0) {
-    const t = doc.trials[s.selected];
-    ring(ctx, x.map(t.number), t.value === null ? py : y.map(t.value));
-  }
-  chart.setCaption(`History: ${doc.trials.length} trials, best so far in green`);
+  marks(ctx, s, i => {
+    const t = doc.trials[i];
+    return [x.map(t.number), t.value === null ? bottom : y.map(t.value)];
+  });
+  chart.setCaption(`History: ${doc.trials.length} trials, score against trial number`);
 }
 
-/** The intermediate scores of every trial against its step. */
+/**
+ * The intermediate scores of every trial against its step. A curve of one point (a trial
+ * stopped after its first report) is drawn as a point; the score axis spans what is drawn.
+ */
 export function drawCurves(chart: Chart, s: IDrawState): void {
   const { doc } = s;
   const ctx = chart.begin(s.width, CHART_HEIGHT);
@@ -200,14 +382,13 @@ export function drawCurves(chart: Chart, s: IDrawState): void {
       }
     }
   }
-  const x = new Scale(
-    isFinite(stepLo) ? stepLo : 0,
-    isFinite(stepHi) ? stepHi : 1,
-    a.left + 4,
-    a.right - 4
+  const { x, y } = chart.axes(
+    ctx,
+    new Scale(isFinite(stepLo) ? stepLo : 0, isFinite(stepHi) ? stepHi : 1, a.left + 4, a.right - 4),
+    scoreScale(values, s, chart),
+    s.ink,
+    { xTitle: 'step', yTitle: scoreTitle(s), xInteger: true }
   );
-  const y = scoreScale(values, s, chart);
-  chart.axes(ctx, x, y, s.ink, { xTitle: 'step', yTitle: scoreTitle(s), xInteger: true });
 
   const trace = (i: number, hits: boolean) => {
     let pen = false;
@@ -226,42 +407,78 @@ export function drawCurves(chart: Chart, s: IDrawState): void {
         ctx.moveTo(px, py);
         pen = true;
       }
-      if (hits) {
+      if (hits && inside(chart, px, py)) {
         chart.addHit(px, py, i);
       }
     }
   };
-  const groups = byState(doc, t => t.curve.length > 0);
+  const single = (i: number, r: number, hits: boolean) => {
+    const [step, value] = doc.trials[i].curve[0];
+    const px = x.map(step);
+    const py = value === null ? NaN : y.map(value);
+    if (isFinite(py)) {
+      addMark(ctx, 'dot', px, py, r);
+      if (hits && inside(chart, px, py)) {
+        chart.addHit(px, py, i);
+      }
+    }
+  };
+  const groups = new Map<string, number[]>();
   let nCurves = 0;
-  for (const ids of groups.values()) {
-    nCurves += ids.length;
-  }
+  doc.trials.forEach((t, i) => {
+    if (t.curve.length > 0) {
+      const color = markOf(t)[1];
+      const list = groups.get(color) ?? [];
+      list.push(i);
+      groups.set(color, list);
+      nCurves++;
+    }
+  });
+  clipArea(ctx, chart);
   // Many overlapping curves: fainter lines keep the dense regions readable.
-  ctx.globalAlpha = Math.max(0.08, Math.min(0.8, 4 / Math.sqrt(nCurves)));
+  const alpha = Math.max(0.08, Math.min(0.8, 4 / Math.sqrt(nCurves)));
   ctx.lineWidth = 1;
-  for (const [state, ids] of groups) {
+  for (const [color, ids] of groups) {
+    ctx.globalAlpha = alpha;
     ctx.beginPath();
     for (const i of ids) {
-      trace(i, true);
+      if (doc.trials[i].curve.length > 1) {
+        trace(i, true);
+      }
     }
-    ctx.strokeStyle = stateColor(state);
+    ctx.strokeStyle = color;
     ctx.stroke();
+    ctx.globalAlpha = Math.max(alpha, 0.5);
+    ctx.beginPath();
+    for (const i of ids) {
+      if (doc.trials[i].curve.length === 1) {
+        single(i, 2, true);
+      }
+    }
+    ctx.fillStyle = color;
+    ctx.fill();
   }
   ctx.globalAlpha = 1;
-  const bestNumber = doc.progress.best?.number;
-  const bestIndex = doc.trials.findIndex(t => t.number === bestNumber);
   for (const [i, color] of [
-    [bestIndex, BEST_COLOR],
+    [s.best, BEST_COLOR],
+    [s.hovered, s.ink.strong],
     [s.selected, SELECTED_COLOR]
   ] as Array<[number, string]>) {
-    if (i >= 0) {
+    if (i >= 0 && doc.trials[i].curve.length > 0) {
       ctx.beginPath();
-      trace(i, false);
-      ctx.strokeStyle = color;
-      ctx.lineWidth = 2.5;
-      ctx.stroke();
+      if (doc.trials[i].curve.length === 1) {
+        single(i, 3.5, false);
+        ctx.fillStyle = color;
+        ctx.fill();
+      } else {
+        trace(i, false);
+        ctx.strokeStyle = color;
+        ctx.lineWidth = 2.5;
+        ctx.stroke();
+      }
     }
   }
+  ctx.restore();
   chart.setCaption(`Learning curves: ${nCurves} trials`);
 }
 
@@ -270,31 +487,24 @@ function optionIndex(spec: IParamSpec): Map<Scalar, number> {
   return new Map((spec.options ?? []).map((o, i) => [o, i]));
 }
 
-/** Score against the value of one parameter. */
+/** Score against the value of one parameter, the best trial starred. */
 export function drawParam(chart: Chart, spec: IParamSpec, s: IDrawState): void {
   const { doc } = s;
   const ctx = chart.begin(s.width, PARAM_HEIGHT);
   const a = chart.area;
-  const y = scoreScale(
-    doc.trials.map(t => t.value),
-    s,
-    chart
-  );
-  let x: Scale;
-  let xOf: (i: number) => number;
+  const y0 = scoreScale(scores(doc), s, chart);
+  let x0: Scale;
   let xLabels: string[] | undefined;
+  let position: (v: Scalar | undefined, t: ITrial) => number;
   if (spec.type === 'choice') {
     const index = optionIndex(spec);
     const n = Math.max(1, index.size);
-    x = new Scale(-0.5, n - 0.5, a.left, a.right);
+    x0 = new Scale(-0.5, n - 0.5, a.left, a.right);
     xLabels = (spec.options ?? []).map(o => String(o));
     // A fixed jitter per trial number keeps points of one option apart and stable.
-    xOf = i => {
-      const t = doc.trials[i];
-      const v = paramValue(t, spec.name);
+    position = (v, t) => {
       const k = v === undefined ? undefined : index.get(v);
-      const jitter = (((t.number * 0.618034) % 1) - 0.5) * 0.5;
-      return k === undefined ? NaN : x.map(k + jitter);
+      return k === undefined ? NaN : k + (((t.number * 0.618034) % 1) - 0.5) * 0.5;
     };
   } else {
     const values = doc.trials.map(t => {
@@ -304,22 +514,27 @@ export function drawParam(chart: Chart, spec: IParamSpec, s: IDrawState): void {
     const seen = extent(values, spec.log) ?? [0, 1];
     const lo = spec.low !== undefined && (!spec.log || spec.low > 0) ? spec.low : seen[0];
     const hi = spec.high ?? seen[1];
-    x = new Scale(lo, hi, a.left + 4, a.right - 4, spec.log === true && lo > 0);
-    xOf = i => {
-      const v = paramValue(doc.trials[i], spec.name);
-      return typeof v === 'number' ? x.map(v) : NaN;
-    };
+    x0 = new Scale(lo, hi, a.left + 4, a.right - 4, spec.log === true && lo > 0);
+    position = v => (typeof v === 'number' ? v : NaN);
   }
-  chart.axes(ctx, x, y, s.ink, {
+  const { x, y } = chart.axes(ctx, x0, y0, s.ink, {
     xLabels,
     xTitle: spec.name,
     yTitle: scoreTitle(s),
     xInteger: spec.type === 'int'
   });
+  const xOf = (i: number) => {
+    const t = doc.trials[i];
+    const v = position(paramValue(t, spec.name), t);
+    return isFinite(v) ? x.map(v) : NaN;
+  };
+  clipArea(ctx, chart);
   drawPoints(ctx, chart, s, xOf, y);
-  if (s.selected >= 0 && doc.trials[s.selected].value !== null) {
-    ring(ctx, xOf(s.selected), y.map(doc.trials[s.selected].value as number));
-  }
+  ctx.restore();
+  marks(ctx, s, i => {
+    const v = doc.trials[i].value;
+    return [xOf(i), v === null ? NaN : y.map(v)];
+  });
   chart.setCaption(spec.name);
 }
 

@@ -9,12 +9,14 @@ export class Scale {
    * A log scale ignores values <= 0 when it is built; `map` of such a value is NaN.
    */
   constructor(
-    lo: number,
-    hi: number,
+    readonly rawLo: number,
+    readonly rawHi: number,
     readonly p0: number,
     readonly p1: number,
     readonly log = false
   ) {
+    let lo = rawLo;
+    let hi = rawHi;
     if (log) {
       lo = Math.log10(lo);
       hi = Math.log10(hi);
@@ -33,6 +35,14 @@ export class Scale {
   map(value: number): number {
     const v = this.log ? Math.log10(value) : value;
     return this.p0 + (v - this.lo) * this.k;
+  }
+
+  /** The same data interval on pixels moved by `d0` (at p0) and `d1` (at p1). */
+  shift(d0: number, d1: number): Scale {
+    if (d0 === 0 && d1 === 0) {
+      return this;
+    }
+    return new Scale(this.rawLo, this.rawHi, this.p0 + d0, this.p1 + d1, this.log);
   }
 
   /** Tick values (in data units) for about `count` ticks; whole numbers if `integer`. */
@@ -82,6 +92,37 @@ export function extent(values: Iterable<number | null>, log = false): [number, n
     hi = Math.max(hi, v);
   }
   return lo <= hi ? [lo, hi] : null;
+}
+
+/**
+ * Score limits that keep the good end exact but leave out a few far-off bad scores (as the
+ * PNG does): with 10 values or more, the bad end stops at q90 + (q90 - best), where q90 is
+ * the 90th percentile of the losses. Null when no value is finite.
+ */
+export function robustExtent(
+  values: number[],
+  direction: 'minimize' | 'maximize'
+): [number, number] | null {
+  const sign = direction === 'maximize' ? -1 : 1;
+  const losses: number[] = [];
+  for (const v of values) {
+    if (isFinite(v)) {
+      losses.push(sign * v);
+    }
+  }
+  if (losses.length === 0) {
+    return null;
+  }
+  losses.sort((a, b) => a - b);
+  const lo = losses[0];
+  let hi = losses[losses.length - 1];
+  if (losses.length >= 10) {
+    const q = losses[Math.floor(0.9 * (losses.length - 1))];
+    hi = Math.min(hi, q + (q - lo));
+  }
+  const a = sign * lo;
+  const b = sign * hi;
+  return a <= b ? [a, b] : [b, a];
 }
 
 /** A short human form of a number: 0.981, 1.2e-4, 12345. */

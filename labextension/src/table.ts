@@ -56,13 +56,13 @@ export class TopTable {
     this.node.className = 'hpt-Table';
     this.head = this.node.createTHead().insertRow();
     this.body = this.node.createTBody();
-    this.body.addEventListener('click', event => {
+    const pickRow = (event: Event) => {
       const row = (event.target as HTMLElement).closest('tr');
       if (row && row.dataset.trial !== undefined) {
         this.onSelect(Number(row.dataset.trial));
       }
-    });
-    this.head.addEventListener('click', event => {
+    };
+    const sortBy = (event: Event) => {
       const cell = (event.target as HTMLElement).closest('th');
       if (!cell) {
         return;
@@ -71,7 +71,13 @@ export class TopTable {
       this.descending = column === this.sortColumn ? !this.descending : false;
       this.sortColumn = column;
       this.render();
-    });
+      (this.head.cells[column] as HTMLElement).focus();
+    };
+    this.body.addEventListener('click', pickRow);
+    this.head.addEventListener('click', sortBy);
+    // Headers and rows are focusable: Enter or Space acts as a click.
+    this.body.addEventListener('keydown', event => activate(event, pickRow));
+    this.head.addEventListener('keydown', event => activate(event, sortBy));
   }
 
   /** Show the best trials of `doc`, highlighting trial number `selected` (or none). */
@@ -117,6 +123,10 @@ export class TopTable {
       const arrow = i === this.sortColumn ? (this.descending ? ' ▼' : ' ▲') : '';
       cell.textContent = this.columns[i].title + arrow;
       cell.title = `Sort by ${this.columns[i].title}`;
+      cell.setAttribute(
+        'aria-sort',
+        i === this.sortColumn ? (this.descending ? 'descending' : 'ascending') : 'none'
+      );
     });
     while (this.body.rows.length > top.length) {
       this.body.deleteRow(-1);
@@ -127,6 +137,8 @@ export class TopTable {
     top.forEach((t, r) => {
       const row = this.body.rows[r];
       row.dataset.trial = String(t.number);
+      row.tabIndex = 0;
+      row.setAttribute('aria-selected', String(t.number === this.selected));
       row.classList.toggle('hpt-mod-selected', t.number === this.selected);
       fillCells(row, this.columns.length, 'td');
       this.columns.forEach((c, i) => {
@@ -149,12 +161,25 @@ export class TopTable {
   private descending = false;
 }
 
-/** Give `row` exactly `n` cells of kind `tag`. */
+/** Call `action` for Enter or Space (what a click on a button would do). */
+function activate(event: KeyboardEvent, action: (event: Event) => void): void {
+  if (event.key === 'Enter' || event.key === ' ') {
+    event.preventDefault();
+    action(event);
+  }
+}
+
+/** Give `row` exactly `n` cells of kind `tag` (headers are focusable column headers). */
 function fillCells(row: HTMLTableRowElement, n: number, tag: 'td' | 'th'): void {
   while (row.cells.length > n) {
     row.deleteCell(-1);
   }
   while (row.cells.length < n) {
-    row.appendChild(document.createElement(tag));
+    const cell = document.createElement(tag);
+    if (tag === 'th') {
+      cell.scope = 'col';
+      cell.tabIndex = 0;
+    }
+    row.appendChild(cell);
   }
 }

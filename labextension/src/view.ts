@@ -9,8 +9,17 @@
 import { IRenderMime } from '@jupyterlab/rendermime-interfaces';
 import { Widget } from '@lumino/widgets';
 
-import { Chart, readInk } from './chart';
-import { drawCurves, drawHistory, drawParam, IDrawState, paramSpecs, stateColor } from './panels';
+import { Chart, inkKey, readInk } from './chart';
+import {
+  drawCurves,
+  drawHistory,
+  drawParam,
+  drawSwatch,
+  IDrawState,
+  legendItems,
+  paramSpecs,
+  stateColor
+} from './panels';
 import { IStudySource, studies } from './registry';
 import { DocumentError, IParamSpec, IProgress, IStudyDoc, MIME_TYPE, parseStudy } from './schema';
 import { formatDuration, formatNumber } from './scale';
@@ -20,6 +29,16 @@ import { TopTable } from './table';
 const MIN_CHART_WIDTH = 320;
 const MIN_PARAM_WIDTH = 220;
 const MAX_ERROR_CHARS = 300;
+/**
+ * After a theme change, how long (ms) the view keeps checking the theme's colours: the new
+ * theme's stylesheet may apply a few frames after the change is announced.
+ */
+const THEME_SETTLE_MS = 3000;
+
+interface IPoint {
+  clientX: number;
+  clientY: number;
+}
 
 function el<K extends keyof HTMLElementTagNameMap>(
   tag: K,
@@ -56,7 +75,14 @@ export function progressWidth(p: IProgress): string {
 
 /** The run's progress in one line: status, trials, time, best. */
 export function progressLine(p: IProgress): string {
-  const parts = [p.status, p.planned ? `${p.done} / ${p.planned} trials` : `${p.done} trials`];
+  const status = p.status === 'manual' ? 'manual tuning' : p.status;
+  const trials =
+    p.done === 0 && p.status !== 'running'
+      ? 'no trial yet'
+      : p.planned
+        ? `${p.done} / ${p.planned} trials`
+        : `${p.done} trials`;
+  const parts = [status, trials];
   if (p.elapsed !== null) {
     parts.push(`${formatDuration(p.elapsed)} elapsed`);
   }
@@ -79,10 +105,10 @@ export class StudyView extends Widget implements IRenderMime.IRenderer, IStudySo
     const header = el('div', 'hpt-header', this.body);
     this.titleText = el('span', 'hpt-title', header);
     this.meta = el('span', 'hpt-meta', header);
-    const toggle = el('label', 'hpt-toggle', header);
-    this.logBox = el('input', 'hpt-log', toggle);
+    this.logToggle = el('label', 'hpt-toggle', header);
+    this.logBox = el('input', 'hpt-log', this.logToggle);
     this.logBox.type = 'checkbox';
-    toggle.append(document.createTextNode(' log score axis'));
+    this.logToggle.append(document.createTextNode(' log score axis'));
     this.logBox.addEventListener('change', () => this.draw());
 
     const progress = el('div', 'hpt-progress', this.body);
@@ -91,29 +117,34 @@ export class StudyView extends Widget implements IRenderMime.IRenderer, IStudySo
     this.progressText = el('div', 'hpt-progress-text', progress);
     this.countsText = el('div', 'hpt-counts', progress);
 
+    this.legend = el('div', 'hpt-legend', this.body);
+    this.legend.setAttribute('aria-label', 'Legend');
     this.charts = el('div', 'hpt-charts', this.body);
     this.history = new Chart('hpt-history');
     this.curves = new Chart('hpt-curves');
     this.charts.append(this.history.node, this.curves.node);
     this.paramBox = el('div', 'hpt-params', this.body);
     this.table = new TopTable(number => this.select(number));
-    this.body.appendChild(this.table.node);
+    // The table scrolls sideways on its own when its columns are wider than the view.
+    const tableBox = el('div', 'hpt-table-box', this.body);
+    tableBox.appendChild(this.table.node);
     this.tooltip = el('div', 'hpt-tooltip', node);
     this.tooltip.hidden = true;
 
     for (const chart of [this.history, this.curves]) {
       this.listen(chart);
     }
-    this.resizeObserver = new ResizeObserver(() => {
-      const width = this.node.clientWidth;
-      if (this.doc && width > 0 && width !== this.drawnWidth) {
-        this.draw();
-      }
-    });
+    this.listenKeys(this.history);
+    // Shown again (or resized): redraw when the width or the theme's colours changed while
+    // the view was hidden.
+    this.resizeObserver = new ResizeObserver(() => this.refresh());
     this.resizeObserver.observe(this.node);
-    // Canvas text takes the theme's colours when drawn: redraw when the theme changes.
-    this.themeObserver = new MutationObserver(() => this.draw());
-    this.themeObserver.observe(document.body, { attributeFilter: ['data-jp-theme-name'] });
+    // Canvas pixels keep the colours they were drawn with: after a theme change, check the
+    // theme's colours on each frame until they settle, and redraw whenever they differ.
+    this.themeObserver = new MutationObserver(() => this.watchTheme());
+    this.themeObserver.observe(document.body, {
+      attributeFilter: ['data-jp-theme-name', 'data-jp-theme-light']
+    });
     studies.add(this);
   }
 
@@ -130,6 +161,31 @@ export class StudyView extends Widget implements IRenderMime.IRenderer, IStudySo
   /** The document shown, or null. */
   get study(): IStudyDoc | null {
     return this.doc;
+  }
+
+  /** Redraw when shown with another width or theme than at the last drawing. */
+  refresh(): void {
+    const width = this.node.clientWidth;
+    if (!this.doc || width === 0) {
+      return;
+    }
+    if (width !== this.drawnWidth || inkKey(readInk(this.node)) !== this.drawnInk) {
+      this.draw();
+    }
+  }
+
+  private watchTheme(): void {
+    const until = performance.now() + THEME_SETTLE_MS;
+    const check = () => {
+      if (this.isDisposed) {
+        return;
+      }
+      this.refresh();
+      if (performance.now() < until) {
+        requestAnimationFrame(check);
+      }
+    };
+    check();
   }
 
   reveal(): void {
@@ -178,6 +234,7 @@ export class StudyView extends Widget implements IRenderMime.IRenderer, IStudySo
   private fillText(doc: IStudyDoc): void {
     const p = doc.progress;
     this.titleText.textContent = doc.name || 'study';
+    this.titleText.title = doc.name || 'study';
     const meta: string[] = [doc.direction];
     if (doc.sampler) {
       meta.push(`sampler ${doc.sampler}`);
@@ -196,6 +253,52 @@ export class StudyView extends Widget implements IRenderMime.IRenderer, IStudySo
     this.countsText.textContent = counts.join(' · ');
     this.node.dataset.trials = String(doc.trials.length);
     this.node.dataset.status = p.status;
+    this.fillLegend(doc);
+    this.checkLog(doc);
+  }
+
+  private fillLegend(doc: IStudyDoc): void {
+    const items = legendItems(doc);
+    const key = items.map(i => i.join(':')).join('|');
+    if (key === this.legendKey) {
+      return;
+    }
+    this.legendKey = key;
+    this.legend.replaceChildren(
+      ...items.map(([label, mark, color]) => {
+        const item = el('span', 'hpt-key');
+        item.dataset.mark = mark;
+        const swatch = el('canvas', 'hpt-swatch', item);
+        swatch.setAttribute('aria-hidden', 'true');
+        drawSwatch(swatch, mark, color);
+        item.append(document.createTextNode(label));
+        return item;
+      })
+    );
+  }
+
+  /** A log axis cannot show a score <= 0: the toggle is disabled, with the reason. */
+  private checkLog(doc: IStudyDoc): void {
+    let lowest = Infinity;
+    for (const t of doc.trials) {
+      if (t.value !== null) {
+        lowest = Math.min(lowest, t.value);
+      }
+      for (const point of t.curve) {
+        if (point[1] !== null) {
+          lowest = Math.min(lowest, point[1]);
+        }
+      }
+    }
+    const allowed = !(lowest <= 0);
+    this.logBox.disabled = !allowed;
+    if (!allowed) {
+      this.logBox.checked = false;
+    }
+    this.logToggle.title = allowed
+      ? 'Show the scores on a logarithmic axis'
+      : `A log axis cannot show scores ≤ 0 (the lowest is ${formatNumber(lowest)})`;
+    this.logToggle.classList.toggle('hpt-mod-disabled', !allowed);
   }
 
   /** Redraw every chart and the table; records the time of parse + draw as data-render-ms. */
@@ -210,17 +313,24 @@ export class StudyView extends Widget implements IRenderMime.IRenderer, IStudySo
     }
     const start = performance.now();
     this.drawnWidth = width;
-    const selected =
-      this.selected === null ? -1 : doc.trials.findIndex(t => t.number === this.selected);
+    const ink = readInk(this.node);
+    this.drawnInk = inkKey(ink);
+    this.node.dataset.ink = ink.text;
+    const selected = this.indexOf(this.selected);
+    const bestNumber = doc.progress.best?.number;
     const hasCurves = doc.trials.some(t => t.curve.length > 0);
     const perRow = hasCurves && width >= 2 * MIN_CHART_WIDTH ? 2 : 1;
     const state: IDrawState = {
       doc,
       selected,
-      logScore: this.logBox.checked,
-      ink: readInk(this.node),
+      hovered: this.indexOf(this.hovered),
+      best: bestNumber === undefined ? -1 : this.indexOf(bestNumber),
+      logScore: this.logBox.checked && !this.logBox.disabled,
+      ink,
       width: Math.floor(width / perRow) - 8
     };
+    // Kept for hover redraws of the curves chart, at its own width.
+    this.lastState = { ...state };
     drawHistory(this.history, state);
     this.curves.node.hidden = !hasCurves;
     if (hasCurves) {
@@ -238,10 +348,79 @@ export class StudyView extends Widget implements IRenderMime.IRenderer, IStudySo
     this.node.dataset.renderMs = ms.toFixed(1);
   }
 
+  /** Index into `doc.trials` of trial `number`, or -1. */
+  private indexOf(number: number | null | undefined): number {
+    if (!this.doc || number === null || number === undefined) {
+      return -1;
+    }
+    return this.doc.trials.findIndex(t => t.number === number);
+  }
+
+  /** Highlight the curve of the trial under the mouse (redrawing the curves chart only). */
+  private hover(number: number | null): void {
+    if (number === this.hovered) {
+      return;
+    }
+    this.hovered = number;
+    const state = this.lastState;
+    if (state && state.doc === this.doc && !this.curves.node.hidden) {
+      state.hovered = this.indexOf(number);
+      drawCurves(this.curves, state);
+    }
+  }
+
+  /**
+   * Keyboard: in the history chart, arrows select the previous or next trial (by number),
+   * Home/End the first or last, Escape clears; the selected trial's tooltip shows.
+   */
+  private listenKeys(chart: Chart): void {
+    chart.canvas.addEventListener('keydown', event => {
+      const doc = this.doc;
+      if (!doc || doc.trials.length === 0) {
+        return;
+      }
+      const numbers = doc.trials.map(t => t.number).sort((a, b) => a - b);
+      const at = this.selected === null ? -1 : numbers.indexOf(this.selected);
+      let next: number | null;
+      switch (event.key) {
+        case 'ArrowRight':
+        case 'ArrowUp':
+          next = numbers[Math.min(numbers.length - 1, at + 1)];
+          break;
+        case 'ArrowLeft':
+        case 'ArrowDown':
+          next = numbers[at < 0 ? numbers.length - 1 : Math.max(0, at - 1)];
+          break;
+        case 'Home':
+          next = numbers[0];
+          break;
+        case 'End':
+          next = numbers[numbers.length - 1];
+          break;
+        case 'Escape':
+          next = null;
+          break;
+        default:
+          return;
+      }
+      event.preventDefault();
+      if (next !== this.selected) {
+        this.select(next);
+      }
+      if (next === null) {
+        this.tooltip.hidden = true;
+      } else {
+        const box = chart.canvas.getBoundingClientRect();
+        this.showTooltip(next, { clientX: box.left + 20, clientY: box.bottom - 10 });
+      }
+    });
+  }
+
   /** Keep one chart per parameter, reusing the existing ones. */
   private syncParamCharts(specs: IParamSpec[]): void {
     while (this.paramCharts.length < specs.length) {
       const chart = new Chart('hpt-param');
+      chart.canvas.tabIndex = -1;
       this.listen(chart);
       this.paramCharts.push(chart);
       this.paramBox.appendChild(chart.node);
@@ -260,13 +439,21 @@ export class StudyView extends Widget implements IRenderMime.IRenderer, IStudySo
     };
     chart.canvas.addEventListener('mousemove', event => {
       const trial = pick(event);
+      this.hover(trial ? trial.number : null);
       if (trial) {
         this.showTooltip(trial.number, event);
+        return;
+      }
+      const box = chart.canvas.getBoundingClientRect();
+      const label = chart.labelAt(event.clientX - box.left, event.clientY - box.top);
+      if (label !== null) {
+        this.showText(label, event);
       } else {
         this.tooltip.hidden = true;
       }
     });
     chart.canvas.addEventListener('mouseleave', () => {
+      this.hover(null);
       this.tooltip.hidden = true;
     });
     chart.canvas.addEventListener('click', event => {
@@ -275,7 +462,26 @@ export class StudyView extends Widget implements IRenderMime.IRenderer, IStudySo
     });
   }
 
-  private showTooltip(number: number, event: MouseEvent): void {
+  /** The full text of an axis label that was shortened or rotated. */
+  private showText(text: string, event: IPoint): void {
+    const line = el('div', 'hpt-tt-label');
+    line.textContent = text;
+    this.tooltip.replaceChildren(line);
+    delete this.tooltip.dataset.trial;
+    this.place(event);
+  }
+
+  private place(event: IPoint): void {
+    this.tooltip.hidden = false;
+    const box = this.node.getBoundingClientRect();
+    const x = event.clientX - box.left + 12;
+    const y = event.clientY - box.top + 12;
+    const maxX = this.node.clientWidth - this.tooltip.offsetWidth - 4;
+    this.tooltip.style.left = `${Math.max(0, Math.min(x, maxX))}px`;
+    this.tooltip.style.top = `${y}px`;
+  }
+
+  private showTooltip(number: number, event: IPoint): void {
     const doc = this.doc as IStudyDoc;
     const t = doc.trials.find(trial => trial.number === number);
     if (!t) {
@@ -307,18 +513,18 @@ export class StudyView extends Widget implements IRenderMime.IRenderer, IStudySo
     );
     (this.tooltip.firstChild as HTMLElement).style.color = stateColor(t.state);
     this.tooltip.dataset.trial = String(t.number);
-    this.tooltip.hidden = false;
-    const box = this.node.getBoundingClientRect();
-    const x = event.clientX - box.left + 12;
-    const y = event.clientY - box.top + 12;
-    const maxX = this.node.clientWidth - this.tooltip.offsetWidth - 4;
-    this.tooltip.style.left = `${Math.max(0, Math.min(x, maxX))}px`;
-    this.tooltip.style.top = `${y}px`;
+    this.place(event);
   }
 
   private doc: IStudyDoc | null = null;
   private selected: number | null = null;
+  private hovered: number | null = null;
+  private lastState: IDrawState | null = null;
   private drawnWidth = 0;
+  private drawnInk = '';
+  private legendKey = '';
+  private legend: HTMLDivElement;
+  private logToggle: HTMLLabelElement;
   private parseMs = 0;
   private message: HTMLDivElement;
   private body: HTMLDivElement;

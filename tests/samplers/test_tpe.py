@@ -173,3 +173,18 @@ def test_running_trials_push_parallel_proposals_apart():
         return np.mean(out)
 
     assert spread(True) > 1.2 * spread(False)
+
+
+@pytest.mark.parametrize("shape, axis", [((24, 301), -1), ((24, 301, 5), 1), ((3, 1), -1)])
+def test_logsumexp_agrees_with_scipy_also_on_infinite_rows(shape, axis):
+    from scipy.special import logsumexp
+
+    from hpt_magic.samplers._tpe import _logsumexp
+
+    a = np.random.default_rng(0).normal(scale=50, size=shape)
+    a[0] = -np.inf  # no kernel has mass there: -inf, not nan
+    a[1, 0] = np.inf
+    a[2, :2] = -np.inf
+    expected = logsumexp(a, axis=axis)
+    assert np.isneginf(expected[0]).all() and np.isposinf(expected[1]).all()
+    np.testing.assert_allclose(_logsumexp(a, axis=axis), expected, rtol=1e-13)

@@ -1,0 +1,48 @@
+"""The Keras 3 callback behind ``tune.keras_callback`` (any Keras backend)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+
+from ..exceptions import TuneError
+from ..executors._tune import tune
+from ._frameworks import report, resume_step
+
+__all__ = ["KerasCallback"]
+
+
+class KerasCallback(keras.callbacks.Callback):
+    """Report ``logs[monitor]`` after every epoch; stop training when the scheduler says so.
+
+    With ``checkpoint=True`` the weights go with each report, and a trial that population-
+    based training continues from a checkpoint starts from its weights at its epoch.
+    """
+
+    def __init__(self, monitor: str = "val_loss", *, checkpoint: bool = False) -> None:
+        super().__init__()
+        self.monitor = monitor
+        self.checkpoint = checkpoint
+
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        weights = tune.restore()
+        if weights is not None and self.checkpoint:
+            self.model.set_weights(weights)
+            # The hook Keras's own BackupAndRestore uses: fit starts at this epoch.
+            self.model._initial_epoch = resume_step()
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        logs = logs or {}
+        if self.monitor not in logs:
+            raise TuneError(
+                f"tune.keras_callback: {self.monitor!r} is not among the metrics of epoch "
+                f"{epoch} ({sorted(logs)}). Pass validation_data to fit for val_* metrics, "
+                "or monitor one of these.")
+        weights = self.model.get_weights() if self.checkpoint else None
+        if report(logs[self.monitor], epoch, weights):
+            self.model.stop_training = True
+
+    def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
+        # A model trained again later starts from epoch 0 again.
+        self.model._initial_epoch = None

@@ -1,0 +1,44 @@
+"""The LightGBM callback behind ``tune.lightgbm_callback``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import lightgbm
+
+from ..exceptions import TuneError
+from ._frameworks import report
+
+__all__ = ["LightGBMCallback"]
+
+
+class LightGBMCallback:
+    """Report one validation metric after every round; stop when the scheduler says so.
+
+    The step is LightGBM's iteration, which goes on counting after a booster continued from a
+    checkpoint (``init_model=tune.restore()``).
+    """
+
+    order = 30  # after LightGBM's own logging (10) and recording (20) callbacks
+
+    def __init__(self, data: str = "valid_0", metric: str | None = None, *,
+                 checkpoint: bool = False) -> None:
+        self.data = data
+        self.metric = metric
+        self.checkpoint = checkpoint
+
+    def __call__(self, env: Any) -> None:
+        results = [r for r in env.evaluation_result_list or () if r[0] == self.data
+                   and (self.metric is None or r[1] == self.metric)]
+        if not results:
+            known = [f"{r[0]} {r[1]}" for r in env.evaluation_result_list or ()]
+            raise TuneError(
+                f"tune.lightgbm_callback: no metric {self.metric or '(any)'!r} on validation "
+                f"set {self.data!r} (found: {known}). Pass valid_sets to lgb.train (or "
+                "eval_set to fit) and name the set and metric, e.g. "
+                "tune.lightgbm_callback('valid_0', 'auc').")
+        value = results[0][2]
+        if report(value, env.iteration, env.model if self.checkpoint else None):
+            best = [(r[0], r[1], r[2], r[3]) for r in env.evaluation_result_list]
+            # LightGBM's own way to end training early: train() catches it and returns.
+            raise lightgbm.callback.EarlyStopException(env.iteration, best)

@@ -1,0 +1,22 @@
+"""Helpers of the framework tests: a scheduler that stops at a fixed step, curve checks."""
+
+import numpy as np
+
+from hpt_magic import Scheduler
+
+
+class StopAfter(Scheduler):
+    """Stops every trial once it reported ``step``: a decision that does not depend on timing."""
+
+    def __init__(self, step: int) -> None:
+        super().__init__()
+        self.step = step
+
+    def on_report(self, study, trial, step, value):
+        return "stop" if step >= self.step else "continue"
+
+
+def assert_pruned_with_curve(trial, steps):
+    assert trial.state.value == "pruned", (trial, trial.error, trial.output[-2000:])
+    assert sorted(trial.intermediate) == list(steps)
+    assert all(np.isfinite(v) for v in trial.intermediate.values())

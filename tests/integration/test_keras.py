@@ -1,0 +1,160 @@
+"""Keras 3 models in Tuner/HyperModel, and tune.keras_callback in any objective."""
+
+import sys
+
+import cloudpickle
+import numpy as np
+import pytest
+from framework_cases import StopAfter, assert_pruned_with_curve
+
+from hpt_magic import HyperModel, PBTScheduler, Study, TrialState, Tuner, tune
+
+keras = pytest.importorskip("keras")
+cloudpickle.register_pickle_by_value(sys.modules[__name__])
+
+EPOCHS = 4
+#: One callback object for every trial: it must carry nothing between them.
+CALLBACK = tune.keras_callback("val_loss")
+
+
+def build(hp):
+    model = keras.Sequential([keras.Input((10,)),
+                              keras.layers.Dense(hp.Int("units", 4, 32, log=True),
+                                                 activation="relu"),
+                              keras.layers.Dense(2, activation="softmax")])
+    model.compile(optimizer=keras.optimizers.SGD(hp.Float("lr", 1e-5, 0.5, sampling="log")),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def objective_for(data, callback=CALLBACK):
+    X, y, Xv, yv = data
+
+    def objective(trial):
+        keras.utils.set_random_seed(0)
+        model = build(_TrialHP())
+        history = model.fit(X, y, epochs=EPOCHS, batch_size=32, validation_data=(Xv, yv),
+                            callbacks=[callback], verbose=0)
+        return history.history["val_loss"][-1]
+    return objective
+
+
+class _TrialHP:
+    """``hp`` drawing from tune.*, so one build serves the Tuner and plain objectives."""
+
+    def Int(self, name, low, high, log=False):
+        return tune.int(low, high, log=log, name=name)
+
+    def Float(self, name, low, high, sampling=None):
+        return tune.float(low, high, log=sampling == "log", name=name)
+
+
+def test_asha_prunes_a_poor_trial_and_the_callback_carries_nothing_over(binary):
+    study = Study(scheduler="asha", max_steps=EPOCHS, scheduler_args={"reduction_factor": 2})
+    for lr in (0.3, 1e-5, 0.3):
+        study.enqueue({"units": 16, "lr": lr})
+    study.optimize(objective_for(binary), n_trials=3)
+    good, poor, again = study.trials
+    assert good.state is again.state is TrialState.COMPLETE
+    assert sorted(good.intermediate) == list(range(EPOCHS))
+    assert_pruned_with_curve(poor, [0])
+    assert again.intermediate == pytest.approx(good.intermediate, rel=1e-4)
+
+
+def test_two_worker_processes(binary):
+    study = Study(scheduler=StopAfter(1), seed=0)
+    study.optimize(objective_for(binary), n_trials=3, n_jobs=2)
+    for trial in study.trials:
+        assert_pruned_with_curve(trial, [0, 1])
+
+
+def test_population_based_training_continues_weights_and_epochs(binary):
+    epochs = 6
+    X, y, Xv, yv = binary
+    tuner = Tuner(build, objective="val_loss", max_trials=5, seed=0,
+                  scheduler=PBTScheduler(population_size=4, interval=2, max_steps=epochs))
+    # Three members that learn and one that cannot: the fifth trial replaces the fourth.
+    for lr in (0.3, 0.2, 0.3, 1e-5):
+        tuner.study.enqueue({"units": 8, "lr": lr})
+    tuner.search(X, y, epochs=epochs, batch_size=32, validation_data=(Xv, yv))
+    children = [t for t in tuner.study.trials if "parent" in t.user_attrs]
+    assert [t.number for t in children] == [4]
+    for child in children:
+        start = child.user_attrs["resume_step"]
+        parent = tuner.study.trial(child.user_attrs["parent"])
+        # Only the epochs left, counted on from the checkpoint's epoch...
+        assert sorted(child.intermediate) == list(range(start, epochs))[:len(child.intermediate)]
+        # ...from the parent's weights: one more epoch is about where the parent was, far
+        # below where a fresh model starts.
+        fresh = max(t.intermediate[0] for t in tuner.study.trials if 0 in t.intermediate)
+        assert child.intermediate[start] < parent.intermediate[start - 1] + 0.5 * (
+            fresh - parent.intermediate[start - 1])
+
+
+def test_tuner_with_a_keras_build_function(binary, capsys):
+    X, y, Xv, yv = binary
+    names = []
+
+    def build_and_name(hp):
+        model = build(hp)
+        names.append(model.layers[0].name)
+        return model
+
+    stop = keras.callbacks.EarlyStopping("val_loss", patience=1)
+    tuner = Tuner(build_and_name, objective="val_accuracy", max_trials=4, seed=0,
+                  scheduler="hyperband", max_steps=EPOCHS)
+    tuner.search(X, y, epochs=EPOCHS, validation_data=(Xv, yv), callbacks=[stop])
+    assert tuner.study.direction == "maximize"
+    # clear_session() ran before every build: Keras numbers layer names afresh each trial.
+    assert names == ["dense"] * 4
+    best = tuner.get_best_models()[0]
+    assert isinstance(best, keras.Model)
+    accuracy = best.evaluate(Xv, yv, verbose=0)[1]
+    assert accuracy == pytest.approx(tuner.study.best_value, abs=0.02) or \
+        accuracy <= tuner.study.best_value  # EarlyStopping may have left a later epoch
+    hp = tuner.get_best_hyperparameters()[0]
+    assert hp.values == tuner.study.best_params
+    assert isinstance(build(hp), keras.Model)
+    tuner.results_summary(2)
+    out = capsys.readouterr().out
+    assert "Objective(name='val_accuracy', direction='maximize')" in out
+    assert f"Trial {tuner.study.best_trial.number} summary" in out
+    assert "units: " in out and "Score: " in out
+
+
+def test_hypermodel_with_its_own_fit(binary):
+    X, y, Xv, yv = binary
+
+    class Model(HyperModel):
+        def build(self, hp):
+            return build(hp)
+
+        def fit(self, hp, model, *args, **kwargs):
+            return model.fit(*args, batch_size=hp.Choice("batch_size", [16, 64]), **kwargs)
+
+    tuner = Tuner(Model(), objective="val_loss", max_trials=2, seed=1)
+    tuner.search(X, y, epochs=2, validation_data=(Xv, yv))
+    assert tuner.study.counts()["complete"] == 2
+    for trial in tuner.study.trials:
+        assert {"units", "lr", "batch_size"} <= set(trial.params)
+        assert sorted(trial.intermediate) == [0, 1]
+        assert trial.value == pytest.approx(min(trial.intermediate.values()))
+
+
+def test_missing_metric_fails_the_trial_and_says_why(binary):
+    X, y, _, _ = binary
+    study = Study(seed=0)
+    study.optimize(lambda t: build(_TrialHP()).fit(X, y, epochs=1, verbose=0,
+                                                   callbacks=[CALLBACK]) and 0.0, n_trials=1)
+    trial = study.trials[0]
+    assert trial.state is TrialState.FAILED
+    assert "'val_loss' is not among the metrics of epoch 0" in trial.error
+    assert "validation_data" in trial.error
+
+
+def test_outside_a_trial_it_only_trains(binary):
+    X, y, Xv, yv = binary
+    history = build(_TrialHP()).fit(X, y, epochs=2, validation_data=(Xv, yv),
+                                    callbacks=[CALLBACK], verbose=0)
+    assert len(history.history["val_loss"]) == 2
+    assert np.isfinite(history.history["val_loss"]).all()

@@ -1,0 +1,122 @@
+"""tune.xgboost_callback: XGBoost 3's TrainingCallback reporting rounds to the trial."""
+
+import sys
+
+import cloudpickle
+import numpy as np
+import pytest
+from framework_cases import StopAfter, assert_pruned_with_curve
+
+from hpt_magic import Study, TrialState, TuneError, tune
+
+xgb = pytest.importorskip("xgboost")
+cloudpickle.register_pickle_by_value(sys.modules[__name__])
+
+ROUNDS = 8
+#: One callback object for every trial of every test: it must carry nothing between them.
+CALLBACK = tune.xgboost_callback("valid-logloss")
+
+
+def train(data, eta, callback=CALLBACK, **extra):
+    X, y, Xv, yv = data
+    dtrain, dvalid = xgb.DMatrix(X, label=y), xgb.DMatrix(Xv, label=yv)
+    params = {"objective": "binary:logistic", "eval_metric": "logloss", "eta": eta,
+              "max_depth": 3, "nthread": 1}
+    return xgb.train(params, dtrain, num_boost_round=ROUNDS, evals=[(dvalid, "valid")],
+                     callbacks=[callback], verbose_eval=False, **extra)
+
+
+def objective_for(data):
+    def objective(trial):
+        booster = train(data, tune.loguniform(1e-4, 1.0, name="eta"))
+        return float(booster.eval(xgb.DMatrix(data[2], label=data[3])).split(":")[1])
+    return objective
+
+
+def test_is_an_xgboost3_training_callback():
+    assert isinstance(CALLBACK, xgb.callback.TrainingCallback)
+
+
+def test_asha_prunes_a_poor_trial_and_the_callback_carries_nothing_over(binary):
+    study = Study(scheduler="asha", max_steps=ROUNDS, scheduler_args={"reduction_factor": 2})
+    for eta in (0.5, 1e-4, 0.5):
+        study.enqueue({"eta": eta})
+    study.optimize(objective_for(binary), n_trials=3)
+    good, poor, again = study.trials
+    assert good.state is again.state is TrialState.COMPLETE
+    assert sorted(good.intermediate) == list(range(ROUNDS))
+    assert_pruned_with_curve(poor, [0])
+    # After a pruned trial the same parameters train all rounds to the same curve.
+    assert again.intermediate == good.intermediate
+    # The curve is the booster's own validation log-loss, round by round.
+    assert good.intermediate[ROUNDS - 1] == pytest.approx(good.value, rel=1e-5)
+
+
+def test_scikit_learn_api_stops_cleanly(binary):
+    X, y, Xv, yv = binary
+    models = []
+
+    def objective(trial):
+        model = xgb.XGBClassifier(n_estimators=ROUNDS, max_depth=3, n_jobs=1,
+                                  learning_rate=tune.uniform(0.1, 0.5, name="lr"),
+                                  callbacks=[tune.xgboost_callback("validation_0-logloss")])
+        model.fit(X, y, eval_set=[(Xv, yv)], verbose=False)
+        models.append(model)
+        return model.score(Xv, yv)
+
+    study = Study(direction="maximize", scheduler=StopAfter(2), seed=0)
+    study.optimize(objective, n_trials=2)
+    for trial, model in zip(study.trials, models):
+        assert_pruned_with_curve(trial, [0, 1, 2])
+        assert model.get_booster().num_boosted_rounds() == 3
+
+
+@pytest.mark.parametrize("where", ["processes", "dask"])
+def test_in_worker_processes_and_on_dask(binary, where, request):
+    executor = {"n_jobs": 2} if where == "processes" else \
+        {"dask": request.getfixturevalue("client")}
+    study = Study(scheduler=StopAfter(3), seed=0)
+    study.optimize(objective_for(binary), n_trials=4, **executor)
+    for trial in study.trials:
+        assert_pruned_with_curve(trial, [0, 1, 2, 3])
+
+
+def test_checkpoint_continues_the_booster(binary):
+    """Under population-based training a child goes on from its parent's booster."""
+    X, y, Xv, yv = binary
+
+    def objective(trial):
+        eta = tune.loguniform(0.01, 0.5, name="eta")
+        booster = train(binary, eta, tune.xgboost_callback("valid-logloss", checkpoint=True),
+                        xgb_model=tune.restore())
+        return float(booster.eval(xgb.DMatrix(Xv, label=yv)).split(":")[1])
+
+    study = Study(scheduler="pbt", max_steps=3 * ROUNDS, seed=0,
+                  scheduler_args={"population_size": 4, "interval": ROUNDS // 2})
+    study.optimize(objective, n_trials=8)
+    children = [t for t in study.trials if "parent" in t.user_attrs]
+    assert children
+    for child in children:
+        start = child.user_attrs["resume_step"]
+        assert min(child.intermediate) == start
+        assert len(child.intermediate) == ROUNDS
+
+
+def test_unknown_metric_names_the_known_ones(binary):
+    study = Study(seed=0)
+    study.optimize(lambda t: train(binary, 0.3, tune.xgboost_callback("valid-auc")) and 0.0,
+                   n_trials=1)
+    trial = study.trials[0]
+    assert trial.state is TrialState.FAILED
+    assert "'valid-auc' is not among the evaluation results (['valid-logloss'])" in trial.error
+
+
+def test_outside_a_trial_it_only_trains(binary):
+    booster = train(binary, 0.3)
+    assert booster.num_boosted_rounds() == ROUNDS
+    assert np.isfinite(booster.predict(xgb.DMatrix(binary[2]))).all()
+
+
+def test_bad_metric_is_a_tune_error(binary):
+    with pytest.raises(TuneError, match="valid-auc"):
+        train(binary, 0.3, tune.xgboost_callback("valid-auc"))

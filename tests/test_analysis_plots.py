@@ -1,0 +1,152 @@
+"""The analysis plots (parallel coordinates, contour, slices, importances with uncertainty,
+EDF, timeline, several studies compared) and the magics that draw them."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from IPython.core.error import UsageError
+from matplotlib.figure import Figure
+
+from hpt_magic import Choice, Float, Int, Study, TuneError
+from hpt_magic.display import (
+    plot_compare,
+    plot_contour,
+    plot_edf,
+    plot_importances,
+    plot_parallel_coordinates,
+    plot_slice,
+    plot_timeline,
+)
+from hpt_magic.visualization._importance import fanova, ped_anova
+
+
+def objective(trial):
+    # Only x matters much; depth a little; kind not at all.
+    p = trial.params
+    return (p["x"] - 0.3) ** 2 + 0.01 * p["depth"] + 0.0 * (p["kind"] == "b")
+
+
+@pytest.fixture(scope="module")
+def study():
+    s = Study(space={"x": Float(0, 1), "depth": Int(1, 8), "kind": Choice(["a", "b"]),
+                     "lr": Float(1e-4, 1e-1, log=True)}, sampler="random", seed=0, name="toy")
+    s.optimize(objective, n_trials=120)
+    return s
+
+
+def gids(fig: Figure) -> set[str]:
+    return {a.get_gid() for ax in fig.axes for a in ax.get_children() if a.get_gid()}
+
+
+def test_parallel_coordinates_draws_every_trial_and_the_best(study):
+    fig = plot_parallel_coordinates(study)
+    assert {"parallel", "parallel-best"} <= gids(fig)
+    ax = fig.axes[0]
+    lines = next(c for c in ax.collections if c.get_gid() == "parallel")
+    assert len(lines.get_segments()) == 120
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    assert labels == ["x", "depth", "kind", "lr", "score"]
+    best = next(line for line in ax.lines if line.get_gid() == "parallel-best")
+    # On the score axis (normalised), the best of a minimised study is at the bottom.
+    assert best.get_ydata()[-1] == pytest.approx(0.0)
+    # The log parameter sits on a log scale: 1e-2.5 is the middle of its axis.
+    assert Float(1e-4, 1e-1, log=True).to_unit(10 ** -2.5) == pytest.approx(0.5)
+
+
+def test_contour_defaults_to_the_two_most_important_parameters(study):
+    fig = plot_contour(study)
+    title = fig.axes[0].get_title(loc="left")
+    assert title.startswith("Score over x and ")
+    assert {"contour-trials", "contour-best"} <= gids(fig)
+    with pytest.raises(TuneError, match="'nope' is not a parameter"):
+        plot_contour(study, "x", "nope")
+
+
+def test_slice_plots_one_panel_per_parameter_with_the_best_starred(study):
+    fig = plot_slice(study)
+    assert [ax.get_title(loc="left") for ax in fig.axes] == ["x", "depth", "kind", "lr"]
+    stars = [line for ax in fig.axes for line in ax.lines if line.get_marker() == "*"]
+    assert len(stars) == 4
+
+
+@pytest.mark.parametrize("method", [ped_anova, fanova])
+def test_importances_find_the_parameter_that_matters_with_a_spread(study, method):
+    ranks = method(study)
+    assert list(ranks)[0] == "x"
+    assert sum(v for v, _ in ranks.values()) == pytest.approx(1.0)
+    # kind and lr do not matter at all.
+    assert ranks["x"][0] > 0.3 and ranks["x"][0] > 2 * max(ranks["kind"][0], ranks["lr"][0])
+    assert all(s >= 0 for _, s in ranks.values()) and ranks["x"][1] > 0
+
+
+def test_importance_plot_has_error_bars_and_refuses_unknown_evaluators(study):
+    fig = plot_importances(study, "fanova")
+    ax = fig.axes[0]
+    assert ax.get_title(loc="left") == "Importance (fanova), ± 1 sd"
+    assert [t.get_text() for t in ax.get_yticklabels()][-1] == "x"
+    assert any(c.get_gid() is None and len(c.get_segments()) == 4
+               for c in ax.collections)  # the error bars
+    with pytest.raises(TuneError, match="ped-anova"):
+        plot_importances(study, "shap")
+
+
+def test_edf_and_compare_draw_one_line_per_study(study):
+    other = Study(space=study.search_space(), sampler="random", seed=1, name="other")
+    other.optimize(objective, n_trials=30)
+    assert {"edf:0", "edf:1"} <= gids(plot_edf(study, other))
+    edf = next(line for line in plot_edf(study).axes[0].lines if line.get_gid() == "edf:0")
+    assert edf.get_ydata()[-1] == pytest.approx(1.0)
+    fig = plot_compare([study, other])
+    assert {"compare:0", "compare:1", "edf:0", "edf:1"} <= gids(fig)
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["toy", "other"]
+
+
+def test_timeline_puts_overlapping_trials_on_separate_lanes():
+    s = Study(space={"x": Float(0, 1)}, seed=0, name="jobs")
+    for start, end in [(0, 4), (1, 2), (2.5, 3), (5, 6)]:
+        t = s.ask()
+        t.started, t.finished = 100.0 + start, None
+        s.tell(t, value=start)
+        t.finished = 100.0 + end
+    fig = plot_timeline(s)
+    assert fig.axes[0].get_title(loc="left") == "Timeline: 4 trials on 2 lanes"
+    boxes = next(c for c in fig.axes[0].collections if c.get_gid() == "timeline-complete")
+    lanes = sorted(round(float(np.mean(p.vertices[:4, 1]))) for p in boxes.get_paths())
+    # (0, 4) and (5, 6) on lane 0; (1, 2) and (2.5, 3) overlap the first: lane 1.
+    assert lanes == [0, 0, 1, 1]
+
+
+def test_tune_plot_kind_and_tune_compare_magics(shell):
+    shell.run_cell("from hpt_magic import Study, Float\n"
+                   "a = Study(space={'x': Float(0, 1), 'y': Float(0, 1)}, seed=0, name='a')\n"
+                   "a.optimize(lambda t: t.params['x'] + t.params['y'], n_trials=12)\n"
+                   "b = Study(space={'x': Float(0, 1), 'y': Float(0, 1)}, seed=1, name='b')\n"
+                   "b.optimize(lambda t: t.params['x'], n_trials=12)\n")
+    shown = []
+    shell.display_formatter.formatters["image/png"].for_type(Figure, lambda f: shown.append(f))
+    try:
+        for kind in ("parallel", "contour", "slice", "importance", "edf", "timeline"):
+            shell.run_line_magic("tune_plot", f"a --kind {kind}")
+        shell.run_line_magic("tune_compare", "a b")
+    finally:
+        shell.display_formatter.formatters["image/png"].pop(Figure)
+    assert len(shown) == 7 and all(isinstance(f, Figure) for f in shown)
+    assert shown[-1].axes[0].get_title(loc="left") == "Best so far"
+    with pytest.raises(UsageError, match="Unknown plot kind 'pie'"):
+        shell.run_line_magic("tune_plot", "a --kind pie")
+    with pytest.raises(UsageError, match="Name the studies"):
+        shell.run_line_magic("tune_compare", "")
+
+
+def test_every_plot_of_a_study_with_one_trial_is_drawn_or_explained():
+    s = Study(space={"x": Float(0, 1)}, seed=0, name="tiny")
+    s.optimize(lambda t: math.sin(t.params["x"]), n_trials=1)
+    assert isinstance(plot_parallel_coordinates(s), Figure)
+    assert isinstance(plot_timeline(s), Figure)
+    with pytest.raises(TuneError, match="at least 3 complete trials"):
+        plot_contour(s, "x", "x")
+    with pytest.raises(TuneError, match="at least 4 complete trials"):
+        plot_importances(s)

@@ -1,0 +1,31 @@
+"""A tune.* call whose parameter has no name: the error shows the call and its line."""
+
+import pytest
+
+from hpt_magic import SpaceError, Study, TuneError, tune
+from hpt_magic.notebook._cell import parse_cell
+
+
+def test_cell_error_shows_the_unassigned_call_and_its_line():
+    cell = "import math\nlr = tune.loguniform(1e-4, 1e-1)\nprint(tune.int(1, 8))\nlr"
+    with pytest.raises(SpaceError) as info:
+        parse_cell(cell)
+    message = str(info.value)
+    assert message.startswith("Line 3: tune.int(1, 8) is not assigned")
+    assert "`x = tune.int(1, 8)`" in message and "{kind}" not in message
+
+
+def test_cell_error_shortens_a_long_call():
+    cell = "f(tune.choice([\n    'relu', 'tanh']))\n1"
+    with pytest.raises(SpaceError, match=r"^Line 1: tune.choice\(...\) is not assigned"):
+        parse_cell(cell)
+
+
+def test_unnamed_call_in_a_trial_names_the_call_and_its_line():
+    def objective(trial):
+        return tune.loguniform(1e-4, 1e-1)  # no name, outside the magic
+
+    line = objective.__code__.co_firstlineno + 1
+    with pytest.raises(TuneError) as info:
+        Study(seed=0).optimize(objective, n_trials=1, catch=False)
+    assert f"tune.loguniform(0.0001, 0.1) on line {line} of {__file__}" in str(info.value)
