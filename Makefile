@@ -11,7 +11,7 @@ export OMP_NUM_THREADS ?= 1
 export OPENBLAS_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
 
-.PHONY: install demo test lint chromium bench clean
+.PHONY: install demo test lint chromium bench clean dist
 
 $(STAMP): pyproject.toml $(LAB_SOURCES)
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -46,6 +46,26 @@ test: install chromium lint
 bench: install
 	$(BIN)/python -m pip install -q -e ".[test,bench]"
 	@echo "see benchmarks/README.md for the benchmark commands"
+
+# Release artefacts in build/dist: sdist and wheel from a copy of the working tree without any
+# earlier bundle, so the extension inside is a fresh production build (no source maps, no
+# build log with local paths). node_modules is hard-linked into the copy to skip npm install.
+DIST_SRC := build/dist-src
+dist: install
+	rm -rf $(DIST_SRC) build/dist
+	mkdir -p $(DIST_SRC)
+	tar --exclude=./.venv --exclude=./build --exclude=./.git --exclude=./hpt_magic/labextension \
+	  --exclude=./labextension/lib --exclude=./labextension/tsconfig.tsbuildinfo \
+	  --exclude=./labextension/node_modules --exclude='__pycache__' --exclude='*.db' \
+	  -cf - . | tar -xf - -C $(DIST_SRC)
+	cp -al labextension/node_modules $(DIST_SRC)/labextension/node_modules
+	cd $(DIST_SRC) && PATH="$(CURDIR)/$(BIN):$$PATH" $(CURDIR)/$(BIN)/python -m build --wheel \
+	  --outdir $(CURDIR)/build/dist
+	# The sdist ships the bundle just built (skip-if-exists), not node_modules.
+	rm -rf $(DIST_SRC)/labextension/node_modules
+	cd $(DIST_SRC) && $(CURDIR)/$(BIN)/python -m build --sdist --outdir $(CURDIR)/build/dist
+	rm -rf $(DIST_SRC)
+	@ls -l build/dist
 
 clean:
 	rm -rf build $(VENV) hpt_magic/labextension labextension/node_modules labextension/lib \

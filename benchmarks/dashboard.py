@@ -7,6 +7,12 @@
 2. One redraw of a study of 2000 trials with 20 reported steps each (target < 300 ms): a live
    update (figure, PNG, JSON document and its serialisation), and ``plot(study)`` saved as a
    PNG (a new Figure each time, as ``%tune_plot`` does).
+3. A live study of 5000 quick trials (``--live-big``): wall time with the dashboard against
+   without (target: under 5 % more), the largest update sent and the longest gap between
+   updates (the document of a live update is a bounded sample of the study).
+4. Every analysis plot of the 2000-trial study drawn to PNG (target < 300 ms of CPU each).
+5. Importances: PED-ANOVA and fANOVA against Optuna's evaluators on the same trials (Spearman
+   rank correlation; needs ``optuna``).
 
 Times are wall clock (what the user waits) and process CPU (what a busy shared machine does
 not inflate); the load average is printed with them.
@@ -27,7 +33,18 @@ import time
 import numpy as np
 
 from hpt_magic import Choice, Float, Int, Study, tune
-from hpt_magic.display import Dashboard, plot
+from hpt_magic.display import (
+    Dashboard,
+    plot,
+    plot_compare,
+    plot_contour,
+    plot_edf,
+    plot_importances,
+    plot_parallel_coordinates,
+    plot_slice,
+    plot_timeline,
+)
+from hpt_magic.visualization._importance import fanova, ped_anova
 
 
 def space():
@@ -60,6 +77,115 @@ def run_share(n_trials: int, show: bool) -> tuple[float, float, Dashboard | None
     return time.perf_counter() - wall, time.process_time() - cpu, dash
 
 
+class SizedOutput:
+    """Serialises each bundle as a kernel does; keeps the largest size and the longest gap."""
+
+    def __init__(self) -> None:
+        self.largest, self.longest, self.last = 0, 0.0, time.perf_counter()
+
+    def __call__(self, bundle) -> None:
+        size = len(json.dumps(bundle, allow_nan=False))
+        now = time.perf_counter()
+        self.largest = max(self.largest, size)
+        self.longest = max(self.longest, now - self.last)
+        self.last = now
+
+
+def quick(trial):
+    x = tune.trial.params
+    value = 0.0
+    for step in range(5):
+        value = (1 - abs(math.log10(x["lr"]) + 2) / 4) * (1 - math.exp(-(step + 1) / 3))
+        tune.report(value, step)
+    time.sleep(0.004)
+    return value
+
+
+def live_big(n_trials: int) -> None:
+    """Wall time of a quick 5000-trial study with and without the live dashboard."""
+    walls = {}
+    for show in (False, True, False, True):
+        study = Study(space=space(), direction="maximize", seed=0)
+        out = SizedOutput()
+        start = time.perf_counter()
+        dash = Dashboard(study, n_trials=n_trials, output=out) if show else None
+        study.optimize(quick, n_trials=n_trials)
+        if dash is not None:
+            dash.close()
+        walls.setdefault(show, []).append(time.perf_counter() - start)
+        if show:
+            sizes = (out.largest, out.longest, dash.updates, dash.drawings)
+    base, live = min(walls[False]), min(walls[True])
+    print(f"live study of {n_trials} trials of ~5 ms: wall {live:.1f} s with the dashboard, "
+          f"{base:.1f} s without: +{100 * (live - base) / base:.1f} %; largest update "
+          f"{sizes[0] / 1e3:.0f} kB, longest gap between updates {sizes[1]:.2f} s "
+          f"({sizes[2]} updates, {sizes[3]} images)")
+
+
+def analysis_plots(study: Study, repeat: int) -> None:
+    plot_importances(study)  # imports scikit-learn and scipy once, outside the timings
+    plot_contour(study, "lr", "depth")
+    plots = {"parallel": lambda: plot_parallel_coordinates(study),
+             "contour": lambda: plot_contour(study, "lr", "depth"),
+             "slice": lambda: plot_slice(study),
+             "importance ped-anova": lambda: plot_importances(study),
+             "importance fanova": lambda: plot_importances(study, "fanova"),
+             "edf": lambda: plot_edf(study),
+             "timeline": lambda: plot_timeline(study),
+             "compare (2 studies)": lambda: plot_compare([study, study])}
+    cells = []
+    for name, draw in plots.items():
+        _, cpu = timed(lambda draw=draw: draw().savefig(io.BytesIO(), format="png"), repeat)
+        cells.append(f"{name} {cpu * 1000:.0f}")
+    print(f"analysis plots of {len(study.trials)} trials to PNG, CPU ms (median of {repeat}): "
+          + ", ".join(cells))
+
+
+def importance_agreement(n_trials: int) -> None:
+    """Spearman correlation of our importances with Optuna's on the same trials."""
+    try:
+        import optuna
+        from optuna.importance import FanovaImportanceEvaluator, PedAnovaImportanceEvaluator
+    except ImportError:
+        print("importance agreement: optuna is not installed (pip install optuna)")
+        return
+    from scipy.stats import spearmanr
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    rng = np.random.default_rng(1)
+    weights = {"a": 4.0, "b": 2.0, "c": 1.0, "d": 0.3, "e": 0.0}
+    rows = []
+    for seed in range(5):
+        study = Study(space={n: Float(0, 1) for n in weights}, seed=seed)
+        ostudy = optuna.create_study()
+        centre = rng.random(len(weights))
+        for _ in range(n_trials):
+            trial = study.ask()
+            x = {n: trial.suggest(n, Float(0, 1)) for n in weights}
+            value = sum(w * (x[n] - c) ** 2 for (n, w), c in zip(weights.items(), centre))
+            study.tell(trial, value=value)
+            ostudy.add_trial(optuna.trial.create_trial(
+                params=x, distributions={n: optuna.distributions.FloatDistribution(0, 1)
+                                         for n in weights}, value=value))
+        names = list(weights)
+        ours_ped = ped_anova(study)
+        ours_fan = fanova(study)
+        theirs_ped = optuna.importance.get_param_importances(
+            ostudy, evaluator=PedAnovaImportanceEvaluator())
+        theirs_fan = optuna.importance.get_param_importances(
+            ostudy, evaluator=FanovaImportanceEvaluator(seed=0))
+        rows.append((
+            spearmanr([ours_ped[n][0] for n in names], [theirs_ped[n] for n in names])[0],
+            spearmanr([ours_fan[n][0] for n in names], [theirs_fan[n] for n in names])[0],
+            list(ours_fan)[:3] == sorted(names, key=lambda n: -theirs_fan[n])[:3]))
+    ped_r, fan_r, top3 = zip(*rows)
+    print(f"importances vs optuna {optuna.__version__} ({len(rows)} studies of {n_trials} "
+          f"trials, 5 parameters of known weights): Spearman PED-ANOVA mean "
+          f"{statistics.mean(ped_r):.2f} (min {min(ped_r):.2f}), fANOVA mean "
+          f"{statistics.mean(fan_r):.2f} (min {min(fan_r):.2f}); fANOVA top 3 equal in "
+          f"{sum(top3)}/{len(top3)}")
+
+
 def big_study(n_trials: int, steps: int) -> Study:
     rng = np.random.default_rng(0)
     study = Study(space=space(), direction="maximize", seed=0)
@@ -90,9 +216,26 @@ def main() -> None:
     parser.add_argument("--big", type=int, default=2000)
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--live-big", type=int, default=5000)
+    parser.add_argument("--only", choices=["share", "big", "live-big", "plots", "importance"])
     args = parser.parse_args()
     print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
+    if args.only in (None, "share"):
+        share(args)
+    study = big_study(args.big, args.steps)
+    if args.only in (None, "big"):
+        big(args, study)
+    if args.only in (None, "plots"):
+        analysis_plots(study, args.repeat)
+    if args.only in (None, "live-big"):
+        live_big(args.live_big)
+    if args.only in (None, "importance"):
+        importance_agreement(200)
+    print(f"load average at end: {os.getloadavg()[0]:.1f}")
+
+
+def share(args) -> None:
     run_share(5, show=False)  # warm the engine up, not the drawing
     wall, cpu, dash = run_share(args.trials, show=True)
     base_wall, base_cpu, _ = run_share(args.trials, show=False)
@@ -103,7 +246,9 @@ def main() -> None:
           f"{100 * dash.drawing_seconds / wall:.1f} %; CPU with/without {cpu:.2f}/"
           f"{base_cpu:.2f} s = {100 * (cpu - base_cpu) / wall:.1f} % of the wall time")
 
-    study = big_study(args.big, args.steps)
+
+
+def big(args, study: Study) -> None:
     dash = Dashboard(study, output=kernel_output)
     first = timed(lambda: kernel_output(dash.bundle()), 1)
     update = timed(lambda: kernel_output(dash.bundle()), args.repeat)
@@ -112,7 +257,6 @@ def main() -> None:
           f"{update[0] * 1000:.0f} ms (CPU {update[1] * 1000:.0f}), the first one "
           f"{first[0] * 1000:.0f} ms (CPU {first[1] * 1000:.0f}); plot(study) to PNG "
           f"{fresh[0] * 1000:.0f} ms (CPU {fresh[1] * 1000:.0f}); medians of {args.repeat}")
-    print(f"load average at end: {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

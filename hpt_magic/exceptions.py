@@ -20,3 +20,11 @@ class TrialPruned(Exception):
 
     User code never needs to catch it: ``tune.steps`` ends quietly instead.
     """
+
+
+class TrialTimedOut(BaseException):
+    """Raised inside a trial that ran past its time limit (``--trial-timeout``).
+
+    A ``BaseException``, like ``KeyboardInterrupt``, so that objective code which catches
+    every ``Exception`` does not swallow it; the trial is recorded as failed with its curve.
+    """

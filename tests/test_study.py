@@ -64,7 +64,7 @@ def test_different_seeds_give_different_trials():
 
 
 @pytest.mark.parametrize("score, fragment", [
-    (float("nan"), "not finite"), (float("inf"), "not finite"), ("abc", "not a number"),
+    (float("nan"), "not finite"), (float("inf"), "not finite"), ("abc", "is a str"),
     (None, "returned None"), (True, "bool"),
 ])
 def test_bad_scores_fail_the_trial_with_a_reason(score, fragment):

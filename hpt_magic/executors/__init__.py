@@ -19,8 +19,11 @@ __all__ = ["Executor", "InlineExecutor", "make_executor", "n_workers"]
 
 def make_executor(objective: Callable[[Trial], Any], host: TrialHost, *, n_jobs: int = 1,
                   dask: Any = None, catch: bool | tuple[type[Exception], ...] = True,
-                  capture: bool = True) -> Executor:
+                  capture: bool = True, trial_timeout: float | None = None) -> Executor:
     """The executor for ``n_jobs`` / ``dask``: this thread, local processes or Dask.
+
+    ``trial_timeout`` is enforced by the executor itself only in this thread; for workers
+    the run loop watches the clock and calls :meth:`Executor.stop_trial`.
 
     Raises
     ------
@@ -29,7 +32,8 @@ def make_executor(objective: Callable[[Trial], Any], host: TrialHost, *, n_jobs:
         cannot be pickled for other processes.
     """
     if n_jobs == 1 and dask is None:
-        return InlineExecutor(objective, host, catch=catch, capture=capture)
+        return InlineExecutor(objective, host, catch=catch, capture=capture,
+                              trial_timeout=trial_timeout)
     from ._worker import dump_objective
 
     size = n_workers(n_jobs) if dask is None else n_jobs

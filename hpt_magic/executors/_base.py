@@ -15,11 +15,16 @@ asks trials, hands them to :meth:`Executor.submit`, and reads :meth:`Executor.ne
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import signal
+import threading
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from ..distributions import Distribution
+from ..exceptions import TrialTimedOut
 from ..trial import Trial, TrialHost
 from ._objective import call_objective
 
@@ -48,6 +53,12 @@ class Executor(ABC):
     def cancel(self) -> None:
         """Stop every running trial at once (the run is being interrupted)."""
 
+    def stop_trial(self, number: int) -> None:
+        """Stop the running trial ``number`` now (it ran past its time limit); its worker is
+        replaced. Executors that run trials in the calling thread enforce the limit
+        themselves (see :class:`InlineExecutor`) and never get this call."""
+        raise NotImplementedError
+
     @abstractmethod
     def close(self) -> None:
         """Release the workers (the run is over)."""
@@ -62,11 +73,13 @@ class InlineExecutor(Executor):
     """
 
     def __init__(self, objective: Callable[[Trial], Any], host: TrialHost, *,
-                 catch: bool | tuple[type[Exception], ...] = True, capture: bool = True) -> None:
+                 catch: bool | tuple[type[Exception], ...] = True, capture: bool = True,
+                 trial_timeout: float | None = None) -> None:
         self.objective = objective
         self.host = host
         self.catch = catch
         self.capture = capture
+        self.trial_timeout = trial_timeout
         self._pending: Trial | None = None
 
     def submit(self, trial: Trial, known: dict[str, Distribution]) -> None:
@@ -77,8 +90,9 @@ class InlineExecutor(Executor):
         trial, self._pending = self._pending, None
         if trial is None:
             return None
-        return ("done", trial.number, call_objective(self.objective, trial, self.catch,
-                                                     capture=self.capture))
+        with time_limit(self.trial_timeout):
+            outcome = call_objective(self.objective, trial, self.catch, capture=self.capture)
+        return ("done", trial.number, outcome)
 
     def reply(self, number: int, reply: tuple) -> None:
         raise RuntimeError("a trial run in this thread sends no requests")
@@ -88,3 +102,66 @@ class InlineExecutor(Executor):
 
     def close(self) -> None:
         self._pending = None
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float | None) -> Iterator[None]:
+    """Raise :class:`TrialTimedOut` in this thread once ``seconds`` have passed.
+
+    In the main thread an alarm signal interrupts even a blocking call (``time.sleep``, a
+    socket read); in another thread (a background run) the exception is raised at the
+    thread's next Python instruction, so code blocked inside a C extension that holds the GIL
+    ends only when that call returns.
+    """
+    if seconds is None:
+        yield
+        return
+    message = f"timed out after {seconds:g} s"
+    armed = [True]
+    lock = threading.Lock()
+    if threading.current_thread() is threading.main_thread():
+        def on_alarm(signum: int, frame: Any) -> None:
+            if armed[0]:
+                armed[0] = False
+                raise TrialTimedOut(message)
+
+        previous = signal.signal(signal.SIGALRM, on_alarm)
+        signal.setitimer(signal.ITIMER_REAL, seconds)
+        try:
+            yield
+        finally:
+            armed[0] = False
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+        return
+    ident = threading.get_ident()
+    fired = [False]
+
+    def expire() -> None:
+        with lock:
+            if armed[0]:
+                fired[0] = True
+                _async_raise(ident, _timed_out_type(message))
+
+    timer = threading.Timer(seconds, expire)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        with lock:
+            armed[0] = False
+            timer.cancel()
+            if fired[0]:
+                _async_raise(ident, None)  # not delivered yet: withdraw it
+
+
+def _timed_out_type(message: str) -> type[TrialTimedOut]:
+    """A subclass carrying ``message``: an exception raised in another thread is given as a
+    class, which Python instantiates without arguments."""
+    return type("TrialTimedOut", (TrialTimedOut,), {"__str__": lambda self: message})
+
+
+def _async_raise(ident: int, exc_type: type[BaseException] | None) -> None:
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident),
+                                               ctypes.py_object(exc_type) if exc_type else None)

@@ -233,6 +233,23 @@ class DaskPool(Executor):
             return ("lost", number, "Dask gave up after its workers kept dying")
         return ("broken", number, f"{type(exc).__name__}: {exc}")
 
+    def stop_trial(self, number: int) -> None:
+        """Stop trial ``number``: cancel its task and restart the worker running it (a task
+        cannot be stopped otherwise); a task that asks the kernel meanwhile is told to stop."""
+        future = self._futures.pop(number, None)
+        if future is None:
+            return
+        try:
+            self.reply(number, ("cancel",))
+            self._down.pop(number, None)
+            processing = self._client.processing()
+            workers = [w for w, keys in processing.items() if future.key in keys]
+            self._client.cancel([future])
+            if workers:
+                self._client.restart_workers(workers, timeout=30)
+        except Exception:  # the worker is gone already: nothing left to stop
+            pass
+
     def cancel(self) -> None:
         """Tell running tasks to stop at their next request, and cancel them."""
         futures, self._futures = self._futures, {}

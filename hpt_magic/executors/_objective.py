@@ -14,7 +14,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from ..exceptions import SpaceError, TrialPruned
+from ..exceptions import SpaceError, TrialPruned, TrialTimedOut
 from ..trial import Trial, TrialState
 from ._capture import capture as capture_output
 from ._tune import activate, deactivate
@@ -49,6 +49,9 @@ def call_objective(objective: Callable[[Trial], Any], trial: Trial,
                 outcome["state"] = TrialState.PRUNED
             except interrupts as exc:
                 outcome.update(state=TrialState.INTERRUPTED, error=why, interrupt=exc)
+            except TrialTimedOut as exc:
+                outcome.update(state=TrialState.FAILED, error=str(exc) or "timed out",
+                               traceback=_user_traceback(exc))
             except KeyboardInterrupt:
                 raise  # in a worker, where only the kernel's cancel interrupts a trial
             except BaseException as exc:

@@ -155,6 +155,18 @@ class ProcessPool(Executor):
                 return
         self._workers[self._workers.index(worker)] = self._spawn()
 
+    def stop_trial(self, number: int) -> None:
+        """Kill the process running trial ``number`` and start a fresh one in its place."""
+        for i, worker in enumerate(self._workers):
+            if worker.number == number:
+                worker.process.kill()
+                worker.process.join(timeout=5)
+                worker.conn.close()
+                self._workers[i] = self._spawn()
+                # A message it sent before dying belongs to a trial that is over.
+                self._inbox = deque(m for m in self._inbox if m[1] != number)
+                return
+
     def cancel(self) -> None:
         """Kill every worker at once (an interrupt or an error ends the run)."""
         for worker in self._workers:

@@ -28,7 +28,14 @@ class KerasCallback(keras.callbacks.Callback):
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         weights = tune.restore()
         if weights is not None and self.checkpoint:
-            self.model.set_weights(weights)
+            try:
+                self.model.set_weights(weights)
+            except ValueError as exc:
+                raise TuneError(
+                    f"tune.keras_callback: the checkpoint's weights do not fit this model "
+                    f"({exc}). Population-based training changed a hyperparameter that shapes "
+                    "the model: let it change only the others, e.g. "
+                    "PBTScheduler(mutate=['lr']).") from None
             # The hook Keras's own BackupAndRestore uses: fit starts at this epoch.
             self.model._initial_epoch = resume_step()
 

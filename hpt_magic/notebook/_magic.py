@@ -110,6 +110,15 @@ class TuneMagics(Magics):
     @argument("--enqueue", action="append", default=[],
               help="A JSON dict of parameters to try first (repeatable).")
     @argument("--jobs", type=int, default=1, help="Local worker processes (-1: all cores).")
+    @argument("--trial-timeout", type=float, default=None,
+              help="Stop a trial after this many seconds (recorded failed, the study goes on).")
+    @argument("--patience", type=int, default=None,
+              help="Stop when the best score has not improved in this many trials.")
+    @argument("--min-improvement", type=float, default=0.0,
+              help="With --patience: the least change that counts as an improvement.")
+    @argument("--on-repeat", choices=("reuse", "run"), default="reuse",
+              help="A proposal repeating a complete trial: reuse its score without running "
+                   "the cell (default, not counted in --trials), or run it (noisy scores).")
     @argument("--retries", type=int, default=0,
               help="With --jobs/--dask: run a trial again if its worker process died.")
     @argument("--dask", default=None,
@@ -215,7 +224,9 @@ class TuneMagics(Magics):
                                   mode=args.plot, controls=args.background)
         run = dict(n_trials=n_trials, timeout=args.timeout, catch=args.catch,
                    callbacks=callbacks, n_jobs=args.jobs, dask=args.dask,
-                   retries=args.retries)
+                   retries=args.retries, trial_timeout=args.trial_timeout,
+                   patience=args.patience, min_improvement=args.min_improvement,
+                   on_repeat=args.on_repeat)
         if args.background:
             handle = display(_Text("running in the background..."), display_id=True)
 
@@ -465,12 +476,18 @@ def _best_number(study: Study) -> int | None:
 
 def _summary(study: Study, info: RunInfo, error: BaseException | None) -> str:
     text = study.summary(info.elapsed, info.done)
+    if info.reused:
+        text += (f"\n{info.reused} proposal(s) repeated a complete trial and reused its score "
+                 "(--on-repeat run runs them).")
     if info.reason == "interrupted":
         text = "Interrupted: finished trials are kept.\n" + text
     elif info.reason == "timeout":
         text += f"\nStopped by the timeout ({info.timeout:g} s)."
     elif info.reason == "exhausted":
-        text += "\nThe grid is exhausted."
+        text += ("\nThe grid is exhausted." if study.sampler.name == "grid" else
+                 "\nStopped: the sampler kept proposing parameters already tried.")
+    elif info.reason == "no improvement":
+        text += "\nStopped: the best score stopped improving (--patience)."
     elif info.reason == "stopped":
         text += "\nStopped on request."
     failed = [t for t in study.trials[-max(info.done, 1):] if t.state is TrialState.FAILED]

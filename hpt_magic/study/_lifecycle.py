@@ -21,9 +21,9 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..exceptions import TuneError
-from ..executors import Executor, make_executor
+from ..executors import Executor, InlineExecutor, make_executor
 from ..executors._worker import picklable
-from ..trial import Trial, TrialState
+from ..trial import UNSET, Trial, TrialState
 from ._events import Event
 
 if TYPE_CHECKING:
@@ -33,6 +33,8 @@ __all__ = ["Run", "RunInfo", "optimize", "run_one", "start_background", "should_
 
 #: Seconds between checks of the timeout and of ``study.stop()`` while trials run elsewhere.
 _POLL = 0.1
+#: Repeated proposals in a row after which the sampler is taken to have nothing new.
+_MAX_REPEATS = 50
 
 Callback = Callable[["Study", Trial], None]
 
@@ -45,6 +47,8 @@ class RunInfo:
         self.timeout = timeout
         self.started = time.time()
         self.done = 0
+        #: Proposals that repeated a complete trial and were recorded with its score.
+        self.reused = 0
         self.reason = "running"
 
     @property
@@ -83,6 +87,17 @@ class Run:
         Values for every trial of the run (manual tuning: one trial with the sliders' values).
     run_events : bool
         Emit ``run_started`` / ``run_finished`` (a manual trial is part of no run).
+    trial_timeout : float, optional
+        Seconds a trial may run; then it is stopped and recorded failed ("timed out after
+        60 s") with its curve so far, and the run goes on.
+    patience : int, optional
+        End the run when the best score has not improved by more than ``min_improvement``
+        in this many finished trials.
+    on_repeat : {"reuse", "run"}
+        What to do when the sampler proposes parameters a complete trial already has:
+        ``reuse`` records the repeat with the earlier score (``user_attrs["repeat_of"]``)
+        without running the objective and without spending the budget; ``run`` runs it
+        (noisy objectives).
     """
 
     def __init__(self, study: Study, objective: Callable[[Trial], Any], *,
@@ -91,14 +106,33 @@ class Run:
                  callbacks: list[Callback] | None = None, n_jobs: int = 1, dask: Any = None,
                  retries: int = 0, capture: bool = True, info: RunInfo | None = None,
                  params: Mapping[str, Any] | None = None, manual: bool = False,
-                 run_events: bool = True) -> None:
+                 run_events: bool = True, trial_timeout: float | None = None,
+                 patience: int | None = None, min_improvement: float = 0.0,
+                 on_repeat: str = "reuse") -> None:
         check_budget(n_trials, timeout)
+        check_iteration(trial_timeout, patience, min_improvement, on_repeat)
         if not isinstance(retries, int) or retries < 0:
             raise TuneError(f"retries must be a whole number >= 0, got {retries!r}.")
         self.study = study
         self.info = info or RunInfo(n_trials, timeout)
         self.executor = executor or make_executor(objective, study, n_jobs=n_jobs, dask=dask,
-                                                  catch=catch, capture=capture)
+                                                  catch=catch, capture=capture,
+                                                  trial_timeout=trial_timeout)
+        self.trial_timeout = trial_timeout
+        self.patience, self.min_improvement = patience, min_improvement
+        self.on_repeat = on_repeat
+        #: When each trial in flight must end (trials run by workers; ``trial_timeout``).
+        self.deadlines: dict[int, float] = {}
+        #: Finished trials since the best score last improved (``patience``).
+        self.stale = 0
+        self.best = _best_loss(study)
+        #: Repeats reused one after another: a sampler that only repeats ends the run.
+        self.repeats = 0
+        #: Complete trials by their parameters, to find repeated proposals.
+        self.seen: dict[tuple, Trial] = {}
+        if on_repeat == "reuse":
+            for trial in study.trials:
+                self._remember(trial)
         self.callbacks = list(callbacks or [])
         self.retries = retries
         self.params = dict(params) if params is not None else None
@@ -151,6 +185,8 @@ class Run:
             message = self.executor.next_message(_POLL)
             if message is not None:
                 self._handle(message)
+            if self.deadlines:
+                self._enforce_deadlines()
 
     def _start_trials(self) -> str | None:
         """Start trials until every slot is busy; return why the run ends, if it does."""
@@ -158,17 +194,62 @@ class Run:
         while len(self.running) < self.executor.size:
             if n_trials is not None and self.info.done + len(self.running) >= n_trials:
                 return None
-            reason = should_end(self.study, self.info)
+            reason = self.should_end()
             if reason:
                 return reason
             trial = self.study.ask(self.params, manual=self.manual)
             self.running[trial.number] = trial
             self.attempts[trial.number] = 1
+            if self._reuse_repeat(trial):
+                continue
             self._submit(trial)
         return None
 
+    def should_end(self) -> str | None:
+        """Why the run should end now (see :func:`should_end`, plus ``patience`` and a
+        sampler that keeps repeating itself), or ``None``."""
+        reason = should_end(self.study, self.info)
+        if reason:
+            return reason
+        if self.patience is not None and self.stale >= self.patience:
+            return "no improvement"
+        if self.repeats >= _MAX_REPEATS:
+            return "exhausted"
+        return None
+
+    def _reuse_repeat(self, trial: Trial) -> bool:
+        """Record ``trial`` with an earlier trial's score when it repeats its parameters."""
+        if self.on_repeat != "reuse" or self.manual:
+            return False
+        values = _preset_params(self.study, trial)
+        earlier = None if values is None else self.seen.get(_params_key(values))
+        if earlier is None:
+            self.repeats = 0
+            return False
+        for name, dist in self.study.search_space().items():
+            if name in earlier.params:
+                trial.suggest(name, dist)
+        trial.user_attrs["repeat_of"] = earlier.number
+        self.info.reused += 1
+        self.repeats += 1
+        del self.running[trial.number], self.attempts[trial.number]
+        self.study.tell(trial, earlier.value)
+        for callback in self.callbacks:
+            callback(self.study, trial)
+        return True
+
+    def _enforce_deadlines(self) -> None:
+        now = time.monotonic()
+        for number, deadline in list(self.deadlines.items()):
+            if now >= deadline and number in self.running:
+                self.executor.stop_trial(number)
+                self._close(self.running[number], None, TrialState.FAILED,
+                            f"timed out after {self.trial_timeout:g} s", None)
+
     def _submit(self, trial: Trial) -> None:
         self.sent[trial.number] = dict(trial.user_attrs)
+        if self.trial_timeout is not None and not isinstance(self.executor, InlineExecutor):
+            self.deadlines[trial.number] = time.monotonic() + self.trial_timeout
         self.executor.submit(trial, self.study.search_space())
 
     # -- messages ----------------------------------------------------------------------------
@@ -255,11 +336,30 @@ class Run:
                traceback: str | None) -> None:
         del self.running[trial.number], self.attempts[trial.number]
         self.sent.pop(trial.number, None)
+        self.deadlines.pop(trial.number, None)
         self.begun.discard(trial.number)
         self.study.tell(trial, value, state=state, error=error, traceback=traceback)
         self.info.done += 1
+        self._follow_best(trial)
+        if self.on_repeat == "reuse":
+            self._remember(trial)
         for callback in self.callbacks:
             callback(self.study, trial)
+
+    def _remember(self, trial: Trial) -> None:
+        if trial.state is TrialState.COMPLETE and "repeat_of" not in trial.user_attrs:
+            self.seen.setdefault(_params_key(trial.params), trial)
+
+    def _follow_best(self, trial: Trial) -> None:
+        """Count finished trials since the best score improved (``patience``)."""
+        if self.patience is None:
+            return
+        if trial.state is TrialState.COMPLETE and trial.value is not None:
+            loss = self.study.direction.to_loss(trial.value)
+            if self.best is None or self.best - loss > self.min_improvement:
+                self.best, self.stale = loss, 0
+                return
+        self.stale += 1
 
     # -- the way out -------------------------------------------------------------------------
     def _clean_up(self, failure: BaseException | None) -> None:
@@ -287,6 +387,50 @@ class Run:
         self.running.clear()
         if error is not None and self.info.reason not in ("interrupted", "error"):
             raise error
+
+
+def check_iteration(trial_timeout: float | None, patience: int | None, min_improvement: float,
+                    on_repeat: str) -> None:
+    """Refuse options of an iterating run that cannot mean anything."""
+    if trial_timeout is not None and not (isinstance(trial_timeout, (int, float))
+                                          and trial_timeout > 0 and math.isfinite(trial_timeout)):
+        raise TuneError(f"trial_timeout (--trial-timeout) must be a positive number of seconds, "
+                        f"got {trial_timeout!r}.")
+    if patience is not None and (not isinstance(patience, int) or patience < 1):
+        raise TuneError(f"patience (--patience) must be a whole number of trials >= 1, got "
+                        f"{patience!r}.")
+    if not (isinstance(min_improvement, (int, float)) and min_improvement >= 0):
+        raise TuneError(f"min_improvement (--min-improvement) must be a number >= 0, got "
+                        f"{min_improvement!r}.")
+    if on_repeat not in ("reuse", "run"):
+        raise TuneError(f"on_repeat (--on-repeat) must be 'reuse' (record a repeated proposal "
+                        f"with the earlier score) or 'run', got {on_repeat!r}.")
+
+
+def _best_loss(study: Study) -> float | None:
+    best = study.top_trials(1)
+    return study.direction.to_loss(best[0].value) if best else None
+
+
+def _params_key(params: Mapping[str, Any]) -> tuple:
+    return tuple(sorted((name, repr(value)) for name, value in params.items()))
+
+
+def _preset_params(study: Study, trial: Trial) -> dict[str, Any] | None:
+    """Every parameter of ``trial`` as decided at ask time, or ``None`` when some are left
+    to the objective (define-by-run parameters the sampler proposes one by one)."""
+    space = study.search_space()
+    if not space:
+        return None
+    values = {}
+    for name, dist in space.items():
+        value = trial.params.get(name, UNSET)
+        if value is UNSET:
+            value = trial.preset_value(name, dist)
+        if value is UNSET:
+            return None
+        values[name] = value
+    return values
 
 
 def stopped_result(study: Study, trial: Trial) -> tuple[TrialState, Any]:
@@ -325,15 +469,18 @@ def _deferred_interrupts() -> Iterator[None]:
 def optimize(study: Study, objective: Callable[[Trial], Any], *, n_trials: int | None = None,
              timeout: float | None = None, catch: bool | tuple[type[Exception], ...] = True,
              callbacks: list[Callback] | None = None, n_jobs: int = 1, dask: Any = None,
-             retries: int = 0, capture: bool = True, info: RunInfo | None = None) -> RunInfo:
+             retries: int = 0, capture: bool = True, info: RunInfo | None = None,
+             **iteration: Any) -> RunInfo:
     """Run ``objective`` on new trials until the budget is spent; return what happened.
 
     A ``KeyboardInterrupt`` ends the run with every finished trial kept and the running ones
     marked ``interrupted``, and is re-raised after the ``run_finished`` event.
+    ``iteration``: ``trial_timeout``, ``patience``, ``min_improvement``, ``on_repeat`` (see
+    :class:`Run`).
     """
     return Run(study, objective, n_trials=n_trials, timeout=timeout, catch=catch,
                callbacks=callbacks, n_jobs=n_jobs, dask=dask, retries=retries,
-               capture=capture, info=info).execute()
+               capture=capture, info=info, **iteration).execute()
 
 
 def run_one(study: Study, objective: Callable[[Trial], Any], params: Mapping[str, Any], *,

@@ -73,8 +73,10 @@ class Study:
         if max_steps is not None and isinstance(scheduler, str):
             sched_kwargs.setdefault("max_steps", max_steps)
         self.scheduler = make_scheduler(scheduler, **sched_kwargs)
-        if self.scheduler is not None and max_steps is not None:
-            self.scheduler.max_steps = max_steps
+        if self.scheduler is not None:
+            if max_steps is not None:
+                self.scheduler.max_steps = max_steps
+            self.scheduler.check()  # refused here, before the storage holds anything
         self.storage = make_storage(storage)
         self.events = EventBus()
         self.name = name or f"study-{uuid.uuid4().hex[:8]}"
@@ -313,7 +315,9 @@ class Study:
                  timeout: float | None = None, *, catch: bool = True,
                  callbacks: Iterable[Callable[[Study, Trial], None]] = (),
                  show: bool = False, n_jobs: int = 1, dask: Any = None,
-                 retries: int = 0) -> None:
+                 retries: int = 0, trial_timeout: float | None = None,
+                 patience: int | None = None, min_improvement: float = 0.0,
+                 on_repeat: str = "reuse") -> None:
         """Run ``objective`` on new trials until ``n_trials`` or ``timeout`` is reached.
 
         Parameters
@@ -337,6 +341,14 @@ class Study:
         retries : int
             With ``n_jobs``/``dask``: times a trial whose worker process died is run again
             before it is recorded as failed.
+        trial_timeout : float, optional
+            Seconds one trial may run; it is then stopped and recorded failed with its curve.
+        patience : int, optional
+            Stop when the best score has not improved (by more than ``min_improvement``) in
+            this many trials.
+        on_repeat : {"reuse", "run"}
+            A proposal that repeats a complete trial's parameters is recorded with its score
+            without running the objective (``reuse``, not counted in ``n_trials``), or run.
         """
         from ._lifecycle import optimize
 
@@ -349,7 +361,9 @@ class Study:
             dashboard = Dashboard(self, n_trials=n_trials, timeout=timeout)
         try:
             optimize(self, objective, n_trials=n_trials, timeout=timeout, catch=catch,
-                     callbacks=list(callbacks), n_jobs=n_jobs, dask=dask, retries=retries)
+                     callbacks=list(callbacks), n_jobs=n_jobs, dask=dask, retries=retries,
+                     trial_timeout=trial_timeout, patience=patience,
+                     min_improvement=min_improvement, on_repeat=on_repeat)
         finally:
             if dashboard is not None:
                 dashboard.close()

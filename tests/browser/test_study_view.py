@@ -239,3 +239,51 @@ def test_tuning_panel_tells_two_studies_of_one_name_apart(lab_page: LabPage) -> 
     assert names[0] != names[1]
     assert names[0].endswith("· cell 1") and names[1].endswith("· cell 3")
     lp.screenshot("tuning-panel-twins.png", lp.page.locator(NOTEBOOK).locator(".."))
+
+
+MANUAL = """%load_ext hpt_magic
+from hpt_magic import Float, Choice, Study
+from hpt_magic.widgets import ManualTuner
+study = Study(space={"x": Float(0, 10), "optimizer": Choice(["sgd", "adam"])},
+              name="by-hand", storage="manual-view.db", new=True)
+ManualTuner(study, lambda t: (t.params["x"] - 3) ** 2)
+"""
+
+
+def test_manual_panel_study_survives_reload_and_html_export(lab_page: LabPage) -> None:
+    lp = lab_page
+    lp.open_notebook("manual-view.ipynb", [MANUAL])
+    lp.run_all()
+    tuner = lp.page.locator(f"{NOTEBOOK} .hpt-manual-tuner")
+    tuner.locator(".widget-slider").first.wait_for()
+    lp.wait_idle()
+    view = lp.page.locator(VIEW)
+    view.wait_for()
+    assert view.locator(".hpt-progress-text").inner_text() == "manual tuning · no trial yet"
+    # The sliders start in one column.
+    starts = lp.js("""sel => [...document.querySelectorAll(sel + ' .widget-slider .slider-container,'
+                     + sel + ' .widget-toggle-buttons .widget-toggle-button:first-child')]
+                     .map(e => Math.round(e.getBoundingClientRect().left))""",
+                   f"{NOTEBOOK} .hpt-manual-tuner")
+    assert len(starts) == 2 and abs(starts[0] - starts[1]) <= 2, starts
+    tuner.locator("button", has_text="Run").click()
+    tuner.locator(".widget-html", has_text="Trial 0 complete").wait_for()
+    wait_for(lambda: view_attr(lp, "data-trials") == "1", 30, 0.1, "the view after the run")
+    assert view.locator(".hpt-legend").inner_text().count("manual") == 1
+    lp.screenshot("manual-panel-with-view.png", lp.page.locator(f"{NOTEBOOK} .jp-Cell").first)
+    lp.save()
+    lp.shutdown_kernel()
+    lp.reload()
+    view.wait_for()
+    assert view_attr(lp, "data-trials") == "1" and view_attr(lp, "data-status") == "manual"
+    lp.screenshot("manual-view-after-reload.png", lp.page.locator(f"{NOTEBOOK} .jp-Cell").first)
+
+    import subprocess
+    import sys
+    html = subprocess.run(
+        [sys.executable, "-m", "nbconvert", "--to", "html", "--stdout",
+         str(lp.lab.root / "manual-view.ipynb")], capture_output=True, text=True, timeout=120,
+        env=lp.lab.env).stdout
+    assert "VBox(children" not in html
+    assert "Manual tuning of study &#39;by-hand&#39;" in html or "data:image/png" in html
+    assert "data:image/png" in html

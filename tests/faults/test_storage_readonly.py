@@ -21,7 +21,7 @@ def source(tmp_path):
 
 @pytest.fixture(autouse=True)
 def _close_storages():
-    # The mounts are undone after the test: release the files first.
+    # The mounts are detached lazily at the end of each test: release their files too.
     yield
     STORAGES.close_all()
 

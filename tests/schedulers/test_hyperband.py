@@ -55,7 +55,12 @@ def test_continued_study_goes_on_where_it_stopped(tmp_path, curves):
     assert [t.last_step for t in again.trials] == [t.last_step for t in whole.trials]
 
 
-def test_needs_max_steps():
-    study = Study(space={"x": Float(0, 1)}, scheduler=HyperbandScheduler())
+def test_needs_max_steps_before_anything_is_stored(tmp_path):
+    path = tmp_path / "s.db"
     with pytest.raises(TuneError, match="max_steps"):
-        study.ask()
+        Study(space={"x": Float(0, 1)}, scheduler=HyperbandScheduler(), storage=path,
+              name="hb")
+    with pytest.raises(TuneError, match="max_steps"):
+        Study(space={"x": Float(0, 1)}, scheduler="hyperband", storage=path, name="hb")
+    # Refused before the storage was even opened: no file, so no study and no running trial.
+    assert not path.exists()

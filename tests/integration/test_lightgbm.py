@@ -1,0 +1,68 @@
+"""tune.lightgbm_callback: LightGBM rounds reported to the trial."""
+
+import pytest
+from sklearn.metrics import log_loss
+from framework_cases import StopAfter, assert_pruned_with_curve
+
+from hpt_magic import Study, TrialState, tune
+
+lgb = pytest.importorskip("lightgbm")
+
+ROUNDS = 8
+#: One callback object for every trial: it must carry nothing between them (Optuna's
+#: LightGBM callback once kept the first trial in a closure).
+CALLBACK = tune.lightgbm_callback("valid", "binary_logloss")
+
+
+def objective_for(data):
+    X, y, Xv, yv = data
+
+    def objective(trial):
+        params = {"objective": "binary", "learning_rate": tune.loguniform(1e-4, 0.5, name="lr"),
+                  "num_leaves": 7, "verbosity": -1, "num_threads": 1}
+        booster = lgb.train(params, lgb.Dataset(X, y), num_boost_round=ROUNDS,
+                            valid_sets=[lgb.Dataset(Xv, yv)], valid_names=["valid"],
+                            callbacks=[CALLBACK])
+        return log_loss(yv, booster.predict(Xv))
+    return objective
+
+
+def test_asha_prunes_a_poor_trial_and_the_callback_carries_nothing_over(binary):
+    study = Study(scheduler="asha", max_steps=ROUNDS, scheduler_args={"reduction_factor": 2})
+    for lr in (0.3, 1e-4, 0.35):
+        study.enqueue({"lr": lr})
+    study.optimize(objective_for(binary), n_trials=3)
+    good, poor, again = study.trials
+    assert good.state is again.state is TrialState.COMPLETE
+    assert sorted(good.intermediate) == sorted(again.intermediate) == list(range(ROUNDS))
+    assert_pruned_with_curve(poor, [0])
+
+
+def test_scikit_learn_api_stops_cleanly(binary):
+    X, y, Xv, yv = binary
+    models = []
+
+    def objective(trial):
+        model = lgb.LGBMClassifier(n_estimators=ROUNDS, num_leaves=7, verbosity=-1, n_jobs=1,
+                                   learning_rate=tune.uniform(0.1, 0.5, name="lr"))
+        model.fit(X, y, eval_set=[(Xv, yv)], callbacks=[tune.lightgbm_callback()])
+        models.append(model)
+        return model.score(Xv, yv)
+
+    study = Study(direction="maximize", scheduler=StopAfter(2), seed=0)
+    study.optimize(objective, n_trials=2)
+    for trial, model in zip(study.trials, models):
+        assert_pruned_with_curve(trial, [0, 1, 2])
+        assert model.booster_.current_iteration() == 3
+
+
+def test_unknown_validation_set_names_the_known_ones(binary):
+    X, y, Xv, yv = binary
+    study = Study(seed=0)
+    study.optimize(lambda t: lgb.train(
+        {"objective": "binary", "verbosity": -1}, lgb.Dataset(X, y), num_boost_round=2,
+        valid_sets=[lgb.Dataset(Xv, yv)], callbacks=[tune.lightgbm_callback("valid")]) and 0.0,
+        n_trials=1)
+    trial = study.trials[0]
+    assert trial.state is TrialState.FAILED
+    assert "validation set 'valid' (found: ['valid_0 binary_logloss'])" in trial.error

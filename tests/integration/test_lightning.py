@@ -1,0 +1,64 @@
+"""tune.lightning_callback: a Lightning Trainer reporting epochs to the trial."""
+
+import pytest
+from framework_cases import assert_pruned_with_curve
+
+from hpt_magic import Study, TrialState, tune
+
+pl = pytest.importorskip("lightning.pytorch")
+torch = pytest.importorskip("torch")
+
+EPOCHS = 4
+CALLBACK = tune.lightning_callback("val_loss")
+
+
+class Classifier(pl.LightningModule):
+    def __init__(self, lr):
+        super().__init__()
+        self.lr = lr
+        self.net = torch.nn.Sequential(torch.nn.Linear(10, 8), torch.nn.ReLU(),
+                                       torch.nn.Linear(8, 2))
+
+    def training_step(self, batch, _):
+        x, y = batch
+        return torch.nn.functional.cross_entropy(self.net(x), y)
+
+    def validation_step(self, batch, _):
+        x, y = batch
+        self.log("val_loss", torch.nn.functional.cross_entropy(self.net(x), y))
+
+    def configure_optimizers(self):
+        return torch.optim.SGD(self.parameters(), lr=self.lr)
+
+
+def objective_for(data):
+    X, y, Xv, yv = (torch.as_tensor(a) for a in data)
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(X, y), batch_size=32)
+    valid = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(Xv, yv), batch_size=200)
+
+    def objective(trial):
+        torch.manual_seed(0)
+        model = Classifier(tune.loguniform(1e-5, 1.0, name="lr"))
+        trainer = pl.Trainer(max_epochs=EPOCHS, callbacks=[CALLBACK], logger=False,
+                             enable_checkpointing=False, enable_progress_bar=False,
+                             enable_model_summary=False, num_sanity_val_steps=0)
+        trainer.fit(model, loader, valid)
+        return trainer.callback_metrics["val_loss"].item()
+    return objective
+
+
+def test_uses_only_current_hooks():
+    hooks = [name for name in vars(type(CALLBACK)) if name.startswith("on_")]
+    assert hooks and all(callable(getattr(pl.Callback, name, None)) for name in hooks)
+
+
+def test_asha_prunes_a_poor_trial_and_the_callback_carries_nothing_over(binary):
+    study = Study(scheduler="asha", max_steps=EPOCHS, scheduler_args={"reduction_factor": 2})
+    for lr in (0.5, 1e-5, 0.5):
+        study.enqueue({"lr": lr})
+    study.optimize(objective_for(binary), n_trials=3)
+    good, poor, again = study.trials
+    assert good.state is again.state is TrialState.COMPLETE, (good.error, again.error)
+    assert sorted(good.intermediate) == list(range(EPOCHS))
+    assert_pruned_with_curve(poor, [0])
+    assert again.intermediate == pytest.approx(good.intermediate, rel=1e-5)

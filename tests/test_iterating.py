@@ -1,0 +1,132 @@
+"""Iterating on a study: per-trial time limits, patience, repeated proposals."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import cloudpickle
+import pytest
+
+from hpt_magic import Choice, Float, Int, Study, TrialState, TuneError, tune
+from hpt_magic.study._lifecycle import start_background
+
+cloudpickle.register_pickle_by_value(sys.modules[__name__])
+
+
+def slow_second(trial):
+    x = tune.uniform(0, 1, name="x")
+    tune.report(x, 0)
+    if trial.number == 1:
+        time.sleep(30)  # blocked in C: the alarm still stops it in the main thread
+    return x
+
+
+def test_a_trial_past_its_time_limit_fails_with_its_curve_and_the_run_goes_on():
+    study = Study(seed=0)
+    started = time.monotonic()
+    study.optimize(slow_second, n_trials=3, trial_timeout=0.5)
+    assert time.monotonic() - started < 10
+    slow = study.trial(1)
+    assert slow.state is TrialState.FAILED and slow.error == "timed out after 0.5 s"
+    assert slow.intermediate == {0: slow.params["x"]}
+    assert [t.state for t in study.trials].count(TrialState.COMPLETE) == 2
+
+
+def busy_second(trial):
+    x = trial.params["x"]
+    if trial.number == 1:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # pure Python: stopped at the next instruction
+            pass
+    return x
+
+
+def test_time_limit_in_a_background_run():
+    study = Study(space={"x": Float(0, 1)}, seed=0)
+    start_background(study, busy_second, n_trials=3, trial_timeout=0.5)
+    assert study.wait(20)
+    assert study.trial(1).error == "timed out after 0.5 s"
+    assert study.counts()["complete"] == 2
+
+
+def sleepy_second(trial):
+    if trial.number == 1:
+        time.sleep(60)
+    return trial.params["x"]
+
+
+def test_time_limit_replaces_the_worker_process():
+    study = Study(space={"x": Float(0, 1)}, seed=0)
+    started = time.monotonic()
+    study.optimize(sleepy_second, n_trials=5, n_jobs=2, trial_timeout=1.0)
+    assert time.monotonic() - started < 30
+    assert study.trial(1).state is TrialState.FAILED
+    assert study.trial(1).error == "timed out after 1 s"
+    assert study.counts()["complete"] == 4
+
+
+@pytest.mark.parametrize("bad", [0, -1, float("nan"), float("inf"), "10"])
+def test_bad_time_limits_are_refused(bad):
+    study = Study(space={"x": Float(0, 1)})
+    with pytest.raises(TuneError, match="trial_timeout"):
+        study.optimize(lambda t: 0.0, n_trials=1, trial_timeout=bad)
+    assert study.trials == []
+
+
+def test_patience_ends_the_run_when_the_best_stops_improving():
+    values = iter([5.0, 4.0, 3.0, 3.0, 3.5, 2.9999, 4.0, 1.0])
+    study = Study(space={"x": Float(0, 1)}, seed=0)
+    study.optimize(lambda t: next(values), n_trials=8, patience=3, min_improvement=0.01)
+    # 3.0 at trial 2 is the last real improvement; 3.0, 3.5, 2.9999 (by less than 0.01) follow.
+    assert len(study.trials) == 6
+
+
+def test_a_repeated_proposal_reuses_the_earlier_score_without_running():
+    calls = []
+
+    def objective(trial):
+        calls.append(dict(trial.params))
+        return trial.params["n"] * 10 + ["a", "b"].index(trial.params["c"])
+
+    study = Study(space={"n": Int(1, 3), "c": Choice(["a", "b"])}, sampler="random", seed=0)
+    study.optimize(objective, n_trials=4)
+    ran = [t for t in study.trials if "repeat_of" not in t.user_attrs]
+    reused = [t for t in study.trials if "repeat_of" in t.user_attrs]
+    assert len(ran) == len(calls) == 4  # the budget counts trials that ran
+    assert len({tuple(sorted(c.items())) for c in calls}) == 4  # never the same point twice
+    for t in reused:
+        earlier = study.trial(t.user_attrs["repeat_of"])
+        assert t.params == earlier.params and t.value == earlier.value
+        assert t.state is TrialState.COMPLETE
+
+
+def test_on_repeat_run_runs_every_proposal():
+    calls = []
+    study = Study(space={"n": Int(1, 2)}, sampler="random", seed=0)
+    study.optimize(lambda t: calls.append(1) or t.params["n"], n_trials=6, on_repeat="run")
+    assert len(calls) == len(study.trials) == 6
+
+
+def test_a_sampler_that_only_repeats_ends_the_run():
+    study = Study(space={"n": Int(1, 2)}, sampler="random", seed=0)
+    study.optimize(lambda t: t.params["n"], n_trials=5)
+    ran = [t for t in study.trials if "repeat_of" not in t.user_attrs]
+    assert len(ran) == 2  # both points, then only repeats until the run gives up
+    assert len(study.trials) < 100
+
+
+def test_magic_options(shell, capsys):
+    cell = ("import time\nx = tune.uniform(0, 1)\n"
+            "if x > 0.5:\n    time.sleep(20)\nx")
+    started = time.monotonic()
+    result = shell.run_cell(f"%%tune --trials 6 --trial-timeout 0.3 --sampler random --seed 1 "
+                            f"--storage memory --plot none --study t\n{cell}")
+    assert result.success
+    assert time.monotonic() - started < 15
+    study = shell.user_ns["study"]
+    timed_out = [t for t in study.trials if t.error == "timed out after 0.3 s"]
+    assert timed_out and all(t.params["x"] > 0.5 for t in timed_out)
+    result = shell.run_cell("%%tune --trials 3 --patience 0 --storage memory --study u\n1.0")
+    assert not result.success
+    assert "patience" in str(result.error_in_exec)
