@@ -192,8 +192,7 @@ def run_keras(method: str, seed: int) -> dict[str, Any]:
         from hpt_magic import Tuner
 
         tuner = Tuner(_build, objective="val_accuracy", max_trials=5, seed=seed,
-                      scheduler="hyperband", max_steps=KERAS_EPOCHS,
-                      scheduler_args={"reduction_factor": 3})
+                      scheduler="hyperband", max_steps=KERAS_EPOCHS)
         tuner.search(X, y, **fit)
         out["rss_5"] = _rss_mb()
         tuner.max_trials = 25

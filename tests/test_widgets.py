@@ -302,7 +302,7 @@ def test_study_view_beside_the_controls_is_redrawn_after_each_run():
     tuner.run_button.click()
     data = tuner.view
     assert {"image/png", MIME} <= set(data)
-    assert "1 trials, 1 complete" in data["text/plain"]
+    assert "1 trial, 1 complete" in data["text/plain"]
     assert data[MIME]["trials"][0]["manual"] is True
     assert data[MIME]["progress"]["done"] == 1
 

@@ -319,7 +319,8 @@ def manual_bundle(study: Any, figure: _layout.DashboardFigure | None = None) -> 
     doc = document(study, {"status": "manual", "done": finished, "planned": None,
                            "elapsed": None})
     counts, best = doc["progress"]["counts"], doc["progress"]["best"]
-    parts = [f"{finished} trials, {counts['complete']} complete, {counts['failed']} failed"]
+    trials = "1 trial" if finished == 1 else f"{finished} trials"
+    parts = [f"{trials}, {counts['complete']} complete, {counts['failed']} failed"]
     if best is not None:
         parts.append(f"best {format_number(best['value'])} (trial {best['number']})")
     line = f"Manual tuning of study {study.name!r}: " + (" · ".join(parts) if finished

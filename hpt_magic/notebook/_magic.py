@@ -119,6 +119,9 @@ class TuneMagics(Magics):
     @argument("--on-repeat", choices=("reuse", "run"), default="reuse",
               help="A proposal repeating a complete trial: reuse its score without running "
                    "the cell (default, not counted in --trials), or run it (noisy scores).")
+    @argument("--no-retry-orphans", dest="retry_orphans", action="store_false", default=True,
+              help="Do not re-run the trials a dead kernel left running (they are marked "
+                   "interrupted either way).")
     @argument("--retries", type=int, default=0,
               help="With --jobs/--dask: run a trial again if its worker process died.")
     @argument("--dask", default=None,
@@ -275,7 +278,8 @@ class TuneMagics(Magics):
         study = Study(sampler=sampler, direction=direction, seed=args.seed, name=name,
                       storage=store, scheduler=args.scheduler, max_steps=args.max_steps,
                       new=args.new, sampler_args=sampler_args,
-                      scheduler_args=_parse_kv(args.scheduler_args, "--scheduler-args"))
+                      scheduler_args=_parse_kv(args.scheduler_args, "--scheduler-args"),
+                      retry_orphans=args.retry_orphans)
         study.check_space({}, names=program.param_names)
         if existing is not None and study.trials:
             try:
@@ -294,6 +298,11 @@ class TuneMagics(Magics):
         where = "in memory" if storage is None else f"in {args.storage}"
         if not args.quiet:
             print(f"{first}; sampler {study.sampler.name}, {where}.")
+        for orphan in study.orphans:
+            # Said even with --quiet: the file changed under the user's eyes.
+            then = ", re-queued" if study.retry_orphans and orphan.params else ""
+            print(f"trial {orphan.number} was running when its kernel died: marked "
+                  f"interrupted{then}.")
         return study
 
     @line_magic

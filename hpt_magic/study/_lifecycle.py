@@ -113,6 +113,7 @@ class Run:
         check_iteration(trial_timeout, patience, min_improvement, on_repeat)
         if not isinstance(retries, int) or retries < 0:
             raise TuneError(f"retries must be a whole number >= 0, got {retries!r}.")
+        study.refresh()  # what another kernel on the same file did meanwhile
         self.study = study
         self.info = info or RunInfo(n_trials, timeout)
         self.executor = executor or make_executor(objective, study, n_jobs=n_jobs, dask=dask,

@@ -47,6 +47,9 @@ class Study:
         Start afresh even if a study of that name exists (the old one is renamed, not deleted).
     sampler_args, scheduler_args : dict, optional
         Options passed to a sampler or scheduler built by name.
+    retry_orphans : bool
+        Trials left ``running`` by a kernel that died are marked interrupted when the study
+        opens; with ``True`` their parameters are queued to be tried first.
 
     Examples
     --------
@@ -63,7 +66,7 @@ class Study:
         storage: str | os.PathLike | Storage | None = None,
         scheduler: str | Scheduler | None = None, max_steps: int | None = None, new: bool = False,
         sampler_args: Mapping[str, Any] | None = None,
-        scheduler_args: Mapping[str, Any] | None = None,
+        scheduler_args: Mapping[str, Any] | None = None, retry_orphans: bool = True,
     ) -> None:
         self.direction = Direction(direction)
         self.seed = seed
@@ -81,6 +84,10 @@ class Study:
         self.events = EventBus()
         self.name = name or f"study-{uuid.uuid4().hex[:8]}"
         self._queue: list[dict[str, Any]] = []
+        self.retry_orphans = retry_orphans
+        #: Trials found ``running`` under a dead kernel when the study was opened, now marked
+        #: interrupted (their parameters are queued first when ``retry_orphans``).
+        self.orphans: list[Trial] = []
         self._lock = threading.RLock()
         self._stop = threading.Event()
         self.previous_name: str | None = None
@@ -109,6 +116,7 @@ class Study:
             if self._known:
                 self.storage.update_study(self._id, space=space_to_json(self._known))
             self._trials: list[Trial] = []
+            self._loaded = time.monotonic()
             self.resumed = False
             return
         if Direction(rec["direction"]) is not self.direction:
@@ -124,8 +132,35 @@ class Study:
             self.check_space(self.space, allow_missing=False)
             self._known.update(self.space)
             self.storage.update_study(self._id, space=space_to_json(self._known))
+        self._recover_orphans()
         self._trials = self.storage.load_trials(self._id, self._known)
+        self._loaded = time.monotonic()
         self.resumed = True
+
+    def _recover_orphans(self) -> None:
+        """Finish the trials a dead kernel left ``running``, and queue their parameters to be
+        tried first (``retry_orphans``), so that the crash costs nothing but the time."""
+        self.orphans = self.storage.recover_orphans(self._id)
+        retry = [dict(t.params) for t in self.orphans if t.params and self.retry_orphans]
+        if retry:
+            self._queue[:0] = retry
+            self._save_queue()
+
+    def refresh(self) -> None:
+        """Take in what other writers of the study's file did: their new trials, and trials
+        they finished (or that were recovered from a dead kernel) since this study loaded."""
+        if self._runs or time.monotonic() - self._loaded < 1.0:
+            return  # never under a running trial's feet; nothing new just after loading
+        self._recover_orphans()
+        stored = self.storage.load_trials(self._id, self._known)
+        mine = {t.number: t for t in self._trials}
+        merged = []
+        for trial in stored:
+            own = mine.get(trial.number)
+            keep = own is not None and (own.state.finished or own._host is not None)
+            merged.append(own if keep else trial)
+        self._trials = merged
+        self._loaded = time.monotonic()
 
     def check_space(self, space: Mapping[str, Distribution], *, allow_missing: bool = False,
                     names: Iterable[str] | None = None) -> None:

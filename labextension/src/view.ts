@@ -81,7 +81,7 @@ export function progressLine(p: IProgress): string {
       ? 'no trial yet'
       : p.planned
         ? `${p.done} / ${p.planned} trials`
-        : `${p.done} trials`;
+        : `${p.done} trial${p.done === 1 ? '' : 's'}`;
   const parts = [status, trials];
   if (p.elapsed !== null) {
     parts.push(`${formatDuration(p.elapsed)} elapsed`);

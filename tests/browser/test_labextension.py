@@ -358,7 +358,8 @@ def test_tuning_side_panel_lists_the_studies_of_the_current_notebook(
     lp.js("() => window.jupyterapp.shell.activateById('hpt-magic-tuning')")
     rows = lp.page.locator("#hpt-magic-tuning li")
     wait_for(lambda: rows.count() == 2, 30, 0.1, "two studies in the panel")
-    assert rows.locator(".hpt-TuningPanel-name").all_inner_texts() == ["study-30", PAYLOAD]
+    assert rows.locator(".hpt-TuningPanel-name").all_inner_texts() == [
+        "study-30 · cell 1", f"{PAYLOAD} · cell 2"]
     lines = rows.locator(".hpt-TuningPanel-line").all_inner_texts()
     assert lines[0].startswith("finished · 30 / 30 trials")
     assert lines[1].startswith("running · 8 / 40 trials")

@@ -1,8 +1,8 @@
 """tune.lightgbm_callback: LightGBM rounds reported to the trial."""
 
 import pytest
-from sklearn.metrics import log_loss
 from framework_cases import StopAfter, assert_pruned_with_curve
+from sklearn.metrics import log_loss
 
 from hpt_magic import Study, TrialState, tune
 
