@@ -1,13 +1,22 @@
 """Multi-fidelity benchmark: our schedulers against full-training random search and Optuna.
 
-Two tasks (scikit-learn's digits; a harder ``make_classification`` with 40 features, 15
-informative, 10 % label noise), an ``MLPClassifier`` trained epoch by epoch with
+Three tasks (scikit-learn's digits; a harder ``make_classification`` with 40 features, 15
+informative, 10 % label noise; ``noisy``: 5 classes, 10 informative among 200 features, 15 %
+flipped labels, minibatches of 32, so validation curves jitter from epoch to epoch and slow,
+well-regularised configurations overtake fast starters late), an ``MLPClassifier``
+trained epoch by epoch with
 ``partial_fit`` up to ``--max-steps`` epochs, four hyperparameters (learning rate, L2 alpha,
 hidden units, activation). Every method gets the same budget of epochs: ``--budget`` full
 trainings. A configuration counts once it is trained to the last epoch; reported per method
 (median over seeds): the best validation accuracy, the same at 1/3 and 1/2 of the budget, the
 held-out test accuracy of the chosen configuration, and the epochs needed to reach the final
-validation accuracy of full-training random search.
+validation accuracy of full-training random search, the trials started, and the optimiser's
+own CPU time per trial (everything but training: sampler, scheduler, bookkeeping) and per
+pruning decision.
+
+DEHB (PyPI ``dehb``) and SMAC3's multi-fidelity facade (Hyperband intensifier) train every
+evaluation from scratch at the fidelity they ask for, as they are designed to; the same epoch
+budget is charged.
 
 Run (one process per task on two cores, one BLAS thread each)::
 
@@ -42,14 +51,20 @@ from hpt_magic.schedulers import SCHEDULERS, PBTScheduler
 SPACE = {"lr": Float(1e-4, 1e-1, log=True), "alpha": Float(1e-6, 1e-1, log=True),
          "hidden": Int(16, 256, log=True), "activation": Choice(["relu", "tanh", "logistic"])}
 MODEL_SAMPLER = "tpe" if "tpe" in SAMPLERS else "random"
-OURS = ["random (full)", "asha", "hyperband", "bohb", "median", "pbt"]
-OPTUNA = ["optuna tpe+sha", "optuna tpe+hyperband", "optuna tpe+median"]
+OURS = ["gp (full)", "tpe (full)", "asha", "hyperband", "median", "bohb", "mobster"]
+OPTUNA = ["optuna tpe (full)", "optuna tpe+median", "optuna tpe+sha", "optuna tpe+hyperband"]
+PEERS = ["dehb", "smac-mf"]
+FULL = {"random (full)": "random", "gp (full)": "gp", "tpe (full)": "tpe"}
 
 
 def load(task: str) -> dict[str, Any]:
     """Train / validation / test splits, standardised (split fixed; seeds vary the search)."""
     if task == "digits":
         X, y = load_digits(return_X_y=True)
+    elif task == "noisy":
+        X, y = make_classification(n_samples=2000, n_features=200, n_informative=10,
+                                   n_redundant=0, n_classes=5, n_clusters_per_class=2,
+                                   flip_y=0.15, class_sep=2.5, random_state=1)
     else:
         X, y = make_classification(n_samples=3000, n_features=40, n_informative=15,
                                    n_redundant=5, n_classes=3, flip_y=0.1, class_sep=0.8,
@@ -60,7 +75,9 @@ def load(task: str) -> dict[str, Any]:
                                                     random_state=0, stratify=y_rest)
     scaler = StandardScaler().fit(X_train)
     return {"train": (scaler.transform(X_train), y_train), "val": (scaler.transform(X_val), y_val),
-            "test": (scaler.transform(X_test), y_test), "classes": np.unique(y)}
+            "test": (scaler.transform(X_test), y_test), "classes": np.unique(y),
+            # Minibatches of 32 make the noisy task's curves jitter (and cross).
+            "batch_size": 32 if task == "noisy" else "auto"}
 
 
 class Budget:
@@ -70,6 +87,7 @@ class Budget:
         self.total = total
         self.used = 0
         self.done: list[tuple[int, float, float]] = []  # (epochs used then, val acc, test acc)
+        self.train_cpu = 0.0   # CPU seconds spent training and scoring
 
     @property
     def exhausted(self) -> bool:
@@ -82,7 +100,8 @@ def train(data: dict[str, Any], params: dict[str, Any], seed: int, steps, report
     if model is None:
         model = MLPClassifier(hidden_layer_sizes=(int(params["hidden"]),),
                               activation=params["activation"], alpha=params["alpha"],
-                              learning_rate_init=params["lr"], random_state=seed)
+                              learning_rate_init=params["lr"], random_state=seed,
+                              batch_size=data["batch_size"])
     else:  # a PBT checkpoint, carried on with perturbed rates (Adam keeps its own copy)
         model.set_params(alpha=params["alpha"], learning_rate_init=params["lr"])
         model._optimizer.learning_rate = params["lr"]
@@ -92,28 +111,38 @@ def train(data: dict[str, Any], params: dict[str, Any], seed: int, steps, report
         if budget.exhausted:
             return acc
         budget.used += 1
+        t0 = time.process_time()
         model.partial_fit(X, y, classes=data["classes"])
         acc, last = model.score(X_val, y_val), epoch
+        budget.train_cpu += time.process_time() - t0
         if report(epoch, acc, model):
             return acc
     if last == data["max_steps"] - 1:
+        t0 = time.process_time()
         budget.done.append((budget.used, acc, model.score(*data["test"])))
+        budget.train_cpu += time.process_time() - t0
     return acc
 
 
-def run_ours(method: str, data: dict[str, Any], seed: int, budget: Budget) -> int:
+def run_ours(method: str, data: dict[str, Any], seed: int, budget: Budget) -> tuple[int, dict]:
     from hpt_magic import tune
 
     max_steps = data["max_steps"]
-    if method == "random (full)":
-        study = Study(space=SPACE, sampler="random", direction="maximize", seed=seed)
+    if method in FULL:
+        study = Study(space=SPACE, sampler=FULL[method], direction="maximize", seed=seed)
     elif method == "pbt":
         study = Study(space=SPACE, sampler="random", direction="maximize", seed=seed,
                       scheduler=PBTScheduler(population_size=8, interval=3,
                                              mutate=["lr", "alpha"], max_steps=max_steps))
     else:
-        study = Study(space=SPACE, sampler="random" if method == "bohb" else MODEL_SAMPLER,
-                      direction="maximize", seed=seed, scheduler=method, max_steps=max_steps)
+        sampler = {"bohb": "random", "mobster": "gp"}.get(method, MODEL_SAMPLER)
+        study = Study(space=SPACE, sampler=sampler, direction="maximize", seed=seed,
+                      scheduler=method, max_steps=max_steps)
+    decisions: list[float] = []
+    proposals: list[float] = []
+    if study.scheduler is not None:
+        _time_calls(study.scheduler, "on_report", decisions, clock=time.process_time)
+        _time_calls(study.scheduler, "on_trial_start", proposals, clock=time.process_time)
 
     def objective(trial):
         def report(epoch, acc, model):
@@ -126,10 +155,11 @@ def run_ours(method: str, data: dict[str, Any], seed: int, budget: Budget) -> in
         return acc
 
     study.optimize(objective, n_trials=100_000)
-    return len(study.trials)
+    return len(study.trials), {"decision_s": sum(decisions), "decisions": len(decisions),
+                               "proposal_s": sum(proposals)}
 
 
-def run_optuna(method: str, data: dict[str, Any], seed: int, budget: Budget) -> int:
+def run_optuna(method: str, data: dict[str, Any], seed: int, budget: Budget) -> tuple[int, dict]:
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
@@ -139,9 +169,11 @@ def run_optuna(method: str, data: dict[str, Any], seed: int, budget: Budget) -> 
               "optuna tpe+hyperband": lambda: optuna.pruners.HyperbandPruner(
                   min_resource=1, max_resource=max_steps, reduction_factor=3),
               "optuna tpe+median": lambda: optuna.pruners.MedianPruner(
-                  n_startup_trials=5, n_warmup_steps=5)}[method]()
+                  n_startup_trials=5, n_warmup_steps=5),
+              "optuna tpe (full)": optuna.pruners.NopPruner}[method]()
     study = optuna.create_study(direction="maximize", pruner=pruner,
                                 sampler=optuna.samplers.TPESampler(seed=seed))
+    decisions: list[float] = []
 
     def objective(trial):
         params = {"lr": trial.suggest_float("lr", 1e-4, 1e-1, log=True),
@@ -152,7 +184,11 @@ def run_optuna(method: str, data: dict[str, Any], seed: int, budget: Budget) -> 
 
         def report(epoch, acc, model):
             trial.report(acc, epoch + 1)    # step = epochs done, as our schedulers count
-            return trial.should_prune()
+            t0 = time.process_time()
+            try:
+                return trial.should_prune()
+            finally:
+                decisions.append(time.process_time() - t0)
 
         acc = train(data, params, seed * 100_003 + trial.number, range(max_steps), report,
                     budget)
@@ -163,7 +199,79 @@ def run_optuna(method: str, data: dict[str, Any], seed: int, budget: Budget) -> 
         return acc
 
     study.optimize(objective, n_trials=100_000)
-    return len(study.trials)
+    return len(study.trials), {"decision_s": sum(decisions), "decisions": len(decisions)}
+
+
+def _configspace(seed: int):
+    from ConfigSpace import Categorical, ConfigurationSpace
+    from ConfigSpace import Float as CSFloat
+    from ConfigSpace import Integer as CSInteger
+
+    cs = ConfigurationSpace(seed=seed)
+    cs.add([CSFloat("lr", (1e-4, 1e-1), log=True), CSFloat("alpha", (1e-6, 1e-1), log=True),
+            CSInteger("hidden", (16, 256), log=True),
+            Categorical("activation", ["relu", "tanh", "logistic"])])
+    return cs
+
+
+def run_dehb(method: str, data: dict[str, Any], seed: int, budget: Budget) -> tuple[int, dict]:
+    """DEHB by ask/tell; every evaluation trains from scratch for the fidelity it asks."""
+    import tempfile
+
+    from dehb import DEHB
+
+    max_steps = data["max_steps"]
+    with tempfile.TemporaryDirectory() as tmp:
+        dehb = DEHB(cs=_configspace(seed), dimensions=len(SPACE), min_fidelity=1,
+                    max_fidelity=max_steps, eta=3, n_workers=1, seed=seed, output_path=tmp,
+                    log_level="ERROR")
+        return _ask_tell(data, seed, budget, lambda: _dehb_ask(dehb),
+                         lambda job, loss, epochs: dehb.tell(job, {"fitness": loss,
+                                                                  "cost": epochs}))
+
+
+def _dehb_ask(dehb) -> tuple[Any, dict, int]:
+    job = dehb.ask()
+    config = dict(job["config"])
+    return job, config, int(round(job["fidelity"]))
+
+
+def run_smac(method: str, data: dict[str, Any], seed: int, budget: Budget) -> tuple[int, dict]:
+    """SMAC3's multi-fidelity facade (random forest, Hyperband intensifier) by ask/tell."""
+    import tempfile
+
+    from smac import MultiFidelityFacade, Scenario
+    from smac.runhistory.dataclasses import TrialValue
+
+    max_steps = data["max_steps"]
+    with tempfile.TemporaryDirectory() as tmp:
+        scenario = Scenario(_configspace(seed), deterministic=True, n_trials=100_000,
+                            min_budget=1, max_budget=max_steps, seed=seed,
+                            output_directory=tmp)
+        smac = MultiFidelityFacade(
+            scenario, lambda config, seed=0, budget=1: 0.0,
+            intensifier=MultiFidelityFacade.get_intensifier(scenario, eta=3),
+            overwrite=True, logging_level=40)
+
+        def ask():
+            info = smac.ask()
+            return info, dict(info.config), int(round(info.budget))
+
+        return _ask_tell(data, seed, budget, ask,
+                         lambda info, loss, epochs: smac.tell(info, TrialValue(cost=loss)))
+
+
+def _ask_tell(data: dict[str, Any], seed: int, budget: Budget, ask: Callable,
+              tell: Callable) -> tuple[int, dict]:
+    n = 0
+    while not budget.exhausted:
+        job, params, epochs = ask()
+        acc = train(data, params, seed * 100_003 + n, range(max(1, epochs)),
+                    lambda *a: False, budget)
+        n += 1
+        if acc is not None:
+            tell(job, 1.0 - acc, epochs)
+    return n, {}
 
 
 def measure(task: str, methods: list[str], seeds: int, max_steps: int, budget: int) -> dict:
@@ -173,11 +281,14 @@ def measure(task: str, methods: list[str], seeds: int, max_steps: int, budget: i
     for method in methods:
         for seed in range(seeds):
             b = Budget(budget * max_steps)
-            t0 = time.perf_counter()
-            runner = run_optuna if method.startswith("optuna") else run_ours
-            n_trials = runner(method, data, seed, b)
+            t0, c0 = time.perf_counter(), time.process_time()
+            runner = (run_optuna if method.startswith("optuna") else run_dehb
+                      if method == "dehb" else run_smac if method == "smac-mf" else run_ours)
+            n_trials, extra = runner(method, data, seed, b)
+            cpu = time.process_time() - c0
             row = {"seed": seed, "trials": n_trials, "seconds": time.perf_counter() - t0,
-                   "done": b.done, "total": b.total}
+                   "done": b.done, "total": b.total, "used": b.used,
+                   "overhead_s": cpu - b.train_cpu, **extra}
             out.setdefault(method, []).append(row)
             print(f"{task:9s} {method:22s} seed {seed}: best val "
                   f"{best(b.done, b.total)[0]}, {n_trials} trials, {row['seconds']:.0f} s",
@@ -203,12 +314,14 @@ def table(results: list[dict]) -> str:
     for res in results:
         runs = res["runs"]
         total = res["budget"] * res["max_steps"]
-        ref = _median([best(r["done"], total)[0] for r in runs.get("random (full)", [])])
+        ref_name = next((m for m in FULL if m in runs), None)
+        ref = _median([best(r["done"], total)[0] for r in runs.get(ref_name, [])])
         lines += [f"\n### {res['task']}: {res['max_steps']} epochs max, budget {total} epochs "
                   f"({res['budget']} full trainings), {len(next(iter(runs.values())))} seeds "
                   "(medians)", "",
                   "| method | best val | val @1/3 | val @1/2 | test acc | epochs to random's "
-                  "final | trials | s/run |", "|---|---|---|---|---|---|---|---|"]
+                  "final | epochs used | trials | overhead ms/trial | µs/decision | s/run |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|"]
         for method, rows in runs.items():
             vals = [best(r["done"], total) for r in rows]
             reach = [epochs_to(r["done"], ref) if ref is not None else None for r in rows]
@@ -220,8 +333,10 @@ def table(results: list[dict]) -> str:
                 f"{_fmt(_median([best(r['done'], total / 3)[0] for r in rows]))} | "
                 f"{_fmt(_median([best(r['done'], total / 2)[0] for r in rows]))} | "
                 f"{_fmt(_median([t for _, t in vals]))} | {reach_txt} | "
+                f"{_median([r.get('used') for r in rows]) or 0:.0f} | "
                 f"{_median([r['trials'] for r in rows]):.0f} | "
-                f"{_median([r['seconds'] for r in rows]):.0f} |")
+                f"{_fmt(_median([r.get('overhead_s', 0) / r['trials'] * 1e3 for r in rows]), 1)}"
+                f" | {_decision(rows)} | {_median([r['seconds'] for r in rows]):.0f} |")
     return "\n".join(lines)
 
 
@@ -230,8 +345,18 @@ def _median(xs: list) -> float | None:
     return statistics.median(xs) if xs else None
 
 
-def _fmt(x: float | None) -> str:
-    return "-" if x is None else f"{x:.4f}"
+def _fmt(x: float | None, digits: int = 4) -> str:
+    return "-" if x is None else f"{x:.{digits}f}"
+
+
+def _decision(rows: list[dict]) -> str:
+    """CPU µs per pruning decision (median over seeds), with the model's ms per proposal."""
+    per = [r["decision_s"] / r["decisions"] * 1e6 for r in rows if r.get("decisions")]
+    text = f"{_median(per):.0f}" if per else "-"
+    if any(r.get("proposal_s") for r in rows):
+        text += (f" (+{_median([r['proposal_s'] / r['trials'] * 1e3 for r in rows]):.0f} ms "
+                 "per trial start)")
+    return text
 
 
 def decision_cost(n_trials: int = 1000, max_steps: int = 27) -> str:
@@ -270,15 +395,16 @@ def decision_cost(n_trials: int = 1000, max_steps: int = 27) -> str:
     return "\n".join(lines)
 
 
-def _time_calls(obj: Any, method: str, sink: list[float]) -> None:
+def _time_calls(obj: Any, method: str, sink: list[float],
+                clock: Callable[[], float] = time.perf_counter) -> None:
     inner: Callable = getattr(obj, method)
 
     def timed(*args: Any) -> Any:
-        t0 = time.perf_counter()
+        t0 = clock()
         try:
             return inner(*args)
         finally:
-            sink.append(time.perf_counter() - t0)
+            sink.append(clock() - t0)
 
     setattr(obj, method, timed)
 
@@ -286,8 +412,8 @@ def _time_calls(obj: Any, method: str, sink: list[float]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--tasks", nargs="+", default=["digits", "synthetic"])
-    parser.add_argument("--methods", nargs="+", default=OURS + OPTUNA)
+    parser.add_argument("--tasks", nargs="+", default=["noisy", "digits"])
+    parser.add_argument("--methods", nargs="+", default=OURS + OPTUNA + PEERS)
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--max-steps", type=int, default=27)
     parser.add_argument("--budget", type=int, default=20, help="in full trainings")

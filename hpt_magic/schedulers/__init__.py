@@ -12,16 +12,18 @@ from ._bohb import BOHBScheduler
 from ._early_stop import EarlyStopping
 from ._hyperband import HyperbandScheduler
 from ._median import MedianStopping
+from ._mobster import MOBSTERScheduler
 from ._pbt import PBTScheduler
 
 __all__ = ["Scheduler", "CONTINUE", "STOP", "PAUSE", "make_scheduler", "SCHEDULERS",
            "ASHAScheduler", "BOHBScheduler", "EarlyStopping", "HyperbandScheduler",
-           "MedianStopping", "PBTScheduler"]
+           "MedianStopping", "MOBSTERScheduler", "PBTScheduler"]
 
 #: Scheduler classes by the name ``--scheduler`` takes.
 SCHEDULERS: dict[str, type[Scheduler]] = {
     "early-stop": EarlyStopping, "median": MedianStopping, "asha": ASHAScheduler,
-    "hyperband": HyperbandScheduler, "bohb": BOHBScheduler, "pbt": PBTScheduler,
+    "hyperband": HyperbandScheduler, "bohb": BOHBScheduler, "mobster": MOBSTERScheduler,
+    "pbt": PBTScheduler,
 }
 
 

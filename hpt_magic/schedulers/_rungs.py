@@ -13,7 +13,30 @@ if TYPE_CHECKING:
     from ..study._study import Study
     from ..trial import Trial
 
-__all__ = ["Rungs", "BracketScheduler"]
+__all__ = ["Rungs", "BracketScheduler", "curve_value"]
+
+
+def curve_value(study: Study, trial: Trial, resource: int) -> float:
+    """The trial's loss after ``resource`` units, read off a straight line through its reports
+    in the second half of that resource (``resource // 2 < step + 1 <= resource``).
+
+    One noisy epoch then cannot decide a promotion, and unlike a trailing mean the line does
+    not lag behind a curve that is still rising steeply (the slow starters that overtake
+    later). With one or two reports in the window this is the last report.
+    """
+    points = [(s + 1, v) for s, v in trial.intermediate.items()
+              if resource // 2 < s + 1 <= resource]
+    if len(points) < 3:
+        step = max((s for s in trial.intermediate if s + 1 <= resource), default=None)
+        if step is None:
+            return study.direction.to_loss(None)
+        return study.direction.to_loss(trial.intermediate[step])
+    n = len(points)
+    mx = sum(r for r, _ in points) / n
+    my = sum(v for _, v in points) / n
+    sxx = sum((r - mx) ** 2 for r, _ in points)
+    slope = sum((r - mx) * (v - my) for r, v in points) / sxx
+    return study.direction.to_loss(my + slope * (resource - mx))
 
 
 class Rungs:
@@ -110,10 +133,10 @@ class BracketScheduler(Scheduler, ABC):
             if not t.state.finished or not isinstance(b, int) or not 0 <= b < len(self._counts):
                 continue
             self._counts[b] += 1
-            rung = 0
+            rung, rungs = 0, self._brackets[b]
             for step in sorted(t.intermediate):
-                loss = study.direction.to_loss(t.intermediate[step])
-                _, rung = self._brackets[b].judge(rung, step + 1, loss)
+                if rung < len(rungs.resources) and step + 1 >= rungs.resources[rung]:
+                    _, rung = rungs.judge(rung, step + 1, curve_value(study, t, step + 1))
 
     def _deal(self) -> int:
         total = sum(self._counts) + 1
@@ -138,7 +161,11 @@ class BracketScheduler(Scheduler, ABC):
         if trial.number not in self._next:
             self._start(trial)
         b, rung = self._next[trial.number]
-        go, rung = self._brackets[b].judge(rung, step + 1, study.direction.to_loss(value))
+        rungs = self._brackets[b]
+        if rung >= len(rungs.resources) or step + 1 < rungs.resources[rung]:
+            return CONTINUE
+        # Rungs compare smoothed curves: one noisy report must not decide a promotion.
+        go, rung = rungs.judge(rung, step + 1, curve_value(study, trial, step + 1))
         self._next[trial.number] = (b, rung)
         return CONTINUE if go else STOP
 

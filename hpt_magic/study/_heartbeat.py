@@ -18,6 +18,9 @@ import time
 import urllib.parse
 import uuid
 from dataclasses import dataclass
+from typing import Any
+
+from ._storage_base import dumps_json
 
 __all__ = ["Owner", "Heartbeat"]
 
@@ -109,25 +112,44 @@ class Owner:
         return None
 
 
+def _copy(params: dict) -> dict | None:
+    try:
+        return dict(params)
+    except RuntimeError:  # changed while copied: the next beat takes it
+        return None
+
+
 class Heartbeat:
-    """Writes the time into ``trials.heartbeat`` of the running trials one storage owns.
+    """Writes the time into ``trials.heartbeat`` of the running trials one storage owns, and
+    saves the parameters such a trial has drawn so far.
 
     A daemon thread lives while there are such trials and beats every ``interval`` seconds on
     its own connection with a short busy timeout: a file locked by another process makes it skip
     a beat, and trial writes never wait for more than its one-statement transaction.
+
+    Parameters of a define-by-run trial are otherwise stored with its first report or its end;
+    saved within ``params_interval`` seconds here, they let the next kernel re-run a trial
+    whose kernel died (see ``Storage.recover_orphans``) at the cost of one write per changed
+    trial, never one per parameter.
     """
 
-    def __init__(self, path: str, interval: float) -> None:
+    def __init__(self, path: str, interval: float, params_interval: float = 0.25) -> None:
         self.path = path
         self.interval = interval
+        self.params_interval = min(params_interval, interval)
+        #: Running trials to watch, and the parameters last saved for each.
+        self._trials: dict[int, Any] = {}
+        self._saved: dict[int, dict] = {}
         self._ids: set[int] = set()
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def add(self, trial_id: int) -> None:
+    def add(self, trial_id: int, trial: Any = None) -> None:
         with self._lock:
             self._ids.add(trial_id)
+            if trial is not None:
+                self._trials[trial_id] = trial
             if self._thread is None and not self._stop.is_set():
                 self._thread = threading.Thread(target=self._run, daemon=True,
                                                 name=f"hpt-heartbeat {self.path}")
@@ -136,6 +158,17 @@ class Heartbeat:
     def discard(self, trial_id: int) -> None:
         with self._lock:
             self._ids.discard(trial_id)
+            self._trials.pop(trial_id, None)
+            self._saved.pop(trial_id, None)
+
+    def _changed_params(self) -> list[tuple[int, dict]]:
+        """Trials whose parameters grew since they were last saved (under ``_lock``)."""
+        out = []
+        for trial_id, trial in self._trials.items():
+            params = _copy(trial.params)
+            if params and params != self._saved.get(trial_id):
+                out.append((trial_id, params))
+        return out
 
     def stop(self) -> None:
         """End the thread (for good) and wait a moment for it."""
@@ -154,15 +187,25 @@ class Heartbeat:
                 self._thread = None
             return
         try:
-            while not self._stop.wait(self.interval):
+            last_beat = time.monotonic()
+            while not self._stop.wait(self.params_interval):
                 with self._lock:
                     ids = list(self._ids)
                     if not ids:
                         self._thread = None
                         return
+                    changed = self._changed_params()
                 try:
-                    conn.execute(f"UPDATE trials SET heartbeat=? WHERE id IN "
-                                 f"({','.join('?' * len(ids))})", (time.time(), *ids))
+                    for trial_id, params in changed:
+                        conn.execute("UPDATE trials SET params=? WHERE id=? AND state='running'",
+                                     (dumps_json(params), trial_id))
+                        with self._lock:
+                            if trial_id in self._trials:
+                                self._saved[trial_id] = params
+                    if time.monotonic() - last_beat >= self.interval:
+                        conn.execute(f"UPDATE trials SET heartbeat=? WHERE id IN "
+                                     f"({','.join('?' * len(ids))})", (time.time(), *ids))
+                        last_beat = time.monotonic()
                 except sqlite3.Error:
                     # A locked or vanished file: skip this beat. The trial writes themselves
                     # report such a file to the user.

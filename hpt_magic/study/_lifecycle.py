@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..exceptions import TuneError
+from ..exceptions import StorageError, TuneError
 from ..executors import Executor, InlineExecutor, make_executor
 from ..executors._worker import picklable
 from ..trial import UNSET, Trial, TrialState
@@ -384,7 +384,12 @@ class Run:
         others = {n for run in self.study._runs if run is not self for n in run.running}
         for trial in self.study.trials[self.first_number:]:
             if trial.state is TrialState.RUNNING and trial.number not in others:
-                self.study.tell(trial, state=TrialState.INTERRUPTED, error=why)
+                try:
+                    self.study.tell(trial, state=TrialState.INTERRUPTED, error=why)
+                except StorageError as exc:
+                    # The file refuses writes (locked, damaged): the next kernel to open the
+                    # study finds the trial's owner gone and recovers it.
+                    error = error or exc
         self.running.clear()
         if error is not None and self.info.reason not in ("interrupted", "error"):
             raise error

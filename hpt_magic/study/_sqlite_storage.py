@@ -278,7 +278,7 @@ class SQLiteStorage(Storage):
             return int(cur.lastrowid), int(number)
         trial_id, number = self._write(insert, "the new trial", self.write_patience)
         if trial.state is TrialState.RUNNING:
-            self._heartbeat.add(trial_id)
+            self._heartbeat.add(trial_id, trial)
         return trial_id, number
 
     def set_params(self, trial: Trial) -> None:

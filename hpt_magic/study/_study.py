@@ -299,13 +299,20 @@ class Study:
                 value = float(value)
             except (TypeError, ValueError):
                 value = None
+        before = (trial.state, trial.value, trial.error, trial.traceback, trial.finished)
         trial.state = state
         trial.value = value if state in (TrialState.COMPLETE, TrialState.PRUNED) else None
         trial.error = error if error is not None else trial.error
         trial.traceback = traceback if traceback is not None else trial.traceback
         trial.finished = time.time()
+        try:
+            self.storage.finish_trial(trial)
+        except BaseException:
+            # Not in the file (locked past the storage's patience, or an interrupt): the
+            # trial is not finished here either, so what the kernel shows is what the file has.
+            trial.state, trial.value, trial.error, trial.traceback, trial.finished = before
+            raise
         trial._host = None
-        self.storage.finish_trial(trial)
         if self.scheduler is not None:
             self.scheduler.on_trial_finished(self, trial)
         self.events.emit(Event("trial_finished", self, trial))

@@ -13,6 +13,8 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import pytest
+
 from hpt_magic import Float, SQLiteStorage, Study
 
 PAGE = 4096
@@ -75,7 +77,7 @@ def read_only_folder(folder: Path, fill: Callable[[Path], None]) -> Iterator[Pat
     folder.mkdir()
     if os.geteuid() == 0:
         if not _mount("-t", "tmpfs", "-o", "size=16m", "tmpfs", str(folder)):
-            raise RuntimeError("cannot mount a tmpfs here")
+            pytest.skip("root without the right to mount: nothing can make a folder read-only")
         try:
             fill(folder)
             assert _mount("-o", "remount,ro", str(folder))
@@ -97,7 +99,7 @@ def read_only_file(path: Path) -> Iterator[Path]:
     itself as root, chmod otherwise. Undone at the end."""
     if os.geteuid() == 0:
         if not _mount("--bind", str(path), str(path)):
-            raise RuntimeError("cannot bind-mount here")
+            pytest.skip("root without the right to mount: nothing can make a file read-only")
         try:
             assert _mount("-o", "remount,ro,bind", str(path))
             yield path

@@ -39,7 +39,9 @@ def kill_during_run(kernels, db, line: str, n_orphans: int) -> list[int]:
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         running = [n for _, n, state in trial_rows(db) if state == "running"]
-        if len(running) == n_orphans:
+        # Killed once the running trials have drawn their parameters (saved within a
+        # fraction of a second): a trial killed before it drew any has nothing to re-run.
+        if len(running) == n_orphans and all(params_of(db, n) for n in running):
             break
         time.sleep(0.05)
     first.kill()

@@ -29,7 +29,7 @@ def objective_for(data):
 
 def test_asha_prunes_a_poor_trial_and_the_callback_carries_nothing_over(binary):
     study = Study(scheduler="asha", max_steps=ROUNDS, scheduler_args={"reduction_factor": 2})
-    for lr in (0.3, 1e-4, 0.35):
+    for lr in (0.2, 1e-4, 0.4):  # distinct (a repeat reuses its result), the last best
         study.enqueue({"lr": lr})
     study.optimize(objective_for(binary), n_trials=3)
     good, poor, again = study.trials

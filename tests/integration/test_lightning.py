@@ -54,11 +54,10 @@ def test_uses_only_current_hooks():
 
 def test_asha_prunes_a_poor_trial_and_the_callback_carries_nothing_over(binary):
     study = Study(scheduler="asha", max_steps=EPOCHS, scheduler_args={"reduction_factor": 2})
-    for lr in (0.5, 1e-5, 0.5):
+    for lr in (0.3, 1e-5, 0.6):  # distinct (a repeat reuses its result), the last best
         study.enqueue({"lr": lr})
     study.optimize(objective_for(binary), n_trials=3)
     good, poor, again = study.trials
     assert good.state is again.state is TrialState.COMPLETE, (good.error, again.error)
-    assert sorted(good.intermediate) == list(range(EPOCHS))
+    assert sorted(good.intermediate) == sorted(again.intermediate) == list(range(EPOCHS))
     assert_pruned_with_curve(poor, [0])
-    assert again.intermediate == pytest.approx(good.intermediate, rel=1e-5)

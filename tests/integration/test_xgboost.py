@@ -39,15 +39,14 @@ def test_is_an_xgboost3_training_callback():
 
 def test_asha_prunes_a_poor_trial_and_the_callback_carries_nothing_over(binary):
     study = Study(scheduler="asha", max_steps=ROUNDS, scheduler_args={"reduction_factor": 2})
-    for eta in (0.5, 1e-4, 0.5):
+    for eta in (0.3, 1e-4, 0.6):  # distinct (a repeat reuses its result), the last best
         study.enqueue({"eta": eta})
     study.optimize(objective_for(binary), n_trials=3)
     good, poor, again = study.trials
     assert good.state is again.state is TrialState.COMPLETE
-    assert sorted(good.intermediate) == list(range(ROUNDS))
+    # After a pruned trial the next one trains and reports all its rounds.
+    assert sorted(good.intermediate) == sorted(again.intermediate) == list(range(ROUNDS))
     assert_pruned_with_curve(poor, [0])
-    # After a pruned trial the same parameters train all rounds to the same curve.
-    assert again.intermediate == good.intermediate
     # The curve is the booster's own validation log-loss, round by round.
     assert good.intermediate[ROUNDS - 1] == pytest.approx(good.value, rel=1e-5)
 

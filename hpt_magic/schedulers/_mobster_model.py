@@ -1,0 +1,113 @@
+"""The surrogate of :class:`MOBSTERScheduler`: a GP over (configuration, resource).
+
+Imported when the first model-based proposal is made, so that scikit-learn's GP stays out of
+``import hpt_magic``. (Schedulers sit beside the samplers in the layers and cannot use the GP
+sampler's model; scikit-learn's regressor is enough for the few hundred points a
+multi-fidelity run gathers.)
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from scipy.special import log_ndtr, ndtr
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.gaussian_process import GaussianProcessRegressor
+from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
+
+from ..trial import TrialState
+from ._rungs import curve_value
+
+if TYPE_CHECKING:
+    from ..distributions import Distribution
+    from ..study._study import Study
+    from ..trial import Trial
+
+__all__ = ["propose"]
+
+#: Candidates scored per proposal: uniform ones and perturbations of the best observed points.
+_N_UNIFORM = 1024
+_N_LOCAL = 512
+
+
+def propose(study: Study, trial: Trial, space: Mapping[str, Distribution],
+            done: Sequence[Trial], rungs: Sequence[int], max_steps: int,
+            theta: np.ndarray | None) -> tuple[dict[str, Any], np.ndarray]:
+    """The configuration with the largest expected improvement at the full resource.
+
+    Returns the parameters and the fitted kernel hyperparameters (the next fit starts there).
+    """
+    names = list(space)
+    X, y = _observations(study, space, done, rungs, max_steps)
+    mu, sd = y.mean(), y.std() or 1.0
+    gp = _fit(X, (y - mu) / sd, theta)
+    rng = study.sampler.rng(trial.number, "mobster")
+    full = X[:, -1] >= 1.0 - 1e-9
+    # The incumbent is the model's best mean at the full resource among observed
+    # configurations: a single lucky report must not set the bar.
+    seen = np.column_stack([X[:, :-1], np.ones(len(X))])
+    best = float(gp.predict(seen[full] if full.any() else seen).min())
+    top = X[np.argsort(y)[:8], :-1]
+    local = top[rng.integers(len(top), size=_N_LOCAL)] + rng.normal(
+        0.0, 0.05, size=(_N_LOCAL, len(names)))
+    cand = np.clip(np.vstack([rng.random((_N_UNIFORM, len(names))), local]), 0.0, 1.0)
+    running = _running(study, trial, space)
+    if len(running):
+        # Kriging believer: running trials count at their predicted value, so parallel
+        # workers are not all sent to the same point.
+        Xr = np.column_stack([running, np.ones(len(running))])
+        gp = _fit(np.vstack([X, Xr]), np.concatenate([(y - mu) / sd, gp.predict(Xr)]),
+                  gp.kernel_.theta, optimize=False)
+    mean, std = gp.predict(np.column_stack([cand, np.ones(len(cand))]), return_std=True)
+    u = cand[int(np.argmax(_log_ei(mean, np.maximum(std, 1e-9), best)))]
+    return {n: space[n].from_unit(float(v)) for n, v in zip(names, u)}, gp.kernel_.theta
+
+
+def _observations(study: Study, space: Mapping[str, Distribution], done: Sequence[Trial],
+                  rungs: Sequence[int], max_steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """One row per (trial, rung reached) plus one at each trial's last report; the resource
+    column is ``log(r) / log(max_steps)``."""
+    rows, ys = [], []
+    scale = math.log(max_steps) if max_steps > 1 else 1.0
+    for t in done:
+        x = [space[n].to_unit(t.params[n]) for n in space]
+        last = max(t.intermediate) + 1
+        for r in [r for r in rungs if r < last] + [last]:
+            loss = curve_value(study, t, r)
+            if math.isfinite(loss):
+                rows.append(x + [math.log(r) / scale if max_steps > 1 else 1.0])
+                ys.append(loss)
+    return np.array(rows, dtype=float), np.array(ys, dtype=float)
+
+
+def _fit(X: np.ndarray, y: np.ndarray, theta: np.ndarray | None,
+         optimize: bool = True) -> GaussianProcessRegressor:
+    kernel = (ConstantKernel(1.0, (1e-2, 1e2))
+              * Matern(np.ones(X.shape[1]), (1e-2, 1e2), nu=2.5)
+              + WhiteKernel(0.1, (1e-6, 1.0)))
+    if theta is not None and len(theta) == len(kernel.theta):
+        kernel = kernel.clone_with_theta(theta)
+    gp = GaussianProcessRegressor(kernel, optimizer="fmin_l_bfgs_b" if optimize else None,
+                                  normalize_y=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return gp.fit(X, y)
+
+
+def _running(study: Study, trial: Trial, space: Mapping[str, Distribution]) -> np.ndarray:
+    rows = [[space[n].to_unit(t.params[n]) for n in space] for t in study.trials
+            if t.state is TrialState.RUNNING and t is not trial
+            and all(n in t.params for n in space)]
+    return np.array(rows, dtype=float).reshape(len(rows), len(space))
+
+
+def _log_ei(mean: np.ndarray, sd: np.ndarray, best: float) -> np.ndarray:
+    """Log expected improvement below ``best`` (a ranking, so stable far in the tail)."""
+    z = (best - mean) / sd
+    ei = sd * (z * ndtr(z) + np.exp(-0.5 * z * z) / math.sqrt(2 * math.pi))
+    tail = np.log(sd) + log_ndtr(z) - np.log(np.maximum(-z, 1.0))
+    return np.where(ei > 1e-300, np.log(np.maximum(ei, 1e-300)), tail)
