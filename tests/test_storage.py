@@ -13,6 +13,7 @@ from hpt_magic import (
     Study,
     TrialState,
     TuneError,
+    load_study,
     tune,
 )
 from hpt_magic.executors._processes import main_module_spec
@@ -89,17 +90,27 @@ def test_new_renames_the_old_study_and_keeps_it(tmp_path):
     assert names == {"a", fresh.previous_name}
 
 
-def test_changed_space_is_refused_but_added_params_are_fine(tmp_path):
+def test_an_edited_space_continues_and_a_new_type_or_scale_is_refused(tmp_path):
     path = tmp_path / "s.db"
     Study(space={"x": Float(0, 1)}, name="a", storage=path).optimize(
         lambda t: t.params["x"], n_trials=2)
-    with pytest.raises(SpaceError, match="stores parameter 'x'"):
-        Study(space={"x": Float(0, 2)}, name="a", storage=path)
-    with pytest.raises(SpaceError, match="no longer"):
-        Study(space={"y": Float(0, 1)}, name="a", storage=path)
-    grown = Study(space={"x": Float(0, 1), "n": Int(1, 3)}, name="a", storage=path)
+    for refused in (Int(0, 1), Float(0.1, 1, log=True)):
+        with pytest.raises(SpaceError, match="type or a scale"):
+            Study(space={"x": refused}, name="a", storage=path)
+    assert len(load_study("a", path).trials) == 2  # refused before anything was stored
+    wider = Study(space={"x": Float(0, 2)}, name="a", storage=path)
+    assert wider.space_changes == ["x widened to [0, 2]",
+                                   "2 earlier trials, 2 inside the new space"]
+    wider.optimize(lambda t: t.params["x"], n_trials=1)
+    assert wider.trials[-1].user_attrs["space_version"] == 1
+    grown = Study(space={"x": Float(0, 2), "n": Int(1, 3)}, name="a", storage=path)
+    assert grown.space_changes[0] == "new parameter n"
     grown.optimize(lambda t: t.params["x"], n_trials=1)
     assert set(grown.trials[-1].params) == {"x", "n"}
+    assert grown.trials[-1].user_attrs["space_version"] == 2
+    dropped = Study(space={"n": Int(1, 3)}, name="a", storage=path)
+    assert dropped.space_changes[0] == "x removed (earlier trials keep it)"
+    assert set(dropped.search_space()) == {"n"}
 
 
 def test_direction_mismatch_is_refused(tmp_path):

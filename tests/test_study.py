@@ -158,11 +158,13 @@ def test_tune_inside_a_trial_needs_a_name():
     assert "needs a parameter name" in study.trials[0].error
 
 
-def test_changing_a_distribution_mid_study_is_a_clear_error():
+def test_a_definition_changed_mid_study_is_an_edit_unless_its_type_changes():
     study = Study()
     study.optimize(lambda t: tune.uniform(0, 1, name="x"), n_trials=1)
-    with pytest.raises(SpaceError, match="stores parameter 'x'"):
-        study.optimize(lambda t: tune.uniform(0, 2, name="x"), n_trials=1)
+    study.optimize(lambda t: tune.uniform(0, 2, name="x"), n_trials=1)
+    assert study.space_version == 1 and study.search_space()["x"] == Float(0, 2)
+    with pytest.raises(SpaceError, match="type or a scale"):
+        study.optimize(lambda t: tune.int(0, 2, name="x"), n_trials=1)
 
 
 def test_report_records_curves_and_last_value_is_the_score():

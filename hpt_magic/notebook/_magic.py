@@ -27,6 +27,7 @@ from ..study._storage import DEFAULT_STORAGE, InMemoryStorage, make_storage
 from ..study._study import Study, load_study
 from ..trial import TrialState
 from ._cell import CellObjective, cell_hash, parse_cell
+from ._widget_space import literal_space
 
 __all__ = ["TuneMagics", "load_ipython_extension"]
 
@@ -280,7 +281,9 @@ class TuneMagics(Magics):
                       new=args.new, sampler_args=sampler_args,
                       scheduler_args=_parse_kv(args.scheduler_args, "--scheduler-args"),
                       retry_orphans=args.retry_orphans)
-        study.check_space({}, names=program.param_names)
+        # The cell's own definitions, read before it runs: an edited range or choice
+        # continues the study, a changed type or scale is refused before anything is stored.
+        changes = study.edit_space(literal_space(cell), names=program.param_names)
         if existing is not None and study.trials:
             try:
                 best = f", best {study.best_value:.6g}"
@@ -288,6 +291,8 @@ class TuneMagics(Magics):
                 best = ""
             first = (f"continuing study {name!r}: {len(study.trials)} earlier trials{best} "
                      "(--new starts afresh)")
+            if changes:
+                first = f"continuing study {name!r} on an edited space: {'; '.join(changes)}"
         elif args.study:
             first = f"new study {name!r}"
             if study.previous_name:

@@ -71,7 +71,9 @@ def observations(
 ) -> tuple[np.ndarray, np.ndarray, list[Trial]]:
     """Finished trials as a unit-cube matrix and a loss vector (lower is better).
 
-    Only trials that have every parameter of ``space`` are used. Pruned trials count with
+    Only trials that have every parameter of ``space``, inside it, are used (after an edit of
+    the space, earlier trials outside the new ranges or choices are left out; a parameter the
+    edit removed is not in ``space``, so it is marginalised). Pruned trials count with
     their last reported value when ``include_pruned``; failed trials are ignored.
 
     Returns
@@ -87,6 +89,8 @@ def observations(
     for t in (study.trials if trials is None else trials):
         if t.state not in states or any(n not in t.params for n in names):
             continue
+        if any(not space[n].contains(t.params[n]) for n in names):
+            continue  # made before the space was edited, outside the current one
         v = t.value
         if v is None and t.intermediate:
             v = t.intermediate[max(t.intermediate)]

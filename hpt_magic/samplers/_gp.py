@@ -6,18 +6,15 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy import stats
-from scipy.stats import qmc
 
 from ..distributions import Distribution
 from ..exceptions import TuneError
 from ..trial import Trial, TrialState
 from ._base import Sampler, observations
-from ._gp_acq import Acquisition, Encoding, maximize
-from ._gp_model import default_params, fit_gp
 
 if TYPE_CHECKING:
     from ..study._study import Study
+    from ._gp_acq import Encoding
 
 __all__ = ["GPSampler"]
 
@@ -108,6 +105,10 @@ class GPSampler(Sampler):
         X, y, _ = observations(study, shared) if shared else (None, np.empty(0), None)
         if len(y) < self.startup_trials(len(space)):
             return self._design_point(trial, space)
+        # The model and scipy are imported when the first model-based point is needed, not
+        # with the package (start-up time of `import hpt_magic`).
+        from ._gp_acq import Encoding
+
         enc = Encoding(shared)
         return enc.decode(self._propose(study, trial, enc, X, y))
 
@@ -120,12 +121,19 @@ class GPSampler(Sampler):
         m = max(4, int(trial.number).bit_length())
         if m > 12:
             return {}
+        from scipy.stats import qmc
+
+        from ._gp_acq import Encoding
+
         seq = qmc.Sobol(len(space), scramble=True, seed=np.random.default_rng(
             [self.seed, len(space)])).random_base2(m)
         return Encoding(space).decode(seq[trial.number])
 
     def _propose(self, study: Study, trial: Trial, enc: Encoding, X: np.ndarray,
                  y: np.ndarray) -> np.ndarray:
+        from ._gp_acq import Acquisition, maximize
+        from ._gp_model import default_params, fit_gp
+
         rng = self.rng(trial.number, "gp")
         ys = _standardize(y)
         key = tuple(enc.names)
@@ -150,6 +158,8 @@ def _standardize(y: np.ndarray) -> np.ndarray:
     The transform makes a skewed loss (a few very bad trials, as in most tuning problems) more
     Gaussian, so the kernel is fitted to the region that matters instead of the outliers.
     """
+    from scipy import stats
+
     sd = y.std()
     if not sd > 0:
         return np.zeros_like(y)

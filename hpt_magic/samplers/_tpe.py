@@ -9,7 +9,6 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy.special import ndtr, ndtri
 
 from ..distributions import Choice, Distribution
 from ..exceptions import TuneError
@@ -269,6 +268,9 @@ class _Parzen:
         sigma = rule(X[:, self.num], len(dims), [dims[k] for k in self.num])
         self.sigma = np.vstack([np.broadcast_to(sigma, (n, len(self.num))),
                                 np.full((1, len(self.num)), _PRIOR_SIGMA)])
+        # scipy is imported on first use, not with the package (start-up time).
+        from scipy.special import ndtr
+
         self.log_z = np.log(ndtr((1 - self.mu) / self.sigma) - ndtr(-self.mu / self.sigma))
         self.log_p = []
         for k in self.cat:
@@ -280,6 +282,8 @@ class _Parzen:
 
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
         """``size`` points; one kernel per point, or per point and dimension when not joint."""
+        from scipy.special import ndtr, ndtri
+
         d = len(self.dims)
         comp = rng.choice(len(self.w), size=(size, 1 if self.joint else d), p=self.w)
         comp = np.broadcast_to(comp, (size, d))
@@ -324,6 +328,8 @@ class _Parzen:
 
     def _terms(self, x: np.ndarray) -> list[tuple[int, np.ndarray]]:
         """``(dim, per-kernel log mass (len(x), n_kernels))`` of the binned and categorical dims."""
+        from scipy.special import ndtr
+
         terms = []
         for j, k in enumerate(self.num):
             dist = self.dims[k].dist

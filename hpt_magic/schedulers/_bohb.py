@@ -5,8 +5,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy.special import logsumexp
-from scipy.stats import truncnorm
 
 from ..exceptions import TuneError
 from ._hyperband import HyperbandScheduler
@@ -122,6 +120,9 @@ class BOHBScheduler(HyperbandScheduler):
     def _propose(self, X: np.ndarray, y: np.ndarray, n_good: int,
                  rng: np.random.Generator) -> np.ndarray:
         """The candidate with the best ratio of good to bad density, on the unit cube."""
+        # scipy is imported on first use, not with the package (start-up time).
+        from scipy.stats import truncnorm
+
         order = np.argsort(y, kind="stable")
         good, bad = X[order[:n_good]], X[order[n_good:]]
         bw_good = _bandwidth(good, self.min_bandwidth)
@@ -147,6 +148,8 @@ def _bandwidth(points: np.ndarray, floor: float) -> np.ndarray:
 
 def _log_density(x: np.ndarray, points: np.ndarray, bw: np.ndarray) -> np.ndarray:
     """Log of the product-Gaussian kernel density of ``points`` at each row of ``x``."""
+    from scipy.special import logsumexp
+
     z = (x[:, None, :] - points[None, :, :]) / bw
     log_k = -0.5 * np.sum(z * z, axis=2) - np.sum(np.log(bw)) - 0.5 * x.shape[1] * np.log(2 * np.pi)
     return logsumexp(log_k, axis=1) - np.log(len(points))

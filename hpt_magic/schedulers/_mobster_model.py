@@ -63,7 +63,13 @@ def propose(study: Study, trial: Trial, space: Mapping[str, Distribution],
         gp = _fit(np.vstack([X, Xr]), np.concatenate([(y - mu) / sd, gp.predict(Xr)]),
                   gp.kernel_.theta, optimize=False)
     mean, std = gp.predict(np.column_stack([cand, np.ones(len(cand))]), return_std=True)
-    u = cand[int(np.argmax(_log_ei(mean, np.maximum(std, 1e-9), best)))]
+    score = _log_ei(mean, np.maximum(std, 1e-9), best)
+    # A configuration already tried would be a repeat (which the study answers from its
+    # record): the noise term keeps its expected improvement positive, so rule it out.
+    taken = np.vstack([X[:, :-1], running])
+    near = (np.abs(cand[:, None, :] - taken[None, :, :]).max(axis=2) < 1e-6).any(axis=1)
+    score[near] = -np.inf
+    u = cand[int(np.argmax(score))]
     return {n: space[n].from_unit(float(v)) for n, v in zip(names, u)}, gp.kernel_.theta
 
 

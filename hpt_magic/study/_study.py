@@ -16,6 +16,7 @@ from ..schedulers import CONTINUE, Scheduler, make_scheduler
 from ..trial import UNSET, Direction, Trial, TrialState, top_trials
 from ._events import Event, EventBus
 from ._results import check_score, summary_text
+from ._space_edit import space_changes
 from ._storage import Storage, make_storage, space_from_json, space_to_json
 
 __all__ = ["Study", "load_study"]
@@ -85,6 +86,8 @@ class Study:
         self.name = name or f"study-{uuid.uuid4().hex[:8]}"
         self._queue: list[dict[str, Any]] = []
         self.retry_orphans = retry_orphans
+        #: How the search space changed when the study was opened (see edit_space).
+        self.space_changes: list[str] = []
         #: Trials found ``running`` under a dead kernel when the study was opened, now marked
         #: interrupted (their parameters are queued first when ``retry_orphans``).
         self.orphans: list[Trial] = []
@@ -129,11 +132,11 @@ class Study:
         self._queue = list(self._attrs.get("queue", []))
         self._known = space_from_json(rec["space"])
         if self.space is not None:
-            self.check_space(self.space, allow_missing=False)
-            self._known.update(self.space)
-            self.storage.update_study(self._id, space=space_to_json(self._known))
+            # Checked before the trials are loaded: a refused edit costs nothing.
+            space_changes(self._known, self.space, owner=f"Study {self.name!r}")
         self._recover_orphans()
         self._trials = self.storage.load_trials(self._id, self._known)
+        self.space_changes = self.edit_space(self.space, names=()) if self.space is not None else []
         self._loaded = time.monotonic()
         self.resumed = True
 
@@ -162,6 +165,51 @@ class Study:
         self._trials = merged
         self._loaded = time.monotonic()
 
+    def edit_space(self, space: Mapping[str, Distribution], *,
+                   names: Iterable[str] | None = None) -> list[str]:
+        """Continue the study on an edited search space; return the changes in words.
+
+        Ranges may widen, narrow or move, choices and parameters may come and go, defaults may
+        change: the study goes on, and samplers learn from the earlier trials that lie inside
+        the new space. Each edit starts a new space version (``trial.user_attrs
+        ["space_version"]`` of later trials). ``names``: parameters that exist without a known
+        distribution (read from a cell before it runs); a known parameter that is neither in
+        ``space`` nor in ``names`` is removed (``None``: nothing is removed).
+
+        Raises
+        ------
+        SpaceError
+            When a parameter changes type or scale; nothing is stored then.
+        """
+        present = self._known if names is None else names
+        changes, removed = space_changes(self._known, space, names=present,
+                                         owner=f"Study {self.name!r}")
+        if not changes:
+            return []
+        if not self._trials:
+            # A first definition (a new study, or one with no trial yet), not an edit.
+            with self._lock:
+                self._known.update(space)
+                self.storage.update_study(self._id, space=space_to_json(self._known))
+            return []
+        with self._lock:
+            self._known.update(space)
+            gone = set(self._attrs.get("removed", [])) - set(space) | set(removed)
+            self._attrs["removed"] = sorted(gone)
+            history = self._attrs.setdefault("space_history", [])
+            history.append({"from_trial": len(self._trials), "changes": changes})
+            self.storage.update_study(self._id, space=space_to_json(self._known),
+                                      attrs=self._attrs)
+        done = [t for t in self._trials if t.state.finished]
+        inside = sum(all(d.contains(t.params[n]) for n, d in space.items() if n in t.params)
+                     for t in done)
+        return [*changes, f"{len(done)} earlier trials, {inside} inside the new space"]
+
+    @property
+    def space_version(self) -> int:
+        """How many times the search space was edited (0: never)."""
+        return len(self._attrs.get("space_history", []))
+
     def check_space(self, space: Mapping[str, Distribution], *, allow_missing: bool = False,
                     names: Iterable[str] | None = None) -> None:
         """Raise a :class:`SpaceError` when ``space`` clashes with the stored one.
@@ -185,6 +233,8 @@ class Study:
         """
         with self._lock:
             trial = Trial(-1, manual=manual)
+            if self.space_version:
+                trial.user_attrs["space_version"] = self.space_version
             fixed: dict[str, Any] = {}
             if self._queue and params is None:
                 fixed.update(self._queue.pop(0))
@@ -240,11 +290,14 @@ class Study:
         sampler's)."""
         with self._lock:
             known = self._known.get(name)
-            if known is not None and known != dist:
-                self.check_space({name: dist}, allow_missing=True)
             if known is None:
+                # Found as trials run (define-by-run, a branch taken for the first time).
                 self._known[name] = dist
                 self.storage.update_study(self._id, space=space_to_json(self._known))
+            elif known != dist or name in self._attrs.get("removed", ()):
+                # A definition the cell changed, with arguments the magic could not read
+                # before the run (computed ones).
+                self.edit_space({name: dist})
             value = trial.preset_value(name, dist)
             if value is UNSET:
                 value = self.sampler.sample_one(self, trial, name, dist)
@@ -474,8 +527,12 @@ class Study:
         raise TuneError(f"Study {self.name!r} has no trial number {number}.")
 
     def search_space(self) -> dict[str, Distribution]:
-        """The fixed space, or every parameter that trials have defined so far."""
-        return dict(self.space) if self.space is not None else dict(self._known)
+        """The fixed space, or every parameter that trials have defined so far (less the ones
+        an edit removed)."""
+        if self.space is not None:
+            return dict(self.space)
+        removed = self._attrs.get("removed", ())
+        return {k: d for k, d in self._known.items() if k not in removed}
 
     def is_better(self, a: float, b: float | None) -> bool:
         """Whether score ``a`` beats ``b`` in this study's direction."""

@@ -51,7 +51,7 @@ export function stateColor(state: string): string {
 }
 
 /** The mark and colour of a scored trial. */
-function markOf(t: ITrial): [Mark, string] {
+export function markOf(t: ITrial): [Mark, string] {
   if (t.manual && t.state === 'complete') {
     return ['diamond', MANUAL_COLOR];
   }
@@ -59,7 +59,13 @@ function markOf(t: ITrial): [Mark, string] {
 }
 
 /** Add one mark of kind `mark` centred at (px, py) to the current path. */
-function addMark(ctx: CanvasRenderingContext2D, mark: Mark, px: number, py: number, r: number) {
+export function addMark(
+  ctx: CanvasRenderingContext2D,
+  mark: Mark,
+  px: number,
+  py: number,
+  r: number
+): void {
   if (mark === 'diamond') {
     const d = r * 1.4;
     ctx.moveTo(px, py - d);
@@ -79,7 +85,7 @@ function addMark(ctx: CanvasRenderingContext2D, mark: Mark, px: number, py: numb
 }
 
 /** Fill (or stroke, for hollow circles and crosses) the current path in `color`. */
-function paint(ctx: CanvasRenderingContext2D, mark: Mark, color: string): void {
+export function paint(ctx: CanvasRenderingContext2D, mark: Mark, color: string): void {
   if (mark === 'hollow' || mark === 'cross') {
     ctx.strokeStyle = color;
     ctx.lineWidth = mark === 'cross' ? 1.2 : 1;
@@ -166,7 +172,13 @@ export function legendItems(doc: IStudyDoc): Array<[string, Mark, string]> {
   for (const state of STATE_COLORS.keys()) {
     add(`cross:${state}`, `${state}, no score`, 'cross', stateColor(state));
   }
-  if (doc.progress.best) {
+  if (doc.objectives.length > 1) {
+    // Crosses of this colour are the trials that break a constraint (see pareto.ts).
+    if (doc.trials.some(t => t.feasible === false)) {
+      items.push(['infeasible', 'cross', '#e377c2']);
+    }
+    items.push(['Pareto front', 'star', BEST_COLOR]);
+  } else if (doc.progress.best) {
     items.push(['best so far', 'line', BEST_COLOR], ['best trial', 'star', BEST_COLOR]);
   }
   items.push(['selected', 'ring', SELECTED_COLOR]);
@@ -218,13 +230,13 @@ function scores(doc: IStudyDoc): number[] {
 }
 
 /** True when (px, py) lies in the plotting area (data outside it is clipped, not hit). */
-function inside(chart: Chart, px: number, py: number): boolean {
+export function inside(chart: Chart, px: number, py: number): boolean {
   const a = chart.area;
   return px >= a.left - 1 && px <= a.right + 1 && py >= a.top - 1 && py <= a.bottom + 1;
 }
 
 /** Clip what follows to the plotting area; undone by `ctx.restore()`. */
-function clipArea(ctx: CanvasRenderingContext2D, chart: Chart): void {
+export function clipArea(ctx: CanvasRenderingContext2D, chart: Chart): void {
   const a = chart.area;
   ctx.save();
   ctx.beginPath();
@@ -256,7 +268,7 @@ function drawPoints(
   }
 }
 
-function ring(ctx: CanvasRenderingContext2D, px: number, py: number, r = 6): void {
+export function ring(ctx: CanvasRenderingContext2D, px: number, py: number, r = 6): void {
   if (!isFinite(px) || !isFinite(py)) {
     return;
   }

@@ -21,10 +21,24 @@ export interface IParamSpec {
   options?: Scalar[];
 }
 
+export type Direction = 'minimize' | 'maximize';
+
+/** One objective of the study; a single-objective study has one, named after its score. */
+export interface IObjective {
+  name: string;
+  direction: Direction;
+}
+
 export interface ITrial {
   number: number;
   state: string;
   value: number | null;
+  /** One value per objective (`value` is the first), null when the trial has none. */
+  values: Array<number | null> | null;
+  /** Other numbers the trial returned (constraint inputs among them). */
+  metrics: { [name: string]: number | null };
+  /** False when the trial breaks a constraint; null when it was not checked. */
+  feasible: boolean | null;
   params: { [name: string]: Scalar };
   curve: Array<[number, number | null]>;
   manual: boolean;
@@ -44,7 +58,9 @@ export interface IProgress {
 
 export interface IStudyDoc {
   name: string;
-  direction: 'minimize' | 'maximize';
+  direction: Direction;
+  objectives: IObjective[];
+  constraints: string[];
   sampler: string;
   scheduler: string;
   progress: IProgress;
@@ -165,6 +181,41 @@ function parseCurve(raw: unknown): Array<[number, number | null]> {
   return raw as Array<[number, number | null]>;
 }
 
+function parseValues(raw: unknown): Array<number | null> | null {
+  if (raw === null || raw === undefined) {
+    return null;
+  }
+  if (!Array.isArray(raw) || !raw.every(v => v === null || isNumber(v))) {
+    throw new DocumentError('values is not a list of numbers');
+  }
+  return raw as Array<number | null>;
+}
+
+function parseMetrics(raw: unknown): { [name: string]: number | null } {
+  if (raw === null || raw === undefined) {
+    return {};
+  }
+  if (!isObject(raw)) {
+    throw new DocumentError('metrics is not an object');
+  }
+  for (const key in raw) {
+    if (!(raw[key] === null || isNumber(raw[key]))) {
+      throw new DocumentError('metrics holds a value that is not a number');
+    }
+  }
+  return raw as { [name: string]: number | null };
+}
+
+function parseObjective(raw: unknown): IObjective {
+  if (!isObject(raw)) {
+    throw new DocumentError(' is not an object');
+  }
+  return {
+    name: str(raw.name, 'name'),
+    direction: raw.direction === 'maximize' ? 'maximize' : 'minimize'
+  };
+}
+
 function parseTrial(raw: unknown): ITrial {
   if (!isObject(raw)) {
     throw new DocumentError(' is not an object');
@@ -182,6 +233,9 @@ function parseTrial(raw: unknown): ITrial {
     number: num(raw.number, 'number', false) as number,
     state: str(raw.state, 'state'),
     value: num(raw.value, 'value'),
+    values: parseValues(raw.values),
+    metrics: parseMetrics(raw.metrics),
+    feasible: typeof raw.feasible === 'boolean' ? raw.feasible : null,
     params: params as { [name: string]: Scalar },
     curve: parseCurve(raw.curve),
     manual: raw.manual === true,
@@ -253,10 +307,24 @@ export function parseStudy(data: unknown): IStudyDoc {
   if (data.params !== undefined && !Array.isArray(data.params)) {
     throw new DocumentError('params is not a list');
   }
+  if (data.objectives !== undefined && !Array.isArray(data.objectives)) {
+    throw new DocumentError('objectives is not a list');
+  }
+  if (
+    data.constraints !== undefined &&
+    !(Array.isArray(data.constraints) && data.constraints.every(c => typeof c === 'string'))
+  ) {
+    throw new DocumentError('constraints is not a list of strings');
+  }
   const trials = parseList(data.trials, 'trials', parseTrial);
+  const direction: Direction = study.direction === 'maximize' ? 'maximize' : 'minimize';
+  const objectives = parseList((data.objectives as unknown[]) ?? [], 'objectives', parseObjective);
   return {
     name: str(study.name, 'study.name'),
-    direction: study.direction === 'maximize' ? 'maximize' : 'minimize',
+    // A document without objectives (single-objective, or older) has one: the score.
+    direction: objectives.length ? objectives[0].direction : direction,
+    objectives: objectives.length ? objectives : [{ name: 'score', direction }],
+    constraints: (data.constraints as string[]) ?? [],
     sampler: str(study.sampler, 'study.sampler'),
     scheduler: str(study.scheduler, 'study.scheduler'),
     progress: parseProgress(data.progress, trials.length),

@@ -20,6 +20,14 @@ import {
   paramSpecs,
   stateColor
 } from './panels';
+import {
+  IParetoData,
+  drawHypervolume,
+  drawPareto,
+  objectiveTitle,
+  paretoData,
+  paretoPairs
+} from './pareto';
 import { IStudySource, studies } from './registry';
 import { DocumentError, IParamSpec, IProgress, IStudyDoc, MIME_TYPE, parseStudy } from './schema';
 import { formatDuration, formatNumber } from './scale';
@@ -122,7 +130,14 @@ export class StudyView extends Widget implements IRenderMime.IRenderer, IStudySo
     this.charts = el('div', 'hpt-charts', this.body);
     this.history = new Chart('hpt-history');
     this.curves = new Chart('hpt-curves');
-    this.charts.append(this.history.node, this.curves.node);
+    // Shown for a multi-objective study, in the history's place.
+    this.hypervolume = new Chart('hpt-hypervolume');
+    this.hypervolume.canvas.tabIndex = -1;
+    this.hypervolume.node.hidden = true;
+    this.charts.append(this.hypervolume.node, this.history.node, this.curves.node);
+    this.pairBox = el('div', 'hpt-pairs', this.body);
+    this.pairBox.hidden = true;
+    this.body.insertBefore(this.pairBox, this.charts);
     this.paramBox = el('div', 'hpt-params', this.body);
     this.table = new TopTable(number => this.select(number));
     // The table scrolls sideways on its own when its columns are wider than the view.
@@ -235,7 +250,11 @@ export class StudyView extends Widget implements IRenderMime.IRenderer, IStudySo
     const p = doc.progress;
     this.titleText.textContent = doc.name || 'study';
     this.titleText.title = doc.name || 'study';
-    const meta: string[] = [doc.direction];
+    const meta: string[] =
+      doc.objectives.length > 1 ? [doc.objectives.map(objectiveTitle).join(', ')] : [doc.direction];
+    if (doc.constraints.length) {
+      meta.push(`subject to ${doc.constraints.join(', ')}`);
+    }
     if (doc.sampler) {
       meta.push(`sampler ${doc.sampler}`);
     }
@@ -331,7 +350,18 @@ export class StudyView extends Widget implements IRenderMime.IRenderer, IStudySo
     };
     // Kept for hover redraws of the curves chart, at its own width.
     this.lastState = { ...state };
-    drawHistory(this.history, state);
+    const multi = doc.objectives.length > 1;
+    this.history.node.hidden = multi;
+    this.hypervolume.node.hidden = !multi;
+    const pairs = multi ? paretoPairs(doc.objectives.length) : [];
+    this.syncParetoCharts(pairs.length);
+    if (multi) {
+      const data = paretoData(doc);
+      this.drawPareto(data, pairs, state, width);
+      drawHypervolume(this.hypervolume, state, data);
+    } else {
+      drawHistory(this.history, state);
+    }
     this.curves.node.hidden = !hasCurves;
     if (hasCurves) {
       drawCurves(this.curves, state);
@@ -346,6 +376,49 @@ export class StudyView extends Widget implements IRenderMime.IRenderer, IStudySo
     const ms = this.parseMs + performance.now() - start;
     this.parseMs = 0;
     this.node.dataset.renderMs = ms.toFixed(1);
+  }
+
+  /**
+   * The Pareto charts: one scatter of two objectives at the charts' width, or the pairs of
+   * three or more at the parameter charts' width.
+   */
+  private drawPareto(
+    data: IParetoData,
+    pairs: Array<[number, number]>,
+    state: IDrawState,
+    width: number
+  ): void {
+    if (pairs.length === 1) {
+      drawPareto(this.paretoCharts[0], state, data, 0, 1);
+      return;
+    }
+    const perRow = Math.max(1, Math.min(pairs.length, Math.floor(width / MIN_PARAM_WIDTH)));
+    const pairState = { ...state, width: Math.floor(width / perRow) - 8 };
+    pairs.forEach(([i, j], k) => drawPareto(this.paretoCharts[k], pairState, data, i, j));
+  }
+
+  /** Keep `n` Pareto charts (in the pairs box when more than one), reusing existing ones. */
+  private syncParetoCharts(n: number): void {
+    while (this.paretoCharts.length < n) {
+      const chart = new Chart('hpt-pareto');
+      if (this.paretoCharts.length === 0) {
+        this.listenKeys(chart);
+      } else {
+        chart.canvas.tabIndex = -1;
+      }
+      this.listen(chart);
+      this.paretoCharts.push(chart);
+    }
+    while (this.paretoCharts.length > n) {
+      (this.paretoCharts.pop() as Chart).node.remove();
+    }
+    this.pairBox.hidden = n < 2;
+    const parent = n === 1 ? this.charts : this.pairBox;
+    for (const chart of this.paretoCharts) {
+      if (chart.node.parentElement !== parent) {
+        parent.insertBefore(chart.node, n === 1 ? parent.firstChild : null);
+      }
+    }
   }
 
   /** Index into `doc.trials` of trial `number`, or -1. */
@@ -490,8 +563,23 @@ export class StudyView extends Widget implements IRenderMime.IRenderer, IStudySo
     const lines: Array<[string, string]> = [
       ['hpt-tt-title', `Trial #${t.number}${t.manual ? ' (manual)' : ''}`],
       ['hpt-tt-state', t.state],
-      ['hpt-tt-score', `score: ${formatNumber(t.value)}`]
     ];
+    const objectives = doc.objectives;
+    if (objectives.length > 1 || t.values !== null) {
+      objectives.forEach((o, i) => {
+        const value = t.values && i < t.values.length ? t.values[i] : null;
+        lines.push(['hpt-tt-score', `${o.name}: ${formatNumber(value)}`]);
+      });
+    } else {
+      lines.push(['hpt-tt-score', `score: ${formatNumber(t.value)}`]);
+    }
+    if (t.feasible === false) {
+      const rules = doc.constraints.length ? ` (${doc.constraints.join(', ')})` : '';
+      lines.push(['hpt-tt-infeasible', `infeasible: breaks a constraint${rules}`]);
+    }
+    for (const [name, value] of Object.entries(t.metrics)) {
+      lines.push(['hpt-tt-metric', `${name}: ${formatNumber(value)}`]);
+    }
     if (t.parent !== null) {
       lines.push(['hpt-tt-line', `from trial #${t.parent}`]);
     }
@@ -536,6 +624,9 @@ export class StudyView extends Widget implements IRenderMime.IRenderer, IStudySo
   private countsText: HTMLDivElement;
   private charts: HTMLDivElement;
   private history: Chart;
+  private hypervolume: Chart;
+  private paretoCharts: Chart[] = [];
+  private pairBox: HTMLDivElement;
   private curves: Chart;
   private paramBox: HTMLDivElement;
   private paramCharts: Chart[] = [];

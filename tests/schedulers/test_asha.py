@@ -23,6 +23,17 @@ def test_rung_promotions(curves):
     assert study.trials[5].value == 8.5
 
 
+def test_rungs_compare_smoothed_curves_not_one_noisy_report(curves):
+    # The second trial is better all along but dips at the 9-step rung (step 8). A straight
+    # line through its reports after 5..9 steps reads 0.42 at the rung, above the leader's
+    # 0.4: it goes on. Judged on the one report (0.3) it would be stopped.
+    steady = [0.4] * 27
+    dipping = [0.6] * 8 + [0.3] + [0.6] * 18
+    study = Study(direction="maximize", scheduler="asha", max_steps=27, seed=0)
+    study.optimize(curves([steady, dipping]), n_trials=2)
+    assert [t.state.value for t in study.trials] == ["complete", "complete"]
+
+
 def test_minimize_and_ties_go_on():
     study = Study(space={"x": Float(0, 1)}, scheduler=ASHAScheduler(max_steps=9))
     first, second, worse = study.ask(), study.ask(), study.ask()

@@ -5,7 +5,8 @@ from hpt_magic.schedulers import SCHEDULERS, make_scheduler
 
 
 def test_names():
-    assert sorted(SCHEDULERS) == ["asha", "bohb", "early-stop", "hyperband", "median", "pbt"]
+    assert sorted(SCHEDULERS) == ["asha", "bohb", "early-stop", "hyperband", "median", "mobster",
+                                 "pbt"]
 
 
 @pytest.mark.parametrize("name", sorted(SCHEDULERS))

@@ -1,0 +1,279 @@
+"""The panels of a multi-objective study: the Pareto front and the hypervolume over trials.
+
+Like the other panels (see ``_panels``), each ``draw_*`` function takes an Axes and a *view*:
+a :class:`~hpt_magic.Study` or the live dashboard's model of one, with ``directions``,
+``objectives`` and ``trials`` (trial objects with ``number``, ``state``, ``values``,
+``feasible`` and ``manual``). Which trials form the front and what volume they dominate is
+the study's knowledge (:mod:`hpt_magic.study._pareto`); this module only draws it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from ..study._pareto import default_reference, hypervolume, pareto_front
+from ..trial import Direction, TrialState
+from ._panels import COLORS, SMALL, _empty, _style, _text
+
+__all__ = ["ObjectivePoints", "objective_points", "pareto_pairs", "hypervolume_history",
+           "draw_pareto", "draw_pareto_pairs", "draw_hypervolume", "plot_pareto_front",
+           "plot_hypervolume"]
+
+#: Infeasible trials (a constraint broken) are crosses in their own colour, never dots.
+INFEASIBLE_COLOR = "#e377c2"
+#: Objectives shown as pairs at most: 5 objectives are 10 pairs.
+MAX_OBJECTIVES = 5
+#: Hypervolume computed after at most this many trials (evenly spread, the last included).
+MAX_HV_POINTS = 200
+
+
+@dataclass(frozen=True)
+class ObjectivePoints:
+    """The complete trials with a finite value for every objective, as arrays.
+
+    ``values`` has one row per trial and one column per objective; ``front`` marks the
+    trials of the Pareto front (feasible ones only).
+    """
+
+    names: list[str]
+    directions: list[Direction]
+    numbers: np.ndarray
+    values: np.ndarray
+    feasible: np.ndarray
+    manual: np.ndarray
+    front: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.numbers)
+
+
+def _directions(view: Any) -> list[Direction]:
+    # The live dashboard's model of a study may predate multi-objective fields.
+    return [Direction(d) for d in (getattr(view, "directions", None) or [view.direction])]
+
+
+def _names(view: Any, k: int) -> list[str]:
+    names = list(getattr(view, "objectives", None) or [])
+    return names + [f"objective {i}" for i in range(len(names), k)]
+
+
+def _scored(trial: Any, k: int) -> bool:
+    values = trial.values
+    return (trial.state is TrialState.COMPLETE and values is not None and len(values) == k
+            and all(v is not None and math.isfinite(v) for v in values))
+
+
+def objective_points(view: Any) -> ObjectivePoints:
+    """The trials that a Pareto panel places, in trial-number order, with the front marked.
+
+    A trial counts as infeasible only when it says so (``feasible is False``); a study
+    without constraints has every trial feasible.
+    """
+    directions = _directions(view)
+    k = len(directions)
+    trials = sorted((t for t in view.trials if _scored(t, k)), key=lambda t: t.number)
+    feasible = np.array([t.feasible is not False for t in trials], dtype=bool)
+    front_numbers = {t.number for t in pareto_front(
+        [t for t, ok in zip(trials, feasible) if ok], directions)}
+    return ObjectivePoints(
+        names=_names(view, k), directions=directions,
+        numbers=np.array([t.number for t in trials], dtype=int),
+        values=np.array([t.values for t in trials], dtype=float).reshape(len(trials), k),
+        feasible=feasible,
+        manual=np.array([bool(t.manual) for t in trials], dtype=bool),
+        front=np.array([t.number in front_numbers for t in trials], dtype=bool))
+
+
+def pareto_pairs(k: int) -> list[tuple[int, int]]:
+    """The (x, y) objective pairs of the pairs grid, as its lower triangle reads them.
+
+    Examples
+    --------
+    >>> pareto_pairs(3)
+    [(0, 1), (0, 2), (1, 2)]
+    """
+    k = min(k, MAX_OBJECTIVES)
+    return [(i, j) for j in range(1, k) for i in range(j)]
+
+
+def _losses(points: ObjectivePoints) -> np.ndarray:
+    signs = np.array([d.sign for d in points.directions], dtype=float)
+    return points.values * signs
+
+
+def hypervolume_history(points: ObjectivePoints,
+                        reference: Sequence[float] | None = None) -> tuple[np.ndarray,
+                                                                             np.ndarray]:
+    """The hypervolume of the feasible trials up to each trial number.
+
+    Computed after at most :data:`MAX_HV_POINTS` trials, evenly spread with the last one
+    included (exact for smaller studies); ``reference`` is in objective units, the study's
+    default (:func:`hpt_magic.study._pareto.default_reference` of all feasible trials) when
+    ``None``, so the last value is ``study.hypervolume()``.
+    """
+    ok = points.feasible
+    if not ok.any():
+        return np.empty(0), np.empty(0)
+    values, numbers = points.values[ok], points.numbers[ok]
+    if reference is None:
+        reference = default_reference(values, points.directions)
+    signs = np.array([d.sign for d in points.directions], dtype=float)
+    losses, ref = values * signs, np.asarray(reference, dtype=float) * signs
+    n = len(losses)
+    ends = np.unique(np.linspace(1, n, min(n, MAX_HV_POINTS)).round().astype(int))
+    hv = np.array([hypervolume(losses[:end], ref) for end in ends], dtype=float)
+    return numbers[ends - 1].astype(float), hv
+
+
+# -- panels ----------------------------------------------------------------------------------
+def _axis_label(points: ObjectivePoints, i: int) -> str:
+    arrow = "↑" if points.directions[i] is Direction.MAXIMIZE else "↓"
+    return f"{_text(points.names[i], 24)} {arrow}"
+
+
+def draw_pareto(ax: Any, points: ObjectivePoints, i: int = 0, j: int = 1, *,
+                title: str | None = "Pareto front", labels: bool = True) -> None:
+    """Objective ``j`` against objective ``i``: trials as dots (manual ones diamonds),
+    infeasible ones as crosses, the front starred and joined by a step line (the edge of
+    the region it dominates)."""
+    if title is not None:
+        _style(ax, title)
+    else:
+        ax.tick_params(labelsize=SMALL - 1)
+        ax.grid(True, linewidth=0.4, alpha=0.4)
+    ax.locator_params(nbins=4)
+    if labels:
+        ax.set_xlabel(_axis_label(points, i), fontsize=SMALL)
+        ax.set_ylabel(_axis_label(points, j), fontsize=SMALL)
+    if not len(points):
+        _empty(ax, "no complete trial yet")
+        return
+    x, y = points.values[:, i], points.values[:, j]
+    ok, front, manual = points.feasible, points.front, points.manual
+    small = len(points) > 500
+    dots = ok & ~front & ~manual
+    ax.plot(x[dots], y[dots], "o", ms=2.5 if small else 3.5, color=COLORS["complete"],
+            alpha=0.6, mew=0, gid="pareto-feasible", label="feasible")
+    if (manual & ok & ~front).any():
+        sel = manual & ok & ~front
+        ax.plot(x[sel], y[sel], "D", ms=4, color=COLORS["manual"], mew=0, gid="pareto-manual",
+                label="manual")
+    if (~ok).any():
+        ax.plot(x[~ok], y[~ok], "x", ms=3.5 if small else 4.5, color=INFEASIBLE_COLOR, mew=0.9,
+                gid="pareto-infeasible", label="infeasible")
+    if front.any():
+        losses = _losses(points)[front]
+        # In loss order along x, the dominated region's edge turns at (x[k+1], y[k]).
+        order = np.lexsort((losses[:, j], losses[:, i]))
+        fx, fy = x[front][order], y[front][order]
+        ax.plot(fx, fy, drawstyle="steps-post", color=COLORS["best"], lw=1.3,
+                gid="pareto-front-line", label="Pareto front")
+        ax.plot(fx, fy, "*", ms=7, color=COLORS["best"], mec="black", mew=0.4,
+                gid="pareto-front", zorder=3)
+
+
+def draw_pareto_pairs(axes: Sequence[Any], points: ObjectivePoints) -> None:
+    """:func:`draw_pareto` for each pair of :func:`pareto_pairs` on the Axes of
+    :func:`pairs_axes`; the outer row and column name the objectives."""
+    k = min(len(points.directions), MAX_OBJECTIVES)
+    for ax, (i, j) in zip(axes, pareto_pairs(k)):
+        draw_pareto(ax, points, i, j, title=None, labels=False)
+        if j == k - 1:
+            ax.set_xlabel(_axis_label(points, i), fontsize=SMALL)
+        if i == 0:
+            ax.set_ylabel(_axis_label(points, j), fontsize=SMALL)
+    axes[0].set_title("Pareto front", fontsize=10, loc="left", y=1.0, pad=4)
+
+
+def draw_hypervolume(ax: Any, points: ObjectivePoints,
+                     reference: Sequence[float] | None = None) -> None:
+    """The hypervolume of the feasible trials so far against trial number, as steps."""
+    _style(ax, "Hypervolume")
+    ax.locator_params(nbins=5)
+    ax.set_xlabel("trial", fontsize=SMALL)
+    ax.set_ylabel("hypervolume ↑", fontsize=SMALL)
+    x, hv = hypervolume_history(points, reference)
+    if not len(x):
+        _empty(ax, "no feasible trial yet")
+        return
+    last = float(points.numbers.max())
+    ax.plot(np.append(x, last), np.append(hv, hv[-1]), drawstyle="steps-post",
+            color=COLORS["best"], lw=1.5, gid="hypervolume")
+    ax.set_xlim(-0.5 - 0.02 * last, last + 0.5 + 0.02 * last)
+
+
+# -- figures ---------------------------------------------------------------------------------
+def _new_figure(width: float, height: float) -> Figure:
+    from ._layout import new_figure  # _layout draws these panels: imported at call time
+
+    return new_figure(width, height)
+
+
+def pairs_axes(fig: Figure, spec: Any, k: int) -> list[Any]:
+    """The Axes of the pairs grid in ``spec`` (lower triangle), in :func:`pareto_pairs` order;
+    the outer row and column carry the objective names."""
+    k = min(k, MAX_OBJECTIVES)
+    grid = spec.subgridspec(k - 1, k - 1, wspace=0.12, hspace=0.12)
+    axes = []
+    for i, j in pareto_pairs(k):
+        ax = fig.add_subplot(grid[j - 1, i])
+        ax.tick_params(labelbottom=j == k - 1, labelleft=i == 0)
+        axes.append(ax)
+    return axes
+
+
+def _check_multi(view: Any) -> None:
+    from ..exceptions import TuneError
+
+    if len(_directions(view)) < 2:
+        raise TuneError(f"study {getattr(view, 'name', '')!r} has one objective: a Pareto front "
+                        "needs two or more. Plot it with plot_history(study), or create the "
+                        "study with several objectives (--maximize/--minimize NAME, "
+                        "Study(directions=[...])).")
+
+
+def plot_pareto_front(study: Any) -> Figure:
+    """The Pareto front of a multi-objective study as a Figure.
+
+    Two objectives: one scatter with the front as a step line; three or more: the pairs
+    (lower triangle, at most :data:`MAX_OBJECTIVES` objectives). Infeasible trials are
+    crosses; the front (feasible trials only) is starred.
+    """
+    _check_multi(study)
+    points = objective_points(study)
+    k = len(points.directions)
+    if k == 2:
+        fig = _new_figure(6.4, 4.6)
+        draw_pareto(fig.add_subplot(), points)
+        _legend(fig.axes[0])
+        return fig
+    side = 2.3 * (min(k, MAX_OBJECTIVES) - 1)
+    fig = _new_figure(side + 0.9, side + 0.7)
+    spec = fig.add_gridspec(1, 1, left=0.7 / (side + 0.9), right=0.97,
+                            top=1 - 0.35 / (side + 0.7), bottom=0.55 / (side + 0.7))
+    axes = pairs_axes(fig, spec[0], k)
+    draw_pareto_pairs(axes, points)
+    return fig
+
+
+def plot_hypervolume(study: Any, reference: Sequence[float] | None = None) -> Figure:
+    """The hypervolume of the feasible trials so far against trial number, as a Figure.
+
+    ``reference`` (one value per objective, in the objectives' units) defaults to the one
+    ``study.hypervolume()`` uses.
+    """
+    _check_multi(study)
+    fig = _new_figure(6.4, 3.8)
+    draw_hypervolume(fig.add_subplot(), objective_points(study), reference)
+    return fig
+
+
+def _legend(ax: Any) -> None:
+    ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncols=4, fontsize=7, frameon=False,
+              borderaxespad=0.1, handlelength=1.2, columnspacing=1.0)

@@ -1,0 +1,74 @@
+import pytest
+
+from hpt_magic import Float, Study, TuneError, tune
+from hpt_magic.schedulers import MOBSTERScheduler
+
+
+def _study(**kwargs):
+    return Study(space={"x": Float(0, 1)}, scheduler=MOBSTERScheduler(max_steps=9, **kwargs),
+                 direction="maximize", seed=0)
+
+
+def _objective(curve_of):
+    """Report ``curve_of(trial.number, x)`` step by step."""
+
+    def objective(trial):
+        for step in tune.steps(9):
+            tune.report(curve_of(trial.number, trial.params["x"], step))
+
+    return objective
+
+
+def test_rungs():
+    assert MOBSTERScheduler(max_steps=27).rungs == [1, 3, 9]
+    assert MOBSTERScheduler(max_steps=100, min_resource=2, reduction_factor=4).rungs == [2, 8, 32]
+
+
+def test_first_trials_train_fully_then_trusted_rungs_prune():
+    # Consistent curves: a trial's rank never changes. Trials 0-4 calibrate (all complete,
+    # although trial 4 is the worst at every rung); then every rung is trusted, and a later
+    # trial worse than the best third at the first rung is stopped there.
+    levels = [0.5, 0.9, 0.7, 0.6, 0.1, 0.05, 0.95]
+    study = _study(n_startup_trials=100)
+    study.optimize(_objective(lambda n, x, s: levels[n] * (1 + s / 9)), n_trials=len(levels))
+    states = [t.state.value for t in study.trials]
+    assert states[:5] == ["complete"] * 5
+    assert study.scheduler.trusted_rungs == [1, 3]
+    assert states[5:] == ["pruned", "complete"]
+    assert study.trials[5].last_step == 0
+
+
+def test_no_pruning_when_early_ranks_mislead():
+    # Crossing curves: the fast starters end worst. No rung agrees with the final values, so
+    # no rung prunes and every trial trains fully (plain ASHA would stop the slow starters).
+    finals = [0.5, 0.9, 0.7, 0.6, 0.1, 0.95, 0.05, 0.8]
+
+    def crossing(n, x, s):
+        return finals[n] * s / 8 + (1 - finals[n]) * (1 - s / 8)
+
+    study = _study(n_startup_trials=100)
+    study.optimize(_objective(crossing), n_trials=len(finals))
+    assert study.scheduler.trusted_rungs == []
+    assert all(t.state.value == "complete" for t in study.trials)
+
+
+def test_model_proposes_after_startup():
+    study = _study(n_startup_trials=4)
+    study.optimize(_objective(lambda n, x, s: -(x - 0.3) ** 2 * (1 + s)), n_trials=9)
+    proposed = [t for t in study.trials if t.user_attrs.get("model") == "mobster"]
+    assert [t.number for t in proposed] == [4, 5, 6, 7, 8]
+    assert all(0 <= t.params["x"] <= 1 for t in proposed)
+    assert abs(study.best_params["x"] - 0.3) < 0.2
+
+
+@pytest.mark.parametrize("kwargs", [{"reduction_factor": 1}, {"min_resource": 0},
+                                    {"n_calibration": 1}, {"min_correlation": 2},
+                                    {"n_startup_trials": 1}])
+def test_bad_options(kwargs):
+    with pytest.raises(TuneError):
+        MOBSTERScheduler(max_steps=9, **kwargs)
+
+
+def test_needs_max_steps():
+    with pytest.raises(TuneError, match="max_steps"):
+        Study(space={"x": Float(0, 1)}, scheduler="mobster")

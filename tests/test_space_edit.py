@@ -1,0 +1,50 @@
+"""Editing a study's search space between runs of a %%tune cell."""
+
+from __future__ import annotations
+
+from hpt_magic import Float, Study
+from hpt_magic.samplers import observations
+
+NARROW = "lr = tune.loguniform(1e-3, 1e-2)\nact = tune.choice(['relu', 'tanh'])\nlr"
+WIDE = "lr = tune.loguniform(1e-5, 1e-1)\nact = tune.choice(['relu', 'tanh', 'gelu'])\nlr"
+NEW_SCALE = "lr = tune.uniform(1e-5, 1e-1)\nact = tune.choice(['relu', 'tanh'])\nlr"
+
+
+def run(shell, cell, trials=6):
+    return shell.run_cell(f"%%tune --trials {trials} --study edit --storage {shell.db} "
+                          f"--sampler random --seed 0 --plot none\n{cell}")
+
+
+def test_widening_continues_the_study_and_says_what_changed(shell, tmp_path, capsys):
+    shell.db = tmp_path / "s.db"
+    assert run(shell, NARROW).success
+    capsys.readouterr()
+    assert run(shell, WIDE).success
+    opening = capsys.readouterr().out.splitlines()[0]
+    assert opening.startswith("continuing study 'edit' on an edited space: ")
+    assert "lr widened to [1e-05, 0.1]" in opening and "'gelu' added to act" in opening
+    assert "6 earlier trials, 6 inside the new space" in opening
+    study = shell.user_ns["study"]
+    assert len(study.trials) == 12
+    assert [t.user_attrs.get("space_version", 0) for t in study.trials] == [0] * 6 + [1] * 6
+
+
+def test_a_new_scale_is_refused_before_anything_is_stored(shell, tmp_path):
+    shell.db = tmp_path / "s.db"
+    assert run(shell, NARROW).success
+    result = run(shell, NEW_SCALE)
+    assert not result.success
+    assert "type or a scale" in str(result.error_in_exec)
+    study = Study(name="edit", storage=shell.db, direction="minimize")
+    assert len(study.trials) == 6 and study.counts()["failed"] == 0
+
+
+def test_samplers_learn_only_from_trials_inside_the_edited_space(tmp_path):
+    path = tmp_path / "s.db"
+    Study(space={"x": Float(0, 10)}, name="s", storage=path, seed=0).optimize(
+        lambda t: t.params["x"], n_trials=20)
+    narrowed = Study(space={"x": Float(0, 5)}, name="s", storage=path, seed=0)
+    X, y, used = observations(narrowed, narrowed.search_space())
+    inside = [t for t in narrowed.trials if t.params["x"] <= 5]
+    assert 0 < len(used) == len(inside) < 20
+    assert X.min() >= 0 and X.max() <= 1
