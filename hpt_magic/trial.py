@@ -5,7 +5,7 @@ from __future__ import annotations
 import heapq
 import math
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from enum import Enum
 from typing import Any, Protocol
 
@@ -134,9 +134,18 @@ class Trial:
         The hyperparameters, in the order they were suggested.
     state : TrialState
     value : float or None
-        The score (``None`` until the trial finishes, or when it failed).
+        The score (``None`` until the trial finishes, or when it failed); with several
+        objectives, the first one's (``values[0]``).
+    values : list of float or None
+        One score per objective of the study, in order (``None`` unless complete).
+    metrics : dict of str -> float
+        Every number the objective returned, objectives included.
+    feasible : bool or None
+        Whether the metrics meet the study's constraints (``None`` without constraints).
     intermediate : dict of int -> float
-        The reported learning curve.
+        The reported learning curve (of the first objective).
+    intermediate_metrics : dict of str -> dict of int -> float
+        The curves of every metric reported as a dict (``tune.report({...}, step)``).
     error : str or None
         Why a trial failed (one line); ``traceback`` holds the full text.
     output : str
@@ -151,13 +160,23 @@ class Trial:
         started: float | None = None, finished: float | None = None, error: str | None = None,
         traceback: str | None = None, output: str = "", manual: bool = False,
         user_attrs: dict[str, Any] | None = None, trial_id: int | None = None,
+        values: list[float] | None = None, metrics: dict[str, float] | None = None,
+        feasible: bool | None = None,
+        intermediate_metrics: dict[str, dict[int, float]] | None = None,
     ) -> None:
         self.number = number
         self.params: dict[str, Any] = dict(params or {})
         self.distributions: dict[str, Distribution] = dict(distributions or {})
         self.state = TrialState(state)
         self.value = value
+        if values is None and value is not None and self.state is TrialState.COMPLETE:
+            values = [value]  # one objective: its value is the only one
+        self.values: list[float] | None = list(values) if values is not None else None
+        self.metrics: dict[str, float] = dict(metrics or {})
+        self.feasible = feasible
         self.intermediate: dict[int, float] = dict(intermediate or {})
+        self.intermediate_metrics: dict[str, dict[int, float]] = {
+            k: dict(v) for k, v in (intermediate_metrics or {}).items()}
         self.started = time.time() if started is None else started
         self.finished = finished
         self.error = error
@@ -172,6 +191,9 @@ class Trial:
         self.checkpoint: Any = None
         self.relative: dict[str, Any] = {}
         self.fixed: dict[str, Any] = {}
+        #: The study's objectives (an ``executors.Objectives``): how a result is judged and
+        #: which reported metric is the curve, where the trial runs.
+        self.scoring: Any = None
         #: Where parameters are sampled and reports go while the trial runs: its study in
         #: this process, a link to the kernel in a worker (see :class:`TrialHost`).
         self._host: TrialHost | None = None
@@ -223,17 +245,16 @@ class Trial:
         """Shorthand for ``suggest(name, Choice(options))``."""
         return self.suggest(name, Choice(options))
 
-    def report(self, value: float, step: int | None = None, *, checkpoint: Any = None) -> bool:
+    def report(self, value: float | Mapping[str, float], step: int | None = None, *,
+               checkpoint: Any = None) -> bool:
         """Record a point of the learning curve; return ``True`` when the trial should stop.
 
-        Outside ``tune.steps`` a stop decision raises :class:`TrialPruned`, which the runner
-        turns into a pruned trial.
+        ``value`` may be a dict of named metrics (``{"accuracy": a, "latency_ms": l}``): each
+        gets its curve in ``intermediate_metrics``, and the first objective's is the curve
+        schedulers judge. Outside ``tune.steps`` a stop decision raises :class:`TrialPruned`,
+        which the runner turns into a pruned trial.
         """
-        try:
-            value = float(value)
-        except (TypeError, ValueError):
-            raise TuneError(f"tune.report needs a number, got {value!r} "
-                            f"({type(value).__name__}). Report a float score.") from None
+        value = _report_value(value, self.scoring)
         if step is None and self.in_steps and "step" in self.user_attrs:
             step = self.user_attrs["step"]
         elif step is None:
@@ -252,8 +273,14 @@ class Trial:
         self.distributions[name] = dist
         return value
 
-    def record_point(self, step: int, value: float, checkpoint: Any = None) -> None:
-        """Keep a point of the learning curve (and the checkpoint that came with it)."""
+    def record_point(self, step: int, value: float | Mapping[str, float],
+                     checkpoint: Any = None) -> None:
+        """Keep a point of the learning curve, or of every curve of a dict of metrics (and
+        the checkpoint that came with it)."""
+        if isinstance(value, Mapping):
+            for name, v in value.items():
+                self.intermediate_metrics.setdefault(name, {})[step] = v
+            value = value.get(self.objective_names[0], math.nan)
         self.intermediate[step] = value
         if checkpoint is not None:
             self.checkpoint = checkpoint
@@ -263,6 +290,11 @@ class Trial:
     def duration(self) -> float | None:
         """Seconds from start to finish, ``None`` while running."""
         return None if self.finished is None else self.finished - self.started
+
+    @property
+    def objective_names(self) -> list[str]:
+        """The names of the study's objectives, as far as this trial knows them."""
+        return list(self.scoring.names) if self.scoring is not None else ["value"]
 
     @property
     def last_step(self) -> int | None:
@@ -276,11 +308,39 @@ class Trial:
                                                           self.intermediate.items()},
             "started": self.started, "finished": self.finished, "error": self.error,
             "manual": self.manual, "user_attrs": dict(self.user_attrs),
+            "values": None if self.values is None else [_json_number(v) for v in self.values],
+            "metrics": {k: _json_number(v) for k, v in self.metrics.items()},
+            "feasible": self.feasible,
         }
 
     def __repr__(self) -> str:
         val = "" if self.value is None else f", value={format_number(self.value)}"
         return f"Trial(number={self.number}, state={self.state.value}{val}, params={self.params})"
+
+
+def _report_value(value: Any, scoring: Any) -> float | dict[str, float]:
+    """What ``tune.report`` was given, as a float or a dict of floats with the first
+    objective in it; anything else is refused with the fix."""
+    first = scoring.names[0] if scoring is not None else "value"
+    if isinstance(value, Mapping):
+        out = {}
+        for name, v in value.items():
+            try:
+                out[str(name)] = float(v)
+            except (TypeError, ValueError):
+                raise TuneError(f"tune.report got {v!r} ({type(v).__name__}) for {name!r}. "
+                                "Report numbers.") from None
+        if first not in out:
+            raise TuneError(
+                f"tune.report got a dict without {first!r} (keys: {', '.join(out) or 'none'}), "
+                "the study's first objective, whose curve schedulers judge. Include it, or "
+                "name the objectives to match (%%tune --maximize NAME / --minimize NAME).")
+        return out
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise TuneError(f"tune.report needs a number, got {value!r} "
+                        f"({type(value).__name__}). Report a float score.") from None
 
 
 def _json_number(v: float | None) -> float | None:

@@ -6,10 +6,11 @@ import sys
 import time
 
 import cloudpickle
+import numpy as np
 import pytest
 
 from hpt_magic import Choice, Float, Int, Study, TrialState, TuneError, tune
-from hpt_magic.study._lifecycle import start_background
+from hpt_magic.study._lifecycle import optimize, start_background
 
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
@@ -130,3 +131,41 @@ def test_magic_options(shell, capsys):
     result = shell.run_cell("%%tune --trials 3 --patience 0 --storage memory --study u\n1.0")
     assert not result.success
     assert "patience" in str(result.error_in_exec)
+
+
+def noisy_quadratic(trial):
+    x = trial.params["x"]
+    tune.report_noise(0.05)
+    return (x - 0.3) ** 2
+
+
+def test_patience_auto_stops_when_what_is_left_is_below_the_noise():
+    study = Study(space={"x": Float(0, 1)}, sampler="gp", seed=0)
+    info = optimize(study, noisy_quadratic, n_trials=200, patience="auto")
+    assert info.reason == "converged"
+    assert 20 <= info.done < 200
+    assert info.regret_bound < info.noise == pytest.approx(0.05)
+
+
+def test_patience_auto_goes_on_while_there_is_more_to_gain_than_noise():
+    def precise(trial):
+        tune.report_noise(1e-9)
+        return (trial.params["x"] - 0.3) ** 2 + 0.3 * trial.params["y"]
+
+    study = Study(space={"x": Float(0, 1), "y": Float(0, 1)}, sampler="random", seed=0)
+    info = optimize(study, precise, n_trials=40, patience="auto")
+    assert info.reason == "done" and info.regret_bound > info.noise
+
+
+def test_tune_search_cv_reports_the_fold_noise():
+    from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression
+
+    from hpt_magic.sklearn import TuneSearchCV
+
+    X, y = load_iris(return_X_y=True)
+    search = TuneSearchCV(LogisticRegression(max_iter=200), {"C": Float(1e-3, 10, log=True)},
+                          n_trials=4, cv=3, random_state=0).fit(X, y)
+    noises = [t.user_attrs["noise"] for t in search.study_.trials]
+    expected = search.cv_results_["std_test_score"] / np.sqrt(3)
+    assert noises == pytest.approx(list(expected))

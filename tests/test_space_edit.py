@@ -48,3 +48,16 @@ def test_samplers_learn_only_from_trials_inside_the_edited_space(tmp_path):
     inside = [t for t in narrowed.trials if t.params["x"] <= 5]
     assert 0 < len(used) == len(inside) < 20
     assert X.min() >= 0 and X.max() <= 1
+
+
+def test_the_history_panel_marks_where_an_edited_space_begins(tmp_path):
+    from hpt_magic import display
+
+    path = tmp_path / "s.db"
+    Study(space={"x": Float(0, 1)}, name="s", storage=path, seed=0).optimize(
+        lambda t: t.params["x"], n_trials=4)
+    edited = Study(space={"x": Float(0, 2)}, name="s", storage=path, seed=0)
+    edited.optimize(lambda t: t.params["x"], n_trials=3)
+    fig = display.plot_history(edited)
+    lines = [a for a in fig.axes[0].get_lines() if a.get_gid() == "space-v1"]
+    assert len(lines) == 1 and lines[0].get_xdata()[0] == 3.5

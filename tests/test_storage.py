@@ -265,5 +265,6 @@ def test_a_file_of_the_previous_version_opens_and_is_upgraded_in_place(tmp_path)
     with sqlite3.connect(path) as conn:
         meta = dict(conn.execute("SELECT key, value FROM hpt_meta"))
         columns = {row[1] for row in conn.execute("PRAGMA table_info(trials)")}
-    assert meta == {"schema": "1", "revision": "2"}
-    assert {"owner_host", "owner_pid", "owner_token", "heartbeat"} <= columns
+    assert meta == {"schema": "1", "revision": "3"}
+    assert {"owner_host", "owner_pid", "owner_token", "heartbeat", "trial_values", "metrics",
+            "feasible"} <= columns

@@ -67,9 +67,11 @@ def call_objective(objective: Callable[[Trial], Any], trial: Trial,
         deactivate(token)
     outcome["output"] = out.getvalue()
     if outcome["state"] is None and outcome["value"] is not None:
-        # Judged here, where the objective ran: a worker then sends a float or the reason,
-        # never a value that does not pickle, is huge, or breaks float() in the kernel.
-        score, reason = check_score(outcome["value"])
+        # Judged here, where the objective ran: a worker then sends a float (or the study's
+        # judged Scores) or the reason, never a value that does not pickle, is huge, or breaks
+        # float() in the kernel.
+        score, reason = (check_score(outcome["value"]) if trial.scoring is None
+                         else trial.scoring.judge(outcome["value"]))
         outcome.update(value=score)
         if reason:
             outcome.update(state=TrialState.FAILED, error=reason)

@@ -137,6 +137,22 @@ class _Tune:
         finally:
             trial.in_steps = False
 
+    def report_noise(self, std: builtins.float) -> None:
+        """Say how noisy this trial's score is: the standard deviation a re-run would show
+        (e.g. the spread of cross-validation folds, ``np.std(scores) / np.sqrt(len(scores))``
+        for their mean). ``--patience auto`` stops when what is left to gain is below it.
+        Outside a trial it does nothing."""
+        trial = _current.get()
+        if trial is None:
+            return
+        try:
+            value = builtins.float(std)
+        except (TypeError, ValueError):
+            raise TuneError(f"tune.report_noise needs a number, got {std!r}.") from None
+        if not value >= 0:
+            raise TuneError(f"tune.report_noise needs a standard deviation >= 0, got {std!r}.")
+        trial.user_attrs["noise"] = value
+
     def restore(self, default: Any = None) -> Any:
         """The checkpoint this trial continues from (population-based training), else
         ``default``."""

@@ -48,7 +48,7 @@ def trial_spec(trial: Trial, known: dict[str, Distribution],
         "distributions": dict(trial.distributions), "fixed": dict(trial.fixed),
         "relative": dict(trial.relative), "known": dict(known),
         "user_attrs": dict(trial.user_attrs), "checkpoint": trial.checkpoint,
-        "started": trial.started, "catch": catch,
+        "started": trial.started, "catch": catch, "scoring": trial.scoring,
     }
 
 
@@ -109,6 +109,7 @@ def run_remote(objective: Callable[[Trial], Any], spec: dict[str, Any],
                   user_attrs=spec["user_attrs"], started=spec["started"])
     trial.fixed, trial.relative = spec["fixed"], spec["relative"]
     trial.checkpoint = spec["checkpoint"]
+    trial.scoring = spec.get("scoring")
     link = _KernelLink(channel, spec["known"])
     trial._host = link
     outcome = call_objective(objective, trial, spec["catch"], interrupts=(Cancelled,),

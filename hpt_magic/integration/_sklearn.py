@@ -151,6 +151,10 @@ class TuneSearchCV(BaseSearchCV):
         ``callback(study, trial)`` after each candidate, as in :meth:`Study.optimize`.
     show : bool, default=False
         Show the live dashboard of the study while it searches (in a notebook).
+    patience : int or "auto", optional
+        Stop when the best score has not improved in this many candidates; ``"auto"``: when
+        what is left to gain is below the noise of the score (``std_test_score`` of the
+        candidates over the square root of the number of folds).
 
     Attributes
     ----------
@@ -190,6 +194,7 @@ class TuneSearchCV(BaseSearchCV):
         random_state: Any = None, error_score: Any = np.nan, return_train_score: bool = False,
         verbose: int = 0, pre_dispatch: Any = "2*n_jobs",
         callbacks: Sequence[Callable[[Study, Trial], None]] | None = None, show: bool = False,
+        patience: int | str | None = None,
     ) -> None:
         self.param_space = param_space
         self.sampler = sampler
@@ -200,6 +205,7 @@ class TuneSearchCV(BaseSearchCV):
         self.random_state = random_state
         self.callbacks = callbacks
         self.show = show
+        self.patience = patience
         super().__init__(estimator=estimator, scoring=scoring, n_jobs=n_jobs, refit=refit, cv=cv,
                          verbose=verbose, pre_dispatch=pre_dispatch, error_score=error_score,
                          return_train_score=return_train_score)
@@ -271,7 +277,14 @@ class TuneSearchCV(BaseSearchCV):
                     f"out of cv_results_ and marked failed in study_.{exc}", FitFailedWarning,
                     stacklevel=2)
                 raise _CandidateFailed(str(exc).strip().splitlines()[0]) from None
-            return float(results[_objective_key(results, self.refit)][-1])
+            key = _objective_key(results, self.refit)
+            spread = results.get(key.replace("mean_", "std_", 1))
+            folds = sum(k.startswith("split") and k.endswith(key[len("mean"):])
+                        for k in results)
+            if spread is not None and folds:
+                # The noise of a mean over the folds: what `patience="auto"` compares with.
+                trial.user_attrs["noise"] = float(spread[-1]) / np.sqrt(folds)
+            return float(results[key][-1])
 
         _search(self, study, evaluate)
         if failures and len(failures) == len(study.trials):

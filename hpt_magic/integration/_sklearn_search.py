@@ -46,6 +46,7 @@ def _search(search: TuneSearchCV, study: Study, evaluate: Callable[[Trial], floa
         dashboard = Dashboard(study, n_trials=search.n_trials, timeout=search.timeout)
     try:
         optimize(study, evaluate, n_trials=search.n_trials, timeout=search.timeout,
+                 patience=search.patience,
                  catch=(_CandidateFailed,), capture=False, callbacks=list(search.callbacks or ()))
     finally:
         if dashboard is not None:

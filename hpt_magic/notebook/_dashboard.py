@@ -57,6 +57,7 @@ LIGHT_BUDGET = 0.01
 #: surrogate model takes up to a second, too much for the budget of a short run.
 IMPORTANCES_AFTER = 60.0
 _STATUS = {"done": "finished", "timeout": "finished", "exhausted": "finished",
+           "no improvement": "stopped", "converged": "stopped",
            "stopped": "stopped", "interrupted": "interrupted", "error": "interrupted"}
 
 
@@ -124,6 +125,7 @@ class Dashboard:
         self._created = self._started = clock()
         self._ended: float | None = None
         self._status = "running"
+        self._reason: str | None = None
         self._done = 0
         self._last: float | None = None
         self._final = mode == "none"
@@ -146,6 +148,7 @@ class Dashboard:
             self.timeout = self.timeout if self.timeout is not None else event.data.get("timeout")
         elif kind == "run_finished":
             self._status = _STATUS.get(event.data.get("reason"), "finished")
+            self._reason = event.data.get("reason")
             self._done = event.data.get("n_done", self._done)
             self._finish()
             return
@@ -228,7 +231,8 @@ class Dashboard:
                 etas.append(max(0.0, self.timeout - elapsed))
             eta = min(etas) if etas else None
         return {"status": self._status, "done": self._done, "planned": self.n_trials,
-                "timeout": self.timeout, "elapsed": elapsed, "eta": eta}
+                "timeout": self.timeout, "elapsed": elapsed, "eta": eta,
+                "reason": self._reason}
 
     def bundle(self, final: bool = False, image: bool = True) -> dict[str, Any]:
         """The MIME bundle of the current state: text, JSON and PNG.
@@ -281,6 +285,11 @@ class _Model:
         return top_trials(self._trials.values(), self.direction, k)
 
 
+#: Why a run stopped before its budget, as the progress line says it.
+_WHY = {"no improvement": "no improvement in --patience trials",
+        "converged": "nothing left to gain above the noise"}
+
+
 def progress_line(doc: Mapping[str, Any]) -> str:
     """One line from a study document: done/planned, counts, best, elapsed and ETA."""
     p = doc["progress"]
@@ -288,6 +297,9 @@ def progress_line(doc: Mapping[str, Any]) -> str:
     status = p["status"]
     head = {"running": "", "finished": "Finished: ", "stopped": "Stopped: ",
             "interrupted": "Interrupted: "}.get(status, "")
+    why = _WHY.get(p.get("reason") or "")
+    if why:
+        head = f"Stopped ({why}): "
     done = f"{p['done']}/{p['planned']} trials" if p["planned"] else f"{p['done']} trials"
     parts = [head + done,
              f"{c['complete']} complete, {c['pruned']} pruned, {c['failed']} failed"]

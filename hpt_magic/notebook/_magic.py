@@ -34,6 +34,11 @@ __all__ = ["TuneMagics", "load_ipython_extension"]
 DEFAULT_TRIALS = 20
 
 
+def _patience(text: str) -> int | str:
+    """``--patience N`` or ``--patience auto``."""
+    return "auto" if text.strip().strip("'\"") == "auto" else int(text)
+
+
 def _unquote(text: str) -> str:
     """Strip one pair of matching outer quotes, which IPython's option parser leaves on."""
     if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
@@ -113,8 +118,10 @@ class TuneMagics(Magics):
     @argument("--jobs", type=int, default=1, help="Local worker processes (-1: all cores).")
     @argument("--trial-timeout", type=float, default=None,
               help="Stop a trial after this many seconds (recorded failed, the study goes on).")
-    @argument("--patience", type=int, default=None,
-              help="Stop when the best score has not improved in this many trials.")
+    @argument("--patience", type=_patience, default=None,
+              help="Stop when the best score has not improved in this many trials; 'auto': "
+                   "when the remaining regret is below the score's noise "
+                   "(tune.report_noise).")
     @argument("--min-improvement", type=float, default=0.0,
               help="With --patience: the least change that counts as an improvement.")
     @argument("--on-repeat", choices=("reuse", "run"), default="reuse",
@@ -502,6 +509,9 @@ def _summary(study: Study, info: RunInfo, error: BaseException | None) -> str:
                  "\nStopped: the sampler kept proposing parameters already tried.")
     elif info.reason == "no improvement":
         text += "\nStopped: the best score stopped improving (--patience)."
+    elif info.reason == "converged":
+        text += (f"\nStopped: what is left to gain (at most {info.regret_bound:.3g}) is below "
+                 f"the noise of the score ({info.noise:.3g}).")
     elif info.reason == "stopped":
         text += "\nStopped on request."
     failed = [t for t in study.trials[-max(info.done, 1):] if t.state is TrialState.FAILED]

@@ -24,6 +24,7 @@ from ..exceptions import StorageError, TuneError
 from ..executors import Executor, InlineExecutor, make_executor
 from ..executors._worker import picklable
 from ..trial import UNSET, Trial, TrialState
+from ._convergence import regret_bound
 from ._events import Event
 
 if TYPE_CHECKING:
@@ -35,6 +36,8 @@ __all__ = ["Run", "RunInfo", "optimize", "run_one", "start_background", "should_
 _POLL = 0.1
 #: Repeated proposals in a row after which the sampler is taken to have nothing new.
 _MAX_REPEATS = 50
+#: Finished trials between two checks of the automatic stopping criterion.
+_CHECK_EVERY = 5
 
 Callback = Callable[["Study", Trial], None]
 
@@ -49,6 +52,9 @@ class RunInfo:
         self.done = 0
         #: Proposals that repeated a complete trial and were recorded with its score.
         self.reused = 0
+        #: With ``patience="auto"``: the last remaining-regret bound and score noise computed.
+        self.regret_bound: float | None = None
+        self.noise: float | None = None
         self.reason = "running"
 
     @property
@@ -90,9 +96,10 @@ class Run:
     trial_timeout : float, optional
         Seconds a trial may run; then it is stopped and recorded failed ("timed out after
         60 s") with its curve so far, and the run goes on.
-    patience : int, optional
+    patience : int or "auto", optional
         End the run when the best score has not improved by more than ``min_improvement``
-        in this many finished trials.
+        in this many finished trials; ``"auto"``: when the bound of the regret still to gain
+        falls below the noise of the score (:func:`~._convergence.regret_bound`).
     on_repeat : {"reuse", "run"}
         What to do when the sampler proposes parameters a complete trial already has:
         ``reuse`` records the repeat with the earlier score (``user_attrs["repeat_of"]``)
@@ -126,6 +133,7 @@ class Run:
         self.deadlines: dict[int, float] = {}
         #: Finished trials since the best score last improved (``patience``).
         self.stale = 0
+        self._checked = -1
         self.best = _best_loss(study)
         #: Repeats reused one after another: a sampler that only repeats ends the run.
         self.repeats = 0
@@ -212,11 +220,26 @@ class Run:
         reason = should_end(self.study, self.info)
         if reason:
             return reason
-        if self.patience is not None and self.stale >= self.patience:
+        if self.patience == "auto":
+            if self._converged():
+                return "converged"
+        elif self.patience is not None and self.stale >= self.patience:
             return "no improvement"
         if self.repeats >= _MAX_REPEATS:
             return "exhausted"
         return None
+
+    def _converged(self) -> bool:
+        """The automatic criterion: the remaining regret bound is below the score's noise
+        (checked every few finished trials; see :mod:`._convergence`)."""
+        if self.info.done == self._checked or self.info.done % _CHECK_EVERY:
+            return False
+        self._checked = self.info.done
+        found = regret_bound(self.study, seed=self.info.done)
+        if found is None:
+            return False
+        self.info.regret_bound, self.info.noise = found
+        return found[0] < found[1]
 
     def _reuse_repeat(self, trial: Trial) -> bool:
         """Record ``trial`` with an earlier trial's score when it repeats its parameters."""
@@ -353,7 +376,7 @@ class Run:
 
     def _follow_best(self, trial: Trial) -> None:
         """Count finished trials since the best score improved (``patience``)."""
-        if self.patience is None:
+        if not isinstance(self.patience, int):
             return
         if trial.state is TrialState.COMPLETE and trial.value is not None:
             loss = self.study.direction.to_loss(trial.value)
@@ -402,9 +425,11 @@ def check_iteration(trial_timeout: float | None, patience: int | None, min_impro
                                           and trial_timeout > 0 and math.isfinite(trial_timeout)):
         raise TuneError(f"trial_timeout (--trial-timeout) must be a positive number of seconds, "
                         f"got {trial_timeout!r}.")
-    if patience is not None and (not isinstance(patience, int) or patience < 1):
-        raise TuneError(f"patience (--patience) must be a whole number of trials >= 1, got "
-                        f"{patience!r}.")
+    if patience is not None and patience != "auto" and (
+            not isinstance(patience, int) or isinstance(patience, bool) or patience < 1):
+        raise TuneError(f"patience (--patience) must be a whole number of trials >= 1, or "
+                        f"'auto' (stop when the remaining regret is below the score's noise), "
+                        f"got {patience!r}.")
     if not (isinstance(min_improvement, (int, float)) and min_improvement >= 0):
         raise TuneError(f"min_improvement (--min-improvement) must be a number >= 0, got "
                         f"{min_improvement!r}.")

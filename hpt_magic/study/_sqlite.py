@@ -3,7 +3,8 @@ being touched, and what its errors mean to a user.
 
 Format bookkeeping lives in the ``hpt_meta`` table: ``schema`` is the format every reader of
 the same major version understands (``"1"``: a newer one is refused), ``revision`` counts the
-additive changes made since, which older readers simply ignore (2: trial owner and heartbeat).
+additive changes made since, which older readers simply ignore (2: trial owner and heartbeat;
+3: the values, metrics and feasibility of multi-objective trials, and curves of named metrics).
 A file of an older revision is upgraded in place when it is opened for writing.
 """
 
@@ -15,12 +16,12 @@ import urllib.parse
 
 from ..exceptions import StorageError
 
-__all__ = ["SCHEMA_VERSION", "SCHEMA_REVISION", "check_format", "init_schema",
+__all__ = ["SCHEMA_VERSION", "SCHEMA_REVISION", "OBJECTIVE_COLUMNS", "has_objective_columns", "check_format", "init_schema",
            "read_only_reason", "connect_reader", "inspect", "is_busy", "disk_full", "user_error",
            "damaged_error", "read_only_error", "salvage_name"]
 
 SCHEMA_VERSION = "1"
-SCHEMA_REVISION = 2
+SCHEMA_REVISION = 3
 
 _TABLES = (
     "CREATE TABLE IF NOT EXISTS hpt_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
@@ -37,10 +38,17 @@ _TABLES = (
     """CREATE TABLE IF NOT EXISTS reports (
     trial_id INTEGER NOT NULL REFERENCES trials(id), step INTEGER NOT NULL, value REAL,
     PRIMARY KEY (trial_id, step))""",
+    # Revision 3: the curves of metrics reported together (tune.report({...}, step)).
+    """CREATE TABLE IF NOT EXISTS metric_reports (
+    trial_id INTEGER NOT NULL REFERENCES trials(id), name TEXT NOT NULL, step INTEGER NOT NULL,
+    value REAL, PRIMARY KEY (trial_id, name, step))""",
 )
 # Revision 2: who runs a trial and when it last showed it was alive (see _heartbeat.py).
 _OWNER_COLUMNS = {"owner_host": "TEXT", "owner_pid": "INTEGER", "owner_token": "TEXT",
                   "heartbeat": "REAL"}
+# Revision 3: one value per objective and every number a trial returned (JSON), and whether it
+# met the study's constraints. The `value` column keeps the first objective for older readers.
+OBJECTIVE_COLUMNS = {"trial_values": "TEXT", "metrics": "TEXT", "feasible": "INTEGER"}
 
 _BUSY, _LOCKED, _READONLY, _FULL, _CANTOPEN, _NOTADB = 5, 6, 8, 13, 14, 26
 
@@ -86,13 +94,21 @@ def init_schema(conn: sqlite3.Connection, path: str) -> None:
     for statement in _TABLES:
         conn.execute(statement)
     have = {row[1] for row in conn.execute("PRAGMA table_info(trials)")}
-    for name, kind in _OWNER_COLUMNS.items():
+    for name, kind in {**_OWNER_COLUMNS, **OBJECTIVE_COLUMNS}.items():
         if name not in have:
             conn.execute(f"ALTER TABLE trials ADD COLUMN {name} {kind}")
     conn.execute("INSERT OR IGNORE INTO hpt_meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
     conn.execute("INSERT INTO hpt_meta VALUES ('revision', ?) ON CONFLICT (key) DO UPDATE "
                  "SET value = excluded.value WHERE CAST(value AS INTEGER) < ?",
                  (str(SCHEMA_REVISION), SCHEMA_REVISION))
+
+
+def has_objective_columns(conn: sqlite3.Connection) -> bool:
+    """Whether the file has revision 3's columns and table (a read-only file of an older
+    revision is read without them)."""
+    have = {row[1] for row in conn.execute("PRAGMA table_info(trials)")}
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    return set(OBJECTIVE_COLUMNS) <= have and "metric_reports" in tables
 
 
 def read_only_reason(path: str) -> str | None:

@@ -25,6 +25,7 @@ from ._sqlite import (
     connect_reader,
     damaged_error,
     disk_full,
+    has_objective_columns,
     init_schema,
     inspect,
     is_busy,
@@ -110,6 +111,14 @@ class SQLiteStorage(Storage):
                 self._conn.close()
                 raise
         self._file = _file_id(self.path)
+        # Files before revision 3 opened read-only have no columns for several objectives.
+        try:
+            with self._lock:
+                objectives = has_objective_columns(self._conn)
+        except sqlite3.Error:
+            objectives = False
+        self._columns = _TRIAL_COLUMNS + (", trial_values, metrics, feasible" if objectives
+                                          else "")
 
     def _prepare(self) -> None:
         self._conn.execute("PRAGMA journal_mode=WAL")
@@ -292,38 +301,62 @@ class SQLiteStorage(Storage):
             (trial.trial_id, step, value if math.isfinite(value) else None)),
             "a reported step", self.write_patience, trial)
 
+    def add_metric_reports(self, trial: Trial, step: int, metrics: dict[str, float]) -> None:
+        rows = [(trial.trial_id, name, step, v if math.isfinite(v) else None)
+                for name, v in metrics.items()]
+        self._write(lambda: self._conn.executemany(
+            "INSERT OR REPLACE INTO metric_reports VALUES (?, ?, ?, ?)", rows),
+            "a reported step", self.write_patience, trial)
+
     def finish_trial(self, trial: Trial) -> None:
         self._heartbeat.discard(trial.trial_id)
         value = trial.value if trial.value is not None and math.isfinite(trial.value) else None
+        values = None if trial.values is None else dumps_json(trial.values)
+        feasible = None if trial.feasible is None else int(trial.feasible)
         self._write(lambda: self._conn.execute(
             "UPDATE trials SET state=?, value=?, params=?, finished=?, error=?, traceback=?, "
-            "output=?, manual=?, attrs=? WHERE id=?",
+            "output=?, manual=?, attrs=?, trial_values=?, metrics=?, feasible=? WHERE id=?",
             (trial.state.value, value, dumps_json(trial.params), trial.finished, trial.error,
              trial.traceback, trial.output, int(trial.manual), dumps_json(trial.user_attrs),
-             trial.trial_id)), "the result", self.write_patience, trial)
+             values, dumps_json(trial.metrics), feasible, trial.trial_id)),
+            "the result", self.write_patience, trial)
 
     def load_trials(self, study_id: int, space: dict[str, Distribution]) -> list[Trial]:
-        rows = self._read(f"SELECT {_TRIAL_COLUMNS} FROM trials WHERE study_id=? "
+        rows = self._read(f"SELECT {self._columns} FROM trials WHERE study_id=? "
                           "ORDER BY number", (study_id,))
+        metric_points = self._read(
+            "SELECT r.trial_id, r.name, r.step, r.value FROM metric_reports r JOIN trials t "
+            "ON t.id = r.trial_id WHERE t.study_id=? ORDER BY r.step", (study_id,)) \
+            if "trial_values" in self._columns else []
         return self._trials(rows, self._read(
             "SELECT r.trial_id, r.step, r.value FROM reports r JOIN trials t "
-            "ON t.id = r.trial_id WHERE t.study_id=? ORDER BY r.step", (study_id,)), space)
+            "ON t.id = r.trial_id WHERE t.study_id=? ORDER BY r.step", (study_id,)), space,
+            metric_points)
 
     def _trials(self, rows: list[tuple], points: list[tuple],
-                space: dict[str, Distribution]) -> list[Trial]:
+                space: dict[str, Distribution], metric_points: list[tuple] = ()) -> list[Trial]:
         curves: dict[int, dict[int, float]] = {}
         for tid, step, value in points:
             curves.setdefault(tid, {})[step] = float("nan") if value is None else value
+        named: dict[int, dict[str, dict[int, float]]] = {}
+        for tid, name, step, value in metric_points:
+            named.setdefault(tid, {}).setdefault(name, {})[step] = \
+                float("nan") if value is None else value
         trials = []
-        for tid, num, state, value, params, started, finished, err, tb, out, manual, attrs in rows:
+        for (tid, num, state, value, params, started, finished, err, tb, out, manual, attrs,
+             *scores) in rows:
             try:
                 p = json.loads(params)
+                values, metrics, feasible = scores or (None, None, None)
                 trials.append(Trial(
                     num, params=p, distributions={k: space[k] for k in p if k in space},
                     state=TrialState(state), value=value, intermediate=curves.get(tid, {}),
                     started=started, finished=finished, error=err, traceback=tb,
                     output=out or "", manual=bool(manual), user_attrs=json.loads(attrs),
-                    trial_id=tid))
+                    trial_id=tid, values=None if values is None else json.loads(values),
+                    metrics=None if metrics is None else json.loads(metrics),
+                    feasible=None if feasible is None else bool(feasible),
+                    intermediate_metrics=named.get(tid)))
             except (ValueError, TypeError) as exc:
                 raise self._damaged(f"trial {num} cannot be decoded: {exc}") from None
         return trials
@@ -350,7 +383,7 @@ class SQLiteStorage(Storage):
         if self._refusal is not None:
             return []
         rows = self._read(
-            f"SELECT {_TRIAL_COLUMNS}, owner_host, owner_pid, owner_token, heartbeat FROM trials "
+            f"SELECT {self._columns}, owner_host, owner_pid, owner_token, heartbeat FROM trials "
             "WHERE study_id=? AND state='running' AND owner_token IS NOT NULL ORDER BY number",
             (study_id,))
         gone = []

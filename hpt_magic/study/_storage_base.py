@@ -65,6 +65,11 @@ class Storage(ABC):
     def add_report(self, trial: Trial, step: int, value: float) -> None:
         """Store one reported point of the trial's curve."""
 
+    def add_metric_reports(self, trial: Trial, step: int, metrics: dict[str, float]) -> None:
+        """Store the points of several named curves at ``step`` (``tune.report({...})``).
+
+        The default keeps nothing beyond the trial object, as in memory."""
+
     @abstractmethod
     def finish_trial(self, trial: Trial) -> None:
         """Store the trial's final state, score, output and error."""

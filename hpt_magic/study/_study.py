@@ -6,16 +6,18 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from ..distributions import Distribution, check_compatible, check_space
 from ..exceptions import SpaceError, TuneError
+from ..executors._scores import Objectives
 from ..samplers import Sampler, make_sampler
 from ..schedulers import CONTINUE, Scheduler, make_scheduler
 from ..trial import UNSET, Direction, Trial, TrialState, top_trials
 from ._events import Event, EventBus
-from ._results import check_score, summary_text
+from ._objectives import reconcile, requested_objectives, settle, study_front, study_hypervolume
+from ._results import summary_text
 from ._space_edit import space_changes
 from ._storage import Storage, make_storage, space_from_json, space_to_json
 
@@ -32,8 +34,18 @@ class Study:
         (``tune.*`` calls or ``trial.suggest``).
     sampler : str or Sampler
         ``"random"``, ``"grid"``, ``"tpe"``, ``"gp"``... or a sampler object.
-    direction : {"minimize", "maximize"} or Direction
+    direction : {"minimize", "maximize"} or Direction, optional
         ``"min"`` and ``"max"`` work too; ``study.direction`` is the :class:`Direction`.
+        Default: a stored study's own, else ``"minimize"``.
+    directions : list of {"minimize", "maximize"}, optional
+        One per objective: a multi-objective study (``study.best_trials`` is its Pareto
+        front).
+    objectives : list of str, optional
+        The objectives' names: the keys of the dict the objective returns (default ``value``,
+        or ``value_0, value_1...``, for a number or a tuple).
+    constraints : list of str, optional
+        Bounds on metrics the objective returns, as ``"size_mb <= 20"`` or ``"recall >=
+        0.8"``; a trial that breaks one is ``feasible == False`` and never on the front.
     seed : int, optional
         Seeds the sampler: same seed, same space, same objective -> the same trials.
     name : str, optional
@@ -63,13 +75,21 @@ class Study:
 
     def __init__(
         self, space: Mapping[str, Distribution] | None = None, sampler: str | Sampler = "random",
-        direction: str | Direction = "minimize", seed: int | None = None, name: str | None = None,
+        direction: str | Direction | None = None, seed: int | None = None,
+        name: str | None = None,
         storage: str | os.PathLike | Storage | None = None,
         scheduler: str | Scheduler | None = None, max_steps: int | None = None, new: bool = False,
         sampler_args: Mapping[str, Any] | None = None,
         scheduler_args: Mapping[str, Any] | None = None, retry_orphans: bool = True,
+        directions: Sequence[str | Direction] | None = None,
+        objectives: Sequence[str] | None = None,
+        constraints: Sequence[str] | None = None,
     ) -> None:
-        self.direction = Direction(direction)
+        asked = requested_objectives(direction, directions, objectives, constraints)
+        #: The objectives and constraints (:class:`~hpt_magic.executors.Objectives`): how a
+        #: result is judged. Settled when the study opens (a stored study keeps its own).
+        self.scoring = asked or Objectives(["value"], ["minimize"])
+        self.direction = self.scoring.directions[0]
         self.seed = seed
         self.space = check_space(space) if space is not None else None
         self.sampler = make_sampler(sampler, seed, **dict(sampler_args or {}))
@@ -98,10 +118,10 @@ class Study:
         self._background: tuple[threading.Thread, threading.Event] | None = None
         #: The runs going on now (a background run and manual trials may overlap).
         self._runs: set[Any] = set()
-        self._open(new)
+        self._open(new, asked, constraints is not None)
 
     # -- storage -----------------------------------------------------------------------------
-    def _open(self, new: bool) -> None:
+    def _open(self, new: bool, asked: Objectives | None, asked_constraints: bool) -> None:
         rec = self.storage.get_study(self.name)
         if rec is not None and new:
             self.previous_name = f"{self.name}~{time.strftime('%Y%m%d-%H%M%S')}"
@@ -113,7 +133,8 @@ class Study:
             rec = None
         if rec is None:
             self._attrs: dict[str, Any] = {"sampler": type(self.sampler).__name__,
-                                           "seed": self.seed, "queue": []}
+                                           "seed": self.seed, "queue": [],
+                                           **self.scoring.to_json()}
             self._id = self.storage.create_study(self.name, self.direction.value, self._attrs)
             self._known: dict[str, Distribution] = dict(self.space or {})
             if self._known:
@@ -122,13 +143,14 @@ class Study:
             self._loaded = time.monotonic()
             self.resumed = False
             return
-        if Direction(rec["direction"]) is not self.direction:
-            raise TuneError(
-                f"Study {self.name!r} was created to {rec['direction']}, not to "
-                f"{self.direction}. Use the same direction, or start afresh with --new "
-                "(Study(..., new=True)).")
+        stored = Objectives.from_json(rec["attrs"], rec["direction"])
+        self.scoring = reconcile(self.name, stored, asked, asked_constraints)
+        self.direction = self.scoring.directions[0]
         self._id = rec["id"]
         self._attrs = dict(rec["attrs"])
+        if self.scoring != stored:  # an unnamed objective named by this run
+            self._attrs.update(self.scoring.to_json())
+            self.storage.update_study(self._id, attrs=self._attrs)
         self._queue = list(self._attrs.get("queue", []))
         self._known = space_from_json(rec["space"])
         if self.space is not None:
@@ -257,6 +279,7 @@ class Study:
         """Decide what can be decided at ask time: scheduler values, the joint proposal and,
         for a fixed space, every parameter."""
         trial._host = self
+        trial.scoring = self.scoring
         if self.scheduler is not None:
             fixed.update(self.scheduler.on_trial_start(self, trial) or {})
         trial.fixed = fixed
@@ -303,13 +326,17 @@ class Study:
                 value = self.sampler.sample_one(self, trial, name, dist)
             return trial.record_param(name, dist, value)
 
-    def record_report(self, trial: Trial, value: float, step: int,
+    def record_report(self, trial: Trial, value: float | Mapping[str, float], step: int,
                       checkpoint: Any = None) -> bool:
-        """The host side of :meth:`Trial.report`: store the point, tell subscribers, and let
-        the scheduler decide; return whether the trial should stop."""
+        """The host side of :meth:`Trial.report`: store the point (of every curve, for a dict
+        of metrics), tell subscribers, and let the scheduler decide on the first objective's
+        curve; return whether the trial should stop."""
         trial.record_point(step, value, checkpoint)
         if len(trial.intermediate) == 1:
             self.storage.set_params(trial)
+        if isinstance(value, Mapping):
+            self.storage.add_metric_reports(trial, step, value)
+            value = trial.intermediate[step]
         self.storage.add_report(trial, step, value)
         self.events.emit(Event("trial_reported", self, trial, step=step, value=value))
         if self.scheduler is not None and not trial.should_stop:
@@ -323,14 +350,18 @@ class Study:
              error: str | None = None, traceback: str | None = None) -> Trial:
         """Finish a trial with its score (or another final state).
 
-        A missing score falls back to the last reported value. A score that is not a finite
-        number makes the trial ``failed``, with the reason in ``trial.error``.
+        A missing score falls back to the last reported value (every reported metric, for
+        dicts). A score that is not a finite number, or a result that misses an objective,
+        makes the trial ``failed``, with the reason in ``trial.error``.
 
         Parameters
         ----------
         trial : Trial or int
             The trial or its number.
-        value : float, optional
+        value : float, dict or sequence of floats, optional
+            The score; with several objectives (or named ones), a dict of named numbers
+            (objectives, and metrics that constraints use or that are kept as
+            ``trial.metrics``) or one value per objective, in order.
         state : {"complete", "pruned", "failed", "interrupted"}, optional
             Defaults to ``complete``.
         """
@@ -339,22 +370,16 @@ class Study:
         if trial.state.finished:
             raise TuneError(f"Trial {trial.number} is already {trial.state.value}; a trial is "
                             "told once.")
-        state = TrialState(state or TrialState.COMPLETE)
-        if value is None and trial.intermediate and state in (TrialState.COMPLETE,
-                                                              TrialState.PRUNED):
-            value = trial.intermediate[max(trial.intermediate)]
-        if state is TrialState.COMPLETE:
-            value, reason = check_score(value)
-            if reason:
-                state, error = TrialState.FAILED, reason
-        elif value is not None:
-            try:
-                value = float(value)
-            except (TypeError, ValueError):
-                value = None
-        before = (trial.state, trial.value, trial.error, trial.traceback, trial.finished)
+        state, value, scores, reason = settle(self.scoring, trial, value,
+                                              TrialState(state or TrialState.COMPLETE))
+        error = reason or error
+        before = (trial.state, trial.value, trial.error, trial.traceback, trial.finished,
+                  trial.values, trial.metrics, trial.feasible)
         trial.state = state
         trial.value = value if state in (TrialState.COMPLETE, TrialState.PRUNED) else None
+        if scores is not None:
+            trial.values, trial.metrics, trial.feasible = scores.values, scores.metrics, \
+                scores.feasible
         trial.error = error if error is not None else trial.error
         trial.traceback = traceback if traceback is not None else trial.traceback
         trial.finished = time.time()
@@ -363,7 +388,8 @@ class Study:
         except BaseException:
             # Not in the file (locked past the storage's patience, or an interrupt): the
             # trial is not finished here either, so what the kernel shows is what the file has.
-            trial.state, trial.value, trial.error, trial.traceback, trial.finished = before
+            (trial.state, trial.value, trial.error, trial.traceback, trial.finished,
+             trial.values, trial.metrics, trial.feasible) = before
             raise
         trial._host = None
         if self.scheduler is not None:
@@ -553,6 +579,52 @@ class Study:
         return top_trials(self._trials, self.direction, k)
 
     @property
+    def directions(self) -> list[Direction]:
+        """One :class:`Direction` per objective, in order."""
+        return list(self.scoring.directions)
+
+    @property
+    def objectives(self) -> list[str]:
+        """The objectives' names, in order (``["value"]`` for one unnamed score)."""
+        return list(self.scoring.names)
+
+    @property
+    def constraints(self) -> list[str]:
+        """The constraints on the trials' metrics, as text (``"size_mb <= 20"``)."""
+        return [str(c) for c in self.scoring.constraints]
+
+    @property
+    def is_multi_objective(self) -> bool:
+        return self.scoring.multi
+
+    @property
+    def best_trials(self) -> list[Trial]:
+        """The Pareto front: the feasible complete trials that no other one beats in every
+        objective, best first in the first objective. With one objective: the trials with
+        the best score.
+
+        Examples
+        --------
+        >>> from hpt_magic import Study
+        >>> study = Study(directions=["max", "min"], objectives=["acc", "ms"])
+        >>> for acc, ms in [(0.9, 5), (0.8, 1), (0.7, 3)]:
+        ...     _ = study.tell(study.ask(), {"acc": acc, "ms": ms})
+        >>> [t.number for t in study.best_trials], round(study.hypervolume(), 3)
+        [0, 1] 0.128
+        """
+        return study_front(self)
+
+    def hypervolume(self, reference: Sequence[float] | None = None) -> float:
+        """The volume of objective space the front dominates, bounded by ``reference``.
+
+        ``reference`` is in the objectives' own units, one value per objective. The default
+        is the nadir of the feasible complete trials (the worst value of each objective)
+        moved 10 % of that objective's range further towards worse, so every front trial
+        counts; pass a fixed reference to compare studies or runs.
+        """
+        return study_hypervolume(self, reference)
+
+    @property
     def best_trial(self) -> Trial:
         """The complete trial with the best score (the first of equal ones)."""
         top = self.top_trials(1)
@@ -630,7 +702,7 @@ class Study:
 def load_study(name: str, storage: str | os.PathLike | Storage) -> Study:
     """Open a stored study for analysis or to continue it.
 
-    The study's direction comes from storage; its sampler is random until you set
+    The study's objectives, directions and constraints come from storage; its sampler is random until you set
     ``study.sampler``.
     """
     st = make_storage(storage)
@@ -638,4 +710,4 @@ def load_study(name: str, storage: str | os.PathLike | Storage) -> Study:
     if rec is None:
         names = [s["name"] for s in st.list_studies()]
         raise TuneError(f"No study named {name!r} in {storage!r}. Stored studies: {names}.")
-    return Study(name=name, storage=st, direction=rec["direction"])
+    return Study(name=name, storage=st)

@@ -23,6 +23,14 @@ from ._panels import (
     draw_params,
     param_names,
 )
+from ._pareto import (
+    MAX_OBJECTIVES,
+    draw_hypervolume,
+    draw_pareto,
+    draw_pareto_pairs,
+    objective_points,
+    pairs_axes,
+)
 
 __all__ = ["NotebookFigure", "new_figure", "png_bytes", "DashboardFigure", "dashboard_figure",
            "params_figure"]
@@ -93,6 +101,7 @@ class DashboardFigure:
         self._key: tuple | None = None
         self._axes: dict[str, Any] = {}
         self._param_axes: list[Any] = []
+        self._pair_axes: list[Any] = []
 
     def draw(self, view: Any, importances: Mapping[str, float] | None = None,
              headline: str | None = None) -> Figure:
@@ -103,37 +112,57 @@ class DashboardFigure:
         """
         order = sorted(importances, key=importances.get, reverse=True) if importances else None
         names = param_names(view, order)[:MAX_PARAMS]
-        key = (tuple(names), bool(importances), headline is not None)
+        # Several objectives: a Pareto panel and the hypervolume take the history's place.
+        n_objectives = len(getattr(view, "directions", None) or [view.direction])
+        key = (tuple(names), bool(importances), headline is not None, n_objectives)
         if key != self._key:
-            self._build(len(names), bool(importances), headline is not None)
+            self._build(len(names), bool(importances), headline is not None, n_objectives)
             self._key = key
         else:
             for ax in self.figure.axes:
                 _clear(ax)
         if headline is not None:
             self._headline.set_text(headline.replace("$", r"\$"))
-        draw_history(self._axes["history"], view)
+        if n_objectives > 1:
+            points = objective_points(view)
+            if n_objectives == 2:
+                draw_pareto(self._axes["pareto"], points)
+            else:
+                draw_pareto_pairs(self._pair_axes, points)
+            draw_hypervolume(self._axes["hypervolume"], points)
+        else:
+            draw_history(self._axes["history"], view)
         draw_curves(self._axes["curves"], view)
         if importances:
             draw_importances(self._axes["importances"], importances)
         draw_params(self._param_axes, view, names)
         return self.figure
 
-    def _build(self, n_params: int, importances: bool, headline: bool) -> None:
+    def _build(self, n_params: int, importances: bool, headline: bool,
+               n_objectives: int = 1) -> None:
         ncols = min(4, n_params or 1)
         rows = math.ceil((n_params or 1) / ncols)
-        top, row, head = 3.2, 2.0, 0.3 if headline else 0.0
+        # The pairs of 4 or 5 objectives need a taller row to stay readable.
+        top = 3.2 if n_objectives <= 3 else 1.6 * (min(n_objectives, MAX_OBJECTIVES) - 1)
+        row, head = 2.0, 0.3 if headline else 0.0
         height = head + top + 0.9 + rows * row
         fig = self.figure = new_figure(self.width, height)
         self._headline = fig.text(0.06, 1 - 0.08 / height, "", fontsize=10, va="top")
         outer = fig.add_gridspec(2, 1, height_ratios=[top, rows * row], left=0.06, right=0.98,
                                  top=1 - (0.35 + head) / height, bottom=0.45 / height,
                                  hspace=0.9 / top)
-        widths = [1.0, 1.0, 0.55] if importances else [1.0, 1.0]
-        upper = outer[0].subgridspec(1, len(widths), width_ratios=widths, wspace=0.2)
-        self._axes = {"history": fig.add_subplot(upper[0]), "curves": fig.add_subplot(upper[1])}
-        if importances:
-            self._axes["importances"] = fig.add_subplot(upper[2])
+        first = ["pareto", "hypervolume"] if n_objectives > 1 else ["history"]
+        panels = [*first, "curves", *(["importances"] if importances else [])]
+        share = {"pareto": 1.0 if n_objectives == 2 else 1.2, "hypervolume": 0.7,
+                 "history": 1.0, "curves": 1.0, "importances": 0.55}
+        upper = outer[0].subgridspec(1, len(panels), width_ratios=[share[p] for p in panels],
+                                     wspace=0.25)
+        self._axes, self._pair_axes = {}, []
+        for i, name in enumerate(panels):
+            if name == "pareto" and n_objectives > 2:
+                self._pair_axes = pairs_axes(fig, upper[i], n_objectives)
+            else:
+                self._axes[name] = fig.add_subplot(upper[i])
         self._param_axes = _param_axes(fig, outer[1], n_params, ncols)
 
 
@@ -147,5 +176,6 @@ def _clear(ax: Any) -> None:
 
 def dashboard_figure(view: Any, importances: Mapping[str, float] | None = None,
                      headline: str | None = None) -> Figure:
-    """The three panels (and importances, a headline when given) in a new Figure."""
+    """The three panels (and importances, a headline when given) in a new Figure; a
+    multi-objective study shows its Pareto front and hypervolume instead of the history."""
     return DashboardFigure().draw(view, importances, headline)

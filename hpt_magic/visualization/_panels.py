@@ -160,12 +160,26 @@ def draw_history(ax: Any, view: Any) -> None:
         ax.plot([best.number], [best.value], "*", ms=11, color=COLORS["best"], mec="black",
                 mew=0.5, gid="history-best", label="best trial")
     last = max(t.number for t in view.trials)
+    _space_versions(ax, view.trials)
     ax.set_xlim(-0.5 - 0.02 * last, last + 0.5 + 0.02 * last)
     all_y = np.array([v for _, ys in groups.values() for v in ys], dtype=float)
     limits = _robust_limits(all_y, view.direction)
     if limits:
         ax.set_ylim(*limits)
     _legend(ax)
+
+
+def _space_versions(ax: Any, trials: list[Any]) -> None:
+    """A dotted line where an edited search space begins, labelled with its version."""
+    seen = 0
+    for t in sorted(trials, key=lambda t: t.number):
+        version = t.user_attrs.get("space_version", 0)
+        if version > seen:
+            seen = version
+            ax.axvline(t.number - 0.5, color=COLORS["pruned"], lw=0.8, ls=":",
+                       gid=f"space-v{version}")
+            ax.text(t.number - 0.5, 0.98, f" space v{version + 1}", fontsize=SMALL - 1,
+                    color=COLORS["pruned"], va="top", transform=ax.get_xaxis_transform())
 
 
 def draw_curves(ax: Any, view: Any) -> None:

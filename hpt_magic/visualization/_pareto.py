@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 
 from ..study._pareto import default_reference, hypervolume, pareto_front
 from ..trial import Direction, TrialState
-from ._panels import COLORS, SMALL, _empty, _style, _text
+from ._panels import COLORS, SMALL, _empty, _legend, _style, _text
 
 __all__ = ["ObjectivePoints", "objective_points", "pareto_pairs", "hypervolume_history",
            "draw_pareto", "draw_pareto_pairs", "draw_hypervolume", "plot_pareto_front",
@@ -140,8 +140,9 @@ def _axis_label(points: ObjectivePoints, i: int) -> str:
 def draw_pareto(ax: Any, points: ObjectivePoints, i: int = 0, j: int = 1, *,
                 title: str | None = "Pareto front", labels: bool = True) -> None:
     """Objective ``j`` against objective ``i``: trials as dots (manual ones diamonds),
-    infeasible ones as crosses, the front starred and joined by a step line (the edge of
-    the region it dominates)."""
+    infeasible ones as crosses, the front starred. With two objectives the front is joined
+    by a step line, the edge of the region it dominates; a pair of three or more objectives
+    has no such edge (front trials may be dominated in the pair), so none is drawn."""
     if title is not None:
         _style(ax, title)
     else:
@@ -172,10 +173,13 @@ def draw_pareto(ax: Any, points: ObjectivePoints, i: int = 0, j: int = 1, *,
         # In loss order along x, the dominated region's edge turns at (x[k+1], y[k]).
         order = np.lexsort((losses[:, j], losses[:, i]))
         fx, fy = x[front][order], y[front][order]
-        ax.plot(fx, fy, drawstyle="steps-post", color=COLORS["best"], lw=1.3,
-                gid="pareto-front-line", label="Pareto front")
+        if len(points.directions) == 2:
+            ax.plot(fx, fy, drawstyle="steps-post", color=COLORS["best"], lw=1.3,
+                    gid="pareto-front-line")
         ax.plot(fx, fy, "*", ms=7, color=COLORS["best"], mec="black", mew=0.4,
-                gid="pareto-front", zorder=3)
+                gid="pareto-front", zorder=3, label="Pareto front")
+    if title is not None:
+        _legend(ax)
 
 
 def draw_pareto_pairs(axes: Sequence[Any], points: ObjectivePoints) -> None:
@@ -251,7 +255,6 @@ def plot_pareto_front(study: Any) -> Figure:
     if k == 2:
         fig = _new_figure(6.4, 4.6)
         draw_pareto(fig.add_subplot(), points)
-        _legend(fig.axes[0])
         return fig
     side = 2.3 * (min(k, MAX_OBJECTIVES) - 1)
     fig = _new_figure(side + 0.9, side + 0.7)
@@ -272,8 +275,3 @@ def plot_hypervolume(study: Any, reference: Sequence[float] | None = None) -> Fi
     fig = _new_figure(6.4, 3.8)
     draw_hypervolume(fig.add_subplot(), objective_points(study), reference)
     return fig
-
-
-def _legend(ax: Any) -> None:
-    ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncols=4, fontsize=7, frameon=False,
-              borderaxespad=0.1, handlelength=1.2, columnspacing=1.0)

@@ -26,6 +26,8 @@ const OTHER_COLOR = '#7f7f7f';
 export const MANUAL_COLOR = '#9467bd';
 export const BEST_COLOR = '#ff7f0e';
 export const SELECTED_COLOR = '#e7298a';
+/** Trials that break a constraint: crosses of this colour (the PNG's too). */
+export const INFEASIBLE_COLOR = '#e377c2';
 
 export const CHART_HEIGHT = 220;
 export const PARAM_HEIGHT = 170;
@@ -173,9 +175,8 @@ export function legendItems(doc: IStudyDoc): Array<[string, Mark, string]> {
     add(`cross:${state}`, `${state}, no score`, 'cross', stateColor(state));
   }
   if (doc.objectives.length > 1) {
-    // Crosses of this colour are the trials that break a constraint (see pareto.ts).
     if (doc.trials.some(t => t.feasible === false)) {
-      items.push(['infeasible', 'cross', '#e377c2']);
+      items.push(['infeasible', 'cross', INFEASIBLE_COLOR]);
     }
     items.push(['Pareto front', 'star', BEST_COLOR]);
   } else if (doc.progress.best) {

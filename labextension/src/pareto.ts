@@ -12,6 +12,7 @@ import {
   BEST_COLOR,
   CHART_HEIGHT,
   IDrawState,
+  INFEASIBLE_COLOR,
   Mark,
   addMark,
   clipArea,
@@ -24,8 +25,6 @@ import {
 import { IObjective, IStudyDoc, ITrial } from './schema';
 import { Scale, extent } from './scale';
 
-/** Infeasible trials are crosses in their own colour (the PNG's too). */
-export const INFEASIBLE_COLOR = '#e377c2';
 /** Objectives shown as pairs at most: 5 objectives are 10 pairs. */
 export const MAX_OBJECTIVES = 5;
 /** Hypervolume computed after at most this many trials (evenly spread, the last included). */
@@ -142,8 +141,9 @@ export interface IParetoData {
 }
 
 /**
- * The study's reference point in losses: for each objective, the worst feasible loss plus a
- * tenth of the spread (or of its size, or 1, when all are equal), as the study computes it.
+ * The study's reference point in losses (`default_reference` of `hpt_magic/_pareto.py`):
+ * for each objective, the worst feasible loss plus a tenth of the spread; when all are
+ * equal, plus a tenth of its size, or 1 at zero.
  */
 export function defaultReference(losses: number[][]): number[] {
   const d = losses[0].length;
@@ -155,8 +155,8 @@ export function defaultReference(losses: number[][]): number[] {
       lo = Math.min(lo, p[i]);
       hi = Math.max(hi, p[i]);
     }
-    const span = hi - lo || Math.abs(hi) || 1;
-    out.push(hi + 0.1 * span);
+    const span = hi - lo;
+    out.push(hi + (span > 0 ? 0.1 * span : hi !== 0 ? 0.1 * Math.abs(hi) : 1));
   }
   return out;
 }

@@ -336,7 +336,8 @@ export class StudyView extends Widget implements IRenderMime.IRenderer, IStudySo
     this.drawnInk = inkKey(ink);
     this.node.dataset.ink = ink.text;
     const selected = this.indexOf(this.selected);
-    const bestNumber = doc.progress.best?.number;
+    // Several objectives have no one best trial: the front is starred instead.
+    const bestNumber = doc.objectives.length > 1 ? undefined : doc.progress.best?.number;
     const hasCurves = doc.trials.some(t => t.curve.length > 0);
     const perRow = hasCurves && width >= 2 * MIN_CHART_WIDTH ? 2 : 1;
     const state: IDrawState = {

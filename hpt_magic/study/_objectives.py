@@ -1,0 +1,129 @@
+"""A study's objectives: which ones a run asks for against the stored ones, how a told result
+becomes a trial's values, and the study's Pareto front and hypervolume."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..exceptions import TuneError
+from ..executors._scores import Constraint, Objectives, Scores, default_names
+from ..trial import Direction, Trial, TrialState
+from ._pareto import default_reference, hypervolume, losses_of, pareto_front
+
+if TYPE_CHECKING:
+    from ._study import Study
+
+__all__ = ["requested_objectives", "reconcile", "settle", "study_front", "study_hypervolume"]
+
+
+def requested_objectives(direction: str | Direction | None,
+                         directions: Sequence[str | Direction] | None,
+                         objectives: Sequence[str] | None,
+                         constraints: Sequence[str | Constraint] | None) -> Objectives | None:
+    """The objectives a ``Study(...)`` call asks for, or ``None`` when it names none (then a
+    stored study keeps its own, and a new one minimises one unnamed score)."""
+    if direction is None and directions is None and objectives is None and constraints is None:
+        return None
+    if directions is None:
+        directions = [direction or "minimize"] * (len(objectives) if objectives else 1)
+    elif direction is not None and Direction(direction) is not Direction(directions[0]):
+        raise TuneError(f"direction={direction!r} contradicts directions={list(directions)!r}. "
+                        "Give directions alone (one per objective).")
+    names = list(objectives) if objectives is not None else default_names(len(directions))
+    return Objectives(names, directions, constraints or ())
+
+
+def _describe(spec: Objectives) -> str:
+    if not spec.multi:
+        return f"to {spec.directions[0].value}"
+    return "with the objectives " + ", ".join(
+        f"{n} ({d.value})" for n, d in zip(spec.names, spec.directions))
+
+
+def reconcile(name: str, stored: Objectives, asked: Objectives | None,
+              asked_constraints: bool) -> Objectives:
+    """The objectives of a continued study: the stored ones, named if they were not, or a
+    :class:`TuneError` when the run asks for others."""
+    if asked is None:
+        return stored
+    fix = "Use the same ones, or start afresh with --new (Study(..., new=True))."
+    if stored.multi != asked.multi:
+        kind = "multi-objective" if stored.multi else "single-objective"
+        raise TuneError(
+            f"Study {name!r} is {kind} ({_describe(stored)}), and this run asks for "
+            f"{len(asked.names)} objective(s) ({_describe(asked)}). Start afresh with --new "
+            "(Study(..., new=True)), or give another --study name.")
+    if stored.directions != asked.directions:
+        if not stored.multi:
+            raise TuneError(f"Study {name!r} was created to {stored.directions[0].value}, not "
+                            f"to {asked.directions[0].value}. Use the same direction, or start "
+                            "afresh with --new (Study(..., new=True)).")
+        raise TuneError(f"Study {name!r} was created {_describe(stored)}, not "
+                        f"{_describe(asked)}. {fix}")
+    names = stored.names
+    if stored.names != asked.names:
+        if stored.named and asked.named:
+            raise TuneError(f"Study {name!r} was created {_describe(stored)}, not "
+                            f"{_describe(asked)}. {fix}")
+        names = asked.names if asked.named else stored.names
+    constraints = stored.constraints
+    if asked_constraints and asked.constraints != stored.constraints:
+        raise TuneError(
+            f"Study {name!r} was created with the constraints "
+            f"{[str(c) for c in stored.constraints]}, not {[str(c) for c in asked.constraints]}"
+            f". {fix}")
+    return Objectives(names, stored.directions, constraints)
+
+
+def settle(spec: Objectives, trial: Trial, value: Any,
+           state: TrialState) -> tuple[TrialState, Any, Scores | None, str | None]:
+    """``(state, value, scores, reason)`` of a trial told ``value`` in ``state``.
+
+    A complete trial without a value is scored by its last reports (every metric reported as
+    a dict, or the last point of its curve); a result the objectives refuse makes it failed,
+    with the reason.
+    """
+    if value is None and state in (TrialState.COMPLETE, TrialState.PRUNED):
+        if state is TrialState.COMPLETE and trial.intermediate_metrics:
+            value = {n: c[max(c)] for n, c in trial.intermediate_metrics.items() if c}
+        elif trial.intermediate:
+            value = trial.intermediate[max(trial.intermediate)]
+    if state is TrialState.COMPLETE:
+        scores, reason = spec.judge(value)
+        if reason is not None:
+            return TrialState.FAILED, None, None, reason
+        return state, scores.value, scores, None  # type: ignore[union-attr]
+    if isinstance(value, Scores):
+        value = value.value
+    elif isinstance(value, Mapping):
+        value = value.get(spec.names[0])
+    try:
+        value = None if value is None else float(value)
+    except (TypeError, ValueError):
+        value = None
+    return state, value, None, None
+
+
+def study_front(study: Study) -> list[Trial]:
+    """The Pareto front of the study's feasible complete trials (see :func:`pareto_front`)."""
+    return pareto_front(study.trials, study.directions)
+
+
+def study_hypervolume(study: Study, reference: Sequence[float] | None = None) -> float:
+    """The hypervolume of the study's front, in objective units (see Study.hypervolume)."""
+    front = study_front(study)
+    if not front:
+        return 0.0
+    if reference is None:
+        done = [t for t in study.trials if t.state is TrialState.COMPLETE
+                and t.feasible is not False and t.values is not None]
+        reference = default_reference(np.array([t.values for t in done], dtype=float),
+                                      study.directions)
+    if len(reference) != len(study.directions):
+        raise TuneError(f"The hypervolume's reference point {list(reference)!r} needs one "
+                        f"value per objective ({', '.join(study.objectives)}).")
+    signs = np.array([d.sign for d in study.directions], dtype=float)
+    return hypervolume(losses_of(front, study.directions), np.asarray(reference) * signs)
