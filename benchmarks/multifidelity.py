@@ -1,9 +1,9 @@
 """Multi-fidelity benchmark: our schedulers against full-training random search and Optuna.
 
 Three tasks (scikit-learn's digits; a harder ``make_classification`` with 40 features, 15
-informative, 10 % label noise; ``noisy``: 5 classes, 10 informative among 200 features, 15 %
-flipped labels, minibatches of 32, so validation curves jitter from epoch to epoch and slow,
-well-regularised configurations overtake fast starters late), an ``MLPClassifier``
+informative, 10 % label noise; ``noisy``: 5 classes, 10 informative among 100 features,
+15 % flipped labels, 1500 samples, minibatches of 64, so validation curves jitter from epoch to
+epoch and slow, well-regularised configurations overtake fast starters late), an ``MLPClassifier``
 trained epoch by epoch with
 ``partial_fit`` up to ``--max-steps`` epochs, four hyperparameters (learning rate, L2 alpha,
 hidden units, activation). Every method gets the same budget of epochs: ``--budget`` full
@@ -62,7 +62,7 @@ def load(task: str) -> dict[str, Any]:
     if task == "digits":
         X, y = load_digits(return_X_y=True)
     elif task == "noisy":
-        X, y = make_classification(n_samples=2000, n_features=200, n_informative=10,
+        X, y = make_classification(n_samples=1500, n_features=100, n_informative=10,
                                    n_redundant=0, n_classes=5, n_clusters_per_class=2,
                                    flip_y=0.15, class_sep=2.5, random_state=1)
     else:
@@ -76,8 +76,8 @@ def load(task: str) -> dict[str, Any]:
     scaler = StandardScaler().fit(X_train)
     return {"train": (scaler.transform(X_train), y_train), "val": (scaler.transform(X_val), y_val),
             "test": (scaler.transform(X_test), y_test), "classes": np.unique(y),
-            # Minibatches of 32 make the noisy task's curves jitter (and cross).
-            "batch_size": 32 if task == "noisy" else "auto"}
+            # Minibatches of 64 make the noisy task's curves jitter (and cross).
+            "batch_size": 64 if task == "noisy" else "auto"}
 
 
 class Budget:

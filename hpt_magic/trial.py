@@ -114,7 +114,7 @@ def top_trials(trials: Iterable[Trial], direction: str | Direction,
     ties by trial number. Studies and their stand-ins (the live dashboard's) all call this."""
     direction = Direction(direction)
     done = [t for t in trials if t.state is TrialState.COMPLETE and t.value is not None
-            and math.isfinite(t.value)]
+            and math.isfinite(t.value) and t.feasible is not False]
     if k is None:
         return direction.sort(done)
     return heapq.nsmallest(k, done, key=direction.sort_key)

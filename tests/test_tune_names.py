@@ -29,3 +29,11 @@ def test_unnamed_call_in_a_trial_names_the_call_and_its_line():
     with pytest.raises(TuneError) as info:
         Study(seed=0).optimize(objective, n_trials=1, catch=False)
     assert f"tune.loguniform(0.0001, 0.1) on line {line} of {__file__}" in str(info.value)
+
+
+def test_a_framework_callback_counts_as_reporting():
+    from hpt_magic.notebook._cell import parse_cell
+
+    cell = "x = tune.uniform(0, 1)\ncb = tune.xgboost_callback('valid-logloss')\nx"
+    assert parse_cell(cell, out_name="study").reports
+    assert not parse_cell("x = tune.uniform(0, 1)\nx", out_name="study").reports

@@ -116,8 +116,8 @@ def parse_cell(source: str, *, out_name: str | None = None) -> CellProgram:
                     f"tune.{kind}.")
             if isinstance(name, ast.Constant) and name.value not in names:
                 names.append(name.value)
-        elif kind in ("report", "steps"):
-            reports = True
+        elif kind in ("report", "steps") or (kind or "").endswith("_callback"):
+            reports = True  # the framework callbacks report every epoch or round
         if isinstance(node, ast.Name):
             if isinstance(node.ctx, ast.Store):
                 assigned.add(node.id)

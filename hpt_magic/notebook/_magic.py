@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import importlib
 import json
@@ -65,6 +66,50 @@ def _parse_kv(text: str | None, option: str) -> dict[str, Any]:
     return out
 
 
+class _Objective(argparse.Action):
+    """``--maximize [NAME]`` / ``--minimize [NAME]``: appends ``(name or None, direction)`` to
+    ``args.objectives``, keeping the order of the line (it is the order of the objectives)."""
+
+    def __call__(self, parser: Any, namespace: Any, values: Any, option: Any = None) -> None:
+        found = list(getattr(namespace, self.dest, None) or [])
+        found.append((values or None, self.const))
+        setattr(namespace, self.dest, found)
+
+
+def objectives_of(args: Any) -> dict[str, Any]:
+    """The ``Study`` arguments that ``--maximize/--minimize [NAME]``, ``--directions`` and
+    ``--constraint`` ask for.
+
+    >>> from types import SimpleNamespace as NS
+    >>> objectives_of(NS(objectives=[("acc", "maximize"), ("ms", "minimize")], directions=None,
+    ...                  constraint=["size <= 20"]))
+    {'directions': ['maximize', 'minimize'], 'objectives': ['acc', 'ms'], 'constraints': \
+['size <= 20']}
+    """
+    given = args.objectives or []
+    named = [(n, d) for n, d in given if n]
+    out: dict[str, Any] = {}
+    if args.directions:
+        if given:
+            raise TuneError("Give the objectives either as --directions max,min (a tuple result) "
+                            "or as --maximize NAME / --minimize NAME (a dict result), not both.")
+        out["directions"] = [d.strip() for d in args.directions.split(",") if d.strip()]
+    elif named:
+        if len(named) != len(given):
+            raise TuneError("Name every objective (--maximize accuracy --minimize latency_ms) "
+                            "or none (a bare --maximize or --minimize for one score).")
+        names = [n for n, _ in named]
+        if len(set(names)) != len(names):
+            raise TuneError(f"The objectives {names} name one twice. Give each --maximize / "
+                            "--minimize its own key.")
+        out.update(directions=[d for _, d in named], objectives=names)
+    else:
+        out["direction"] = given[-1][1] if given else "minimize"
+    if args.constraint:
+        out["constraints"] = list(args.constraint)
+    return out
+
+
 @magics_class
 class TuneMagics(Magics):
     """``%%tune``: the cell body is the objective; ``tune.*`` calls define the search space.
@@ -84,10 +129,21 @@ class TuneMagics(Magics):
     @argument("--sampler", default=None,
               help="random, grid, tpe, gp, ... (default: auto, chosen from the budget).")
     @argument("--sampler-args", default=None, help="Sampler options as 'k=v,...'.")
-    @argument("--maximize", dest="direction", action="store_const", const="maximize",
-              help="Higher scores are better.")
-    @argument("--minimize", dest="direction", action="store_const", const="minimize",
-              help="Lower scores are better (the default).")
+    @argument("--maximize", dest="objectives", action=_Objective, const="maximize",
+              nargs="?", metavar="NAME",
+              help="Higher is better. With NAME (repeatable): an objective, a key of the dict "
+                   "the cell ends with; several make a multi-objective study.")
+    @argument("--minimize", dest="objectives", action=_Objective, const="minimize",
+              nargs="?", metavar="NAME",
+              help="Lower is better (the default). With NAME: an objective, as --maximize.")
+    @argument("--directions", default=None,
+              help="One direction per value of a tuple the cell ends with, e.g. max,min.")
+    @argument("--constraint", action="append", default=[],
+              help="A bound on a returned metric, 'NAME <= NUMBER' or 'NAME >= NUMBER' "
+                   "(repeatable); trials that break one stay off the Pareto front.")
+    @argument("--pick", default=None,
+              help="Multi-objective: keep the variables of the front trial best in this "
+                   "objective (default: the first).")
     @argument("--study", default=None,
               help="Study name; re-running continues it (default: named after the cell).")
     @argument("--storage", default=None,
@@ -213,7 +269,7 @@ class TuneMagics(Magics):
             from ._widgets import ManualTuner
 
             def keep_best(study: Study, trial: Any) -> None:
-                best = _best_number(study)
+                best = _best_number(study, args.pick)
                 kept = objective.take(best) if best is not None else None
                 if kept:
                     ns.update(kept)
@@ -226,7 +282,8 @@ class TuneMagics(Magics):
         n_trials = args.trials
         if n_trials is None and args.timeout is None and study.sampler.name != "grid":
             n_trials = DEFAULT_TRIALS
-        callbacks = [_keep_best(objective)]
+        _check_pick(study, args.pick)
+        callbacks = [_keep_best(objective, args.pick)]
         dashboard = None
         if not args.quiet:
             from ._dashboard import Dashboard
@@ -244,7 +301,7 @@ class TuneMagics(Magics):
             def done(info: RunInfo, error: BaseException | None) -> None:
                 if dashboard is not None:
                     dashboard.close()
-                text = _summary(study, info, error)
+                text = _summary(study, info, error, args.pick)
                 if handle is not None:
                     handle.update(_Text(text))
             start_background(study, objective, on_done=done, **run)
@@ -262,17 +319,17 @@ class TuneMagics(Magics):
         finally:
             if dashboard is not None:
                 dashboard.close()
-        best = _best_number(study)
+        best = _best_number(study, args.pick)
         kept = objective.take(best) if best is not None else None
         if kept:
             ns.update(kept)
         ns[out] = study
-        _show_summary(study, info, error)
+        _show_summary(study, info, error, args.pick)
         if error is not None:
             raise error
 
     def _study(self, args: Any, cell: str, program: Any) -> Study:
-        direction = args.direction or "minimize"
+        objectives = objectives_of(args)
         args.storage = args.storage or default_storage()
         storage = None if args.storage == "memory" else args.storage
         name = args.study or f"cell-{cell_hash(cell)}"
@@ -283,7 +340,7 @@ class TuneMagics(Magics):
             budget = args.trials if args.trials is not None or args.timeout else DEFAULT_TRIALS
             sampler = _auto_sampler(budget, program.conditional)
         existing = store.get_study(name) if not args.new else None
-        study = Study(sampler=sampler, direction=direction, seed=args.seed, name=name,
+        study = Study(sampler=sampler, **objectives, seed=args.seed, name=name,
                       storage=store, scheduler=args.scheduler, max_steps=args.max_steps,
                       new=args.new, sampler_args=sampler_args,
                       scheduler_args=_parse_kv(args.scheduler_args, "--scheduler-args"),
@@ -293,7 +350,8 @@ class TuneMagics(Magics):
         changes = study.edit_space(literal_space(cell), names=program.param_names)
         if existing is not None and study.trials:
             try:
-                best = f", best {study.best_value:.6g}"
+                best = (f", {len(study.best_trials)} on the Pareto front"
+                        if study.is_multi_objective else f", best {study.best_value:.6g}")
             except TuneError:
                 best = ""
             first = (f"continuing study {name!r}: {len(study.trials)} earlier trials{best} "
@@ -482,21 +540,48 @@ def _auto_sampler(n_trials: int | None, conditional: bool) -> str:
     return "tpe"
 
 
-def _keep_best(objective: CellObjective):
+def _keep_best(objective: CellObjective, pick: str | None = None):
     def keep(study: Study, trial: Any) -> None:
-        objective.forget(_best_number(study))
+        objective.forget(_best_number(study, pick))
     return keep
 
 
-def _best_number(study: Study) -> int | None:
+def _check_pick(study: Study, pick: str | None) -> None:
+    if pick is not None and pick not in study.objectives:
+        raise TuneError(f"--pick {pick!r} is not an objective of study {study.name!r} "
+                        f"({', '.join(study.objectives)}). Pick one of those.")
+
+
+def _best_number(study: Study, pick: str | None = None) -> int | None:
+    """The trial whose variables the notebook keeps: the best one, or with several
+    objectives the front trial best in ``pick`` (default: the first objective)."""
+    if study.is_multi_objective:
+        picked = picked_trial(study, pick)
+        return None if picked is None else picked.number
     try:
         return study.best_trial.number
     except TuneError:
         return None
 
 
-def _summary(study: Study, info: RunInfo, error: BaseException | None) -> str:
+def picked_trial(study: Study, pick: str | None) -> Any:
+    """The front trial best in objective ``pick`` (the first objective when ``None``)."""
+    front = study.best_trials
+    if not front:
+        return None
+    k = study.objectives.index(pick) if pick in study.objectives else 0
+    return min(front, key=lambda t: (study.directions[k].to_loss(t.values[k]), t.number))
+
+
+def _summary(study: Study, info: RunInfo, error: BaseException | None,
+             pick: str | None = None) -> str:
     text = study.summary(info.elapsed, info.done)
+    if study.is_multi_objective:
+        picked = picked_trial(study, pick)
+        if picked is not None:
+            which = pick or study.objectives[0]
+            text += (f"\nThe notebook keeps the variables of trial {picked.number}, the front's "
+                     f"best {which} (--pick NAME chooses another objective).")
     if info.reused:
         text += (f"\n{info.reused} proposal(s) repeated a complete trial and reused its score "
                  "(--on-repeat run runs them).")
@@ -526,12 +611,13 @@ def _summary(study: Study, info: RunInfo, error: BaseException | None) -> str:
     return text
 
 
-def _show_summary(study: Study, info: RunInfo, error: BaseException | None) -> None:
+def _show_summary(study: Study, info: RunInfo, error: BaseException | None,
+                  pick: str | None = None) -> None:
     try:
         from ._dashboard import show_summary
     except ImportError:
         show_summary = None
-    text = _summary(study, info, error)
+    text = _summary(study, info, error, pick)
     if show_summary is not None:
         show_summary(study, text=text)
     else:

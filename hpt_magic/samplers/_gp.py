@@ -55,6 +55,9 @@ class GPSampler(Sampler):
         The objective has no noise: the model then interpolates the observations.
     n_candidates : int
         Sobol points screened per trial before local refinement.
+    noisy : bool
+        The same parameters may give another score: a point already tried may be proposed
+        again. By default (``False``) the sampler proposes only new points while there are any.
 
     Examples
     --------
@@ -69,7 +72,8 @@ class GPSampler(Sampler):
 
     def __init__(self, seed: int | None = None, *, acquisition: str = "ei",
                  n_startup_trials: int | None = None, kappa: float = 2.0,
-                 deterministic: bool = False, n_candidates: int = 1024) -> None:
+                 deterministic: bool = False, n_candidates: int = 1024,
+                 noisy: bool = False) -> None:
         super().__init__(seed)
         if acquisition not in _ACQUISITIONS:
             raise TuneError(f"GPSampler: acquisition={acquisition!r} is not one of "
@@ -88,6 +92,7 @@ class GPSampler(Sampler):
         self.kappa = float(kappa)
         self.deterministic = bool(deterministic)
         self.n_candidates = n_candidates
+        self.noisy = bool(noisy)
         # Last fitted hyperparameters per modelled space: the next fit starts from them.
         self._fits: dict[tuple[str, ...], np.ndarray] = {}
 
@@ -149,7 +154,9 @@ class GPSampler(Sampler):
         if len(pending):
             gp = gp.condition_on(pending, gp.predict(pending)[0])
         acq = Acquisition(self.acquisition, gp, float(ys.min()), self.kappa)
-        return maximize(acq, enc, rng, incumbent, n_candidates=self.n_candidates)
+        tried = None if self.noisy else np.vstack([X, pending]) if len(pending) else X
+        return maximize(acq, enc, rng, incumbent, n_candidates=self.n_candidates,
+                        exclude=tried)
 
 
 def _standardize(y: np.ndarray) -> np.ndarray:

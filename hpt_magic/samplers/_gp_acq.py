@@ -127,12 +127,14 @@ class Encoding:
 
 
 def maximize(acq: Acquisition, enc: Encoding, rng: np.random.Generator,
-             starts: np.ndarray, *, n_candidates: int = 1024, n_local: int = 5) -> np.ndarray:
+             starts: np.ndarray, *, n_candidates: int = 1024, n_local: int = 5,
+             exclude: np.ndarray | None = None) -> np.ndarray:
     """The best point found for ``acq``: Sobol screening, then local refinement.
 
     The ``n_local`` best candidates and the given ``starts`` (e.g. the incumbent) are refined
     together: one L-BFGS-B run on the continuous columns (preconditioned by the length scales),
     then a sweep over the discrete columns, and L-BFGS-B again if the sweep moved a point.
+    Points in ``exclude`` (already tried) are not returned while a new one is available.
     """
     d = enc.dim
     m = int(np.log2(max(2, n_candidates)))
@@ -147,7 +149,23 @@ def maximize(acq: Acquisition, enc: Encoding, rng: np.random.Generator,
     X, vals, changed = _sweep(acq, enc, X, vals)
     if changed:
         X, vals = _gradient_steps(acq, enc, X, vals)
-    return enc.round(X[[int(np.argmax(vals))]])[0]
+    X = enc.round(X)
+    if exclude is None or not len(exclude):
+        return X[int(np.argmax(vals))]
+    # A point already tried teaches a noiseless objective nothing: take the best refined point
+    # that is new, else the best new screening candidate (an optimum on a boundary otherwise
+    # draws every proposal back to itself).
+    for points, scores in ((X, vals), (cand[order], values[order])):
+        fresh = ~_seen(points, exclude)
+        if fresh.any():
+            return points[fresh][int(np.argmax(scores[fresh]))]
+    return X[int(np.argmax(vals))]
+
+
+def _seen(points: np.ndarray, exclude: np.ndarray) -> np.ndarray:
+    """Which rows of ``points`` coincide with a row of ``exclude``."""
+    gap = np.abs(points[:, None, :] - exclude[None, :, :]).max(axis=2)
+    return (gap < 1e-9).any(axis=1)
 
 
 def _distinct(X: np.ndarray, k: int) -> np.ndarray:

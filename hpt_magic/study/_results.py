@@ -31,13 +31,16 @@ def summary_text(study: Study, elapsed: float | None = None, n_new: int | None =
         return text
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in [header, *rows]]
-    return f"{text}\n\nTop {len(rows)} trials:\n" + "\n".join(lines)
+    title = "Pareto front" if study.is_multi_objective else "Top"
+    return f"{text}\n\n{title} ({len(rows)} trials):\n" + "\n".join(lines)
 
 
 def summary_table(study: Study, k: int) -> tuple[list[str], list[list[str]]]:
     """The header and rows of the top ``k`` trials: number, score, parameters (the first
-    :data:`MAX_PARAM_COLUMNS` met), duration."""
-    trials = study.top_trials(k)
+    :data:`MAX_PARAM_COLUMNS` met), duration. With several objectives: the first ``k``
+    trials of the Pareto front, one column per objective."""
+    multi = study.is_multi_objective
+    trials = study.best_trials[:k] if multi else study.top_trials(k)
     names: list[str] = []
     for t in trials:
         names += [n for n in t.params if n not in names]
@@ -47,8 +50,12 @@ def summary_table(study: Study, k: int) -> tuple[list[str], list[list[str]]]:
         number = f"{t.number} (manual)" if t.manual else str(t.number)
         params = [format_value(t.params[n], quote=False) if n in t.params else "" for n in names]
         duration = "" if t.duration is None else format_duration(t.duration)
-        rows.append([number, format_number(t.value, 4), *params, duration])
-    return ["trial", "score", *names, "time"], rows
+        scores = [format_number(v, 4) for v in t.values] if multi \
+            else [format_number(t.value, 4)]
+        rows.append([number, *scores, *params, duration])
+    heads = [f"{n} ({d.value[:3]})" for n, d in zip(study.objectives, study.directions)] \
+        if multi else ["score"]
+    return ["trial", *heads, *names, "time"], rows
 
 
 def _paragraph(study: Study, elapsed: float | None, n_new: int | None) -> str:
@@ -61,6 +68,14 @@ def _paragraph(study: Study, elapsed: float | None, n_new: int | None) -> str:
         head += f" ({n_new} new this run)"
     if elapsed is not None:
         head += f" in {format_duration(elapsed)}"
+    if study.is_multi_objective:
+        front = study.best_trials
+        if not front:
+            return head + ".\nNo complete feasible trial yet."
+        objectives = ", ".join(f"{n} ({d.value[:3]})"
+                               for n, d in zip(study.objectives, study.directions))
+        return (f"{head}.\nPareto front of {objectives}: {len(front)} trial(s), hypervolume "
+                f"{format_number(study.hypervolume())}.")
     top = study.top_trials(1)
     if not top:
         return head + ".\nNo complete trial yet."

@@ -61,6 +61,11 @@ def trial_json(trial: Any) -> dict[str, Any]:
         "manual": bool(trial.manual),
         "error": None if trial.error is None else str(trial.error),
         "parent": parent if isinstance(parent, int) and not isinstance(parent, bool) else None,
+        # Several objectives and constraints (a view that predates them has none).
+        "values": None if getattr(trial, "values", None) is None
+        else [json_scalar(v) for v in trial.values],
+        "metrics": {str(k): json_scalar(v) for k, v in getattr(trial, "metrics", {}).items()},
+        "feasible": getattr(trial, "feasible", None),
     }
 
 
@@ -129,6 +134,10 @@ def document(view: Any, progress: Mapping[str, Any] | None = None,
                                                "value": json_scalar(best.value)},
         },
         "params": [param_json(n, d) for n, d in view.search_space().items()],
+        "objectives": [{"name": str(n), "direction": Direction(d).value} for n, d in zip(
+            getattr(view, "objectives", None) or ["value"],
+            getattr(view, "directions", None) or [view.direction])],
+        "constraints": [str(c) for c in getattr(view, "constraints", None) or []],
         "trials": out,
     }
 

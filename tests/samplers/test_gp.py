@@ -147,3 +147,26 @@ def test_define_by_run_with_a_conditional_branch():
     study.optimize(objective, n_trials=20)
     assert all(t.state.value == "complete" for t in study.trials)
     assert study.best_value < 0.3
+
+
+def test_an_optimum_on_a_boundary_does_not_draw_every_proposal_back_to_it():
+    from collections import Counter
+
+    from hpt_magic import Float, Study
+
+    study = Study(space={"x": Float(0, 1), "y": Float(0, 1)}, sampler="gp", seed=0)
+    study.optimize(lambda t: t.params["x"] + t.params["y"], n_trials=40, on_repeat="run")
+    seen = Counter(tuple(sorted(t.params.items())) for t in study.trials)
+    assert max(seen.values()) == 1  # the GP used to propose (0, 0) about 30 times
+    assert study.best_value < 0.05
+
+
+def test_a_noisy_objective_may_be_tried_again_at_the_same_point():
+    from collections import Counter
+
+    from hpt_magic import Float, GPSampler, Study
+
+    study = Study(space={"x": Float(0, 1)}, sampler=GPSampler(seed=0, noisy=True))
+    study.optimize(lambda t: t.params["x"], n_trials=30, on_repeat="run")
+    seen = Counter(t.params["x"] for t in study.trials)
+    assert max(seen.values()) > 1

@@ -1,0 +1,186 @@
+"""Multi-objective studies and constraints: the Study API, storage, and the %%tune cell."""
+
+import json
+import math
+import sqlite3
+
+import numpy as np
+import pytest
+
+from hpt_magic import Float, Int, Study, TrialState, load_study
+from hpt_magic.exceptions import TuneError
+from hpt_magic.study._pareto import hypervolume, non_dominated_ranks, pareto_front
+from hpt_magic.visualization._document import document
+
+
+def _mo_study(**kwargs):
+    return Study(directions=["maximize", "minimize"], objectives=["accuracy", "latency_ms"],
+                 **kwargs)
+
+
+def test_tell_a_dict_gives_values_metrics_and_the_front():
+    study = _mo_study(constraints=["size_mb <= 20"])
+    results = [(0.9, 5.0, 10), (0.8, 1.0, 30), (0.7, 3.0, 5), (0.95, 6.0, 10), (0.6, 4.0, 1)]
+    for acc, ms, size in results:
+        study.tell(study.ask(), {"accuracy": acc, "latency_ms": ms, "size_mb": size})
+    t1 = study.trial(1)
+    assert t1.values == [0.8, 1.0] and t1.value == 0.8
+    assert t1.metrics == {"accuracy": 0.8, "latency_ms": 1.0, "size_mb": 30.0}
+    assert t1.feasible is False and study.trial(0).feasible is True
+    # Trial 1 is fast but breaks the constraint; trial 4 is dominated by trial 2.
+    assert [t.number for t in study.best_trials] == [3, 0, 2]
+    assert study.is_multi_objective and study.objectives == ["accuracy", "latency_ms"]
+    assert [d.value for d in study.directions] == ["maximize", "minimize"]
+    assert study.direction == "maximize" and study.constraints == ["size_mb <= 20"]
+    # Default reference: nadir of the feasible complete trials (0.6, 6.0) moved 10 % of their
+    # ranges (0.35 and 3.0: trial 1 is infeasible) towards worse.
+    ref = [0.6 - 0.035, 6.0 + 0.3]
+    front = np.array([[-0.95, 6.0], [-0.9, 5.0], [-0.7, 3.0]])
+    assert study.hypervolume() == pytest.approx(
+        hypervolume(front, [-ref[0], ref[1]]))
+    # Slabs from the best accuracy down: 0.05 * (10 - 6) + 0.2 * (10 - 5) + 0.7 * (10 - 3).
+    assert study.hypervolume([0.0, 10.0]) == pytest.approx(6.1)
+    d = t1.to_dict()
+    assert d["values"] == [0.8, 1.0] and d["feasible"] is False and d["metrics"]["size_mb"] == 30
+
+
+def test_hypervolume_matches_slabs_by_hand():
+    # Loss space: points (1,3), (2,2), (3,1), reference (4,4): 3 + 2 + 1 = 6 unit squares.
+    assert hypervolume(np.array([[1, 3], [2, 2], [3, 1]]), [4, 4]) == 6.0
+    assert hypervolume(np.array([[5, 5]]), [4, 4]) == 0.0
+    assert non_dominated_ranks(np.array([[1, 1], [2, 2], [1, 3]])).tolist() == [0, 1, 1]
+
+
+def test_a_sequence_of_values_and_failures_with_their_reason():
+    study = _mo_study()
+    assert study.tell(study.ask(), (0.9, 2)).values == [0.9, 2.0]
+    missing = study.tell(study.ask(), {"accuracy": 0.9})
+    assert missing.state is TrialState.FAILED and "no 'latency_ms'" in missing.error
+    nan = study.tell(study.ask(), {"accuracy": 0.9, "latency_ms": math.nan})
+    assert nan.state is TrialState.FAILED and "'latency_ms'" in nan.error and "nan" in nan.error
+    one = study.tell(study.ask(), 0.5)
+    assert one.state is TrialState.FAILED and "2 objectives" in one.error
+    three = study.tell(study.ask(), (1, 2, 3))
+    assert three.state is TrialState.FAILED and "3 values" in three.error
+
+
+def test_constraint_metric_missing_fails_and_bad_constraints_are_refused():
+    study = _mo_study(constraints=["size_mb <= 20"])
+    t = study.tell(study.ask(), {"accuracy": 0.9, "latency_ms": 1})
+    assert t.state is TrialState.FAILED and "size_mb" in t.error
+    with pytest.raises(TuneError, match="NAME <= NUMBER"):
+        _mo_study(constraints=["__import__('os').system('x') <= 1"])
+    with pytest.raises(TuneError, match="NAME <= NUMBER"):
+        _mo_study(constraints=["size_mb < 20"])
+
+
+def test_single_objective_with_a_constraint_keeps_best_trial_feasible():
+    study = Study(direction="max", objectives=["acc"], constraints=["mem >= 0"])
+    study.tell(study.ask(), {"acc": 0.99, "mem": -1})
+    study.tell(study.ask(), {"acc": 0.5, "mem": 1})
+    assert study.best_trial.number == 1 and [t.number for t in study.best_trials] == [1]
+    assert not study.is_multi_objective
+
+
+def test_report_dicts_record_every_curve_and_the_first_objective():
+    study = _mo_study()
+
+    def objective(trial):
+        for step in range(3):
+            trial.report({"accuracy": 0.5 + step / 10, "latency_ms": 3 - step}, step=step)
+        # Nothing returned: the last reports are the result.
+
+    study.optimize(objective, n_trials=1)
+    t = study.trials[0]
+    assert t.intermediate == {0: 0.5, 1: 0.6, 2: 0.7}
+    assert t.intermediate_metrics["latency_ms"] == {0: 3.0, 1: 2.0, 2: 1.0}
+    assert t.state is TrialState.COMPLETE and t.values == [0.7, 1.0]
+    trial = study.ask()
+    with pytest.raises(TuneError, match="without 'accuracy'"):
+        trial.report({"latency_ms": 1.0}, step=0)
+
+
+def test_stored_values_metrics_and_curves_survive_a_reload(tmp_path):
+    path = tmp_path / "s.db"
+    study = _mo_study(name="mo", storage=path, constraints=["size_mb <= 20"])
+
+    def objective(trial):
+        x = trial.suggest_float("x", 0, 1)
+        trial.report({"accuracy": x / 2, "latency_ms": 2.0}, step=0)
+        return {"accuracy": x, "latency_ms": 1 + x, "size_mb": 30 * x, "note": "text"}
+
+    study.optimize(objective, n_trials=4)
+    loaded = load_study("mo", path)
+    assert loaded.objectives == ["accuracy", "latency_ms"] and loaded.constraints == [
+        "size_mb <= 20"]
+    for a, b in zip(study.trials, loaded.trials):
+        assert (a.values, a.metrics, a.feasible, a.intermediate_metrics) == (
+            b.values, b.metrics, b.feasible, b.intermediate_metrics)
+    assert "note" not in loaded.trials[0].metrics  # text is not a metric
+    assert [t.number for t in loaded.best_trials] == [t.number for t in study.best_trials]
+    with sqlite3.connect(path) as db:
+        value, values = db.execute("SELECT value, trial_values FROM trials LIMIT 1").fetchone()
+    # Older readers see the first objective in `value`.
+    assert json.loads(values)[0] == value
+
+
+def test_a_single_objective_study_refuses_a_multi_objective_run_and_back(tmp_path):
+    path = tmp_path / "s.db"
+    Study(name="so", storage=path, direction="max")
+    with pytest.raises(TuneError, match="single-objective.*--new"):
+        _mo_study(name="so", storage=path)
+    _mo_study(name="mo", storage=path)
+    with pytest.raises(TuneError, match="multi-objective.*--new"):
+        Study(name="mo", storage=path, direction="max")
+    with pytest.raises(TuneError, match="not with the objectives"):
+        Study(name="mo", storage=path, directions=["max", "min"], objectives=["a", "b"])
+    assert _mo_study(name="so", storage=path, new=True).is_multi_objective
+
+
+def test_a_file_of_revision_2_read_only_still_opens(tmp_path):
+    from tests.test_storage import _VERSION_1
+
+    path = tmp_path / "v1.db"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(_VERSION_1)
+    path.chmod(0o444)
+    try:
+        study = load_study("old", path)
+        assert study.trials[0].values == [0.5] and study.best_trials[0].number == 0
+        assert study.objectives == ["value"]
+    finally:
+        path.chmod(0o644)
+
+
+def test_pareto_front_function_for_the_dashboard():
+    study = _mo_study()
+    for acc, ms in [(0.9, 5), (0.8, 1), (0.7, 3)]:
+        study.tell(study.ask(), {"accuracy": acc, "latency_ms": ms})
+    assert [t.number for t in pareto_front(study.trials, study.directions)] == [0, 1]
+
+
+def test_study_document_carries_objectives_values_and_feasibility():
+    study = _mo_study(constraints=["size_mb <= 20"])
+    study.tell(study.ask(), {"accuracy": 0.9, "latency_ms": 5, "size_mb": 30})
+    doc = document(study)
+    assert doc["objectives"] == [{"name": "accuracy", "direction": "maximize"},
+                                 {"name": "latency_ms", "direction": "minimize"}]
+    assert doc["constraints"] == ["size_mb <= 20"]
+    trial = doc["trials"][0]
+    assert trial["values"] == [0.9, 5.0] and trial["feasible"] is False
+    assert trial["metrics"]["size_mb"] == 30.0
+
+
+def test_multi_objective_runs_in_worker_processes():
+    study = Study(space={"x": Float(0, 1), "n": Int(1, 3)}, directions=["min", "min"],
+                  objectives=["f1", "f2"], constraints=["g <= 0.9"], seed=0)
+    study.optimize(_zdt_like, n_trials=6, n_jobs=2)
+    assert all(t.state is TrialState.COMPLETE for t in study.trials)
+    assert all(len(t.values) == 2 and "g" in t.metrics for t in study.trials)
+    assert any(t.feasible is False for t in study.trials) or all(
+        t.metrics["g"] <= 0.9 for t in study.trials)
+
+
+def _zdt_like(trial):
+    x, n = trial.params["x"], trial.params["n"]
+    return {"f1": x, "f2": 1 - math.sqrt(x) + n / 10, "g": x * n / 2}
