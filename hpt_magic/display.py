@@ -13,10 +13,11 @@ from .visualization._analysis import (
 )
 from .visualization._document import MIME
 from .visualization._figures import plot, plot_curves, plot_history, plot_params, study_json
+from .visualization._pareto import plot_hypervolume, plot_pareto_front
 from .visualization._summary import summary_html, summary_text
 
 __all__ = ["Dashboard", "plot", "plot_history", "plot_curves", "plot_params", "study_json",
            "plot_parallel_coordinates", "plot_contour", "plot_slice", "plot_importances",
-           "plot_edf", "plot_timeline", "plot_compare",
+           "plot_edf", "plot_timeline", "plot_compare", "plot_pareto_front", "plot_hypervolume",
            "show_dashboard", "show_summary", "summary_html", "summary_text", "progress_line",
            "MIME"]
