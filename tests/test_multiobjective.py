@@ -184,3 +184,67 @@ def test_multi_objective_runs_in_worker_processes():
 def _zdt_like(trial):
     x, n = trial.params["x"], trial.params["n"]
     return {"f1": x, "f2": 1 - math.sqrt(x) + n / 10, "g": x * n / 2}
+
+
+MO_CELL = """
+width = tune.int(16, 512, log=True)
+depth = tune.int(1, 6)
+model = (width, depth)
+dict(accuracy=1 - 1 / (width * depth), latency_ms=width * depth / 100, size_mb=width / 20)
+"""
+
+
+def test_a_tune_cell_with_two_objectives_and_a_constraint(shell, capsys):
+    r = shell.run_cell("%%tune --trials 12 --maximize accuracy --minimize latency_ms "
+                       "--constraint 'size_mb <= 20' --seed 0 --plot none --study mo "
+                       "--storage memory\n" + MO_CELL)
+    assert r.success, r.error_in_exec
+    study = shell.user_ns["study"]
+    assert study.objectives == ["accuracy", "latency_ms"] and study.constraints == [
+        "size_mb <= 20"]
+    assert all(t.state is TrialState.COMPLETE for t in study.trials)
+    assert all((t.metrics["size_mb"] <= 20) == t.feasible for t in study.trials)
+    front = study.best_trials
+    assert front and all(t.feasible for t in front)
+    # By default the notebook keeps the front's best accuracy.
+    best_acc = max(front, key=lambda t: t.values[0])
+    assert shell.user_ns["model"] == (best_acc.params["width"], best_acc.params["depth"])
+    out = capsys.readouterr().out
+    assert "Pareto front" in out and "accuracy (max)" in out
+    # --pick chooses another objective of the front.
+    r = shell.run_cell("%%tune --trials 8 --maximize accuracy --minimize latency_ms "
+                       "--constraint 'size_mb <= 20' --plot none --study mo2 --storage memory "
+                       "--pick latency_ms --seed 1\n" + MO_CELL)
+    assert r.success, r.error_in_exec
+    fastest = min(study.best_trials, key=lambda t: t.values[1])
+    assert shell.user_ns["model"] == (fastest.params["width"], fastest.params["depth"])
+
+
+def test_a_cell_missing_an_objective_fails_its_trials_with_the_reason(shell, capsys):
+    r = shell.run_cell("%%tune --trials 2 --maximize accuracy --minimize energy --plot none "
+                       "--storage memory\n" + MO_CELL)
+    assert r.success
+    study = shell.user_ns["study"]
+    assert all(t.state is TrialState.FAILED for t in study.trials)
+    assert "no 'energy'" in study.trials[0].error
+    assert "no 'energy'" in capsys.readouterr().out
+
+
+def test_directions_with_a_tuple_and_a_refused_multi_objective_rerun(shell):
+    cell = "x = tune.float(0, 1)\n(x, 1 - x ** 0.5)"
+    r = shell.run_cell("%%tune --trials 4 --directions min,min --plot none --study t "
+                       "--storage memory\n" + cell)
+    assert r.success, r.error_in_exec
+    assert shell.user_ns["study"].objectives == ["value_0", "value_1"]
+    shell.run_cell("%%tune --trials 2 --maximize --plot none --study s --storage memory\n"
+                   "x = tune.float(0, 1)\nx")
+    r = shell.run_cell("%%tune --trials 2 --maximize accuracy --minimize latency_ms "
+                       "--plot none --study s --storage memory\n" + MO_CELL)
+    assert not r.success
+    assert "single-objective" in str(r.error_in_exec) and "--new" in str(r.error_in_exec)
+    r = shell.run_cell("%%tune --trials 2 --maximize --minimize latency_ms --plot none "
+                       "--storage memory\n" + MO_CELL)
+    assert "Name every objective" in str(r.error_in_exec)
+    r = shell.run_cell("%%tune --trials 2 --maximize accuracy --minimize latency_ms "
+                       "--pick size --plot none --storage memory\n" + MO_CELL)
+    assert "--pick 'size'" in str(r.error_in_exec)

@@ -61,3 +61,46 @@ def test_the_history_panel_marks_where_an_edited_space_begins(tmp_path):
     fig = display.plot_history(edited)
     lines = [a for a in fig.axes[0].get_lines() if a.get_gid() == "space-v1"]
     assert len(lines) == 1 and lines[0].get_xdata()[0] == 3.5
+
+
+def test_a_prior_puts_half_of_the_random_trials_near_the_guess():
+    from hpt_magic import tune
+
+    def objective(trial):
+        return tune.loguniform(1e-5, 1e-1, prior=1e-3, name="lr")
+
+    study = Study(sampler="random", seed=0)
+    study.optimize(objective, n_trials=200)
+    near = sum(3e-4 < t.params["lr"] < 3e-3 for t in study.trials)
+    # Uniform on the log scale puts 1/4 of the draws in that decade; the prior about half more.
+    assert 0.45 < near / 200 < 0.8
+    plain = Study(sampler="random", seed=0)
+    plain.optimize(lambda t: tune.loguniform(1e-5, 1e-1, name="lr"), n_trials=200)
+    assert sum(3e-4 < t.params["lr"] < 3e-3 for t in plain.trials) / 200 < 0.35
+
+
+def test_a_new_prior_is_not_a_space_edit(tmp_path):
+    from hpt_magic import tune
+
+    path = tmp_path / "s.db"
+    study = Study(name="p", storage=path, seed=0)
+    study.optimize(lambda t: tune.uniform(0, 1, name="x"), n_trials=3)
+    study.optimize(lambda t: tune.uniform(0, 1, prior=0.2, name="x"), n_trials=3)
+    assert study.space_version == 0 and study.search_space()["x"].prior == 0.2
+
+
+def test_warm_start_takes_priors_and_the_best_configurations(shell, tmp_path, capsys):
+    shell.db = tmp_path / "s.db"
+    cell = "x = tune.uniform(0, 10)\nn = tune.int(1, 5)\n(x - 7) ** 2 + n"
+    assert shell.run_cell(f"%%tune --trials 15 --study small --storage {shell.db} "
+                          f"--sampler random --seed 0 --plot none\n{cell}").success
+    small = shell.user_ns["study"]
+    capsys.readouterr()
+    assert shell.run_cell(f"%%tune --trials 4 --study big --storage {shell.db} --sampler random "
+                          f"--seed 1 --plot none --warm-start small\n{cell}").success
+    out = capsys.readouterr().out
+    assert "warm start from 'small' (15 trials)" in out and "priors of x, n" in out
+    big = shell.user_ns["study"]
+    best = small.top_trials(2)
+    assert [t.params for t in big.trials[:2]] == [b.params for b in best]
+    assert big.search_space()["x"].prior == best[0].params["x"]

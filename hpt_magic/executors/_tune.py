@@ -71,33 +71,40 @@ class _Tune:
         return trial.suggest(name, dist)
 
     def uniform(self, low: float, high: float, *, step: float | None = None,
-                default: float | None = None, name: str | None = None) -> float:
-        """A float drawn uniformly from ``[low, high]`` (default: the centre)."""
-        return self._param(Float(low, high, step=step, default=default), name,
-                           f"tune.uniform({low}, {high})")
+                default: float | None = None, prior: float | None = None,
+                name: str | None = None) -> float:
+        """A float drawn uniformly from ``[low, high]`` (default: the centre).
+
+        ``prior`` (or an explicit ``default``) is a guess of a good value: half of the random
+        draws land near it. The same holds for every call below."""
+        return self._param(_guess(Float(low, high, step=step, default=default), prior, default),
+                           name, f"tune.uniform({low}, {high})")
 
     def loguniform(self, low: float, high: float, *, default: float | None = None,
-                   name: str | None = None) -> float:
+                   prior: float | None = None, name: str | None = None) -> float:
         """A positive float drawn on a log scale (default: the geometric mean)."""
-        return self._param(Float(low, high, log=True, default=default), name,
-                           f"tune.loguniform({low}, {high})")
+        return self._param(_guess(Float(low, high, log=True, default=default), prior, default),
+                           name, f"tune.loguniform({low}, {high})")
 
     def float(self, low: float, high: float, *, log: bool = False, step: float | None = None,
-              default: float | None = None, name: str | None = None) -> builtins.float:
+              default: float | None = None, prior: float | None = None,
+              name: str | None = None) -> builtins.float:
         """A float in ``[low, high]``, linear or log scale."""
-        return self._param(Float(low, high, log=log, step=step, default=default), name,
-                           f"tune.float({low}, {high})")
+        dist = Float(low, high, log=log, step=step, default=default)
+        return self._param(_guess(dist, prior, default), name, f"tune.float({low}, {high})")
 
     def int(self, low: int, high: int, *, log: bool = False, step: int = 1,
-            default: int | None = None, name: str | None = None) -> builtins.int:
+            default: int | None = None, prior: int | None = None,
+            name: str | None = None) -> builtins.int:
         """An integer in ``[low, high]`` (both included)."""
-        return self._param(Int(low, high, log=log, step=step, default=default), name,
-                           f"tune.int({low}, {high})")
+        dist = Int(low, high, log=log, step=step, default=default)
+        return self._param(_guess(dist, prior, default), name, f"tune.int({low}, {high})")
 
-    def choice(self, options: Sequence[Any], *, default: Any = None,
+    def choice(self, options: Sequence[Any], *, default: Any = None, prior: Any = None,
                name: str | None = None) -> Any:
         """One of ``options`` (default: the first)."""
-        return self._param(Choice(options, default=default), name, "tune.choice([...])")
+        return self._param(_guess(Choice(options, default=default), prior, default), name,
+                           "tune.choice([...])")
 
     def grid(self, values: Sequence[Any], *, default: Any = None, name: str | None = None) -> Any:
         """One of explicit grid points, enumerated by grid search."""
@@ -219,3 +226,8 @@ class _Tune:
 
 
 tune = _Tune()
+
+
+def _guess(dist: Distribution, prior: Any, default: Any) -> Distribution:
+    """``dist`` with the user's guess as its prior: ``prior``, else an explicit ``default``."""
+    return dist.with_prior(prior if prior is not None else default)

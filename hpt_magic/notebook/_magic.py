@@ -66,14 +66,20 @@ def _parse_kv(text: str | None, option: str) -> dict[str, Any]:
     return out
 
 
-class _Objective(argparse.Action):
-    """``--maximize [NAME]`` / ``--minimize [NAME]``: appends ``(name or None, direction)`` to
-    ``args.objectives``, keeping the order of the line (it is the order of the objectives)."""
+class _Maximize(argparse.Action):
+    """``--maximize [NAME]``: appends ``(name or None, direction)`` to ``args.objectives``,
+    keeping the order of the line (it is the order of the objectives)."""
+
+    direction = "maximize"
 
     def __call__(self, parser: Any, namespace: Any, values: Any, option: Any = None) -> None:
         found = list(getattr(namespace, self.dest, None) or [])
-        found.append((values or None, self.const))
+        found.append((values or None, self.direction))
         setattr(namespace, self.dest, found)
+
+
+class _Minimize(_Maximize):
+    direction = "minimize"
 
 
 def objectives_of(args: Any) -> dict[str, Any]:
@@ -129,11 +135,11 @@ class TuneMagics(Magics):
     @argument("--sampler", default=None,
               help="random, grid, tpe, gp, ... (default: auto, chosen from the budget).")
     @argument("--sampler-args", default=None, help="Sampler options as 'k=v,...'.")
-    @argument("--maximize", dest="objectives", action=_Objective, const="maximize",
+    @argument("--maximize", dest="objectives", action=_Maximize,
               nargs="?", metavar="NAME",
               help="Higher is better. With NAME (repeatable): an objective, a key of the dict "
                    "the cell ends with; several make a multi-objective study.")
-    @argument("--minimize", dest="objectives", action=_Objective, const="minimize",
+    @argument("--minimize", dest="objectives", action=_Minimize,
               nargs="?", metavar="NAME",
               help="Lower is better (the default). With NAME: an objective, as --maximize.")
     @argument("--directions", default=None,
@@ -183,6 +189,11 @@ class TuneMagics(Magics):
     @argument("--on-repeat", choices=("reuse", "run"), default="reuse",
               help="A proposal repeating a complete trial: reuse its score without running "
                    "the cell (default, not counted in --trials), or run it (noisy scores).")
+    @argument("--warm-start", default=None,
+              help="Start from another study: its best values become priors, its best "
+                   "configurations run first (a new study).")
+    @argument("--warm-start-storage", default=None,
+              help="The file of the --warm-start study (default: --storage).")
     @argument("--no-retry-orphans", dest="retry_orphans", action="store_false", default=True,
               help="Do not re-run the trials a dead kernel left running (they are marked "
                    "interrupted either way).")
@@ -348,6 +359,10 @@ class TuneMagics(Magics):
         # The cell's own definitions, read before it runs: an edited range or choice
         # continues the study, a changed type or scale is refused before anything is stored.
         changes = study.edit_space(literal_space(cell), names=program.param_names)
+        warm = None
+        if args.warm_start:
+            where_from = args.warm_start_storage or store
+            warm = study.warm_start(load_study(args.warm_start, where_from))
         if existing is not None and study.trials:
             try:
                 best = (f", {len(study.best_trials)} on the Pareto front"
@@ -368,6 +383,8 @@ class TuneMagics(Magics):
         where = "in memory" if storage is None else f"in {args.storage}"
         if not args.quiet:
             print(f"{first}; sampler {study.sampler.name}, {where}.")
+        if warm and not args.quiet:
+            print(warm + ".")
         for orphan in study.orphans:
             # Said even with --quiet: the file changed under the user's eyes.
             then = ", re-queued" if study.retry_orphans and orphan.params else ""

@@ -31,6 +31,9 @@ from ._widget_controls import Control, control_for
 
 __all__ = ["ManualTuner"]
 
+#: Trials of the Pareto front listed under the controls; the study view shows them all.
+FRONT_ROWS = 5
+
 
 class ManualTuner:
     """Sliders for a study's hyperparameters with Run, Suggest and Best buttons.
@@ -291,10 +294,24 @@ class ManualTuner:
             self.output.append_stderr(trial.traceback or f"{trial.error}\n")
             self._say(f"Trial {trial.number} failed: {trial.error}", error=True)
         else:
-            score = "" if trial.value is None else f", score {format_number(trial.value)}"
-            self._say(f"Trial {trial.number} {trial.state.value}{score}.")
+            self._say(f"Trial {trial.number} {trial.state.value}{self._scores(trial)}.")
+
+    def _scores(self, trial: Trial) -> str:
+        """``, score 0.25``; with several objectives every one, and a broken constraint."""
+        if not self.study.is_multi_objective:
+            return "" if trial.value is None else f", score {format_number(trial.value)}"
+        if trial.values is None:
+            return ""
+        text = ", ".join(f"{name} {format_number(v)}"
+                         for name, v in zip(self.study.objectives, trial.values))
+        if trial.feasible is False:
+            text += f" (infeasible: breaks {' or '.join(self.study.constraints)})"
+        return f": {text}"
 
     def _show_best(self) -> None:
+        if self.study.is_multi_objective:
+            self._show_front()
+            return
         try:
             best = self.study.best_trial
         except TuneError:
@@ -303,6 +320,19 @@ class ManualTuner:
         how = "manual" if best.manual else "automated"
         self.best_text.value = (f"<b>Best:</b> {format_number(best.value)} (trial {best.number}, "
                                 f"{how}): {html.escape(format_params(best.params))}")
+
+    def _show_front(self) -> None:
+        """The Pareto front, each trial with every objective (the first few)."""
+        front = self.study.best_trials
+        if not front:
+            self.best_text.value = "<b>Pareto front:</b> no feasible complete trial yet."
+            return
+        rows = "".join(
+            f"<li>trial {t.number}{' (manual)' if t.manual else ''}"
+            f"{html.escape(self._scores(t))}</li>" for t in front[:FRONT_ROWS])
+        more = f"<li>… and {len(front) - FRONT_ROWS} more</li>" if len(front) > FRONT_ROWS else ""
+        self.best_text.value = (f"<b>Pareto front:</b> {len(front)} trial"
+                                f"{'' if len(front) == 1 else 's'}<ul>{rows}{more}</ul>")
 
     def _say(self, text: str, *, error: bool = False) -> None:
         color = "#b00" if error else "#444"

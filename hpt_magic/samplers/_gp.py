@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..distributions import Distribution
+from ..distributions import PRIOR_SHARE, Distribution
 from ..exceptions import TuneError
 from ..trial import Trial, TrialState
 from ._base import Sampler, observations
@@ -132,7 +132,14 @@ class GPSampler(Sampler):
 
         seq = qmc.Sobol(len(space), scramble=True, seed=np.random.default_rng(
             [self.seed, len(space)])).random_base2(m)
-        return Encoding(space).decode(seq[trial.number])
+        values = Encoding(space).decode(seq[trial.number])
+        for name, dist in space.items():
+            # A user's guess (prior=) takes the place of the design for half of these trials.
+            if dist.prior is not None:
+                rng = self.rng(trial.number, "prior", name)
+                if rng.random() < PRIOR_SHARE:
+                    values[name] = dist.sample_near_prior(rng)
+        return values
 
     def _propose(self, study: Study, trial: Trial, enc: Encoding, X: np.ndarray,
                  y: np.ndarray) -> np.ndarray:

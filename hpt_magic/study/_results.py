@@ -31,8 +31,9 @@ def summary_text(study: Study, elapsed: float | None = None, n_new: int | None =
         return text
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in [header, *rows]]
-    title = "Pareto front" if study.is_multi_objective else "Top"
-    return f"{text}\n\n{title} ({len(rows)} trials):\n" + "\n".join(lines)
+    title = (f"Pareto front ({len(rows)} trials)" if study.is_multi_objective
+             else f"Top {len(rows)} trials")
+    return f"{text}\n\n{title}:\n" + "\n".join(lines)
 
 
 def summary_table(study: Study, k: int) -> tuple[list[str], list[list[str]]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import threading
 import time
@@ -206,6 +207,12 @@ class Study:
         present = self._known if names is None else names
         changes, removed = space_changes(self._known, space, names=present,
                                          owner=f"Study {self.name!r}")
+        guesses = {n: d for n, d in space.items()
+                   if n in self._known and self._known[n] == d and self._known[n].prior != d.prior}
+        if guesses and not changes:
+            with self._lock:  # new priors guide sampling and change no value: not an edit
+                self._known.update(guesses)
+                self.storage.update_study(self._id, space=space_to_json(self._known))
         if not changes:
             return []
         if not self._trials:
@@ -226,6 +233,40 @@ class Study:
         inside = sum(all(d.contains(t.params[n]) for n, d in space.items() if n in t.params)
                      for t in done)
         return [*changes, f"{len(done)} earlier trials, {inside} inside the new space"]
+
+    def warm_start(self, other: Study, *, n_first: int = 2) -> str:
+        """Start from what another study (yesterday's, a smaller data set's) learned.
+
+        Its best trial's values become the priors of the parameters both studies share (half
+        of the random draws land near them: knowledge, not observations of this study), and
+        its ``n_first`` best configurations that fit this study's space are queued first when
+        this study has no trial yet. Returns what was taken, in words.
+        """
+        best = other.top_trials(max(1, n_first))
+        if not best:
+            raise TuneError(f"Study {other.name!r} has no complete trial to start from. Run it "
+                            "first, or drop --warm-start.")
+        space = self.search_space()
+        shared = []
+        with self._lock:
+            for name, value in best[0].params.items():
+                dist = space.get(name)
+                if dist is not None and dist.contains(value):
+                    self._known[name] = copy.copy(dist).with_prior(value)
+                    shared.append(name)
+            self.storage.update_study(self._id, space=space_to_json(self._known))
+        queued = 0
+        if not self._trials:
+            for trial in best[:n_first]:
+                params = {n: v for n, v in trial.params.items() if n in shared}
+                if params:
+                    self.enqueue(params)
+                    queued += 1
+        if self.space is not None:
+            self.space = {n: self._known.get(n, d) for n, d in self.space.items()}
+        return (f"warm start from {other.name!r} ({len(other.trials)} trials): its best values "
+                f"as priors of {', '.join(shared) or 'no shared parameter'}"
+                + (f", its {queued} best configurations first" if queued else ""))
 
     @property
     def space_version(self) -> int:
@@ -321,9 +362,13 @@ class Study:
                 # A definition the cell changed, with arguments the magic could not read
                 # before the run (computed ones).
                 self.edit_space({name: dist})
+            elif dist.prior is not None and known.prior != dist.prior:
+                self._known[name] = dist  # a new guess: guides sampling, changes no value
+                self.storage.update_study(self._id, space=space_to_json(self._known))
             value = trial.preset_value(name, dist)
             if value is UNSET:
-                value = self.sampler.sample_one(self, trial, name, dist)
+                # The known distribution: the same values, and the prior of a warm start.
+                value = self.sampler.sample_one(self, trial, name, self._known[name])
             return trial.record_param(name, dist, value)
 
     def record_report(self, trial: Trial, value: float | Mapping[str, float], step: int,

@@ -265,7 +265,8 @@ export class StudyView extends Widget implements IRenderMime.IRenderer, IStudySo
 
     this.barFill.style.width = progressWidth(p);
     this.barFill.dataset.status = p.status;
-    this.progressText.textContent = progressLine(p);
+    // Several objectives have no one best score: the Pareto chart's caption counts the front.
+    this.progressText.textContent = progressLine(doc.objectives.length > 1 ? { ...p, best: null } : p);
     const counts = Object.entries(p.counts)
       .filter(([, n]) => n > 0)
       .map(([state, n]) => `${n} ${state}`);
@@ -339,7 +340,9 @@ export class StudyView extends Widget implements IRenderMime.IRenderer, IStudySo
     // Several objectives have no one best trial: the front is starred instead.
     const bestNumber = doc.objectives.length > 1 ? undefined : doc.progress.best?.number;
     const hasCurves = doc.trials.some(t => t.curve.length > 0);
-    const perRow = hasCurves && width >= 2 * MIN_CHART_WIDTH ? 2 : 1;
+    // A multi-objective study always has two charts: the front and the hypervolume.
+    const twoCharts = hasCurves || doc.objectives.length > 1;
+    const perRow = twoCharts && width >= 2 * MIN_CHART_WIDTH ? 2 : 1;
     const state: IDrawState = {
       doc,
       selected,
@@ -578,8 +581,12 @@ export class StudyView extends Widget implements IRenderMime.IRenderer, IStudySo
       const rules = doc.constraints.length ? ` (${doc.constraints.join(', ')})` : '';
       lines.push(['hpt-tt-infeasible', `infeasible: breaks a constraint${rules}`]);
     }
+    const named = new Set(objectives.map(o => o.name));
     for (const [name, value] of Object.entries(t.metrics)) {
-      lines.push(['hpt-tt-metric', `${name}: ${formatNumber(value)}`]);
+      // The objectives are among the returned numbers: listed once, above.
+      if (!named.has(name)) {
+        lines.push(['hpt-tt-metric', `${name}: ${formatNumber(value)}`]);
+      }
     }
     if (t.parent !== null) {
       lines.push(['hpt-tt-line', `from trial #${t.parent}`]);
