@@ -274,10 +274,13 @@ def _ask_tell(data: dict[str, Any], seed: int, budget: Budget, ask: Callable,
     return n, {}
 
 
-def measure(task: str, methods: list[str], seeds: int, max_steps: int, budget: int) -> dict:
+def measure(task: str, methods: list[str], seeds: int, max_steps: int, budget: int,
+            save: Callable[[dict], None] = lambda result: None) -> dict:
+    """Run every method on ``task``; ``save`` gets the results so far after each run."""
     data = load(task)
     data["max_steps"] = max_steps
     out: dict[str, list[dict[str, Any]]] = {}
+    result = {"task": task, "max_steps": max_steps, "budget": budget, "runs": out}
     for method in methods:
         for seed in range(seeds):
             b = Budget(budget * max_steps)
@@ -293,7 +296,8 @@ def measure(task: str, methods: list[str], seeds: int, max_steps: int, budget: i
             print(f"{task:9s} {method:22s} seed {seed}: best val "
                   f"{best(b.done, b.total)[0]}, {n_trials} trials, {row['seconds']:.0f} s",
                   flush=True)
-    return {"task": task, "max_steps": max_steps, "budget": budget, "runs": out}
+            save(result)
+    return result
 
 
 def best(done: list, until: float) -> tuple[float | None, float | None]:
@@ -433,11 +437,17 @@ def main() -> None:
         return
     warnings.filterwarnings("ignore", category=ConvergenceWarning)
     logging.getLogger("optuna").setLevel(logging.ERROR)
-    results = [measure(task, args.methods, args.seeds, args.max_steps, args.budget)
-               for task in args.tasks]
-    if args.out:
-        with open(args.out, "w") as f:
-            json.dump(results, f)
+    results: list[dict] = []
+
+    def save(result: dict) -> None:
+        # Written after every run, so that an interrupted benchmark keeps what it measured.
+        if args.out:
+            with open(args.out, "w") as f:
+                json.dump(results + [result], f)
+
+    for task in args.tasks:
+        results.append(measure(task, args.methods, args.seeds, args.max_steps, args.budget,
+                               save))
     print(table(results))
 
 

@@ -37,8 +37,9 @@ from _functions import PROBLEMS, Param, Problem  # noqa: E402
 #: The optimizers, by the name the command line takes.
 OPTIMIZERS = ["hpt-random", "hpt-tpe", "hpt-gp", "optuna-tpe", "optuna-tpe-indep", "optuna-gp",
               "optuna-cmaes", "hyperopt-tpe", "skopt-gp"]
-#: Variants that ``--optimizers`` also takes: hpt_magic's classic (independent) TPE.
-EXTRA = ["hpt-tpe-indep"]
+#: Variants that ``--optimizers`` also takes: hpt_magic's classic (independent) TPE, and the
+#: strongest peers, which need `pip install --no-deps hebo` and `smac` (see README).
+EXTRA = ["hpt-tpe-indep", "hebo", "smac-rf", "smac-gp"]
 
 #: Floor of the regret (log10 of 0 is not a number).
 REGRET_FLOOR = 1e-12
@@ -55,7 +56,7 @@ def versions() -> dict[str, str]:
 
     out = {"python": sys.version.split()[0]}
     for pkg in ("hpt-magic", "numpy", "scipy", "optuna", "hyperopt", "scikit-optimize",
-                "torch", "cmaes"):
+                "torch", "cmaes", "hebo", "smac"):
         try:
             out[pkg] = md.version(pkg)
         except md.PackageNotFoundError:
@@ -91,6 +92,10 @@ def run(name: str, space: list[Param], f: Objective, n_trials: int, seed: int,
         return _run_hyperopt(space, f, n_trials, seed, tick)
     if name == "skopt-gp":
         return _run_skopt(space, f, n_trials, seed, tick)
+    if name == "hebo":
+        return _run_hebo(space, f, n_trials, seed, tick)
+    if name in ("smac-rf", "smac-gp"):
+        return _run_smac(name[5:], space, f, n_trials, seed, tick)
     raise ValueError(f"unknown optimizer {name!r}; choose from {OPTIMIZERS + EXTRA}")
 
 
@@ -199,6 +204,70 @@ def _run_skopt(space: list[Param], f: Objective, n_trials: int, seed: int,
     gp_minimize(gaps, dims, n_calls=n_trials, n_initial_points=10, acq_func="EI",
                 random_state=seed)
     return gaps.values, gaps.times
+
+
+class _Asked:
+    """A peer's suggestion with the ``params`` that :func:`_ask_tell` evaluates."""
+
+    def __init__(self, handle: Any, params: dict[str, Any]) -> None:
+        self.handle, self.params = handle, params
+
+
+def _run_hebo(space: list[Param], f: Objective, n_trials: int, seed: int,
+              tick: Callable[[], float]) -> tuple[list[float], list[float]]:
+    import pandas as pd
+    from hebo.design_space.design_space import DesignSpace
+    from hebo.optimizers.hebo import HEBO
+
+    def dim(p: Param) -> dict[str, Any]:
+        if p.kind == "choice":
+            return {"name": p.name, "type": "cat", "categories": list(p.options)}
+        kind = ("pow" if p.log else "num") if p.kind == "float" else (
+            "pow_int" if p.log else "int")
+        return {"name": p.name, "type": kind, "lb": p.low, "ub": p.high}
+
+    opt = HEBO(DesignSpace().parse([dim(p) for p in space]), rand_sample=10, scramble_seed=seed)
+
+    def ask() -> _Asked:
+        # pymoo seeds itself from numpy's global generator: seed it for reproducible runs.
+        np.random.seed(seed * 100_003 + len(opt.y))
+        row = opt.suggest(n_suggestions=1)
+        params = {p.name: (int(row[p.name].iloc[0]) if p.kind == "int" else
+                           row[p.name].iloc[0]) for p in space}
+        return _Asked(row, params)
+
+    def tell(asked: _Asked, value: float) -> None:
+        opt.observe(asked.handle, np.array([[value]]))
+
+    return _ask_tell(ask, tell, f, n_trials, tick)
+
+
+def _run_smac(kind: str, space: list[Param], f: Objective, n_trials: int, seed: int,
+              tick: Callable[[], float]) -> tuple[list[float], list[float]]:
+    import tempfile
+
+    from ConfigSpace import Categorical, ConfigurationSpace
+    from ConfigSpace import Float as CSFloat
+    from ConfigSpace import Integer as CSInteger
+    from smac import BlackBoxFacade, HyperparameterOptimizationFacade, Scenario
+    from smac.runhistory.dataclasses import TrialValue
+
+    cs = ConfigurationSpace(seed=seed)
+    cs.add([CSFloat(p.name, (p.low, p.high), log=p.log) if p.kind == "float" else
+            CSInteger(p.name, (int(p.low), int(p.high)), log=p.log) if p.kind == "int" else
+            Categorical(p.name, list(p.options)) for p in space])
+    facade = HyperparameterOptimizationFacade if kind == "rf" else BlackBoxFacade
+    with tempfile.TemporaryDirectory() as tmp:
+        scenario = Scenario(cs, deterministic=True, n_trials=n_trials, seed=seed,
+                            output_directory=Path(tmp))
+        smac = facade(scenario, lambda config, seed=0: 0.0, overwrite=True, logging_level=40)
+
+        def ask() -> _Asked:
+            info = smac.ask()
+            return _Asked(info, dict(info.config))
+
+        return _ask_tell(ask, lambda asked, v: smac.tell(asked.handle, TrialValue(cost=v)), f,
+                         n_trials, tick)
 
 
 # -- the benchmark ------------------------------------------------------------------------------

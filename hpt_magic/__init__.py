@@ -14,7 +14,15 @@ from .exceptions import SpaceError, StorageError, TrialPruned, TuneError
 from .executors._tune import tune
 from .integration._hypermodel import HyperModel, HyperParameters, Tuner
 from .integration._loggers import MLflowCallback, TensorBoardCallback
-from .samplers import CmaEsSampler, GPSampler, GridSampler, RandomSampler, Sampler, TPESampler
+from .samplers import (
+    CmaEsSampler,
+    GPSampler,
+    GridSampler,
+    NSGAIISampler,
+    RandomSampler,
+    Sampler,
+    TPESampler,
+)
 from .schedulers import (
     ASHAScheduler,
     BOHBScheduler,
@@ -34,7 +42,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ASHAScheduler", "BOHBScheduler", "Choice", "CmaEsSampler", "Dashboard", "Direction",
-    "Distribution",
+    "NSGAIISampler", "Distribution",
     "EarlyStopping", "Event", "Float", "GPSampler", "Grid", "GridSampler", "HyperbandScheduler",
     "HyperModel", "HyperParameters", "InMemoryStorage", "Int", "load_ipython_extension",
     "load_study", "MedianStopping", "MLflowCallback", "nn", "ParameterGrid", "PBTScheduler",

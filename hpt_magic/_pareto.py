@@ -34,6 +34,12 @@ def dominates(a: Sequence[float], b: Sequence[float]) -> bool:
     return bool(np.all(a <= b) and np.any(a < b))
 
 
+def _matrix(losses: Any) -> np.ndarray:
+    """``losses`` as a 2-D float array (a 1-D one is one objective)."""
+    a = np.asarray(losses, dtype=float)
+    return a[:, None] if a.ndim == 1 else a
+
+
 def _dominance(losses: np.ndarray) -> np.ndarray:
     """``D[i, j]``: point ``i`` dominates point ``j``."""
     le = (losses[:, None, :] <= losses[None, :, :]).all(axis=2)
@@ -49,7 +55,7 @@ def pareto_mask(losses: np.ndarray) -> np.ndarray:
     >>> pareto_mask(np.array([[1, 3], [2, 2], [3, 3], [1, 3]])).tolist()
     [True, True, False, True]
     """
-    losses = np.asarray(losses, dtype=float).reshape(len(losses), -1)
+    losses = _matrix(losses)
     if not len(losses):
         return np.zeros(0, dtype=bool)
     return ~_dominance(losses).any(axis=0)
@@ -63,7 +69,7 @@ def non_dominated_ranks(losses: np.ndarray) -> np.ndarray:
     >>> non_dominated_ranks(np.array([[1, 3], [2, 2], [3, 3], [4, 4]])).tolist()
     [0, 0, 1, 2]
     """
-    losses = np.asarray(losses, dtype=float).reshape(len(losses), -1)
+    losses = _matrix(losses)
     n = len(losses)
     ranks = np.full(n, -1)
     if not n:
@@ -84,7 +90,7 @@ def non_dominated_ranks(losses: np.ndarray) -> np.ndarray:
 def crowding_distance(losses: np.ndarray) -> np.ndarray:
     """NSGA-II's crowding distance of each row within its set (``inf`` at the extremes):
     larger means a lonelier point, worth keeping for the spread of the front."""
-    losses = np.asarray(losses, dtype=float).reshape(len(losses), -1)
+    losses = _matrix(losses)
     n, m = losses.shape
     dist = np.zeros(n)
     if n <= 2:
@@ -111,7 +117,7 @@ def nsga_order(losses: np.ndarray, violations: np.ndarray | None = None) -> np.n
     >>> nsga_order(np.array([[3, 3], [1, 2], [2, 1]]), np.array([0, 0.5, 0])).tolist()
     [2, 0, 1]
     """
-    losses = np.asarray(losses, dtype=float).reshape(len(losses), -1)
+    losses = _matrix(losses)
     n = len(losses)
     viol = np.zeros(n) if violations is None else np.asarray(violations, dtype=float)
     feasible = np.flatnonzero(viol <= 0)

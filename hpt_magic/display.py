@@ -12,8 +12,15 @@ from .visualization._analysis import (
     plot_timeline,
 )
 from .visualization._document import MIME
-from .visualization._figures import plot, plot_curves, plot_history, plot_params, study_json
-from .visualization._pareto import plot_hypervolume, plot_pareto_front
+from .visualization._figures import (
+    plot,
+    plot_curves,
+    plot_history,
+    plot_hypervolume,
+    plot_params,
+    plot_pareto_front,
+    study_json,
+)
 from .visualization._summary import summary_html, summary_text
 
 __all__ = ["Dashboard", "plot", "plot_history", "plot_curves", "plot_params", "study_json",

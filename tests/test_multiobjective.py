@@ -216,6 +216,7 @@ def test_a_tune_cell_with_two_objectives_and_a_constraint(shell, capsys):
                        "--constraint 'size_mb <= 20' --plot none --study mo2 --storage memory "
                        "--pick latency_ms --seed 1\n" + MO_CELL)
     assert r.success, r.error_in_exec
+    study = shell.user_ns["study"]
     fastest = min(study.best_trials, key=lambda t: t.values[1])
     assert shell.user_ns["model"] == (fastest.params["width"], fastest.params["depth"])
 
@@ -248,3 +249,105 @@ def test_directions_with_a_tuple_and_a_refused_multi_objective_rerun(shell):
     r = shell.run_cell("%%tune --trials 2 --maximize accuracy --minimize latency_ms "
                        "--pick size --plot none --storage memory\n" + MO_CELL)
     assert "--pick 'size'" in str(r.error_in_exec)
+
+
+def test_tune_search_cv_multi_metric_scoring_and_objectives():
+    from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GridSearchCV
+
+    from hpt_magic.sklearn import TuneSearchCV
+
+    X, y = load_iris(return_X_y=True)
+    scoring = {"acc": "accuracy", "f1": "f1_macro"}
+    search = TuneSearchCV(LogisticRegression(max_iter=300), {"C": Float(1e-3, 10, log=True)},
+                          n_trials=5, cv=3, scoring=scoring, refit="acc", random_state=0)
+    search.fit(X, y)
+    grid = GridSearchCV(LogisticRegression(max_iter=300), {"C": [1.0]}, cv=3, scoring=scoring,
+                        refit="acc").fit(X, y)
+    assert set(grid.cv_results_) <= set(search.cv_results_)
+    assert "rank_test_f1" in search.cv_results_ and search.best_score_ == max(
+        search.cv_results_["mean_test_acc"])
+    front = TuneSearchCV(LogisticRegression(max_iter=300), {"C": Float(1e-3, 10, log=True)},
+                         n_trials=6, cv=3, scoring=scoring, refit="acc", random_state=0,
+                         objectives=["acc", "f1"]).fit(X, y)
+    study = front.study_
+    assert study.objectives == ["acc", "f1"] and study.best_trials
+    assert all(set(t.metrics) == {"acc", "f1"} for t in study.trials)
+    with pytest.raises(TuneError, match="not keys of scoring"):
+        TuneSearchCV(LogisticRegression(), {"C": Float(0.1, 1)}, n_trials=2, cv=3,
+                     scoring="accuracy", objectives=["acc"]).fit(X, y)
+
+
+def _mo_objective(trial):
+    x = trial.suggest_float("x", 0, 1)
+    for step in range(3):
+        trial.report({"f1": x * (3 - step), "f2": 1 - x, "aux": step}, step=step)
+    return {"f1": x, "f2": (1 - x) ** 2, "aux": 7.0}
+
+
+def test_exports_and_tune_list_carry_every_value(tmp_path, shell, capsys):
+    pd = pytest.importorskip("pandas")
+    path = tmp_path / "s.db"
+    study = Study(name="mo", storage=path, directions=["min", "min"], objectives=["f1", "f2"],
+                  constraints=["aux <= 10"], seed=0)
+    study.optimize(_mo_objective, n_trials=4)
+    df = study.to_dataframe()
+    assert {"values_f1", "values_f2", "metrics_aux", "feasible"} <= set(df.columns)
+    assert df["values_f2"].tolist() == [t.values[1] for t in study.trials]
+    study.to_csv(tmp_path / "t.csv")
+    assert "values_f1" in pd.read_csv(tmp_path / "t.csv").columns
+    shell.run_cell(f"%tune_list {path}")
+    out = capsys.readouterr().out
+    assert "min,min" in out and f"front of {len(study.best_trials)} (f1, f2)" in out
+
+
+def test_loggers_write_every_objective_and_metric_curve(tmp_path):
+    pytest.importorskip("tensorboardX")
+    from tests.test_callbacks import read_events, scalars
+
+    from hpt_magic.callbacks import TensorBoardCallback
+
+    study = Study(name="tb", directions=["min", "min"], objectives=["f1", "f2"], seed=0)
+    study.subscribe(TensorBoardCallback(tmp_path))
+    study.optimize(_mo_objective, n_trials=2)
+    trial = study.trials[1]
+    events = read_events(tmp_path / "tb" / "trial-0001")
+    assert scalars(events, "f2") == pytest.approx({**trial.intermediate_metrics["f2"],
+                                                   2: trial.values[1]})
+    assert scalars(events, "aux")[2] == pytest.approx(7.0)
+
+
+@pytest.mark.parametrize("sampler", ["tpe", "gp", "nsga2"])
+def test_samplers_treat_infeasible_trials_as_bad(sampler):
+    # The feasible region is x <= 0.3; both objectives prefer large x beyond it.
+    study = Study(space={"x": Float(0, 1)}, directions=["max", "max"], objectives=["a", "b"],
+                  constraints=["x <= 0.3"], seed=0,
+                  sampler=sampler, sampler_args={"population_size": 8}
+                  if sampler == "nsga2" else {})
+    study.optimize(lambda t: {"a": t.params["x"], "b": t.params["x"] ** 2,
+                              "x": t.params["x"]}, n_trials=40)
+    late = study.trials[20:]
+    assert sum(t.feasible for t in late) >= 12
+    assert max(t.values[0] for t in study.best_trials) == pytest.approx(0.3, abs=0.05)
+
+
+@pytest.mark.parametrize("scheduler", ["asha", "hyperband", "median"])
+def test_schedulers_stop_dominated_curves_in_a_multi_objective_study(scheduler):
+    def objective(trial):
+        quality = trial.suggest_float("q", 0, 1)
+        for step in range(9):
+            trial.report({"acc": quality * (step + 1) / 9, "cost": 1 - quality / 2}, step=step)
+        return {"acc": quality, "cost": 1 - quality / 2}
+
+    study = Study(directions=["max", "min"], objectives=["acc", "cost"], scheduler=scheduler,
+                  scheduler_args={"n_warmup_steps": 1, "n_min_trials": 3}
+                  if scheduler == "median" else {}, max_steps=9, seed=0)
+    study.optimize(objective, n_trials=30)
+    pruned = [t for t in study.trials if t.state is TrialState.PRUNED]
+    assert pruned
+    complete = [t.params["q"] for t in study.trials if t.state is TrialState.COMPLETE]
+    # Stopped trials are the dominated ones: worse on both curves than what went on.
+    assert np.median([t.params["q"] for t in pruned]) < np.median(complete)
+    with pytest.raises(TuneError, match="compares one score"):
+        Study(directions=["max", "min"], scheduler="pbt")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import multiprocessing
 import signal
 import sys
+import threading
 from collections import deque
 from multiprocessing.connection import Connection, wait
 from typing import Any
@@ -21,7 +22,7 @@ from ..trial import Trial
 from ._base import Executor
 from ._worker import dump_outcome, dumps, loads, run_remote, trial_spec
 
-__all__ = ["ProcessPool", "worker_main"]
+__all__ = ["ProcessPool", "worker_main", "prestart"]
 
 
 class _PipeChannel:
@@ -79,6 +80,26 @@ def _context() -> Any:
         ctx.set_forkserver_preload(["hpt_magic.executors._processes"])
         return ctx
     return multiprocessing.get_context("spawn")
+
+
+def prestart() -> threading.Thread | None:
+    """Start the forkserver in a background thread, once per process.
+
+    Booting it (a fresh interpreter importing numpy and the package) is most of a first
+    ``--jobs`` run's start-up, about a second; started early (at ``%load_ext``, or when a cell
+    asks for workers, before its first trial is sampled), a later :class:`ProcessPool`
+    finds it running, and workers fork from it in milliseconds. Later cells of the kernel
+    reuse it. Returns the thread, or ``None`` where there is no forkserver.
+    """
+    ctx = _context()
+    if ctx.get_start_method() != "forkserver":
+        return None
+    from multiprocessing import forkserver
+
+    thread = threading.Thread(target=forkserver.ensure_running, name="hpt-forkserver",
+                              daemon=True)
+    thread.start()
+    return thread
 
 
 class ProcessPool(Executor):

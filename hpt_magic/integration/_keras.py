@@ -8,7 +8,7 @@ import keras
 
 from ..exceptions import TuneError
 from ..executors._tune import tune
-from ._frameworks import report, resume_step
+from ._framework_base import report, resume_step
 
 __all__ = ["KerasCallback"]
 

@@ -6,7 +6,7 @@ import lightning.pytorch as pl
 
 from ..exceptions import TuneError
 from ..executors._tune import tune
-from ._frameworks import report, resume_step
+from ._framework_base import report, resume_step
 
 __all__ = ["LightningCallback"]
 

@@ -70,7 +70,12 @@ class _TrialLogger(ABC):
         if event.kind == "trial_started":
             self._handle(event.study, trial)
         elif event.kind == "trial_reported":
-            self._log_step(self._handle(event.study, trial), event.step, event.value)
+            handle = self._handle(event.study, trial)
+            self._log_step(handle, event.step, event.value)
+            # tune.report({...}): every named metric gets its own curve.
+            for name, curve in trial.intermediate_metrics.items():
+                if event.step in curve and math.isfinite(curve[event.step]):
+                    self._log_metric(handle, name, event.step, curve[event.step])
         elif event.kind == "trial_finished":
             self._finish(event.study, trial)
 
@@ -105,6 +110,10 @@ class _TrialLogger(ABC):
     @abstractmethod
     def _log_step(self, handle: Any, step: int, value: float) -> None:
         """Log one reported point of the trial's curve."""
+
+    @abstractmethod
+    def _log_metric(self, handle: Any, name: str, step: int, value: float) -> None:
+        """Log one point of a named metric's curve (reported in a dict)."""
 
     @abstractmethod
     def _end(self, handle: Any, trial: Trial) -> None:
@@ -184,6 +193,9 @@ class MLflowCallback(_TrialLogger):
     def _log_step(self, handle: dict[str, Any], step: int, value: float) -> None:
         self.client.log_metric(handle["run_id"], self.metric, float(value), step=int(step))
 
+    def _log_metric(self, handle: dict[str, Any], name: str, step: int, value: float) -> None:
+        self.client.log_metric(handle["run_id"], name, float(value), step=int(step))
+
     def _end(self, handle: dict[str, Any], trial: Trial) -> None:
         from mlflow.entities import Metric, RunTag
 
@@ -193,6 +205,9 @@ class MLflowCallback(_TrialLogger):
         if trial.value is not None and math.isfinite(trial.value):
             step = trial.last_step if trial.last_step is not None else 0
             metrics.append(Metric("score", float(trial.value), now, int(step)))
+        # Every objective and metric the trial returned (several objectives, constraints).
+        metrics += [Metric(k, float(v), now, 0) for k, v in trial.metrics.items()
+                    if math.isfinite(v) and k not in ("score", self.metric)]
         tags = [RunTag("hpt_magic.state", trial.state.value)]
         if trial.error:
             tags.append(RunTag("hpt_magic.error", trial.error[:5000]))
@@ -238,15 +253,23 @@ class TensorBoardCallback(_TrialLogger):
     def _log_step(self, handle: Any, step: int, value: float) -> None:
         handle.add_scalar(self.metric, float(value), int(step))
 
+    def _log_metric(self, handle: Any, name: str, step: int, value: float) -> None:
+        handle.add_scalar(name, float(value), int(step))
+
     def _end(self, handle: Any, trial: Trial) -> None:
         from tensorboardX.summary import hparams
 
         score = trial.value if trial.value is not None else math.nan
         params = {k: _hparam(v) for k, v in trial.params.items()}
-        for summary in hparams(params, {"score": score}):
+        # Every objective and metric the trial returned, beside the (first) score.
+        metrics = {k: float(v) for k, v in trial.metrics.items()
+                   if k not in ("score", self.metric)}
+        for summary in hparams(params, {"score": score, **metrics}):
             handle.file_writer.add_summary(summary)
         step = trial.last_step if trial.last_step is not None else 0
         handle.add_scalar("score", score, step)
+        for name, value in metrics.items():
+            handle.add_scalar(name, value, step)
         handle.add_text("state", trial.state.value + (f": {trial.error}" if trial.error else ""))
         handle.close()
 

@@ -155,6 +155,11 @@ class TuneSearchCV(BaseSearchCV):
         Stop when the best score has not improved in this many candidates; ``"auto"``: when
         what is left to gain is below the noise of the score (``std_test_score`` of the
         candidates over the square root of the number of folds).
+    objectives : list of str, optional
+        Keys of a multi-metric ``scoring`` dict to search the Pareto front of (each
+        maximised, as scikit-learn scores are): ``study_.best_trials`` is the front, and
+        ``refit`` still picks the refitted candidate, as in ``GridSearchCV``. Default: the
+        ``refit`` metric alone.
 
     Attributes
     ----------
@@ -184,6 +189,7 @@ class TuneSearchCV(BaseSearchCV):
         "max_steps": [numbers.Integral, None],
         "random_state": ["random_state"],
         "show": ["boolean"],
+        "objectives": [list, None],
     }
 
     def __init__(
@@ -194,7 +200,7 @@ class TuneSearchCV(BaseSearchCV):
         random_state: Any = None, error_score: Any = np.nan, return_train_score: bool = False,
         verbose: int = 0, pre_dispatch: Any = "2*n_jobs",
         callbacks: Sequence[Callable[[Study, Trial], None]] | None = None, show: bool = False,
-        patience: int | str | None = None,
+        patience: int | str | None = None, objectives: Sequence[str] | None = None,
     ) -> None:
         self.param_space = param_space
         self.sampler = sampler
@@ -206,6 +212,7 @@ class TuneSearchCV(BaseSearchCV):
         self.callbacks = callbacks
         self.show = show
         self.patience = patience
+        self.objectives = objectives
         super().__init__(estimator=estimator, scoring=scoring, n_jobs=n_jobs, refit=refit, cv=cv,
                          verbose=verbose, pre_dispatch=pre_dispatch, error_score=error_score,
                          return_train_score=return_train_score)
@@ -243,6 +250,10 @@ class TuneSearchCV(BaseSearchCV):
         # Copies: a study mutates its sampler and scheduler, and fit must not change parameters.
         options = dict(sampler=copy.deepcopy(sampler), direction="maximize", seed=seed,
                        scheduler=copy.deepcopy(self.scheduler), max_steps=self.max_steps)
+        if self.objectives:
+            self._check_objectives()
+            options.update(direction=None, directions=["maximize"] * len(self.objectives),
+                           objectives=list(self.objectives))
         if len(spaces) == 1:
             return Study(space=spaces[0], **options), lambda trial: dict(trial.params)
         if sampler == "grid" or isinstance(sampler, GridSampler):
@@ -258,12 +269,24 @@ class TuneSearchCV(BaseSearchCV):
 
         return Study(**options), candidate
 
+    def _check_objectives(self) -> None:
+        names = list(self.scoring) if isinstance(self.scoring, Mapping) else None
+        wrong = [o for o in self.objectives if names is None or o not in names]
+        if wrong:
+            raise TuneError(
+                f"TuneSearchCV: objectives {wrong} are not keys of scoring ({names}). Give "
+                "scoring as a dict of named scorers, e.g. scoring={'acc': 'accuracy', 'f1': "
+                "'f1_macro'}, and name some of its keys in objectives.")
+        if self.scheduler is not None:
+            raise TuneError("TuneSearchCV: a scheduler judges one score, and objectives asks "
+                            "for several. Drop scheduler, or search a single metric.")
+
     def _run_search(self, evaluate_candidates: Callable[..., dict]) -> None:
         study, candidate = self._new_study()
         self.study_ = study
         failures: list[ValueError] = []
 
-        def evaluate(trial: Trial) -> float:
+        def evaluate(trial: Trial) -> float | dict[str, float]:
             try:
                 results = evaluate_candidates([candidate(trial)])
             except ValueError as exc:
@@ -284,6 +307,10 @@ class TuneSearchCV(BaseSearchCV):
             if spread is not None and folds:
                 # The noise of a mean over the folds: what `patience="auto"` compares with.
                 trial.user_attrs["noise"] = float(spread[-1]) / np.sqrt(folds)
+            if self.objectives:
+                # Every metric is kept on the trial; the objectives make the front.
+                return {k[len("mean_test_"):]: float(v[-1]) for k, v in results.items()
+                        if k.startswith("mean_test_")}
             return float(results[key][-1])
 
         _search(self, study, evaluate)

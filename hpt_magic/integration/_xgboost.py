@@ -7,7 +7,7 @@ from typing import Any
 import xgboost
 
 from ..exceptions import TuneError
-from ._frameworks import report
+from ._framework_base import report
 
 __all__ = ["XGBoostCallback"]
 

@@ -264,6 +264,11 @@ class _Model:
 
     def __init__(self, study: Any) -> None:
         self.name, self.direction = study.name, study.direction
+        # What a multi-objective view draws (one objective: the one direction, no names).
+        self.directions = list(getattr(study, "directions", [study.direction]))
+        self.objectives = list(getattr(study, "objectives", []))
+        self.constraints = list(getattr(study, "constraints", []))
+        self.is_multi_objective = bool(getattr(study, "is_multi_objective", False))
         self.sampler, self.scheduler = study.sampler, study.scheduler
         self._space = dict(study.search_space())
         self._trials = {t.number: t for t in study.trials}

@@ -442,7 +442,15 @@ class TuneMagics(Magics):
         print(f"{'study':<{width}}  direction  trials  complete  best")
         for r in rows:
             best = "-" if r["best_value"] is None else f"{r['best_value']:.6g}"
-            print(f"{r['name']:<{width}}  {r['direction']:<9}  {r['n_trials']:>6}  "
+            direction = r["direction"]
+            if r.get("front") is not None:
+                # Several objectives: each one's direction, and the values of the front.
+                direction = ",".join(o["direction"][:3] for o in r["objectives"])
+                names = ", ".join(o["name"] for o in r["objectives"])
+                best = f"front of {len(r['front'])} ({names}): " + "; ".join(
+                    "(" + ", ".join(f"{v:.4g}" for v in values) + ")"
+                    for values in r["front"][:5]) + ("; ..." if len(r["front"]) > 5 else "")
+            print(f"{r['name']:<{width}}  {direction:<9}  {r['n_trials']:>6}  "
                   f"{r['n_complete']:>8}  {best}")
 
     @line_magic

@@ -9,16 +9,17 @@ from ._base import Sampler, observations
 from ._cmaes import CmaEsSampler
 from ._gp import GPSampler
 from ._grid import GridSampler
+from ._nsga2 import NSGAIISampler
 from ._random import RandomSampler
 from ._tpe import TPESampler
 
 __all__ = ["Sampler", "RandomSampler", "GridSampler", "TPESampler", "GPSampler", "CmaEsSampler",
-           "make_sampler", "observations", "SAMPLERS"]
+           "NSGAIISampler", "make_sampler", "observations", "SAMPLERS"]
 
 #: Sampler classes by the name ``--sampler`` takes. Model-based samplers register here.
 SAMPLERS: dict[str, type[Sampler]] = {"random": RandomSampler, "grid": GridSampler,
                                       "tpe": TPESampler, "gp": GPSampler,
-                                      "cmaes": CmaEsSampler}
+                                      "cmaes": CmaEsSampler, "nsga2": NSGAIISampler}
 
 
 def make_sampler(sampler: str | Sampler | None, seed: int | None = None,

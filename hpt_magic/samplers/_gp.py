@@ -11,6 +11,7 @@ from ..distributions import PRIOR_SHARE, Distribution
 from ..exceptions import TuneError
 from ..trial import Trial, TrialState
 from ._base import Sampler, observations
+from ._mo import scalarized, vector_losses
 
 if TYPE_CHECKING:
     from ..study._study import Study
@@ -39,6 +40,10 @@ class GPSampler(Sampler):
     running are fantasised at the model's predicted mean ("kriging believer"): the model is
     sure of them, so parallel workers are not sent to the same point. Parameters outside the
     space shared by all finished trials (new names, conditional branches) are drawn at random.
+
+    With several objectives or constraints, each trial models one random augmented Chebyshev
+    scalarisation of the scaled losses (ParEGO): over trials the weights cover the front;
+    a trial that broke a constraint scores worse than every feasible one.
 
     Parameters
     ----------
@@ -107,7 +112,11 @@ class GPSampler(Sampler):
         if not space:
             return {}
         shared = _shared_space(study, space)
-        X, y, _ = observations(study, shared) if shared else (None, np.empty(0), None)
+        if shared and vector_losses(study):
+            # Several objectives or constraints: a random scalarisation per trial (ParEGO).
+            X, y = scalarized(study, shared, self.rng(trial.number, "parego"))
+        else:
+            X, y, _ = observations(study, shared) if shared else (None, np.empty(0), None)
         if len(y) < self.startup_trials(len(space)):
             return self._design_point(trial, space)
         # The model and scipy are imported when the first model-based point is needed, not

@@ -14,6 +14,7 @@ from ..distributions import Choice, Distribution
 from ..exceptions import TuneError
 from ..trial import Trial, TrialState
 from ._base import Sampler
+from ._mo import loss_record, rank_order, vector_losses
 
 if TYPE_CHECKING:
     from ..study._study import Study
@@ -40,7 +41,10 @@ class TPESampler(Sampler):
     The parameters that every finished trial has are proposed together; a parameter that only
     some trials have (a conditional branch) is proposed on its own, from those trials.
     Pruned trials count with their last reported value (``consider_pruned``); failed trials are
-    ignored; running trials of a parallel run count as bad ones (``constant_liar``), so that
+    ignored; with several objectives or constraints, the good group is the best by constraint
+    domination and non-dominated sorting (crowding distance within a front), as in MOTPE and
+    c-TPE: a trial that breaks a constraint is always bad;
+    running trials of a parallel run count as bad ones (``constant_liar``), so that
     simultaneous proposals spread out.
 
     Parameters
@@ -124,7 +128,7 @@ class TPESampler(Sampler):
                  salt: str) -> dict[str, Any]:
         names = tuple(space)
         X, y = history.matrix(names)
-        order = np.argsort(y, kind="stable")
+        order = rank_order(y)
         n_good = self._n_good(len(y))
         good, bad = X[order[:n_good]], X[order[n_good:]]
         if self.constant_liar:
@@ -184,10 +188,15 @@ class _History:
             if not t.state.finished:
                 still_open.append(i)
             elif t.state in self.states:
-                value = _final(t)
                 units = _units(t.params, t.distributions, space)
-                if math.isfinite(value) and units:
-                    self.done.append((units, self.study.direction.to_loss(value)))
+                if vector_losses(self.study):
+                    # Several objectives or constraints: a loss vector, ranked in _propose.
+                    loss = loss_record(self.study, t)
+                else:
+                    value = _final(t)
+                    loss = self.study.direction.to_loss(value) if math.isfinite(value) else None
+                if loss is not None and units:
+                    self.done.append((units, loss))
                     self.count.update(units.keys())
         self._seen, self._open = trials, still_open
         self.pending = [_units({**t.relative, **t.params}, t.distributions, space)
@@ -200,7 +209,8 @@ class _History:
         new = [(u, v) for u, v in self.done[k:] if all(n in u for n in names)]
         if new:
             X = np.vstack([X, np.array([[u[n] for n in names] for u, _ in new])])
-            y = np.append(y, [v for _, v in new])
+            rows = np.array([v for _, v in new], dtype=float)
+            y = np.concatenate([y.reshape((-1, *rows.shape[1:])), rows])
         self._blocks[names] = (len(self.done), X, y)
         return X, y
 

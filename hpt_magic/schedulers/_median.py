@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 from ..exceptions import TuneError
 from ..trial import TrialState
 from ._base import CONTINUE, STOP, Scheduler
+from ._pareto_rank import in_worse_half
+from ._rungs import curve_value
 
 if TYPE_CHECKING:
     from ..study._study import Study
@@ -70,6 +72,11 @@ class MedianStopping(Scheduler):
         self._sync(study)
 
     def on_report(self, study: Study, trial: Trial, step: int, value: float) -> str:
+        if study.is_multi_objective:
+            # Several objectives: the worse half by non-dominated sorting (see _pareto_rank).
+            worse = step >= self.n_warmup_steps and in_worse_half(
+                study, trial, step, self.n_min_trials, curve_value)
+            return STOP if worse else CONTINUE
         self._sync(study)
         best = min(self._best.get(trial.number, math.inf), study.direction.to_loss(value))
         self._best[trial.number] = best

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 from ..exceptions import TuneError
 from ._base import CONTINUE, STOP, Scheduler
+from ._pareto_rank import climb as climb_pareto
+from ._pareto_rank import curve_losses
 
 if TYPE_CHECKING:
     from ..study._study import Study
@@ -16,14 +18,17 @@ if TYPE_CHECKING:
 __all__ = ["Rungs", "BracketScheduler", "curve_value"]
 
 
-def curve_value(study: Study, trial: Trial, resource: int) -> float:
+def curve_value(study: Study, trial: Trial, resource: int) -> float | tuple[float, ...]:
     """The trial's loss after ``resource`` units, read off a straight line through its reports
     in the second half of that resource (``resource // 2 < step + 1 <= resource``).
 
     One noisy epoch then cannot decide a promotion, and unlike a trailing mean the line does
     not lag behind a curve that is still rising steeply (the slow starters that overtake
-    later). With one or two reports in the window this is the last report.
+    later). With one or two reports in the window this is the last report. With several
+    objectives: one such loss per objective (see :mod:`._pareto_rank`).
     """
+    if getattr(study, "is_multi_objective", False):
+        return curve_losses(study, trial, resource, curve_value)
     points = [(s + 1, v) for s, v in trial.intermediate.items()
               if resource // 2 < s + 1 <= resource]
     if len(points) < 3:
@@ -62,6 +67,8 @@ class Rungs:
     def climb(self, rung: int, loss: float) -> bool:
         """Record ``loss`` on ``rung``; whether the trial goes on to the next rung."""
         losses = self.losses[rung]
+        if isinstance(loss, tuple):  # several objectives: non-dominated sorting
+            return climb_pareto(losses, loss, self.eta)
         bisect.insort(losses, loss)
         return bisect.bisect_left(losses, loss) < max(1, len(losses) // self.eta)
 

@@ -18,7 +18,6 @@ import numpy as np
 
 from ..distributions import Choice
 from ..samplers import observations
-from ..samplers._gp_model import default_params, fit_gp
 
 if TYPE_CHECKING:
     from ._study import Study
@@ -49,6 +48,9 @@ def regret_bound(study: Study, seed: int = 0) -> tuple[float, float] | None:
     n, d = X.shape
     if n < MIN_TRIALS:
         return None
+    # The GP (and scipy) load here, not with the package: `import hpt_magic` stays quick.
+    from ..samplers._gp_model import default_params, fit_gp
+
     mu, sd = float(y.mean()), float(y.std()) or 1.0
     categorical = np.array([isinstance(dist, Choice) for dist in space.values()])
     gp = fit_gp(X, (y - mu) / sd, categorical, [default_params(d)])

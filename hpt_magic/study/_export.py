@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .._pareto import pareto_front
 from ..exceptions import StorageError, TuneError
+from ..executors._scores import Objectives
 from ..samplers import observations
 from ..trial import TrialState
 from ._storage import Storage, make_storage
@@ -30,10 +32,18 @@ _COLUMNS = ("number", "state", "value", "started", "finished", "duration", "last
 
 def trial_rows(study: Study) -> list[dict[str, Any]]:
     """One flat dict per trial: ``number, state, value``, times, ``params_<name>`` columns,
-    the last reported step and the error, in that order (missing parameters are ``None``)."""
+    the last reported step and the error, in that order (missing parameters are ``None``).
+
+    A study with named or several objectives, or constraints, adds ``values_<objective>``,
+    ``metrics_<name>`` for every other number the trials returned, and ``feasible``."""
     names = list(study.search_space())
     for t in study.trials:
         names.extend(n for n in t.params if n not in names)
+    scoring = study.scoring
+    extra = scoring.multi or scoring.named or bool(scoring.constraints)
+    metrics: list[str] = []
+    for t in study.trials if extra else ():
+        metrics.extend(m for m in t.metrics if m not in metrics and m not in scoring.names)
     rows = []
     for t in study.trials:
         row: dict[str, Any] = {
@@ -41,6 +51,12 @@ def trial_rows(study: Study) -> list[dict[str, Any]]:
             "started": _time(t.started), "finished": _time(t.finished),
             "duration": t.duration, "last_step": t.last_step, "error": t.error}
         row.update({f"params_{n}": t.params.get(n) for n in names})
+        if extra:
+            values = t.values or [None] * len(scoring.names)
+            row.update({f"values_{n}": v for n, v in zip(scoring.names, values)})
+            row.update({f"metrics_{m}": t.metrics.get(m) for m in metrics})
+            if scoring.constraints:
+                row["feasible"] = t.feasible
         rows.append(row)
     return rows
 
@@ -84,15 +100,27 @@ def to_csv(study: Study, path: str | os.PathLike) -> None:
 
 def list_studies(storage: str | os.PathLike | Storage) -> list[dict[str, Any]]:
     """The studies in a storage, one dict each: ``name, direction, n_trials, n_complete,
-    best_value, created`` (a datetime), oldest first.
+    best_value, created`` (a datetime), ``objectives`` (``[{"name", "direction"}]``) and
+    ``constraints``, oldest first. A multi-objective study's ``best_value`` is ``None`` and
+    ``front`` holds the values of its Pareto front (one list per trial).
 
     A path that does not exist is an error (it is never created here).
     """
     if isinstance(storage, (str, os.PathLike)) and not os.path.exists(storage):
         raise StorageError(f"There is no study file at {os.fspath(storage)!r}. Check the path; "
                            "studies are stored where --storage pointed when they ran.")
-    rows = make_storage(storage).list_studies()
-    return [{**row, "created": _time(row.get("created"))} for row in rows]
+    store = make_storage(storage)
+    out = []
+    for row in store.list_studies():
+        rec = store.get_study(row["name"]) or {"attrs": {}, "direction": row["direction"]}
+        spec = Objectives.from_json(rec["attrs"], rec["direction"])
+        row = {**row, "created": _time(row.get("created")), **spec.to_json()}
+        if spec.multi:
+            trials = store.load_trials(rec["id"], {})
+            row.update(best_value=None,
+                       front=[t.values for t in pareto_front(trials, spec.directions)])
+        out.append(row)
+    return out
 
 
 def importances(study: Study, *, params: Sequence[str] | None = None, n_trees: int = 32,

@@ -10,13 +10,15 @@ import numpy as np
 
 from ..exceptions import TuneError
 from ..executors._scores import Constraint, Objectives, Scores, default_names
+from ..schedulers._pareto_rank import MULTI_OBJECTIVE_SCHEDULERS
 from ..trial import Direction, Trial, TrialState
 from ._pareto import default_reference, hypervolume, losses_of, pareto_front
 
 if TYPE_CHECKING:
     from ._study import Study
 
-__all__ = ["requested_objectives", "reconcile", "settle", "study_front", "study_hypervolume"]
+__all__ = ["requested_objectives", "reconcile", "settle", "study_front", "study_hypervolume",
+           "check_scheduler"]
 
 
 def requested_objectives(direction: str | Direction | None,
@@ -76,6 +78,17 @@ def reconcile(name: str, stored: Objectives, asked: Objectives | None,
             f"{[str(c) for c in stored.constraints]}, not {[str(c) for c in asked.constraints]}"
             f". {fix}")
     return Objectives(names, stored.directions, constraints)
+
+
+def check_scheduler(study: Study) -> None:
+    """Refuse a scheduler that cannot rank several objectives, before any trial runs."""
+    name = getattr(study.scheduler, "name", None)
+    if study.is_multi_objective and name is not None \
+            and name not in MULTI_OBJECTIVE_SCHEDULERS:
+        raise TuneError(
+            f"The scheduler {name!r} compares one score, and study {study.name!r} has "
+            f"{len(study.objectives)} objectives. Use --scheduler asha, hyperband or median "
+            "(they rank the curves by non-dominated sorting), or no scheduler.")
 
 
 def settle(spec: Objectives, trial: Trial, value: Any,

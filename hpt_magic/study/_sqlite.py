@@ -16,7 +16,8 @@ import urllib.parse
 
 from ..exceptions import StorageError
 
-__all__ = ["SCHEMA_VERSION", "SCHEMA_REVISION", "OBJECTIVE_COLUMNS", "has_objective_columns", "check_format", "init_schema",
+__all__ = ["SCHEMA_VERSION", "SCHEMA_REVISION", "OBJECTIVE_COLUMNS", "has_objective_columns",
+           "check_format", "init_schema",
            "read_only_reason", "connect_reader", "inspect", "is_busy", "disk_full", "user_error",
            "damaged_error", "read_only_error", "salvage_name"]
 

@@ -65,10 +65,9 @@ class Storage(ABC):
     def add_report(self, trial: Trial, step: int, value: float) -> None:
         """Store one reported point of the trial's curve."""
 
+    @abstractmethod
     def add_metric_reports(self, trial: Trial, step: int, metrics: dict[str, float]) -> None:
-        """Store the points of several named curves at ``step`` (``tune.report({...})``).
-
-        The default keeps nothing beyond the trial object, as in memory."""
+        """Store the points of several named curves at ``step`` (``tune.report({...})``)."""
 
     @abstractmethod
     def finish_trial(self, trial: Trial) -> None:
@@ -142,6 +141,9 @@ class InMemoryStorage(Storage):
         pass
 
     def add_report(self, trial: Trial, step: int, value: float) -> None:
+        pass
+
+    def add_metric_reports(self, trial: Trial, step: int, metrics: dict[str, float]) -> None:
         pass
 
     def finish_trial(self, trial: Trial) -> None:

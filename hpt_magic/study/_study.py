@@ -17,7 +17,14 @@ from ..samplers import Sampler, make_sampler
 from ..schedulers import CONTINUE, Scheduler, make_scheduler
 from ..trial import UNSET, Direction, Trial, TrialState, top_trials
 from ._events import Event, EventBus
-from ._objectives import reconcile, requested_objectives, settle, study_front, study_hypervolume
+from ._objectives import (
+    check_scheduler,
+    reconcile,
+    requested_objectives,
+    settle,
+    study_front,
+    study_hypervolume,
+)
 from ._results import summary_text
 from ._space_edit import space_changes
 from ._storage import Storage, make_storage, space_from_json, space_to_json
@@ -119,7 +126,9 @@ class Study:
         self._background: tuple[threading.Thread, threading.Event] | None = None
         #: The runs going on now (a background run and manual trials may overlap).
         self._runs: set[Any] = set()
+        check_scheduler(self)  # before anything is stored, as far as this call tells
         self._open(new, asked, constraints is not None)
+        check_scheduler(self)  # the objectives of a continued study
 
     # -- storage -----------------------------------------------------------------------------
     def _open(self, new: bool, asked: Objectives | None, asked_constraints: bool) -> None:
@@ -655,7 +664,7 @@ class Study:
         >>> for acc, ms in [(0.9, 5), (0.8, 1), (0.7, 3)]:
         ...     _ = study.tell(study.ask(), {"acc": acc, "ms": ms})
         >>> [t.number for t in study.best_trials], round(study.hypervolume(), 3)
-        [0, 1] 0.128
+        ([0, 1], 0.568)
         """
         return study_front(self)
 
@@ -747,8 +756,8 @@ class Study:
 def load_study(name: str, storage: str | os.PathLike | Storage) -> Study:
     """Open a stored study for analysis or to continue it.
 
-    The study's objectives, directions and constraints come from storage; its sampler is random until you set
-    ``study.sampler``.
+    The study's objectives, directions and constraints come from storage; its sampler is
+    random until you set ``study.sampler``.
     """
     st = make_storage(storage)
     rec = st.get_study(name)

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from matplotlib.figure import Figure
 
 from ..exceptions import TuneError
-from . import _layout, _panels
+from . import _layout, _panels, _pareto
 from ._document import document
 
-__all__ = ["plot", "plot_history", "plot_curves", "plot_params", "study_json",
-           "importances_or_none"]
+__all__ = ["plot", "plot_history", "plot_curves", "plot_params", "plot_pareto_front",
+           "plot_hypervolume", "study_json", "importances_or_none"]
 
 
 def importances_or_none(study: Any) -> dict[str, float] | None:
@@ -73,6 +73,45 @@ def plot_curves(study: Any, ax: Any = None) -> Figure:
 def plot_params(study: Any, ncols: int = 4) -> Figure:
     """Score against each parameter's values, one small plot per parameter."""
     return _layout.params_figure(study, ncols)
+
+
+def plot_pareto_front(study: Any) -> Figure:
+    """The Pareto front of a multi-objective study as a Figure.
+
+    Two objectives: one scatter with the front as a step line; three or more: the pairs
+    (lower triangle, at most five objectives). Infeasible trials are crosses; the front
+    (feasible trials only) is starred.
+
+    Raises
+    ------
+    TuneError
+        When the study has one objective.
+    """
+    _pareto.check_multi_objective(study)
+    points = _pareto.objective_points(study)
+    k = min(len(points.directions), _pareto.MAX_OBJECTIVES)
+    if k == 2:
+        fig = _layout.new_figure(6.4, 4.6)
+        _pareto.draw_pareto(fig.add_subplot(), points)
+        return fig
+    side = 2.3 * (k - 1)
+    fig = _layout.new_figure(side + 0.9, side + 0.7)
+    spec = fig.add_gridspec(1, 1, left=0.7 / (side + 0.9), right=0.97,
+                            top=1 - 0.35 / (side + 0.7), bottom=0.55 / (side + 0.7))
+    _pareto.draw_pareto_pairs(_pareto.pairs_axes(fig, spec[0], k), points)
+    return fig
+
+
+def plot_hypervolume(study: Any, reference: Sequence[float] | None = None) -> Figure:
+    """The hypervolume of the feasible trials so far against trial number, as a Figure.
+
+    ``reference`` (one value per objective, in the objectives' units) defaults to the one
+    ``study.hypervolume()`` uses.
+    """
+    _pareto.check_multi_objective(study)
+    fig = _layout.new_figure(6.4, 3.8)
+    _pareto.draw_hypervolume(fig.add_subplot(), _pareto.objective_points(study), reference)
+    return fig
 
 
 def study_json(study: Any, progress: Mapping[str, Any] | None = None) -> dict[str, Any]:

@@ -17,13 +17,14 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
+from ..exceptions import TuneError
 from ..study._pareto import default_reference, hypervolume, pareto_mask
 from ..trial import Direction, TrialState
 from ._panels import COLORS, SMALL, _empty, _legend, _style, _text
 
 __all__ = ["ObjectivePoints", "objective_points", "pareto_pairs", "hypervolume_history",
-           "draw_pareto", "draw_pareto_pairs", "draw_hypervolume", "plot_pareto_front",
-           "plot_hypervolume"]
+           "check_multi_objective", "draw_pareto", "draw_pareto_pairs", "draw_hypervolume",
+           "pairs_axes"]
 
 #: Infeasible trials (a constraint broken) are crosses in their own colour, never dots.
 INFEASIBLE_COLOR = "#e377c2"
@@ -233,13 +234,16 @@ def draw_hypervolume(ax: Any, points: ObjectivePoints,
     ax.set_xlim(-0.5 - 0.02 * last, last + 0.5 + 0.02 * last)
 
 
+def check_multi_objective(view: Any) -> None:
+    """Raise a :class:`TuneError` when ``view`` has one objective (no front to draw)."""
+    if len(_directions(view)) < 2:
+        raise TuneError(f"study {getattr(view, 'name', '')!r} has one objective: a Pareto front "
+                        "needs two or more. Plot it with plot_history(study), or create the "
+                        "study with several objectives (--maximize/--minimize NAME, "
+                        "Study(directions=[...])).")
+
+
 # -- figures ---------------------------------------------------------------------------------
-def _new_figure(width: float, height: float) -> Figure:
-    from ._layout import new_figure  # _layout draws these panels: imported at call time
-
-    return new_figure(width, height)
-
-
 def pairs_axes(fig: Figure, spec: Any, k: int) -> list[Any]:
     """The Axes of the pairs grid in ``spec`` (lower triangle), in :func:`pareto_pairs` order;
     the outer row and column carry the objective names."""
@@ -251,48 +255,3 @@ def pairs_axes(fig: Figure, spec: Any, k: int) -> list[Any]:
         ax.tick_params(labelbottom=j == k - 1, labelleft=i == 0)
         axes.append(ax)
     return axes
-
-
-def _check_multi(view: Any) -> None:
-    from ..exceptions import TuneError
-
-    if len(_directions(view)) < 2:
-        raise TuneError(f"study {getattr(view, 'name', '')!r} has one objective: a Pareto front "
-                        "needs two or more. Plot it with plot_history(study), or create the "
-                        "study with several objectives (--maximize/--minimize NAME, "
-                        "Study(directions=[...])).")
-
-
-def plot_pareto_front(study: Any) -> Figure:
-    """The Pareto front of a multi-objective study as a Figure.
-
-    Two objectives: one scatter with the front as a step line; three or more: the pairs
-    (lower triangle, at most :data:`MAX_OBJECTIVES` objectives). Infeasible trials are
-    crosses; the front (feasible trials only) is starred.
-    """
-    _check_multi(study)
-    points = objective_points(study)
-    k = len(points.directions)
-    if k == 2:
-        fig = _new_figure(6.4, 4.6)
-        draw_pareto(fig.add_subplot(), points)
-        return fig
-    side = 2.3 * (min(k, MAX_OBJECTIVES) - 1)
-    fig = _new_figure(side + 0.9, side + 0.7)
-    spec = fig.add_gridspec(1, 1, left=0.7 / (side + 0.9), right=0.97,
-                            top=1 - 0.35 / (side + 0.7), bottom=0.55 / (side + 0.7))
-    axes = pairs_axes(fig, spec[0], k)
-    draw_pareto_pairs(axes, points)
-    return fig
-
-
-def plot_hypervolume(study: Any, reference: Sequence[float] | None = None) -> Figure:
-    """The hypervolume of the feasible trials so far against trial number, as a Figure.
-
-    ``reference`` (one value per objective, in the objectives' units) defaults to the one
-    ``study.hypervolume()`` uses.
-    """
-    _check_multi(study)
-    fig = _new_figure(6.4, 3.8)
-    draw_hypervolume(fig.add_subplot(), objective_points(study), reference)
-    return fig

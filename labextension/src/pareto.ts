@@ -236,8 +236,8 @@ function paddedScale(values: number[], p0: number, p1: number): Scale {
 
 /**
  * Objective `j` against objective `i`: feasible trials in their state's mark, infeasible
- * ones as crosses, the front starred and joined by the step line that bounds the region it
- * dominates; the selected trial ringed. Every placed trial can be hovered and clicked.
+ * ones as crosses, the front starred (and, for two objectives, joined by the step line that
+ * bounds the region it dominates); the selected trial ringed. Every placed trial can be hovered and clicked.
  */
 export function drawPareto(
   chart: Chart,
@@ -300,20 +300,24 @@ export function drawPareto(
       (m, n) =>
         sign[i] * (p.values[m][i] - p.values[n][i]) || sign[j] * (p.values[m][j] - p.values[n][j])
     );
-  ctx.beginPath();
-  front.forEach((n, k) => {
-    const px = x.map(p.values[n][i]);
-    const py = y.map(p.values[n][j]);
-    if (k === 0) {
-      ctx.moveTo(px, py);
-    } else {
-      ctx.lineTo(px, y.map(p.values[front[k - 1]][j]));
-      ctx.lineTo(px, py);
-    }
-  });
-  ctx.strokeStyle = BEST_COLOR;
-  ctx.lineWidth = 1.5;
-  ctx.stroke();
+  // A pair of three or more objectives has no such edge (front trials may be dominated in
+  // the pair): the front is only starred there.
+  if (p.objectives.length === 2) {
+    ctx.beginPath();
+    front.forEach((n, k) => {
+      const px = x.map(p.values[n][i]);
+      const py = y.map(p.values[n][j]);
+      if (k === 0) {
+        ctx.moveTo(px, py);
+      } else {
+        ctx.lineTo(px, y.map(p.values[front[k - 1]][j]));
+        ctx.lineTo(px, py);
+      }
+    });
+    ctx.strokeStyle = BEST_COLOR;
+    ctx.lineWidth = 1.5;
+    ctx.stroke();
+  }
   for (const n of front) {
     const px = x.map(p.values[n][i]);
     const py = y.map(p.values[n][j]);

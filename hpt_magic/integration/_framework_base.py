@@ -1,0 +1,49 @@
+"""What every framework callback shares: importing its framework, reporting a point, the
+step a resumed trial starts at. The per-framework modules import this, never
+:mod:`._frameworks` (which builds them), so no import goes in a circle."""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+from typing import Any
+
+from ..exceptions import TrialPruned, TuneError
+from ..executors._tune import tune
+
+__all__ = ["KERAS_HINT", "require", "report", "resume_step"]
+
+
+def require(module: str, extra: str, what: str, hint: str = "") -> ModuleType:
+    """Import ``module`` for ``what``, or raise a :class:`TuneError` naming the extra."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise TuneError(
+            f"{what} needs the {module!r} package, which cannot be imported here ({exc}). "
+            f"Install it with `pip install hpt_magic[{extra}]` (in the kernel and in every "
+            f"worker environment), then restart the kernel.{hint}") from None
+
+
+def report(value: Any, step: int, checkpoint: Any = None) -> bool:
+    """Report a point of the curve; ``True`` when the scheduler stops the trial.
+
+    ``tune.report`` raises :class:`TrialPruned` outside ``tune.steps``; a callback instead
+    lets the framework end its training loop cleanly, and the run records the trial as
+    pruned with its curve once the objective returns.
+    """
+    try:
+        return tune.report(float(value), step, checkpoint=checkpoint)
+    except TrialPruned:
+        return True
+
+
+def resume_step() -> int:
+    """The step a trial continued from a checkpoint starts at (0 for a fresh trial)."""
+    trial = tune.trial
+    return int(trial.user_attrs.get("resume_step", 0)) if trial is not None else 0
+
+
+#: Keras 3 imports its backend at once; without one installed the import fails.
+KERAS_HINT = (" Keras 3 also needs a backend: set the environment variable KERAS_BACKEND "
+              "(e.g. to 'torch') before keras is first imported.")
