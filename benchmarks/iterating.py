@@ -123,9 +123,14 @@ def discrete(t: Any) -> float:
 def repeats(sampler: str, seed: int) -> dict[str, float]:
     out = {}
     for mode in ("reuse", "run"):
-        calls = []
+        calls: list[int] = []
+
+        def counted(t: Any, calls: list[int] = calls) -> float:
+            calls.append(1)
+            return discrete(t)
+
         study = Study(space=DISCRETE, seed=seed, sampler=sampler)
-        study.optimize(lambda t: calls.append(1) or discrete(t), n_trials=100, on_repeat=mode)
+        study.optimize(counted, n_trials=100, on_repeat=mode)
         reused = sum("repeat_of" in t.user_attrs for t in study.trials)
         distinct = len({tuple(sorted(t.params.items())) for t in study.trials})
         out[f"{mode}: cell runs"] = len(calls)

@@ -215,7 +215,6 @@ class _Asked:
 
 def _run_hebo(space: list[Param], f: Objective, n_trials: int, seed: int,
               tick: Callable[[], float]) -> tuple[list[float], list[float]]:
-    import pandas as pd
     from hebo.design_space.design_space import DesignSpace
     from hebo.optimizers.hebo import HEBO
 

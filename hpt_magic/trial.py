@@ -197,6 +197,7 @@ class Trial:
         #: Where parameters are sampled and reports go while the trial runs: its study in
         #: this process, a link to the kernel in a worker (see :class:`TrialHost`).
         self._host: TrialHost | None = None
+        self._owner: Any = None  # the run that asked for it (see Study.ask)
 
     # -- define-by-run -----------------------------------------------------------------------
     def suggest(self, name: str, dist: Distribution) -> Any:

@@ -169,3 +169,77 @@ def test_tune_search_cv_reports_the_fold_noise():
     noises = [t.user_attrs["noise"] for t in search.study_.trials]
     expected = search.cv_results_["std_test_score"] / np.sqrt(3)
     assert noises == pytest.approx(list(expected))
+
+
+class SlowFloat:
+    """A score whose conversion to float takes a while (after the objective returned)."""
+
+    def __float__(self):
+        time.sleep(0.4)
+        return 1.0
+
+
+def test_a_time_limit_striking_after_the_objective_returned_fails_only_that_trial():
+    study = Study(space={"x": Float(0, 1)}, seed=0)
+    study.optimize(lambda t: SlowFloat() if t.number == 0 else t.params["x"], n_trials=3,
+                   trial_timeout=0.2)
+    assert study.trial(0).state is TrialState.FAILED
+    assert "timed out" in study.trial(0).error
+    assert study.counts()["complete"] == 2
+
+
+def test_a_stop_right_after_a_background_start_is_not_lost():
+    def slow(trial):
+        time.sleep(0.05)
+        return trial.params["x"]
+
+    study = Study(space={"x": Float(0, 1)}, seed=0)
+    start_background(study, slow, n_trials=50)
+    study.stop()
+    assert study.wait(20)
+    assert len(study.trials) <= 2
+
+
+def test_a_manual_trial_beside_a_background_run_leaves_its_trials_alone():
+    from hpt_magic.study._lifecycle import run_one
+
+    def slow(trial):
+        time.sleep(0.2)
+        return trial.params["x"]
+
+    study = Study(space={"x": Float(0, 1)}, seed=0)
+    start_background(study, slow, n_trials=6)
+    for _ in range(3):
+        run_one(study, lambda t: t.params["x"], {"x": 0.5})
+    assert study.wait(30)
+    assert study.counts()["interrupted"] == 0
+    assert study.counts()["complete"] == 9
+
+
+class InterruptOnce:
+    """A sampler whose first joint proposal is interrupted (Ctrl-C while it works)."""
+
+    def __init__(self, inner):
+        self.inner, self.done = inner, False
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def sample_joint(self, study, trial, space):
+        if not self.done:
+            self.done = True
+            raise KeyboardInterrupt
+        return self.inner.sample_joint(study, trial, space)
+
+
+def test_an_enqueued_point_survives_an_interrupt_while_sampling():
+    from hpt_magic import RandomSampler
+
+    study = Study(space={"x": Float(0, 1), "y": Float(0, 1)}, seed=0)
+    study.sampler = InterruptOnce(RandomSampler(seed=0))
+    study.enqueue({"x": 0.3})
+    with pytest.raises(KeyboardInterrupt):
+        study.optimize(lambda t: t.params["x"], n_trials=2)
+    assert study.trial(0).state is TrialState.INTERRUPTED
+    study.optimize(lambda t: t.params["x"], n_trials=1)
+    assert study.trials[-1].params["x"] == 0.3

@@ -25,7 +25,7 @@ from typing import Any
 
 from ..distributions import Distribution
 from ..exceptions import TrialTimedOut
-from ..trial import Trial, TrialHost
+from ..trial import Trial, TrialHost, TrialState
 from ._objective import call_objective
 
 __all__ = ["Executor", "InlineExecutor"]
@@ -36,6 +36,9 @@ class Executor(ABC):
 
     #: Trials to keep in flight.
     size: int = 1
+    #: Whether a trial says when it really starts (``begin``): queued trials wait for a free
+    #: worker there, so their time limit starts then.
+    announces_start: bool = False
 
     @abstractmethod
     def submit(self, trial: Trial, known: dict[str, Distribution]) -> None:
@@ -90,8 +93,15 @@ class InlineExecutor(Executor):
         trial, self._pending = self._pending, None
         if trial is None:
             return None
-        with time_limit(self.trial_timeout):
-            outcome = call_objective(self.objective, trial, self.catch, capture=self.capture)
+        try:
+            with time_limit(self.trial_timeout):
+                outcome = call_objective(self.objective, trial, self.catch,
+                                         capture=self.capture)
+        except TrialTimedOut as exc:
+            # The limit struck after the objective returned (while its output or score was
+            # being collected): the trial still ran out of its time.
+            outcome = {"state": TrialState.FAILED, "value": None, "output": "",
+                       "error": str(exc) or "timed out"}
         return ("done", trial.number, outcome)
 
     def reply(self, number: int, reply: tuple) -> None:

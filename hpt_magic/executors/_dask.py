@@ -132,6 +132,8 @@ def _workers_ignore_interrupts() -> Iterator[None]:
 class DaskPool(Executor):
     """Trials of one pickled objective as Dask tasks; same messages as ``ProcessPool``."""
 
+    announces_start = True
+
     def __init__(self, dask: Any, blob: bytes, n_jobs: int = 1,
                  catch: bool | tuple[type[Exception], ...] = True) -> None:
         from distributed import Queue

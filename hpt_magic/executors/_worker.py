@@ -68,6 +68,7 @@ class _KernelLink:
         try:
             reply = self.channel.request((*message, learned))
         except (pickle.PicklingError, TypeError, AttributeError) as exc:
+            self.learned = learned + self.learned  # sent with the outcome instead
             raise TuneError(
                 f"tune.{message[0]} in trial {message[1]} cannot send its values to the kernel "
                 f"({type(exc).__name__}: {exc}). Report numbers, and a checkpoint that pickles "

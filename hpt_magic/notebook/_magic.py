@@ -349,7 +349,8 @@ class TuneMagics(Magics):
         sampler_args = _parse_kv(args.sampler_args, "--sampler-args")
         if sampler == "auto":
             budget = args.trials if args.trials is not None or args.timeout else DEFAULT_TRIALS
-            sampler = _auto_sampler(budget, program.conditional)
+            sampler = _auto_sampler(budget, program.conditional,
+                                    multi=len(objectives.get("directions", ())) > 1)
         existing = store.get_study(name) if not args.new else None
         study = Study(sampler=sampler, **objectives, seed=args.seed, name=name,
                       storage=store, scheduler=args.scheduler, max_steps=args.max_steps,
@@ -556,10 +557,16 @@ def default_storage() -> str:
     return os.environ.get("HPT_MAGIC_STORAGE") or DEFAULT_STORAGE
 
 
-def _auto_sampler(n_trials: int | None, conditional: bool) -> str:
+def _auto_sampler(n_trials: int | None, conditional: bool, multi: bool = False) -> str:
     """The default sampler: ``gp`` for budgets up to 200 trials of a fixed-shape space (it
     wins the regret benchmark there at ~20-80 ms per trial), ``tpe`` for larger or open-ended
-    budgets and for conditional spaces (about 1 ms per trial at any size)."""
+    budgets and for conditional spaces (about 1 ms per trial at any size).
+
+    With several objectives: ``tpe`` (non-dominated sorting of the trials, a few ms per
+    trial), which led the multi-objective benchmark at every budget; the ParEGO ``gp`` costs
+    0.1-1 s per trial there (benchmarks/results/multiobjective.txt)."""
+    if multi:
+        return "tpe"
     if n_trials is not None and n_trials <= 200 and not conditional:
         return "gp"
     return "tpe"

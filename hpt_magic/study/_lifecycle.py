@@ -123,9 +123,11 @@ class Run:
         study.refresh()  # what another kernel on the same file did meanwhile
         self.study = study
         self.info = info or RunInfo(n_trials, timeout)
-        self.executor = executor or make_executor(objective, study, n_jobs=n_jobs, dask=dask,
-                                                  catch=catch, capture=capture,
-                                                  trial_timeout=trial_timeout)
+        # Built when the run starts (inside its clean-up's reach), so workers never leak.
+        self.executor = executor
+        self._make_executor = lambda: make_executor(objective, study, n_jobs=n_jobs, dask=dask,
+                                                    catch=catch, capture=capture,
+                                                    trial_timeout=trial_timeout)
         self.trial_timeout = trial_timeout
         self.patience, self.min_improvement = patience, min_improvement
         self.on_repeat = on_repeat
@@ -158,13 +160,15 @@ class Run:
     def execute(self) -> RunInfo:
         """Run until the budget is spent; re-raise an interrupt or error after cleaning up."""
         study, info = self.study, self.info
-        study._stop.clear()
-        study._runs.add(self)
         failure: BaseException | None = None
-        if self.run_events:
-            study.events.emit(Event("run_started", study, data={
-                "n_trials": info.n_trials, "timeout": info.timeout}))
         try:
+            with study._lock:
+                study._runs.add(self)
+            if self.executor is None:
+                self.executor = self._make_executor()
+            if self.run_events:
+                study.events.emit(Event("run_started", study, data={
+                    "n_trials": info.n_trials, "timeout": info.timeout}))
             self._loop()
         except KeyboardInterrupt:
             info.reason = "interrupted"
@@ -177,7 +181,8 @@ class Run:
                 try:
                     self._clean_up(failure)
                 finally:
-                    study._runs.discard(self)
+                    with study._lock:
+                        study._runs.discard(self)
                 if self.run_events:
                     study.events.emit(Event("run_finished", study, data={
                         "reason": info.reason, "n_done": info.done, "elapsed": info.elapsed}))
@@ -206,7 +211,7 @@ class Run:
             reason = self.should_end()
             if reason:
                 return reason
-            trial = self.study.ask(self.params, manual=self.manual)
+            trial = self.study.ask(self.params, manual=self.manual, owner=self)
             self.running[trial.number] = trial
             self.attempts[trial.number] = 1
             if self._reuse_repeat(trial):
@@ -257,7 +262,11 @@ class Run:
         self.info.reused += 1
         self.repeats += 1
         del self.running[trial.number], self.attempts[trial.number]
-        self.study.tell(trial, earlier.value)
+        # All that the earlier trial returned: every objective and the constrained metrics.
+        metrics = getattr(earlier, "metrics", None)
+        several = getattr(self.study, "is_multi_objective", False) or getattr(
+            self.study, "constraints", None)
+        self.study.tell(trial, metrics if metrics and several else earlier.value)
         for callback in self.callbacks:
             callback(self.study, trial)
         return True
@@ -273,7 +282,9 @@ class Run:
     def _submit(self, trial: Trial) -> None:
         self.sent[trial.number] = dict(trial.user_attrs)
         if self.trial_timeout is not None and not isinstance(self.executor, InlineExecutor):
-            self.deadlines[trial.number] = time.monotonic() + self.trial_timeout
+            # From now for a worker process; a Dask task starts its clock when it begins.
+            self.deadlines[trial.number] = (math.inf if self.executor.announces_start
+                                            else time.monotonic() + self.trial_timeout)
         self.executor.submit(trial, self.study.search_space())
 
     # -- messages ----------------------------------------------------------------------------
@@ -320,6 +331,8 @@ class Run:
 
     def _begin(self, trial: Trial) -> None:
         """A Dask task starts; a second start means the worker of the first one died."""
+        if trial.number in self.deadlines:
+            self.deadlines[trial.number] = time.monotonic() + self.trial_timeout
         if trial.number not in self.begun:
             self.begun.add(trial.number)
             self.executor.reply(trial.number, ("ok", None))
@@ -390,23 +403,24 @@ class Run:
         """Stop the workers and finish every trial this run started and nobody told."""
         error = None
         try:
-            if self.running:
+            if self.running and self.executor is not None:
                 self.executor.cancel()
         except Exception as exc:  # the cluster may be gone already; the trials still end
             error = exc
         finally:
             try:
-                self.executor.close()
+                if self.executor is not None:
+                    self.executor.close()
             except Exception as exc:
                 error = error or exc
         why = ("interrupted by the user" if failure is None else
                f"cancelled: the run stopped on {type(failure).__name__}: {failure}")
         # An interrupt can land between `ask` and the bookkeeping: every trial this run
-        # started and nobody told is still running, so scan the study (leaving the trials of
-        # another run of the same study alone), not only `running`.
-        others = {n for run in self.study._runs if run is not self for n in run.running}
+        # asked for and nobody told is still running, so scan the study, not only `running`
+        # (the trials of another run of the same study, or of ask/tell by hand, have another
+        # owner).
         for trial in self.study.trials[self.first_number:]:
-            if trial.state is TrialState.RUNNING and trial.number not in others:
+            if trial.state is TrialState.RUNNING and trial._owner is self:
                 try:
                     self.study.tell(trial, state=TrialState.INTERRUPTED, error=why)
                 except StorageError as exc:
@@ -501,7 +515,7 @@ def optimize(study: Study, objective: Callable[[Trial], Any], *, n_trials: int |
              timeout: float | None = None, catch: bool | tuple[type[Exception], ...] = True,
              callbacks: list[Callback] | None = None, n_jobs: int = 1, dask: Any = None,
              retries: int = 0, capture: bool = True, info: RunInfo | None = None,
-             **iteration: Any) -> RunInfo:
+             clear_stop: bool = True, **iteration: Any) -> RunInfo:
     """Run ``objective`` on new trials until the budget is spent; return what happened.
 
     A ``KeyboardInterrupt`` ends the run with every finished trial kept and the running ones
@@ -509,6 +523,8 @@ def optimize(study: Study, objective: Callable[[Trial], Any], *, n_trials: int |
     ``iteration``: ``trial_timeout``, ``patience``, ``min_improvement``, ``on_repeat`` (see
     :class:`Run`).
     """
+    if clear_stop:
+        study._stop.clear()  # a stop() of an earlier run does not end this one
     return Run(study, objective, n_trials=n_trials, timeout=timeout, catch=catch,
                callbacks=callbacks, n_jobs=n_jobs, dask=dask, retries=retries,
                capture=capture, info=info, **iteration).execute()
@@ -540,11 +556,12 @@ def start_background(study: Study, objective: Callable[[Trial], Any], *,
     check_budget(kwargs.get("n_trials"), kwargs.get("timeout"))
     info = RunInfo(kwargs.get("n_trials"), kwargs.get("timeout"))
     finished = threading.Event()
+    study._stop.clear()  # here, not in the thread: a stop() right after the start counts
 
     def target() -> None:
         error: BaseException | None = None
         try:
-            optimize(study, objective, info=info, **kwargs)
+            optimize(study, objective, info=info, clear_stop=False, **kwargs)
         except KeyboardInterrupt:
             pass
         except BaseException as exc:

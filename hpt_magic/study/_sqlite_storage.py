@@ -309,7 +309,6 @@ class SQLiteStorage(Storage):
             "a reported step", self.write_patience, trial)
 
     def finish_trial(self, trial: Trial) -> None:
-        self._heartbeat.discard(trial.trial_id)
         value = trial.value if trial.value is not None and math.isfinite(trial.value) else None
         values = None if trial.values is None else dumps_json(trial.values)
         feasible = None if trial.feasible is None else int(trial.feasible)
@@ -320,6 +319,9 @@ class SQLiteStorage(Storage):
              trial.traceback, trial.output, int(trial.manual), dumps_json(trial.user_attrs),
              values, dumps_json(trial.metrics), feasible, trial.trial_id)),
             "the result", self.write_patience, trial)
+        # Only once written: a trial whose result the file refused still beats, so that
+        # other kernels do not take it for an orphan while this one can still finish it.
+        self._heartbeat.discard(trial.trial_id)
 
     def load_trials(self, study_id: int, space: dict[str, Distribution]) -> list[Trial]:
         rows = self._read(f"SELECT {self._columns} FROM trials WHERE study_id=? "

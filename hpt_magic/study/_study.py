@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from ..distributions import Distribution, check_compatible, check_space
-from ..exceptions import SpaceError, TuneError
+from ..exceptions import SpaceError, StorageError, TuneError
 from ..executors._scores import Objectives
 from ..samplers import Sampler, make_sampler
 from ..schedulers import CONTINUE, Scheduler, make_scheduler
@@ -186,6 +186,20 @@ class Study:
         they finished (or that were recovered from a dead kernel) since this study loaded."""
         if self._runs or time.monotonic() - self._loaded < 1.0:
             return  # never under a running trial's feet; nothing new just after loading
+        for trial in self._trials:
+            # A run's trial still running with no run going: its result could not be written
+            # when it ended (a file locked past the storage's patience). Finish it now.
+            if trial.state is TrialState.RUNNING and getattr(trial, "_owner", None) is not None:
+                try:
+                    self.tell(trial, state=TrialState.INTERRUPTED,
+                              error="its result could not be written to the study file")
+                except StorageError:
+                    pass  # still refused: the next refresh tries again
+        rec = self.storage.get_study(self.name)
+        if rec is not None:  # what other kernels queued or edited meanwhile
+            self._attrs = dict(rec["attrs"])
+            self._queue = list(self._attrs.get("queue", []))
+            self._known.update(space_from_json(rec["space"]))
         self._recover_orphans()
         stored = self.storage.load_trials(self._id, self._known)
         mine = {t.number: t for t in self._trials}
@@ -293,7 +307,8 @@ class Study:
                          allow_missing=allow_missing, names=names)
 
     # -- ask / tell --------------------------------------------------------------------------
-    def ask(self, params: Mapping[str, Any] | None = None, *, manual: bool = False) -> Trial:
+    def ask(self, params: Mapping[str, Any] | None = None, *, manual: bool = False,
+            owner: Any = None) -> Trial:
         """Start a new trial and return it, with ``trial.params`` filled for a fixed space.
 
         Parameters
@@ -305,22 +320,33 @@ class Study:
         """
         with self._lock:
             trial = Trial(-1, manual=manual)
+            #: The run that asked for the trial: the one to finish it if the run is cut short.
+            trial._owner = owner
             if self.space_version:
                 trial.user_attrs["space_version"] = self.space_version
             fixed: dict[str, Any] = {}
+            queued = None
             if self._queue and params is None:
-                fixed.update(self._queue.pop(0))
+                queued = self._queue.pop(0)
+                fixed.update(queued)
                 trial.user_attrs["enqueued"] = True
                 self._save_queue()
             fixed.update(params or {})
-            trial.trial_id, trial.number = self.storage.new_trial(self._id, trial)
+            try:
+                trial.trial_id, trial.number = self.storage.new_trial(self._id, trial)
+            except BaseException:
+                self._requeue(queued)
+                raise
             self._trials.append(trial)
             try:
                 self._prepare(trial, fixed)
             except BaseException as exc:
                 # Nothing may stay `running`: an interrupt while the sampler works, a sampler
-                # or scheduler error, a bad enqueued point.
+                # or scheduler error, a bad enqueued point. A queued point is tried again,
+                # unless it is the point itself that is wrong.
                 self._abandon(trial, exc)
+                if not isinstance(exc, SpaceError):
+                    self._requeue(queued)
                 raise
         self.events.emit(Event("trial_started", self, trial))
         return trial
@@ -346,6 +372,11 @@ class Study:
             for name, dist in self.space.items():
                 trial.suggest(name, dist)
             self.storage.set_params(trial)
+
+    def _requeue(self, queued: dict[str, Any] | None) -> None:
+        if queued is not None:
+            self._queue.insert(0, queued)
+            self._save_queue()
 
     def _abandon(self, trial: Trial, exc: BaseException) -> None:
         """Finish a trial that could not be started (``ask`` failed half-way)."""
@@ -445,7 +476,7 @@ class Study:
             (trial.state, trial.value, trial.error, trial.traceback, trial.finished,
              trial.values, trial.metrics, trial.feasible) = before
             raise
-        trial._host = None
+        trial._host = trial._owner = None
         if self.scheduler is not None:
             self.scheduler.on_trial_finished(self, trial)
         self.events.emit(Event("trial_finished", self, trial))
