@@ -98,6 +98,8 @@ class Distribution(ABC):
         """The level (``0 .. n_levels - 1``) that each point ``u`` of the unit interval stands
         for; points outside ``[0, 1]`` count as the nearest end."""
         n = self._levels()
+        if isinstance(u, (float, int)):  # one value (every trial): no array round trip
+            return np.int64(min(max(math.floor(u * n), 0), n - 1))
         return np.floor(np.asarray(u, dtype=float) * n).clip(0, n - 1).astype(np.int64)
 
     def level_units(self, k: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -27,10 +27,10 @@ class MOBSTERScheduler(Scheduler):
 
     **Proposals.** Every trial contributes one observation per rung it reached and one at its
     last report: its smoothed loss there (:func:`curve_value`), with the resource as an extra
-    input on a log scale. The GP (Matérn 5/2, one length scale per input, the samplers' model)
-    is fitted to them and expected improvement is maximised at the full resource, so short
-    trials inform where long ones should go. Until ``n_startup_trials`` trials have finished,
-    the study's sampler proposes (with ``sampler="gp"``, a Sobol design).
+    input on a log scale. A GP (Matérn 5/2, one length scale per input) is fitted to them and
+    expected improvement is maximised at the full resource, so short trials inform where long
+    ones should go. Until ``n_startup_trials`` trials have finished, and while no trial has
+    been stopped, the study's sampler proposes: pair it with ``sampler="gp"``.
 
     **Promotions.** Rungs sit at ``min_resource * reduction_factor**k``. A trial reaching a
     rung goes on if fewer than ``max(1, n // reduction_factor)`` of the ``n`` trials there
@@ -191,7 +191,10 @@ class MOBSTERScheduler(Scheduler):
         done = [t for t in study.trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)
                 and t.intermediate and all(n in t.params for n in names)]
         need = self.n_startup_trials or max(5, len(names) + 2)
-        if len(done) < need:
+        # While every trial has trained fully, the study's sampler (with sampler="gp", the
+        # better single-fidelity model) proposes: the multi-fidelity model only adds the
+        # evidence of stopped trials, and the sampler would take those as final.
+        if len(done) < need or not any(t.state is TrialState.PRUNED for t in done):
             return None
         from ._mobster_model import propose
 

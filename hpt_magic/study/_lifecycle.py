@@ -140,7 +140,7 @@ class Run:
         #: Repeats reused one after another: a sampler that only repeats ends the run.
         self.repeats = 0
         #: Complete trials by their parameters, to find repeated proposals.
-        self.seen: dict[tuple, Trial] = {}
+        self.seen: dict[Any, Trial] = {}
         if on_repeat == "reuse":
             for trial in study.trials:
                 self._remember(trial)
@@ -457,8 +457,11 @@ def _best_loss(study: Study) -> float | None:
     return study.direction.to_loss(best[0].value) if best else None
 
 
-def _params_key(params: Mapping[str, Any]) -> tuple:
-    return tuple(sorted((name, repr(value)) for name, value in params.items()))
+def _params_key(params: Mapping[str, Any]) -> Any:
+    try:
+        return frozenset(params.items())
+    except TypeError:  # an unhashable option (a list): compared by its text
+        return frozenset((name, repr(value)) for name, value in params.items())
 
 
 def _preset_params(study: Study, trial: Trial) -> dict[str, Any] | None:

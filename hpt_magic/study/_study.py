@@ -394,7 +394,9 @@ class Study:
         sampler's)."""
         with self._lock:
             known = self._known.get(name)
-            if known is None:
+            if known is dist:
+                pass  # a fixed space's own distribution (every trial): nothing to check
+            elif known is None:
                 # Found as trials run (define-by-run, a branch taken for the first time).
                 self._known[name] = dist
                 self.storage.update_study(self._id, space=space_to_json(self._known))

@@ -52,12 +52,15 @@ def test_no_pruning_when_early_ranks_mislead():
     assert all(t.state.value == "complete" for t in study.trials)
 
 
-def test_model_proposes_after_startup():
-    study = _study(n_startup_trials=4)
-    study.optimize(_objective(lambda n, x, s: -(x - 0.3) ** 2 * (1 + s)), n_trials=7)
-    proposed = [t for t in study.trials if t.user_attrs.get("model") == "mobster"]
-    assert [t.number for t in proposed] == [4, 5, 6]
-    assert all(0 <= t.params["x"] <= 1 for t in proposed)
+def test_model_proposes_once_trials_were_stopped():
+    # Consistent curves and two calibration trials: the rungs prune from trial 2 on. While
+    # every trial trained fully the study's sampler proposes; after the first stop, the model.
+    study = _study(n_startup_trials=2, n_calibration=2)
+    study.optimize(_objective(lambda n, x, s: -(x - 0.3) ** 2 * (1 + s)), n_trials=8)
+    first_stop = min(t.number for t in study.trials if t.state.value == "pruned")
+    proposed = [t.number for t in study.trials if t.user_attrs.get("model") == "mobster"]
+    assert proposed == list(range(first_stop + 1, 8))
+    assert all(0 <= t.params["x"] <= 1 for t in study.trials)
     assert abs(study.best_params["x"] - 0.3) < 0.2
 
 
