@@ -323,7 +323,7 @@ def table(results: list[dict]) -> str:
         lines += [f"\n### {res['task']}: {res['max_steps']} epochs max, budget {total} epochs "
                   f"({res['budget']} full trainings), {len(next(iter(runs.values())))} seeds "
                   "(medians)", "",
-                  "| method | best val | val @1/3 | val @1/2 | test acc | epochs to random's "
+                  f"| method | best val | val @1/3 | val @1/2 | test acc | epochs to {ref_name}'s "
                   "final | epochs used | trials | overhead ms/trial | µs/decision | s/run |",
                   "|---|---|---|---|---|---|---|---|---|---|---|"]
         for method, rows in runs.items():
@@ -429,11 +429,14 @@ def main() -> None:
         print(decision_cost())
         return
     if args.table:
-        results = []
+        # One table per task; a method measured in several files is taken from the last.
+        merged: dict[str, dict] = {}
         for path in args.table:
             with open(path) as f:
-                results += json.load(f)
-        print(table(results))
+                for res in json.load(f):
+                    merged.setdefault(res["task"], {**res, "runs": {}})["runs"].update(
+                        res["runs"])
+        print(table(list(merged.values())))
         return
     warnings.filterwarnings("ignore", category=ConvergenceWarning)
     logging.getLogger("optuna").setLevel(logging.ERROR)

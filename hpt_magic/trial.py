@@ -110,8 +110,9 @@ class Direction(str, Enum):
 
 def top_trials(trials: Iterable[Trial], direction: str | Direction,
                k: int | None = None) -> list[Trial]:
-    """The ``k`` best complete trials with a finite score (all when ``None``), best first,
-    ties by trial number. Studies and their stand-ins (the live dashboard's) all call this."""
+    """The ``k`` best complete trials with a finite score that meet the study's constraints
+    (all when ``None``), best first, ties by trial number. Studies and their stand-ins (the
+    live dashboard's) all call this."""
     direction = Direction(direction)
     done = [t for t in trials if t.state is TrialState.COMPLETE and t.value is not None
             and math.isfinite(t.value) and t.feasible is not False]

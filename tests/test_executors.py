@@ -284,7 +284,7 @@ def test_dask_local_cluster_is_started_and_closed():
     study.optimize(lambda t: t.params["x"], n_trials=3, dask="local:1")
     assert study.counts()["complete"] == 3
     assert workers() <= before
-    assert not [t for t in threading.enumerate() if t.name.startswith("hpt-")]
+    assert not [t for t in threading.enumerate() if t.name.startswith("hpt-dask")]
 
 
 def test_bad_parallel_options():

@@ -350,3 +350,23 @@ def test_schedulers_stop_dominated_curves_in_a_multi_objective_study(scheduler):
     assert np.median([t.params["q"] for t in pruned]) < np.median(complete)
     with pytest.raises(TuneError, match="compares one score"):
         Study(directions=["max", "min"], scheduler="pbt")
+
+
+def test_a_repeated_proposal_reuses_every_value_of_the_earlier_trial():
+    from hpt_magic import Choice
+
+    study = Study(space={"c": Choice(["a", "b"])}, directions=["min", "min"],
+                  objectives=["f1", "f2"], constraints=["g <= 1"], seed=0)
+    calls = []
+
+    def objective(trial):
+        calls.append(1)
+        return {"f1": 1.0, "f2": 2.0 if trial.params["c"] == "a" else 0.5, "g": 0.0}
+
+    study.optimize(objective, n_trials=2)
+    study.enqueue({"c": "a"})
+    study.optimize(objective, n_trials=1)
+    repeat = next(t for t in study.trials if "repeat_of" in t.user_attrs)
+    earlier = study.trial(repeat.user_attrs["repeat_of"])
+    assert repeat.state is TrialState.COMPLETE and repeat.values == earlier.values
+    assert repeat.feasible is True and repeat.metrics == earlier.metrics

@@ -32,6 +32,9 @@ __all__ = ["propose"]
 #: Candidates scored per proposal: uniform ones and perturbations of the best observed points.
 _N_UNIFORM = 1024
 _N_LOCAL = 512
+#: Most observations the GP is fitted to (its cost grows with their cube): the best half and
+#: the most recent half of them.
+_MAX_POINTS = 256
 
 
 def propose(study: Study, trial: Trial, space: Mapping[str, Distribution],
@@ -43,6 +46,10 @@ def propose(study: Study, trial: Trial, space: Mapping[str, Distribution],
     """
     names = list(space)
     X, y = _observations(study, space, done, rungs, max_steps)
+    if len(y) > _MAX_POINTS:
+        half = _MAX_POINTS // 2
+        keep = np.union1d(np.argsort(y, kind="stable")[:half], np.arange(len(y) - half, len(y)))
+        X, y = X[keep], y[keep]
     mu, sd = y.mean(), y.std() or 1.0
     gp = _fit(X, (y - mu) / sd, theta)
     rng = study.sampler.rng(trial.number, "mobster")
