@@ -1,0 +1,2 @@
+"""The notebook front end: the %%tune magic and its cell parsing, the live dashboard and
+the manual-tuning widgets."""

@@ -1,0 +1,1 @@
+"""The study: ask/tell, the one trial lifecycle, events, storage and exports."""

@@ -1,0 +1,2 @@
+"""Drawing studies: dashboard panels and analysis plots as matplotlib Figures, the JSON study
+document, summaries."""
