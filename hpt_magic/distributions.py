@@ -152,8 +152,13 @@ class Distribution(ABC):
 
 
 def _shape(dist: Distribution) -> dict[str, Any]:
-    data = dist.to_json()
-    data.pop("prior", None)
+    # Kept on the instance: a distribution's shape never changes (only its prior may), and
+    # define-by-run compares the cell's distribution with the study's at every call.
+    data = dist.__dict__.get("_shape")
+    if data is None:
+        data = dist.to_json()
+        data.pop("prior", None)
+        dist.__dict__["_shape"] = data
     return data
 
 
