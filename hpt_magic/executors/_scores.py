@@ -122,6 +122,8 @@ latency_ms) and every metric a constraint uses (size_mb)"
         if len(self.names) != len(self.directions) or not self.names:
             raise TuneError(f"Give one direction per objective: objectives {self.names} and "
                             f"directions {[d.value for d in self.directions]} differ in length.")
+        #: Set when a single float is all a result needs (one objective, no constraints).
+        self._plain_single = True if len(self.names) == 1 and not self.constraints else None
         if len(set(self.names)) != len(self.names):
             raise TuneError(f"The objectives {self.names} name one objective twice. Give each "
                             "objective its own name.")
@@ -140,6 +142,9 @@ latency_ms) and every metric a constraint uses (size_mb)"
         """``(Scores, None)``, or ``(None, reason)`` saying what is wrong with ``result``."""
         if isinstance(result, Scores):
             return result, None
+        if type(result) is float and self._plain_single and math.isfinite(result):
+            # The common case, once per trial: one finite float for one objective.
+            return Scores([result], {self.names[0]: result}, None), None
         if isinstance(result, Mapping):
             metrics, reason = self._from_mapping(result)
         elif isinstance(result, (tuple, list, np.ndarray)):

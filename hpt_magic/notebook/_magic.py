@@ -245,6 +245,11 @@ class TuneMagics(Magics):
             print(f"Note: --scheduler {args.scheduler} has nothing to act on: this cell never "
                   "calls tune.report or tune.steps, so every trial runs to its end.",
                   file=sys.stderr)
+        if args.jobs != 1 and not args.dask:
+            # The forkserver boots while the study opens and its first trials are sampled.
+            from ..executors._processes import prestart
+
+            prestart()
         import_run_modules(args)
         study = self._study(args, cell, program)
         ns[out] = study

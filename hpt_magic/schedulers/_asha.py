@@ -14,9 +14,11 @@ class ASHAScheduler(BracketScheduler):
     Rungs sit at ``min_resource * reduction_factor**k`` steps of resource (a report at step
     ``s`` counts ``s + 1``), below ``max_steps``. When a trial reports at a rung it goes on
     only if fewer than ``max(1, n // reduction_factor)`` of the ``n`` trials that reached the
-    rung beat it; no trial ever waits for others. With ``brackets > 1``, trials are dealt in
-    turn to brackets whose first rung is ``reduction_factor`` times later, which hedges
-    against an early rung that misjudges slow starters.
+    rung beat it; no trial ever waits for others. A trial's value at a rung is its smoothed
+    curve there (:func:`~hpt_magic.schedulers._rungs.curve_value`), not its one noisy report.
+    With ``brackets > 1``, trials are dealt in turn to brackets whose first rung is
+    ``reduction_factor`` times later, which hedges against an early rung that misjudges slow
+    starters.
 
     Parameters
     ----------
