@@ -569,7 +569,10 @@ export class StudyView extends Widget implements IRenderMime.IRenderer, IStudySo
       ['hpt-tt-state', t.state],
     ];
     const objectives = doc.objectives;
-    if (objectives.length > 1 || t.values !== null) {
+    // One unnamed objective is "the score", as everywhere else in the view.
+    const named =
+      objectives.length > 1 || (objectives.length === 1 && objectives[0].name !== 'value');
+    if (named) {
       objectives.forEach((o, i) => {
         const value = t.values && i < t.values.length ? t.values[i] : null;
         lines.push(['hpt-tt-score', `${o.name}: ${formatNumber(value)}`]);
@@ -581,10 +584,10 @@ export class StudyView extends Widget implements IRenderMime.IRenderer, IStudySo
       const rules = doc.constraints.length ? ` (${doc.constraints.join(', ')})` : '';
       lines.push(['hpt-tt-infeasible', `infeasible: breaks a constraint${rules}`]);
     }
-    const named = new Set(objectives.map(o => o.name));
+    const objectiveNames = new Set(objectives.map(o => o.name));
     for (const [name, value] of Object.entries(t.metrics)) {
       // The objectives are among the returned numbers: listed once, above.
-      if (!named.has(name)) {
+      if (!objectiveNames.has(name)) {
         lines.push(['hpt-tt-metric', `${name}: ${formatNumber(value)}`]);
       }
     }
