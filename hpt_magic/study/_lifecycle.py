@@ -11,13 +11,11 @@ only run objectives and carry messages (:mod:`hpt_magic.executors`).
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import math
-import signal
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..exceptions import StorageError, TuneError
@@ -26,6 +24,7 @@ from ..executors._worker import picklable
 from ..trial import UNSET, Trial, TrialState
 from ._convergence import regret_bound
 from ._events import Event
+from ._signals import hold_interrupts
 
 if TYPE_CHECKING:
     from ._study import Study
@@ -177,7 +176,7 @@ class Run:
             info.reason, failure = "error", exc
             raise
         finally:
-            with _deferred_interrupts():
+            with hold_interrupts():
                 try:
                     self._clean_up(failure)
                 finally:
@@ -488,30 +487,6 @@ def stopped_result(study: Study, trial: Trial) -> tuple[TrialState, Any]:
         state, value = decided(trial)
         return TrialState(state), value
     return TrialState.PRUNED, None
-
-
-@contextlib.contextmanager
-def _deferred_interrupts() -> Iterator[None]:
-    """Hold back Ctrl-C (SIGINT) while the run cleans up, then deliver it.
-
-    A second interrupt must not leave a trial ``running`` half-way through the clean-up.
-    Only the main thread receives signals; elsewhere this does nothing.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    caught: list[int] = []
-    try:
-        previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
-    except ValueError:  # not allowed here (an embedded interpreter)
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-        if caught and callable(previous):
-            previous(signal.SIGINT, None)
 
 
 def optimize(study: Study, objective: Callable[[Trial], Any], *, n_trials: int | None = None,

@@ -26,6 +26,7 @@ from ._objectives import (
     study_hypervolume,
 )
 from ._results import summary_text
+from ._signals import hold_interrupts
 from ._space_edit import space_changes
 from ._storage import Storage, make_storage, space_from_json, space_to_json
 
@@ -333,11 +334,14 @@ class Study:
                 self._save_queue()
             fixed.update(params or {})
             try:
-                trial.trial_id, trial.number = self.storage.new_trial(self._id, trial)
+                # Stored and known together: an interrupt between the two would leave a
+                # running row that no clean-up of this kernel sees.
+                with hold_interrupts():
+                    trial.trial_id, trial.number = self.storage.new_trial(self._id, trial)
+                    self._trials.append(trial)
             except BaseException:
                 self._requeue(queued)
                 raise
-            self._trials.append(trial)
             try:
                 self._prepare(trial, fixed)
             except BaseException as exc:
