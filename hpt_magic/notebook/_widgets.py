@@ -153,10 +153,10 @@ class ManualTuner:
         Returns the finished trial, or ``None`` when a run is already going (a second click
         never starts a parallel run).
         """
+        buttons = (self.run_button, self.suggest_button, self.best_button)
         if not self._run_lock.acquire(blocking=False):
             self._say("A run is going: wait for it to finish.", error=True)
             return None
-        buttons = (self.run_button, self.suggest_button, self.best_button)
         try:
             for b in buttons:
                 b.disabled = True
@@ -189,9 +189,11 @@ class ManualTuner:
                 callback(self.study, trial)
             return trial
         finally:
+            # Released first: an interrupt while the buttons come back (widget updates take
+            # a moment) must not leave the tuner locked for good.
+            self._run_lock.release()
             for b in buttons:
                 b.disabled = False
-            self._run_lock.release()
 
     def suggest(self) -> dict[str, Any]:
         """Move the controls to the sampler's next proposal; record nothing.

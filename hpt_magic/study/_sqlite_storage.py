@@ -178,6 +178,10 @@ class SQLiteStorage(Storage):
 
     def _transaction(self, fn: Callable[[], _T]) -> _T:
         conn = self._conn
+        if conn.in_transaction:
+            # Left open by an interrupt that landed between BEGIN and the try below: what it
+            # held was never committed, and the file must not be taken for a damaged one.
+            conn.execute("ROLLBACK")
         conn.execute("BEGIN IMMEDIATE")
         try:
             out = fn()
