@@ -1,4 +1,5 @@
 
+import logging
 import os
 
 import pytest
@@ -21,3 +22,15 @@ def shell(tmp_path, monkeypatch):
     sh.extension_manager.loaded.discard("hpt_magic")
     sh.run_line_magic("load_ext", "hpt_magic")
     yield sh
+
+
+@pytest.fixture(scope="module")
+def client():
+    """A two-worker Dask LocalCluster of single-threaded processes (one per test module)."""
+    distributed = pytest.importorskip("distributed")
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                       dashboard_address=None, silence_logs=logging.ERROR,
+                                       scheduler_kwargs={"dashboard_address": ":0"})
+    with distributed.Client(cluster) as c:
+        yield c
+    cluster.close()

@@ -1,5 +1,4 @@
 import ast
-import logging
 import os
 import signal
 import subprocess
@@ -15,17 +14,6 @@ from hpt_magic.study._lifecycle import optimize
 
 # Ship this module's objectives by value, as cloudpickle does for a notebook's functions.
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
-
-
-@pytest.fixture(scope="module")
-def client():
-    distributed = pytest.importorskip("distributed")
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                       dashboard_address=None, silence_logs=logging.ERROR,
-                                       scheduler_kwargs={"dashboard_address": ":0"})
-    with distributed.Client(cluster) as c:
-        yield c
-    cluster.close()
 
 
 @pytest.fixture(params=["processes", "dask"])

@@ -56,11 +56,10 @@ class Executor(ABC):
     def cancel(self) -> None:
         """Stop every running trial at once (the run is being interrupted)."""
 
+    @abstractmethod
     def stop_trial(self, number: int) -> None:
         """Stop the running trial ``number`` now (it ran past its time limit); its worker is
-        replaced. Executors that run trials in the calling thread enforce the limit
-        themselves (see :class:`InlineExecutor`) and never get this call."""
-        raise NotImplementedError
+        replaced."""
 
     @abstractmethod
     def close(self) -> None:
@@ -109,6 +108,10 @@ class InlineExecutor(Executor):
 
     def cancel(self) -> None:
         self._pending = None
+
+    def stop_trial(self, number: int) -> None:
+        raise RuntimeError("a trial run in this thread enforces its own time limit "
+                           "(time_limit); the run loop never stops it from outside")
 
     def close(self) -> None:
         self._pending = None

@@ -12,7 +12,7 @@ import numpy as np
 from ..exceptions import TuneError
 from ..trial import TrialState
 from ._base import CONTINUE, STOP, Scheduler
-from ._rungs import Rungs, curve_value
+from ._rungs import Rungs, check_halving, curve_value
 
 if TYPE_CHECKING:
     from ..study._study import Study
@@ -71,12 +71,7 @@ class MOBSTERScheduler(Scheduler):
     def __init__(self, max_steps: int | None = None, reduction_factor: int = 3,
                  min_resource: int = 1, n_calibration: int = 5, min_correlation: float = 0.6,
                  n_startup_trials: int | None = None) -> None:
-        if int(reduction_factor) != reduction_factor or reduction_factor < 2:
-            raise TuneError(f"MOBSTERScheduler needs an integer reduction_factor >= 2, got "
-                            f"{reduction_factor!r}. The usual value is 3.")
-        if int(min_resource) != min_resource or min_resource < 1:
-            raise TuneError(f"MOBSTERScheduler needs an integer min_resource >= 1 (steps), got "
-                            f"{min_resource!r}.")
+        check_halving("MOBSTERScheduler", reduction_factor, min_resource)
         if int(n_calibration) != n_calibration or n_calibration < 2:
             raise TuneError(f"MOBSTERScheduler needs n_calibration >= 2 (trials trained fully "
                             f"before pruning), got {n_calibration!r}.")

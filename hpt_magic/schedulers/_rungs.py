@@ -85,6 +85,16 @@ class Rungs:
         return True, rung
 
 
+def check_halving(owner: str, reduction_factor: int, min_resource: int) -> None:
+    """Refuse successive-halving arguments that cannot work, naming the scheduler."""
+    if int(reduction_factor) != reduction_factor or reduction_factor < 2:
+        raise TuneError(f"{owner} needs an integer reduction_factor >= 2, got "
+                        f"{reduction_factor!r}. The usual value is 3.")
+    if int(min_resource) != min_resource or min_resource < 1:
+        raise TuneError(f"{owner} needs an integer min_resource >= 1 (steps), got "
+                        f"{min_resource!r}.")
+
+
 class BracketScheduler(Scheduler, ABC):
     """Deal trials to successive-halving brackets and judge each report on its bracket's rungs.
 
@@ -95,12 +105,7 @@ class BracketScheduler(Scheduler, ABC):
     """
 
     def __init__(self, max_steps: int | None, min_resource: int, reduction_factor: int) -> None:
-        if int(reduction_factor) != reduction_factor or reduction_factor < 2:
-            raise TuneError(f"{type(self).__name__} needs an integer reduction_factor >= 2, got "
-                            f"{reduction_factor!r}. The usual value is 3.")
-        if int(min_resource) != min_resource or min_resource < 1:
-            raise TuneError(f"{type(self).__name__} needs an integer min_resource >= 1 (steps), "
-                            f"got {min_resource!r}.")
+        check_halving(type(self).__name__, reduction_factor, min_resource)
         super().__init__(max_steps)
         self.min_resource = int(min_resource)
         self.reduction_factor = int(reduction_factor)
