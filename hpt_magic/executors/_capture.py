@@ -16,6 +16,8 @@ import threading
 import warnings
 from collections.abc import Iterator
 
+from .._signals import hold_interrupts
+
 __all__ = ["capture", "OutputRouter", "ROUTER"]
 
 
@@ -35,6 +37,19 @@ class _Stream(io.TextIOBase):
     def flush(self) -> None:
         if self.owner.buffer() is None:
             self.real.flush()
+
+    @property
+    def closed(self) -> bool:
+        return self.real.closed
+
+    def close(self) -> None:
+        """Nothing: the real stream is not ours to close.
+
+        ``io.IOBase`` closes a stream when it is garbage-collected, and closing flushes: a
+        dropped router would flush the kernel's stream inside a finalizer, where an interrupt
+        (Ctrl-C) landing during the flush is swallowed as "Exception ignored" and the run goes
+        on as if nobody had pressed it.
+        """
 
     def __getattr__(self, name: str):  # fileno, encoding, isatty... of the real stream
         return getattr(self.real, name)
@@ -60,8 +75,11 @@ class OutputRouter:
         """
         with self._lock:
             if self._users == 0:
-                sys.stdout = _Stream(sys.stdout, self)  # type: ignore[assignment]
-                sys.stderr = _Stream(sys.stderr, self)  # type: ignore[assignment]
+                for name in ("stdout", "stderr"):
+                    stream = getattr(sys, name)
+                    # Still installed if an interrupt cut the last restore short.
+                    if not (isinstance(stream, _Stream) and stream.owner is self):
+                        setattr(sys, name, _Stream(stream, self))
             self._users += 1
         buf = io.StringIO()
         previous = self.buffer()
@@ -74,7 +92,7 @@ class OutputRouter:
                 buf.write(f"{w.category.__name__}: {w.message} ({w.filename}:{w.lineno})\n")
         finally:
             self._local.buffer = previous
-            with self._lock:
+            with hold_interrupts(), self._lock:
                 self._users -= 1
                 if self._users == 0:
                     for name in ("stdout", "stderr"):

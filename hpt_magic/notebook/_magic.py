@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import importlib
 import json
 import math
 import os
-import signal
 import sys
-import threading
-from collections.abc import Iterator
 from typing import Any
 
 from IPython.core.error import UsageError
@@ -19,6 +15,7 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from IPython.display import display
 
+from .._signals import hold_interrupts
 from ..exceptions import TuneError
 from ..executors._tune import tune
 from ..integration._loggers import make_logger
@@ -524,27 +521,9 @@ def import_run_modules(args: Any) -> None:
     missing = [name for name in names if name not in sys.modules]
     if not missing:
         return
-    with interrupts_held():
+    with hold_interrupts():
         for name in missing:
             importlib.import_module(name)
-
-
-@contextlib.contextmanager
-def interrupts_held() -> Iterator[None]:
-    """Hold back ``SIGINT`` (Kernel > Interrupt) in the block; raise ``KeyboardInterrupt`` at
-    its end if one came. Outside the main thread, where no signal arrives, it does nothing."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    received: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous if previous is not None
-                      else signal.default_int_handler)
-    if received:
-        raise KeyboardInterrupt
 
 
 class _Text:

@@ -18,13 +18,13 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from .._signals import hold_interrupts
 from ..exceptions import StorageError, TuneError
 from ..executors import Executor, InlineExecutor, make_executor
 from ..executors._worker import picklable
 from ..trial import UNSET, Trial, TrialState
 from ._convergence import regret_bound
 from ._events import Event
-from ._signals import hold_interrupts
 
 if TYPE_CHECKING:
     from ._study import Study

@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+from .._signals import hold_interrupts
 from ..distributions import Distribution, check_compatible, check_space
 from ..exceptions import SpaceError, StorageError, TuneError
 from ..executors._scores import Objectives
@@ -26,7 +27,6 @@ from ._objectives import (
     study_hypervolume,
 )
 from ._results import summary_text
-from ._signals import hold_interrupts
 from ._space_edit import space_changes
 from ._storage import Storage, make_storage, space_from_json, space_to_json
 
