@@ -83,6 +83,26 @@ def test_patience_ends_the_run_when_the_best_stops_improving():
     assert len(study.trials) == 6
 
 
+def test_patience_with_several_objectives_counts_trials_that_do_not_join_the_front():
+    # (accuracy up, latency down): the front grows at trials 0, 1 and 3; trial 2 is dominated
+    # by trial 1, trial 4 beats trial 3 by less than 0.05, trial 5 is dominated.
+    values = iter([(0.5, 10.0), (0.7, 12.0), (0.6, 13.0), (0.9, 20.0), (0.92, 19.97),
+                   (0.8, 25.0), (0.99, 1.0), (0.99, 1.0)])
+    study = Study(space={"x": Float(0, 1)}, directions=["maximize", "minimize"],
+                  objectives=["accuracy", "latency"], seed=0)
+    study.optimize(lambda t: next(values), n_trials=8, patience=2, min_improvement=0.05)
+    assert len(study.trials) == 6
+    assert [t.number for t in study.best_trials] == [4, 1, 0]  # 4 beats 3, not by 0.05
+
+
+def test_patience_auto_with_several_objectives_is_refused_with_the_fix():
+    study = Study(space={"x": Float(0, 1)}, directions=["maximize", "minimize"],
+                  objectives=["a", "b"])
+    with pytest.raises(TuneError, match="give a number of trials"):
+        study.optimize(lambda t: (1.0, 1.0), n_trials=3, patience="auto")
+    assert study.trials == []
+
+
 def test_a_repeated_proposal_reuses_the_earlier_score_without_running():
     calls = []
 

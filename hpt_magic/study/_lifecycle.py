@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from .._pareto import dominates
 from .._signals import hold_interrupts
 from ..exceptions import StorageError, TuneError
 from ..executors import Executor, InlineExecutor, make_executor
@@ -97,8 +98,10 @@ class Run:
         60 s") with its curve so far, and the run goes on.
     patience : int or "auto", optional
         End the run when the best score has not improved by more than ``min_improvement``
-        in this many finished trials; ``"auto"``: when the bound of the regret still to gain
-        falls below the noise of the score (:func:`~._convergence.regret_bound`).
+        in this many finished trials (several objectives: no trial joined the Pareto front,
+        beating every point of it by more than ``min_improvement`` somewhere); ``"auto"``:
+        when the bound of the regret still to gain falls below the noise of the score
+        (:func:`~._convergence.regret_bound`; one objective only).
     on_repeat : {"reuse", "run"}
         What to do when the sampler proposes parameters a complete trial already has:
         ``reuse`` records the repeat with the earlier score (``user_attrs["repeat_of"]``)
@@ -117,6 +120,11 @@ class Run:
                  on_repeat: str = "reuse") -> None:
         check_budget(n_trials, timeout)
         check_iteration(trial_timeout, patience, min_improvement, on_repeat)
+        if patience == "auto" and study.is_multi_objective:
+            raise TuneError(
+                f"patience='auto' (--patience auto) judges one score, and study {study.name!r} "
+                f"has {len(study.objectives)} objectives: give a number of trials instead "
+                f"(the run ends after that many trials without one joining the Pareto front).")
         if not isinstance(retries, int) or retries < 0:
             raise TuneError(f"retries must be a whole number >= 0, got {retries!r}.")
         study.refresh()  # what another kernel on the same file did meanwhile
@@ -136,6 +144,8 @@ class Run:
         self.stale = 0
         self._checked = -1
         self.best = _best_loss(study)
+        #: Several objectives: the loss vectors of the front so far (``patience``).
+        self.front = _front_losses(study) if study.is_multi_objective else []
         #: Repeats reused one after another: a sampler that only repeats ends the run.
         self.repeats = 0
         #: Complete trials by their parameters, to find repeated proposals.
@@ -387,15 +397,33 @@ class Run:
             self.seen.setdefault(_params_key(trial.params), trial)
 
     def _follow_best(self, trial: Trial) -> None:
-        """Count finished trials since the best score improved (``patience``)."""
+        """Count finished trials since the best score improved (``patience``); with several
+        objectives, since a trial last joined the Pareto front (see :meth:`_joins_front`)."""
         if not isinstance(self.patience, int):
             return
-        if trial.state is TrialState.COMPLETE and trial.value is not None:
+        if self.study.is_multi_objective:
+            if self._joins_front(trial):
+                self.stale = 0
+                return
+        elif trial.state is TrialState.COMPLETE and trial.value is not None:
             loss = self.study.direction.to_loss(trial.value)
             if self.best is None or self.best - loss > self.min_improvement:
                 self.best, self.stale = loss, 0
                 return
         self.stale += 1
+
+    def _joins_front(self, trial: Trial) -> bool:
+        """Whether ``trial`` improves the front: feasible, complete, and no point of the
+        front so far is within ``min_improvement`` of being as good in every objective."""
+        if (trial.state is not TrialState.COMPLETE or trial.values is None
+                or trial.feasible is False):
+            return False
+        loss = [d.to_loss(v) for d, v in zip(self.study.directions, trial.values)]
+        margin = self.min_improvement
+        if any(all(f - margin <= x for f, x in zip(point, loss)) for point in self.front):
+            return False
+        self.front = [point for point in self.front if not dominates(loss, point)] + [loss]
+        return True
 
     # -- the way out -------------------------------------------------------------------------
     def _clean_up(self, failure: BaseException | None) -> None:
@@ -449,6 +477,11 @@ def check_iteration(trial_timeout: float | None, patience: int | None, min_impro
     if on_repeat not in ("reuse", "run"):
         raise TuneError(f"on_repeat (--on-repeat) must be 'reuse' (record a repeated proposal "
                         f"with the earlier score) or 'run', got {on_repeat!r}.")
+
+
+def _front_losses(study: Study) -> list[list[float]]:
+    return [[d.to_loss(v) for d, v in zip(study.directions, t.values)]
+            for t in study.best_trials]
 
 
 def _best_loss(study: Study) -> float | None:
