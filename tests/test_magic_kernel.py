@@ -50,6 +50,10 @@ def test_tune_cell_updates_one_dashboard_and_background_runs_return(tmp_path, mo
     text = "".join(o.get("text", "") + o.get("data", {}).get("text/plain", "")
                    for o in nb.cells[1].outputs)
     assert "new study 'live'" in text and "15 complete" in text
+    # The top trials are listed once: by the view (its HTML fallback), not again by the summary.
+    board, summary = [o.data for o in nb.cells[1].outputs if o.output_type == "display_data"]
+    assert MIME in board and "<table>" in board["text/html"]
+    assert "15 complete" in summary["text/html"] and "<table>" not in summary["text/html"]
     printed = "".join(o.get("text", "") for o in nb.cells[4].outputs)
     assert "kernel free while the study runs: True" in printed
     assert "ended: True True" in printed

@@ -31,7 +31,7 @@ from ..visualization._figures import (
     plot_params,
     study_json,
 )
-from ..visualization._summary import summary_html, summary_text
+from ..visualization._summary import summary_bundle, summary_html, summary_text, view_fallback
 from ._output import Controls, KernelOutput, in_kernel, show
 
 __all__ = ["Dashboard", "plot", "plot_history", "plot_curves", "plot_params", "study_json",
@@ -86,6 +86,10 @@ class Dashboard:
     output : callable, optional
         ``output(bundle)`` shows a MIME bundle. Default: one display handle updated in place
         in a Jupyter kernel; elsewhere only the final state is shown (as text).
+    table : bool
+        Add the table of the top 5 trials to what the final update shows in front ends
+        without the JupyterLab extension (whose view lists the best trials itself): HTML with
+        the image, and plain text. ``%%tune`` then leaves the table out of its summary.
 
     Attributes
     ----------
@@ -100,7 +104,8 @@ class Dashboard:
     def __init__(self, study: Any, *, n_trials: int | None = None, timeout: float | None = None,
                  mode: str = "live", controls: bool = False, min_interval: float = 0.5,
                  clock: Callable[[], float] = time.monotonic,
-                 output: Callable[[dict[str, Any]], None] | None = None) -> None:
+                 output: Callable[[dict[str, Any]], None] | None = None,
+                 table: bool = False) -> None:
         if mode not in MODES:
             raise TuneError(f"The dashboard mode must be one of {MODES}, got {mode!r}.")
         # Outside a kernel (terminal, script) only the final text is shown: no image to draw.
@@ -118,6 +123,7 @@ class Dashboard:
         self._png: str | None = None
         self._clock = clock
         self._output = output
+        self._table = table
         self._model = _Model(study)
         self._cache: dict[int, dict[str, Any]] = {}
         self._figure = _layout.DashboardFigure()
@@ -256,6 +262,8 @@ class Dashboard:
             self._png = base64.b64encode(_layout.png_bytes(fig)).decode("ascii")
         if self._png is not None:
             out["image/png"] = self._png
+        if final and self._table:
+            out.update(view_fallback(self.study, out))
         return out
 
 
@@ -353,5 +361,4 @@ def show_summary(study: Any, elapsed: float | None = None, n_new: int | None = N
 
     ``text`` replaces the study's own summary paragraph (``study.summary(elapsed, n_new)``).
     """
-    show({"text/html": summary_html(study, elapsed, n_new, text=text),
-           "text/plain": summary_text(study, elapsed, n_new, text=text)})
+    show(summary_bundle(study, elapsed, n_new, text=text))

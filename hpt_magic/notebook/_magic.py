@@ -24,7 +24,9 @@ from ..study._lifecycle import RunInfo, optimize, start_background
 from ..study._storage import DEFAULT_STORAGE, InMemoryStorage, make_storage
 from ..study._study import Study, load_study
 from ..trial import TrialState
+from ..visualization._summary import summary_bundle
 from ._cell import CellObjective, cell_hash, parse_cell
+from ._output import show
 from ._widget_space import literal_space
 
 __all__ = ["TuneMagics", "load_ipython_extension"]
@@ -302,7 +304,7 @@ class TuneMagics(Magics):
             from ._dashboard import Dashboard
 
             dashboard = Dashboard(study, n_trials=n_trials, timeout=args.timeout,
-                                  mode=args.plot, controls=args.background)
+                                  mode=args.plot, controls=args.background, table=True)
         run = dict(n_trials=n_trials, timeout=args.timeout, catch=args.catch,
                    callbacks=callbacks, n_jobs=args.jobs, dask=args.dask,
                    retries=args.retries, trial_timeout=args.trial_timeout,
@@ -314,9 +316,9 @@ class TuneMagics(Magics):
             def done(info: RunInfo, error: BaseException | None) -> None:
                 if dashboard is not None:
                     dashboard.close()
-                text = _summary(study, info, error, args.pick)
                 if handle is not None:
-                    handle.update(_Text(text))
+                    handle.update(_summary_bundle(study, info, error, args.pick, dashboard),
+                                  raw=True)
             start_background(study, objective, on_done=done, **run)
             return
         info = RunInfo(n_trials, args.timeout)
@@ -337,7 +339,7 @@ class TuneMagics(Magics):
         if kept:
             ns.update(kept)
         ns[out] = study
-        _show_summary(study, info, error, args.pick)
+        show(_summary_bundle(study, info, error, args.pick, dashboard))
         if error is not None:
             raise error
 
@@ -628,17 +630,14 @@ def _summary(study: Study, info: RunInfo, error: BaseException | None,
     return text
 
 
-def _show_summary(study: Study, info: RunInfo, error: BaseException | None,
-                  pick: str | None = None) -> None:
-    try:
-        from ._dashboard import show_summary
-    except ImportError:
-        show_summary = None
-    text = _summary(study, info, error, pick)
-    if show_summary is not None:
-        show_summary(study, text=text)
-    else:
-        print(text)
+def _summary_bundle(study: Study, info: RunInfo, error: BaseException | None,
+                    pick: str | None, dashboard: Any) -> dict[str, str]:
+    """The end-of-run summary (HTML and text), with the table of the top trials unless the
+    dashboard showed its final view."""
+    # The JupyterLab view lists the best trials itself, and that display's fallback for other
+    # front ends carries the same table (Dashboard(table=True)): a second one here would repeat it.
+    shown = dashboard is not None and dashboard.updates > 0
+    return summary_bundle(study, text=_summary(study, info, error, pick), k=0 if shown else 5)
 
 
 def load_ipython_extension(ipython: Any) -> None:

@@ -1,0 +1,92 @@
+"""The summary at the end of a %%tune cell, as the displays it publishes: the table of the top
+trials is shown once, by the view's display when the view was shown, else by the summary."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from IPython.core.displaypub import CapturingDisplayPublisher
+
+MIME = "application/vnd.hpt-magic.study+json"
+CELL = "x = tune.uniform(0, 1)\n(x - 0.3) ** 2\n"
+
+
+def published(shell, line, cell=CELL):
+    """Run a %%tune cell and return every display it published (a background run included)."""
+    publisher = CapturingDisplayPublisher()
+    old, shell.display_pub = shell.display_pub, publisher
+    try:
+        result = shell.run_cell(f"%%tune {line}\n{cell}")
+        assert result.success, result.error_in_exec or result.error_before_exec
+        for thread in threading.enumerate():
+            if thread.name.startswith("hpt-study-"):
+                thread.join()  # a background run ends by updating its summary
+    finally:
+        shell.display_pub = old
+    return [(o["data"], (o["transient"] or {}).get("display_id")) for o in publisher.outputs]
+
+
+def in_a_kernel(monkeypatch):
+    """The dashboard behaves as in a Jupyter kernel: one display updated in place, with PNG."""
+    import hpt_magic.notebook._dashboard as dashboard
+
+    monkeypatch.setattr(dashboard, "in_kernel", lambda: True)
+
+
+def has_table(text):
+    return "Top 5 trials:" in text
+
+
+def test_the_view_carries_the_table_and_the_summary_does_not_repeat_it(shell, monkeypatch):
+    in_a_kernel(monkeypatch)
+    outputs = published(shell, "--trials 6 --study v --seed 0")
+    views = [data for data, _ in outputs if MIME in data]
+    *live, final = views
+    # The final view: JupyterLab renders the study JSON (its own table); other front ends
+    # render the HTML fallback, the image and then the table.
+    assert {MIME, "image/png", "text/html", "text/plain"} <= set(final)
+    fallback = final["text/html"]
+    assert fallback.index('<img src="data:image/png;base64,') < fallback.index("<table>")
+    assert final["image/png"] in fallback and has_table(fallback)
+    assert fallback.count("<tr>") == 6
+    assert final["text/plain"].startswith("Finished: 6/6 trials") and has_table(final["text/plain"])
+    # While running, the front ends without the extension show the bare image.
+    assert live and all("text/html" not in data for data in live)
+    summary, _ = outputs[-1]
+    assert set(summary) == {"text/html", "text/plain"}
+    assert "Study &#x27;v&#x27;: 6 complete" in summary["text/html"]
+    assert "<table>" not in summary["text/html"] and not has_table(summary["text/plain"])
+    assert sum("<table>" in data.get("text/html", "") for data, _ in outputs) == 1
+
+
+@pytest.mark.parametrize("line", ["--plot none", "--quiet"])
+def test_without_the_view_the_summary_has_the_table(shell, monkeypatch, line):
+    in_a_kernel(monkeypatch)
+    outputs = published(shell, f"--trials 6 --study q --seed 0 {line}")
+    assert [data for data, _ in outputs if MIME in data] == []
+    (summary, _), = outputs
+    assert "Study &#x27;q&#x27;: 6 complete" in summary["text/html"]
+    assert has_table(summary["text/html"]) and summary["text/html"].count("<tr>") == 6
+    assert has_table(summary["text/plain"])
+
+
+@pytest.mark.parametrize("view", [True, False])
+def test_a_background_run_ends_with_the_same_summary(shell, view):
+    line = "--trials 6 --study bg --seed 0 --background" + ("" if view else " --plot none")
+    outputs = published(shell, line)
+    waiting = next(i for i, (data, _) in enumerate(outputs)
+                   if data == {"text/plain": "running in the background..."})
+    display_id = outputs[waiting][1]
+    summary, updated = outputs[-1]
+    assert display_id is not None and updated == display_id and waiting < len(outputs) - 1
+    assert set(summary) == {"text/html", "text/plain"}
+    assert '<div class="hpt-summary"><p>Study &#x27;bg&#x27;: 6 complete' in summary["text/html"]
+    assert summary["text/plain"].startswith("Study 'bg': 6 complete")
+    # As in the foreground: the table once, in the view's display when it was shown.
+    assert has_table(summary["text/html"]) is not view
+    assert has_table(summary["text/plain"]) is not view
+    views = [data for data, _ in outputs if MIME in data]
+    assert bool(views) is view
+    if view:
+        assert has_table(views[-1]["text/plain"])
