@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import _signal
 import contextlib
 import signal
 import threading
 from collections.abc import Iterator
 
 __all__ = ["hold_interrupts"]
+
+_SIGINT = int(signal.SIGINT)
 
 
 @contextlib.contextmanager
@@ -25,8 +28,11 @@ def hold_interrupts() -> Iterator[None]:
         yield
         return
     caught: list[int] = []
+    # `_signal.signal`, what `signal.signal` wraps: the wrapper's conversion of handlers to
+    # enums raises and catches a ValueError for every function handler, ten times the cost
+    # of the swap itself, and this runs twice for every trial.
     try:
-        previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+        previous = _signal.signal(_SIGINT, lambda signum, frame: caught.append(signum))
     except ValueError:  # not allowed here (an embedded interpreter)
         yield
         return
@@ -34,10 +40,9 @@ def hold_interrupts() -> Iterator[None]:
         yield
     finally:
         # None: a handler installed outside Python; the default one is the nearest.
-        signal.signal(signal.SIGINT, signal.default_int_handler if previous is None
-                      else previous)
+        _signal.signal(_SIGINT, signal.default_int_handler if previous is None else previous)
         if caught:
             if callable(previous):
-                previous(signal.SIGINT, None)
+                previous(_SIGINT, None)
             elif previous != signal.SIG_IGN:
                 raise KeyboardInterrupt
