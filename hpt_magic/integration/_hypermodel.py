@@ -8,7 +8,8 @@ import math
 import os
 import sys
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from ..distributions import Choice, Distribution, Float, Int
@@ -28,6 +29,9 @@ class HyperParameters:
     Inside a search the value comes from the trial (define-by-run: parameters may depend on
     earlier ones, e.g. one width per layer). Outside, it comes from ``values`` or is the
     distribution's default, so ``build(HyperParameters())`` builds a reasonable model.
+
+    Keras Tuner's spellings work too: ``min_value``/``max_value`` for ``low``/``high``,
+    ``sampling="log"``, and ``parent_name``/``parent_values`` (see :meth:`conditional_scope`).
 
     Parameters
     ----------
@@ -55,8 +59,15 @@ class HyperParameters:
         self.trial = trial
         self.values: dict[str, Any] = dict(values or {})
         self.space: dict[str, Distribution] = {}
+        self._conditions: list[tuple[str, list[Any]]] = []
 
-    def _get(self, name: str, dist: Distribution) -> Any:
+    def _get(self, name: str, dist: Distribution, parent_name: str | None = None,
+             parent_values: Any = None) -> Any:
+        if parent_name is not None:
+            with self.conditional_scope(parent_name, parent_values):
+                return self._get(name, dist)
+        if not self._active():
+            return None
         if self.trial is not None:
             value = self.trial.suggest(name, dist)
         elif name in self.values:
@@ -70,26 +81,87 @@ class HyperParameters:
         self.values[name] = value
         return value
 
-    def Float(self, name: str, low: float, high: float, *, step: float | None = None,
-              log: bool = False, sampling: str | None = None,
-              default: float | None = None) -> float:
+    def _active(self) -> bool:
+        return all(parent in self.values and self.values[parent] in allowed
+                   for parent, allowed in self._conditions)
+
+    def Float(self, name: str, low: float | None = None, high: float | None = None, *,
+              step: float | None = None, log: bool = False, sampling: str | None = None,
+              default: float | None = None, min_value: float | None = None,
+              max_value: float | None = None, parent_name: str | None = None,
+              parent_values: Any = None) -> float | None:
         """A float in ``[low, high]``; ``log=True`` (or ``sampling="log"``) for a log scale."""
-        return self._get(name, Float(low, high, log=log or sampling == "log", step=step,
-                                     default=default))
+        low, high = _bounds("Float", name, low, high, min_value, max_value)
+        return self._get(name, Float(low, high, log=_log_scale("Float", name, log, sampling),
+                                     step=step, default=default), parent_name, parent_values)
 
-    def Int(self, name: str, low: int, high: int, *, step: int = 1, log: bool = False,
-            sampling: str | None = None, default: int | None = None) -> int:
+    def Int(self, name: str, low: int | None = None, high: int | None = None, *,
+            step: int | None = None, log: bool = False, sampling: str | None = None,
+            default: int | None = None, min_value: int | None = None,
+            max_value: int | None = None, parent_name: str | None = None,
+            parent_values: Any = None) -> int | None:
         """An integer in ``[low, high]``, both included."""
-        return self._get(name, Int(low, high, log=log or sampling == "log", step=step,
-                                   default=default))
+        low, high = _bounds("Int", name, low, high, min_value, max_value)
+        return self._get(name, Int(low, high, log=_log_scale("Int", name, log, sampling),
+                                   step=1 if step is None else step, default=default),
+                         parent_name, parent_values)
 
-    def Choice(self, name: str, values: Sequence[Any], *, default: Any = None) -> Any:
-        """One of ``values`` (default: the first)."""
-        return self._get(name, Choice(values, default=default))
+    def Choice(self, name: str, values: Sequence[Any], *, default: Any = None,
+               ordered: bool | None = None, parent_name: str | None = None,
+               parent_values: Any = None) -> Any:
+        """One of ``values`` (default: the first). ``ordered`` (Keras Tuner's) is ignored:
+        the samplers treat options as unordered."""
+        return self._get(name, Choice(values, default=default), parent_name, parent_values)
 
-    def Boolean(self, name: str, *, default: bool = False) -> bool:
+    def Boolean(self, name: str, *, default: bool = False, parent_name: str | None = None,
+                parent_values: Any = None) -> bool | None:
         """``True`` or ``False``."""
-        return self._get(name, Choice([False, True], default=default))
+        return self._get(name, Choice([False, True], default=default), parent_name,
+                         parent_values)
+
+    def Fixed(self, name: str, value: Any, *, parent_name: str | None = None,
+              parent_values: Any = None) -> Any:
+        """A constant: recorded with the trial's parameters (results, best hyperparameters)
+        but never searched.
+
+        Examples
+        --------
+        >>> hp = HyperParameters()
+        >>> hp.Fixed("optimizer", "adam"), hp.values
+        ('adam', {'optimizer': 'adam'})
+        """
+        return self._get(name, Choice([value]), parent_name, parent_values)
+
+    @contextmanager
+    def conditional_scope(self, parent_name: str, parent_values: Any) -> Iterator[None]:
+        """Parameters defined in the ``with`` body exist only while the parameter
+        ``parent_name`` has one of ``parent_values`` (a value or a list).
+
+        The body still runs (Python runs every ``with`` body): while the condition does not
+        hold, ``hp`` calls in it return ``None`` and define nothing, as in Keras Tuner. Guard
+        the code that uses them with an ``if``, or write the condition in Python alone.
+
+        Examples
+        --------
+        >>> hp = HyperParameters()
+        >>> kind = hp.Choice("kind", ["linear", "mlp"])
+        >>> with hp.conditional_scope("kind", ["mlp"]):
+        ...     units = hp.Int("units", 8, 64)
+        >>> kind, units, hp.values
+        ('linear', None, {'kind': 'linear'})
+        """
+        if self._active() and parent_name not in self.values:
+            raise TuneError(
+                f"HyperParameters.conditional_scope: the parent {parent_name!r} has not been "
+                f"defined; known: {sorted(self.values)}. Define it (e.g. hp.Choice"
+                f"({parent_name!r}, [...])) before the scope that depends on it.")
+        allowed = list(parent_values) if isinstance(parent_values, (list, tuple, set)) \
+            else [parent_values]
+        self._conditions.append((parent_name, allowed))
+        try:
+            yield
+        finally:
+            self._conditions.pop()
 
     def get(self, name: str) -> Any:
         """The value of a parameter defined earlier."""
@@ -103,6 +175,30 @@ class HyperParameters:
 
     def __repr__(self) -> str:
         return f"HyperParameters({self.values!r})"
+
+
+def _bounds(kind: str, name: str, low: Any, high: Any, min_value: Any,
+            max_value: Any) -> tuple[Any, Any]:
+    """``low``/``high``, or Keras Tuner's ``min_value``/``max_value``: one spelling each."""
+    if (low is not None and min_value is not None) or (high is not None and max_value is not None):
+        raise TuneError(f"hp.{kind}({name!r}): give each bound once, as low/high or as "
+                        "min_value/max_value, not both.")
+    low = low if min_value is None else min_value
+    high = high if max_value is None else max_value
+    if low is None or high is None:
+        raise TuneError(f"hp.{kind}({name!r}) needs both bounds: hp.{kind}({name!r}, low, high) "
+                        "(or min_value=..., max_value=... as in Keras Tuner).")
+    return low, high
+
+
+def _log_scale(kind: str, name: str, log: bool, sampling: str | None) -> bool:
+    if sampling is None or sampling == "linear":
+        return log
+    if sampling == "log":
+        return True
+    raise TuneError(f"hp.{kind}({name!r}): sampling={sampling!r} is not supported. Use "
+                    "sampling='linear' or 'log' (Keras Tuner's 'reverse_log' has no "
+                    "counterpart here).")
 
 
 class HyperModel(ABC):
@@ -161,8 +257,8 @@ class Tuner:
     sampler, scheduler, max_steps, seed, storage, study_name, new
         As in :class:`~hpt_magic.Study` (``study_name`` is its ``name``): a stored study of
         that name is continued, unless ``new=True``.
-    max_trials : int
-        Trials per :meth:`search`.
+    max_trials : int, optional
+        Trials per :meth:`search` (``None``: until the timeout or the grid's end).
     timeout : float, optional
         Seconds per :meth:`search`.
     keep_models : int
@@ -185,7 +281,7 @@ class Tuner:
         objective: str | Callable[[Any, Any], float] = "val_loss",
         direction: str | Direction | None = None,
         sampler: str | Sampler = "tpe", scheduler: str | Scheduler | None = None,
-        max_steps: int | None = None, max_trials: int = 20, timeout: float | None = None,
+        max_steps: int | None = None, max_trials: int | None = 20, timeout: float | None = None,
         seed: int | None = None, storage: str | os.PathLike | Storage | None = None,
         study_name: str | None = None, new: bool = False, keep_models: int = 3,
         show: bool = False,
@@ -213,8 +309,12 @@ class Tuner:
 
     def search(self, *fit_args: Any, **fit_kwargs: Any) -> None:
         """Run ``max_trials`` trials: build a model, fit it with these arguments, score it."""
+        self._optimize(self.max_trials, fit_args, fit_kwargs)
+
+    def _optimize(self, n_trials: int | None, fit_args: tuple,
+                  fit_kwargs: dict[str, Any]) -> None:
         self.study.optimize(lambda trial: self._run_trial(trial, fit_args, fit_kwargs),
-                            n_trials=self.max_trials, timeout=self.timeout, show=self.show)
+                            n_trials=n_trials, timeout=self.timeout, show=self.show)
 
     def _run_trial(self, trial: Trial, fit_args: tuple, fit_kwargs: dict[str, Any]) -> float:
         from ._nn import Sequential, TuneReport
@@ -292,6 +392,20 @@ class Tuner:
                             "get_best_hyperparameters().")
         return models
 
+    def search_space_summary(self) -> None:
+        """Print the hyperparameters seen so far with their ranges; before the first trial,
+        those that ``build`` defines with default values (as Keras Tuner does)."""
+        space = self.study.search_space()
+        if not space:
+            hp = HyperParameters()
+            self.hypermodel.build(hp)
+            space = hp.space
+        print(f"Search space summary\nDefault search space size: {len(space)}")
+        for name, dist in space.items():
+            config = {k: v for k, v in dist.to_json().items() if k != "type"}
+            kind = "Fixed" if isinstance(dist, Choice) and len(dist) == 1 else type(dist).__name__
+            print(f"{name} ({kind})\n{ {'default': dist.default, **config} }")
+
     def results_summary(self, num_trials: int = 10) -> None:
         """Print the best ``num_trials`` trials: their hyperparameters and scores."""
         name = self.objective if isinstance(self.objective, str) \
@@ -307,4 +421,4 @@ class Tuner:
             print(f"Score: {trial.value}")
 
     def __repr__(self) -> str:
-        return f"<Tuner objective={self.objective!r} study={self.study!r}>"
+        return f"<{type(self).__name__} objective={self.objective!r} study={self.study!r}>"

@@ -1,0 +1,317 @@
+"""Keras Tuner's tuner classes on :class:`Tuner`: a Keras Tuner example ports by changing its
+import to ``import hpt_magic.keras_tuner as kt``.
+
+Each class maps Keras Tuner's constructor arguments onto a :class:`Tuner` (a sampler, maybe a
+scheduler, a study stored in ``directory/project_name.db``) and refuses, with the way out,
+the arguments that have no counterpart here.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ..exceptions import TuneError
+from ..samplers import GPSampler, GridSampler, RandomSampler, Sampler
+from ..schedulers import HyperbandScheduler
+from ..trial import Direction, TrialState
+from ._hypermodel import HyperModel, HyperParameters, Tuner
+
+__all__ = ["Objective", "RandomSearch", "BayesianOptimization", "Hyperband", "GridSearch"]
+
+_SAME_SPACE = ("define every parameter in build(hp); hp.Fixed(name, value) fixes one, and "
+               "tuner.study.enqueue({...}) queues chosen values to be tried first")
+#: Keras Tuner's arguments that have no counterpart, with what to do instead.
+_INSTEAD = {
+    "executions_per_trial": "fit several times in your HyperModel.fit and return the mean "
+                            "score",
+    "hyperparameters": _SAME_SPACE,
+    "tune_new_entries": _SAME_SPACE,
+    "allow_new_entries": _SAME_SPACE,
+    "max_retries_per_trial": "a trial that raises is recorded as failed and the search goes "
+                             "on; queue its parameters again with "
+                             "tuner.study.enqueue(trial.params)",
+    "max_consecutive_failed_trials": "failed trials are recorded (tuner.study.trials) and the "
+                                     "search goes on; tuner.study.stop() ends it",
+    "max_model_size": "check model.count_params() in build(hp) and raise there: the trial is "
+                      "recorded as failed",
+    "distribution_strategy": "set a Keras 3 distribution (keras.distribution."
+                             "set_distribution) before the search",
+    "logger": "subscribe a logger to the study, e.g. tuner.study.subscribe("
+              "hpt_magic.callbacks.MLflowCallback(...))",
+    "oracle": "choose the tuner class, or use hpt_magic.Tuner(sampler=..., scheduler=...)",
+    "tuner_id": "remove it",
+    "optimizer": "compile the model in build(hp)",
+    "loss": "compile the model in build(hp)",
+    "metrics": "compile the model in build(hp)",
+}
+#: Keras Tuner's defaults that mean what this port does anyway: accepted, so that an example
+#: spelling them out ports unchanged.
+_HARMLESS = {"executions_per_trial": 1, "hyperparameters": None, "tune_new_entries": True,
+             "allow_new_entries": True, "max_retries_per_trial": 0, "max_model_size": None,
+             "distribution_strategy": None, "logger": None, "tuner_id": None}
+
+
+class Objective:
+    """A metric to optimise and its direction, as Keras Tuner's ``kt.Objective``.
+
+    Parameters
+    ----------
+    name : str
+        A metric of the training history, e.g. ``"val_accuracy"``.
+    direction : {"min", "max"}
+        ``"minimize"``/``"maximize"`` work too.
+
+    Examples
+    --------
+    >>> Objective("val_accuracy", direction="max")
+    Objective(name='val_accuracy', direction='max')
+    """
+
+    def __init__(self, name: str, direction: str) -> None:
+        if not isinstance(name, str) or not name:
+            raise TuneError(f"Objective: name={name!r} must be a metric name, e.g. "
+                            "Objective('val_accuracy', direction='max').")
+        self.name = name
+        self.direction = Direction(direction)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Objective) and (other.name, other.direction) == (
+            self.name, self.direction)
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.direction))
+
+    def __repr__(self) -> str:
+        return f"Objective(name={self.name!r}, direction={self.direction.value[:3]!r})"
+
+
+class _KerasTunerPort(Tuner):
+    """The mapping shared by the tuner classes; ``max_trials`` counts over the whole project.
+
+    As in Keras Tuner, ``max_trials`` is the project's total: a tuner that opens a stored
+    project runs only the trials its search has left, and a finished search runs none.
+    """
+
+    def __init__(self, hypermodel: Any, objective: Any, max_trials: int | None,
+                 seed: int | None, sampler: Sampler, directory: str | os.PathLike | None,
+                 project_name: str | None, overwrite: bool, options: Mapping[str, Any],
+                 scheduler: HyperbandScheduler | None = None) -> None:
+        kt_name = f"kt.{type(self).__name__}"
+        tuner_options = _check_options(kt_name, options)
+        if max_trials is not None:
+            _check_whole(kt_name, "max_trials", max_trials, 1)
+        metric, direction = _objective(kt_name, objective)
+        storage, study_name = _project(kt_name, directory, project_name)
+        super().__init__(hypermodel, objective=metric, direction=direction, sampler=sampler,
+                         scheduler=scheduler, max_trials=max_trials, seed=seed,
+                         storage=storage, study_name=study_name, new=bool(overwrite),
+                         **tuner_options)
+
+    def search(self, *fit_args: Any, **fit_kwargs: Any) -> None:
+        """Run the trials left of ``max_trials``: build a model, fit it with these arguments,
+        score it."""
+        left = None
+        if self.max_trials is not None:
+            done = sum(t.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAILED)
+                       for t in self.study.trials)
+            left = max(0, self.max_trials - done)
+        self._optimize(left, fit_args, fit_kwargs)
+
+
+class RandomSearch(_KerasTunerPort):
+    """Random search, as Keras Tuner's ``kt.RandomSearch``.
+
+    Parameters
+    ----------
+    hypermodel : HyperModel or callable
+        A :class:`HyperModel`, or a function ``build(hp) -> model``.
+    objective : str or Objective, optional
+        A metric name (its direction inferred: accuracies, AUC, F1 are maximised) or an
+        :class:`Objective`. Default ``"val_loss"``.
+    max_trials : int
+        Trials in all (a resumed project runs those left).
+    seed : int, optional
+    directory, project_name : str, optional
+        Keep the study in the SQLite file ``directory/project_name.db`` (``directory``
+        defaults to ``"."``, ``project_name`` to ``"untitled_project"``), continued when it
+        exists. Without either, the study lives in memory.
+    overwrite : bool
+        Start a fresh study (the old one is renamed, not deleted).
+    timeout, keep_models, show
+        As in :class:`~hpt_magic.Tuner`.
+    """
+
+    def __init__(self, hypermodel: HyperModel | Callable[[HyperParameters], Any] | None = None,
+                 objective: str | Objective | None = None, max_trials: int = 10,
+                 seed: int | None = None, *, directory: str | os.PathLike | None = None,
+                 project_name: str | None = None, overwrite: bool = False,
+                 **options: Any) -> None:
+        super().__init__(hypermodel, objective, max_trials, seed, RandomSampler(seed=seed),
+                         directory, project_name, overwrite, options)
+
+
+class GridSearch(_KerasTunerPort):
+    """Every combination of the hyperparameters' values, as Keras Tuner's ``kt.GridSearch``
+    (in an order shuffled by ``seed``).
+
+    ``Choice``, ``Boolean``, ``Fixed``, ``Int`` and ``Float`` with a ``step`` are enumerated;
+    a ``Float`` without ``step`` is refused. ``max_trials=None`` runs to the grid's end. The
+    other parameters are those of :class:`RandomSearch`.
+    """
+
+    def __init__(self, hypermodel: HyperModel | Callable[[HyperParameters], Any] | None = None,
+                 objective: str | Objective | None = None, max_trials: int | None = None,
+                 seed: int | None = None, *, directory: str | os.PathLike | None = None,
+                 project_name: str | None = None, overwrite: bool = False,
+                 **options: Any) -> None:
+        super().__init__(hypermodel, objective, max_trials, seed, GridSampler(seed=seed),
+                         directory, project_name, overwrite, options)
+
+
+class BayesianOptimization(_KerasTunerPort):
+    """Gaussian-process Bayesian optimisation (:class:`~hpt_magic.GPSampler`), as Keras
+    Tuner's ``kt.BayesianOptimization``.
+
+    Parameters
+    ----------
+    num_initial_points : int, optional
+        Trials drawn before the model is used (the sampler's ``n_startup_trials``; default
+        ``min(10, 3 * d + 4)`` for ``d`` parameters).
+    alpha : float
+        Keras Tuner's fixed noise level: only its default ``1e-4`` is accepted, since the
+        Gaussian process here estimates the noise of the scores from the trials.
+    beta : float, optional
+        The exploration weight of an upper confidence bound, Keras Tuner's acquisition: a
+        number switches to ``acquisition="ucb"`` with ``kappa=beta``. Default (``None``): log
+        expected improvement.
+    hypermodel, objective, max_trials, seed, directory, project_name, overwrite, **options
+        As in :class:`RandomSearch`.
+    """
+
+    def __init__(self, hypermodel: HyperModel | Callable[[HyperParameters], Any] | None = None,
+                 objective: str | Objective | None = None, max_trials: int = 10,
+                 num_initial_points: int | None = None, alpha: float = 1e-4,
+                 beta: float | None = None, seed: int | None = None, *,
+                 directory: str | os.PathLike | None = None, project_name: str | None = None,
+                 overwrite: bool = False, **options: Any) -> None:
+        if alpha != 1e-4:
+            raise TuneError(
+                f"kt.BayesianOptimization: alpha={alpha!r} is not supported: the Gaussian "
+                "process here estimates the noise of the scores from the trials, so there is "
+                "no noise level to set. Remove alpha (for scores without noise, use "
+                "hpt_magic.Tuner(..., sampler=GPSampler(deterministic=True))).")
+        gp = {} if beta is None else {"acquisition": "ucb", "kappa": beta}
+        sampler = GPSampler(seed=seed, n_startup_trials=num_initial_points, **gp)
+        super().__init__(hypermodel, objective, max_trials, seed, sampler, directory,
+                         project_name, overwrite, options)
+
+
+class Hyperband(_KerasTunerPort):
+    """Hyperband, as Keras Tuner's ``kt.Hyperband``: random configurations in brackets of
+    successive halving (:class:`~hpt_magic.HyperbandScheduler`).
+
+    Parameters
+    ----------
+    max_epochs : int
+        The most epochs a trial trains (the scheduler's ``max_steps``); :meth:`search` passes
+        ``epochs=max_epochs`` to ``fit``, replacing any ``epochs`` given, as Keras Tuner does.
+    factor : int
+        The reduction factor: a rung keeps the best ``1/factor`` of its trials.
+    hyperband_iterations : int
+        Times the brackets are run: the search has ``hyperband_iterations`` times the
+        trials of one Hyperband iteration (``sum`` of ``tuner.study.scheduler.brackets``).
+    hypermodel, objective, seed, directory, project_name, overwrite, **options
+        As in :class:`RandomSearch`.
+
+    Notes
+    -----
+    A stopped trial ends there: the trials of later rungs are the ones that went on, not
+    new trials continuing from a checkpoint as in Keras Tuner.
+    """
+
+    def __init__(self, hypermodel: HyperModel | Callable[[HyperParameters], Any] | None = None,
+                 objective: str | Objective | None = None, max_epochs: int = 100,
+                 factor: int = 3, hyperband_iterations: int = 1, seed: int | None = None, *,
+                 directory: str | os.PathLike | None = None, project_name: str | None = None,
+                 overwrite: bool = False, **options: Any) -> None:
+        if "max_trials" in options:
+            raise TuneError(
+                "kt.Hyperband: max_trials is not an argument of Hyperband: the number of trials "
+                "follows from max_epochs, factor and hyperband_iterations. Raise "
+                "hyperband_iterations for more trials, or use hpt_magic.Tuner(..., "
+                "scheduler='hyperband', max_steps=..., max_trials=...).")
+        _check_whole("kt.Hyperband", "max_epochs", max_epochs, 1)
+        _check_whole("kt.Hyperband", "factor", factor, 2)
+        _check_whole("kt.Hyperband", "hyperband_iterations", hyperband_iterations, 1)
+        scheduler = HyperbandScheduler(max_steps=max_epochs, reduction_factor=factor)
+        self.max_epochs = max_epochs
+        max_trials = hyperband_iterations * sum(n for n, _ in scheduler.brackets)
+        super().__init__(hypermodel, objective, max_trials, seed, RandomSampler(seed=seed),
+                         directory, project_name, overwrite, options, scheduler=scheduler)
+
+    def search(self, *fit_args: Any, **fit_kwargs: Any) -> None:
+        """Run the trials left; each fits for up to ``max_epochs`` epochs."""
+        super().search(*fit_args, **{**fit_kwargs, "epochs": self.max_epochs})
+
+
+def _check_options(kt_name: str, options: Mapping[str, Any]) -> dict[str, Any]:
+    """The options meant for :class:`Tuner`; Keras Tuner's arguments without a counterpart are
+    refused with what to do instead (their harmless defaults are let through)."""
+    passed = {"timeout", "keep_models", "show"}
+    refused = []
+    for name, value in options.items():
+        if name in passed or (name in _HARMLESS and _same(value, _HARMLESS[name])):
+            continue
+        if name in _INSTEAD:
+            refused.append(f"{name}={value!r} is not supported: {_INSTEAD[name]}")
+        else:
+            refused.append(f"{name!r} is not an argument of Keras Tuner's tuner or of this "
+                           "port (this port also takes timeout, keep_models and show)")
+    if refused:
+        raise TuneError(f"{kt_name}: " + "; ".join(refused) + ".")
+    return {k: v for k, v in options.items() if k in passed}
+
+
+def _check_whole(kt_name: str, name: str, value: Any, least: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        raise TuneError(f"{kt_name}: {name}={value!r} must be a whole number >= {least}.")
+
+
+def _same(value: Any, default: Any) -> bool:
+    return value is default if default is None or isinstance(default, bool) else (
+        not isinstance(value, bool) and value == default)
+
+
+def _objective(kt_name: str, objective: Any) -> tuple[str, Direction | None]:
+    """The metric name and its direction (``None``: inferred from the name)."""
+    if isinstance(objective, (list, tuple)):
+        if len(objective) != 1:
+            raise TuneError(
+                f"{kt_name}: objective={objective!r} lists several objectives; Keras Tuner "
+                "sums them, this Tuner optimises one. Name one, or return your own combined "
+                "score from a HyperModel.fit (with objective=kt.Objective(name, direction)).")
+        objective = objective[0]
+    if objective is None:
+        return "val_loss", None
+    if isinstance(objective, str):
+        return objective, None
+    if isinstance(objective, Objective):
+        return objective.name, objective.direction
+    raise TuneError(f"{kt_name}: objective={objective!r} must be a metric name or "
+                    "kt.Objective(name, direction='min'|'max').")
+
+
+def _project(kt_name: str, directory: str | os.PathLike | None,
+             project_name: str | None) -> tuple[str | None, str | None]:
+    """The SQLite file and study name of ``directory/project_name`` (none: in memory)."""
+    if directory is None and project_name is None:
+        return None, None
+    project_name = "untitled_project" if project_name is None else project_name
+    if not isinstance(project_name, str) or not project_name or os.sep in project_name:
+        raise TuneError(f"{kt_name}: project_name={project_name!r} must be a non-empty name "
+                        "without path separators (the folder goes in directory=).")
+    folder = os.fspath("." if directory is None else directory)
+    os.makedirs(folder, exist_ok=True)
+    return os.path.join(folder, f"{project_name}.db"), project_name

@@ -1,0 +1,92 @@
+"""A Keras Tuner example ported by changing its import to ``hpt_magic.keras_tuner``."""
+
+import pytest
+
+import hpt_magic.keras_tuner as kt
+from hpt_magic import GPSampler, GridSampler, HyperbandScheduler, RandomSampler, TrialState
+
+keras = pytest.importorskip("keras")
+
+
+def build(hp):
+    """Keras Tuner's tutorial model, in its own spelling (min_value/max_value, values=)."""
+    model = keras.Sequential([
+        keras.Input((10,)),
+        keras.layers.Dense(hp.Int("units", min_value=8, max_value=16, step=8),
+                           activation=hp.Fixed("activation", "relu")),
+        keras.layers.Dense(2, activation="softmax")])
+    model.compile(keras.optimizers.Adam(hp.Choice("learning_rate", values=[1e-2, 1e-3])),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+NAMES = {"units", "activation", "learning_rate"}
+
+
+def assert_best_model_predicts(tuner, Xv):
+    best = tuner.get_best_models()[0]
+    assert isinstance(best, keras.Model)
+    assert best.predict(Xv[:5], verbose=0).shape == (5, 2)
+    values = tuner.get_best_hyperparameters()[0].values
+    assert set(values) == NAMES and values["activation"] == "relu"
+    assert isinstance(tuner.hypermodel.build(tuner.get_best_hyperparameters()[0]), keras.Model)
+
+
+def test_hyperband_runs_its_brackets_for_at_most_max_epochs(binary):
+    X, y, Xv, yv = binary
+    tuner = kt.Hyperband(build, objective="val_accuracy", max_epochs=3, factor=3, seed=0)
+    # Keras Tuner replaces the epochs of search with the bracket's: so does the port.
+    tuner.search(X, y, epochs=50, validation_data=(Xv, yv))
+    study = tuner.study
+    assert isinstance(study.sampler, RandomSampler)
+    assert isinstance(study.scheduler, HyperbandScheduler)
+    assert (study.scheduler.max_steps, study.scheduler.reduction_factor) == (3, 3)
+    assert study.direction == "maximize"
+    # max_epochs=3, factor=3: one bracket of 3 trials from 1 epoch, one of 2 trained fully.
+    assert sorted(t.user_attrs["bracket"] for t in study.trials) == [0, 0, 0, 1, 1]
+    for trial in study.trials:
+        stopped = trial.state is TrialState.PRUNED
+        assert sorted(trial.intermediate) == ([0] if stopped else [0, 1, 2])
+    assert_best_model_predicts(tuner, Xv)
+
+
+def test_random_search_with_an_objective_of_direction_min_minimises(binary):
+    X, y, Xv, yv = binary
+    tuner = kt.RandomSearch(build, objective=kt.Objective("val_loss", direction="min"),
+                            max_trials=3, seed=0)
+    tuner.search(X, y, epochs=2, validation_data=(Xv, yv))
+    study = tuner.study
+    assert isinstance(study.sampler, RandomSampler) and study.scheduler is None
+    assert study.direction == "minimize"
+    assert len(study.trials) == 3
+    # Each trial scores its best (lowest) epoch; the best trial is the lowest of them.
+    for trial in study.trials:
+        assert trial.value == pytest.approx(min(trial.intermediate.values()))
+    assert study.best_value == min(t.value for t in study.trials)
+    assert_best_model_predicts(tuner, Xv)
+    tuner.search(X, y, epochs=2, validation_data=(Xv, yv))
+    assert len(study.trials) == 3  # max_trials counts in all, as in Keras Tuner
+
+
+def test_bayesian_optimization_maps_its_arguments_onto_the_gp_sampler(binary):
+    X, y, Xv, yv = binary
+    tuner = kt.BayesianOptimization(build, objective="val_accuracy", max_trials=3,
+                                    num_initial_points=2, beta=3.0, seed=0)
+    tuner.search(X, y, epochs=2, validation_data=(Xv, yv))
+    gp = tuner.study.sampler
+    assert isinstance(gp, GPSampler)
+    assert (gp.n_startup_trials, gp.acquisition, gp.kappa) == (2, "ucb", 3.0)
+    assert tuner.study.direction == "maximize"
+    assert [t.state for t in tuner.study.trials] == [TrialState.COMPLETE] * 3
+    assert_best_model_predicts(tuner, Xv)
+
+
+def test_grid_search_without_max_trials_runs_the_whole_grid(binary):
+    X, y, Xv, yv = binary
+    tuner = kt.GridSearch(build, objective="val_accuracy", seed=0)
+    tuner.search(X, y, epochs=1, validation_data=(Xv, yv))
+    assert isinstance(tuner.study.sampler, GridSampler)
+    # 2 units x 1 activation x 2 learning rates, each once.
+    points = [tuple(sorted(t.params.items())) for t in tuner.study.trials]
+    assert len(points) == len(set(points)) == 4
+    assert_best_model_predicts(tuner, Xv)

@@ -1,0 +1,186 @@
+"""hpt_magic.keras_tuner: Keras Tuner's classes and arguments on Tuner (no framework needed;
+the Keras examples are in tests/integration/test_keras_tuner_port.py)."""
+
+import pytest
+
+import hpt_magic.keras_tuner as kt
+from hpt_magic import Choice, HyperbandScheduler, TuneError
+
+
+class Quadratic(kt.HyperModel):
+    """A model that is a dict, "trained" in no time: the score is a loss of x."""
+
+    def build(self, hp):
+        return {"x": hp.Float("x", min_value=-2, max_value=2)}
+
+    def fit(self, hp, model):
+        return {"loss": [(model["x"] - 1) ** 2]}
+
+
+def branching(hp):
+    kind = hp.Choice("kind", ["linear", "mlp"])
+    with hp.conditional_scope("kind", ["mlp"]):
+        units = hp.Int("units", min_value=4, max_value=64, sampling="log")
+    depth = hp.Int("depth", 1, 3, parent_name="kind", parent_values="mlp")
+    return {"kind": kind, "units": units, "depth": depth,
+            "optimizer": hp.Fixed("optimizer", "adam")}
+
+
+class Branching(kt.HyperModel):
+    def build(self, hp):
+        return branching(hp)
+
+    def fit(self, hp, model):
+        return 1.0 if model["kind"] == "linear" else abs(model["units"] - 16) / 16
+
+
+def test_directory_and_project_name_keep_a_study_that_a_second_tuner_resumes(tmp_path):
+    def tuner(max_trials, **kwargs):
+        return kt.RandomSearch(Quadratic(), objective="loss", max_trials=max_trials, seed=0,
+                               directory=tmp_path / "runs", project_name="quad", **kwargs)
+
+    first = tuner(3)
+    first.search()
+    assert (tmp_path / "runs" / "quad.db").is_file()
+    assert first.study.name == "quad" and len(first.study.trials) == 3
+
+    again = tuner(5)
+    assert again.study.resumed and len(again.study.trials) == 3
+    again.search()  # the 2 trials left of max_trials
+    assert len(again.study.trials) == 5
+    best = again.study.best_trial
+    assert again.get_best_hyperparameters()[0].values == best.params
+
+    done = tuner(5)
+    done.search()  # nothing left to do
+    assert len(done.study.trials) == 5
+
+    fresh = tuner(2, overwrite=True)
+    assert not fresh.study.resumed and fresh.study.trials == []
+    fresh.search()
+    assert len(fresh.study.trials) == 2
+    assert len(tuner(2).study.trials) == 2  # the fresh study is the one named quad now
+
+
+def test_without_directory_or_project_name_the_study_lives_in_memory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    tuner = kt.RandomSearch(Quadratic(), objective="loss", max_trials=2, seed=0)
+    tuner.search()
+    assert len(tuner.study.trials) == 2 and list(tmp_path.iterdir()) == []
+
+
+def test_objective_direction_overrides_the_inferred_one():
+    class Accuracy(Quadratic):
+        def fit(self, hp, model):
+            return {"accuracy": [abs(model["x"])]}
+
+    tuner = kt.RandomSearch(Accuracy(), objective=kt.Objective("accuracy", direction="min"),
+                            max_trials=6, seed=0)
+    tuner.search()
+    assert tuner.study.direction == "minimize"
+    assert tuner.study.best_value == min(t.value for t in tuner.study.trials)
+    assert kt.Objective("val_loss", "min") == kt.Objective("val_loss", "minimize")
+    with pytest.raises(TuneError, match="direction must be"):
+        kt.Objective("val_loss", direction="down")
+
+
+def test_a_list_of_one_objective_is_that_objective():
+    tuner = kt.RandomSearch(Quadratic(), objective=[kt.Objective("loss", "max")], max_trials=1)
+    assert (tuner.objective, tuner.study.direction) == ("loss", "maximize")
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: kt.RandomSearch(Quadratic(), objective=["loss", "accuracy"]),
+     "lists several objectives; Keras Tuner sums them"),
+    (lambda: kt.RandomSearch(Quadratic(), executions_per_trial=3),
+     "executions_per_trial=3 is not supported: fit several times in your HyperModel.fit"),
+    (lambda: kt.RandomSearch(Quadratic(), tune_new_entries=False),
+     "tune_new_entries=False is not supported: define every parameter in build"),
+    (lambda: kt.GridSearch(Quadratic(), optimizer="adam", loss="mse"),
+     "optimizer='adam' is not supported: compile the model in build"),
+    (lambda: kt.RandomSearch(Quadratic(), max_trial=3),
+     "'max_trial' is not an argument of Keras Tuner's tuner"),
+    (lambda: kt.RandomSearch(Quadratic(), max_trials=0), "max_trials=0 must be a whole number"),
+    (lambda: kt.Hyperband(Quadratic(), max_epochs=9, max_trials=20),
+     "max_trials is not an argument of Hyperband"),
+    (lambda: kt.Hyperband(Quadratic(), max_epochs=9, factor=1), "factor=1 must be"),
+    (lambda: kt.Hyperband(Quadratic(), max_epochs=9, hyperband_iterations=0),
+     "hyperband_iterations=0 must be"),
+    (lambda: kt.BayesianOptimization(Quadratic(), alpha=0.01),
+     "alpha=0.01 is not supported: the Gaussian process here estimates the noise"),
+    (lambda: kt.RandomSearch(Quadratic(), directory="runs", project_name="a/b"),
+     "project_name='a/b' must be a non-empty name without path separators"),
+])
+def test_unsupported_arguments_are_refused_with_the_way_out(make, message):
+    with pytest.raises(TuneError, match=message.replace("(", r"\(").replace(".", r"\.")):
+        make()
+
+
+def test_keras_tuner_defaults_spelled_out_are_accepted():
+    tuner = kt.BayesianOptimization(Quadratic(), objective="loss", max_trials=2, alpha=1e-4,
+                                    executions_per_trial=1, tune_new_entries=True,
+                                    max_retries_per_trial=0, logger=None, timeout=60,
+                                    keep_models=1)
+    tuner.search()
+    assert len(tuner.study.trials) == 2 and tuner.keep_models == 1
+    assert tuner.study.sampler.acquisition == "ei"  # beta not given: log EI
+
+
+def test_hyperband_runs_its_iterations_of_brackets():
+    one = kt.Hyperband(Quadratic(), objective="loss", max_epochs=9, factor=3)
+    per_iteration = sum(n for n, _ in HyperbandScheduler(9, 3).brackets)
+    assert one.max_trials == per_iteration == 9 + 5 + 3
+    two = kt.Hyperband(Quadratic(), objective="loss", max_epochs=9, hyperband_iterations=2)
+    assert two.max_trials == 2 * per_iteration
+
+
+def test_search_space_summary_before_and_after_a_search(capsys):
+    tuner = kt.RandomSearch(Branching(), objective="score", max_trials=8, seed=0)
+    tuner.search_space_summary()
+    # Before any trial: what build defines with default values (the linear branch).
+    assert capsys.readouterr().out == (
+        "Search space summary\nDefault search space size: 2\n"
+        "kind (Choice)\n{'default': 'linear', 'options': ['linear', 'mlp']}\n"
+        "optimizer (Fixed)\n{'default': 'adam', 'options': ['adam']}\n")
+    tuner.search()
+    tuner.search_space_summary()
+    out = capsys.readouterr().out
+    assert out.startswith("Search space summary\nDefault search space size: 4\n")
+    assert ("units (Int)\n{'default': 16, 'low': 4, 'high': 64, 'log': True, 'step': 1}\n"
+            in out)
+    assert "depth (Int)\n{'default': 2, 'low': 1, 'high': 3, 'log': False, 'step': 1}\n" in out
+
+
+def test_conditional_parameters_exist_only_under_their_condition():
+    tuner = kt.RandomSearch(Branching(), objective="score", max_trials=8, seed=0)
+    tuner.search()
+    kinds = {t.params["kind"] for t in tuner.study.trials}
+    assert kinds == {"linear", "mlp"}
+    for trial in tuner.study.trials:
+        mlp = trial.params["kind"] == "mlp"
+        assert ("units" in trial.params) is ("depth" in trial.params) is mlp
+        assert trial.params["optimizer"] == "adam"
+    assert tuner.study.search_space()["optimizer"] == Choice(["adam"])
+
+    hp = kt.HyperParameters({"kind": "mlp", "units": 8})
+    assert branching(hp) == {"kind": "mlp", "units": 8, "depth": 2, "optimizer": "adam"}
+    hp = kt.HyperParameters({"kind": "linear"})
+    assert branching(hp) == {"kind": "linear", "units": None, "depth": None,
+                             "optimizer": "adam"}
+    assert set(hp.values) == {"kind", "optimizer"}
+
+
+def test_hyperparameters_take_keras_tuner_spellings_and_refuse_what_has_no_counterpart():
+    hp = kt.HyperParameters()
+    assert hp.Int("n", min_value=1, max_value=9, step=None) == 5
+    assert hp.Float("lr", 1e-4, 1e-2, sampling="log") == pytest.approx(1e-3)
+    assert hp.Choice("act", values=["relu", "tanh"], ordered=False) == "relu"
+    with pytest.raises(TuneError, match="sampling='reverse_log' is not supported"):
+        hp.Float("decay", 0.9, 0.999, sampling="reverse_log")
+    with pytest.raises(TuneError, match="needs both bounds"):
+        hp.Int("m", min_value=1)
+    with pytest.raises(TuneError, match="give each bound once"):
+        hp.Int("m", 1, 9, min_value=1)
+    with pytest.raises(TuneError, match="the parent 'shape' has not been defined"):
+        with hp.conditional_scope("shape", ["wide"]):
+            pass
