@@ -147,17 +147,22 @@ class Distribution(ABC):
         # The prior is a hint for sampling, not part of what the values mean.
         return type(other) is type(self) and _shape(other) == _shape(self)
 
+    def _identity(self) -> Any:
+        """What makes two distributions of one class equal: everything but the prior."""
+        data = self.to_json()
+        data.pop("prior", None)
+        return data
+
     def __hash__(self) -> int:
         return hash(repr(self))
 
 
-def _shape(dist: Distribution) -> dict[str, Any]:
+def _shape(dist: Distribution) -> Any:
     # Kept on the instance: a distribution's shape never changes (only its prior may), and
     # define-by-run compares the cell's distribution with the study's at every call.
     data = dist.__dict__.get("_shape")
     if data is None:
-        data = dist.to_json()
-        data.pop("prior", None)
+        data = dist._identity()
         dist.__dict__["_shape"] = data
     return data
 
@@ -265,6 +270,9 @@ class Float(Distribution):
         return {"type": "float", "low": self.low, "high": self.high, "log": self.log,
                 "step": self.step, **self._prior_json()}
 
+    def _identity(self) -> Any:
+        return (self.low, self.high, self.log, self.step)
+
     def __repr__(self) -> str:
         extra = ", log=True" if self.log else (f", step={self.step}" if self.step else "")
         return f"Float({self.low:g}, {self.high:g}{extra})"
@@ -350,6 +358,9 @@ class Int(Distribution):
     def to_json(self) -> dict[str, Any]:
         return {"type": "int", "low": self.low, "high": self.high, "log": self.log,
                 "step": self.step, **self._prior_json()}
+
+    def _identity(self) -> Any:
+        return (self.low, self.high, self.log, self.step)
 
     def __repr__(self) -> str:
         extra = ", log=True" if self.log else (f", step={self.step}" if self.step != 1 else "")

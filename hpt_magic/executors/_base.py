@@ -26,6 +26,7 @@ from typing import Any
 from ..distributions import Distribution
 from ..exceptions import TrialTimedOut
 from ..trial import Trial, TrialHost, TrialState
+from ._capture import ROUTER
 from ._objective import call_objective
 
 __all__ = ["Executor", "InlineExecutor"]
@@ -83,6 +84,9 @@ class InlineExecutor(Executor):
         self.capture = capture
         self.trial_timeout = trial_timeout
         self._pending: Trial | None = None
+        self._router = ROUTER if capture else None
+        if self._router is not None:
+            self._router.retain()  # once for the run, not once a trial
 
     def submit(self, trial: Trial, known: dict[str, Distribution]) -> None:
         trial._host = self.host
@@ -92,6 +96,9 @@ class InlineExecutor(Executor):
         trial, self._pending = self._pending, None
         if trial is None:
             return None
+        if self.trial_timeout is None:
+            return ("done", trial.number,
+                    call_objective(self.objective, trial, self.catch, capture=self.capture))
         try:
             with time_limit(self.trial_timeout):
                 outcome = call_objective(self.objective, trial, self.catch,
@@ -115,6 +122,9 @@ class InlineExecutor(Executor):
 
     def close(self) -> None:
         self._pending = None
+        router, self._router = self._router, None
+        if router is not None:
+            router.release()
 
 
 @contextlib.contextmanager

@@ -67,12 +67,9 @@ class OutputRouter:
         """The capturing buffer of the calling thread, if it captures."""
         return getattr(self._local, "buffer", None)
 
-    @contextlib.contextmanager
-    def capture(self) -> Iterator[io.StringIO]:
-        """Capture what this thread prints to stdout/stderr and the warnings it raises.
-
-        The yielded buffer holds the text (warnings appended as ``Warning: ...`` lines at exit).
-        """
+    def retain(self) -> None:
+        """Install the router on ``sys.stdout``/``sys.stderr`` until the matching
+        :meth:`release` (a run keeps it for all its trials instead of one swap each)."""
         with self._lock:
             if self._users == 0:
                 for name in ("stdout", "stderr"):
@@ -81,6 +78,29 @@ class OutputRouter:
                     if not (isinstance(stream, _Stream) and stream.owner is self):
                         setattr(sys, name, _Stream(stream, self))
             self._users += 1
+
+    def release(self) -> None:
+        """Undo one :meth:`retain`; the last one puts the real streams back."""
+        with self._lock:
+            if self._users > 1:
+                self._users -= 1
+                return
+        # The restore must not be cut in half by Ctrl-C (one stream routed, one not).
+        with hold_interrupts(), self._lock:
+            self._users = max(0, self._users - 1)
+            if self._users == 0:
+                for name in ("stdout", "stderr"):
+                    stream = getattr(sys, name)
+                    if isinstance(stream, _Stream) and stream.owner is self:
+                        setattr(sys, name, stream.real)
+
+    @contextlib.contextmanager
+    def capture(self) -> Iterator[io.StringIO]:
+        """Capture what this thread prints to stdout/stderr and the warnings it raises.
+
+        The yielded buffer holds the text (warnings appended as ``Warning: ...`` lines at exit).
+        """
+        self.retain()
         buf = io.StringIO()
         previous = self.buffer()
         self._local.buffer = buf
@@ -92,13 +112,7 @@ class OutputRouter:
                 buf.write(f"{w.category.__name__}: {w.message} ({w.filename}:{w.lineno})\n")
         finally:
             self._local.buffer = previous
-            with hold_interrupts(), self._lock:
-                self._users -= 1
-                if self._users == 0:
-                    for name in ("stdout", "stderr"):
-                        stream = getattr(sys, name)
-                        if isinstance(stream, _Stream) and stream.owner is self:
-                            setattr(sys, name, stream.real)
+            self.release()
 
 
 #: The process's router (sys.stdout is one per process).

@@ -57,11 +57,13 @@ def _framework_callback(framework: str, *args: Any, **kwargs: Any) -> Any:
 class _Tune:
     """Namespace of the define-by-run calls; the object users know as ``tune``."""
 
-    def _param(self, dist: Distribution, name: str | None, call: str) -> Any:
+    def _param(self, dist: Distribution, name: str | None, kind: str, *args: Any) -> Any:
         trial = _current.get()
         if trial is None:
             return dist.default
         if not name:
+            # Written out only here: every call of every trial would pay for the text.
+            call = f"tune.{kind}({', '.join(map(str, args))})" if args else f"tune.{kind}([...])"
             # The user's frame: _param <- tune.uniform (or another call) <- the objective.
             caller = sys._getframe(2)
             raise TuneError(
@@ -78,37 +80,37 @@ class _Tune:
         ``prior`` (or an explicit ``default``) is a guess of a good value: half of the random
         draws land near it. The same holds for every call below."""
         return self._param(_guess(Float(low, high, step=step, default=default), prior, default),
-                           name, f"tune.uniform({low}, {high})")
+                           name, "uniform", low, high)
 
     def loguniform(self, low: float, high: float, *, default: float | None = None,
                    prior: float | None = None, name: str | None = None) -> float:
         """A positive float drawn on a log scale (default: the geometric mean)."""
         return self._param(_guess(Float(low, high, log=True, default=default), prior, default),
-                           name, f"tune.loguniform({low}, {high})")
+                           name, "loguniform", low, high)
 
     def float(self, low: float, high: float, *, log: bool = False, step: float | None = None,
               default: float | None = None, prior: float | None = None,
               name: str | None = None) -> builtins.float:
         """A float in ``[low, high]``, linear or log scale."""
         dist = Float(low, high, log=log, step=step, default=default)
-        return self._param(_guess(dist, prior, default), name, f"tune.float({low}, {high})")
+        return self._param(_guess(dist, prior, default), name, "float", low, high)
 
     def int(self, low: int, high: int, *, log: bool = False, step: int = 1,
             default: int | None = None, prior: int | None = None,
             name: str | None = None) -> builtins.int:
         """An integer in ``[low, high]`` (both included)."""
         dist = Int(low, high, log=log, step=step, default=default)
-        return self._param(_guess(dist, prior, default), name, f"tune.int({low}, {high})")
+        return self._param(_guess(dist, prior, default), name, "int", low, high)
 
     def choice(self, options: Sequence[Any], *, default: Any = None, prior: Any = None,
                name: str | None = None) -> Any:
         """One of ``options`` (default: the first)."""
         return self._param(_guess(Choice(options, default=default), prior, default), name,
-                           "tune.choice([...])")
+                           "choice")
 
     def grid(self, values: Sequence[Any], *, default: Any = None, name: str | None = None) -> Any:
         """One of explicit grid points, enumerated by grid search."""
-        return self._param(Grid(values, default=default), name, "tune.grid([...])")
+        return self._param(Grid(values, default=default), name, "grid")
 
     def report(self, value: builtins.float, step: builtins.int | None = None, *,
                checkpoint: Any = None) -> bool:

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.random.bit_generator import ISpawnableSeedSequence
 
 from ..distributions import Distribution
 from ..trial import Trial, TrialState
@@ -16,6 +17,49 @@ if TYPE_CHECKING:
     from ..study._study import Study
 
 __all__ = ["Sampler", "observations"]
+
+_MASK64 = (1 << 64) - 1
+
+
+class _StreamKey(ISpawnableSeedSequence):
+    """The seed of one random stream, from a few integers, by SplitMix64 (Steele et al., 2014).
+
+    numpy takes it in place of a ``SeedSequence``, whose hashing of the same integers costs
+    more than everything else a random-search trial does; the streams are as independent as
+    the generator needs (distinct inputs give unrelated 256-bit PCG64 states).
+    """
+
+    __slots__ = ("_state", "_spawned")
+
+    def __init__(self, *ints: int) -> None:
+        state = 0x6A09E667F3BCC909  # any fixed start
+        for value in ints:
+            state = _splitmix(state ^ (value & _MASK64))[1]
+        self._state = state
+        self._spawned = 0
+
+    def spawn(self, n_children: int) -> list[_StreamKey]:
+        """Independent child keys (scipy spawns them from a generator it is given)."""
+        first, self._spawned = self._spawned, self._spawned + n_children
+        return [_StreamKey(self._state, 0x5EED, first + i) for i in range(n_children)]
+
+    def generate_state(self, n_words: int, dtype: Any = np.uint32) -> np.ndarray:
+        """``n_words`` words of ``dtype`` (``uint32`` or ``uint64``), as numpy asks."""
+        dtype = np.dtype(dtype)
+        n64 = n_words if dtype == np.uint64 else (n_words + 1) // 2
+        state, words = self._state, []
+        for _ in range(n64):
+            state, out = _splitmix(state)
+            words.append(out)
+        return np.array(words, dtype=np.uint64).view(dtype)[:n_words]
+
+
+def _splitmix(state: int) -> tuple[int, int]:
+    """One step of SplitMix64: the next state and its output."""
+    state = (state + 0x9E3779B97F4A7C15) & _MASK64
+    z = ((state ^ (state >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK64
+    return state, z ^ (z >> 31)
 
 
 class Sampler(ABC):
@@ -45,8 +89,8 @@ class Sampler(ABC):
 
     def rng(self, number: int, *salt: str) -> np.random.Generator:
         """A generator that depends only on the seed, the trial number and ``salt``."""
-        keys = [zlib.crc32(s.encode()) for s in salt]
-        return np.random.default_rng([self.seed, number, *keys])
+        return np.random.Generator(np.random.PCG64(_StreamKey(
+            self.seed, number, *(zlib.crc32(s.encode()) for s in salt))))
 
     def sample_joint(self, study: Study, trial: Trial,
                      space: Mapping[str, Distribution]) -> dict[str, Any]:

@@ -30,6 +30,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -173,11 +174,25 @@ class LabServer:
                 self.process.wait()
 
     def shutdown_kernels(self) -> None:
-        """End every session and its kernel (the server keeps running)."""
-        for session in self.api("GET", "sessions"):
-            self.api("DELETE", f"sessions/{session['id']}")
-        for kernel in self.api("GET", "kernels"):
-            self.api("DELETE", f"kernels/{kernel['id']}")
+        """End every session and its kernel (the server keeps running).
+
+        A kernel that the page's closing is already shutting down can make the server answer
+        500 (listing it) or 404 (deleting it) for a moment: try again, a few times, until
+        none is left.
+        """
+        for attempt in range(6):
+            try:
+                for session in self.api("GET", "sessions"):
+                    self.api("DELETE", f"sessions/{session['id']}")
+                for kernel in self.api("GET", "kernels"):
+                    self.api("DELETE", f"kernels/{kernel['id']}")
+                if not self.api("GET", "kernels"):
+                    return
+            except urllib.error.HTTPError as exc:
+                if exc.code not in (404, 500, 503) or attempt == 5:
+                    raise
+            time.sleep(0.5)
+        raise RuntimeError(f"kernels still running after shutdown: {self.api('GET', 'kernels')}")
 
     def write_notebook(self, name: str, cells: list[str | dict[str, Any]]) -> Path:
         """Write a notebook into the server's root; see :func:`notebook_json`."""
