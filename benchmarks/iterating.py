@@ -4,8 +4,8 @@ Run: ``.venv/bin/python benchmarks/iterating.py [--seeds 5] [--processes 2]``
 
 1. Editing: 50 trials on a too-narrow range (the lower 40 % of each range, on its own scale),
    widen it, 50 more, against a fresh study of 100 and of 50 trials on the wide range.
-2. Repeats: a mixed integer/categorical space of 200 points, 100 trials, ``on_repeat`` reuse
-   against run: proposals that repeated a tried point (reused without running) and the best.
+2. Repeats: a mixed integer/categorical space of 200 points, 100 trials, ``on_repeat`` reuse,
+   skip and run: proposals that repeated a tried point (reused without running) and the best.
 3. Priors and warm starts: regret at 20 and 50 trials with a good prior (the optimum), a
    misleading one (the far corner) and none; and a warm start from a study of 30 trials.
 Median log10 simple regret (lower is better) over the seeds; the default sampler for these
@@ -122,7 +122,7 @@ def discrete(t: Any) -> float:
 
 def repeats(sampler: str, seed: int) -> dict[str, float]:
     out = {}
-    for mode in ("reuse", "run"):
+    for mode in ("reuse", "skip", "run"):
         calls: list[int] = []
 
         def counted(t: Any, calls: list[int] = calls) -> float:
@@ -150,12 +150,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--processes", type=int, default=2)
+    ap.add_argument("--parts", default="editing,repeats,priors",
+                    help="Which parts to run (comma-separated).")
     args = ap.parse_args()
+    parts = args.parts.split(",")
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     jobs = [(kind, name, seed) for seed in range(args.seeds)
             for kind, names in (("editing", FUNCTIONS), ("priors", FUNCTIONS),
                                 ("repeats", ("tpe", "gp")))
-            for name in names]
+            if kind in parts for name in names]
     results: dict[tuple[str, str], list[dict[str, float]]] = {}
     with ProcessPoolExecutor(args.processes) as pool:
         for kind, name, row in pool.map(_job, jobs):
@@ -164,7 +167,7 @@ def main() -> None:
               "priors": "3. Priors and warm starts (median log10 regret)",
               "repeats": "2. Repeats on a 200-point integer/categorical space, 100 trials "
                          "(medians)"}
-    for kind in ("editing", "repeats", "priors"):
+    for kind in [k for k in ("editing", "repeats", "priors") if k in parts]:
         print(f"\n{titles[kind]}, {args.seeds} seeds")
         names = [n for k, n in results if k == kind]
         keys = list(results[(kind, names[0])][0])

@@ -122,6 +122,30 @@ def test_a_repeated_proposal_reuses_the_earlier_score_without_running():
         assert t.state is TrialState.COMPLETE
 
 
+def test_on_repeat_skip_asks_again_so_that_no_trial_repeats():
+    space = {"n": Int(1, 4), "c": Choice(["a", "b", "c"])}  # 12 points
+    calls = []
+    study = Study(space=space, sampler="tpe", seed=0)
+    info = optimize(study, lambda t: calls.append(dict(t.params)) or t.params["n"],
+                    n_trials=10, on_repeat="skip")
+    points = [tuple(sorted(t.params.items())) for t in study.trials]
+    assert len(study.trials) == len(calls) == 10  # every trial ran, none was recorded twice
+    assert len(set(points)) == 10
+    assert not any("repeat_of" in t.user_attrs for t in study.trials)
+    assert info.redrawn > 0  # TPE did propose repeats on 12 points; they were replaced
+    # The same seed gives the same trials (a redraw's streams are keyed, not random).
+    again = Study(space=space, sampler="tpe", seed=0)
+    optimize(again, lambda t: t.params["n"], n_trials=10, on_repeat="skip")
+    assert [tuple(sorted(t.params.items())) for t in again.trials] == points
+
+
+def test_on_repeat_skip_falls_back_to_reuse_when_the_space_is_used_up():
+    study = Study(space={"n": Int(1, 2)}, sampler="random", seed=0)
+    study.optimize(lambda t: t.params["n"], n_trials=5, on_repeat="skip")
+    ran = [t for t in study.trials if "repeat_of" not in t.user_attrs]
+    assert sorted(t.params["n"] for t in ran) == [1, 2]  # both points, each once
+
+
 def test_on_repeat_run_runs_every_proposal():
     calls = []
     study = Study(space={"n": Int(1, 2)}, sampler="random", seed=0)

@@ -185,9 +185,10 @@ class TuneMagics(Magics):
                    "(tune.report_noise).")
     @argument("--min-improvement", type=float, default=0.0,
               help="With --patience: the least change that counts as an improvement.")
-    @argument("--on-repeat", choices=("reuse", "run"), default="reuse",
+    @argument("--on-repeat", choices=("reuse", "skip", "run"), default="reuse",
               help="A proposal repeating a complete trial: reuse its score without running "
-                   "the cell (default, not counted in --trials), or run it (noisy scores).")
+                   "the cell (default, not counted in --trials), skip it (ask the sampler "
+                   "for another point), or run it (noisy scores).")
     @argument("--warm-start", default=None,
               help="Start from another study: its best values become priors, its best "
                    "configurations run first (a new study).")
@@ -604,6 +605,9 @@ def _summary(study: Study, info: RunInfo, error: BaseException | None,
     if info.reused:
         text += (f"\n{info.reused} proposal(s) repeated a complete trial and reused its score "
                  "(--on-repeat run runs them).")
+    if info.redrawn:
+        text += (f"\n{info.redrawn} proposal(s) repeated a complete trial and were replaced by "
+                 "new ones (--on-repeat skip).")
     if info.reason == "interrupted":
         text = "Interrupted: finished trials are kept.\n" + text
     elif info.reason == "timeout":

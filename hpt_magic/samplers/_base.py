@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 __all__ = ["Sampler", "observations"]
 
 _MASK64 = (1 << 64) - 1
+#: Mixed into the streams of a redrawn trial (any constant no crc32 of a salt is likely to be).
+_REDRAW = 0x5EED << 32
 
 
 class _StreamKey(ISpawnableSeedSequence):
@@ -88,9 +90,20 @@ class Sampler(ABC):
         self.seed = seed if seed is not None else int(np.random.SeedSequence().entropy % 2**63)
 
     def rng(self, number: int, *salt: str) -> np.random.Generator:
-        """A generator that depends only on the seed, the trial number and ``salt``."""
-        return np.random.Generator(np.random.PCG64(_StreamKey(
-            self.seed, number, *(zlib.crc32(s.encode()) for s in salt))))
+        """A generator that depends only on the seed, the trial number, how many times the
+        trial was redrawn (:meth:`redraw`) and ``salt``."""
+        keys = [zlib.crc32(s.encode()) for s in salt]
+        redrawn = getattr(self, "_redrawn", {}).get(number)
+        if redrawn:
+            keys.append(_REDRAW + redrawn)
+        return np.random.Generator(np.random.PCG64(_StreamKey(self.seed, number, *keys)))
+
+    def redraw(self, number: int) -> None:
+        """Make trial ``number``'s next proposal come from fresh random streams (its last one
+        repeated a finished trial: ``on_repeat="skip"``)."""
+        if not hasattr(self, "_redrawn"):
+            self._redrawn: dict[int, int] = {}
+        self._redrawn[number] = self._redrawn.get(number, 0) + 1
 
     def sample_joint(self, study: Study, trial: Trial,
                      space: Mapping[str, Distribution]) -> dict[str, Any]:

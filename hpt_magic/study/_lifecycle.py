@@ -36,6 +36,8 @@ __all__ = ["Run", "RunInfo", "optimize", "run_one", "start_background", "should_
 _POLL = 0.1
 #: Repeated proposals in a row after which the sampler is taken to have nothing new.
 _MAX_REPEATS = 50
+#: ``on_repeat="skip"``: proposals asked for a trial before its repeat is reused after all.
+_MAX_REDRAWS = 10
 #: Finished trials between two checks of the automatic stopping criterion.
 _CHECK_EVERY = 5
 
@@ -52,6 +54,8 @@ class RunInfo:
         self.done = 0
         #: Proposals that repeated a complete trial and were recorded with its score.
         self.reused = 0
+        #: Repeated proposals replaced by a new one (``on_repeat="skip"``).
+        self.redrawn = 0
         #: With ``patience="auto"``: the last remaining-regret bound and score noise computed.
         self.regret_bound: float | None = None
         self.noise: float | None = None
@@ -102,11 +106,12 @@ class Run:
         beating every point of it by more than ``min_improvement`` somewhere); ``"auto"``:
         when the bound of the regret still to gain falls below the noise of the score
         (:func:`~._convergence.regret_bound`; one objective only).
-    on_repeat : {"reuse", "run"}
+    on_repeat : {"reuse", "skip", "run"}
         What to do when the sampler proposes parameters a complete trial already has:
         ``reuse`` records the repeat with the earlier score (``user_attrs["repeat_of"]``)
-        without running the objective and without spending the budget; ``run`` runs it
-        (noisy objectives).
+        without running the objective and without spending the budget; ``skip`` asks the
+        sampler for another point from fresh random streams (up to 10 times, then reuses);
+        ``run`` runs it (noisy objectives).
     """
 
     def __init__(self, study: Study, objective: Callable[[Trial], Any], *,
@@ -150,7 +155,7 @@ class Run:
         self.repeats = 0
         #: Complete trials by their parameters, to find repeated proposals.
         self.seen: dict[Any, Trial] = {}
-        if on_repeat == "reuse":
+        if on_repeat != "run":
             for trial in study.trials:
                 self._remember(trial)
         self.callbacks = list(callbacks or [])
@@ -255,12 +260,25 @@ class Run:
         self.info.regret_bound, self.info.noise = found
         return found[0] < found[1]
 
-    def _reuse_repeat(self, trial: Trial) -> bool:
-        """Record ``trial`` with an earlier trial's score when it repeats its parameters."""
-        if self.on_repeat != "reuse" or self.manual:
-            return False
+    def _repeated(self, trial: Trial) -> Trial | None:
+        """The finished trial whose parameters ``trial`` repeats, if it does (and the
+        parameters were all decided at ask time)."""
         values = _preset_params(self.study, trial)
-        earlier = None if values is None else self.seen.get(_params_key(values))
+        return None if values is None else self.seen.get(_params_key(values))
+
+    def _reuse_repeat(self, trial: Trial) -> bool:
+        """Record ``trial`` with an earlier trial's score when it repeats its parameters
+        (``skip``: after asking the sampler again, up to :data:`_MAX_REDRAWS` times)."""
+        if self.on_repeat == "run" or self.manual:
+            return False
+        earlier = self._repeated(trial)
+        if earlier is not None and self.on_repeat == "skip":
+            for _ in range(_MAX_REDRAWS):
+                self.study._redraw(trial)
+                earlier = self._repeated(trial)
+                if earlier is None:
+                    self.info.redrawn += 1
+                    break
         if earlier is None:
             self.repeats = 0
             return False
@@ -387,7 +405,7 @@ class Run:
         self.study.tell(trial, value, state=state, error=error, traceback=traceback)
         self.info.done += 1
         self._follow_best(trial)
-        if self.on_repeat == "reuse":
+        if self.on_repeat != "run":
             self._remember(trial)
         for callback in self.callbacks:
             callback(self.study, trial)
@@ -474,9 +492,10 @@ def check_iteration(trial_timeout: float | None, patience: int | None, min_impro
     if not (isinstance(min_improvement, (int, float)) and min_improvement >= 0):
         raise TuneError(f"min_improvement (--min-improvement) must be a number >= 0, got "
                         f"{min_improvement!r}.")
-    if on_repeat not in ("reuse", "run"):
+    if on_repeat not in ("reuse", "skip", "run"):
         raise TuneError(f"on_repeat (--on-repeat) must be 'reuse' (record a repeated proposal "
-                        f"with the earlier score) or 'run', got {on_repeat!r}.")
+                        f"with the earlier score), 'skip' (ask the sampler for another point) "
+                        f"or 'run', got {on_repeat!r}.")
 
 
 def _front_losses(study: Study) -> list[list[float]]:

@@ -377,6 +377,23 @@ class Study:
                 trial.suggest(name, dist)
             self.storage.set_params(trial)
 
+    def _redraw(self, trial: Trial) -> None:
+        """Propose ``trial``'s parameters again, from fresh random streams (its proposal
+        repeated a finished trial). Fixed values (enqueued, a scheduler's) stay."""
+        with self._lock:
+            self.sampler.redraw(trial.number)
+            trial.params.clear()
+            trial.distributions.clear()
+            trial.relative = {}
+            space = self.search_space()
+            joint = {k: d for k, d in space.items() if k not in trial.fixed}
+            if joint:
+                trial.relative = self.sampler.sample_joint(self, trial, joint) or {}
+            if self.space is not None:
+                for name, dist in self.space.items():
+                    trial.suggest(name, dist)
+                self.storage.set_params(trial)
+
     def _requeue(self, queued: dict[str, Any] | None) -> None:
         if queued is not None:
             self._queue.insert(0, queued)
@@ -558,9 +575,10 @@ class Study:
         patience : int, optional
             Stop when the best score has not improved (by more than ``min_improvement``) in
             this many trials.
-        on_repeat : {"reuse", "run"}
+        on_repeat : {"reuse", "skip", "run"}
             A proposal that repeats a complete trial's parameters is recorded with its score
-            without running the objective (``reuse``, not counted in ``n_trials``), or run.
+            without running the objective (``reuse``, not counted in ``n_trials``), replaced
+            by another proposal (``skip``), or run.
         """
         from ._lifecycle import optimize
 
