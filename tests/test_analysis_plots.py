@@ -10,7 +10,7 @@ import pytest
 from IPython.core.error import UsageError
 from matplotlib.figure import Figure
 
-from hpt_magic import Choice, Float, Int, Study, TuneError
+from hpt_magic import Choice, Float, GPSampler, Int, Study, TuneError
 from hpt_magic.display import (
     plot_compare,
     plot_contour,
@@ -20,6 +20,7 @@ from hpt_magic.display import (
     plot_slice,
     plot_timeline,
 )
+from hpt_magic.visualization._analysis import _gp_slice, _grid_estimate
 from hpt_magic.visualization._importance import fanova, ped_anova
 
 
@@ -63,6 +64,69 @@ def test_contour_defaults_to_the_two_most_important_parameters(study):
     assert {"contour-trials", "contour-best"} <= gids(fig)
     with pytest.raises(TuneError, match="'nope' is not a parameter"):
         plot_contour(study, "x", "nope")
+
+
+def wave(x, y):
+    return math.sin(3 * x) * math.cos(2 * y) + 0.5 * x * y
+
+
+def subtitle(fig: Figure) -> str:
+    return next(t.get_text() for t in fig.axes[0].texts if t.get_gid() == "contour-model")
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_contour_of_a_gp_study_is_the_gp_mean_and_tracks_the_truth(seed):
+    s = Study(space={"x": Float(0, 2), "y": Float(0, 2), "kind": Choice(["a", "b"])},
+              sampler=GPSampler(seed, n_candidates=128), name="wave")
+    s.optimize(lambda t: wave(t.params["x"], t.params["y"]) + (t.params["kind"] == "b"),
+               n_trials=25)
+    fig = plot_contour(s, "x", "y")
+    assert "contour-gp" in gids(fig) and "contour-points" not in gids(fig)
+    assert subtitle(fig).startswith("GP mean, other parameters at the best trial")
+    # The grid the contour draws, against the truth at the best trial's kind.
+    gx, gy, gp_mean, _ = _gp_slice(s, "x", "y")
+    truth = np.vectorize(wave)(2 * gx, 2 * gy) + (s.best_params["kind"] == "b")
+    trials = [t for t in s.trials if t.params["kind"] == s.best_params["kind"]]
+    _, _, points = _grid_estimate(np.array([t.params["x"] / 2 for t in trials]),
+                                  np.array([t.params["y"] / 2 for t in trials]),
+                                  np.array([t.value for t in trials]))
+    gp_r = np.corrcoef(gp_mean.ravel(), truth.ravel())[0, 1]
+    points_r = np.corrcoef(points.ravel(), truth.ravel())[0, 1]
+    assert gp_r > 0.9 and gp_r > points_r + 0.02
+
+
+def test_contour_model_points_forces_the_interpolation_and_bad_models_are_refused(study):
+    fig = plot_contour(study, "x", "lr", model="points")
+    assert "contour-points" in gids(fig) and "contour-gp" not in gids(fig)
+    assert subtitle(fig) == "interpolated between the trials"
+    # A random search with enough numeric trials gets the GP too.
+    assert "contour-gp" in gids(plot_contour(study, "x", "lr"))
+    with pytest.raises(TuneError, match="model='kriging' is not one of 'auto', 'gp', 'points'"):
+        plot_contour(study, "x", "lr", model="kriging")
+
+
+def test_contour_falls_back_to_the_points_without_a_usable_gp():
+    cats = Study(space={"a": Choice(["p", "q", "r"]), "b": Choice([1, 2, 3])}, seed=0,
+                 name="cats")
+    cats.optimize(lambda t: t.params["b"] + (t.params["a"] == "q"), n_trials=30)
+    small = Study(space={"x": Float(0, 1), "y": Float(0, 1)}, seed=0, name="small")
+    small.optimize(lambda t: t.params["x"] * t.params["y"], n_trials=6)
+    branchy = Study(seed=0, name="branchy")
+
+    def branches(trial):
+        x = trial.suggest_float("x", 0, 1)
+        return x + (trial.suggest_float("y", 0, 1) if x > 0.5 else 0.0)
+
+    branchy.optimize(branches, n_trials=30)
+    for s, why in ((cats, "every parameter is categorical"),
+                   (small, "needs 10 complete trials in the space, the study has 6"),
+                   (branchy, "some trials lack a parameter")):
+        names = list(s.search_space())
+        fig = plot_contour(s, *names)
+        assert "contour-points" in gids(fig)
+        assert subtitle(fig) == "interpolated between the trials"
+        with pytest.raises(TuneError, match=why):
+            plot_contour(s, *names, model="gp")
 
 
 def test_slice_plots_one_panel_per_parameter_with_the_best_starred(study):
@@ -117,6 +181,19 @@ def test_timeline_puts_overlapping_trials_on_separate_lanes():
     lanes = sorted(round(float(np.mean(p.vertices[:4, 1]))) for p in boxes.get_paths())
     # (0, 4) and (5, 6) on lane 0; (1, 2) and (2.5, 3) overlap the first: lane 1.
     assert lanes == [0, 0, 1, 1]
+
+
+def test_timeline_labels_lanes_with_the_workers_names():
+    s = Study(space={"x": Float(0, 1)}, seed=0, name="dask")
+    for start, worker in [(0, 1), (1, 0), (2, 1)]:
+        t = s.ask()
+        t.user_attrs.update(worker=worker, worker_name=f"tcp://10.0.0.{worker}:8786")
+        t.started = 100.0 + start
+        s.tell(t, value=start)
+        t.finished = 101.0 + start
+    ax = plot_timeline(s).axes[0]
+    assert ax.get_title(loc="left") == "Timeline: 3 trials on 2 lanes"
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["10.0.0.0:8786", "10.0.0.1:8786"]
 
 
 def test_tune_plot_kind_and_tune_compare_magics(shell):

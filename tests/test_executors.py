@@ -89,6 +89,32 @@ def test_killed_worker_fails_its_trial_only(executor):
     assert study.counts()["complete"] == 6
 
 
+def nap(trial):
+    time.sleep(0.1)  # long enough for both workers to hold a trial at once
+    return trial.params["x"]
+
+
+def test_each_trial_records_the_worker_that_ran_it(executor, tmp_path):
+    from hpt_magic.display import plot_timeline
+
+    path = tmp_path / "w.db"
+    study = Study(space={"x": Float(0, 1)}, seed=0, name="lanes", storage=path)
+    study.optimize(nap, n_trials=6, **executor)
+    workers = [t.user_attrs["worker"] for t in load_study("lanes", path).trials]
+    assert set(workers) <= {0, 1} and len(workers) == 6
+    ax = plot_timeline(study).axes[0]
+    assert ax.get_title(loc="left") == f"Timeline: 6 trials on {max(workers) + 1} lanes"
+    if "dask" in executor:
+        addresses = {t.user_attrs["worker_name"] for t in study.trials}
+        assert addresses <= set(executor["dask"].scheduler_info()["workers"])
+        assert len(addresses) == len(set(workers))  # one number per address
+        assert {t.get_text() for t in ax.get_yticklabels()} == {
+            a.removeprefix("tcp://") for a in addresses}
+    else:
+        assert set(workers) == {0, 1}  # two trials in flight from the start, one per process
+        assert "worker_name" not in study.trials[0].user_attrs
+
+
 def test_a_killed_trial_is_retried_once(executor, tmp_path):
     marker = tmp_path / "killed-once"
 
@@ -103,6 +129,10 @@ def test_a_killed_trial_is_retried_once(executor, tmp_path):
     assert marker.exists() and info.done == 3 and info.reason == "done"
     assert study.counts()["complete"] == 3
     assert study.trial(0).user_attrs["retried"] == 1
+    assert study.trial(0).user_attrs["worker"] in (0, 1)
+    if "dask" in executor:  # the worker that finished it, not the one that died
+        assert study.trial(0).user_attrs["worker_name"] in executor["dask"].scheduler_info()[
+            "workers"]
 
 
 def grow(trial):

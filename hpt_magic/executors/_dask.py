@@ -27,7 +27,7 @@ from ..exceptions import TuneError
 from ..trial import Trial
 from ._base import Executor
 from ._processes import main_module_spec
-from ._worker import Cancelled, dump_outcome, dumps, loads, run_remote, trial_spec
+from ._worker import Cancelled, dump_outcome, dumps, loads, run_remote, trial_spec, with_worker
 
 __all__ = ["DaskPool", "run_task"]
 
@@ -58,13 +58,15 @@ class _QueueChannel:
 
 
 def run_task(spec: dict[str, Any], run: str) -> bytes:
-    """The Dask task of one trial (runs on a worker); returns the pickled outcome."""
+    """The Dask task of one trial (runs on a worker); returns the pickled outcome, with the
+    address of the worker that ran it as ``worker``."""
     from distributed import Queue, get_worker
 
     number = spec["number"]
     # The objective and the kernel's queue of the current run, loaded once per run and
     # worker: kept on the Dask worker, which owns them and drops them when it goes.
-    current = get_worker().__dict__.setdefault("hpt_magic_run", {})
+    worker = get_worker()
+    current = worker.__dict__.setdefault("hpt_magic_run", {})
     if run not in current:
         current.clear()  # drop the objective of an earlier run
         current[run] = (None, Queue(f"hpt-{run}-up"))
@@ -75,7 +77,7 @@ def run_task(spec: dict[str, Any], run: str) -> bytes:
     if objective is None:
         objective = loads(channel.request(("objective", number))[1])
         current[run] = (objective, up)
-    return dump_outcome(run_remote(objective, spec, channel))
+    return dump_outcome({**run_remote(objective, spec, channel), "worker": worker.address})
 
 
 def _connect(dask: Any) -> tuple[Any, Any]:
@@ -130,7 +132,11 @@ def _workers_ignore_interrupts() -> Iterator[None]:
 
 
 class DaskPool(Executor):
-    """Trials of one pickled objective as Dask tasks; same messages as ``ProcessPool``."""
+    """Trials of one pickled objective as Dask tasks; same messages as ``ProcessPool``.
+
+    A finished trial's ``user_attrs`` name the worker that ran it: ``worker_name``, its
+    address, and ``worker``, a number per address in the order they first finished a trial.
+    """
 
     announces_start = True
 
@@ -152,6 +158,7 @@ class DaskPool(Executor):
         self._down: dict[int, Any] = {}
         self._futures: dict[int, Any] = {}
         self._tokens: dict[int, str] = {}  # trial -> token of its request awaiting a reply
+        self._lanes: dict[str, int] = {}  # worker address -> its number for this run
         self._inbox: queue.Queue[tuple] = queue.Queue()
         self._closing = threading.Event()
         self._reader = threading.Thread(target=self._read, name="hpt-dask-reader", daemon=True)
@@ -229,7 +236,13 @@ class DaskPool(Executor):
             return None
         if future.status == "finished":
             outcome = loads(future.result())
-            return None if outcome is None else ("done", number, outcome)
+            if outcome is None:
+                return None
+            address = outcome.pop("worker", None)  # None: a worker with an older hpt-magic
+            if address is not None:
+                lane = self._lanes.setdefault(address, len(self._lanes))
+                outcome = with_worker(outcome, lane, address)
+            return ("done", number, outcome)
         exc = future.exception()
         if isinstance(exc, KilledWorker):
             return ("lost", number, "Dask gave up after its workers kept dying")

@@ -20,7 +20,7 @@ from typing import Any
 from ..distributions import Distribution
 from ..trial import Trial
 from ._base import Executor
-from ._worker import dump_outcome, dumps, loads, run_remote, trial_spec
+from ._worker import dump_outcome, dumps, loads, run_remote, trial_spec, with_worker
 
 __all__ = ["ProcessPool", "worker_main", "prestart"]
 
@@ -55,9 +55,10 @@ def worker_main(conn: Connection, blob: bytes) -> None:
 
 
 class _Worker:
-    def __init__(self, process: Any, conn: Connection) -> None:
+    def __init__(self, process: Any, conn: Connection, slot: int) -> None:
         self.process = process
         self.conn = conn
+        self.slot = slot  # kept by the process that replaces it: the trial's ``worker``
         self.number: int | None = None  # the trial it runs
 
 
@@ -108,7 +109,8 @@ class ProcessPool(Executor):
     Messages come back as tuples: ``("suggest" | "report", number, ...)`` requests that
     await :meth:`reply`, ``("done", number, outcome)``, ``("lost", number, why)`` when the
     process running trial ``number`` died (a fresh process replaces it), and
-    ``("broken", None, why)`` when a worker cannot load the objective.
+    ``("broken", None, why)`` when a worker cannot load the objective. A finished trial's
+    ``user_attrs["worker"]`` is the slot (0 to ``n_workers - 1``) of the process that ran it.
     """
 
     def __init__(self, n_workers: int, blob: bytes,
@@ -119,15 +121,15 @@ class ProcessPool(Executor):
         self._ctx = _context()
         self._inbox: deque[tuple] = deque()
         self._idle_deaths = 0
-        self._workers = [self._spawn() for _ in range(n_workers)]
+        self._workers = [self._spawn(slot) for slot in range(n_workers)]
 
-    def _spawn(self) -> _Worker:
+    def _spawn(self, slot: int) -> _Worker:
         ours, theirs = self._ctx.Pipe(duplex=True)
         process = self._ctx.Process(target=worker_main, args=(theirs, self._blob),
                                     name="hpt-worker")
         process.start()
         theirs.close()  # so that our end sees EOF when the process dies
-        return _Worker(process, ours)
+        return _Worker(process, ours, slot)
 
     def submit(self, trial: Trial, known: dict[str, Distribution]) -> None:
         """Run a trial on an idle worker (the caller keeps at most ``size`` running)."""
@@ -158,7 +160,7 @@ class ProcessPool(Executor):
             return
         if message[0] == "done":
             worker.number = None
-            message = ("done", message[1], loads(message[2]))
+            message = ("done", message[1], with_worker(loads(message[2]), worker.slot))
         self._inbox.append(message)
 
     def _replace(self, worker: _Worker) -> None:
@@ -174,7 +176,7 @@ class ProcessPool(Executor):
                 self._inbox.append(("broken", None, f"worker processes keep dying before "
                                                     f"running a trial ({_exit_reason(code)})"))
                 return
-        self._workers[self._workers.index(worker)] = self._spawn()
+        self._workers[self._workers.index(worker)] = self._spawn(worker.slot)
 
     def stop_trial(self, number: int) -> None:
         """Kill the process running trial ``number`` and start a fresh one in its place."""
@@ -183,7 +185,7 @@ class ProcessPool(Executor):
                 worker.process.kill()
                 worker.process.join(timeout=5)
                 worker.conn.close()
-                self._workers[i] = self._spawn()
+                self._workers[i] = self._spawn(worker.slot)
                 # A message it sent before dying belongs to a trial that is over.
                 self._inbox = deque(m for m in self._inbox if m[1] != number)
                 return

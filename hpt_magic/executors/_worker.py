@@ -24,7 +24,7 @@ from ..trial import UNSET, Trial
 from ._objective import call_objective
 
 __all__ = ["Channel", "Cancelled", "trial_spec", "run_remote", "dump_outcome", "dump_objective",
-           "dumps", "loads"]
+           "dumps", "loads", "with_worker"]
 
 dumps = cloudpickle.dumps
 loads = cloudpickle.loads
@@ -118,6 +118,15 @@ def run_remote(objective: Callable[[Trial], Any], spec: dict[str, Any],
     outcome.pop("interrupt", None)
     outcome.update(user_attrs=trial.user_attrs, learned=link.learned)
     return outcome
+
+
+def with_worker(outcome: dict[str, Any], lane: int, name: str | None = None) -> dict[str, Any]:
+    """``outcome`` with the worker that ran the trial in its ``user_attrs``: ``worker``, a lane
+    number stable for the run (the timeline's rows), and ``worker_name`` where it has one."""
+    attrs = {**outcome.get("user_attrs", {}), "worker": lane}
+    if name is not None:
+        attrs["worker_name"] = name
+    return {**outcome, "user_attrs": attrs}
 
 
 def dump_outcome(outcome: dict[str, Any]) -> bytes:
