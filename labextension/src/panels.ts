@@ -46,6 +46,21 @@ export interface IDrawState {
   logScore: boolean;
   ink: IInk;
   width: number;
+  /** The trials the brush leaves out (1, by index into `doc.trials`), or null: none. */
+  dimmed: Uint8Array | null;
+}
+
+/** How opaque the marks of trials left out by the brush are drawn. */
+export const DIMMED_ALPHA = 0.15;
+
+/** True when trial `i` is left out by the brush. */
+export function isDimmed(s: IDrawState, i: number): boolean {
+  return s.dimmed !== null && s.dimmed[i] === 1;
+}
+
+/** Record on the chart how many trials it drew dimmed (tests and tools read it). */
+export function noteDimmed(chart: Chart, n: number): void {
+  chart.node.dataset.dimmed = String(n);
 }
 
 export function stateColor(state: string): string {
@@ -245,28 +260,41 @@ export function clipArea(ctx: CanvasRenderingContext2D, chart: Chart): void {
   ctx.clip();
 }
 
-/** Draw the marks of the scored trials at (xOf(i), y.map(value)), one path per mark. */
+/**
+ * Draw the marks of the scored trials at (xOf(i), y.map(value)), one path per mark; those
+ * the brush leaves out first and faint. Returns how many were drawn dimmed.
+ */
 function drawPoints(
   ctx: CanvasRenderingContext2D,
   chart: Chart,
   s: IDrawState,
   xOf: (i: number) => number,
   y: Scale
-): void {
+): number {
   const r = s.doc.trials.length > 500 ? 1.8 : 2.8;
-  for (const [key, ids] of byMark(s.doc, t => t.value !== null)) {
-    const [mark, color] = key.split('|') as [Mark, string];
-    ctx.beginPath();
-    for (const i of ids) {
-      const px = xOf(i);
-      const py = y.map(s.doc.trials[i].value as number);
-      if (isFinite(px) && isFinite(py) && inside(chart, px, py)) {
-        addMark(ctx, mark, px, py, r);
-        chart.addHit(px, py, i);
+  let nDimmed = 0;
+  for (const dimmed of s.dimmed ? [true, false] : [false]) {
+    ctx.globalAlpha = dimmed ? DIMMED_ALPHA : 1;
+    for (const [key, ids] of byMark(s.doc, t => t.value !== null)) {
+      const [mark, color] = key.split('|') as [Mark, string];
+      ctx.beginPath();
+      for (const i of ids) {
+        if (isDimmed(s, i) !== dimmed) {
+          continue;
+        }
+        const px = xOf(i);
+        const py = y.map(s.doc.trials[i].value as number);
+        if (isFinite(px) && isFinite(py) && inside(chart, px, py)) {
+          addMark(ctx, mark, px, py, r);
+          chart.addHit(px, py, i);
+          nDimmed += dimmed ? 1 : 0;
+        }
       }
+      paint(ctx, mark, color);
     }
-    paint(ctx, mark, color);
   }
+  ctx.globalAlpha = 1;
+  return nDimmed;
 }
 
 export function ring(ctx: CanvasRenderingContext2D, px: number, py: number, r = 6): void {
@@ -342,7 +370,7 @@ export function drawHistory(chart: Chart, s: IDrawState): void {
   ctx.lineWidth = 1.5;
   ctx.stroke();
 
-  drawPoints(ctx, chart, s, i => x.map(doc.trials[i].number), y);
+  let nDimmed = drawPoints(ctx, chart, s, i => x.map(doc.trials[i].number), y);
   ctx.restore();
 
   // Trials without a score (failed, running, ...) sit as crosses on the bottom edge.
@@ -356,14 +384,22 @@ export function drawHistory(chart: Chart, s: IDrawState): void {
     }
   });
   for (const [state, ids] of crosses) {
-    ctx.beginPath();
-    for (const i of ids) {
-      const px = x.map(doc.trials[i].number);
-      addMark(ctx, 'cross', px, bottom, 0);
-      chart.addHit(px, bottom, i);
+    for (const dimmed of [true, false]) {
+      ctx.globalAlpha = dimmed ? DIMMED_ALPHA : 1;
+      ctx.beginPath();
+      for (const i of ids) {
+        if (isDimmed(s, i) === dimmed) {
+          const px = x.map(doc.trials[i].number);
+          addMark(ctx, 'cross', px, bottom, 0);
+          chart.addHit(px, bottom, i);
+          nDimmed += dimmed ? 1 : 0;
+        }
+      }
+      paint(ctx, 'cross', stateColor(state));
     }
-    paint(ctx, 'cross', stateColor(state));
   }
+  ctx.globalAlpha = 1;
+  noteDimmed(chart, nDimmed);
   marks(ctx, s, i => {
     const t = doc.trials[i];
     return [x.map(t.number), t.value === null ? bottom : y.map(t.value)];
@@ -451,26 +487,34 @@ export function drawCurves(chart: Chart, s: IDrawState): void {
   // Many overlapping curves: fainter lines keep the dense regions readable.
   const alpha = Math.max(0.08, Math.min(0.8, 4 / Math.sqrt(nCurves)));
   ctx.lineWidth = 1;
-  for (const [color, ids] of groups) {
-    ctx.globalAlpha = alpha;
-    ctx.beginPath();
-    for (const i of ids) {
-      if (doc.trials[i].curve.length > 1) {
-        trace(i, true);
+  let nDimmed = 0;
+  for (const dimmed of s.dimmed ? [true, false] : [false]) {
+    // Curves the brush leaves out: much fainter, under the others.
+    const fade = dimmed ? DIMMED_ALPHA : 1;
+    for (const [color, allIds] of groups) {
+      const ids = allIds.filter(i => isDimmed(s, i) === dimmed);
+      nDimmed += dimmed ? ids.length : 0;
+      ctx.globalAlpha = alpha * fade;
+      ctx.beginPath();
+      for (const i of ids) {
+        if (doc.trials[i].curve.length > 1) {
+          trace(i, true);
+        }
       }
-    }
-    ctx.strokeStyle = color;
-    ctx.stroke();
-    ctx.globalAlpha = Math.max(alpha, 0.5);
-    ctx.beginPath();
-    for (const i of ids) {
-      if (doc.trials[i].curve.length === 1) {
-        single(i, 2, true);
+      ctx.strokeStyle = color;
+      ctx.stroke();
+      ctx.globalAlpha = Math.max(alpha, 0.5) * fade;
+      ctx.beginPath();
+      for (const i of ids) {
+        if (doc.trials[i].curve.length === 1) {
+          single(i, 2, true);
+        }
       }
+      ctx.fillStyle = color;
+      ctx.fill();
     }
-    ctx.fillStyle = color;
-    ctx.fill();
   }
+  noteDimmed(chart, nDimmed);
   ctx.globalAlpha = 1;
   for (const [i, color] of [
     [s.best, BEST_COLOR],
@@ -542,7 +586,7 @@ export function drawParam(chart: Chart, spec: IParamSpec, s: IDrawState): void {
     return isFinite(v) ? x.map(v) : NaN;
   };
   clipArea(ctx, chart);
-  drawPoints(ctx, chart, s, xOf, y);
+  noteDimmed(chart, drawPoints(ctx, chart, s, xOf, y));
   ctx.restore();
   marks(ctx, s, i => {
     const v = doc.trials[i].value;

@@ -11,6 +11,7 @@ import { Chart } from './chart';
 import {
   BEST_COLOR,
   CHART_HEIGHT,
+  DIMMED_ALPHA,
   IDrawState,
   INFEASIBLE_COLOR,
   Mark,
@@ -18,7 +19,9 @@ import {
   clipArea,
   drawStar,
   inside,
+  isDimmed,
   markOf,
+  noteDimmed,
   paint,
   ring
 } from './panels';
@@ -268,17 +271,26 @@ export function drawPareto(
   clipArea(ctx, chart);
   const r = p.placed.length > 500 ? 1.8 : 2.8;
   const groups = new Map<string, number[]>();
-  p.placed.forEach((trial, n) => {
-    if (p.front.has(trial)) {
-      return;
-    }
-    const key = p.feasible[n] ? markOf(doc.trials[trial]).join('|') : `cross|${INFEASIBLE_COLOR}`;
-    const list = groups.get(key) ?? [];
-    list.push(n);
-    groups.set(key, list);
-  });
+  let nDimmed = 0;
+  // Trials the brush leaves out first (their key ends in `|dim`), faint, under the others.
+  for (const dim of [true, false]) {
+    p.placed.forEach((trial, n) => {
+      if (p.front.has(trial) || isDimmed(s, trial) !== dim) {
+        return;
+      }
+      const mark = p.feasible[n]
+        ? markOf(doc.trials[trial]).join('|')
+        : `cross|${INFEASIBLE_COLOR}`;
+      const key = dim ? `${mark}|dim` : mark;
+      const list = groups.get(key) ?? [];
+      list.push(n);
+      groups.set(key, list);
+      nDimmed += dim ? 1 : 0;
+    });
+  }
   for (const [key, ids] of groups) {
-    const [mark, color] = key.split('|') as [Mark, string];
+    const [mark, color, dim] = key.split('|') as [Mark, string, string?];
+    ctx.globalAlpha = dim ? DIMMED_ALPHA : 1;
     ctx.beginPath();
     for (const n of ids) {
       const px = x.map(p.values[n][i]);
@@ -290,6 +302,7 @@ export function drawPareto(
     }
     paint(ctx, mark, color);
   }
+  ctx.globalAlpha = 1;
   // The front in loss order along x: the dominated region's edge turns at (x[k+1], y[k]).
   const sign = signs(p.objectives);
   const front = p.placed
@@ -321,9 +334,14 @@ export function drawPareto(
   for (const n of front) {
     const px = x.map(p.values[n][i]);
     const py = y.map(p.values[n][j]);
+    const dim = isDimmed(s, p.placed[n]);
+    ctx.globalAlpha = dim ? DIMMED_ALPHA : 1;
+    nDimmed += dim ? 1 : 0;
     drawStar(ctx, px, py, p.placed.length > 500 ? 4 : 5);
     chart.addHit(px, py, p.placed[n]);
   }
+  ctx.globalAlpha = 1;
+  noteDimmed(chart, nDimmed);
   ctx.restore();
   if (s.selected >= 0) {
     const n = p.placed.indexOf(s.selected);

@@ -37,6 +37,12 @@ export class Scale {
     return this.p0 + (v - this.lo) * this.k;
   }
 
+  /** The data value at pixel `px` (the inverse of `map`). */
+  invert(px: number): number {
+    const v = this.lo + (px - this.p0) / this.k;
+    return this.log ? Math.pow(10, v) : v;
+  }
+
   /** The same data interval on pixels moved by `d0` (at p0) and `d1` (at p1). */
   shift(d0: number, d1: number): Scale {
     if (d0 === 0 && d1 === 0) {

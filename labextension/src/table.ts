@@ -80,10 +80,19 @@ export class TopTable {
     this.head.addEventListener('keydown', event => activate(event, sortBy));
   }
 
-  /** Show the best trials of `doc`, highlighting trial number `selected` (or none). */
-  update(doc: IStudyDoc, params: IParamSpec[], selected: number | null): void {
+  /**
+   * Show the best trials of `doc`, highlighting trial number `selected` (or none) and
+   * dimming the trials in `dimmed` (numbers the brush leaves out; null: none).
+   */
+  update(
+    doc: IStudyDoc,
+    params: IParamSpec[],
+    selected: number | null,
+    dimmed: Set<number> | null = null
+  ): void {
     this.doc = doc;
     this.selected = selected;
+    this.dimmed = dimmed;
     const names = params.slice(0, MAX_PARAM_COLUMNS).map(p => p.name);
     const key = names.join('\u0000');
     if (key !== this.columnsKey) {
@@ -140,6 +149,9 @@ export class TopTable {
       row.tabIndex = 0;
       row.setAttribute('aria-selected', String(t.number === this.selected));
       row.classList.toggle('hpt-mod-selected', t.number === this.selected);
+      const dimmed = this.dimmed !== null && this.dimmed.has(t.number);
+      row.classList.toggle('hpt-mod-dimmed', dimmed);
+      row.title = dimmed ? 'Outside the filter' : '';
       fillCells(row, this.columns.length, 'td');
       this.columns.forEach((c, i) => {
         const text = c.text(t);
@@ -155,6 +167,7 @@ export class TopTable {
   private body: HTMLTableSectionElement;
   private doc: IStudyDoc | null = null;
   private selected: number | null = null;
+  private dimmed: Set<number> | null = null;
   private columns: IColumn[] = [];
   private columnsKey: string | null = null;
   private sortColumn = 1;

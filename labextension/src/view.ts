@@ -28,6 +28,8 @@ import {
   paretoData,
   paretoPairs
 } from './pareto';
+import { isComplete } from './brush';
+import { ParallelPanel } from './parallel';
 import { IStudySource, studies } from './registry';
 import { DocumentError, IParamSpec, IProgress, IStudyDoc, MIME_TYPE, parseStudy } from './schema';
 import { formatDuration, formatNumber } from './scale';
@@ -138,6 +140,24 @@ export class StudyView extends Widget implements IRenderMime.IRenderer, IStudySo
     this.pairBox = el('div', 'hpt-pairs', this.body);
     this.pairBox.hidden = true;
     this.body.insertBefore(this.pairBox, this.charts);
+    this.parallel = new ParallelPanel({
+      hover: (i, event) => {
+        const number = this.doc ? this.doc.trials[i].number : null;
+        this.hover(number);
+        if (number !== null) {
+          this.showTooltip(number, event);
+        }
+      },
+      label: (text, event) => this.showText(text, event),
+      leave: () => {
+        this.hover(null);
+        this.tooltip.hidden = true;
+      },
+      select: i => this.select(i >= 0 && this.doc ? this.doc.trials[i].number : null),
+      filter: () => this.scheduleDraw()
+    });
+    this.body.appendChild(this.parallel.chart.node);
+    this.listenKeys(this.parallel.chart);
     this.paramBox = el('div', 'hpt-params', this.body);
     this.table = new TopTable(number => this.select(number));
     // The table scrolls sideways on its own when its columns are wider than the view.
@@ -321,6 +341,20 @@ export class StudyView extends Widget implements IRenderMime.IRenderer, IStudySo
     this.logToggle.classList.toggle('hpt-mod-disabled', !allowed);
   }
 
+  /** Redraw at the next frame (a brush dragged over many mouse moves costs one per frame). */
+  private scheduleDraw(): void {
+    if (this.drawPending) {
+      return;
+    }
+    this.drawPending = true;
+    requestAnimationFrame(() => {
+      this.drawPending = false;
+      if (!this.isDisposed) {
+        this.draw();
+      }
+    });
+  }
+
   /** Redraw every chart and the table; records the time of parse + draw as data-render-ms. */
   private draw(): void {
     const doc = this.doc;
@@ -343,14 +377,22 @@ export class StudyView extends Widget implements IRenderMime.IRenderer, IStudySo
     // A multi-objective study always has two charts: the front and the hypervolume.
     const twoCharts = hasCurves || doc.objectives.length > 1;
     const perRow = twoCharts && width >= 2 * MIN_CHART_WIDTH ? 2 : 1;
+    const specs = paramSpecs(doc);
+    const logScore = this.logBox.checked && !this.logBox.disabled;
+    // The parallel coordinates need a parameter and a complete trial; their brush is the
+    // filter that every chart and the table dim by.
+    const parallel = specs.length > 0 && doc.trials.some(isComplete);
+    this.parallel.chart.node.hidden = !parallel;
+    const dimmed = parallel ? this.parallel.prepare(doc, specs, logScore) : null;
     const state: IDrawState = {
       doc,
       selected,
       hovered: this.indexOf(this.hovered),
       best: bestNumber === undefined ? -1 : this.indexOf(bestNumber),
-      logScore: this.logBox.checked && !this.logBox.disabled,
+      logScore,
       ink,
-      width: Math.floor(width / perRow) - 8
+      width: Math.floor(width / perRow) - 8,
+      dimmed
     };
     // Kept for hover redraws of the curves chart, at its own width.
     this.lastState = { ...state };
@@ -371,12 +413,16 @@ export class StudyView extends Widget implements IRenderMime.IRenderer, IStudySo
       drawCurves(this.curves, state);
     }
 
-    const specs = paramSpecs(doc);
+    if (parallel) {
+      this.parallel.draw({ ...state, width: width - 8 });
+    }
     this.syncParamCharts(specs);
     const perParamRow = Math.max(1, Math.min(specs.length, Math.floor(width / MIN_PARAM_WIDTH)));
     state.width = Math.floor(width / perParamRow) - 8;
     specs.forEach((spec, i) => drawParam(this.paramCharts[i], spec, state));
-    this.table.update(doc, specs, this.selected);
+    const left = dimmed ? doc.trials.filter((_, i) => dimmed[i]).map(t => t.number) : null;
+    this.table.update(doc, specs, this.selected, left && new Set(left));
+    this.node.dataset.kept = left ? String(doc.trials.length - left.length) : '';
     const ms = this.parseMs + performance.now() - start;
     this.parseMs = 0;
     this.node.dataset.renderMs = ms.toFixed(1);
@@ -574,7 +620,8 @@ export class StudyView extends Widget implements IRenderMime.IRenderer, IStudySo
       objectives.length > 1 || (objectives.length === 1 && objectives[0].name !== 'value');
     if (named) {
       objectives.forEach((o, i) => {
-        const value = t.values && i < t.values.length ? t.values[i] : null;
+        // A document without `values` (older, or written by hand) has the score in `value`.
+        const value = t.values && i < t.values.length ? t.values[i] : i === 0 ? t.value : null;
         lines.push(['hpt-tt-score', `${o.name}: ${formatNumber(value)}`]);
       });
     } else {
@@ -593,6 +640,10 @@ export class StudyView extends Widget implements IRenderMime.IRenderer, IStudySo
     }
     if (t.parent !== null) {
       lines.push(['hpt-tt-line', `from trial #${t.parent}`]);
+    }
+    const i = doc.trials.indexOf(t);
+    if (this.lastState?.dimmed && this.lastState.dimmed[i]) {
+      lines.push(['hpt-tt-filtered', 'outside the filter']);
     }
     for (const [name, value] of Object.entries(t.params)) {
       const text = typeof value === 'number' ? formatNumber(value) : String(value);
@@ -641,6 +692,8 @@ export class StudyView extends Widget implements IRenderMime.IRenderer, IStudySo
   private curves: Chart;
   private paramBox: HTMLDivElement;
   private paramCharts: Chart[] = [];
+  private parallel: ParallelPanel;
+  private drawPending = false;
   private table: TopTable;
   private tooltip: HTMLDivElement;
   private resizeObserver: ResizeObserver;
