@@ -262,7 +262,11 @@ class Run:
 
     def _repeated(self, trial: Trial) -> Trial | None:
         """The finished trial whose parameters ``trial`` repeats, if it does (and the
-        parameters were all decided at ask time)."""
+        parameters were all decided at ask time). A trial that continues another one's
+        training (a PBT child, from its parent's checkpoint) is never a repeat, even when its
+        parameters came out the same (a perturbation clipped at a bound)."""
+        if trial.checkpoint is not None or "parent" in trial.user_attrs:
+            return None
         values = _preset_params(self.study, trial)
         return None if values is None else self.seen.get(_params_key(values))
 

@@ -44,7 +44,8 @@ def test_bottom_member_is_paused_and_replaced_by_a_perturbed_top_member():
 def test_mutate_limits_explore_to_named_hyperparameters():
     study = Study(space={"h": Float(0.1, 10, log=True), "width": Float(1, 100)},
                   direction="maximize", seed=0,
-                  scheduler=PBTScheduler(population_size=4, interval=1, mutate=["h"]))
+                  scheduler=PBTScheduler(population_size=4, interval=1, mutate=["h"],
+                                         resample_probability=0.0))
     for h in (1.0, 2.0, 3.0, 0.5):
         study.enqueue({"h": h, "width": 10 * h})
         t = study.ask()
@@ -163,3 +164,27 @@ def test_pbt_beats_any_fixed_hyperparameter_on_a_drifting_optimum():
 def test_bad_options(kwargs):
     with pytest.raises(TuneError):
         PBTScheduler(**kwargs)
+
+
+def test_a_child_with_its_parents_exact_values_still_trains():
+    # perturb 1.0 and no resampling: every child has its parent's parameters. It continues
+    # the parent's training from the checkpoint, so it is not a repeat to reuse.
+    def grow(trial):
+        lr = trial.suggest("lr", Float(0.01, 1.0, log=True))
+        w = trial.checkpoint or 0.0
+        for step in range(trial.user_attrs.get("resume_step", 0), 6):
+            w += lr
+            if trial.report(w, step, checkpoint=w):
+                break
+        return w
+
+    study = Study(direction="maximize", seed=1,
+                  scheduler=PBTScheduler(population_size=4, interval=2, perturb=(1.0, 1.0),
+                                         resample_probability=0.0))
+    study.optimize(grow, n_trials=16)
+    children = [t for t in study.trials if "parent" in t.user_attrs]
+    assert children
+    for child in children:
+        assert "repeat_of" not in child.user_attrs
+        if child.user_attrs["resume_step"] < 6:  # else the parent's training was complete
+            assert min(child.intermediate) == child.user_attrs["resume_step"]
