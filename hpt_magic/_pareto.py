@@ -42,8 +42,13 @@ def _matrix(losses: Any) -> np.ndarray:
 
 def _dominance(losses: np.ndarray) -> np.ndarray:
     """``D[i, j]``: point ``i`` dominates point ``j``."""
-    le = (losses[:, None, :] <= losses[None, :, :]).all(axis=2)
-    lt = (losses[:, None, :] < losses[None, :, :]).any(axis=2)
+    # One objective at a time: n x n planes, never the n x n x m block (ten times slower).
+    col = losses[:, 0]
+    le, lt = col[:, None] <= col, col[:, None] < col
+    for k in range(1, losses.shape[1]):
+        col = losses[:, k]
+        le &= col[:, None] <= col
+        lt |= col[:, None] < col
     return le & lt
 
 
@@ -70,47 +75,73 @@ def non_dominated_ranks(losses: np.ndarray) -> np.ndarray:
     [0, 0, 1, 2]
     """
     losses = _matrix(losses)
+    return _ranks(losses, len(losses))
+
+
+def _ranks(losses: np.ndarray, stop: int) -> np.ndarray:
+    """Non-dominated sorting that ends once the fronts hold ``stop`` rows; the rows left
+    over all get the next rank."""
     n = len(losses)
     ranks = np.full(n, -1)
     if not n:
         return ranks
     dom = _dominance(losses)
-    count = dom.sum(axis=0)  # how many points dominate each point
+    count = np.count_nonzero(dom, axis=0)  # how many points dominate each point
     front = np.flatnonzero(count == 0)
-    rank = 0
-    while len(front):
+    rank = done = 0
+    while len(front) and done < stop:
         ranks[front] = rank
-        count = count - dom[front].sum(axis=0)
-        count[ranks >= 0] = -1
+        done += len(front)
+        count -= np.count_nonzero(dom[front], axis=0)
+        count[front] = -1
         front = np.flatnonzero(count == 0)
         rank += 1
+    ranks[ranks < 0] = rank
     return ranks
 
 
 def crowding_distance(losses: np.ndarray) -> np.ndarray:
     """NSGA-II's crowding distance of each row within its set (``inf`` at the extremes):
-    larger means a lonelier point, worth keeping for the spread of the front."""
+    larger means a lonelier point, worth keeping for the spread of the front.
+
+    Examples
+    --------
+    >>> crowding_distance(np.array([[0, 4], [1, 2], [3, 1], [4, 0]])).tolist()
+    [inf, 1.5, 1.25, inf]
+    """
     losses = _matrix(losses)
+    return _crowding(losses, np.zeros(len(losses), dtype=int))
+
+
+def _crowding(losses: np.ndarray, fronts: np.ndarray) -> np.ndarray:
+    """The crowding distance of each row within its front (rows of equal ``fronts``), all
+    fronts at once."""
     n, m = losses.shape
     dist = np.zeros(n)
-    if n <= 2:
-        return np.full(n, math.inf)
+    if not n:
+        return dist
+    first, last = np.ones(n, dtype=bool), np.ones(n, dtype=bool)
     for k in range(m):
-        order = np.argsort(losses[:, k], kind="stable")
-        col = losses[order, k]
-        span = col[-1] - col[0]
-        dist[order[[0, -1]]] = math.inf
-        if span > 0:
-            dist[order[1:-1]] += (col[2:] - col[:-2]) / span
+        order = np.lexsort((losses[:, k], fronts))  # by front, then by objective k; stable
+        col, f = losses[order, k], fronts[order]
+        np.not_equal(f[1:], f[:-1], out=first[1:])
+        last[:-1] = first[1:]
+        starts, ends = np.flatnonzero(first), np.flatnonzero(last)
+        span = np.repeat(col[ends] - col[starts], ends - starts + 1)
+        inner = np.flatnonzero(~(first | last) & (span > 0))
+        dist[order[first | last]] = math.inf
+        dist[order[inner]] += (col[inner + 1] - col[inner - 1]) / span[inner]
     return dist
 
 
-def nsga_order(losses: np.ndarray, violations: np.ndarray | None = None) -> np.ndarray:
+def nsga_order(losses: np.ndarray, violations: np.ndarray | None = None, *,
+               best: int | None = None) -> np.ndarray:
     """Indices of ``losses`` from best to worst as NSGA-II ranks them (Deb et al., 2002).
 
     Feasible points (violation 0) come first, by front and, within a front, by crowding
     distance (lonely points first); infeasible points follow, least violation first. Ties
-    keep their order. With one column this is a plain stable sort by loss.
+    keep their order. With one column this is a plain stable sort by loss. With ``best``,
+    only the first ``best`` indices (the fronts after them are not sorted).
 
     Examples
     --------
@@ -125,15 +156,11 @@ def nsga_order(losses: np.ndarray, violations: np.ndarray | None = None) -> np.n
     infeasible = infeasible[np.argsort(viol[infeasible], kind="stable")]
     if losses.shape[1] == 1:
         head = feasible[np.argsort(losses[feasible, 0], kind="stable")]
-        return np.concatenate([head, infeasible]).astype(int)
-    sub = losses[feasible]
-    ranks = non_dominated_ranks(sub)
-    crowd = np.zeros(len(sub))
-    for r in np.unique(ranks):
-        members = np.flatnonzero(ranks == r)
-        crowd[members] = crowding_distance(sub[members])
-    head = feasible[np.lexsort((-crowd, ranks))]
-    return np.concatenate([head, infeasible]).astype(int)
+    else:
+        sub = losses[feasible]
+        ranks = _ranks(sub, len(sub) if best is None else best)
+        head = feasible[np.lexsort((-_crowding(sub, ranks), ranks))]
+    return np.concatenate([head, infeasible]).astype(int)[:best]
 
 
 def hypervolume(points: np.ndarray, reference: Sequence[float]) -> float:

@@ -227,3 +227,33 @@ def test_every_plot_of_a_study_with_one_trial_is_drawn_or_explained():
         plot_contour(s, "x", "x")
     with pytest.raises(TuneError, match="at least 4 complete trials"):
         plot_importances(s)
+
+
+def _score_labels(study):
+    """Every label that names the plotted score: the parallel plot's last axis and colour
+    bar, the contour's colour bar, the EDF's x axis, the history panel's y axis and the
+    comparison's best-so-far axis."""
+    from hpt_magic.visualization._panels import draw_history
+
+    parallel = plot_parallel_coordinates(study)
+    contour = plot_contour(study, "x", "lr", model="points")
+    history = Figure().add_subplot()
+    draw_history(history, study)
+    return [parallel.axes[0].get_xticklabels()[-1].get_text(), parallel.axes[-1].get_ylabel(),
+            contour.axes[-1].get_ylabel(), plot_edf(study).axes[0].get_xlabel(),
+            history.get_ylabel(), plot_compare([study]).axes[0].get_ylabel()]
+
+
+def test_plots_of_several_objectives_name_the_first_one(study):
+    space = study.search_space()
+    multi = Study(space=space, sampler="random", seed=0, name="multi",
+                  directions=["maximize", "minimize"], objectives=["accuracy", "size"])
+    multi.optimize(lambda t: {"accuracy": -objective(t), "size": t.params["depth"]},
+                   n_trials=20)
+    assert _score_labels(multi) == ["accuracy ↑"] * 5 + ["best accuracy ↑"]
+    named = Study(space=space, sampler="random", seed=0, objectives=["val_loss"])
+    named.optimize(objective, n_trials=10)
+    assert _score_labels(named) == ["val_loss ↓"] * 5 + ["best val_loss ↓"]
+    # One unnamed objective stays "score"; studies of different objectives too.
+    assert _score_labels(study) == ["score"] * 5 + ["best score"]
+    assert plot_edf(study, multi).axes[0].get_xlabel() == "score"

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .._pareto import nsga_order
+from .._pareto import crowding_distance, nsga_order
 from ..distributions import Choice, Distribution
 from ..exceptions import TuneError
 from ..trial import Trial
@@ -74,14 +75,15 @@ class NSGAIISampler(Sampler):
         self.mutation_prob = mutation_prob
         self.eta_crossover = float(eta_crossover)
         self.eta_mutation = float(eta_mutation)
+        self._archive: _Archive | None = None
 
     def sample_joint(self, study: Study, trial: Trial,
                      space: Mapping[str, Distribution]) -> dict[str, Any]:
-        X, elite = self._elite(study, space)
+        elite = self._elite(study, space)
         if elite is None:
             return {}
         rng = self.rng(trial.number, "nsga2")
-        a, b = (X[elite[min(rng.integers(len(elite), size=2))]] for _ in range(2))
+        a, b = (elite[min(rng.integers(len(elite), size=2))] for _ in range(2))
         dists = list(space.values())
         child = self._crossover(a, b, dists, rng)
         child = self._mutate(child, dists, rng)
@@ -90,22 +92,15 @@ class NSGAIISampler(Sampler):
     def sample_one(self, study: Study, trial: Trial, name: str, dist: Distribution) -> Any:
         return dist.sample(self.rng(trial.number, name))
 
-    def _elite(self, study: Study, space: Mapping[str, Distribution]) -> tuple[np.ndarray, Any]:
-        """The unit points of the finished trials and the elite's rows, best first (``None``
-        before ``population_size`` trials are usable)."""
+    def _elite(self, study: Study, space: Mapping[str, Distribution]) -> np.ndarray | None:
+        """The unit points of the elite, best first (``None`` before ``population_size``
+        trials are usable)."""
         if not space:
-            return np.empty((0, 0)), None
-        X, y, used = observations(study, space)
-        if getattr(study, "scoring", None) is not None:
-            L, V = losses_matrix(study, used)
-        else:
-            L, V = y.reshape(-1, 1), np.zeros(len(y))
-        ok = ~np.isnan(L).any(axis=1)
-        if ok.sum() < self.population_size:
-            return X, None
-        rows = np.flatnonzero(ok)
-        order = rows[nsga_order(L[ok], V[ok])]
-        return X, order[: self.population_size]
+            return None
+        archive = self._archive
+        if archive is None or not archive.serves(study, space, self.population_size):
+            archive = self._archive = _Archive(study, space, self.population_size)
+        return archive.elite()
 
     def _crossover(self, a: np.ndarray, b: np.ndarray, dists: list[Distribution],
                    rng: np.random.Generator) -> np.ndarray:
@@ -143,3 +138,106 @@ class NSGAIISampler(Sampler):
 
     def __repr__(self) -> str:
         return f"NSGAIISampler(seed={self.seed}, population_size={self.population_size})"
+
+
+class _Archive:
+    """A study's finished trials that can still be in the elite, each converted once.
+
+    A point that ``size`` others dominate can never be among the best ``size`` again: they
+    all sit on earlier fronts, and trials are only ever added. Nor does it shape the fronts
+    before them (it dominates no point there), and a point dominated by ``size`` points is
+    dominated by ``size`` kept ones (the first ``size`` of its dominators, in an order that
+    puts dominators first, have fewer), so counting against the kept points stays exact.
+    Ranking the kept points, each with the count of points that dominate it, therefore
+    gives the same elite as ranking the whole history, at the cost of a few hundred points
+    instead of all of them. Infeasible trials matter only until ``size`` feasible ones exist.
+    """
+
+    def __init__(self, study: Study, space: Mapping[str, Distribution], size: int) -> None:
+        self.study, self.space, self.size = study, dict(space), size
+        scoring = getattr(study, "scoring", None)
+        self.k = 1 if scoring is None else len(scoring.names)
+        self._clear()
+
+    def _clear(self) -> None:
+        self.usable = 0  # finished trials with a loss for every objective
+        self.n_feasible = 0
+        self.X, self.L = np.empty((0, len(self.space))), np.empty((0, self.k))
+        self.where = np.empty(0, dtype=int)  # position in the study's trials: breaks ties
+        self.count = np.empty(0, dtype=int)  # how many trials dominate each point
+        self.infeasible: list[tuple[float, int, np.ndarray]] = []  # (violation, where, unit)
+        self._seen: list[Trial] = []
+        self._open: list[int] = []
+        self._best: np.ndarray | None = None
+
+    def serves(self, study: Study, space: Mapping[str, Distribution], size: int) -> bool:
+        """Whether this archive is the one for ``study``, ``space`` and elite ``size``."""
+        return (study is self.study and size == self.size and list(space) == list(self.space)
+                and all(d is self.space[n] or d == self.space[n] for n, d in space.items()))
+
+    def elite(self) -> np.ndarray | None:
+        """The unit points of the best ``size`` usable trials, best first (``None`` while
+        fewer are usable)."""
+        if self._refresh():
+            self._best = None
+        if self.usable < self.size:
+            return None
+        if self._best is None:
+            self._best = self._rank()
+        return self._best
+
+    def _refresh(self) -> bool:
+        """Take in the trials that finished since the last call; whether any was usable."""
+        trials = self.study.trials
+        if len(trials) < len(self._seen) or any(map(operator.is_not, trials, self._seen)):
+            self._clear()  # trials were replaced (a reload): rebuild rather than trust old rows
+        still_open, new = [], []
+        for i in (*self._open, *range(len(self._seen), len(trials))):
+            (new if trials[i].state.finished else still_open).append(i)
+        self._seen, self._open = trials, still_open
+        X, y, used = observations(self.study, self.space, trials=[trials[i] for i in new])
+        if getattr(self.study, "scoring", None) is not None:
+            L, V = losses_matrix(self.study, used)
+        else:
+            L, V = y.reshape(-1, 1), np.zeros(len(y))
+        where = {t.number: i for i, t in zip(new, (trials[i] for i in new))}
+        added = False
+        for x, loss, violation, t in zip(X, L, V, used):
+            if np.isnan(loss).any():
+                continue
+            self.usable += 1
+            added = True
+            if violation > 0:
+                if self.n_feasible < self.size:
+                    self.infeasible.append((violation, where[t.number], x))
+            else:
+                self._add(x, loss, where[t.number])
+        return added
+
+    def _add(self, x: np.ndarray, loss: np.ndarray, where: int) -> None:
+        le, lt = self.L <= loss, self.L < loss
+        over = int(np.count_nonzero(le.all(axis=1) & lt.any(axis=1)))  # dominate the new one
+        self.count += ~(lt.any(axis=1) | le.all(axis=1))  # the points it dominates
+        keep = self.count < self.size
+        self.X, self.L, self.where, self.count = (
+            self.X[keep], self.L[keep], self.where[keep], self.count[keep])
+        if over < self.size:
+            self.X, self.L = np.vstack([self.X, x]), np.vstack([self.L, loss])
+            self.where, self.count = np.append(self.where, where), np.append(self.count, over)
+        self.n_feasible += 1
+        if self.n_feasible >= self.size:
+            self.infeasible = []
+
+    def _rank(self) -> np.ndarray:
+        # In the order of the study's trials, so that ties break as over the whole history.
+        rows = np.argsort(self.where, kind="stable")
+        front = rows[self.count[rows] == 0]
+        if self.k > 1 and len(front) >= self.size:  # the Pareto front alone fills the elite
+            best = self.X[front[np.argsort(-crowding_distance(self.L[front]), kind="stable")]]
+            best = best[: self.size]
+        else:
+            best = self.X[rows[nsga_order(self.L[rows], best=self.size)]]
+        if len(best) < self.size and self.infeasible:
+            ranked = sorted(self.infeasible, key=lambda item: item[:2])
+            best = np.vstack([best, [x for *_, x in ranked]])[: self.size]
+        return best

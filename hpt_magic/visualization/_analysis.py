@@ -21,7 +21,7 @@ from ..exceptions import TuneError
 from ..trial import Direction
 from ._importance import importances_with_spread
 from ._layout import new_figure, params_figure
-from ._panels import COLORS, SMALL, _best, _finite, _style, _text, best_so_far
+from ._panels import COLORS, SMALL, _best, _finite, _objective_label, _style, _text, best_so_far
 
 __all__ = ["KINDS", "plot_parallel_coordinates", "plot_contour", "plot_slice",
            "plot_importances", "plot_edf", "plot_timeline", "plot_compare", "plot_kind"]
@@ -108,11 +108,13 @@ def plot_parallel_coordinates(study: Any, params: Sequence[str] | None = None) -
     ax.axvline(xs[-1], color="#999999", lw=0.6)
     ax.text(xs[-1] + 0.03, 0, f"{lo:.4g}", fontsize=6, va="center")
     ax.text(xs[-1] + 0.03, 1, f"{hi:.4g}", fontsize=6, va="center")
-    ax.set_xticks(xs, [_text(n, 14) for n in names] + ["score"], fontsize=SMALL)
+    ax.set_xticks(xs, [_text(n, 14) for n in names] + [_objective_label(study, 14)],
+                  fontsize=SMALL)
     ax.set_yticks([])
     ax.set_xlim(-0.2, xs[-1] + 0.5)
     ax.set_ylim(-0.05, 1.05)
-    fig.colorbar(lines, ax=ax, fraction=0.03, pad=0.02).set_label("score", fontsize=SMALL)
+    fig.colorbar(lines, ax=ax, fraction=0.03, pad=0.02).set_label(_objective_label(study),
+                                                                  fontsize=SMALL)
     return fig
 
 
@@ -264,7 +266,8 @@ def plot_contour(study: Any, x: str | None = None, y: str | None = None, *,
     ax.set_ylabel(_text(y, 30), fontsize=SMALL)
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
-    fig.colorbar(filled, ax=ax, fraction=0.05, pad=0.03).set_label("score", fontsize=SMALL)
+    fig.colorbar(filled, ax=ax, fraction=0.05, pad=0.03).set_label(_objective_label(study),
+                                                                   fontsize=SMALL)
     return fig
 
 
@@ -289,6 +292,12 @@ def plot_importances(study: Any, evaluator: str = "ped-anova") -> Figure:
     return fig
 
 
+def _shared_label(studies: Sequence[Any]) -> str:
+    """The objective the studies' scores are of, when they agree (else plain "score")."""
+    labels = {_objective_label(study) for study in studies}
+    return labels.pop() if len(labels) == 1 else "score"
+
+
 def _edf_axes(ax: Any, studies: Sequence[Any]) -> None:
     _style(ax, "Empirical distribution of scores")
     for k, study in enumerate(studies):
@@ -296,7 +305,7 @@ def _edf_axes(ax: Any, studies: Sequence[Any]) -> None:
         if len(values):
             ax.step(values, np.arange(1, len(values) + 1) / len(values), where="post",
                     color=f"C{k}", label=_text(study.name, 24), gid=f"edf:{k}")
-    ax.set_xlabel("score", fontsize=SMALL)
+    ax.set_xlabel(_shared_label(studies), fontsize=SMALL)
     ax.set_ylabel("share of trials ≤ score", fontsize=SMALL)
     ax.set_ylim(0, 1.02)
     ax.legend(fontsize=7, frameon=False, loc="best" if len(studies) < 6 else "lower right")
@@ -395,7 +404,7 @@ def plot_compare(studies: Sequence[Any]) -> Figure:
             history.plot(x, y, drawstyle="steps-post", color=f"C{k}", lw=1.5,
                          label=_text(study.name, 24), gid=f"compare:{k}")
     history.set_xlabel("trial", fontsize=SMALL)
-    history.set_ylabel("best score", fontsize=SMALL)
+    history.set_ylabel(f"best {_shared_label(studies)}", fontsize=SMALL)
     history.legend(fontsize=7, frameon=False)
     _edf_axes(edf, studies)
     fig.subplots_adjust(left=0.07, right=0.98, bottom=0.15, top=0.9, wspace=0.22)

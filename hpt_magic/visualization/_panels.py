@@ -99,6 +99,16 @@ def _text(s: Any, limit: int = 18) -> str:
     return s.replace("$", r"\$")
 
 
+def _objective_label(view: Any, limit: int = 24) -> str:
+    """What a panel of ``t.value`` plots: ``"score"`` for one unnamed objective, else the
+    first objective's name and direction, as the Pareto panel writes them."""
+    names = list(getattr(view, "objectives", None) or ["value"])
+    if names == ["value"]:
+        return "score"
+    direction = Direction((getattr(view, "directions", None) or [view.direction])[0])
+    return f"{_text(names[0], limit)} {'↑' if direction is Direction.MAXIMIZE else '↓'}"
+
+
 def _style(ax: Any, title: str, grid: bool = True) -> None:
     ax.set_axis_on()
     # A fixed title height: automatic placement measures every tick label at each draw.
@@ -121,7 +131,7 @@ def draw_history(ax: Any, view: Any) -> None:
     _style(ax, "History")
     ax.locator_params(nbins=5)  # every tick label costs a text layout at each update
     ax.set_xlabel("trial", fontsize=SMALL)
-    ax.set_ylabel("score", fontsize=SMALL)
+    ax.set_ylabel(_objective_label(view), fontsize=SMALL)
     groups: dict[str, tuple[list[int], list[float]]] = {}
     bottom: dict[str, list[int]] = {}
     for t in view.trials:
