@@ -7,9 +7,11 @@
 2. One redraw of a study of 2000 trials with 20 reported steps each (target < 300 ms): a live
    update (figure, PNG, JSON document and its serialisation), and ``plot(study)`` saved as a
    PNG (a new Figure each time, as ``%tune_plot`` does).
-3. A live study of 5000 quick trials (``--live-big``): wall time with the dashboard against
-   without (target: under 5 % more), the largest update sent and the longest gap between
-   updates (the document of a live update is a bounded sample of the study).
+3. A live study of 5000 quick trials (``--live-big``, ``--pairs`` runs each way, alternated):
+   wall and CPU time with the dashboard against without (target: under 5 % more wall time),
+   the largest update sent and the longest gap between updates (the document of a live update
+   is a bounded sample of the study). The extra CPU over the wall time without is what the
+   dashboard would add on an idle machine. Only this part: ``--only live-big``.
 4. Every analysis plot of the 2000-trial study drawn to PNG (target < 300 ms of CPU each).
 5. Importances: PED-ANOVA and fANOVA against Optuna's evaluators on the same trials (Spearman
    rank correlation; needs ``optuna``).
@@ -103,25 +105,38 @@ def quick(trial):
     return value
 
 
-def live_big(n_trials: int) -> None:
-    """Wall time of a quick 5000-trial study with and without the live dashboard."""
-    walls = {}
-    for show in (False, True, False, True):
+def live_big(n_trials: int, pairs: int) -> None:
+    """Wall and CPU time of a quick study with and without the live dashboard, run in
+    alternation (``pairs`` times each, medians compared: the machine's load drifts)."""
+    runs: dict[bool, list[tuple[float, float]]] = {False: [], True: []}
+    largest = longest = 0.0
+    updates, images = [], []
+    for show in (False, True) * pairs:
         study = Study(space=space(), direction="maximize", seed=0)
         out = SizedOutput()
-        start = time.perf_counter()
+        cpu, wall = time.process_time(), time.perf_counter()
         dash = Dashboard(study, n_trials=n_trials, output=out) if show else None
         study.optimize(quick, n_trials=n_trials)
         if dash is not None:
             dash.close()
-        walls.setdefault(show, []).append(time.perf_counter() - start)
+        runs[show].append((time.perf_counter() - wall, time.process_time() - cpu))
         if show:
-            sizes = (out.largest, out.longest, dash.updates, dash.drawings)
-    base, live = min(walls[False]), min(walls[True])
-    print(f"live study of {n_trials} trials of ~5 ms: wall {live:.1f} s with the dashboard, "
-          f"{base:.1f} s without: +{100 * (live - base) / base:.1f} %; largest live update "
-          f"{sizes[0] / 1e3:.0f} kB, longest gap between updates {sizes[1]:.2f} s "
-          f"({sizes[2]} updates, {sizes[3]} images)")
+            largest, longest = max(largest, out.largest), max(longest, out.longest)
+            updates.append(dash.updates)
+            images.append(dash.drawings)
+    print(f"live study of {n_trials} trials of ~5 ms, {pairs} runs each way in alternation "
+          f"(load {os.getloadavg()[0]:.1f}):")
+    reference = statistics.median(r[0] for r in runs[False])
+    for label, i in (("wall", 0), ("CPU", 1)):
+        base = [r[i] for r in runs[False]]
+        live = [r[i] for r in runs[True]]
+        b, m = statistics.median(base), statistics.median(live)
+        print(f"  {label:4s} without / with the dashboard (s): "
+              f"{' '.join(f'{x:.2f}' for x in base)} / {' '.join(f'{x:.2f}' for x in live)}; "
+              f"medians {b:.2f} / {m:.2f}: {m - b:+.2f} s = {100 * (m - b) / reference:+.1f} "
+              f"% of the wall time without")
+    print(f"  largest live update {largest / 1e3:.0f} kB, longest gap between updates "
+          f"{longest:.2f} s, updates per run {updates}, images {images}")
 
 
 def analysis_plots(study: Study, repeat: int) -> None:
@@ -219,19 +234,21 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--live-big", type=int, default=5000)
+    parser.add_argument("--pairs", type=int, default=3,
+                        help="runs with and without the dashboard in part 3")
     parser.add_argument("--only", choices=["share", "big", "live-big", "plots", "importance"])
     args = parser.parse_args()
     print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
     if args.only in (None, "share"):
         share(args)
-    study = big_study(args.big, args.steps)
+    study = big_study(args.big, args.steps) if args.only in (None, "big", "plots") else None
     if args.only in (None, "big"):
         big(args, study)
     if args.only in (None, "plots"):
         analysis_plots(study, args.repeat)
     if args.only in (None, "live-big"):
-        live_big(args.live_big)
+        live_big(args.live_big, args.pairs)
     if args.only in (None, "importance"):
         importance_agreement(200)
     print(f"load average at end: {os.getloadavg()[0]:.1f}")

@@ -315,7 +315,7 @@ def test_throttle_keeps_drawing_within_its_budget():
         clock.advance(0.1)
         return trial.params["x"]
 
-    study.optimize(objective, n_trials=200)
+    study.optimize(objective, n_trials=400)
     wall = clock()
     assert 2 < dash.drawings < 10
     # Drawing: over budget by at most the first image's cost above the guess, and the final.

@@ -3,7 +3,7 @@
 :class:`Dashboard` follows a study through its events and keeps one output up to date: a PNG
 of the three panels (history, learning curves, parameters), a progress line, and the study as
 JSON (``application/vnd.hpt-magic.study+json``) for the JupyterLab extension. The panels are
-also available alone, as functions returning a matplotlib ``Figure``.
+also available alone, as functions returning a matplotlib ``Figure`` (:mod:`hpt_magic.display`).
 
 Everything is drawn on ``matplotlib.figure.Figure`` objects with the Agg canvas: no pyplot
 figure is created, so nothing piles up and the user's own plotting state is left alone.
@@ -15,43 +15,45 @@ import base64
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._format import format_duration, format_number
+from .._signals import hold_interrupts
 from ..exceptions import TuneError
 from ..study._events import Event
 from ..trial import top_trials
-from ..visualization import _layout
-from ..visualization._document import MIME, document
-from ..visualization._figures import (
-    importances_or_none,
-    plot,
-    plot_curves,
-    plot_history,
-    plot_params,
-    study_json,
-)
+from ..visualization._document import MIME, document, trial_json
 from ..visualization._summary import summary_bundle, summary_html, summary_text, view_fallback
 from ._output import Controls, KernelOutput, in_kernel, show
 
-__all__ = ["Dashboard", "plot", "plot_history", "plot_curves", "plot_params", "study_json",
-           "show_dashboard", "show_summary", "summary_html", "summary_text", "progress_line",
-           "manual_bundle", "MIME"]
+if TYPE_CHECKING:
+    from ..visualization._layout import DashboardFigure
+
+__all__ = ["Dashboard", "show_dashboard", "show_summary", "summary_html", "summary_text",
+           "progress_line", "manual_bundle", "MIME"]
 
 MODES = ("live", "final", "none")
-#: Share of the wall time that drawing may take. The first image is drawn as soon as the first
-#: trial finishes (front ends without the JupyterLab extension show nothing else); later ones
-#: only when the time spent drawing so far plus the cost of the last drawing stays under
-#: ``BUDGET`` times the time since the dashboard appeared: a slow redraw (a huge study, a busy
-#: machine) is simply made less often. ``FIRST_DRAWING`` is the cost assumed before the first.
-BUDGET, FIRST_DRAWING = 0.03, 0.1
+#: Shares of the run's time that live updates may take, each update costed on the dashboard's
+#: clock (the run waits for it, whatever a busy machine makes of its CPU): ``BUDGET`` for the
+#: updates that draw a new image, ``LIGHT_BUDGET`` for the light ones between them. After an
+#: update, the next of its kind waits its expected cost divided by its share: costlier updates
+#: (a huge study, a busy machine) come less often, evenly spaced rather than in bursts, and all
+#: live updates together take 2 % of the run. The expected cost is the mean of the last
+#: one and the one expected before it, so that one slow update (a garbage collection) does not
+#: hold the next back for long. The first image is drawn as soon as the first trial finishes
+#: (front ends without the JupyterLab extension show nothing else); ``FIRST_DRAWING`` is the
+#: cost expected before it.
+BUDGET, FIRST_DRAWING = 0.01, 0.1
 #: Live updates of a large study send a sample of it (the best, the newest, the running trials
 #: and an even spread of the rest) with thinned learning curves, so that an update stays
 #: bounded in size (and in the browser's work) however long the study grows; the final update
-#: sends everything. See :func:`hpt_magic.visualization._document.document`.
-LIVE_TRIALS, LIVE_CURVE_POINTS = 1000, 40
+#: sends everything. See :func:`hpt_magic.visualization._document.document`. Its cost sets how
+#: often light updates fit in their budget: 500 trials keep one under ~20 ms (a few hundred kB).
+LIVE_TRIALS, LIVE_CURVE_POINTS = 500, 40
 #: Between drawings, light updates refresh the progress line and the JSON document (which the
 #: JupyterLab extension renders) and keep the last image, within their own, smaller budget.
+#: Each converts the trials finished since the one before, so that the final update, which
+#: sends them all, is left with only the newest to convert.
 LIGHT_BUDGET = 0.01
 #: The final update of a run at least this long (seconds) adds the parameter importances: their
 #: surrogate model takes up to a second, too much for the budget of a short run.
@@ -119,16 +121,17 @@ class Dashboard:
         self.min_interval = min_interval
         self.updates, self.seconds = 0, 0.0
         self.drawings, self.drawing_seconds = 0, 0.0
-        self._drawing_cost = FIRST_DRAWING
+        self._drawing_cost, self._light_cost = FIRST_DRAWING, 0.0
         self._png: str | None = None
         self._clock = clock
         self._output = output
         self._table = table
         self._model = _Model(study)
         self._cache: dict[int, dict[str, Any]] = {}
-        self._figure = _layout.DashboardFigure()
+        self._new: list[Any] = []  # finished since the last update, not yet in the cache
+        self._figure: DashboardFigure | None = None  # made for the first image
         self._drawing = threading.Lock()
-        self._created = self._started = clock()
+        self._started = self._last_drawing = clock()
         self._ended: float | None = None
         self._status = "running"
         self._reason: str | None = None
@@ -159,9 +162,12 @@ class Dashboard:
             self._finish()
             return
         elif event.trial is not None:
-            self._model.add(event.trial)
+            # O(1) per event: thousands of them arrive between two updates.
+            self._model.add(event.trial, changed=kind != "trial_reported")
             if kind == "trial_finished":
                 self._done += 1
+                if self.mode == "live":
+                    self._new.append(event.trial)
         if self.mode == "live":
             due = self._due(first_image=kind == "trial_finished" and self.drawings == 0)
             if due is not None:
@@ -176,12 +182,13 @@ class Dashboard:
         if first_image and self._images:
             return "image"
         now = self._clock()
-        if self._last is not None and now - self._last < self.min_interval:
+        if self._last is None:
+            return "light"
+        if now - self._last < self.min_interval:
             return None
-        elapsed = now - self._created
-        if self.drawing_seconds + self._drawing_cost <= BUDGET * elapsed:
+        if now - self._last_drawing >= self._drawing_cost / BUDGET:
             return "image"
-        if self.seconds - self.drawing_seconds <= LIGHT_BUDGET * elapsed:
+        if now - self._last >= self._light_cost / LIGHT_BUDGET:
             return "light"
         return None
 
@@ -201,7 +208,11 @@ class Dashboard:
             if image:
                 self.drawings += 1
                 self.drawing_seconds += cost
-                self._drawing_cost = cost
+                self._drawing_cost = cost if self.drawings == 1 else (self._drawing_cost +
+                                                                      cost) / 2
+                self._last_drawing = self._last
+            else:
+                self._light_cost = (self._light_cost + cost) / 2 if self._light_cost else cost
         finally:
             self._drawing.release()
 
@@ -251,20 +262,29 @@ class Dashboard:
         """
         progress = self.progress()
         live = not final and progress["status"] == "running"
+        self._convert_new()
         doc = document(self._model, progress, self._cache,
                        max_trials=LIVE_TRIALS if live else None,
                        max_curve_points=LIVE_CURVE_POINTS if live else None)
         out = {"text/plain": progress_line(doc), MIME: doc}
         if image:
             ranked = final and progress["elapsed"] >= IMPORTANCES_AFTER
-            ranks = importances_or_none(self.study) if ranked else None
+            layout, figures = _drawing()
+            ranks = figures.importances_or_none(self.study) if ranked else None
+            self._figure = self._figure or layout.DashboardFigure()
             fig = self._figure.draw(self._model, ranks, out["text/plain"])
-            self._png = base64.b64encode(_layout.png_bytes(fig)).decode("ascii")
+            self._png = base64.b64encode(layout.png_bytes(fig)).decode("ascii")
         if self._png is not None:
             out["image/png"] = self._png
         if final and self._table:
             out.update(view_fallback(self.study, out))
         return out
+
+    def _convert_new(self) -> None:
+        new, self._new = self._new, []
+        for trial in new:
+            if trial.state.finished:
+                self._cache[trial.number] = trial_json(trial)
 
 
 class _Model:
@@ -280,13 +300,17 @@ class _Model:
         self.sampler, self.scheduler = study.sampler, study.scheduler
         self._space = dict(study.search_space())
         self._trials = {t.number: t for t in study.trials}
+        self._top: dict[int | None, list[Any]] = {}  # top_trials(k), until a trial changes
 
     @property
     def trials(self) -> list[Any]:
         return list(self._trials.values())
 
-    def add(self, trial: Any) -> None:
+    def add(self, trial: Any, changed: bool = True) -> None:
+        """Follow ``trial``; ``changed=False`` when only its learning curve grew."""
         self._trials[trial.number] = trial
+        if changed:
+            self._top.clear()
         for name, dist in trial.distributions.items():
             self._space.setdefault(name, dist)
 
@@ -295,7 +319,9 @@ class _Model:
 
     def top_trials(self, k: int | None = None) -> list[Any]:
         """The ``k`` best complete trials, as :meth:`Study.top_trials` has them."""
-        return top_trials(self._trials.values(), self.direction, k)
+        if k not in self._top:
+            self._top[k] = top_trials(self._trials.values(), self.direction, k)
+        return list(self._top[k])
 
 
 #: Why a run stopped before its budget, as the progress line says it.
@@ -331,12 +357,13 @@ def show_dashboard(study: Any) -> None:
     """Display the final dashboard of a finished or stored study (PNG, text and JSON)."""
     doc = document(study)
     line = progress_line(doc)
-    fig = _layout.dashboard_figure(study, importances_or_none(study), line)
-    png = base64.b64encode(_layout.png_bytes(fig)).decode("ascii")
+    layout, figures = _drawing()
+    fig = layout.dashboard_figure(study, figures.importances_or_none(study), line)
+    png = base64.b64encode(layout.png_bytes(fig)).decode("ascii")
     show({"image/png": png, "text/plain": line, MIME: doc})
 
 
-def manual_bundle(study: Any, figure: _layout.DashboardFigure | None = None) -> dict[str, Any]:
+def manual_bundle(study: Any, figure: DashboardFigure | None = None) -> dict[str, Any]:
     """The study as tuned by hand: JSON (status ``manual``), PNG and text, for the view shown
     beside the manual panel. ``figure`` is kept by the caller between runs (faster redraws).
     """
@@ -350,8 +377,9 @@ def manual_bundle(study: Any, figure: _layout.DashboardFigure | None = None) -> 
         parts.append(f"best {format_number(best['value'])} (trial {best['number']})")
     line = f"Manual tuning of study {study.name!r}: " + (" · ".join(parts) if finished
                                                         else "no trial yet")
-    fig = (figure or _layout.DashboardFigure()).draw(study, None, line)
-    png = base64.b64encode(_layout.png_bytes(fig)).decode("ascii")
+    layout, _ = _drawing()
+    fig = (figure or layout.DashboardFigure()).draw(study, None, line)
+    png = base64.b64encode(layout.png_bytes(fig)).decode("ascii")
     return {"image/png": png, "text/plain": line, MIME: doc}
 
 
@@ -362,3 +390,14 @@ def show_summary(study: Any, elapsed: float | None = None, n_new: int | None = N
     ``text`` replaces the study's own summary paragraph (``study.summary(elapsed, n_new)``).
     """
     show(summary_bundle(study, elapsed, n_new, text=text))
+
+
+def _drawing() -> tuple[Any, Any]:
+    """The modules that draw (``_layout``, ``_figures``), imported for the first image rather
+    than with the dashboard: matplotlib takes about a second to import, and the first trial
+    need not wait for it (``%load_ext`` has usually imported it in the background by then).
+    Interrupts are held back meanwhile: one landing mid-import would leave matplotlib
+    half-initialised for the rest of the kernel's life."""
+    with hold_interrupts():
+        from ..visualization import _figures, _layout
+    return _layout, _figures

@@ -8,6 +8,8 @@ import json
 import math
 import os
 import sys
+import threading
+from collections.abc import Sequence
 from typing import Any
 
 from IPython.core.error import UsageError
@@ -126,6 +128,8 @@ class TuneMagics(Magics):
     def __init__(self, shell: Any = None) -> None:
         super().__init__(shell)
         self.memory = InMemoryStorage()
+        #: The thread importing what the first run needs (:func:`preload`), once loaded.
+        self.preload: threading.Thread | None = None
 
     @magic_arguments()
     @argument("--trials", "-n", type=int, default=None,
@@ -512,9 +516,13 @@ def import_run_modules(args: Any) -> None:
     A Kernel > Interrupt that lands while matplotlib (or ipywidgets, distributed) is being
     imported leaves half-initialised modules in ``sys.modules``, and every later run of the
     kernel fails on them (``KeyError: 'Rectangle:kwdoc'``) until a restart. The imports run
-    with the interrupt held back; it is raised once they are complete.
+    with the interrupt held back; it is raised once they are complete. matplotlib is not
+    among them: the dashboard imports it, held likewise, for its first image, after the first
+    trial (and :func:`preload` has usually imported it by then, where no interrupt lands).
     """
-    names = ["hpt_magic.notebook._dashboard", "matplotlib.backends.backend_agg", "ipywidgets"]
+    names = ["hpt_magic.notebook._dashboard"]
+    if args.manual or args.background:  # their panel, their Stop and Abort buttons
+        names.append("ipywidgets")
     if args.manual:
         names.append("hpt_magic.notebook._widgets")
     if args.jobs != 1:
@@ -644,7 +652,42 @@ def _summary_bundle(study: Study, info: RunInfo, error: BaseException | None,
     return summary_bundle(study, text=_summary(study, info, error, pick), k=0 if shown else 5)
 
 
+#: What the first run of ``%%tune`` needs that ``import hpt_magic`` leaves out, in the order
+#: the run imports them: the dashboard (before the first trial), the default sampler's Sobol
+#: design (``scipy.stats``, in the first trial) and its model, the dashboard's image
+#: (matplotlib with the Agg canvas, after the first trial). The same order as the run's: a
+#: cell started at once waits for the thread's import instead of starting another one beside
+#: it.
+PRELOAD = ("hpt_magic.notebook._dashboard", "scipy.stats", "hpt_magic.samplers._gp_acq",
+           "hpt_magic.visualization._figures")
+
+
+def preload(names: Sequence[str]) -> threading.Thread:
+    """Import the modules ``names`` in a daemon thread (started), while the user writes the
+    first cell.
+
+    A cell that needs one of them first waits for it at its ``import`` (Python's import lock
+    lets one thread import a module while the others wait for it); one that needs a module the
+    thread has not reached yet imports it itself. Kernel > Interrupt reaches only the main
+    thread, so it cannot cut these imports in half. A module that fails to import is left to
+    the code that needs it, which shows the error in its cell: the thread prints nothing.
+    """
+    def run() -> None:
+        for name in names:
+            try:
+                importlib.import_module(name)
+            except Exception:
+                continue
+
+    thread = threading.Thread(target=run, name="hpt_magic-preload", daemon=True)
+    thread.start()
+    return thread
+
+
 def load_ipython_extension(ipython: Any) -> None:
-    """Register the magics and make ``tune`` available in the notebook."""
-    ipython.register_magics(TuneMagics)
+    """Register the magics, make ``tune`` available in the notebook, and start importing what
+    the first run needs (:data:`PRELOAD`)."""
+    magics = TuneMagics(ipython)
+    ipython.register_magics(magics)
     ipython.user_ns.setdefault("tune", tune)
+    magics.preload = preload(PRELOAD)
