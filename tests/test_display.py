@@ -432,7 +432,8 @@ def test_study_json_follows_the_schema():
         {"name": "act", "type": "choice", "options": ["<b>relu</b>", "$tanh$"]}]
     first, failed, man, run = doc["trials"]
     assert set(first) == {"number", "state", "value", "params", "curve", "manual", "error",
-                          "parent", "values", "metrics", "feasible"}
+                          "parent", "values", "metrics", "feasible", "started", "finished",
+                          "worker", "worker_name"}
     assert first["values"] == [first["value"]] and first["feasible"] is None
     assert first["curve"] == [[0, None], [1, 0.5]]
     assert failed["state"] == "failed" and failed["value"] is None and "inf" in failed["error"]

@@ -8,6 +8,7 @@ scalars and every string is passed through unchanged, for the renderer to show a
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,6 +21,8 @@ __all__ = ["MIME", "SCHEMA_VERSION", "document", "trial_json", "param_json", "js
 MIME = "application/vnd.hpt-magic.study+json"
 SCHEMA_VERSION = 1
 STATES = ("complete", "pruned", "failed", "running", "interrupted", "waiting")
+#: Longest worker name sent (a Dask address is far shorter): the document stays bounded.
+MAX_WORKER_NAME = 120
 
 
 def json_scalar(v: Any) -> Any:
@@ -53,6 +56,8 @@ def param_json(name: str, dist: Distribution) -> dict[str, Any]:
 def trial_json(trial: Any) -> dict[str, Any]:
     """One entry of ``trials``."""
     parent = trial.user_attrs.get("parent")
+    worker = trial.user_attrs.get("worker")
+    worker_name = trial.user_attrs.get("worker_name")
     return {
         "number": int(trial.number), "state": trial.state.value,
         "value": json_scalar(trial.value),
@@ -66,6 +71,11 @@ def trial_json(trial: Any) -> dict[str, Any]:
         else [json_scalar(v) for v in trial.values],
         "metrics": {str(k): json_scalar(v) for k, v in getattr(trial, "metrics", {}).items()},
         "feasible": getattr(trial, "feasible", None),
+        # The timeline: when the trial ran (unix seconds) and on which worker, if recorded.
+        "started": json_scalar(getattr(trial, "started", None)),
+        "finished": json_scalar(getattr(trial, "finished", None)),
+        "worker": worker if isinstance(worker, int) and not isinstance(worker, bool) else None,
+        "worker_name": worker_name[:MAX_WORKER_NAME] if isinstance(worker_name, str) else None,
     }
 
 
@@ -118,6 +128,8 @@ def document(view: Any, progress: Mapping[str, Any] | None = None,
         progress = _static_progress(trials)
     return {
         "version": SCHEMA_VERSION,
+        # The kernel's clock (unix seconds): where the timeline's running trials end.
+        "now": time.time(),
         "study": {"name": str(view.name), "direction": Direction(view.direction).value,
                   "sampler": _name(getattr(view, "sampler", None)),
                   "scheduler": _name(getattr(view, "scheduler", None))},

@@ -18,6 +18,8 @@ export interface IAxesOptions {
   xLabels?: string[];
   /** Ticks of the x axis at whole numbers only (trial numbers, steps, int parameters). */
   xInteger?: boolean;
+  /** Labels of a categorical y axis (rows), at y = 0, 1, 2, ... */
+  yLabels?: string[];
   xTitle?: string;
   yTitle?: string;
 }
@@ -83,6 +85,8 @@ export class Chart {
   setCaption(text: string): void {
     if (this.caption.textContent !== text) {
       this.caption.textContent = text;
+      // A caption cut with an ellipsis (a narrow chart) shows in full on hover.
+      this.caption.title = text;
       this.canvas.setAttribute('aria-label', text);
     }
   }
@@ -108,6 +112,7 @@ export class Chart {
       bottom: height - MARGIN.bottom
     };
     this.nHits = 0;
+    this.boxes = [];
     this.labels = [];
     this.height = height;
     return ctx;
@@ -134,8 +139,18 @@ export class Chart {
     const a = this.area;
     ctx.save();
     ctx.font = ink.font;
-    const yTicks = y.ticks(4);
-    const yTexts = yTicks.map(formatNumber);
+    let yTicks: number[];
+    let yTexts: string[];
+    if (opts.yLabels) {
+      // One label per row, every k-th when the rows are closer than a line of text.
+      const rowHeight = Math.abs(y.map(1) - y.map(0));
+      const every = Math.max(1, Math.ceil(LINE_HEIGHT / Math.max(1, rowHeight)));
+      yTicks = opts.yLabels.map((_, i) => i).filter(i => i % every === 0);
+      yTexts = opts.yLabels.map(t => shorten(t, MAX_LABEL_CHARS));
+    } else {
+      yTicks = y.ticks(4);
+      yTexts = yTicks.map(formatNumber);
+    }
     const yWidth = Math.max(0, ...yTexts.map(t => ctx.measureText(t).width));
     const left = Math.ceil(yWidth) + 8 + (opts.yTitle ? 14 : 0);
     if (left > a.left) {
@@ -185,7 +200,14 @@ export class Chart {
       const py = Math.round(y.map(t)) + 0.5;
       ctx.moveTo(a.left, py);
       ctx.lineTo(a.right, py);
-      ctx.fillText(yTexts[i], a.left - 4, py);
+      const text = opts.yLabels ? yTexts[t] : yTexts[i];
+      ctx.fillText(text, a.left - 4, py);
+      if (opts.yLabels && text !== opts.yLabels[t]) {
+        const width = ctx.measureText(text).width;
+        this.labels.push({
+          x0: a.left - 4 - width, x1: a.left - 4, y0: py - 6, y1: py + 6, text: opts.yLabels[t]
+        });
+      }
     });
     xTicks.forEach((t, k) => {
       const px = Math.round(x.map(t)) + 0.5;
@@ -257,8 +279,28 @@ export class Chart {
     this.nHits++;
   }
 
-  /** The id of the point nearest to (px, py) within `radius` CSS pixels, or -1. */
+  /** Remember a drawn box (a timeline bar) of trial `id` for hover and click. */
+  addBox(x0: number, y0: number, x1: number, y1: number, id: number): void {
+    this.boxes.push({ x0, y0, x1, y1, id });
+  }
+
+  /**
+   * The id of the point nearest to (px, py) within `radius` CSS pixels, or -1. Boxes come
+   * first: the narrowest one within 2 px of (px, py) (a short bar next to a long one).
+   */
   nearest(px: number, py: number, radius = 7): number {
+    let boxId = -1;
+    let boxWidth = Infinity;
+    for (const b of this.boxes) {
+      const w = b.x1 - b.x0;
+      if (px >= b.x0 - 2 && px <= b.x1 + 2 && py >= b.y0 && py <= b.y1 && w < boxWidth) {
+        boxWidth = w;
+        boxId = b.id;
+      }
+    }
+    if (boxId >= 0) {
+      return boxId;
+    }
     let best = -1;
     let bestD = radius * radius;
     for (let i = 0; i < this.nHits; i++) {
@@ -275,6 +317,7 @@ export class Chart {
 
   private caption: HTMLElement;
   private labels: ILabelHit[] = [];
+  private boxes: Array<{ x0: number; y0: number; x1: number; y1: number; id: number }> = [];
   private height = 0;
   private hitX = new Float32Array(0);
   private hitY = new Float32Array(0);

@@ -44,6 +44,12 @@ export interface ITrial {
   manual: boolean;
   error: string | null;
   parent: number | null;
+  /** When the trial started and finished (unix seconds, the kernel's clock), or null. */
+  started: number | null;
+  finished: number | null;
+  /** The worker slot it ran on (`--jobs`, Dask) and the worker's name, when recorded. */
+  worker: number | null;
+  workerName: string | null;
 }
 
 export interface IProgress {
@@ -66,6 +72,8 @@ export interface IStudyDoc {
   progress: IProgress;
   params: IParamSpec[];
   trials: ITrial[];
+  /** The kernel's clock when the document was made (unix seconds), or null (older ones). */
+  now: number | null;
 }
 
 /**
@@ -240,7 +248,11 @@ function parseTrial(raw: unknown): ITrial {
     curve: parseCurve(raw.curve),
     manual: raw.manual === true,
     error: raw.error === null || raw.error === undefined ? null : str(raw.error, 'error'),
-    parent: num(raw.parent, 'parent')
+    parent: num(raw.parent, 'parent'),
+    started: num(raw.started, 'started'),
+    finished: num(raw.finished, 'finished'),
+    worker: Number.isInteger(raw.worker) ? (raw.worker as number) : null,
+    workerName: typeof raw.worker_name === 'string' ? raw.worker_name : null
   };
 }
 
@@ -329,6 +341,7 @@ export function parseStudy(data: unknown): IStudyDoc {
     scheduler: str(study.scheduler, 'study.scheduler'),
     progress: parseProgress(data.progress, trials.length),
     params: parseList((data.params as unknown[]) ?? [], 'params', parseParam),
-    trials
+    trials,
+    now: num(data.now, 'now')
   };
 }

@@ -29,6 +29,9 @@ import {
   paretoPairs
 } from './pareto';
 import { isComplete } from './brush';
+import { ContourPanel } from './contour';
+import { drawEdf } from './edf';
+import { ILanes, drawTimeline, timelineLanes, trialDuration } from './timeline';
 import { ParallelPanel } from './parallel';
 import { IStudySource, studies } from './registry';
 import { DocumentError, IParamSpec, IProgress, IStudyDoc, MIME_TYPE, parseStudy } from './schema';
@@ -159,6 +162,18 @@ export class StudyView extends Widget implements IRenderMime.IRenderer, IStudySo
     this.body.appendChild(this.parallel.chart.node);
     this.listenKeys(this.parallel.chart);
     this.paramBox = el('div', 'hpt-params', this.body);
+    // Analysis panels: the scores' distribution and the contour side by side, the timeline
+    // under them at full width.
+    const analysis = el('div', 'hpt-analysis', this.body);
+    this.edf = new Chart('hpt-edf');
+    this.contour = new ContourPanel(() => this.draw());
+    this.timeline = new Chart('hpt-timeline');
+    analysis.append(this.edf.node, this.contour.chart.node);
+    this.body.appendChild(this.timeline.node);
+    for (const chart of [this.edf, this.contour.chart, this.timeline]) {
+      this.listen(chart);
+      this.listenKeys(chart);
+    }
     this.table = new TopTable(number => this.select(number));
     // The table scrolls sideways on its own when its columns are wider than the view.
     const tableBox = el('div', 'hpt-table-box', this.body);
@@ -420,12 +435,35 @@ export class StudyView extends Widget implements IRenderMime.IRenderer, IStudySo
     const perParamRow = Math.max(1, Math.min(specs.length, Math.floor(width / MIN_PARAM_WIDTH)));
     state.width = Math.floor(width / perParamRow) - 8;
     specs.forEach((spec, i) => drawParam(this.paramCharts[i], spec, state));
+    this.drawAnalysis(state, specs, width);
     const left = dimmed ? doc.trials.filter((_, i) => dimmed[i]).map(t => t.number) : null;
     this.table.update(doc, specs, this.selected, left && new Set(left));
     this.node.dataset.kept = left ? String(doc.trials.length - left.length) : '';
     const ms = this.parseMs + performance.now() - start;
     this.parseMs = 0;
     this.node.dataset.renderMs = ms.toFixed(1);
+  }
+
+  /** The scores' distribution, the contour and the timeline (each hidden when empty). */
+  private drawAnalysis(state: IDrawState, specs: IParamSpec[], width: number): void {
+    const doc = state.doc;
+    const edf = doc.objectives.length === 1 && doc.trials.some(isComplete);
+    const contour = ContourPanel.shows(doc, specs);
+    const perRow = edf && contour && width >= 2 * MIN_CHART_WIDTH ? 2 : 1;
+    this.edfWidth = Math.floor(width / perRow) - 8;
+    this.edf.node.hidden = !edf;
+    if (edf) {
+      drawEdf(this.edf, { ...state, width: this.edfWidth });
+    }
+    this.contour.chart.node.hidden = !contour;
+    if (contour) {
+      this.contour.draw({ ...state, width: this.edfWidth }, specs);
+    }
+    this.lanes = timelineLanes(doc);
+    this.timeline.node.hidden = this.lanes.ids.length === 0;
+    if (this.lanes.ids.length) {
+      drawTimeline(this.timeline, { ...state, width: width - 8 }, this.lanes);
+    }
   }
 
   /**
@@ -486,9 +524,19 @@ export class StudyView extends Widget implements IRenderMime.IRenderer, IStudySo
     }
     this.hovered = number;
     const state = this.lastState;
-    if (state && state.doc === this.doc && !this.curves.node.hidden) {
-      state.hovered = this.indexOf(number);
+    if (!state || state.doc !== this.doc) {
+      return;
+    }
+    state.hovered = this.indexOf(number);
+    if (!this.curves.node.hidden) {
       drawCurves(this.curves, state);
+    }
+    // The step or bar under the mouse is outlined (both cheap to redraw).
+    if (!this.edf.node.hidden) {
+      drawEdf(this.edf, { ...state, width: this.edfWidth });
+    }
+    if (this.lanes && this.lanes.ids.length && !this.timeline.node.hidden) {
+      drawTimeline(this.timeline, { ...state, width: this.drawnWidth - 8 }, this.lanes);
     }
   }
 
@@ -638,6 +686,12 @@ export class StudyView extends Widget implements IRenderMime.IRenderer, IStudySo
         lines.push(['hpt-tt-metric', `${name}: ${formatNumber(value)}`]);
       }
     }
+    const ran = trialDuration(t, this.lanes ? this.lanes.now : doc.now);
+    if (ran !== null) {
+      const worker = t.workerName ?? (t.worker !== null ? `worker ${t.worker}` : null);
+      const verb = t.finished === null ? 'running for' : 'ran';
+      lines.push(['hpt-tt-run', `${verb} ${formatDuration(ran)}${worker ? ` on ${worker}` : ''}`]);
+    }
     if (t.parent !== null) {
       lines.push(['hpt-tt-line', `from trial #${t.parent}`]);
     }
@@ -693,6 +747,11 @@ export class StudyView extends Widget implements IRenderMime.IRenderer, IStudySo
   private paramBox: HTMLDivElement;
   private paramCharts: Chart[] = [];
   private parallel: ParallelPanel;
+  private edf: Chart;
+  private edfWidth = 0;
+  private contour: ContourPanel;
+  private timeline: Chart;
+  private lanes: ILanes | null = null;
   private drawPending = false;
   private table: TopTable;
   private tooltip: HTMLDivElement;
