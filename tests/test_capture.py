@@ -45,3 +45,22 @@ def test_a_router_left_installed_is_reused_not_wrapped_again(monkeypatch):
         assert isinstance(sys.stdout, _Stream) and sys.stdout.real is out
     print("after", end="")
     assert out.getvalue() == "after"
+
+
+def test_the_router_answers_for_the_real_stream(monkeypatch, tmp_path):
+    # Installed for a whole run: faulthandler or a subprocess writing to sys.stdout in
+    # between must see the real stream's file and encoding.
+    real = open(tmp_path / "out.txt", "w", encoding="utf-8")
+    try:
+        monkeypatch.setattr(sys, "stdout", real)
+        ROUTER.retain()
+        try:
+            assert isinstance(sys.stdout, _Stream)
+            assert sys.stdout.fileno() == real.fileno()
+            assert sys.stdout.encoding == "utf-8" and sys.stdout.isatty() is False
+            assert sys.stdout.writable()
+        finally:
+            ROUTER.release()
+        assert sys.stdout is real
+    finally:
+        real.close()

@@ -146,6 +146,15 @@ def test_on_repeat_skip_falls_back_to_reuse_when_the_space_is_used_up():
     assert sorted(t.params["n"] for t in ran) == [1, 2]  # both points, each once
 
 
+def test_on_repeat_skip_reuses_a_repeated_enqueued_point_without_redrawing():
+    study = Study(space={"n": Int(1, 4)}, sampler="random", seed=0)
+    study.optimize(lambda t: t.params["n"], n_trials=1)
+    study.enqueue(dict(study.trials[0].params))  # every parameter fixed: nothing to redraw
+    info = optimize(study, lambda t: t.params["n"], n_trials=1, on_repeat="skip")
+    assert info.redrawn == 0
+    assert study.trials[1].user_attrs["repeat_of"] == 0
+
+
 def test_on_repeat_run_runs_every_proposal():
     calls = []
     study = Study(space={"n": Int(1, 2)}, sampler="random", seed=0)

@@ -42,6 +42,26 @@ class _Stream(io.TextIOBase):
     def closed(self) -> bool:
         return self.real.closed
 
+    # io.TextIOBase answers these itself (None, False, an error), so __getattr__ never
+    # sees them: a run keeps the router installed, and `faulthandler.enable()` or
+    # `subprocess.run(..., stdout=sys.stdout)` in between must still find the real stream.
+    @property
+    def encoding(self) -> str | None:  # type: ignore[override]
+        return getattr(self.real, "encoding", None)
+
+    @property
+    def errors(self) -> str | None:  # type: ignore[override]
+        return getattr(self.real, "errors", None)
+
+    def fileno(self) -> int:
+        return self.real.fileno()
+
+    def isatty(self) -> bool:
+        return self.real.isatty()
+
+    def writable(self) -> bool:
+        return True
+
     def close(self) -> None:
         """Nothing: the real stream is not ours to close.
 

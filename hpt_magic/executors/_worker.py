@@ -123,9 +123,12 @@ def run_remote(objective: Callable[[Trial], Any], spec: dict[str, Any],
 def with_worker(outcome: dict[str, Any], lane: int, name: str | None = None) -> dict[str, Any]:
     """``outcome`` with the worker that ran the trial in its ``user_attrs``: ``worker``, a lane
     number stable for the run (the timeline's rows), and ``worker_name`` where it has one."""
-    attrs = {**outcome.get("user_attrs", {}), "worker": lane}
+    attrs = dict(outcome.get("user_attrs", {}))
+    if "worker" in attrs:  # the user's own attribute: theirs to keep
+        return outcome
+    attrs["worker"] = lane
     if name is not None:
-        attrs["worker_name"] = name
+        attrs.setdefault("worker_name", name)
     return {**outcome, "user_attrs": attrs}
 
 

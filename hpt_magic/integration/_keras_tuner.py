@@ -50,7 +50,8 @@ _INSTEAD = {
 #: spelling them out ports unchanged.
 _HARMLESS = {"executions_per_trial": 1, "hyperparameters": None, "tune_new_entries": True,
              "allow_new_entries": True, "max_retries_per_trial": 0, "max_model_size": None,
-             "distribution_strategy": None, "logger": None, "tuner_id": None}
+             "distribution_strategy": None, "logger": None, "tuner_id": None,
+             "max_consecutive_failed_trials": 3}
 
 
 class Objective:

@@ -523,6 +523,10 @@ def import_run_modules(args: Any) -> None:
     names = ["hpt_magic.notebook._dashboard"]
     if args.manual or args.background:  # their panel, their Stop and Abort buttons
         names.append("ipywidgets")
+    if args.background and not args.quiet and args.plot != "none":
+        # A background run draws in its own thread, where Abort raises KeyboardInterrupt and
+        # nothing holds it back: matplotlib must be whole before that thread starts.
+        names.append("hpt_magic.visualization._figures")
     if args.manual:
         names.append("hpt_magic.notebook._widgets")
     if args.jobs != 1:

@@ -150,7 +150,8 @@ class Run:
         self._checked = -1
         self.best = _best_loss(study)
         #: Several objectives: the loss vectors of the front so far (``patience``).
-        self.front = _front_losses(study) if study.is_multi_objective else []
+        self.front = (_front_losses(study) if study.is_multi_objective
+                      and isinstance(patience, int) else [])
         #: Repeats reused one after another: a sampler that only repeats ends the run.
         self.repeats = 0
         #: Complete trials by their parameters, to find repeated proposals.
@@ -278,7 +279,8 @@ class Run:
         earlier = self._repeated(trial)
         if earlier is not None and self.on_repeat == "skip":
             for _ in range(_MAX_REDRAWS):
-                self.study._redraw(trial)
+                if not self.study._redraw(trial):
+                    break
                 earlier = self._repeated(trial)
                 if earlier is None:
                     self.info.redrawn += 1

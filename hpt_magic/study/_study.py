@@ -377,22 +377,27 @@ class Study:
                 trial.suggest(name, dist)
             self.storage.set_params(trial)
 
-    def _redraw(self, trial: Trial) -> None:
+    def _redraw(self, trial: Trial) -> bool:
         """Propose ``trial``'s parameters again, from fresh random streams (its proposal
-        repeated a finished trial). Fixed values (enqueued, a scheduler's) stay."""
+        repeated a finished trial). Fixed values (enqueued, a scheduler's) stay; ``False``
+        when they are all there is (nothing can change)."""
         with self._lock:
-            self.sampler.redraw(trial.number)
-            trial.params.clear()
-            trial.distributions.clear()
-            trial.relative = {}
             space = self.search_space()
             joint = {k: d for k, d in space.items() if k not in trial.fixed}
-            if joint:
-                trial.relative = self.sampler.sample_joint(self, trial, joint) or {}
+            if not joint:
+                return False
+            self.sampler.redraw(trial.number)
+            relative = self.sampler.sample_joint(self, trial, joint) or {}
+            # Replaced only once the new proposal exists: an interrupt in the sampler leaves
+            # the trial as it was (and as stored).
+            trial.params.clear()
+            trial.distributions.clear()
+            trial.relative = relative
             if self.space is not None:
                 for name, dist in self.space.items():
                     trial.suggest(name, dist)
                 self.storage.set_params(trial)
+            return True
 
     def _requeue(self, queued: dict[str, Any] | None) -> None:
         if queued is not None:

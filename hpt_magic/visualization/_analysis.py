@@ -328,7 +328,8 @@ def _lanes(trials: list[Any]) -> list[int]:
     out = []
     for t in trials:
         worker = t.user_attrs.get("worker")
-        if isinstance(worker, int):
+        # A lane number as the executors record it (not a user's pid, a bool or -1).
+        if isinstance(worker, int) and not isinstance(worker, bool) and 0 <= worker < 1024:
             out.append(worker)
             continue
         lane = next((i for i, end in enumerate(ends) if end <= t.started + 1e-9), len(ends))
