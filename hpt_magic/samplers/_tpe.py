@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..distributions import Choice, Distribution
+from ..distributions import Choice, Distribution, Float, Grid, Int
 from ..exceptions import TuneError
 from ..trial import Trial, TrialState
 from ._base import Sampler
@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 __all__ = ["TPESampler", "default_gamma"]
 
 _PRIOR_SIGMA = 1.0
+#: Discrete dimensions with at most this many levels keep their unit encoding as tables.
+_TABLE_LEVELS = 100_000
+_TABLED = (Float, Int, Choice, Grid)
 _LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
 
 
@@ -252,6 +255,27 @@ class _Dim:
         self.discrete = not self.n_choices and dist.n_levels is not None
         # Equal-width bins (a log-int's are not) bound the bandwidth from below: see _floor.
         self.n_bins = dist.n_levels if self.discrete and not dist.log else 0
+        levels = dist.n_levels
+        if levels is not None and levels <= _TABLE_LEVELS and type(dist) in _TABLED:
+            # The distribution's encoding as tables, read by index: TPE maps thousands of
+            # candidates to levels for every trial, and the general methods cost more. (Only
+            # the package's own distributions, whose levels are contiguous ordered bins; a
+            # user's subclass keeps its own level_index.)
+            self.centre, self.lower, self.upper = dist.level_units(np.arange(levels))
+        else:
+            self.centre = self.lower = self.upper = None
+
+    def index(self, u: np.ndarray) -> np.ndarray:
+        """The levels of points ``u`` (``dist.level_index``, by the table when there is one)."""
+        if self.upper is None:
+            return self.dist.level_index(u)
+        return np.searchsorted(self.upper, u, side="right").clip(0, len(self.upper) - 1)
+
+    def units(self, k: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``dist.level_units(k)``: centre, lower and upper edge of levels ``k``."""
+        if self.upper is None:
+            return self.dist.level_units(k)
+        return self.centre[k], self.lower[k], self.upper[k]
 
 
 class _Parzen:
@@ -286,7 +310,7 @@ class _Parzen:
         for k in self.cat:
             m = dims[k].n_choices
             p = np.full((n + 1, m), prior_weight / m)
-            p[np.arange(n), dims[k].dist.level_index(X[:, k])] += 1.0
+            p[np.arange(n), dims[k].index(X[:, k])] += 1.0
             p[n] = 1.0
             self.log_p.append(np.log(p / p.sum(axis=1, keepdims=True)))
 
@@ -304,11 +328,12 @@ class _Parzen:
         a, b = ndtr(-mu / sigma), ndtr((1 - mu) / sigma)
         x = np.clip(mu + sigma * ndtri(a + rng.random(mu.shape) * (b - a)), 0.0, 1.0)
         for j, k in enumerate(self.num):
-            out[:, k] = self.dims[k].dist.snap_unit(x[:, j]) if self.dims[k].discrete else x[:, j]
+            dim = self.dims[k]
+            out[:, k] = dim.units(dim.index(x[:, j]))[0] if dim.discrete else x[:, j]
         for j, k in enumerate(self.cat):
             cum = np.exp(self.log_p[j][comp[:, k]]).cumsum(axis=1)
             idx = (rng.random((size, 1)) > cum).sum(axis=1).clip(0, cum.shape[1] - 1)
-            out[:, k] = self.dims[k].dist.level_units(idx)[0]
+            out[:, k] = self.dims[k].units(idx)[0]
         return out
 
     def log_pdf(self, x: np.ndarray) -> np.ndarray:
@@ -342,14 +367,14 @@ class _Parzen:
 
         terms = []
         for j, k in enumerate(self.num):
-            dist = self.dims[k].dist
-            if self.dims[k].discrete:
-                _, lo, hi = dist.level_units(dist.level_index(x[:, k]))
+            dim = self.dims[k]
+            if dim.discrete:
+                _, lo, hi = dim.units(dim.index(x[:, k]))
                 mu, s = self.mu[:, j], self.sigma[:, j]
                 mass = ndtr((hi[:, None] - mu) / s) - ndtr((lo[:, None] - mu) / s)
                 terms.append((k, np.log(np.maximum(mass, 1e-300)) - self.log_z[:, j]))
         for j, k in enumerate(self.cat):
-            terms.append((k, self.log_p[j][:, self.dims[k].dist.level_index(x[:, k])].T))
+            terms.append((k, self.log_p[j][:, self.dims[k].index(x[:, k])].T))
         return terms
 
 

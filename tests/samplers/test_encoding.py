@@ -6,7 +6,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from hpt_magic import Distribution, Float, Int, Study
+from hpt_magic import Choice, Distribution, Float, Int, Study
 from hpt_magic.samplers import make_sampler
 
 
@@ -74,3 +74,17 @@ def test_steps_are_honoured(name):
     assert levels == {0.1, 0.4, 0.7, 1.0}  # every step, both ends included, nothing between
     ints = {t.params["i"] for t in study.trials}
     assert ints <= set(range(3, 44, 5)) and {3, 43} & ints and len(ints) >= 5
+
+
+@pytest.mark.parametrize("dist", [Float(0.1, 1.0, step=0.3), Int(3, 43, step=5), Int(1, 9),
+                                  Int(1, 1000, log=True), Choice(["a", "b", "c"])])
+def test_tpe_level_tables_agree_with_the_distribution(dist):
+    from hpt_magic.samplers._tpe import _Dim
+
+    dim = _Dim(dist)
+    assert dim.upper is not None
+    u = np.random.default_rng(0).random(5000)
+    assert np.array_equal(dim.index(u), dist.level_index(u))
+    k = dist.level_index(u)
+    for table, method in zip(dim.units(k), dist.level_units(k)):
+        assert np.allclose(table, method)
