@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import operator
 from collections import Counter
@@ -138,7 +139,7 @@ class TPESampler(Sampler):
             lies = [[u[n] for n in names] for u in history.pending if all(n in u for n in names)]
             if lies:
                 bad = np.vstack([bad, np.array(lies, dtype=float)])
-        dims = [_Dim(space[n]) for n in names]
+        dims = [_dim(d) if type(d) in _TABLED else _Dim(d) for d in (space[n] for n in names)]
         joint = self.multivariate
         below = _Parzen(good, dims, self.prior_weight, joint)
         above = _Parzen(bad, dims, self.prior_weight, joint)
@@ -241,6 +242,14 @@ def _units(params: Mapping[str, Any], dists: Mapping[str, Distribution],
         except (TypeError, ValueError):
             continue
     return out
+
+
+@functools.lru_cache(maxsize=256)
+def _dim(dist: Distribution) -> _Dim:
+    """The :class:`_Dim` of one of the package's distributions, built once (its tables are
+    reused by every trial). They hash and compare by what their values mean (not their
+    prior), and so does a ``_Dim``; a user's subclass gets its own each time."""
+    return _Dim(dist)
 
 
 class _Dim:
