@@ -268,3 +268,23 @@ def test_a_file_of_the_previous_version_opens_and_is_upgraded_in_place(tmp_path)
     assert meta == {"schema": "1", "revision": "3"}
     assert {"owner_host", "owner_pid", "owner_token", "heartbeat", "trial_values", "metrics",
             "feasible"} <= columns
+
+
+def test_the_first_report_stores_the_parameters_with_it(tmp_path):
+    # A kernel that dies after a trial's first report leaves its parameters in the file (the
+    # next kernel re-runs the trial with them), written in the same transaction as the report.
+    import sqlite3
+
+    from hpt_magic import Float, Study
+
+    db = tmp_path / "s.db"
+    study = Study(name="s", storage=str(db), seed=0)
+    trial = study.ask()
+    trial.suggest("x", Float(0, 1))  # define-by-run: stored by nothing but the report
+    study.storage.set_params = None  # the first report must not need a separate write
+    trial.report(0.5, step=0)
+    with sqlite3.connect(db) as conn:
+        params, = conn.execute("SELECT params FROM trials WHERE id=?",
+                               (trial.trial_id,)).fetchone()
+        reports = conn.execute("SELECT step, value FROM reports").fetchall()
+    assert '"x"' in params and reports == [(0, 0.5)]

@@ -299,11 +299,16 @@ class SQLiteStorage(Storage):
             "UPDATE trials SET params=? WHERE id=?", (dumps_json(trial.params), trial.trial_id)),
             "the parameters", self.write_patience, trial)
 
-    def add_report(self, trial: Trial, step: int, value: float) -> None:
-        self._write(lambda: self._conn.execute(
-            "INSERT OR REPLACE INTO reports VALUES (?, ?, ?)",
-            (trial.trial_id, step, value if math.isfinite(value) else None)),
-            "a reported step", self.write_patience, trial)
+    def add_report(self, trial: Trial, step: int, value: float, *,
+                   with_params: bool = False) -> None:
+        def write() -> None:
+            if with_params:  # one transaction, not two, for a trial's first report
+                self._conn.execute("UPDATE trials SET params=? WHERE id=?",
+                                   (dumps_json(trial.params), trial.trial_id))
+            self._conn.execute("INSERT OR REPLACE INTO reports VALUES (?, ?, ?)",
+                               (trial.trial_id, step, value if math.isfinite(value) else None))
+
+        self._write(write, "a reported step", self.write_patience, trial)
 
     def add_metric_reports(self, trial: Trial, step: int, metrics: dict[str, float]) -> None:
         rows = [(trial.trial_id, name, step, v if math.isfinite(v) else None)

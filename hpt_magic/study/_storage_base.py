@@ -62,8 +62,10 @@ class Storage(ABC):
         """Store the trial's parameters so far."""
 
     @abstractmethod
-    def add_report(self, trial: Trial, step: int, value: float) -> None:
-        """Store one reported point of the trial's curve."""
+    def add_report(self, trial: Trial, step: int, value: float, *,
+                   with_params: bool = False) -> None:
+        """Store one reported point of the trial's curve (``with_params``: and the trial's
+        parameters so far, in the same write)."""
 
     @abstractmethod
     def add_metric_reports(self, trial: Trial, step: int, metrics: dict[str, float]) -> None:
@@ -140,7 +142,8 @@ class InMemoryStorage(Storage):
     def set_params(self, trial: Trial) -> None:
         pass
 
-    def add_report(self, trial: Trial, step: int, value: float) -> None:
+    def add_report(self, trial: Trial, step: int, value: float, *,
+                   with_params: bool = False) -> None:
         pass
 
     def add_metric_reports(self, trial: Trial, step: int, metrics: dict[str, float]) -> None:

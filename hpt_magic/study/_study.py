@@ -445,12 +445,16 @@ class Study:
         of metrics), tell subscribers, and let the scheduler decide on the first objective's
         curve; return whether the trial should stop."""
         trial.record_point(step, value, checkpoint)
-        if len(trial.intermediate) == 1:
-            self.storage.set_params(trial)
+        # The parameters are stored by the first report at the latest (a dead kernel's trial
+        # is re-run with them).
+        first = len(trial.intermediate) == 1
         if isinstance(value, Mapping):
+            if first:
+                self.storage.set_params(trial)
+                first = False
             self.storage.add_metric_reports(trial, step, value)
             value = trial.intermediate[step]
-        self.storage.add_report(trial, step, value)
+        self.storage.add_report(trial, step, value, with_params=first)
         self.events.emit(Event("trial_reported", self, trial, step=step, value=value))
         if self.scheduler is not None and not trial.should_stop:
             decision = self.scheduler.on_report(self, trial, step, value)
