@@ -363,16 +363,27 @@ class Study:
         if self.scheduler is not None:
             fixed.update(self.scheduler.on_trial_start(self, trial) or {})
         trial.fixed = fixed
-        space = self.search_space()
-        joint = {k: d for k, d in space.items() if k not in fixed}
-        if joint:
-            trial.relative = self.sampler.sample_joint(self, trial, joint) or {}
         if self.space is not None:
             unknown = [k for k in fixed if k not in self.space]
             if unknown:
                 raise SpaceError(
                     f"Parameters {unknown} are not in the study's space "
                     f"({', '.join(self.space)}). Check the spelling.")
+        self._propose(trial, self._joint_space(trial))
+
+    def _joint_space(self, trial: Trial) -> dict[str, Distribution]:
+        """The known parameters that ``trial`` does not have fixed: the sampler's to propose."""
+        return {k: d for k, d in self.search_space().items() if k not in trial.fixed}
+
+    def _propose(self, trial: Trial, joint: dict[str, Distribution]) -> None:
+        """The sampler's joint proposal for ``joint``; for a fixed space, every parameter
+        resolved and stored. What the trial held is replaced only once the proposal exists:
+        an interrupt in the sampler leaves the trial as it was (and as stored)."""
+        relative = (self.sampler.sample_joint(self, trial, joint) or {}) if joint else {}
+        trial.params.clear()
+        trial.distributions.clear()
+        trial.relative = relative
+        if self.space is not None:
             for name, dist in self.space.items():
                 trial.suggest(name, dist)
             self.storage.set_params(trial)
@@ -382,21 +393,11 @@ class Study:
         repeated a finished trial). Fixed values (enqueued, a scheduler's) stay; ``False``
         when they are all there is (nothing can change)."""
         with self._lock:
-            space = self.search_space()
-            joint = {k: d for k, d in space.items() if k not in trial.fixed}
+            joint = self._joint_space(trial)
             if not joint:
                 return False
             self.sampler.redraw(trial.number)
-            relative = self.sampler.sample_joint(self, trial, joint) or {}
-            # Replaced only once the new proposal exists: an interrupt in the sampler leaves
-            # the trial as it was (and as stored).
-            trial.params.clear()
-            trial.distributions.clear()
-            trial.relative = relative
-            if self.space is not None:
-                for name, dist in self.space.items():
-                    trial.suggest(name, dist)
-                self.storage.set_params(trial)
+            self._propose(trial, joint)
             return True
 
     def _requeue(self, queued: dict[str, Any] | None) -> None:

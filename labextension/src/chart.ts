@@ -60,7 +60,7 @@ const LABEL_ANGLE = Math.PI / 4;
 const LINE_HEIGHT = 12;
 
 /** A label drawn shortened or rotated, with the full text for its tooltip. */
-interface ILabelHit {
+export interface ILabelHit {
   x0: number;
   y0: number;
   x1: number;
@@ -348,14 +348,16 @@ function shorten(text: string, n: number): string {
   return text.length > n ? text.slice(0, n - 1) + '…' : text;
 }
 
-/** `text` shortened with an ellipsis to fit `width` pixels. */
-function clip(ctx: CanvasRenderingContext2D, text: string, width: number): string {
+/** `text` shortened with an ellipsis to fit `width` pixels (the longest such prefix). */
+export function clip(ctx: CanvasRenderingContext2D, text: string, width: number): string {
   if (ctx.measureText(text).width <= width) {
     return text;
   }
-  let n = text.length;
-  while (n > 1 && ctx.measureText(text.slice(0, n) + '…').width > width) {
-    n = Math.floor(n * 0.8);
+  for (let n = text.length - 1; n > 0; n--) {
+    const short = text.slice(0, n) + '…';
+    if (ctx.measureText(short).width <= width) {
+      return short;
+    }
   }
-  return text.slice(0, n) + '…';
+  return '…';
 }

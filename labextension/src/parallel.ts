@@ -16,7 +16,7 @@ import {
   isComplete,
   parallelAxes
 } from './brush';
-import { Chart, IInk } from './chart';
+import { Chart, IInk, ILabelHit, clip } from './chart';
 import { BEST_COLOR, IDrawState, SELECTED_COLOR, drawStar, ring } from './panels';
 import { IParamSpec, IStudyDoc } from './schema';
 import { Scale, formatNumber } from './scale';
@@ -50,28 +50,6 @@ export function scoreColor(t: number, dark: boolean): string {
 
 function valueOf(doc: IStudyDoc, i: number): number {
   return doc.trials[i].value as number;
-}
-
-/** `text` shortened with an ellipsis to fit `width` pixels. */
-function fit(ctx: CanvasRenderingContext2D, text: string, width: number): string {
-  if (ctx.measureText(text).width <= width) {
-    return text;
-  }
-  for (let n = text.length - 1; n > 0; n--) {
-    const short = text.slice(0, n) + '…';
-    if (ctx.measureText(short).width <= width) {
-      return short;
-    }
-  }
-  return '…';
-}
-
-interface ILabelHit {
-  x0: number;
-  y0: number;
-  x1: number;
-  y1: number;
-  text: string;
 }
 
 /** What the panel tells the view. */
@@ -308,7 +286,7 @@ export class ParallelPanel {
         }
         last = py;
         const full = axis.labels ? axis.labels[v] : formatNumber(v);
-        const text = fit(ctx, full, k === this.xs.length - 1 ? MARGIN.right - 6 : room);
+        const text = clip(ctx, full, k === this.xs.length - 1 ? MARGIN.right - 6 : room);
         write(text, x, py);
         if (text !== full) {
           const w = ctx.measureText(text).width;
@@ -324,7 +302,7 @@ export class ParallelPanel {
       const x = this.xs[k];
       const share = this.xs.length > 1 ? step - 6 : width;
       const edge = 2 * Math.min(x - 1, width - x - 1);
-      const text = fit(ctx, axis.title, Math.max(8, Math.min(share, edge)));
+      const text = clip(ctx, axis.title, Math.max(8, Math.min(share, edge)));
       const w = ctx.measureText(text).width;
       write(text, x, a.top - 8);
       if (text !== axis.title) {

@@ -221,6 +221,27 @@ class LabPage:
     def js(self, expression: str, arg: Any = None) -> Any:
         return self.page.evaluate(expression, arg)
 
+    def sweep(self, selector: str, step: int, ystep: int) -> dict[int, bool]:
+        """Hover the canvas ``selector`` every ``step`` pixels across and ``ystep`` down:
+        each trial whose tooltip showed, and whether it said the trial is outside the
+        filter."""
+        return {int(k): v for k, v in self.js("""([sel, step, ystep]) => {
+            const canvas = document.querySelector(sel);
+            const tip = canvas.closest('.hpt-StudyView').querySelector('.hpt-tooltip');
+            const box = canvas.getBoundingClientRect();
+            const seen = {};
+            for (let x = box.left + 1; x < box.right; x += step) {
+                for (let y = box.top + 1; y < box.bottom; y += ystep) {
+                    canvas.dispatchEvent(new MouseEvent('mousemove', {clientX: x, clientY: y}));
+                    if (!tip.hidden && tip.dataset.trial !== undefined) {
+                        seen[tip.dataset.trial] = tip.querySelector('.hpt-tt-filtered') !== null;
+                    }
+                }
+            }
+            canvas.dispatchEvent(new MouseEvent('mouseleave'));
+            return seen;
+        }""", [selector, step, ystep]).items()}
+
     def open_notebook(self, name: str, cells: list[str | dict[str, Any]] | None = None,
                       kernel: bool = True) -> Any:
         """Open ``name`` (written first from ``cells`` if given); returns the panel locator.

@@ -46,22 +46,7 @@ def timed_doc(n: int = 30, names: list[str] | None = None,
 def sweep(lp: LabPage, selector: str, step: int = 4) -> dict[int, bool]:
     """Hover a canvas every ``step`` pixels (less than the 7 px reach of a point): each
     trial whose tooltip showed, and whether it said the trial is outside the filter."""
-    return {int(k): v for k, v in lp.js("""([sel, step]) => {
-        const canvas = document.querySelector(sel);
-        const tip = canvas.closest('.hpt-StudyView').querySelector('.hpt-tooltip');
-        const box = canvas.getBoundingClientRect();
-        const seen = {};
-        for (let x = box.left + 1; x < box.right; x += step) {
-            for (let y = box.top + 1; y < box.bottom; y += step) {
-                canvas.dispatchEvent(new MouseEvent('mousemove', {clientX: x, clientY: y}));
-                if (!tip.hidden && tip.dataset.trial !== undefined) {
-                    seen[tip.dataset.trial] = tip.querySelector('.hpt-tt-filtered') !== null;
-                }
-            }
-        }
-        canvas.dispatchEvent(new MouseEvent('mouseleave'));
-        return seen;
-    }""", [selector, step]).items()}
+    return lp.sweep(selector, step, step)
 
 
 def complete(doc: dict[str, Any]) -> list[dict[str, Any]]:

@@ -26,23 +26,7 @@ def complete_numbers(doc: dict[str, Any]) -> set[int]:
 def sweep(lp: LabPage, selector: str, step: int = 5) -> dict[int, bool]:
     """Hover every few pixels of a canvas: each trial whose tooltip showed, and whether the
     tooltip said it is outside the filter."""
-    return {int(k): v for k, v in lp.js("""([sel, step]) => {
-        const canvas = document.querySelector(sel);
-        const tip = canvas.closest('.hpt-StudyView').querySelector('.hpt-tooltip');
-        const box = canvas.getBoundingClientRect();
-        const seen = {};
-        for (let x = box.left + 1; x < box.right; x += step) {
-            for (let y = box.top + 1; y < box.bottom; y += 2) {
-                canvas.dispatchEvent(new MouseEvent('mousemove', {clientX: x, clientY: y}));
-                if (!tip.hidden && tip.dataset.trial !== undefined) {
-                    seen[tip.dataset.trial] =
-                        tip.querySelector('.hpt-tt-filtered') !== null;
-                }
-            }
-        }
-        canvas.dispatchEvent(new MouseEvent('mouseleave'));
-        return seen;
-    }""", [selector, step]).items()}
+    return lp.sweep(selector, step, 2)
 
 
 def axis_x(lp: LabPage) -> list[float]:
