@@ -18,8 +18,10 @@ class HyperbandScheduler(BracketScheduler):
     ``s_max = floor(log_eta R)`` down to 0) starts ``n = ceil((s_max + 1) eta**s / (s + 1))``
     configurations at ``R eta**-s`` steps, as in the paper: for ``R = 81, eta = 3`` the
     brackets are 81 trials from 1 step, 34 from 3, 15 from 9, 8 from 27 and 5 trained fully.
-    New trials are dealt to brackets in these proportions (``trial.user_attrs["bracket"]``
-    says where, 0 being the most aggressive); inside a bracket each rung lets the best
+    New trials are dealt to the brackets in these numbers, the most aggressive bracket first
+    (``trial.user_attrs["bracket"]`` says where, 0 being the most aggressive), so a short
+    budget is spent on successive halving, not on the first trial of every bracket trained
+    fully; inside a bracket each rung lets the best
     ``1/eta`` of the trials that reached it go on, asynchronously, so a sequential run never
     waits for a rung to fill.
 

@@ -17,15 +17,25 @@ def test_trials_are_dealt_in_the_bracket_sizes():
     trials = [study.ask() for _ in range(143)]
     brackets = [t.user_attrs["bracket"] for t in trials]
     assert Counter(brackets) == {0: 81, 1: 34, 2: 15, 3: 8, 4: 5}
-    assert brackets[0] == 0
-    # Interleaved, not one bracket after the other: a short run sees every bracket.
-    assert set(brackets[:30]) == {0, 1, 2, 3, 4}
+    # Bracket by bracket, the most aggressive first, then round again.
+    assert brackets == [0] * 81 + [1] * 34 + [2] * 15 + [3] * 8 + [4] * 5
+    assert study.ask().user_attrs["bracket"] == 0
+
+
+def test_a_short_budget_is_not_spent_on_full_trainings(curves):
+    # 12 trials of up to 27 steps, each worse than the one before. Dealt to every bracket
+    # from the start, the first trial of each bracket would climb alone to 27 steps; dealt
+    # bracket by bracket, all 12 are in the first one: only the first trains fully.
+    table = [[n / 10] * 27 for n in range(12)]
+    study = Study(scheduler="hyperband", max_steps=27)
+    study.optimize(curves(table), n_trials=12)
+    assert [t.last_step + 1 for t in study.trials] == [27] + [1] * 11
 
 
 def test_each_bracket_judges_on_its_own_rungs():
     study = Study(space={"x": Float(0, 1)}, scheduler=HyperbandScheduler(max_steps=81))
     by_bracket = {}
-    for _ in range(60):
+    for _ in range(143):
         t = study.ask()
         by_bracket.setdefault(t.user_attrs["bracket"], []).append(t)
     # Bracket 3 (first rung at 27): a worse second trial runs 27 steps, then stops.
