@@ -111,6 +111,19 @@ print(result.success, "matplotlib" in sys.modules)
     assert out.splitlines()[-1] == "True False"
 
 
+def test_the_default_samplers_design_trials_import_no_scipy(tmp_path):
+    # The GP sampler's first trials are its Halton design: a cell run at once after
+    # %load_ext starts its first trial without waiting for scipy (about a second).
+    out = python(SHELL + """\
+_magic.PRELOAD = ()
+""" + LOAD + f"""\
+result = shell.run_cell('''%%tune --trials 5 --storage memory --plot none\n{CELL}''')
+study = shell.user_ns["study"]
+print(result.success, type(study.sampler).__name__, len(study.trials), "scipy" in sys.modules)
+""", cwd=tmp_path)
+    assert out.splitlines()[-1] == "True GPSampler 5 False"
+
+
 def test_the_live_dashboard_imports_matplotlib_for_its_first_image_not_before():
     out = python("""\
 import sys

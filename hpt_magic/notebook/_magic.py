@@ -657,13 +657,13 @@ def _summary_bundle(study: Study, info: RunInfo, error: BaseException | None,
 
 
 #: What the first run of ``%%tune`` needs that ``import hpt_magic`` leaves out, in the order
-#: the run imports them: the dashboard (before the first trial), the default sampler's Sobol
-#: design (``scipy.stats``, in the first trial) and its model, the dashboard's image
-#: (matplotlib with the Agg canvas, after the first trial). The same order as the run's: a
-#: cell started at once waits for the thread's import instead of starting another one beside
-#: it.
-PRELOAD = ("hpt_magic.notebook._dashboard", "scipy.stats", "hpt_magic.samplers._gp_acq",
-           "hpt_magic.visualization._figures")
+#: the run imports them: the dashboard (before the first trial), the dashboard's image
+#: (matplotlib with the Agg canvas, after the first trial), the default sampler's model
+#: (``scipy``, after its design trials; the design itself needs no scipy, so the first trial
+#: never waits for it). The same order as the run's: a cell started at once waits for the
+#: thread's import instead of starting another one beside it.
+PRELOAD = ("hpt_magic.notebook._dashboard", "hpt_magic.visualization._figures", "scipy.stats",
+           "hpt_magic.samplers._gp_acq")
 
 
 def preload(names: Sequence[str]) -> threading.Thread:

@@ -35,7 +35,7 @@ class GPSampler(Sampler):
       encoding with one length scale per parameter; its options are searched by enumeration.
 
     Losses are standardised after a Yeo-Johnson power transform (robust to a few very bad
-    trials). The first ``n_startup_trials`` trials follow a scrambled Sobol design. Pruned
+    trials). The first ``n_startup_trials`` trials follow a scrambled Halton design. Pruned
     trials count with their last reported value, failed trials are ignored. Trials still
     running are fantasised at the model's predicted mean ("kriging believer"): the model is
     sure of them, so parallel workers are not sent to the same point. Parameters outside the
@@ -130,18 +130,15 @@ class GPSampler(Sampler):
         return dist.sample(self.rng(trial.number, name))
 
     def _design_point(self, trial: Trial, space: Mapping[str, Distribution]) -> dict[str, Any]:
-        """Point ``trial.number`` of a scrambled Sobol sequence seeded by the sampler's seed
-        (random beyond the 4096th trial)."""
-        m = max(4, int(trial.number).bit_length())
-        if m > 12:
+        """Point ``trial.number`` of a scrambled Halton sequence seeded by the sampler's seed
+        (:mod:`._design`: no scipy, so a kernel's first trial starts without it); random
+        beyond the sequence's ``SPAN`` points."""
+        from ._design import SPAN, halton_point
+
+        if trial.number >= SPAN:
             return {}
-        from scipy.stats import qmc
-
-        from ._gp_acq import Encoding
-
-        seq = qmc.Sobol(len(space), scramble=True, seed=np.random.default_rng(
-            [self.seed, len(space)])).random_base2(m)
-        values = Encoding(space).decode(seq[trial.number])
+        unit = halton_point(trial.number, len(space), [self.seed, len(space)])
+        values = {n: d.from_unit(float(u)) for (n, d), u in zip(space.items(), unit)}
         for name, dist in space.items():
             # A user's guess (prior=) takes the place of the design for half of these trials.
             if dist.prior is not None:
@@ -166,10 +163,17 @@ class GPSampler(Sampler):
         gp = fit_gp(X, ys, enc.categorical, starts, fixed_noise=self.deterministic)
         self._fits[key] = gp.phi
         incumbent = X[[int(np.argmin(ys))]]
+        best = float(ys.min())
         pending = _pending(study, trial, enc)
         if len(pending):
-            gp = gp.condition_on(pending, gp.predict(pending)[0])
-        acq = Acquisition(self.acquisition, gp, float(ys.min()), self.kappa)
+            # Kriging believer: the running trials are believed to score the model's mean,
+            # and a belief below the incumbent is the incumbent to beat. Else the improvement
+            # promised at a pending point (incumbent minus its mean) survives the conditioning
+            # and the next proposal lands on it again.
+            believed = gp.predict(pending)[0]
+            gp = gp.condition_on(pending, believed)
+            best = min(best, float(believed.min()))
+        acq = Acquisition(self.acquisition, gp, best, self.kappa)
         tried = None if self.noisy else np.vstack([X, pending]) if len(pending) else X
         return maximize(acq, enc, rng, incumbent, n_candidates=self.n_candidates,
                         exclude=tried)

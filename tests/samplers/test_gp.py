@@ -88,13 +88,18 @@ def test_converges_on_a_quadratic(acquisition):
 
 
 def test_maximize_and_the_design_phase():
-    study = Study(space=PLANE, sampler=GPSampler(seed=2, n_startup_trials=5),
+    study = Study(space=PLANE, sampler=GPSampler(seed=2, n_startup_trials=6),
                   direction="maximize")
     study.optimize(lambda t: -quadratic(t), n_trials=18)
     assert study.best_value > -0.1
-    design = np.array([[t.params["x"], t.params["y"]] for t in study.trials[:4]])
-    # A Sobol design covers the four quadrants of the plane in its first four points.
-    assert sorted(np.sign(design).tolist()) == [[-1, -1], [-1, 1], [1, -1], [1, 1]]
+    # A Halton design (bases 2 and 3): every prefix is stratified in each coordinate, the
+    # first six points fill the six cells of a 2 x 3 grid.
+    unit = np.array([[(t.params["x"] + 5) / 10, (t.params["y"] + 5) / 10]
+                     for t in study.trials[:6]])
+    assert sorted((unit[:4, 0] * 4).astype(int).tolist()) == [0, 1, 2, 3]
+    assert sorted((unit[:3, 1] * 3).astype(int).tolist()) == [0, 1, 2]
+    cells = (unit[:, 0] * 2).astype(int) * 3 + (unit[:, 1] * 3).astype(int)
+    assert sorted(cells.tolist()) == list(range(6))
 
 
 def _seeded_study(points, values, **told):
