@@ -370,3 +370,19 @@ def test_a_repeated_proposal_reuses_every_value_of_the_earlier_trial():
     earlier = study.trial(repeat.user_attrs["repeat_of"])
     assert repeat.state is TrialState.COMPLETE and repeat.values == earlier.values
     assert repeat.feasible is True and repeat.metrics == earlier.metrics
+
+
+def test_a_rung_lets_its_pareto_front_climb_while_it_is_at_most_half_the_rung():
+    from hpt_magic.schedulers._pareto_rank import climb
+
+    # Nine trials on a rung, four of them on a trade-off staircase; the tenth (eta 3: a
+    # quota of three) lands in the middle of the staircase, beaten in every objective by
+    # nobody, but behind the others by crowding distance: it climbs.
+    rung = [(1.0, 8.0), (3.0, 6.0), (5.0, 4.0), (7.0, 2.0)] + [(9.0, 9.0)] * 5
+    assert climb(rung, (4.0, 5.5), 3)
+    # A dominated trial still needs the best third of the rung.
+    assert not climb(rung, (8.0, 8.0), 3)
+    # A rung whose front is more than half of it falls back to the best half.
+    wide = [(float(k), float(10 - k)) for k in range(10)]
+    climbed = [climb(wide[:i], wide[i], 3) for i in range(1, 10)]
+    assert not all(climbed)
