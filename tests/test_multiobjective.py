@@ -382,7 +382,10 @@ def test_a_rung_lets_its_pareto_front_climb_while_it_is_at_most_half_the_rung():
     assert climb(rung, (4.0, 5.5), 3)
     # A dominated trial still needs the best third of the rung.
     assert not climb(rung, (8.0, 8.0), 3)
-    # A rung whose front is more than half of it falls back to the best half.
-    wide = [(float(k), float(10 - k)) for k in range(10)]
-    climbed = [climb(wide[:i], wide[i], 3) for i in range(1, 10)]
-    assert not all(climbed)
+    # A front wider than half the rung: its best half by crowding distance climbs, not more.
+    # Ten trials evenly along a line and an eleventh between two of them (least crowded).
+    line = [(float(k), float(10 - k)) for k in range(10)]
+    assert not climb(list(line), (4.5, 5.5), 3)  # 11 on the front: quota 5, it is 11th
+    # A front of exactly half the rung climbs whole: five on a line, five dominated.
+    half = [(float(k), float(5 - k)) for k in range(4)] + [(9.0, 9.0)] * 5
+    assert climb(half, (1.5, 3.5), 3)  # the front's 5th of 10: quota max(3, 5) = 5

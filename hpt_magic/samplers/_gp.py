@@ -137,7 +137,7 @@ class GPSampler(Sampler):
 
         if trial.number >= SPAN:
             return {}
-        unit = halton_point(trial.number, len(space), [self.seed, len(space)])
+        unit = halton_point(trial.number, len(space), [self.seed % 2**64, len(space)])
         values = {n: d.from_unit(float(u)) for (n, d), u in zip(space.items(), unit)}
         for name, dist in space.items():
             # A user's guess (prior=) takes the place of the design for half of these trials.

@@ -5,16 +5,17 @@ scheduler compares one loss per trial, a multi-objective study compares loss *ve
 objective's smoothed curve at that resource, see :func:`~hpt_magic.schedulers._rungs.
 curve_value`), ordered by non-dominated front and, within a front, by crowding distance
 (lonely points first, so the promoted trials spread along the front). ASHA and Hyperband
-promote a trial when it is in the best ``1/eta`` of its rung by that order, or on the
-rung's Pareto front while that front holds at most half of the rung; the median rule stops a
-trial in the worse half of the complete trials' curves at the same step.
+promote a trial when it is in the best ``1/eta`` of its rung by that order or on the rung's
+Pareto front, the front capped at the best half of the rung (a quota of ``max(1, n // eta,
+min(front, n // 2))`` in that order); the median rule stops a trial in the worse half of the
+complete trials' curves at the same step.
 
 Why the front climbs: with one objective a rung needs one winner; with several, the result
 is the front, and a trial on a rung's front is beaten by no other trial there in every
 objective, so cutting it to fill a quota of ``1/eta`` cuts a trade-off nobody else offers.
 Without this rule few trials finish and the final front is thin (the MLP benchmark in
 ``benchmarks/multiobjective.py``, median of 10 seeds, hypervolume at half the epochs:
-ASHA 1.390 without the rule, 1.396 with it; Hyperband 1.378 and 1.396). The half keeps
+ASHA 1.390 without the rule, 1.396 with it; Hyperband 1.378 and 1.396). The cap keeps
 pruning alive when most of a rung is non-dominated (three or more noisy objectives).
 Constraints are not judged while a trial runs: their metrics are known at its end only.
 """
@@ -65,9 +66,10 @@ def _position(losses: list[tuple[float, ...]], index: int) -> int:
 
 
 def climb(losses: list[tuple[float, ...]], loss: tuple[float, ...], eta: int) -> bool:
-    """Record ``loss`` on a rung holding ``losses``; whether it climbs on: it is in the rung's
-    best ``max(1, n // eta)``, or on the rung's Pareto front while the front holds at most
-    half of the rung (the multi-objective form of :meth:`Rungs.climb`)."""
+    """Record ``loss`` on a rung holding ``losses``; whether it climbs on: whether it is in
+    the rung's first ``max(1, n // eta, min(front, n // 2))`` by NSGA-II order, i.e. in the
+    best ``1/eta`` or on the Pareto front, the front capped at the best half of the rung (the
+    multi-objective form of :meth:`Rungs.climb`)."""
     losses.append(loss)
     L = _finite(losses)
     n = len(L)

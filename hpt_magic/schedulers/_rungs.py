@@ -100,8 +100,9 @@ class BracketScheduler(Scheduler, ABC):
 
     Subclasses give the layout: each bracket's first rung and its share of the trials. Trials
     are dealt bracket by bracket, as the brackets of the paper run: the first bracket's share,
-    then the next one's, and round again after the last. The split is deterministic and,
-    over ``sum(shares)`` trials, exact. The bracket is recorded in
+    then the next one's, and round again after the last (a bracket short of its share in the
+    current round, say after another kernel dealt on the same study, is filled first). The
+    split is deterministic and, over ``sum(shares)`` trials, exact. The bracket is recorded in
     ``trial.user_attrs["bracket"]``.
 
     Bracket by bracket rather than interleaved: the first trial to reach a rung has nobody to
@@ -158,12 +159,12 @@ class BracketScheduler(Scheduler, ABC):
                     _, rung = rungs.judge(rung, step + 1, curve_value(study, t, step + 1))
 
     def _deal(self) -> int:
-        k = sum(self._counts) % sum(self._shares)
-        for b, share in enumerate(self._shares):
-            if k < share:
-                return b
-            k -= share
-        raise AssertionError("unreachable: k < sum(shares)")
+        # The first bracket short of its share in the current round (the round every bracket
+        # has completed is r): from scratch, bracket after bracket; after trials dealt
+        # another way (another kernel on the study, an older file), the shortfall first.
+        r = min(c // s for c, s in zip(self._counts, self._shares))
+        return next(b for b, (c, s) in enumerate(zip(self._counts, self._shares))
+                    if c < (r + 1) * s)
 
     def on_trial_start(self, study: Study, trial: Trial) -> dict | None:
         self._ensure(study)

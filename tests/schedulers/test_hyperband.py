@@ -74,3 +74,15 @@ def test_needs_max_steps_before_anything_is_stored(tmp_path):
         Study(space={"x": Float(0, 1)}, scheduler="hyperband", storage=path, name="hb")
     # Refused before the storage was even opened: no file, so no study and no running trial.
     assert not path.exists()
+
+
+def test_a_bracket_short_of_its_share_is_filled_first():
+    # Trials dealt elsewhere (another kernel on the same file, an older dealing rule) leave
+    # the brackets uneven; new trials fill the current round's shortfall before going on.
+    study = Study(space={"x": Float(0, 1)}, scheduler=HyperbandScheduler(max_steps=9))
+    study.ask()
+    hb = study.scheduler
+    assert [n for n, _ in hb.brackets] == [9, 5, 3]
+    hb._counts = [12, 1, 0]  # bracket 0 ran ahead into the second round
+    dealt = [study.ask().user_attrs["bracket"] for _ in range(10)]
+    assert dealt == [1, 1, 1, 1, 2, 2, 2, 0, 0, 0]
