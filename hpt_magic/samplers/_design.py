@@ -12,6 +12,8 @@ the first trial of a kernel does not wait for ``scipy.stats`` to import.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from functools import lru_cache
 
 import numpy as np
 
@@ -32,9 +34,10 @@ def _primes(n: int) -> list[int]:
     return out
 
 
-def halton_point(index: int, dim: int, seed: object) -> np.ndarray:
+def halton_point(index: int, dim: int, seed: Sequence[int] | int) -> np.ndarray:
     """Point ``index`` (from 0) of the ``dim``-dimensional scrambled Halton sequence that
-    ``seed`` (anything ``numpy.random.default_rng`` takes) chooses; coordinates in ``[0, 1)``.
+    ``seed`` (non-negative integers, as ``numpy.random.default_rng`` takes them) chooses;
+    coordinates in ``[0, 1)``.
 
     Examples
     --------
@@ -42,11 +45,9 @@ def halton_point(index: int, dim: int, seed: object) -> np.ndarray:
     >>> sorted(int(2 * u) for u in first[:2]), sorted(int(4 * u) for u in first)
     ([0, 1], [0, 1, 2, 3])
     """
-    rng = np.random.default_rng(seed)
+    key = tuple(seed) if isinstance(seed, Sequence) else (int(seed),)
     out = np.empty(dim)
-    for j, base in enumerate(_primes(dim)):
-        digits = max(1, math.ceil(math.log(SPAN) / math.log(base)))
-        perms = [rng.permutation(base) for _ in range(digits)]
+    for j, (base, perms) in enumerate(_scrambling(key, dim)):
         value, scale, i = 0.0, 1.0 / base, index
         for perm in perms:
             value += perm[i % base] * scale
@@ -54,3 +55,15 @@ def halton_point(index: int, dim: int, seed: object) -> np.ndarray:
             scale /= base
         out[j] = value
     return out
+
+
+@lru_cache(maxsize=16)
+def _scrambling(seed: tuple[int, ...], dim: int) -> tuple[tuple[int, list[list[int]]], ...]:
+    """Each dimension's base and the digit permutations of each of its digit positions (the
+    design trials of one study share them: drawn once)."""
+    rng = np.random.default_rng(list(seed))
+    out = []
+    for base in _primes(dim):
+        digits = max(1, math.ceil(math.log(SPAN) / math.log(base)))
+        out.append((base, [rng.permutation(base).tolist() for _ in range(digits)]))
+    return tuple(out)
