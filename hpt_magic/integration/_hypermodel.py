@@ -332,11 +332,14 @@ class Tuner:
             if isinstance(model, Sequential):
                 kwargs["callbacks"] = [*kwargs.get("callbacks", ()), TuneReport(self.objective)]
             elif keras is not None and isinstance(model, keras.Model):
-                from ._keras import KerasCallback
+                from ._keras import BestEpoch, KerasCallback
 
                 pbt = isinstance(self.study.scheduler, PBTScheduler)
+                # The score is the objective's best epoch (below), so the kept model is that
+                # epoch's, as in Keras Tuner; last, so it restores after the user's callbacks.
                 kwargs["callbacks"] = [*kwargs.get("callbacks", ()),
-                                       KerasCallback(self.objective, checkpoint=pbt)]
+                                       KerasCallback(self.objective, checkpoint=pbt),
+                                       BestEpoch(self.objective, self.study.direction.is_better)]
                 kwargs.setdefault("verbose", 0)  # one progress bar per epoch and trial
         result = self.hypermodel.fit(hp, model, *fit_args, **kwargs)
         score = self._score(model, result)

@@ -10,7 +10,7 @@ from ..exceptions import TuneError
 from ..executors._tune import tune
 from ._framework_base import report, resume_step
 
-__all__ = ["KerasCallback"]
+__all__ = ["KerasCallback", "BestEpoch"]
 
 
 class KerasCallback(keras.callbacks.Callback):
@@ -53,3 +53,33 @@ class KerasCallback(keras.callbacks.Callback):
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
         # A model trained again later starts from epoch 0 again.
         self.model._initial_epoch = None
+
+
+class BestEpoch(keras.callbacks.Callback):
+    """Keep the weights of the epoch where ``logs[monitor]`` was best (in memory), and put
+    them back into the model when training ends: a tuner's kept model is then the one its
+    trial's score describes (the best epoch's), as Keras Tuner's ``get_best_models`` gives.
+
+    An epoch without the metric, or with a value that is not finite, changes nothing.
+    """
+
+    def __init__(self, monitor: str, better: Any) -> None:
+        super().__init__()
+        self.monitor = monitor
+        self.better = better  # (new, old) -> bool
+        self.best: float | None = None
+        self.weights: list[Any] | None = None
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        value = (logs or {}).get(self.monitor)
+        try:
+            value = float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return
+        if value == value and abs(value) != float("inf") and (
+                self.best is None or self.better(value, self.best)):
+            self.best, self.weights = value, self.model.get_weights()
+
+    def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
+        if self.weights is not None:
+            self.model.set_weights(self.weights)

@@ -111,9 +111,10 @@ def test_tuner_with_a_keras_build_function(binary, capsys):
     assert names == ["dense"] * 4
     best = tuner.get_best_models()[0]
     assert isinstance(best, keras.Model)
+    # The kept model is its trial's best epoch (the trial's score), as in Keras Tuner, not
+    # the last one (EarlyStopping with patience 1 ends a trial one epoch after its best).
     accuracy = best.evaluate(Xv, yv, verbose=0)[1]
-    assert accuracy == pytest.approx(tuner.study.best_value, abs=0.02) or \
-        accuracy <= tuner.study.best_value  # EarlyStopping may have left a later epoch
+    assert accuracy == pytest.approx(tuner.study.best_value, abs=1e-6)
     hp = tuner.get_best_hyperparameters()[0]
     assert hp.values == tuner.study.best_params
     assert isinstance(build(hp), keras.Model)
@@ -122,6 +123,25 @@ def test_tuner_with_a_keras_build_function(binary, capsys):
     assert "Objective(name='val_accuracy', direction='maximize')" in out
     assert f"Trial {tuner.study.best_trial.number} summary" in out
     assert "units: " in out and "Score: " in out
+
+
+def test_the_kept_model_is_its_trials_best_epoch(binary):
+    X, y, Xv, yv = binary
+
+    class Collapse(keras.callbacks.Callback):
+        """The last epoch starts from zero weights: its validation accuracy falls."""
+
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == EPOCHS - 1:
+                self.model.set_weights([np.zeros_like(w) for w in self.model.get_weights()])
+
+    tuner = Tuner(build, objective="val_accuracy", max_trials=3, seed=0)
+    tuner.search(X, y, epochs=EPOCHS, validation_data=(Xv, yv), callbacks=[Collapse()])
+    trial = tuner.study.best_trial
+    curve = [trial.intermediate[s] for s in sorted(trial.intermediate)]
+    assert len(curve) == EPOCHS and curve[-1] < max(curve) == trial.value
+    accuracy = tuner.get_best_models()[0].evaluate(Xv, yv, verbose=0)[1]
+    assert accuracy == pytest.approx(max(curve), abs=1e-6)
 
 
 def test_hypermodel_with_its_own_fit(binary):
