@@ -158,9 +158,28 @@ def nsga_order(losses: np.ndarray, violations: np.ndarray | None = None, *,
         head = feasible[np.argsort(losses[feasible, 0], kind="stable")]
     else:
         sub = losses[feasible]
-        ranks = _ranks(sub, len(sub) if best is None else best)
-        head = feasible[np.lexsort((-_crowding(sub, ranks), ranks))]
+        head = feasible[_ranked(sub, len(sub) if best is None else best)[0]]
     return np.concatenate([head, infeasible]).astype(int)[:best]
+
+
+def nsga_ranking(losses: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`nsga_order` of ``losses`` (all feasible) and the front of each row (0: the
+    Pareto front), from one non-dominated sort.
+
+    Examples
+    --------
+    >>> order, fronts = nsga_ranking(np.array([[3, 3], [1, 2], [2, 1]]))
+    >>> order.tolist(), fronts.tolist()
+    ([1, 2, 0], [1, 0, 0])
+    """
+    losses = _matrix(losses)
+    return _ranked(losses, len(losses))
+
+
+def _ranked(losses: np.ndarray, stop: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows by front, then crowding distance (lonely first); and each row's front."""
+    ranks = _ranks(losses, stop)
+    return np.lexsort((-_crowding(losses, ranks), ranks)), ranks
 
 
 def hypervolume(points: np.ndarray, reference: Sequence[float]) -> float:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from typing import Any
 
 import keras
@@ -63,21 +65,19 @@ class BestEpoch(keras.callbacks.Callback):
     An epoch without the metric, or with a value that is not finite, changes nothing.
     """
 
-    def __init__(self, monitor: str, better: Any) -> None:
+    def __init__(self, monitor: str, better: Callable[[float, float | None], bool]) -> None:
         super().__init__()
         self.monitor = monitor
-        self.better = better  # (new, old) -> bool
+        self.better = better  # e.g. Direction.is_better: anything beats None
         self.best: float | None = None
         self.weights: list[Any] | None = None
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        value = (logs or {}).get(self.monitor)
         try:
-            value = float(value)  # type: ignore[arg-type]
-        except (TypeError, ValueError):
+            value = float((logs or {})[self.monitor])
+        except (KeyError, TypeError, ValueError):
             return
-        if value == value and abs(value) != float("inf") and (
-                self.best is None or self.better(value, self.best)):
+        if math.isfinite(value) and self.better(value, self.best):
             self.best, self.weights = value, self.model.get_weights()
 
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:

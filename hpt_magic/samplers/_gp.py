@@ -15,7 +15,7 @@ from ._mo import scalarized, vector_losses
 
 if TYPE_CHECKING:
     from ..study._study import Study
-    from ._gp_acq import Encoding
+    from ._encoding import Encoding
 
 __all__ = ["GPSampler"]
 
@@ -121,7 +121,7 @@ class GPSampler(Sampler):
             return self._design_point(trial, space)
         # The model and scipy are imported when the first model-based point is needed, not
         # with the package (start-up time of `import hpt_magic`).
-        from ._gp_acq import Encoding
+        from ._encoding import Encoding
 
         enc = Encoding(shared)
         return enc.decode(self._propose(study, trial, enc, X, y))
@@ -134,11 +134,12 @@ class GPSampler(Sampler):
         (:mod:`._design`: no scipy, so a kernel's first trial starts without it); random
         beyond the sequence's ``SPAN`` points."""
         from ._design import SPAN, halton_point
+        from ._encoding import Encoding
 
         if trial.number >= SPAN:
             return {}
         unit = halton_point(trial.number, len(space), [self.seed % 2**64, len(space)])
-        values = {n: d.from_unit(float(u)) for (n, d), u in zip(space.items(), unit)}
+        values = Encoding(space).decode(unit)
         for name, dist in space.items():
             # A user's guess (prior=) takes the place of the design for half of these trials.
             if dist.prior is not None:

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .._pareto import nsga_order, pareto_mask
+from .._pareto import nsga_order, nsga_ranking
 from ..trial import TrialState
 
 if TYPE_CHECKING:
@@ -71,11 +71,10 @@ def climb(losses: list[tuple[float, ...]], loss: tuple[float, ...], eta: int) ->
     best ``1/eta`` or on the Pareto front, the front capped at the best half of the rung (the
     multi-objective form of :meth:`Rungs.climb`)."""
     losses.append(loss)
-    L = _finite(losses)
-    n = len(L)
-    front = int(np.count_nonzero(pareto_mask(L)))
-    quota = max(1, n // eta, min(front, n // 2))
-    return int(np.flatnonzero(nsga_order(L) == n - 1)[0]) < quota
+    order, fronts = nsga_ranking(_finite(losses))
+    n = len(order)
+    quota = max(1, n // eta, min(int(np.count_nonzero(fronts == 0)), n // 2))
+    return int(np.flatnonzero(order == n - 1)[0]) < quota
 
 
 def in_worse_half(study: Study, trial: Trial, step: int, n_min_trials: int,

@@ -160,8 +160,8 @@ def _gp_slice(study: Any, x: str, y: str,
     if any(name not in t.params for t in scored for name in space):
         return "some trials lack a parameter (a conditional or edited space)"
     from ..samplers import GPSampler, observations
+    from ..samplers._encoding import Encoding
     from ..samplers._gp import _standardize
-    from ..samplers._gp_acq import Encoding
     from ..samplers._gp_model import default_params, fit_gp
 
     X, loss, used = observations(study, space, include_pruned=False)

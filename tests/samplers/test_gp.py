@@ -6,7 +6,8 @@ from scipy.stats import norm
 
 from hpt_magic import Choice, Float, Int, Study, Trial, TuneError
 from hpt_magic.samplers import SAMPLERS, GPSampler, make_sampler
-from hpt_magic.samplers._gp_acq import Encoding, _log_h
+from hpt_magic.samplers._encoding import Encoding
+from hpt_magic.samplers._gp_acq import _log_h
 
 
 def test_registered_by_name():
