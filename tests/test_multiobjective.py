@@ -389,3 +389,36 @@ def test_a_rung_lets_its_pareto_front_climb_while_it_is_at_most_half_the_rung():
     # A front of exactly half the rung climbs whole: five on a line, five dominated.
     half = [(float(k), float(5 - k)) for k in range(4)] + [(9.0, 9.0)] * 5
     assert climb(half, (1.5, 3.5), 3)  # the front's 5th of 10: quota max(3, 5) = 5
+
+
+def test_model_samplers_compare_cut_curves_with_others_at_a_common_step():
+    from hpt_magic.samplers._mo import rank_order, staged_order
+
+    # Maximise accuracy, minimise size. Six trials reach step 2 and two of them finish; a
+    # tiny model is cut at step 0 with a poor accuracy. Beside the finished values its last
+    # report is a trade-off nobody beats in size (the old ranking put it in the good group);
+    # compared where the others were at a common step, it was never in the race.
+    study = Study(space={"x": Float(0, 1)}, directions=["max", "min"],
+                  objectives=["acc", "size"], seed=0)
+    runs = [(0.2, 10.0, 9), (0.5, 50.0, 9), (0.6, 60.0, 3), (0.7, 70.0, 3), (0.8, 80.0, 3),
+            (0.9, 90.0, 3), (0.1, 1.0, 1)]
+    for acc, size, steps in runs:
+        trial = study.ask({"x": acc})
+        for step in range(steps):
+            trial.report({"acc": acc * (step + 1) / 9, "size": size}, step=step)
+        if steps == 9:
+            study.tell(trial, {"acc": acc, "size": size})
+        else:
+            study.tell(trial, state="pruned")
+    trials = list(study.trials)
+    old = rank_order(np.array([(0.0, *study.scoring.losses(t)[0]) for t in trials]))
+    assert 6 in old[:2]  # the cut tiny model: an end of the front, first by crowding distance
+
+    order = staged_order(study, trials, n_min=4).tolist()
+    # Six trials reached step 2 (the furthest step four did): ranked by their reports there,
+    # where the tiny model is absent; it comes after them.
+    assert order[-1] == 6 and sorted(order[:6]) == [0, 1, 2, 3, 4, 5]
+    # Two finished trials are enough at n_min=2: they lead with their final values.
+    assert staged_order(study, trials, n_min=2).tolist()[:2] in ([0, 1], [1, 0])
+    # Without pruned trials the final values say everything.
+    assert staged_order(study, trials[:2], n_min=2) is None

@@ -15,7 +15,7 @@ from ..distributions import Choice, Distribution, Float, Grid, Int
 from ..exceptions import TuneError
 from ..trial import Trial, TrialState
 from ._base import Sampler
-from ._mo import loss_record, rank_order, vector_losses
+from ._mo import loss_record, rank_order, staged_order, vector_losses
 
 if TYPE_CHECKING:
     from ..study._study import Study
@@ -47,7 +47,9 @@ class TPESampler(Sampler):
     Pruned trials count with their last reported value (``consider_pruned``); failed trials are
     ignored; with several objectives or constraints, the good group is the best by constraint
     domination and non-dominated sorting (crowding distance within a front), as in MOTPE and
-    c-TPE: a trial that breaks a constraint is always bad;
+    c-TPE: a trial that breaks a constraint is always bad; with several objectives, once some
+    trials were pruned, trials are compared at the furthest step that ``n_startup_trials`` of
+    them reached, those stopped before it ranked after them (see ``_mo.staged_order``);
     running trials of a parallel run count as bad ones (``constant_liar``), so that
     simultaneous proposals spread out.
 
@@ -132,7 +134,14 @@ class TPESampler(Sampler):
                  salt: str) -> dict[str, Any]:
         names = tuple(space)
         X, y = history.matrix(names)
-        order = rank_order(y)
+        order = None
+        if getattr(history.study, "is_multi_objective", False):
+            trials = [t for (u, _), t in zip(history.done, history.trials)
+                      if all(n in u for n in names)]
+            order = staged_order(history.study, trials,
+                                 max(self.n_startup_trials, len(names) + 1))
+        if order is None:
+            order = rank_order(y)
         n_good = self._n_good(len(y))
         good, bad = X[order[:n_good]], X[order[n_good:]]
         if self.constant_liar:
@@ -174,6 +183,7 @@ class _History:
 
     def _clear(self) -> None:
         self.done: list[tuple[dict[str, float], float]] = []
+        self.trials: list[Trial] = []  # the trial of each row of done
         self.count: Counter[str] = Counter()
         self.pending: list[dict[str, float]] = []
         self._seen: list[Trial] = []
@@ -201,6 +211,7 @@ class _History:
                     loss = self.study.direction.to_loss(value) if math.isfinite(value) else None
                 if loss is not None and units:
                     self.done.append((units, loss))
+                    self.trials.append(t)
                     self.count.update(units.keys())
         self._seen, self._open = trials, still_open
         self.pending = [_units({**t.relative, **t.params}, t.distributions, space)
