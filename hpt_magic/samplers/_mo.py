@@ -53,18 +53,11 @@ def rank_order(y: np.ndarray) -> np.ndarray:
     return nsga_order(y[:, 1:], y[:, 0])
 
 
-def staged_order(study: Study, trials: list[Trial], n_min: int) -> np.ndarray | None:
-    """Rows of ``trials`` (finished) best first, compared where they can be: at a common step.
-
-    Early stopping cuts curves short, and a cut curve's last point is no final result: beside
-    finished trials a small model cut at a poor first accuracy looks like a trade-off nobody
-    beats. So, as BOHB fits its model at the largest budget with enough observations, the
-    trials are ranked by their reports at the furthest step ``r`` that at least ``n_min`` of
-    them reached (at their final values when ``n_min`` trials completed): those by constraint
-    domination and non-dominated sorting there, then the trials stopped before ``r`` (the
-    furthest-trained first, each group sorted at its last step), as the scheduler judged them.
-    ``None`` when no trial was pruned (the final values say everything).
-    """
+def common_step(study: Study, trials: list[Trial], n_min: int) -> tuple[
+        list[int], np.ndarray, np.ndarray, list[dict[int, tuple[float, ...]]]] | None:
+    """Where :func:`staged_order` compares ``trials``: the indices of those that reached the
+    common step, their loss vectors and constraint violations there, and every trial's
+    curve of loss vectors; ``None`` when no trial was pruned."""
     if not any(t.state is TrialState.PRUNED for t in trials):
         return None
     scoring = study.scoring
@@ -83,6 +76,25 @@ def staged_order(study: Study, trials: list[Trial], n_min: int) -> np.ndarray | 
         L = np.array([curves[i][reached_to] for i in head], dtype=float).reshape(len(head), -1)
         # A finished trial that breaks a constraint is known to: bad at every step.
         V = np.array([_violation(study, trials[i]) for i in head], dtype=float)
+    return head, L, V, curves
+
+
+def staged_order(study: Study, trials: list[Trial], n_min: int) -> np.ndarray | None:
+    """Rows of ``trials`` (finished) best first, compared where they can be: at a common step.
+
+    Early stopping cuts curves short, and a cut curve's last point is no final result: beside
+    finished trials a small model cut at a poor first accuracy looks like a trade-off nobody
+    beats. So, as BOHB fits its model at the largest budget with enough observations, the
+    trials are ranked by their reports at the furthest step ``r`` that at least ``n_min`` of
+    them reached (at their final values when ``n_min`` trials completed): those by constraint
+    domination and non-dominated sorting there, then the trials stopped before ``r`` (the
+    furthest-trained first, each group sorted at its last step), as the scheduler judged them.
+    ``None`` when no trial was pruned (the final values say everything).
+    """
+    staged = common_step(study, trials, n_min)
+    if staged is None:
+        return None
+    head, L, V, curves = staged
     order = [np.asarray(head, dtype=int)[nsga_order(L, V)] if head else np.empty(0, int)]
     taken = set(head)
     rest = [i for i in range(len(trials)) if i not in taken]
@@ -129,17 +141,34 @@ def losses_matrix(study: Study, trials: list[Trial]) -> tuple[np.ndarray, np.nda
     return L, V
 
 
-def scalarized(study: Study, space: Mapping[str, Distribution],
-               rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def scalarized(study: Study, space: Mapping[str, Distribution], rng: np.random.Generator,
+               n_min: int = 10) -> tuple[np.ndarray, np.ndarray]:
     """``(X, y)`` for a single-objective model: each trial's losses, scaled to [0, 1] per
     objective, through an augmented Chebyshev function with weights drawn from ``rng``
-    (uniform on the simplex); infeasible trials above every feasible one, by violation."""
+    (uniform on the simplex); infeasible trials above every feasible one, by violation.
+
+    With several objectives and pruned trials, the losses are those at the common step of
+    :func:`common_step` (``n_min`` trials reached it); a trial stopped before it scores as
+    the worst feasible one there."""
     X, _, used = observations(study, space)
     L, V = losses_matrix(study, used)
+    late = np.zeros(len(used), dtype=bool)
+    multi = getattr(study, "is_multi_objective", False)
+    staged = common_step(study, used, n_min) if multi else None
+    if staged is not None and staged[0]:
+        head, L_head, V_head, _ = staged
+        late[:] = True
+        late[head] = False
+        L[head], V[head] = L_head, V_head
+        L[late], V[late] = 0.0, 0.0  # scored below, after the scaling
     ok = ~np.isnan(L).any(axis=1)
-    X, L, V = X[ok], L[ok], V[ok]
+    X, L, V, late = X[ok], L[ok], V[ok], late[ok]
     if not len(L):
         return X, np.empty(0)
+    if late.all():  # what reached the common step left the space: no common ground
+        return X[:0], np.empty(0)
+    if late.any():
+        L[late] = L[~late].max(axis=0)
     lo, hi = L.min(axis=0), L.max(axis=0)
     scaled = (L - lo) / np.where(hi > lo, hi - lo, 1.0)
     w = rng.dirichlet(np.ones(L.shape[1]))
