@@ -392,6 +392,7 @@ def test_a_rung_lets_its_pareto_front_climb_while_it_is_at_most_half_the_rung():
 
 
 def test_model_samplers_compare_cut_curves_with_others_at_a_common_step():
+    from hpt_magic.samplers import TPESampler
     from hpt_magic.samplers._mo import rank_order, scalarized, staged_order
 
     # Maximise accuracy, minimise size. Six trials reach step 2 and two of them finish; a
@@ -428,4 +429,30 @@ def test_model_samplers_compare_cut_curves_with_others_at_a_common_step():
     for seed in range(5):
         X, y = scalarized(study, study.search_space(), np.random.default_rng(seed), n_min=4)
         assert len(y) == 7 and y[6] == y.max()
-        assert y[6] > min(y[:6])
+
+    # TPE's good group is the head of that order (kept per finished trial, not rebuilt).
+    sampler = TPESampler(seed=0, n_startup_trials=4)
+    history = sampler._refresh(study, study.ask())
+    good = history.order(("x",), 4)[:sampler._n_good(7)]
+    assert 6 not in good.tolist() and history.order(("x",), 4) is history.order(("x",), 4)
+
+
+def test_a_finished_trial_that_breaks_a_constraint_ranks_after_the_pruned_ones():
+    from hpt_magic.samplers._mo import staged_order
+
+    study = Study(space={"x": Float(0, 1)}, directions=["max", "min"],
+                  objectives=["acc", "size"], constraints=["size <= 40"], seed=0)
+    for acc, size, steps in [(0.9, 90.0, 9), (0.2, 10.0, 9), (0.5, 20.0, 3), (0.6, 30.0, 3)]:
+        trial = study.ask({"x": acc})
+        for step in range(steps):
+            trial.report({"acc": acc * (step + 1) / 9, "size": size}, step=step)
+        if steps == 9:
+            study.tell(trial, {"acc": acc, "size": size})
+        else:
+            study.tell(trial, state="pruned")
+    # Two finished trials (n_min=2): compared at their final values, the feasible one first;
+    # the one over the size limit is bad whatever its accuracy, after the cut curves.
+    order = staged_order(study, list(study.trials), n_min=2).tolist()
+    assert order[0] == 1 and sorted(order[1:3]) == [2, 3] and order[3] == 0
+    # Compared at step 2, where all four were: still last.
+    assert staged_order(study, list(study.trials), n_min=3).tolist()[-1] == 0

@@ -7,14 +7,18 @@ A trial of such a study is a loss *vector* and a constraint violation, not one l
   and Optuna's constrained MOTPE), then splits good from bad as usual;
 - the GP fits one random Chebyshev scalarisation per trial (ParEGO, Knowles 2006:
   :func:`scalarized`), where an infeasible trial scores worse than every feasible one.
+
+With several objectives and early stopping, both compare the trials where their curves meet
+(:func:`common_step`, :func:`staged_order`), not a cut curve's last report beside finished
+trials' final values.
 """
 
 from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -26,8 +30,8 @@ from ._base import observations
 if TYPE_CHECKING:
     from ..study._study import Study
 
-__all__ = ["vector_losses", "loss_record", "rank_order", "staged_order", "scalarized",
-           "losses_matrix"]
+__all__ = ["vector_losses", "loss_record", "rank_order", "Curve", "Staged", "curve_of",
+           "common_step", "staged_order", "scalarized", "losses_matrix"]
 
 #: ParEGO's augmentation: a little of the weighted sum keeps weakly dominated points out.
 _RHO = 0.05
@@ -53,81 +57,101 @@ def rank_order(y: np.ndarray) -> np.ndarray:
     return nsga_order(y[:, 1:], y[:, 0])
 
 
-def common_step(study: Study, trials: list[Trial], n_min: int) -> tuple[
-        list[int], np.ndarray, np.ndarray, list[dict[int, tuple[float, ...]]]] | None:
-    """Where :func:`staged_order` compares ``trials``: the indices of those that reached the
-    common step, their loss vectors and constraint violations there, and every trial's
-    curve of loss vectors; ``None`` when no trial was pruned."""
-    if not any(t.state is TrialState.PRUNED for t in trials):
-        return None
+#: A trial's reports as loss vectors (lower is better), by step.
+Curve = dict[int, tuple[float, ...]]
+
+
+class Staged(NamedTuple):
+    """Where a study's finished trials meet (see :func:`common_step`)."""
+
+    head: list[int]  #: the trials compared at the common step (indices into the list given)
+    losses: np.ndarray  #: their loss vectors there, one row each
+    violations: np.ndarray  #: their constraint violations (finished trials; else 0)
+    curves: list[Curve]  #: every trial's curve
+
+
+def curve_of(study: Study, trial: Trial) -> Curve:
+    """``trial``'s reports as loss vectors by step: the steps where every objective is a
+    finite number (the first objective is ``trial.intermediate``, the others its metric
+    curves of the same name)."""
     scoring = study.scoring
-    curves = [_curves(scoring, t) for t in trials]
-    complete = [i for i, t in enumerate(trials) if t.state is TrialState.COMPLETE]
-    if len(complete) >= n_min:
-        head = complete
-        rows = [loss_record(study, trials[i]) for i in head]
-        L = np.array([r[1:] for r in rows], dtype=float)
-        V = np.array([r[0] for r in rows], dtype=float)
-    else:
-        reached = Counter(s for c in curves for s in c)
-        steps = [s for s in sorted(reached, reverse=True) if reached[s] >= n_min]
-        reached_to = steps[0] if steps else min(reached, default=-1)
-        head = [i for i, c in enumerate(curves) if reached_to in c]
-        L = np.array([curves[i][reached_to] for i in head], dtype=float).reshape(len(head), -1)
-        # A finished trial that breaks a constraint is known to: bad at every step.
-        V = np.array([_violation(study, trials[i]) for i in head], dtype=float)
-    return head, L, V, curves
-
-
-def staged_order(study: Study, trials: list[Trial], n_min: int) -> np.ndarray | None:
-    """Rows of ``trials`` (finished) best first, compared where they can be: at a common step.
-
-    Early stopping cuts curves short, and a cut curve's last point is no final result: beside
-    finished trials a small model cut at a poor first accuracy looks like a trade-off nobody
-    beats. So, as BOHB fits its model at the largest budget with enough observations, the
-    trials are ranked by their reports at the furthest step ``r`` that at least ``n_min`` of
-    them reached (at their final values when ``n_min`` trials completed): those by constraint
-    domination and non-dominated sorting there, then the trials stopped before ``r`` (the
-    furthest-trained first, each group sorted at its last step), as the scheduler judged them.
-    ``None`` when no trial was pruned (the final values say everything).
-    """
-    staged = common_step(study, trials, n_min)
-    if staged is None:
-        return None
-    head, L, V, curves = staged
-    order = [np.asarray(head, dtype=int)[nsga_order(L, V)] if head else np.empty(0, int)]
-    taken = set(head)
-    rest = [i for i in range(len(trials)) if i not in taken]
-    by_depth: dict[int, list[int]] = {}
-    for i in rest:
-        by_depth.setdefault(max(curves[i], default=-1), []).append(i)
-    for depth in sorted(by_depth, reverse=True):
-        group = by_depth[depth]
-        if depth < 0:  # finished trials that reported no curve: by their final values
-            rows = [loss_record(study, trials[i]) for i in group]
-            L, V = np.array([r[1:] for r in rows]), np.array([r[0] for r in rows])
-        else:
-            L, V = np.array([curves[i][depth] for i in group]), np.zeros(len(group))
-        order.append(np.asarray(group, dtype=int)[nsga_order(L.reshape(len(group), -1), V)])
-    return np.concatenate(order).astype(int)
-
-
-def _violation(study: Study, trial: Trial) -> float:
-    record = loss_record(study, trial) if trial.state is TrialState.COMPLETE else None
-    return record[0] if record is not None else 0.0
-
-
-def _curves(scoring: Any, trial: Trial) -> dict[int, tuple[float, ...]]:
-    """A trial's reports as loss vectors by step (the steps where every objective is a
-    finite number)."""
-    first = trial.intermediate
     others = [trial.intermediate_metrics.get(n, {}) for n in scoring.names[1:]]
     out = {}
-    for step, value in first.items():
+    for step, value in trial.intermediate.items():
         raw = [value, *(o.get(step) for o in others)]
         if all(v is not None and math.isfinite(v) for v in raw):
             out[step] = tuple(d.sign * float(v) for d, v in zip(scoring.directions, raw))
     return out
+
+
+def common_step(study: Study, trials: Sequence[Trial], n_min: int,
+                curves: Sequence[Curve] | None = None) -> Staged | None:
+    """Where finished ``trials`` can be compared once some were pruned: at their final values
+    when ``n_min`` of them completed, else at the furthest step that ``n_min`` of them
+    reached (the most-reached step when none did); ``None`` when no trial was pruned.
+    ``curves`` are the trials' :func:`curve_of`, when the caller keeps them."""
+    if not any(t.state is TrialState.PRUNED for t in trials):
+        return None
+    curves = [curve_of(study, t) for t in trials] if curves is None else list(curves)
+    records = [loss_record(study, t) if t.state is TrialState.COMPLETE else None
+               for t in trials]
+    complete = [i for i, r in enumerate(records) if r is not None]
+    k = len(study.scoring.names)
+    if len(complete) >= n_min:
+        head = complete
+        L = np.array([records[i][1:] for i in head], dtype=float)  # type: ignore[index]
+        V = np.array([records[i][0] for i in head], dtype=float)  # type: ignore[index]
+        return Staged(head, L.reshape(-1, k), V, curves)
+    reached = Counter(step for c in curves for step in c)
+    far = [step for step in reached if reached[step] >= n_min]
+    step = max(far) if far else max(reached, key=lambda s: (reached[s], s), default=None)
+    head = [i for i, c in enumerate(curves) if step in c]
+    L = np.array([curves[i][step] for i in head], dtype=float).reshape(-1, k)
+    # A finished trial that broke a constraint did so at every step.
+    V = np.array([records[i][0] if records[i] else 0.0 for i in head], dtype=float)
+    return Staged(head, L, V, curves)
+
+
+def staged_order(study: Study, trials: Sequence[Trial], n_min: int,
+                 curves: Sequence[Curve] | None = None) -> np.ndarray | None:
+    """Finished ``trials`` best first, compared where they can be: at a common step.
+
+    Early stopping cuts curves short, and a cut curve's last point is no final result: beside
+    finished trials a small model cut at a poor first accuracy looks like a trade-off nobody
+    beats. So, as BOHB fits its model at the largest budget with enough observations, the
+    trials at :func:`common_step` come first, by non-dominated sorting there; then those
+    stopped before it, the furthest-trained first, each group sorted at its last step (as the
+    scheduler judged them); last every trial that broke a constraint, least violation first.
+    ``None`` when no trial was pruned (the final values say everything).
+    """
+    staged = common_step(study, trials, n_min, curves)
+    if staged is None:
+        return None
+    head, L, V, curves = staged
+    violation = np.zeros(len(trials))
+    for i, t in enumerate(trials):
+        record = loss_record(study, t) if t.state is TrialState.COMPLETE else None
+        violation[i] = record[0] if record is not None else 0.0
+    order = [np.asarray(head, dtype=int)[nsga_order(L, V)]] if head else []
+    taken = set(head)
+    by_depth: dict[int, list[int]] = {}
+    for i in range(len(trials)):
+        if i not in taken:
+            by_depth.setdefault(max(curves[i], default=-1), []).append(i)
+    for depth in sorted(by_depth, reverse=True):
+        group = [i for i in by_depth[depth] if violation[i] <= 0]
+        if not group:
+            continue
+        if depth < 0:  # finished trials that reported no curve: by their final values
+            rows = [loss_record(study, trials[i]) or () for i in group]
+            G = np.array([r[1:] for r in rows], dtype=float)
+        else:
+            G = np.array([curves[i][depth] for i in group], dtype=float)
+        order.append(np.asarray(group, dtype=int)[nsga_order(G.reshape(len(group), -1))])
+    order = [o[violation[o] <= 0] for o in order]
+    bad = np.flatnonzero(violation > 0)
+    order.append(bad[np.argsort(violation[bad], kind="stable")])
+    return np.concatenate(order).astype(int)
 
 
 def losses_matrix(study: Study, trials: list[Trial]) -> tuple[np.ndarray, np.ndarray]:
@@ -142,33 +166,29 @@ def losses_matrix(study: Study, trials: list[Trial]) -> tuple[np.ndarray, np.nda
 
 
 def scalarized(study: Study, space: Mapping[str, Distribution], rng: np.random.Generator,
-               n_min: int = 10) -> tuple[np.ndarray, np.ndarray]:
+               n_min: int) -> tuple[np.ndarray, np.ndarray]:
     """``(X, y)`` for a single-objective model: each trial's losses, scaled to [0, 1] per
     objective, through an augmented Chebyshev function with weights drawn from ``rng``
     (uniform on the simplex); infeasible trials above every feasible one, by violation.
 
-    With several objectives and pruned trials, the losses are those at the common step of
-    :func:`common_step` (``n_min`` trials reached it); a trial stopped before it scores as
-    the worst feasible one there."""
+    With several objectives and pruned trials, the losses are those at :func:`common_step`
+    (``n_min`` trials reached it); a trial stopped before it scores as the nadir of the
+    feasible trials there."""
     X, _, used = observations(study, space)
     L, V = losses_matrix(study, used)
-    late = np.zeros(len(used), dtype=bool)
     multi = getattr(study, "is_multi_objective", False)
     staged = common_step(study, used, n_min) if multi else None
-    if staged is not None and staged[0]:
-        head, L_head, V_head, _ = staged
-        late[:] = True
-        late[head] = False
-        L[head], V[head] = L_head, V_head
-        L[late], V[late] = 0.0, 0.0  # scored below, after the scaling
+    if staged is not None and staged.head:
+        late = np.ones(len(used), dtype=bool)
+        late[staged.head] = False
+        L[staged.head], V[staged.head] = staged.losses, staged.violations
+        # Stopped before the common step: the nadir of the feasible trials that got there.
+        fine = staged.violations <= 0
+        L[late] = (staged.losses[fine] if fine.any() else staged.losses).max(axis=0)
     ok = ~np.isnan(L).any(axis=1)
-    X, L, V, late = X[ok], L[ok], V[ok], late[ok]
+    X, L, V = X[ok], L[ok], V[ok]
     if not len(L):
         return X, np.empty(0)
-    if late.all():  # what reached the common step left the space: no common ground
-        return X[:0], np.empty(0)
-    if late.any():
-        L[late] = L[~late].max(axis=0)
     lo, hi = L.min(axis=0), L.max(axis=0)
     scaled = (L - lo) / np.where(hi > lo, hi - lo, 1.0)
     w = rng.dirichlet(np.ones(L.shape[1]))

@@ -15,7 +15,7 @@ from ..distributions import Choice, Distribution, Float, Grid, Int
 from ..exceptions import TuneError
 from ..trial import Trial, TrialState
 from ._base import Sampler
-from ._mo import loss_record, rank_order, staged_order, vector_losses
+from ._mo import Curve, curve_of, loss_record, rank_order, staged_order, vector_losses
 
 if TYPE_CHECKING:
     from ..study._study import Study
@@ -134,12 +134,7 @@ class TPESampler(Sampler):
                  salt: str) -> dict[str, Any]:
         names = tuple(space)
         X, y = history.matrix(names)
-        order = None
-        if getattr(history.study, "is_multi_objective", False):
-            trials = [t for (u, _), t in zip(history.done, history.trials)
-                      if all(n in u for n in names)]
-            order = staged_order(history.study, trials,
-                                 max(self.n_startup_trials, len(names) + 1))
+        order = history.order(names, max(self.n_startup_trials, len(names) + 1))
         if order is None:
             order = rank_order(y)
         n_good = self._n_good(len(y))
@@ -173,17 +168,23 @@ class _History:
     """A study's trials in unit coordinates, each converted once, when it finishes.
 
     ``done`` holds ``(units, loss)`` of the usable finished trials (loss: lower is better),
-    ``count`` how many of them have each parameter, ``pending`` the units of running trials.
+    ``count`` how many of them have each parameter, ``pending`` the units of running trials;
+    with several objectives, ``trials`` and ``curves`` the trial of each row and its reports
+    as loss vectors, from which :meth:`order` ranks pruned trials at a common step.
     """
 
     def __init__(self, study: Study, consider_pruned: bool) -> None:
         self.study = study
         self.states = {TrialState.COMPLETE} | ({TrialState.PRUNED} if consider_pruned else set())
+        self.multi = bool(getattr(study, "is_multi_objective", False))
         self._clear()
 
     def _clear(self) -> None:
         self.done: list[tuple[dict[str, float], float]] = []
-        self.trials: list[Trial] = []  # the trial of each row of done
+        # With several objectives: each row's trial and its curve (see _mo.staged_order).
+        self.trials: list[Trial] = []
+        self.curves: list[Curve] = []
+        self._orders: dict[tuple[str, ...], tuple[int, np.ndarray | None]] = {}
         self.count: Counter[str] = Counter()
         self.pending: list[dict[str, float]] = []
         self._seen: list[Trial] = []
@@ -211,12 +212,27 @@ class _History:
                     loss = self.study.direction.to_loss(value) if math.isfinite(value) else None
                 if loss is not None and units:
                     self.done.append((units, loss))
-                    self.trials.append(t)
+                    if self.multi:
+                        self.trials.append(t)
+                        self.curves.append(curve_of(self.study, t))
                     self.count.update(units.keys())
         self._seen, self._open = trials, still_open
         self.pending = [_units({**t.relative, **t.params}, t.distributions, space)
                         for t in (trials[i] for i in still_open)
                         if t.state is TrialState.RUNNING and t is not trial]
+
+    def order(self, names: tuple[str, ...], n_min: int) -> np.ndarray | None:
+        """The rows of :meth:`matrix` best first when trials with several objectives were
+        pruned (:func:`~._mo.staged_order`), else ``None``; once per new finished trial."""
+        if not self.multi:
+            return None
+        k, order = self._orders.get(names, (-1, None))
+        if k != len(self.done):
+            rows = [i for i, (u, _) in enumerate(self.done) if all(n in u for n in names)]
+            order = staged_order(self.study, [self.trials[i] for i in rows], n_min,
+                                 [self.curves[i] for i in rows])
+            self._orders[names] = (len(self.done), order)
+        return order
 
     def matrix(self, names: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
         """``(X, loss)`` of the done trials that have all of ``names``, columns in that order."""
