@@ -130,8 +130,9 @@ def run_xgboost(method: str, seed: int, budget: int) -> dict[str, Any]:
                   if method == "optuna sha" else
                   optuna.pruners.HyperbandPruner(min_resource=10, max_resource=MAX_ROUNDS,
                                                  reduction_factor=3))
+        # A fixed name: HyperbandPruner's brackets hash the study's name (random by default).
         study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=seed),
-                                    pruner=pruner)
+                                    pruner=pruner, study_name=f"{method} {seed}")
         study.optimize(lambda trial: _train(data, _optuna_params(trial), XGBoostPruningCallback(
             trial, "valid-logloss"), clock),
             callbacks=[lambda s, t: clock["rounds"] >= budget and s.stop()])
