@@ -43,8 +43,7 @@ class GPSampler(Sampler):
 
     With several objectives or constraints, each trial models one random augmented Chebyshev
     scalarisation of the scaled losses (ParEGO): over trials the weights cover the front;
-    a trial that broke a constraint scores worse than every feasible one. Once trials were
-    pruned, the losses are read at a common step (as for TPE, see ``_mo.common_step``).
+    a trial that broke a constraint scores worse than every feasible one.
 
     Parameters
     ----------
@@ -115,8 +114,7 @@ class GPSampler(Sampler):
         shared = _shared_space(study, space)
         if shared and vector_losses(study):
             # Several objectives or constraints: a random scalarisation per trial (ParEGO).
-            X, y = scalarized(study, shared, self.rng(trial.number, "parego"),
-                              n_min=self.startup_trials(len(shared)))
+            X, y = scalarized(study, shared, self.rng(trial.number, "parego"))
         else:
             X, y, _ = observations(study, shared) if shared else (None, np.empty(0), None)
         if len(y) < self.startup_trials(len(space)):

@@ -8,7 +8,7 @@ A trial of such a study is a loss *vector* and a constraint violation, not one l
 - the GP fits one random Chebyshev scalarisation per trial (ParEGO, Knowles 2006:
   :func:`scalarized`), where an infeasible trial scores worse than every feasible one.
 
-With several objectives and early stopping, both compare the trials where their curves meet
+With several objectives and early stopping, TPE compares the trials where their curves meet
 (:func:`common_step`, :func:`staged_order`), not a cut curve's last report beside finished
 trials' final values.
 """
@@ -165,26 +165,17 @@ def losses_matrix(study: Study, trials: list[Trial]) -> tuple[np.ndarray, np.nda
     return L, V
 
 
-def scalarized(study: Study, space: Mapping[str, Distribution], rng: np.random.Generator,
-               n_min: int) -> tuple[np.ndarray, np.ndarray]:
+def scalarized(study: Study, space: Mapping[str, Distribution],
+               rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """``(X, y)`` for a single-objective model: each trial's losses, scaled to [0, 1] per
     objective, through an augmented Chebyshev function with weights drawn from ``rng``
     (uniform on the simplex); infeasible trials above every feasible one, by violation.
 
-    With several objectives and pruned trials, the losses are those at :func:`common_step`
-    (``n_min`` trials reached it); a trial stopped before it scores as the nadir of the
-    feasible trials there."""
+    A pruned trial counts with its last reports here: reading a multi-objective study at a
+    common step, as TPE does (:func:`staged_order`), was measured for ParEGO with no clear
+    gain (``benchmarks/results/multiobjective.txt``)."""
     X, _, used = observations(study, space)
     L, V = losses_matrix(study, used)
-    multi = getattr(study, "is_multi_objective", False)
-    staged = common_step(study, used, n_min) if multi else None
-    if staged is not None and staged.head:
-        late = np.ones(len(used), dtype=bool)
-        late[staged.head] = False
-        L[staged.head], V[staged.head] = staged.losses, staged.violations
-        # Stopped before the common step: the nadir of the feasible trials that got there.
-        fine = staged.violations <= 0
-        L[late] = (staged.losses[fine] if fine.any() else staged.losses).max(axis=0)
     ok = ~np.isnan(L).any(axis=1)
     X, L, V = X[ok], L[ok], V[ok]
     if not len(L):

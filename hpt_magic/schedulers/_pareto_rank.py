@@ -15,8 +15,7 @@ is the front, and a trial on a rung's front is beaten by no other trial there in
 objective, so cutting it to fill a quota of ``1/eta`` cuts a trade-off nobody else offers.
 Without this rule few trials finish and the final front is thin (the MLP benchmark in
 ``benchmarks/multiobjective.py``, median of 10 seeds, hypervolume at half the epochs:
-ASHA 1.390 without the rule, 1.396 with it; Hyperband 1.378 and 1.396; with the samplers
-comparing trials at a common step, ASHA 1.407). The cap keeps
+ASHA 1.390 without the rule, 1.396 with it; Hyperband 1.378 and 1.396). The cap keeps
 pruning alive when most of a rung is non-dominated (three or more noisy objectives).
 Constraints are not judged while a trial runs: their metrics are known at its end only.
 """
