@@ -391,7 +391,20 @@ def test_a_rung_lets_its_pareto_front_climb_while_it_is_at_most_half_the_rung():
     assert climb(half, (1.5, 3.5), 3)  # the front's 5th of 10: quota max(3, 5) = 5
 
 
-def test_model_samplers_compare_cut_curves_with_others_at_a_common_step():
+def _mo_curves(study, runs):
+    """Trials of ``study`` from ``(acc, size, steps)`` runs: reports up to ``steps``; nine
+    steps finish the trial, fewer prune it (a size over 40 breaks a constraint, if any)."""
+    for acc, size, steps in runs:
+        trial = study.ask({"x": acc})
+        for step in range(steps):
+            trial.report({"acc": acc * (step + 1) / 9, "size": size}, step=step)
+        if steps == 9:
+            study.tell(trial, {"acc": acc, "size": size})
+        else:
+            study.tell(trial, state="pruned")
+
+
+def test_tpe_compares_cut_curves_with_others_at_a_common_step():
     from hpt_magic.samplers import TPESampler
     from hpt_magic.samplers._mo import rank_order, staged_order
 
@@ -401,20 +414,9 @@ def test_model_samplers_compare_cut_curves_with_others_at_a_common_step():
     # compared where the others were at a common step, it was never in the race.
     study = Study(space={"x": Float(0, 1)}, directions=["max", "min"],
                   objectives=["acc", "size"], seed=0)
-    runs = [(0.2, 10.0, 9), (0.5, 50.0, 9), (0.6, 60.0, 3), (0.7, 70.0, 3), (0.8, 80.0, 3),
-            (0.9, 90.0, 3), (0.1, 1.0, 1)]
-    for acc, size, steps in runs:
-        trial = study.ask({"x": acc})
-        for step in range(steps):
-            trial.report({"acc": acc * (step + 1) / 9, "size": size}, step=step)
-        if steps == 9:
-            study.tell(trial, {"acc": acc, "size": size})
-        else:
-            study.tell(trial, state="pruned")
+    _mo_curves(study, [(0.2, 10.0, 9), (0.5, 50.0, 9), (0.6, 60.0, 3), (0.7, 70.0, 3),
+                       (0.8, 80.0, 3), (0.9, 90.0, 3), (0.1, 1.0, 1)])
     trials = list(study.trials)
-    old = rank_order(np.array([(0.0, *study.scoring.losses(t)[0]) for t in trials]))
-    assert 6 in old[:2]  # the cut tiny model: an end of the front, first by crowding distance
-
     order = staged_order(study, trials, n_min=4).tolist()
     # Six trials reached step 2 (the furthest step four did): ranked by their reports there,
     # where the tiny model is absent; it comes after them.
@@ -424,11 +426,37 @@ def test_model_samplers_compare_cut_curves_with_others_at_a_common_step():
     # Without pruned trials the final values say everything.
     assert staged_order(study, trials[:2], n_min=2) is None
 
-    # TPE's good group is the head of that order (kept per finished trial, not rebuilt).
-    sampler = TPESampler(seed=0, n_startup_trials=4)
+    # TPE's good group (two trials here): the old ranking of last reports put the cut model
+    # in it; the sampler's history now ranks at step 2, where the two ends of the front lead.
+    sampler = TPESampler(seed=0, n_startup_trials=4, gamma=lambda n: 2)
     history = sampler._refresh(study, study.ask())
-    good = history.order(("x",), 4)[:sampler._n_good(7)]
-    assert 6 not in good.tolist() and history.order(("x",), 4) is history.order(("x",), 4)
+    _, y = history.matrix(("x",))
+    assert 6 in rank_order(y)[:2].tolist()
+    good = history.order(("x",), 4)[:2].tolist()
+    assert sorted(good) == [0, 5]
+    # Kept per finished trial: the same order until another trial finishes, then rebuilt.
+    assert history.order(("x",), 4) is history.order(("x",), 4)
+    _mo_curves(study, [(0.3, 5.0, 3)])
+    history = sampler._refresh(study, study.ask())
+    assert len(history.order(("x",), 4)) == 8
+
+
+def test_with_no_step_reached_by_enough_trials_the_most_reached_one_is_common():
+    from hpt_magic.samplers._mo import staged_order
+
+    study = Study(space={"x": Float(0, 1)}, directions=["max", "min"],
+                  objectives=["acc", "size"], seed=0)
+    cut = study.ask({"x": 0.1})
+    cut.report({"acc": 0.05, "size": 1.0}, step=0)  # a tiny model, one report at step 0
+    study.tell(cut, state="pruned")
+    for acc in (0.5, 0.6, 0.7):  # three larger ones, reporting from step 5 on
+        trial = study.ask({"x": acc})
+        for step in (5, 6):
+            trial.report({"acc": acc, "size": 100 * acc}, step=step)
+        study.tell(trial, state="pruned")
+    # No step has ten trials: step 6 (three, the furthest of the most reached) is common,
+    # not the earliest step, where the tiny model would be alone and first.
+    assert staged_order(study, list(study.trials), n_min=10).tolist()[-1] == 0
 
 
 def test_a_finished_trial_that_breaks_a_constraint_ranks_after_the_pruned_ones():
@@ -450,3 +478,10 @@ def test_a_finished_trial_that_breaks_a_constraint_ranks_after_the_pruned_ones()
     assert order[0] == 1 and sorted(order[1:3]) == [2, 3] and order[3] == 0
     # Compared at step 2, where all four were: still last.
     assert staged_order(study, list(study.trials), n_min=3).tolist()[-1] == 0
+    # A finished trial over the limit that reported only its first step (outside the common
+    # step's group) is bad too: after the cut curves, by violation (50, then 55).
+    bad = study.ask({"x": 0.95})
+    bad.report({"acc": 0.1, "size": 95.0}, step=0)
+    study.tell(bad, {"acc": 0.95, "size": 95.0})
+    order = staged_order(study, list(study.trials), n_min=4).tolist()  # four at step 2
+    assert sorted(order) == [0, 1, 2, 3, 4] and order[-2:] == [0, 4]

@@ -121,8 +121,9 @@ def staged_order(study: Study, trials: Sequence[Trial], n_min: int,
     beats. So, as BOHB fits its model at the largest budget with enough observations, the
     trials at :func:`common_step` come first, by non-dominated sorting there; then those
     stopped before it, the furthest-trained first, each group sorted at its last step (as the
-    scheduler judged them); last every trial that broke a constraint, least violation first.
-    ``None`` when no trial was pruned (the final values say everything).
+    scheduler judged them); then every trial that broke a constraint, least violation first;
+    last any trial with neither a curve nor usable final values. ``None`` when no trial was
+    pruned (the final values say everything).
     """
     staged = common_step(study, trials, n_min, curves)
     if staged is None:
@@ -134,6 +135,7 @@ def staged_order(study: Study, trials: Sequence[Trial], n_min: int,
         violation[i] = record[0] if record is not None else 0.0
     order = [np.asarray(head, dtype=int)[nsga_order(L, V)]] if head else []
     taken = set(head)
+    unusable: list[int] = []  # no curve and no usable final values (failed, say): last
     by_depth: dict[int, list[int]] = {}
     for i in range(len(trials)):
         if i not in taken:
@@ -143,14 +145,19 @@ def staged_order(study: Study, trials: Sequence[Trial], n_min: int,
         if not group:
             continue
         if depth < 0:  # finished trials that reported no curve: by their final values
-            rows = [loss_record(study, trials[i]) or () for i in group]
-            G = np.array([r[1:] for r in rows], dtype=float)
+            rows = [loss_record(study, trials[i]) for i in group]
+            unusable.extend(i for i, r in zip(group, rows) if r is None)
+            group = [i for i, r in zip(group, rows) if r is not None]
+            if not group:
+                continue
+            G = np.array([r[1:] for r in rows if r is not None], dtype=float)
         else:
             G = np.array([curves[i][depth] for i in group], dtype=float)
         order.append(np.asarray(group, dtype=int)[nsga_order(G.reshape(len(group), -1))])
     order = [o[violation[o] <= 0] for o in order]
     bad = np.flatnonzero(violation > 0)
     order.append(bad[np.argsort(violation[bad], kind="stable")])
+    order.append(np.asarray(unusable, dtype=int))
     return np.concatenate(order).astype(int)
 
 

@@ -48,8 +48,10 @@ class TPESampler(Sampler):
     ignored; with several objectives or constraints, the good group is the best by constraint
     domination and non-dominated sorting (crowding distance within a front), as in MOTPE and
     c-TPE: a trial that breaks a constraint is always bad; with several objectives, once some
-    trials were pruned, trials are compared at the furthest step that ``n_startup_trials`` of
-    them reached, those stopped before it ranked after them (see ``_mo.staged_order``);
+    trials were pruned, trials are compared at the furthest step that ``n_min`` of them
+    reached (their final values once ``n_min`` finished; ``n_min``: ``n_startup_trials``, at
+    least one more than the parameters), those stopped before it ranked after them (see
+    ``_mo.staged_order``);
     running trials of a parallel run count as bad ones (``constant_liar``), so that
     simultaneous proposals spread out.
 
