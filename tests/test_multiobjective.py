@@ -464,14 +464,7 @@ def test_a_finished_trial_that_breaks_a_constraint_ranks_after_the_pruned_ones()
 
     study = Study(space={"x": Float(0, 1)}, directions=["max", "min"],
                   objectives=["acc", "size"], constraints=["size <= 40"], seed=0)
-    for acc, size, steps in [(0.9, 90.0, 9), (0.2, 10.0, 9), (0.5, 20.0, 3), (0.6, 30.0, 3)]:
-        trial = study.ask({"x": acc})
-        for step in range(steps):
-            trial.report({"acc": acc * (step + 1) / 9, "size": size}, step=step)
-        if steps == 9:
-            study.tell(trial, {"acc": acc, "size": size})
-        else:
-            study.tell(trial, state="pruned")
+    _mo_curves(study, [(0.9, 90.0, 9), (0.2, 10.0, 9), (0.5, 20.0, 3), (0.6, 30.0, 3)])
     # Two finished trials (n_min=2): compared at their final values, the feasible one first;
     # the one over the size limit is bad whatever its accuracy, after the cut curves.
     order = staged_order(study, list(study.trials), n_min=2).tolist()

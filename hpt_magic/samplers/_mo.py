@@ -9,7 +9,7 @@ A trial of such a study is a loss *vector* and a constraint violation, not one l
   :func:`scalarized`), where an infeasible trial scores worse than every feasible one.
 
 With several objectives and early stopping, TPE compares the trials where their curves meet
-(:func:`common_step`, :func:`staged_order`), not a cut curve's last report beside finished
+(:func:`staged_order`), not a cut curve's last report beside finished
 trials' final values.
 """
 
@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -30,8 +30,8 @@ from ._base import observations
 if TYPE_CHECKING:
     from ..study._study import Study
 
-__all__ = ["vector_losses", "loss_record", "rank_order", "Curve", "Staged", "curve_of",
-           "common_step", "staged_order", "scalarized", "losses_matrix"]
+__all__ = ["vector_losses", "loss_record", "rank_order", "Curve", "curve_of", "staged_order",
+           "scalarized", "losses_matrix"]
 
 #: ParEGO's augmentation: a little of the weighted sum keeps weakly dominated points out.
 _RHO = 0.05
@@ -61,15 +61,6 @@ def rank_order(y: np.ndarray) -> np.ndarray:
 Curve = dict[int, tuple[float, ...]]
 
 
-class Staged(NamedTuple):
-    """Where a study's finished trials meet (see :func:`common_step`)."""
-
-    head: list[int]  #: the trials compared at the common step (indices into the list given)
-    losses: np.ndarray  #: their loss vectors there, one row each
-    violations: np.ndarray  #: their constraint violations (finished trials; else 0)
-    curves: list[Curve]  #: every trial's curve
-
-
 def curve_of(study: Study, trial: Trial) -> Curve:
     """``trial``'s reports as loss vectors by step: the steps where every objective is a
     finite number (the first objective is ``trial.intermediate``, the others its metric
@@ -84,34 +75,6 @@ def curve_of(study: Study, trial: Trial) -> Curve:
     return out
 
 
-def common_step(study: Study, trials: Sequence[Trial], n_min: int,
-                curves: Sequence[Curve] | None = None) -> Staged | None:
-    """Where finished ``trials`` can be compared once some were pruned: at their final values
-    when ``n_min`` of them completed, else at the furthest step that ``n_min`` of them
-    reached (the most-reached step when none did); ``None`` when no trial was pruned.
-    ``curves`` are the trials' :func:`curve_of`, when the caller keeps them."""
-    if not any(t.state is TrialState.PRUNED for t in trials):
-        return None
-    curves = [curve_of(study, t) for t in trials] if curves is None else list(curves)
-    records = [loss_record(study, t) if t.state is TrialState.COMPLETE else None
-               for t in trials]
-    complete = [i for i, r in enumerate(records) if r is not None]
-    k = len(study.scoring.names)
-    if len(complete) >= n_min:
-        head = complete
-        L = np.array([records[i][1:] for i in head], dtype=float)  # type: ignore[index]
-        V = np.array([records[i][0] for i in head], dtype=float)  # type: ignore[index]
-        return Staged(head, L.reshape(-1, k), V, curves)
-    reached = Counter(step for c in curves for step in c)
-    far = [step for step in reached if reached[step] >= n_min]
-    step = max(far) if far else max(reached, key=lambda s: (reached[s], s), default=None)
-    head = [i for i, c in enumerate(curves) if step in c]
-    L = np.array([curves[i][step] for i in head], dtype=float).reshape(-1, k)
-    # A finished trial that broke a constraint did so at every step.
-    V = np.array([records[i][0] if records[i] else 0.0 for i in head], dtype=float)
-    return Staged(head, L, V, curves)
-
-
 def staged_order(study: Study, trials: Sequence[Trial], n_min: int,
                  curves: Sequence[Curve] | None = None) -> np.ndarray | None:
     """Finished ``trials`` best first, compared where they can be: at a common step.
@@ -119,33 +82,37 @@ def staged_order(study: Study, trials: Sequence[Trial], n_min: int,
     Early stopping cuts curves short, and a cut curve's last point is no final result: beside
     finished trials a small model cut at a poor first accuracy looks like a trade-off nobody
     beats. So, as BOHB fits its model at the largest budget with enough observations, the
-    trials at :func:`common_step` come first, by non-dominated sorting there; then those
-    stopped before it, the furthest-trained first, each group sorted at its last step (as the
-    scheduler judged them); then every trial that broke a constraint, least violation first;
-    last any trial with neither a curve nor usable final values. ``None`` when no trial was
-    pruned (the final values say everything).
+    trials are compared at their final values when ``n_min`` of them completed, else at the
+    furthest step that ``n_min`` of them reached (the most-reached step when none did): those
+    first, by non-dominated sorting there; then those stopped before it, the furthest-trained
+    first, each group sorted at its last step (as the scheduler judged them); then every
+    trial that broke a constraint, least violation first; last any trial with neither a curve
+    nor usable final values. ``None`` when no trial was pruned (the final values say
+    everything). ``curves`` are the trials' :func:`curve_of`, when the caller keeps them.
     """
-    staged = common_step(study, trials, n_min, curves)
-    if staged is None:
+    if not any(t.state is TrialState.PRUNED for t in trials):
         return None
-    head, L, V, curves = staged
-    violation = np.zeros(len(trials))
-    for i, t in enumerate(trials):
-        record = loss_record(study, t) if t.state is TrialState.COMPLETE else None
-        violation[i] = record[0] if record is not None else 0.0
-    order = [np.asarray(head, dtype=int)[nsga_order(L, V)]] if head else []
+    curves = [curve_of(study, t) for t in trials] if curves is None else curves
+    records = [loss_record(study, t) if t.state is TrialState.COMPLETE else None
+               for t in trials]
+    # A finished trial that broke a constraint did so at every step.
+    violation = np.array([r[0] if r is not None else 0.0 for r in records])
+    head, L = _common_step(records, curves, n_min)
+    order = []
+    if head:
+        ranked = np.asarray(head, dtype=int)[nsga_order(L, violation[head])]
+        order.append(ranked[violation[ranked] <= 0])
     taken = set(head)
     unusable: list[int] = []  # no curve and no usable final values (failed, say): last
     by_depth: dict[int, list[int]] = {}
     for i in range(len(trials)):
-        if i not in taken:
+        if i not in taken and violation[i] <= 0:
             by_depth.setdefault(max(curves[i], default=-1), []).append(i)
     for depth in sorted(by_depth, reverse=True):
-        group = [i for i in by_depth[depth] if violation[i] <= 0]
-        if not group:
-            continue
+        group = by_depth[depth]
         if depth < 0:  # finished trials that reported no curve: by their final values
-            rows = [loss_record(study, trials[i]) for i in group]
+            rows = [records[i] if trials[i].state is TrialState.COMPLETE
+                    else loss_record(study, trials[i]) for i in group]
             unusable.extend(i for i, r in zip(group, rows) if r is None)
             group = [i for i, r in zip(group, rows) if r is not None]
             if not group:
@@ -154,11 +121,25 @@ def staged_order(study: Study, trials: Sequence[Trial], n_min: int,
         else:
             G = np.array([curves[i][depth] for i in group], dtype=float)
         order.append(np.asarray(group, dtype=int)[nsga_order(G.reshape(len(group), -1))])
-    order = [o[violation[o] <= 0] for o in order]
     bad = np.flatnonzero(violation > 0)
     order.append(bad[np.argsort(violation[bad], kind="stable")])
     order.append(np.asarray(unusable, dtype=int))
     return np.concatenate(order).astype(int)
+
+
+def _common_step(records: Sequence[tuple[float, ...] | None], curves: Sequence[Curve],
+                 n_min: int) -> tuple[list[int], np.ndarray]:
+    """The trials compared first by :func:`staged_order` and their loss vectors: the
+    complete ones (``records``) at their final values when there are ``n_min``, else those
+    at the furthest step that ``n_min`` curves reached (the most-reached step when none)."""
+    complete = [i for i, r in enumerate(records) if r is not None]
+    if len(complete) >= n_min:
+        return complete, np.array([records[i][1:] for i in complete])  # type: ignore[index]
+    reached = Counter(step for c in curves for step in c)
+    far = [step for step in reached if reached[step] >= n_min]
+    step = max(far) if far else max(reached, key=lambda s: (reached[s], s), default=None)
+    head = [i for i, c in enumerate(curves) if step in c]
+    return head, np.array([curves[i][step] for i in head], dtype=float)
 
 
 def losses_matrix(study: Study, trials: list[Trial]) -> tuple[np.ndarray, np.ndarray]:
