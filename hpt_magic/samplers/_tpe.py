@@ -6,7 +6,7 @@ import functools
 import math
 import operator
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -110,6 +110,10 @@ class TPESampler(Sampler):
         self.consider_pruned = bool(consider_pruned)
         self.constant_liar = bool(constant_liar)
         self._history: _History | None = None
+        #: The layout of each proposed set of names, and the distributions it was built from.
+        self._layouts: dict[tuple[str, ...], tuple[tuple[Distribution, ...], _Layout]] = {}
+        #: The good group's estimator and what it was built from (see _below).
+        self._good: tuple[tuple[Any, ...], _Parzen] | None = None
 
     def sample_joint(self, study: Study, trial: Trial,
                      space: Mapping[str, Distribution]) -> dict[str, Any]:
@@ -138,24 +142,48 @@ class TPESampler(Sampler):
         X, y = history.matrix(names)
         order = history.order(names, max(self.n_startup_trials, len(names) + 1))
         if order is None:
-            order = rank_order(y)
+            order = history.ranked(names)
         n_good = self._n_good(len(y))
+        layout = self._layout(space, names)
         good, bad = X[order[:n_good]], X[order[n_good:]]
+        # The bad group's binned values as numbered by the history (see _Parzen).
+        binned = None
+        if layout.binned and self.multivariate:
+            distinct, codes = history.codes(names, layout.binned_dims)
+            binned = distinct, codes[order[n_good:]]
         if self.constant_liar:
             lies = [[u[n] for n in names] for u in history.pending if all(n in u for n in names)]
             if lies:
                 bad = np.vstack([bad, np.array(lies, dtype=float)])
-        dims = [_dim(d) if type(d) in _TABLED else _Dim(d) for d in (space[n] for n in names)]
-        joint = self.multivariate
-        below = _Parzen(good, dims, self.prior_weight, joint)
-        above = _Parzen(bad, dims, self.prior_weight, joint)
-        cand = below.sample(self.rng(trial.number, "tpe", salt), self.n_ei_candidates)
+                binned = None  # the running trials' values are not numbered
+        below = self._below(good, layout)
+        above = _Parzen(bad, layout, self.prior_weight, self.multivariate, binned)
+        cand = _Candidates(below.sample(self.rng(trial.number, "tpe", salt),
+                                        self.n_ei_candidates), layout)
         score = below.log_pdf(cand) - above.log_pdf(cand)
-        if joint:
-            best = cand[int(np.argmax(score))]
+        if self.multivariate:
+            best = cand.x[int(np.argmax(score))]
         else:
-            best = cand[np.argmax(score, axis=0), np.arange(len(names))]
+            best = cand.x[np.argmax(score, axis=0), np.arange(len(names))]
         return {n: space[n].from_unit(float(u)) for n, u in zip(names, best)}
+
+    def _layout(self, space: Mapping[str, Distribution], names: tuple[str, ...]) -> _Layout:
+        """The :class:`_Layout` of ``space``: the last one while its distributions are the
+        same objects."""
+        dists = tuple(space[n] for n in names)
+        known = self._layouts.get(names)
+        if known is None or not all(map(operator.is_, known[0], dists)):
+            dims = tuple(_dim(d) if type(d) in _TABLED else _Dim(d) for d in dists)
+            known = self._layouts[names] = dists, _Layout(dims)
+        return known[1]
+
+    def _below(self, good: np.ndarray, layout: _Layout) -> _Parzen:
+        """The good group's estimator: the last one while the group is the same (the best
+        trials change less and less often as a study goes on)."""
+        key = (layout, self.prior_weight, self.multivariate, good.shape, good.tobytes())
+        if self._good is None or self._good[0] != key:
+            self._good = key, _Parzen(good, layout, self.prior_weight, self.multivariate)
+        return self._good[1]
 
     def _n_good(self, n: int) -> int:
         k = self.gamma(n) if callable(self.gamma) else math.ceil(self.gamma * n)
@@ -191,7 +219,8 @@ class _History:
         self.pending: list[dict[str, float]] = []
         self._seen: list[Trial] = []
         self._open: list[int] = []
-        self._blocks: dict[tuple[str, ...], tuple[int, np.ndarray, np.ndarray]] = {}
+        self._blocks: dict[tuple[str, ...], _Block] = {}
+        self._codes: dict[tuple[tuple[str, ...], tuple[int, ...]], _Codes] = {}
 
     def refresh(self, trial: Trial) -> None:
         """Take in the trials that finished since the last call; ``trial`` is being sampled."""
@@ -238,14 +267,107 @@ class _History:
 
     def matrix(self, names: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
         """``(X, loss)`` of the done trials that have all of ``names``, columns in that order."""
-        k, X, y = self._blocks.get(names, (0, np.empty((0, len(names))), np.empty(0)))
-        new = [(u, v) for u, v in self.done[k:] if all(n in u for n in names)]
-        if new:
-            X = np.vstack([X, np.array([[u[n] for n in names] for u, _ in new])])
-            rows = np.array([v for _, v in new], dtype=float)
-            y = np.concatenate([y.reshape((-1, *rows.shape[1:])), rows])
-        self._blocks[names] = (len(self.done), X, y)
-        return X, y
+        block = self._blocks.get(names)
+        if block is None:
+            block = self._blocks[names] = _Block(len(names))
+        for units, loss in self.done[block.taken:]:
+            if all(n in units for n in names):
+                block.append([units[n] for n in names], loss)
+        block.taken = len(self.done)
+        return block.X, block.y
+
+    def ranked(self, names: tuple[str, ...]) -> np.ndarray:
+        """The rows of :meth:`matrix` best first (:func:`~._mo.rank_order` of the losses)."""
+        return self._blocks[names].ranked()
+
+    def codes(self, names: tuple[str, ...],
+              columns: tuple[int, ...]) -> tuple[list[np.ndarray], np.ndarray]:
+        """The distinct values of ``columns`` of :meth:`matrix` ``(names)``, and the index
+        among them of each row's value (shape ``(n_rows, len(columns))``); each new row is
+        numbered once."""
+        X = self._blocks[names].X
+        codes = self._codes.get((names, columns))
+        if codes is None:
+            codes = self._codes[names, columns] = _Codes(len(columns))
+        codes.extend(X[len(codes.rows):, columns])
+        return codes.values, codes.rows
+
+
+class _Block:
+    """The rows of one set of parameters: their units and losses, in arrays that grow by
+    doubling (a row is added per trial), and with single losses the rows best first, kept in
+    order as rows are added (``argsort(loss, kind="stable")``)."""
+
+    def __init__(self, n_columns: int) -> None:
+        #: How many of the history's done trials were taken in.
+        self.taken = 0
+        self.n = 0
+        self._X = np.empty((16, n_columns))
+        self._y: np.ndarray | None = None
+        # Single losses: the rows best first and their losses (sorted).
+        self._ranked = np.empty(16, dtype=np.intp)
+        self._sorted = np.empty(16)
+
+    @property
+    def X(self) -> np.ndarray:
+        return self._X[:self.n]
+
+    @property
+    def y(self) -> np.ndarray:
+        return np.empty(0) if self._y is None else self._y[:self.n]
+
+    def append(self, units: list[float], loss: float | tuple[float, ...]) -> None:
+        """Add one row."""
+        n = self.n
+        if self._y is None:
+            self._y = np.empty((len(self._X), *np.shape(loss)))
+        if n == len(self._X):
+            self._X, self._y, self._ranked, self._sorted = (
+                _grown(a) for a in (self._X, self._y, self._ranked, self._sorted))
+        self._X[n] = units
+        self._y[n] = loss
+        if self._y.ndim == 1:
+            # After the rows of an equal loss (a stable sort).
+            i = self._sorted[:n].searchsorted(loss, side="right")
+            self._ranked[i + 1:n + 1] = self._ranked[i:n]
+            self._sorted[i + 1:n + 1] = self._sorted[i:n]
+            self._ranked[i], self._sorted[i] = n, loss
+        self.n = n + 1
+
+    def ranked(self) -> np.ndarray:
+        """The rows best first: by loss, or for rows of :func:`~._mo.loss_record` by
+        :func:`~._mo.rank_order`."""
+        if self._y is not None and self._y.ndim > 1:
+            return rank_order(self.y)
+        return self._ranked[:self.n]
+
+
+def _grown(a: np.ndarray) -> np.ndarray:
+    """``a`` in an array twice as long."""
+    out = np.empty((2 * len(a), *a.shape[1:]), dtype=a.dtype)
+    out[:len(a)] = a
+    return out
+
+
+class _Codes:
+    """The distinct values of some columns, numbered in the order they come, and the
+    numbers of the rows seen so far."""
+
+    def __init__(self, n_columns: int) -> None:
+        self.numbers: list[dict[float, int]] = [{} for _ in range(n_columns)]
+        self.values = [np.empty(0) for _ in range(n_columns)]
+        self.rows = np.empty((0, n_columns), dtype=np.intp)
+
+    def extend(self, rows: np.ndarray) -> None:
+        """Number ``rows`` (new values get the next numbers)."""
+        if not len(rows):
+            return
+        new = [[number.setdefault(v, len(number)) for number, v in zip(self.numbers, row)]
+               for row in rows.tolist()]
+        self.rows = np.vstack([self.rows, np.array(new, dtype=np.intp)])
+        for c, number in enumerate(self.numbers):
+            if len(number) > len(self.values[c]):
+                self.values[c] = np.array(list(number), dtype=float)
 
 
 def _final(t: Trial) -> float:
@@ -277,7 +399,8 @@ def _units(params: Mapping[str, Any], dists: Mapping[str, Distribution],
 def _dim(dist: Distribution) -> _Dim:
     """The :class:`_Dim` of one of the package's distributions, built once (its tables are
     reused by every trial). They hash and compare by what their values mean (not their
-    prior), and so does a ``_Dim``; a user's subclass gets its own each time."""
+    prior), and so does a ``_Dim``; a user's subclass gets its own (per distribution object,
+    see ``TPESampler._layout``)."""
     return _Dim(dist)
 
 
@@ -307,13 +430,66 @@ class _Dim:
         """The levels of points ``u`` (``dist.level_index``, by the table when there is one)."""
         if self.upper is None:
             return self.dist.level_index(u)
-        return np.searchsorted(self.upper, u, side="right").clip(0, len(self.upper) - 1)
+        return np.minimum(self.upper.searchsorted(u, side="right"), len(self.upper) - 1)
 
     def units(self, k: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``dist.level_units(k)``: centre, lower and upper edge of levels ``k``."""
         if self.upper is None:
             return self.dist.level_units(k)
         return self.centre[k], self.lower[k], self.upper[k]
+
+    def centres(self, k: np.ndarray) -> np.ndarray:
+        """The centres of levels ``k`` (``units(k)[0]``)."""
+        if self.upper is None:
+            return self.dist.level_units(k)[0]
+        return self.centre[k]
+
+
+class _Layout:
+    """Which dimensions are numeric (continuous or binned) and which categorical.
+
+    ``num`` and ``cat`` are dimension indices; ``cont`` and ``binned`` positions in ``num``
+    (the columns of the estimators' means and bandwidths).
+    """
+
+    def __init__(self, dims: tuple[_Dim, ...]) -> None:
+        self.dims = dims
+        self.num = [k for k, dim in enumerate(dims) if not dim.n_choices]
+        self.cat = [k for k, dim in enumerate(dims) if dim.n_choices]
+        self.cont = [j for j, k in enumerate(self.num) if not dims[k].discrete]
+        self.binned = [j for j, k in enumerate(self.num) if dims[k].discrete]
+        #: Dimension indices of the continuous and the binned dimensions.
+        self.cont_dims = [self.num[j] for j in self.cont]
+        self.binned_dims = tuple(self.num[j] for j in self.binned)
+        #: Half a bin of the numeric dimensions with equal-width bins: see _floor.
+        self.bin_floor = np.array([0.5 / dims[k].n_bins if dims[k].n_bins else 0.0
+                                   for k in self.num])
+
+
+class _Candidates:
+    """Points to score, with what both estimators read from them, computed once: the
+    continuous coordinates, the bins of the binned ones and the options of the categorical.
+    """
+
+    def __init__(self, x: np.ndarray, layout: _Layout) -> None:
+        self.x = x
+        self.x_cont = x[:, layout.cont_dims]
+        self.half_sq = 0.5 * (self.x_cont**2)
+        #: Per binned dimension: its distinct bin edges, and the position among them of
+        #: each point's lower and upper edge.
+        self.bins: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        for k in layout.binned_dims:
+            dim = layout.dims[k]
+            _, lo, hi = dim.units(dim.index(x[:, k]))
+            both = np.concatenate([lo, hi])
+            edges = np.sort(both)
+            distinct = np.empty(len(edges), dtype=bool)
+            distinct[0] = True
+            np.not_equal(edges[1:], edges[:-1], out=distinct[1:])
+            edges = edges[distinct]
+            pos = edges.searchsorted(both)
+            self.bins.append((edges, pos[:len(x)], pos[len(x):]))
+        self.options = [layout.dims[k].index(x[:, k]) for k in layout.cat]
 
 
 class _Parzen:
@@ -323,114 +499,199 @@ class _Parzen:
     the mass of that Gaussian over the value's bin; categorical ones the observed option
     smoothed towards uniform. ``joint`` kernels are products over the dimensions; otherwise
     each dimension is its own mixture (sampled and scored separately, as classic TPE does).
+
+    What depends on the kernels alone is computed once, here: the good group's estimator
+    serves many trials. Joint kernels share one bandwidth per dimension, so along a binned
+    or categorical dimension the observations of one value have the same kernel: it is
+    computed once per value (``binned``: the distinct values of the binned dimensions and
+    the index among them of each observation's, when the caller has them).
     """
 
-    def __init__(self, X: np.ndarray, dims: Sequence[_Dim], prior_weight: float,
-                 joint: bool) -> None:
+    def __init__(self, X: np.ndarray, layout: _Layout, prior_weight: float, joint: bool,
+                 binned: tuple[list[np.ndarray], np.ndarray] | None = None) -> None:
         n = len(X)
-        self.dims, self.joint = dims, joint
-        self.num = [k for k, dim in enumerate(dims) if not dim.n_choices]
-        self.cat = [k for k, dim in enumerate(dims) if dim.n_choices]
-        self.cont = [j for j, k in enumerate(self.num) if not dims[k].discrete]
-        w = np.append(np.ones(n), prior_weight)
+        self.n, self.layout, self.joint = n, layout, joint
+        num = layout.num
+        w = np.ones(n + 1)
+        w[n] = prior_weight
         self.w = w / w.sum()
         self.log_w = np.log(self.w)
-        self.mu = np.vstack([X[:, self.num], np.full((1, len(self.num)), 0.5)])
+        X_num = X[:, num]
+        self.mu = np.empty((n + 1, len(num)))
+        self.mu[:n], self.mu[n] = X_num, 0.5
         rule = _scott_bandwidth if joint else _neighbour_bandwidth
-        sigma = rule(X[:, self.num], len(dims), [dims[k] for k in self.num])
-        self.sigma = np.vstack([np.broadcast_to(sigma, (n, len(self.num))),
-                                np.full((1, len(self.num)), _PRIOR_SIGMA)])
-        # scipy is imported on first use, not with the package (start-up time).
-        from scipy.special import ndtr
+        #: The observations' bandwidths: one per dimension (joint kernels, shared by all the
+        #: observations), or one per observation and dimension.
+        self.bandwidth = rule(X_num, len(layout.dims), layout.bin_floor)
+        self.sigma = np.empty((n + 1, len(num)))
+        self.sigma[:n], self.sigma[n] = self.bandwidth, _PRIOR_SIGMA
+        # (Copies, in the memory order of fancy indexing: the order of the sums depends on it.)
+        mu, s = self.mu[:, layout.cont], self.sigma[:, layout.cont]
+        log_z = _log_z(mu, s)
+        if joint:
+            # sum_d (x_d - mu_d)^2 / s_d^2 expanded into matrix products (see log_pdf).
+            inv = 1.0 / s**2
+            self.const = self.log_w - (0.5 * mu**2 * inv + np.log(s) + log_z
+                                       + _LOG_SQRT_2PI).sum(1)
+            self.inv_t, self.mu_inv_t = inv.T, (mu * inv).T
+        else:
+            self.mu_cont, self.sigma_cont = mu, s
+            self.log_norm = self.log_w[:, None] - np.log(s) - log_z - _LOG_SQRT_2PI
+        self.kernels = self._bin_kernels(binned)
+        #: Per categorical dimension: the log probabilities of the options (columns) under an
+        #: observation of each option and under the prior (rows), and each kernel's row.
+        self.options: list[tuple[np.ndarray, np.ndarray]] = []
+        for k in layout.cat:
+            m = layout.dims[k].n_choices
+            p = np.full((m + 1, m), prior_weight / m)
+            p[:m] += np.eye(m)
+            p[m] = 1.0
+            rows = np.append(layout.dims[k].index(X[:, k]), m)
+            self.options.append((np.log(p / p.sum(axis=1, keepdims=True)), rows))
+        self._draw: tuple[np.ndarray, np.ndarray, np.ndarray, list[np.ndarray]] | None = None
 
-        self.log_z = np.log(ndtr((1 - self.mu) / self.sigma) - ndtr(-self.mu / self.sigma))
-        self.log_p = []
-        for k in self.cat:
-            m = dims[k].n_choices
-            p = np.full((n + 1, m), prior_weight / m)
-            p[np.arange(n), dims[k].index(X[:, k])] += 1.0
-            p[n] = 1.0
-            self.log_p.append(np.log(p / p.sum(axis=1, keepdims=True)))
+    def _bin_kernels(self, binned: tuple[list[np.ndarray], np.ndarray] | None,
+                     ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]]:
+        """The kernels of each binned dimension: means, bandwidths and log normalisers, and
+        the kernel of each observation (``None``: one each)."""
+        cols = self.layout.binned
+        if not cols:
+            return []
+        if not self.joint:
+            mu, sigma = self.mu[:, cols], self.sigma[:, cols]
+            log_z = _log_z(mu, sigma)
+            return [(mu[:, i], sigma[:, i], log_z[:, i], None) for i in range(len(cols))]
+        kernels = []
+        for i, j in enumerate(cols):
+            if binned is None:
+                values, of_obs = np.unique(self.mu[:self.n, j], return_inverse=True)
+            else:
+                values, of_obs = binned[0][i], binned[1][:, i]
+            mu = np.concatenate([values, self.mu[self.n:, j]])
+            sigma = np.full(len(mu), self.bandwidth[j])
+            sigma[-1] = self.sigma[self.n, j]
+            kernels.append((mu, sigma, np.append(of_obs, len(values))))
+        # The normalisers of all the dimensions at once.
+        log_z = _log_z(np.concatenate([mu for mu, _, _ in kernels]),
+                       np.concatenate([sigma for _, sigma, _ in kernels]))
+        ends = np.cumsum([len(mu) for mu, _, _ in kernels])
+        return [(mu, sigma, log_z[end - len(mu):end], of_obs)
+                for (mu, sigma, of_obs), end in zip(kernels, ends)]
 
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
         """``size`` points; one kernel per point, or per point and dimension when not joint."""
-        from scipy.special import ndtr, ndtri
-
-        d = len(self.dims)
-        comp = rng.choice(len(self.w), size=(size, 1 if self.joint else d), p=self.w)
-        comp = np.broadcast_to(comp, (size, d))
+        layout = self.layout
+        num, d = layout.num, len(layout.dims)
+        if self._draw is None:
+            # The kernels' CDF (as rng.choice builds it), their normal CDFs at 0 and 1 (the
+            # truncation) and the CDFs of their options.
+            cdf = self.w.cumsum()
+            cdf /= cdf[-1]
+            ndtr = _special().ndtr
+            a, b = ndtr(-self.mu / self.sigma), ndtr((1 - self.mu) / self.sigma)
+            self._draw = cdf, a, b, [np.exp(p).cumsum(axis=1) for p, _ in self.options]
+        cdf, a_all, b_all, cum_all = self._draw
+        # rng.choice(len(w), shape, p=w) draws these, after checks of w that cost more.
+        comp = cdf.searchsorted(rng.random((size, 1 if self.joint else d)), side="right")
+        if self.joint:
+            rows = comp[:, 0]
+            mu, sigma, a, b = self.mu[rows], self.sigma[rows], a_all[rows], b_all[rows]
+        else:
+            rows, cols = comp[:, num], np.arange(len(num))
+            mu, sigma = self.mu[rows, cols], self.sigma[rows, cols]
+            a, b = a_all[rows, cols], b_all[rows, cols]
         out = np.empty((size, d))
-        cols = np.arange(len(self.num))
-        mu = self.mu[comp[:, self.num], cols]
-        sigma = self.sigma[comp[:, self.num], cols]
-        a, b = ndtr(-mu / sigma), ndtr((1 - mu) / sigma)
-        x = np.clip(mu + sigma * ndtri(a + rng.random(mu.shape) * (b - a)), 0.0, 1.0)
-        for j, k in enumerate(self.num):
-            dim = self.dims[k]
-            out[:, k] = dim.units(dim.index(x[:, j]))[0] if dim.discrete else x[:, j]
-        for j, k in enumerate(self.cat):
-            cum = np.exp(self.log_p[j][comp[:, k]]).cumsum(axis=1)
-            idx = (rng.random((size, 1)) > cum).sum(axis=1).clip(0, cum.shape[1] - 1)
-            out[:, k] = self.dims[k].units(idx)[0]
+        x = np.clip(mu + sigma * _special().ndtri(a + rng.random(mu.shape) * (b - a)), 0.0, 1.0)
+        out[:, num] = x
+        for j, k in zip(layout.binned, layout.binned_dims):
+            dim = layout.dims[k]
+            out[:, k] = dim.centres(dim.index(x[:, j]))
+        for k, cum, (_, kernel_rows) in zip(layout.cat, cum_all, self.options):
+            cum = cum[kernel_rows[comp[:, 0 if self.joint else k]]]
+            idx = np.minimum((rng.random((size, 1)) > cum).sum(axis=1), cum.shape[1] - 1)
+            out[:, k] = layout.dims[k].centres(idx)
         return out
 
-    def log_pdf(self, x: np.ndarray) -> np.ndarray:
-        """Log density (mass along binned and categorical dimensions) at the rows of ``x``.
+    def log_pdf(self, cand: _Candidates) -> np.ndarray:
+        """Log density (mass along binned and categorical dimensions) at the candidates.
 
-        Shape ``(len(x),)`` for joint kernels, ``(len(x), n_dims)`` otherwise.
+        Shape ``(n_candidates,)`` for joint kernels, ``(n_candidates, n_dims)`` otherwise.
         """
-        cont = [self.num[j] for j in self.cont]
-        mu, s, log_z = self.mu[:, self.cont], self.sigma[:, self.cont], self.log_z[:, self.cont]
+        layout = self.layout
+        # (The arrays of one value per candidate and kernel are large: few are made, and
+        # they are written in place.)
         if self.joint:
-            inv = 1.0 / s**2
-            # sum_d (x_d - mu_d)^2 / s_d^2 expanded into matrix products: no 3-D array.
-            const = self.log_w - (0.5 * mu**2 * inv + np.log(s) + log_z + _LOG_SQRT_2PI).sum(1)
-            total = const - 0.5 * (x[:, cont] ** 2) @ inv.T + x[:, cont] @ (mu * inv).T
-            for _, term in self._terms(x):
+            total = cand.half_sq @ self.inv_t
+            np.subtract(self.const, total, out=total)
+            term = np.matmul(cand.x_cont, self.mu_inv_t, out=np.empty_like(total))
+            total += term
+            for _ in self._terms(cand, term):
                 total += term
-            return _logsumexp(total, axis=-1)
-        out = np.empty((len(x), len(self.dims)))
-        z = x[:, None, cont] / s - mu / s
+            return _logsumexp(total, axis=-1, overwrite=True)
+        out = np.empty((len(cand.x), len(layout.dims)))
+        mu, s = self.mu_cont, self.sigma_cont
+        z = cand.x[:, None, layout.cont_dims] / s - mu / s
         z *= z
         z *= -0.5
-        z += self.log_w[:, None] - np.log(s) - log_z - _LOG_SQRT_2PI
-        out[:, cont] = _logsumexp(z, axis=1)
-        for k, term in self._terms(x):
-            out[:, k] = _logsumexp(term + self.log_w, axis=-1)
+        z += self.log_norm
+        out[:, layout.cont_dims] = _logsumexp(z, axis=1, overwrite=True)
+        term = np.empty((len(cand.x), self.n + 1))
+        for k in self._terms(cand, term):
+            term += self.log_w
+            out[:, k] = _logsumexp(term, axis=-1, overwrite=True)
         return out
 
-    def _terms(self, x: np.ndarray) -> list[tuple[int, np.ndarray]]:
-        """``(dim, per-kernel log mass (len(x), n_kernels))`` of the binned and categorical dims."""
-        from scipy.special import ndtr
+    def _terms(self, cand: _Candidates, out: np.ndarray) -> Iterator[int]:
+        """Each binned and categorical dimension in turn, once ``out`` holds its per-kernel
+        log mass (shape ``(n_candidates, n_kernels)``)."""
+        for k, (edges, lo, hi), (mu, sigma, log_z, of_obs) in zip(
+                self.layout.binned_dims, cand.bins, self.kernels):
+            # The normal CDF at each distinct edge, then the mass of each candidate's bin.
+            cdf = _special().ndtr((edges[:, None] - mu) / sigma)
+            log_mass = np.log(np.maximum(cdf[hi] - cdf[lo], 1e-300))
+            if of_obs is None:
+                np.subtract(log_mass, log_z, out=out)
+            else:
+                np.take(log_mass - log_z, of_obs, axis=1, out=out)
+            yield k
+        for k, (log_p, rows), idx in zip(self.layout.cat, self.options, cand.options):
+            np.take(log_p.T[idx], rows, axis=1, out=out)
+            yield k
 
-        terms = []
-        for j, k in enumerate(self.num):
-            dim = self.dims[k]
-            if dim.discrete:
-                _, lo, hi = dim.units(dim.index(x[:, k]))
-                mu, s = self.mu[:, j], self.sigma[:, j]
-                mass = ndtr((hi[:, None] - mu) / s) - ndtr((lo[:, None] - mu) / s)
-                terms.append((k, np.log(np.maximum(mass, 1e-300)) - self.log_z[:, j]))
-        for j, k in enumerate(self.cat):
-            terms.append((k, self.log_p[j][:, self.dims[k].index(x[:, k])].T))
-        return terms
+
+@functools.cache
+def _special() -> Any:
+    """``scipy.special``, imported on first use, not with the package (start-up time)."""
+    import scipy.special
+
+    return scipy.special
 
 
-def _logsumexp(a: np.ndarray, axis: int) -> np.ndarray:
+def _log_z(mu: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+    """Log mass that Gaussians ``(mu, sigma)`` put on ``[0, 1]`` (their truncation)."""
+    ndtr = _special().ndtr
+    return np.log(ndtr((1 - mu) / sigma) - ndtr(-mu / sigma))
+
+
+def _logsumexp(a: np.ndarray, axis: int, overwrite: bool = False) -> np.ndarray:
     """``log(sum(exp(a)))`` along ``axis``: the values of ``scipy.special.logsumexp`` (``-inf``
-    for a row of ``-inf``, ``inf`` for a row with ``inf``).
+    for a row of ``-inf``, ``inf`` for a row with ``inf``); ``overwrite``: ``a`` may serve
+    as scratch space.
 
     scipy's own costs four times as much on these arrays (it exponentiates twice for accuracy
     near zero, which a density ratio does not need): with it a 300-trial run took about 20 %
     (joint kernels) to 50-80 % (independent kernels) longer.
     """
-    top = a.max(axis=axis, keepdims=True)
+    # (The ufuncs' own reductions: a.max() and a.sum() without their wrappers.)
+    top = np.maximum.reduce(a, axis=axis, keepdims=True)
     top[~np.isfinite(top)] = 0.0
+    e = np.subtract(a, top, out=a if overwrite else None)
+    np.exp(e, out=e)
     with np.errstate(divide="ignore"):
-        return (top + np.log(np.exp(a - top).sum(axis=axis, keepdims=True))).squeeze(axis)
+        return (top + np.log(np.add.reduce(e, axis=axis, keepdims=True))).squeeze(axis)
 
 
-def _scott_bandwidth(X: np.ndarray, n_dims: int, dims: Sequence[_Dim]) -> np.ndarray:
+def _scott_bandwidth(X: np.ndarray, n_dims: int, bin_floor: np.ndarray) -> np.ndarray:
     """One bandwidth per dimension for joint kernels: Scott's rule on the points' spread.
 
     The spread is measured relative to a uniform one (``std * sqrt(12)``), so the first
@@ -438,12 +699,20 @@ def _scott_bandwidth(X: np.ndarray, n_dims: int, dims: Sequence[_Dim]) -> np.nda
     points cluster.
     """
     n = len(X)
-    spread = X.std(axis=0, ddof=1) * math.sqrt(12) if n > 1 else np.ones(X.shape[1])
+    spread = _std(X) * math.sqrt(12) if n > 1 else np.ones(X.shape[1])
     sigma = 0.2 * spread * max(n, 1) ** (-1.0 / (n_dims + 4))
-    return np.clip(sigma, _floor(n, dims), _PRIOR_SIGMA)
+    return np.clip(sigma, _floor(n, bin_floor), _PRIOR_SIGMA)
 
 
-def _neighbour_bandwidth(X: np.ndarray, n_dims: int, dims: Sequence[_Dim]) -> np.ndarray:
+def _std(X: np.ndarray) -> np.ndarray:
+    """``X.std(axis=0, ddof=1)``, the same operations without the general method's overhead
+    (it costs more than the arithmetic on these arrays)."""
+    dev = X - np.add.reduce(X, axis=0, keepdims=True) / len(X)
+    dev *= dev
+    return np.sqrt(np.add.reduce(dev, axis=0) / (len(X) - 1))
+
+
+def _neighbour_bandwidth(X: np.ndarray, n_dims: int, bin_floor: np.ndarray) -> np.ndarray:
     """One bandwidth per point and dimension (classic TPE): the larger gap to a neighbour."""
     if not len(X):
         return X.copy()
@@ -453,11 +722,10 @@ def _neighbour_bandwidth(X: np.ndarray, n_dims: int, dims: Sequence[_Dim]) -> np
     gap = np.maximum(np.diff(xs, axis=0)[:-1], np.diff(xs, axis=0)[1:])
     sigma = np.empty_like(X)
     np.put_along_axis(sigma, order, gap, axis=0)
-    return np.clip(sigma, _floor(len(X), dims), _PRIOR_SIGMA)
+    return np.clip(sigma, _floor(len(X), bin_floor), _PRIOR_SIGMA)
 
 
-def _floor(n: int, dims: Sequence[_Dim]) -> np.ndarray:
+def _floor(n: int, bin_floor: np.ndarray) -> np.ndarray:
     """The smallest bandwidths: ``0.5 / min(100, n + 1)`` (half of Optuna's), and half a bin
-    for integers, so that the kernels never collapse onto a few points."""
-    return np.array([max(0.5 / min(100, n + 1), 0.5 / d.n_bins if d.n_bins else 0.0)
-                     for d in dims]).reshape(-1)
+    for integers (``bin_floor``), so that the kernels never collapse onto a few points."""
+    return np.maximum(0.5 / min(100, n + 1), bin_floor)
