@@ -248,6 +248,8 @@ def _table(results: list[dict[str, Any]], seeds: int, budget: int) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--first-seed", type=int, default=0,
+                        help="Seeds run are first-seed .. first-seed + seeds - 1.")
     parser.add_argument("--budget", type=int, default=6000, help="Boosting rounds per run.")
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--parts", default="xgboost,keras")
@@ -257,8 +259,8 @@ def main() -> None:
     if "keras" in parts:  # the longest first
         tasks += [("keras", m, 0) for m in ("hpt Tuner hyperband", "Keras Tuner Hyperband")]
     if "xgboost" in parts:
-        tasks += [("xgboost", m, s, args.budget) for s in range(args.seeds)
-                  for m in HPT + OPTUNA]
+        seeds = range(args.first_seed, args.first_seed + args.seeds)
+        tasks += [("xgboost", m, s, args.budget) for s in seeds for m in HPT + OPTUNA]
     # A fresh process per run: a run's memory figures are its own.
     context = multiprocessing.get_context("spawn")
     with cf.ProcessPoolExecutor(args.processes, mp_context=context,
