@@ -79,7 +79,7 @@ def test_steps_are_honoured(name):
 @pytest.mark.parametrize("dist", [Float(0.1, 1.0, step=0.3), Int(3, 43, step=5), Int(1, 9),
                                   Int(1, 1000, log=True), Choice(["a", "b", "c"])])
 def test_tpe_level_tables_agree_with_the_distribution(dist):
-    from hpt_magic.samplers._tpe import _Dim
+    from hpt_magic.samplers._parzen import _Dim
 
     dim = _Dim(dist)
     assert dim.upper is not None

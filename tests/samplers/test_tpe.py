@@ -179,7 +179,7 @@ def test_running_trials_push_parallel_proposals_apart():
 def test_logsumexp_agrees_with_scipy_also_on_infinite_rows(shape, axis):
     from scipy.special import logsumexp
 
-    from hpt_magic.samplers._tpe import _logsumexp
+    from hpt_magic.samplers._parzen import _logsumexp
 
     a = np.random.default_rng(0).normal(scale=50, size=shape)
     a[0] = -np.inf  # no kernel has mass there: -inf, not nan
