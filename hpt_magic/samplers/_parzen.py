@@ -68,6 +68,12 @@ class _Bins(NamedTuple):
     hi: np.ndarray
 
 
+def dims_of(dists: tuple[Distribution, ...]) -> tuple[_Dim, ...]:
+    """The :class:`_Dim` of each distribution: the package's own ones shared (``_dim``), a
+    user's subclass built afresh."""
+    return tuple(_dim(d) if type(d) in _TABLED else _Dim(d) for d in dists)
+
+
 @functools.lru_cache(maxsize=256)
 def _dim(dist: Distribution) -> _Dim:
     """The :class:`_Dim` of one of the package's distributions, built once (its tables are

@@ -18,7 +18,7 @@ from ..exceptions import TuneError
 from ..trial import Trial, TrialState
 from ._base import Sampler
 from ._mo import Curve, curve_of, loss_record, rank_order, staged_order, vector_losses
-from ._parzen import _TABLED, _Binned, _Candidates, _Dim, _dim, _Layout, _Parzen
+from ._parzen import _Binned, _Candidates, _Layout, _Parzen, dims_of
 
 if TYPE_CHECKING:
     from ..study._study import Study
@@ -143,16 +143,16 @@ class TPESampler(Sampler):
         n_good = self._n_good(len(y))
         layout = self._layout(space, names)
         good, bad = X[order[:n_good]], X[order[n_good:]]
-        # The bad group's binned values as numbered by the history (see _Parzen).
+        lies = ([[u[n] for n in names] for u in history.pending if all(n in u for n in names)]
+                if self.constant_liar else [])
+        if lies:
+            bad = np.vstack([bad, np.array(lies, dtype=float)])
+        # The bad group's binned values as numbered by the history (see _Parzen); the running
+        # trials' values are not numbered, so with lies the estimator numbers them itself.
         binned = None
-        if layout.binned and self.multivariate:
+        if layout.binned and self.multivariate and not lies:
             numbered = history.codes(names, layout.binned_dims)
             binned = numbered._replace(codes=numbered.codes[order[n_good:]])
-        if self.constant_liar:
-            lies = [[u[n] for n in names] for u in history.pending if all(n in u for n in names)]
-            if lies:
-                bad = np.vstack([bad, np.array(lies, dtype=float)])
-                binned = None  # the running trials' values are not numbered
         below = self._below(good, layout)
         above = _Parzen(bad, layout, self.prior_weight, self.multivariate, binned)
         cand = _Candidates(below.sample(self.rng(trial.number, "tpe", salt),
@@ -170,8 +170,7 @@ class TPESampler(Sampler):
         dists = tuple(space[n] for n in names)
         known = self._layouts.get(names)
         if known is None or not all(map(operator.is_, known[0], dists)):
-            dims = tuple(_dim(d) if type(d) in _TABLED else _Dim(d) for d in dists)
-            known = self._layouts[names] = dists, _Layout(dims)
+            known = self._layouts[names] = dists, _Layout(dims_of(dists))
         return known[1]
 
     def _below(self, good: np.ndarray, layout: _Layout) -> _Parzen:
@@ -340,7 +339,8 @@ class _Block:
 
     def ranked(self) -> np.ndarray:
         """The rows best first: by loss, or for rows of :func:`~._mo.loss_record` by
-        :func:`~._mo.rank_order`."""
+        :func:`~._mo.rank_order`. (By loss: a view that the next :meth:`append` reorders;
+        use it before adding rows.)"""
         if self._y is not None and self._y.ndim > 1:
             return rank_order(self.y)
         return self._ranked[:self.n]
