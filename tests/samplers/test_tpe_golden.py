@@ -35,8 +35,15 @@ def _proposals(multivariate):
     return out
 
 
-# lr, x, layers, units, act of each trial (10 random ones, then 30 proposed by the model).
-MULTIVARIATE = [
+def _assert_recorded(got, expected):
+    for i, (g, e) in enumerate(zip(got, expected)):
+        assert g == e, f"trial {i}: {g} != {e}"
+    assert len(got) == len(expected)
+
+
+# lr, x, layers, units, act of each trial: 10 random ones (the same in both modes), then 30
+# proposed by the model.
+START = [
     (0.06634654319910469, -1.4619366763324737, 7, 10, 'relu'),
     (0.001493762877647665, 0.5130362447964885, 6, 78, 'relu'),
     (0.002337413139444259, 2.0751683386572015, 1, 856, 'gelu'),
@@ -47,6 +54,9 @@ MULTIVARIATE = [
     (0.7213412411745029, -1.7517152441647488, 5, 305, 'gelu'),
     (0.00010573213349620542, -1.2978231803074256, 4, 8, 'tanh'),
     (1.5321915372786428e-05, -0.006614266249536982, 6, 30, 'gelu'),
+]
+
+MULTIVARIATE = START + [
     (0.18799667875661163, -0.5009927260272571, 1, 37, 'relu'),
     (0.0029669245185915817, 0.7026937434477647, 4, 178, 'relu'),
     (0.003129132893040541, 1.5535971968301143, 2, 101, 'relu'),
@@ -78,17 +88,8 @@ MULTIVARIATE = [
     (0.0030489576125615364, 2.55068977685254, 7, 134, 'tanh'),
     (7.747452889893495e-05, 2.9492595951385283, 8, 59, 'relu'),
 ]
-INDEPENDENT = [
-    (0.06634654319910469, -1.4619366763324737, 7, 10, 'relu'),
-    (0.001493762877647665, 0.5130362447964885, 6, 78, 'relu'),
-    (0.002337413139444259, 2.0751683386572015, 1, 856, 'gelu'),
-    (9.106695380348438e-05, -1.0299989171179451, 2, 50, 'tanh'),
-    (0.0011721345816487977, 0.01759781736555288, 2, 80, 'relu'),
-    (0.0006282917818866618, -1.4968243248240958, 8, 11, 'tanh'),
-    (5.297110926180245e-05, -1.846884970674878, 3, 293, 'gelu'),
-    (0.7213412411745029, -1.7517152441647488, 5, 305, 'gelu'),
-    (0.00010573213349620542, -1.2978231803074256, 4, 8, 'tanh'),
-    (1.5321915372786428e-05, -0.006614266249536982, 6, 30, 'gelu'),
+
+INDEPENDENT = START + [
     (0.024250422677383168, 2.9621791526016645, 1, 253, 'relu'),
     (0.0044221719672214175, 0.7653902208947945, 4, 82, 'relu'),
     (0.01430324577178905, 1.0421980373490065, 3, 146, 'relu'),
@@ -124,10 +125,7 @@ INDEPENDENT = [
 
 @pytest.mark.parametrize("multivariate, expected", [(True, MULTIVARIATE), (False, INDEPENDENT)])
 def test_proposals_are_bit_identical_to_the_recorded_ones(multivariate, expected):
-    got = _proposals(multivariate)
-    for i, (g, e) in enumerate(zip(got, expected)):
-        assert g == e, f"trial {i}: {g} != {e}"
-    assert len(got) == len(expected)
+    _assert_recorded(_proposals(multivariate), expected)
 
 
 # A parallel run with pruned trials and a stepped float: trials asked four at a time (three
@@ -152,7 +150,9 @@ def _batched_proposals(multivariate):
     return out
 
 
-BATCHED_MULTIVARIATE = [
+# lr, x, layers, act: 12 random trials (asked before 10 had finished; the same in both modes),
+# then 20 proposed by the model.
+BATCHED_START = [
     (0.0038882386179310024, 1.0, 8, 'relu'),
     (1.124817847525033e-05, 0.0, 6, 'gelu'),
     (0.09354816807355221, 3.0, 7, 'gelu'),
@@ -165,6 +165,9 @@ BATCHED_MULTIVARIATE = [
     (8.310504432259427e-05, 2.75, 8, 'gelu'),
     (0.12776149456817687, -1.5, 7, 'tanh'),
     (0.3614911276619022, -0.25, 1, 'gelu'),
+]
+
+BATCHED_MULTIVARIATE = BATCHED_START + [
     (0.0008440091895776654, 1.5, 4, 'relu'),
     (0.0001957964825283715, 0.75, 1, 'tanh'),
     (0.0021335639199951866, -0.25, 5, 'relu'),
@@ -187,19 +190,7 @@ BATCHED_MULTIVARIATE = [
     (0.0017641128029647474, 1.25, 3, 'gelu'),
 ]
 
-BATCHED_INDEPENDENT = [
-    (0.0038882386179310024, 1.0, 8, 'relu'),
-    (1.124817847525033e-05, 0.0, 6, 'gelu'),
-    (0.09354816807355221, 3.0, 7, 'gelu'),
-    (0.22477323504921, 2.75, 3, 'relu'),
-    (0.0008481851912055539, 0.75, 4, 'relu'),
-    (0.03238406126109629, 1.0, 1, 'tanh'),
-    (0.0022045785621039853, 1.25, 1, 'tanh'),
-    (0.4438242420768728, 1.25, 6, 'gelu'),
-    (0.4918557765775221, 0.0, 7, 'relu'),
-    (8.310504432259427e-05, 2.75, 8, 'gelu'),
-    (0.12776149456817687, -1.5, 7, 'tanh'),
-    (0.3614911276619022, -0.25, 1, 'gelu'),
+BATCHED_INDEPENDENT = BATCHED_START + [
     (0.0008184587096902536, 2.0, 3, 'tanh'),
     (0.0047913215261633215, -1.0, 3, 'tanh'),
     (0.0002708228224281453, 1.5, 4, 'relu'),
@@ -226,7 +217,4 @@ BATCHED_INDEPENDENT = [
 @pytest.mark.parametrize("multivariate, expected",
                          [(True, BATCHED_MULTIVARIATE), (False, BATCHED_INDEPENDENT)])
 def test_parallel_proposals_with_pruned_trials_are_the_recorded_ones(multivariate, expected):
-    got = _batched_proposals(multivariate)
-    for i, (g, e) in enumerate(zip(got, expected)):
-        assert g == e, f"trial {i}: {g} != {e}"
-    assert len(got) == len(expected)
+    _assert_recorded(_batched_proposals(multivariate), expected)
