@@ -150,8 +150,8 @@ class GPSampler(Sampler):
 
     def _propose(self, study: Study, trial: Trial, enc: Encoding, X: np.ndarray,
                  y: np.ndarray) -> np.ndarray:
+        from .._gp_model import default_params, fit_gp
         from ._gp_acq import Acquisition, maximize
-        from ._gp_model import default_params, fit_gp
 
         rng = self.rng(trial.number, "gp")
         ys = _standardize(y)

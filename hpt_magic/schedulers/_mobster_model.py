@@ -1,24 +1,22 @@
 """The surrogate of :class:`MOBSTERScheduler`: a GP over (configuration, resource).
 
-Imported when the first model-based proposal is made, so that scikit-learn's GP stays out of
-``import hpt_magic``. (Schedulers sit beside the samplers in the layers and cannot use the GP
-sampler's model; scikit-learn's regressor is enough for the few hundred points a
-multi-fidelity run gathers.)
+The GP is the engine's own (``hpt_magic._gp_model``, the one the ``gp`` sampler fits), with
+the resource as one more continuous column; categorical parameters use its Hamming distance.
+Imported when the first model-based proposal is made, so that scipy stays out of
+``import hpt_magic``.
 """
 
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy.special import log_ndtr, ndtr
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.gaussian_process import GaussianProcessRegressor
-from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
 
+from .._gp_model import GaussianProcess, default_params, fit_gp
+from ..distributions import Choice
 from ..trial import TrialState
 from ._rungs import curve_value
 
@@ -35,6 +33,8 @@ _N_LOCAL = 512
 #: Most observations the GP is fitted to (its cost grows with their cube): the best half and
 #: the most recent half of them.
 _MAX_POINTS = 256
+#: The noise prior's rate (see fit_gp): reports along noisy curves are far from exact.
+_NOISE_RATE = 1.0
 
 
 def propose(study: Study, trial: Trial, space: Mapping[str, Distribution],
@@ -51,33 +51,53 @@ def propose(study: Study, trial: Trial, space: Mapping[str, Distribution],
         keep = np.union1d(np.argsort(y, kind="stable")[:half], np.arange(len(y) - half, len(y)))
         X, y = X[keep], y[keep]
     mu, sd = y.mean(), y.std() or 1.0
-    gp = _fit(X, (y - mu) / sd, theta)
+    categorical = np.array([isinstance(space[n], Choice) for n in names] + [False])
+    fresh = default_params(X.shape[1])
+    starts = [theta, fresh] if theta is not None and len(theta) == len(fresh) else [fresh]
+    gp = fit_gp(X, (y - mu) / sd, categorical, starts, noise_rate=_NOISE_RATE)
     rng = study.sampler.rng(trial.number, "mobster")
     full = X[:, -1] >= 1.0 - 1e-9
     # The incumbent is the model's best mean at the full resource among observed
     # configurations: a single lucky report must not set the bar.
     seen = np.column_stack([X[:, :-1], np.ones(len(X))])
-    best = float(gp.predict(seen[full] if full.any() else seen).min())
+    best = float(_at_full(gp, seen[full] if full.any() else seen)[0].min())
     top = X[np.argsort(y)[:8], :-1]
     local = top[rng.integers(len(top), size=_N_LOCAL)] + rng.normal(
         0.0, 0.05, size=(_N_LOCAL, len(names)))
-    cand = np.clip(np.vstack([rng.random((_N_UNIFORM, len(names))), local]), 0.0, 1.0)
+    cand = _snap(space, np.vstack([rng.random((_N_UNIFORM, len(names))), local]))
     running = _running(study, trial, space)
     if len(running):
         # Kriging believer: running trials count at their predicted value, so parallel
         # workers are not all sent to the same point.
-        Xr = np.column_stack([running, np.ones(len(running))])
-        gp = _fit(np.vstack([X, Xr]), np.concatenate([(y - mu) / sd, gp.predict(Xr)]),
-                  gp.kernel_.theta, optimize=False)
-    mean, std = gp.predict(np.column_stack([cand, np.ones(len(cand))]), return_std=True)
-    score = _log_ei(mean, np.maximum(std, 1e-9), best)
+        believed = _at_full(gp, running)[0]
+        gp = gp.condition_on(np.column_stack([running, np.ones(len(running))]), believed)
+    mean, var = _at_full(gp, cand)
+    score = _log_ei(mean, np.sqrt(var), best)
     # A configuration already tried would be a repeat (which the study answers from its
     # record): the noise term keeps its expected improvement positive, so rule it out.
     taken = np.vstack([X[:, :-1], running])
     near = (np.abs(cand[:, None, :] - taken[None, :, :]).max(axis=2) < 1e-6).any(axis=1)
     score[near] = -np.inf
     u = cand[int(np.argmax(score))]
-    return {n: space[n].from_unit(float(v)) for n, v in zip(names, u)}, gp.kernel_.theta
+    return {n: space[n].from_unit(float(v)) for n, v in zip(names, u)}, gp.phi
+
+
+def _at_full(gp: GaussianProcess, configs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The posterior mean and variance at the full resource, for configurations (unit cube)
+    without the resource column (or, for observed rows, with it already set to 1)."""
+    if configs.shape[1] < gp.X.shape[1]:
+        configs = np.column_stack([configs, np.ones(len(configs))])
+    mean, var = gp.predict(configs)
+    return mean, np.maximum(var, 1e-18)
+
+
+def _snap(space: Mapping[str, Distribution], U: np.ndarray) -> np.ndarray:
+    """Candidates clipped to the cube, each discrete column on one of its values."""
+    U = np.clip(U, 0.0, 1.0)
+    for j, dist in enumerate(space.values()):
+        if dist.n_levels:
+            U[:, j] = dist.snap_unit(U[:, j])
+    return U
 
 
 def _observations(study: Study, space: Mapping[str, Distribution], done: Sequence[Trial],
@@ -95,20 +115,6 @@ def _observations(study: Study, space: Mapping[str, Distribution], done: Sequenc
                 rows.append(x + [math.log(r) / scale if max_steps > 1 else 1.0])
                 ys.append(loss)
     return np.array(rows, dtype=float), np.array(ys, dtype=float)
-
-
-def _fit(X: np.ndarray, y: np.ndarray, theta: np.ndarray | None,
-         optimize: bool = True) -> GaussianProcessRegressor:
-    kernel = (ConstantKernel(1.0, (1e-2, 1e2))
-              * Matern(np.ones(X.shape[1]), (1e-2, 1e2), nu=2.5)
-              + WhiteKernel(0.1, (1e-6, 1.0)))
-    if theta is not None and len(theta) == len(kernel.theta):
-        kernel = kernel.clone_with_theta(theta)
-    gp = GaussianProcessRegressor(kernel, optimizer="fmin_l_bfgs_b" if optimize else None,
-                                  normalize_y=False)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return gp.fit(X, y)
 
 
 def _running(study: Study, trial: Trial, space: Mapping[str, Distribution]) -> np.ndarray:

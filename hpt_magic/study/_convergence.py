@@ -49,7 +49,7 @@ def regret_bound(study: Study, seed: int = 0) -> tuple[float, float] | None:
     if n < MIN_TRIALS:
         return None
     # The GP (and scipy) load here, not with the package: `import hpt_magic` stays quick.
-    from ..samplers._gp_model import default_params, fit_gp
+    from .._gp_model import default_params, fit_gp
 
     mu, sd = float(y.mean()), float(y.std()) or 1.0
     categorical = np.array([isinstance(dist, Choice) for dist in space.values()])

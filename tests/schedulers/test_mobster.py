@@ -1,6 +1,6 @@
 import pytest
 
-from hpt_magic import Float, Study, TuneError, tune
+from hpt_magic import Choice, Float, Int, Study, TuneError, tune
 from hpt_magic.schedulers import MOBSTERScheduler
 
 
@@ -75,3 +75,27 @@ def test_bad_options(kwargs):
 def test_needs_max_steps():
     with pytest.raises(TuneError, match="max_steps"):
         Study(space={"x": Float(0, 1)}, scheduler="mobster")
+
+
+def test_model_learns_categorical_and_integer_parameters():
+    # The model's proposals take valid values of an option and an integer, and exploit the
+    # option that is best at every step (the GP compares options by equality, so candidates
+    # must sit exactly on an option's value to share what was learned about it).
+    space = {"x": Float(0, 1), "kind": Choice(["a", "b", "c"]), "depth": Int(1, 6)}
+    gain = {"a": 0.0, "b": 1.0, "c": 0.2}
+    study = Study(space=space, direction="maximize", seed=1,
+                  scheduler=MOBSTERScheduler(max_steps=9, n_startup_trials=6, n_calibration=2))
+
+    def objective(trial):
+        p = trial.params
+        for step in tune.steps(9):
+            tune.report((gain[p["kind"]] - (p["x"] - 0.3) ** 2 - 0.05 * abs(p["depth"] - 4))
+                        * (1 + step))
+
+    study.optimize(objective, n_trials=16)
+    model = [t for t in study.trials if t.user_attrs.get("model") == "mobster"]
+    assert len(model) >= 8
+    assert all(t.params["kind"] in gain and t.params["depth"] in range(1, 7) for t in model)
+    assert sum(t.params["kind"] == "b" for t in model) >= len(model) - 1
+    assert study.best_params["kind"] == "b"
+    assert abs(study.best_params["x"] - 0.3) < 0.1

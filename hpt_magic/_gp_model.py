@@ -5,6 +5,9 @@ values are equal, 1 otherwise) instead of the squared difference, which is the s
 encoding with one length scale per parameter. Hyperparameters (inverse squared length scales,
 signal variance, noise variance) are fitted by maximising the marginal likelihood plus weak
 priors, with L-BFGS-B in log space and analytic gradients.
+
+One model for the engine: the ``gp`` sampler, MOBSTER's model over (configuration, resource),
+the study's convergence check and the analysis plots all fit this one.
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ def default_params(d: int) -> np.ndarray:
 
 
 def _neg_log_posterior(phi: np.ndarray, D: np.ndarray, y: np.ndarray,
-                       fixed_noise: bool) -> tuple[float, np.ndarray]:
+                       fixed_noise: bool, noise_rate: float) -> tuple[float, np.ndarray]:
     n, _, d = D.shape
     theta, scale, extra = np.exp(phi[:d]), np.exp(phi[d]), np.exp(phi[d + 1])
     noise = MIN_NOISE + (0.0 if fixed_noise else extra)
@@ -68,16 +71,17 @@ def _neg_log_posterior(phi: np.ndarray, D: np.ndarray, y: np.ndarray,
     # Weak priors (as in Optuna's GP): length scales of order one, a signal variance near one
     # and a small noise. They keep the fit sane with few points.
     prior = (-(0.1 / theta + 0.1 * theta).sum() + np.log(scale) - scale
-             + 0.1 * np.log(noise) - 30.0 * noise)
+             + 0.1 * np.log(noise) - noise_rate * noise)
     grad[:d] += 0.1 / theta - 0.1 * theta
     grad[d] += 1.0 - scale
     if not fixed_noise:
-        grad[d + 1] += (0.1 / noise - 30.0) * extra
+        grad[d + 1] += (0.1 / noise - noise_rate) * extra
     return -(mll + prior), -grad
 
 
 def fit_gp(X: np.ndarray, y: np.ndarray, categorical: np.ndarray,
-           starts: list[np.ndarray], *, fixed_noise: bool = False) -> GaussianProcess:
+           starts: list[np.ndarray], *, fixed_noise: bool = False,
+           noise_rate: float = 30.0) -> GaussianProcess:
     """Fit the hyperparameters from each start in ``starts``; keep the best posterior.
 
     Parameters
@@ -91,6 +95,9 @@ def fit_gp(X: np.ndarray, y: np.ndarray, categorical: np.ndarray,
         Log-hyperparameter vectors to start L-BFGS-B from (e.g. the previous fit, the default).
     fixed_noise : bool
         Keep the noise at its minimum (a deterministic objective).
+    noise_rate : float
+        Rate of the noise variance's prior (a gamma with shape 1.1): the default expects
+        nearly exact values; a noisy target (learning curves) wants about 1.
     """
     d = X.shape[1]
     D = _pair_sqdiff(X, X, categorical)
@@ -99,8 +106,8 @@ def fit_gp(X: np.ndarray, y: np.ndarray, categorical: np.ndarray,
     best_phi, best_f = None, np.inf
     for phi0 in starts:
         res = optimize.minimize(
-            _neg_log_posterior, np.clip(phi0, lo, hi), args=(D, y, fixed_noise), jac=True,
-            method="L-BFGS-B", bounds=bounds, options={"gtol": 1e-2, "maxiter": 200})
+            _neg_log_posterior, np.clip(phi0, lo, hi), args=(D, y, fixed_noise, noise_rate),
+            jac=True, method="L-BFGS-B", bounds=bounds, options={"gtol": 1e-2, "maxiter": 200})
         if res.fun < best_f:
             best_phi, best_f = res.x, res.fun
     if best_phi is None:
