@@ -69,7 +69,8 @@ def _neg_log_posterior(phi: np.ndarray, D: np.ndarray, y: np.ndarray,
     grad[d + 1] = 0.0 if fixed_noise else 0.5 * extra * np.trace(W)
     mll = -0.5 * y @ alpha - np.log(np.diag(L)).sum()
     # Weak priors (as in Optuna's GP): length scales of order one, a signal variance near one
-    # and a small noise. They keep the fit sane with few points.
+    # and a noise of about 0.1 / noise_rate (small by default). They keep the fit sane with
+    # few points.
     prior = (-(0.1 / theta + 0.1 * theta).sum() + np.log(scale) - scale
              + 0.1 * np.log(noise) - noise_rate * noise)
     grad[:d] += 0.1 / theta - 0.1 * theta

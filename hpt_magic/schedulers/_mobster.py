@@ -195,7 +195,8 @@ class MOBSTERScheduler(Scheduler):
 
         point, self._phi = propose(study, trial, space, done, self._rungs.resources,
                                    self.max_steps, self._phi)
-        trial.user_attrs["model"] = "mobster"
+        if point is not None:
+            trial.user_attrs["model"] = "mobster"
         return point
 
     def __repr__(self) -> str:

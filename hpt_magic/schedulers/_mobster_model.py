@@ -39,10 +39,12 @@ _NOISE_RATE = 1.0
 
 def propose(study: Study, trial: Trial, space: Mapping[str, Distribution],
             done: Sequence[Trial], rungs: Sequence[int], max_steps: int,
-            theta: np.ndarray | None) -> tuple[dict[str, Any], np.ndarray]:
+            phi: np.ndarray | None) -> tuple[dict[str, Any] | None, np.ndarray]:
     """The configuration with the largest expected improvement at the full resource.
 
-    Returns the parameters and the fitted kernel hyperparameters (the next fit starts there).
+    Returns the parameters (``None`` when every candidate was tried already: the study's
+    sampler proposes then) and the fitted log-hyperparameters (``GaussianProcess.phi``; the
+    next fit starts there).
     """
     names = list(space)
     X, y = _observations(study, space, done, rungs, max_steps)
@@ -53,14 +55,13 @@ def propose(study: Study, trial: Trial, space: Mapping[str, Distribution],
     mu, sd = y.mean(), y.std() or 1.0
     categorical = np.array([isinstance(space[n], Choice) for n in names] + [False])
     fresh = default_params(X.shape[1])
-    starts = [theta, fresh] if theta is not None and len(theta) == len(fresh) else [fresh]
+    starts = [phi, fresh] if phi is not None and len(phi) == len(fresh) else [fresh]
     gp = fit_gp(X, (y - mu) / sd, categorical, starts, noise_rate=_NOISE_RATE)
     rng = study.sampler.rng(trial.number, "mobster")
     full = X[:, -1] >= 1.0 - 1e-9
     # The incumbent is the model's best mean at the full resource among observed
     # configurations: a single lucky report must not set the bar.
-    seen = np.column_stack([X[:, :-1], np.ones(len(X))])
-    best = float(_at_full(gp, seen[full] if full.any() else seen)[0].min())
+    best = float(_at_full(gp, X[full, :-1] if full.any() else X[:, :-1])[0].min())
     top = X[np.argsort(y)[:8], :-1]
     local = top[rng.integers(len(top), size=_N_LOCAL)] + rng.normal(
         0.0, 0.05, size=(_N_LOCAL, len(names)))
@@ -73,31 +74,37 @@ def propose(study: Study, trial: Trial, space: Mapping[str, Distribution],
         gp = gp.condition_on(np.column_stack([running, np.ones(len(running))]), believed)
     mean, var = _at_full(gp, cand)
     score = _log_ei(mean, np.sqrt(var), best)
-    # A configuration already tried would be a repeat (which the study answers from its
-    # record): the noise term keeps its expected improvement positive, so rule it out.
-    taken = np.vstack([X[:, :-1], running])
+    # A configuration tried already would waste a trial (a complete one is answered from the
+    # record, a stopped one trains again), and its expected improvement stays positive (its
+    # variance at the full resource never reaches zero), so rule it out: every trial counts,
+    # also those left out of the fit above.
+    taken = np.vstack([_units(space, done), running])
     near = (np.abs(cand[:, None, :] - taken[None, :, :]).max(axis=2) < 1e-6).any(axis=1)
+    if near.all():
+        return None, gp.phi
     score[near] = -np.inf
     u = cand[int(np.argmax(score))]
     return {n: space[n].from_unit(float(v)) for n, v in zip(names, u)}, gp.phi
 
 
 def _at_full(gp: GaussianProcess, configs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The posterior mean and variance at the full resource, for configurations (unit cube)
-    without the resource column (or, for observed rows, with it already set to 1)."""
-    if configs.shape[1] < gp.X.shape[1]:
-        configs = np.column_stack([configs, np.ones(len(configs))])
-    mean, var = gp.predict(configs)
-    return mean, np.maximum(var, 1e-18)
+    """The posterior mean and variance at the full resource of configurations (unit cube,
+    without the resource column)."""
+    return gp.predict(np.column_stack([configs, np.ones(len(configs))]))
 
 
 def _snap(space: Mapping[str, Distribution], U: np.ndarray) -> np.ndarray:
     """Candidates clipped to the cube, each discrete column on one of its values."""
     U = np.clip(U, 0.0, 1.0)
     for j, dist in enumerate(space.values()):
-        if dist.n_levels:
-            U[:, j] = dist.snap_unit(U[:, j])
+        U[:, j] = dist.snap_unit(U[:, j])
     return U
+
+
+def _units(space: Mapping[str, Distribution], trials: Sequence[Trial]) -> np.ndarray:
+    """The trials' configurations in the unit cube, one row each."""
+    rows = [[space[n].to_unit(t.params[n]) for n in space] for t in trials]
+    return np.array(rows, dtype=float).reshape(len(rows), len(space))
 
 
 def _observations(study: Study, space: Mapping[str, Distribution], done: Sequence[Trial],
@@ -118,10 +125,9 @@ def _observations(study: Study, space: Mapping[str, Distribution], done: Sequenc
 
 
 def _running(study: Study, trial: Trial, space: Mapping[str, Distribution]) -> np.ndarray:
-    rows = [[space[n].to_unit(t.params[n]) for n in space] for t in study.trials
-            if t.state is TrialState.RUNNING and t is not trial
-            and all(n in t.params for n in space)]
-    return np.array(rows, dtype=float).reshape(len(rows), len(space))
+    return _units(space, [t for t in study.trials
+                          if t.state is TrialState.RUNNING and t is not trial
+                          and all(n in t.params for n in space)])
 
 
 def _log_ei(mean: np.ndarray, sd: np.ndarray, best: float) -> np.ndarray:

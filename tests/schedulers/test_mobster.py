@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 
 from hpt_magic import Choice, Float, Int, Study, TuneError, tune
@@ -99,3 +100,43 @@ def test_model_learns_categorical_and_integer_parameters():
     assert sum(t.params["kind"] == "b" for t in model) >= len(model) - 1
     assert study.best_params["kind"] == "b"
     assert abs(study.best_params["x"] - 0.3) < 0.1
+
+
+def test_model_internals_snap_exclude_and_mark_options(monkeypatch):
+    # Candidates sit exactly on valid levels; the GP is told which column is an option; and in
+    # a space of six configurations the model never proposes one tried before (once all were
+    # tried, it gives way to the sampler).
+    from hpt_magic.schedulers import _mobster_model
+
+    space = {"kind": Choice(["a", "b", "c"]), "depth": Int(1, 2), "x": Float(0, 1)}
+    U = np.random.default_rng(0).random((50, 3))
+    snapped = _mobster_model._snap(space, U.copy())
+    for j, dist in enumerate(space.values()):
+        assert np.array_equal(snapped[:, j], [dist.to_unit(dist.from_unit(u)) for u in U[:, j]])
+
+    # (Few points in the fit, so that some trials are left out of it: they count as tried.)
+    monkeypatch.setattr(_mobster_model, "_MAX_POINTS", 4)
+    masks = []
+    fit = _mobster_model.fit_gp
+    monkeypatch.setattr(_mobster_model, "fit_gp",
+                        lambda X, y, cat, *a, **k: masks.append(cat.tolist()) or fit(X, y, cat,
+                                                                                       *a, **k))
+    small = {"kind": Choice(["a", "b", "c"]), "depth": Int(1, 2)}
+    study = Study(space=small, direction="maximize", seed=0,
+                  scheduler=MOBSTERScheduler(max_steps=9, n_startup_trials=2, n_calibration=2))
+
+    def objective(trial):
+        p = trial.params
+        for step in tune.steps(9):
+            tune.report(({"a": 0.0, "b": 1.0, "c": 0.5}[p["kind"]] + p["depth"]) * (1 + step))
+
+    study.optimize(objective, n_trials=12)
+    assert masks and all(m == [True, False, False] for m in masks)
+
+    def config(t):
+        return t.params["kind"], t.params["depth"]
+
+    model = [t for t in study.trials if t.user_attrs.get("model") == "mobster"]
+    assert model
+    for t in model:
+        assert config(t) not in {config(t2) for t2 in study.trials[:t.number]}
