@@ -37,6 +37,9 @@ os.environ.setdefault("KERAS_BACKEND", "torch")
 
 MAX_ROUNDS = 500
 HPT = ["hpt asha", "hpt hyperband"]
+#: More of ours, run with ``--methods``: ``mobster`` proposes with the ``gp`` sampler, and
+#: ``hpt gp`` is that sampler with every trial trained fully (no scheduler).
+HPT_MORE = ["hpt bohb", "hpt mobster", "hpt gp"]
 OPTUNA = ["optuna sha", "optuna hyperband"]
 KERAS_EPOCHS = 27
 
@@ -110,13 +113,17 @@ def run_xgboost(method: str, seed: int, budget: int) -> dict[str, Any]:
     data = _xgb_data()
     clock = {"rounds": 0, "callback": 0.0, "round": 0.0, "start": 0.0}
     began = time.perf_counter()
-    if method in HPT:
+    if method in HPT + HPT_MORE:
         from hpt_magic import Study, tune
 
         callback = tune.xgboost_callback("valid-logloss")
+        name = method.split()[1]
+        scheduler = None if name == "gp" else name
         # TPE, as on the Optuna side: the comparison is of the pruning, not of the sampler.
-        study = Study(seed=seed, sampler="tpe", scheduler=method.split()[1], max_steps=MAX_ROUNDS,
-                      scheduler_args={"min_resource": 10, "reduction_factor": 3})
+        study = Study(seed=seed, sampler="gp" if name in ("gp", "mobster") else "tpe",
+                      scheduler=scheduler, max_steps=MAX_ROUNDS,
+                      scheduler_args={"min_resource": 10, "reduction_factor": 3}
+                      if scheduler else None)
         study.optimize(lambda trial: _train(data, _hpt_params(tune), callback, clock),
                        callbacks=[lambda s, t: clock["rounds"] >= budget and s.stop()])
         best, trials = study.best_value, len(study.trials)
@@ -226,7 +233,7 @@ def _table(results: list[dict[str, Any]], seeds: int, budget: int) -> str:
              f"budget {budget} rounds, {seeds} seed(s), medians",
              f"{'method':<18}{'best val logloss':>18}{'rounds':>9}{'trials':>8}{'pruned':>8}"
              f"{'callback/round':>16}{'us/call':>9}{'s/run':>8}"]
-    for method in HPT + OPTUNA:
+    for method in HPT + HPT_MORE + OPTUNA:
         rs = [r for r in results if r["method"] == method]
         if rs:
             lines.append(
@@ -253,6 +260,8 @@ def main() -> None:
     parser.add_argument("--budget", type=int, default=6000, help="Boosting rounds per run.")
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--parts", default="xgboost,keras")
+    parser.add_argument("--methods", default=",".join(HPT + OPTUNA),
+                        help=f"XGBoost methods, of {', '.join(HPT + HPT_MORE + OPTUNA)}.")
     args = parser.parse_args()
     parts = args.parts.split(",")
     tasks: list[tuple] = []
@@ -260,7 +269,11 @@ def main() -> None:
         tasks += [("keras", m, 0) for m in ("hpt Tuner hyperband", "Keras Tuner Hyperband")]
     if "xgboost" in parts:
         seeds = range(args.first_seed, args.first_seed + args.seeds)
-        tasks += [("xgboost", m, s, args.budget) for s in seeds for m in HPT + OPTUNA]
+        methods = [m for m in args.methods.split(",") if m]
+        unknown = set(methods) - set(HPT + HPT_MORE + OPTUNA)
+        if unknown:
+            parser.error(f"unknown methods {sorted(unknown)}")
+        tasks += [("xgboost", m, s, args.budget) for s in seeds for m in methods]
     # A fresh process per run: a run's memory figures are its own.
     context = multiprocessing.get_context("spawn")
     with cf.ProcessPoolExecutor(args.processes, mp_context=context,
