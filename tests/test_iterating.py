@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from hpt_magic import Choice, Float, Int, Study, TrialState, TuneError, tune
+from hpt_magic.samplers import Sampler
 from hpt_magic.study._lifecycle import optimize, start_background
 
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
@@ -162,12 +163,47 @@ def test_on_repeat_run_runs_every_proposal():
     assert len(calls) == len(study.trials) == 6
 
 
-def test_a_sampler_that_only_repeats_ends_the_run():
-    study = Study(space={"n": Int(1, 2)}, sampler="random", seed=0)
-    study.optimize(lambda t: t.params["n"], n_trials=5)
+@pytest.mark.parametrize("sampler", ["random", "tpe", "gp"])
+def test_a_run_ends_once_every_point_of_a_finite_space_was_tried(sampler):
+    space = {"n": Int(1, 3), "c": Choice(["a", "b"])}  # six points
+    study = Study(space=space, sampler=sampler, seed=0)
+    info = optimize(study, lambda t: t.params["n"], n_trials=20)
+    assert info.reason == "exhausted" and info.space_size == 6
     ran = [t for t in study.trials if "repeat_of" not in t.user_attrs]
-    assert len(ran) == 2  # both points, then only repeats until the run gives up
-    assert len(study.trials) < 100
+    assert len({(t.params["n"], t.params["c"]) for t in ran}) == 6
+    # No more than the repeats proposed while the last points were still being found.
+    assert len(study.trials) - len(ran) == info.reused < 20
+    assert not study.trials[-1].user_attrs.get("repeat_of") or info.reused
+
+
+def test_only_trials_inside_an_edited_space_count_toward_using_it_up(tmp_path):
+    path = tmp_path / "s.db"
+    wide = Study(space={"n": Int(1, 8)}, name="s", storage=path, seed=0)
+    for n in range(4, 9):
+        wide.enqueue({"n": n})
+    wide.optimize(lambda t: t.params["n"], n_trials=5)
+    # Five points tried, none of them inside the narrowed space of three.
+    narrow = Study(space={"n": Int(1, 3)}, name="s", storage=path, seed=0)
+    info = optimize(narrow, lambda t: t.params["n"], n_trials=10)
+    assert info.reason == "exhausted" and info.space_size == 3
+    ran = [t for t in narrow.trials[5:] if "repeat_of" not in t.user_attrs]
+    assert sorted(t.params["n"] for t in ran) == [1, 2, 3]
+
+
+class _Stuck(Sampler):
+    """Proposes the same point every time."""
+
+    def sample_one(self, study, trial, name, dist):
+        return dist.from_unit(0.5)
+
+
+def test_a_sampler_that_only_repeats_ends_the_run():
+    study = Study(space={"n": Int(1, 1000)}, sampler=_Stuck(seed=0))
+    info = optimize(study, lambda t: t.params["n"], n_trials=5)
+    ran = [t for t in study.trials if "repeat_of" not in t.user_attrs]
+    assert len(ran) == 1  # one point, then only repeats until the run gives up
+    assert info.reason == "exhausted" and info.space_size is None
+    assert 1 < len(study.trials) < 100
 
 
 def test_magic_options(shell, capsys):
@@ -184,6 +220,16 @@ def test_magic_options(shell, capsys):
     result = shell.run_cell("%%tune --trials 3 --patience 0 --storage memory --study u\n1.0")
     assert not result.success
     assert "patience" in str(result.error_in_exec)
+
+
+def test_the_summary_says_when_the_space_was_used_up(shell, capsys):
+    result = shell.run_cell("%%tune --trials 10 --seed 0 --storage memory --plot none "
+                            "--study small\nk = tune.choice(['a', 'b'])\nn = tune.int(1, 2)\n"
+                            "(k == 'a') + n")
+    assert result.success
+    out = capsys.readouterr().out
+    assert "Stopped: all 4 points of the search space were tried." in out
+    assert len(shell.user_ns["study"].trials) < 10
 
 
 def noisy_quadratic(trial):

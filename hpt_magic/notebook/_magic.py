@@ -625,8 +625,12 @@ def _summary(study: Study, info: RunInfo, error: BaseException | None,
     elif info.reason == "timeout":
         text += f"\nStopped by the timeout ({info.timeout:g} s)."
     elif info.reason == "exhausted":
-        text += ("\nThe grid is exhausted." if study.sampler.name == "grid" else
-                 "\nStopped: the sampler kept proposing parameters already tried.")
+        if study.sampler.name == "grid":
+            text += "\nThe grid is exhausted."
+        elif info.space_size is not None:
+            text += f"\nStopped: all {info.space_size} points of the search space were tried."
+        else:
+            text += "\nStopped: the sampler kept proposing parameters already tried."
     elif info.reason == "no improvement":
         text += "\nStopped: the best score stopped improving (--patience)."
     elif info.reason == "converged":

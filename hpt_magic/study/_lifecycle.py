@@ -28,6 +28,7 @@ from ._convergence import regret_bound
 from ._events import Event
 
 if TYPE_CHECKING:
+    from ..distributions import Distribution
     from ._study import Study
 
 __all__ = ["Run", "RunInfo", "optimize", "run_one", "start_background", "should_end"]
@@ -59,6 +60,9 @@ class RunInfo:
         #: With ``patience="auto"``: the last remaining-regret bound and score noise computed.
         self.regret_bound: float | None = None
         self.noise: float | None = None
+        #: The number of points of a finite search space when every one of them was tried
+        #: (the run then ends as ``exhausted``), else ``None``.
+        self.space_size: int | None = None
         self.reason = "running"
 
     @property
@@ -111,7 +115,8 @@ class Run:
         ``reuse`` records the repeat with the earlier score (``user_attrs["repeat_of"]``)
         without running the objective and without spending the budget; ``skip`` asks the
         sampler for another point from fresh random streams (up to 10 times, then reuses);
-        ``run`` runs it (noisy objectives).
+        ``run`` runs it (noisy objectives). Unless ``run``, the run ends (``exhausted``) when
+        every point of a space of integers and options has a complete trial.
     """
 
     def __init__(self, study: Study, objective: Callable[[Trial], Any], *,
@@ -247,7 +252,27 @@ class Run:
             return "no improvement"
         if self.repeats >= _MAX_REPEATS:
             return "exhausted"
+        if self._space_used_up():
+            return "exhausted"
         return None
+
+    def _space_used_up(self) -> bool:
+        """Whether every point of a finite search space has a complete trial: any further
+        proposal would be a repeat, so the run ends rather than record repeats (on a space
+        of integers and options; never with ``on_repeat="run"``)."""
+        if self.on_repeat == "run" or self.manual:
+            return False
+        space = self.study.search_space()
+        size = _space_size(space)
+        if size is None or len(self.seen) < size:  # the usual case, at no cost
+            return False
+        names = set(space)
+        tried = sum(1 for t in self.seen.values() if set(t.params) == names
+                    and all(space[n].contains(t.params[n]) for n in names))
+        if tried < size:
+            return False
+        self.info.space_size = size
+        return True
 
     def _converged(self) -> bool:
         """The automatic criterion: the remaining regret bound is below the score's noise
@@ -512,6 +537,19 @@ def _front_losses(study: Study) -> list[list[float]]:
 def _best_loss(study: Study) -> float | None:
     best = study.top_trials(1)
     return study.direction.to_loss(best[0].value) if best else None
+
+
+def _space_size(space: Mapping[str, Distribution]) -> int | None:
+    """How many points a search space of integers and options has (``None`` when it has a
+    continuous parameter or none at all)."""
+    if not space:
+        return None
+    size = 1
+    for dist in space.values():
+        if dist.n_levels is None:
+            return None
+        size *= dist.n_levels
+    return size
 
 
 def _params_key(params: Mapping[str, Any]) -> Any:
