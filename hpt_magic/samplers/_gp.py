@@ -14,8 +14,8 @@ from ._base import Sampler, observations
 from ._mo import scalarized, vector_losses
 
 if TYPE_CHECKING:
+    from .._encoding import Encoding
     from ..study._study import Study
-    from ._encoding import Encoding
 
 __all__ = ["GPSampler"]
 
@@ -121,7 +121,7 @@ class GPSampler(Sampler):
             return self._design_point(trial, space)
         # The model and scipy are imported when the first model-based point is needed, not
         # with the package (start-up time of `import hpt_magic`).
-        from ._encoding import Encoding
+        from .._encoding import Encoding
 
         enc = Encoding(shared)
         return enc.decode(self._propose(study, trial, enc, X, y))
@@ -133,8 +133,8 @@ class GPSampler(Sampler):
         """Point ``trial.number`` of a scrambled Halton sequence seeded by the sampler's seed
         (:mod:`._design`: no scipy, so a kernel's first trial starts without it); random
         beyond the sequence's ``SPAN`` points."""
+        from .._encoding import Encoding
         from ._design import SPAN, halton_point
-        from ._encoding import Encoding
 
         if trial.number >= SPAN:
             return {}

@@ -12,8 +12,8 @@ import numpy as np
 from scipy import optimize, special
 from scipy.stats import qmc
 
+from .._encoding import Encoding
 from .._gp_model import GaussianProcess
-from ._encoding import Encoding
 
 __all__ = ["Acquisition", "maximize"]
 

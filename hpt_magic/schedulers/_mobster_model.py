@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from scipy.special import log_ndtr, ndtr
 
+from .._encoding import Encoding
 from .._gp_model import GaussianProcess, default_params, fit_gp
-from ..distributions import Choice
 from ..trial import TrialState
 from ._rungs import curve_value
 
@@ -47,13 +47,14 @@ def propose(study: Study, trial: Trial, space: Mapping[str, Distribution],
     next fit starts there).
     """
     names = list(space)
-    X, y = _observations(study, space, done, rungs, max_steps)
+    encoding = Encoding(space)
+    configs, X, y = _observations(study, space, done, rungs, max_steps)
     if len(y) > _MAX_POINTS:
         half = _MAX_POINTS // 2
         keep = np.union1d(np.argsort(y, kind="stable")[:half], np.arange(len(y) - half, len(y)))
         X, y = X[keep], y[keep]
     mu, sd = y.mean(), y.std() or 1.0
-    categorical = np.array([isinstance(space[n], Choice) for n in names] + [False])
+    categorical = np.append(encoding.categorical, False)  # the resource is continuous
     fresh = default_params(X.shape[1])
     starts = [phi, fresh] if phi is not None and len(phi) == len(fresh) else [fresh]
     gp = fit_gp(X, (y - mu) / sd, categorical, starts, noise_rate=_NOISE_RATE)
@@ -65,7 +66,7 @@ def propose(study: Study, trial: Trial, space: Mapping[str, Distribution],
     top = X[np.argsort(y)[:8], :-1]
     local = top[rng.integers(len(top), size=_N_LOCAL)] + rng.normal(
         0.0, 0.05, size=(_N_LOCAL, len(names)))
-    cand = _snap(space, np.vstack([rng.random((_N_UNIFORM, len(names))), local]))
+    cand = encoding.round(np.vstack([rng.random((_N_UNIFORM, len(names))), local]))
     running = _running(study, trial, space)
     if len(running):
         # Kriging believer: running trials count at their predicted value, so parallel
@@ -78,7 +79,7 @@ def propose(study: Study, trial: Trial, space: Mapping[str, Distribution],
     # record, a stopped one trains again), and its expected improvement stays positive (its
     # variance at the full resource never reaches zero), so rule it out: every trial counts,
     # also those left out of the fit above.
-    taken = np.vstack([_units(space, done), running])
+    taken = np.vstack([configs, running])
     near = (np.abs(cand[:, None, :] - taken[None, :, :]).max(axis=2) < 1e-6).any(axis=1)
     if near.all():
         return None, gp.phi
@@ -93,14 +94,6 @@ def _at_full(gp: GaussianProcess, configs: np.ndarray) -> tuple[np.ndarray, np.n
     return gp.predict(np.column_stack([configs, np.ones(len(configs))]))
 
 
-def _snap(space: Mapping[str, Distribution], U: np.ndarray) -> np.ndarray:
-    """Candidates clipped to the cube, each discrete column on one of its values."""
-    U = np.clip(U, 0.0, 1.0)
-    for j, dist in enumerate(space.values()):
-        U[:, j] = dist.snap_unit(U[:, j])
-    return U
-
-
 def _units(space: Mapping[str, Distribution], trials: Sequence[Trial]) -> np.ndarray:
     """The trials' configurations in the unit cube, one row each."""
     rows = [[space[n].to_unit(t.params[n]) for n in space] for t in trials]
@@ -108,20 +101,24 @@ def _units(space: Mapping[str, Distribution], trials: Sequence[Trial]) -> np.nda
 
 
 def _observations(study: Study, space: Mapping[str, Distribution], done: Sequence[Trial],
-                  rungs: Sequence[int], max_steps: int) -> tuple[np.ndarray, np.ndarray]:
-    """One row per (trial, rung reached) plus one at each trial's last report; the resource
-    column is ``log(r) / log(max_steps)``."""
-    rows, ys = [], []
+                  rungs: Sequence[int], max_steps: int
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each trial's configuration in the unit cube (one row per trial), and the GP's data:
+    one row per (trial, rung reached) plus one at each trial's last report, the resource
+    column ``log(r) / log(max_steps)``, with its loss."""
+    configs, rows, ys = [], [], []
     scale = math.log(max_steps) if max_steps > 1 else 1.0
     for t in done:
         x = [space[n].to_unit(t.params[n]) for n in space]
+        configs.append(x)
         last = max(t.intermediate) + 1
         for r in [r for r in rungs if r < last] + [last]:
             loss = curve_value(study, t, r)
             if math.isfinite(loss):
                 rows.append(x + [math.log(r) / scale if max_steps > 1 else 1.0])
                 ys.append(loss)
-    return np.array(rows, dtype=float), np.array(ys, dtype=float)
+    return (np.array(configs, dtype=float).reshape(len(configs), len(space)),
+            np.array(rows, dtype=float), np.array(ys, dtype=float))
 
 
 def _running(study: Study, trial: Trial, space: Mapping[str, Distribution]) -> np.ndarray:

@@ -159,9 +159,9 @@ def _gp_slice(study: Any, x: str, y: str,
         return "every parameter is categorical"
     if any(name not in t.params for t in scored for name in space):
         return "some trials lack a parameter (a conditional or edited space)"
+    from .._encoding import Encoding
     from .._gp_model import default_params, fit_gp
     from ..samplers import GPSampler, observations
-    from ..samplers._encoding import Encoding
     from ..samplers._gp import _standardize
 
     X, loss, used = observations(study, space, include_pruned=False)

@@ -5,8 +5,8 @@ from sampler_cases import PLANE, SPACE, quadratic, score
 from scipy.stats import norm
 
 from hpt_magic import Choice, Float, Int, Study, Trial, TuneError
+from hpt_magic._encoding import Encoding
 from hpt_magic.samplers import SAMPLERS, GPSampler, make_sampler
-from hpt_magic.samplers._encoding import Encoding
 from hpt_magic.samplers._gp_acq import _log_h
 
 

@@ -108,19 +108,15 @@ def test_model_internals_snap_exclude_and_mark_options(monkeypatch):
     # tried, it gives way to the sampler).
     from hpt_magic.schedulers import _mobster_model
 
-    space = {"kind": Choice(["a", "b", "c"]), "depth": Int(1, 2), "x": Float(0, 1)}
-    U = np.random.default_rng(0).random((50, 3))
-    snapped = _mobster_model._snap(space, U.copy())
-    for j, dist in enumerate(space.values()):
-        assert np.array_equal(snapped[:, j], [dist.to_unit(dist.from_unit(u)) for u in U[:, j]])
-
     # (Few points in the fit, so that some trials are left out of it: they count as tried.)
     monkeypatch.setattr(_mobster_model, "_MAX_POINTS", 4)
-    masks = []
-    fit = _mobster_model.fit_gp
+    masks, scored = [], []
+    fit, at_full = _mobster_model.fit_gp, _mobster_model._at_full
     monkeypatch.setattr(_mobster_model, "fit_gp",
                         lambda X, y, cat, *a, **k: masks.append(cat.tolist()) or fit(X, y, cat,
                                                                                        *a, **k))
+    monkeypatch.setattr(_mobster_model, "_at_full",
+                        lambda gp, configs: scored.append(configs.copy()) or at_full(gp, configs))
     small = {"kind": Choice(["a", "b", "c"]), "depth": Int(1, 2)}
     study = Study(space=small, direction="maximize", seed=0,
                   scheduler=MOBSTERScheduler(max_steps=9, n_startup_trials=2, n_calibration=2))
@@ -132,6 +128,11 @@ def test_model_internals_snap_exclude_and_mark_options(monkeypatch):
 
     study.optimize(objective, n_trials=12)
     assert masks and all(m == [True, False, False] for m in masks)
+    candidates = np.vstack(scored)
+    assert len(candidates) > 1000
+    for j, dist in enumerate(small.values()):
+        on_levels = [dist.to_unit(dist.from_unit(u)) for u in candidates[:, j]]
+        assert np.array_equal(candidates[:, j], on_levels)
 
     def config(t):
         return t.params["kind"], t.params["depth"]

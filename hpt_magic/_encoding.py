@@ -1,4 +1,5 @@
-"""The unit-cube encoding of a search space that the GP sampler models and searches.
+"""The unit-cube encoding of a search space that the engine's GP models and searches (the
+``gp`` sampler, and ``mobster``'s model over configuration and resource).
 
 No scipy here: the GP's design trials decode their points with it before scipy is needed.
 """
@@ -10,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ..distributions import Choice, Distribution
+from .distributions import Choice, Distribution
 
 __all__ = ["MAX_ENUMERATED", "Encoding"]
 
