@@ -171,9 +171,10 @@ def test_a_run_ends_once_every_point_of_a_finite_space_was_tried(sampler):
     assert info.reason == "exhausted" and info.space_size == 6
     ran = [t for t in study.trials if "repeat_of" not in t.user_attrs]
     assert len({(t.params["n"], t.params["c"]) for t in ran}) == 6
-    # No more than the repeats proposed while the last points were still being found.
+    # No more than the repeats proposed while the last points were still being found; the
+    # run ends as soon as the last point is complete.
     assert len(study.trials) - len(ran) == info.reused < 20
-    assert not study.trials[-1].user_attrs.get("repeat_of") or info.reused
+    assert "repeat_of" not in study.trials[-1].user_attrs
 
 
 def test_only_trials_inside_an_edited_space_count_toward_using_it_up(tmp_path):
@@ -188,6 +189,49 @@ def test_only_trials_inside_an_edited_space_count_toward_using_it_up(tmp_path):
     assert info.reason == "exhausted" and info.space_size == 3
     ran = [t for t in narrow.trials[5:] if "repeat_of" not in t.user_attrs]
     assert sorted(t.params["n"] for t in ran) == [1, 2, 3]
+
+
+def test_values_off_the_steps_of_an_edited_space_are_not_points_of_it(tmp_path):
+    path = tmp_path / "s.db"
+    Study(space={"x": Float(0, 1)}, name="s", storage=path, seed=0).optimize(
+        lambda t: t.params["x"], n_trials=5)
+    stepped = Study(space={"x": Float(0, 1, step=0.25)}, name="s", storage=path, seed=0)
+    info = optimize(stepped, lambda t: t.params["x"], n_trials=10)
+    assert info.reason == "exhausted" and info.space_size == 5
+    ran = [t for t in stepped.trials[5:] if "repeat_of" not in t.user_attrs]
+    assert sorted(t.params["x"] for t in ran) == [0.0, 0.25, 0.5, 0.75, 1.0]
+
+
+class _InTurn(Sampler):
+    """Proposes the points of ``Int(0, 2)`` in turn, by trial number."""
+
+    def sample_joint(self, study, trial, space):
+        return {"n": trial.number % 3}
+
+    def sample_one(self, study, trial, name, dist):
+        return trial.number % 3
+
+
+def test_a_parallel_run_waits_for_the_last_points_instead_of_repeating_them():
+    def objective(trial):
+        time.sleep(0.3)
+        return trial.params["n"]
+
+    study = Study(space={"n": Int(0, 2)}, sampler=_InTurn(seed=0))
+    info = optimize(study, objective, n_trials=10, n_jobs=2)
+    # Trials 0 and 1 run; the first to end lets trial 2 start on the last point; when the
+    # next ends, every point is complete or running: nothing is asked until the end.
+    assert info.reason == "exhausted" and info.reused == 0
+    assert sorted(t.params["n"] for t in study.trials) == [0, 1, 2]
+
+
+def test_enqueued_points_are_still_taken_once_the_space_is_used_up():
+    study = Study(space={"n": Int(1, 2)}, sampler="random", seed=0)
+    study.optimize(lambda t: t.params["n"], n_trials=5)
+    study.enqueue({"n": 2})
+    info = optimize(study, lambda t: t.params["n"], n_trials=5)
+    assert study.trials[-1].params == {"n": 2} and "repeat_of" in study.trials[-1].user_attrs
+    assert info.reason == "exhausted" and study._queue == []
 
 
 class _Stuck(Sampler):

@@ -131,7 +131,7 @@ class TuneSearchCV(BaseSearchCV):
     sampler : str or Sampler, default="tpe"
         Falls back to ``"random"`` with a warning when TPE is not available.
     n_trials : int, default=50
-        Candidates to evaluate (fewer when a grid is exhausted first).
+        Candidates to evaluate (fewer when a grid, or a finite space, is used up first).
     timeout : float, optional
         Seconds after which no new candidate starts.
     scheduler : str or Scheduler, optional

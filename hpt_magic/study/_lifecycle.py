@@ -23,9 +23,10 @@ from .._signals import hold_interrupts
 from ..exceptions import StorageError, TuneError
 from ..executors import Executor, InlineExecutor, make_executor
 from ..executors._worker import picklable
-from ..trial import UNSET, Trial, TrialState
+from ..trial import Trial, TrialState
 from ._convergence import regret_bound
 from ._events import Event
+from ._tried import Tried, point_of, preset_params, space_size
 
 if TYPE_CHECKING:
     from ..distributions import Distribution
@@ -116,7 +117,7 @@ class Run:
         without running the objective and without spending the budget; ``skip`` asks the
         sampler for another point from fresh random streams (up to 10 times, then reuses);
         ``run`` runs it (noisy objectives). Unless ``run``, the run ends (``exhausted``) when
-        every point of a space of integers and options has a complete trial.
+        every point of a finite space (integers, options, floats with a step) has a complete trial.
     """
 
     def __init__(self, study: Study, objective: Callable[[Trial], Any], *,
@@ -160,10 +161,7 @@ class Run:
         #: Repeats reused one after another: a sampler that only repeats ends the run.
         self.repeats = 0
         #: Complete trials by their parameters, to find repeated proposals.
-        self.seen: dict[Any, Trial] = {}
-        if on_repeat != "run":
-            for trial in study.trials:
-                self._remember(trial)
+        self.tried = Tried(study.trials if on_repeat != "run" else ())
         self.callbacks = list(callbacks or [])
         self.retries = retries
         self.params = dict(params) if params is not None else None
@@ -231,6 +229,8 @@ class Run:
             reason = self.should_end()
             if reason:
                 return reason
+            if self._rest_running():
+                return None  # wait: a trial that fails frees its point
             trial = self.study.ask(self.params, manual=self.manual, owner=self)
             self.running[trial.number] = trial
             self.attempts[trial.number] = 1
@@ -252,27 +252,41 @@ class Run:
             return "no improvement"
         if self.repeats >= _MAX_REPEATS:
             return "exhausted"
-        if self._space_used_up():
+        if self._used_up():
             return "exhausted"
         return None
 
-    def _space_used_up(self) -> bool:
-        """Whether every point of a finite search space has a complete trial: any further
-        proposal would be a repeat, so the run ends rather than record repeats (on a space
-        of integers and options; never with ``on_repeat="run"``)."""
-        if self.on_repeat == "run" or self.manual:
-            return False
+    def _finite_space(self) -> tuple[Mapping[str, Distribution], int] | None:
+        """The search space and its number of points when it is finite and a proposal that
+        repeats a complete trial would be reused (not with ``on_repeat="run"``, manual
+        trials, or enqueued points still to try), else ``None``."""
+        if self.on_repeat == "run" or self.manual or self.study._queue:
+            return None
         space = self.study.search_space()
-        size = _space_size(space)
-        if size is None or len(self.seen) < size:  # the usual case, at no cost
+        size = space_size(space)
+        return None if size is None else (space, size)
+
+    def _used_up(self) -> bool:
+        """Whether every point of a finite search space has a complete trial: any further
+        proposal would be a repeat, so the run ends rather than record repeats."""
+        finite = self._finite_space()
+        if finite is None or len(self.tried.points(finite[0])) < finite[1]:
             return False
-        names = set(space)
-        tried = sum(1 for t in self.seen.values() if set(t.params) == names
-                    and all(space[n].contains(t.params[n]) for n in names))
-        if tried < size:
-            return False
-        self.info.space_size = size
+        self.info.space_size = finite[1]
         return True
+
+    def _rest_running(self) -> bool:
+        """Whether the points of a finite space without a complete trial are all being tried
+        by running trials (a new trial could then only repeat one)."""
+        finite = self._finite_space()
+        if finite is None or not self.running:
+            return False
+        space, size = finite
+        running = {point_of(space, values) for values in
+                   (preset_params(self.study, t) for t in self.running.values())
+                   if values is not None}
+        running.discard(None)
+        return len(self.tried.points(space) | running) >= size
 
     def _converged(self) -> bool:
         """The automatic criterion: the remaining regret bound is below the score's noise
@@ -293,8 +307,8 @@ class Run:
         parameters came out the same (a perturbation clipped at a bound)."""
         if trial.checkpoint is not None or "parent" in trial.user_attrs:
             return None
-        values = _preset_params(self.study, trial)
-        return None if values is None else self.seen.get(_params_key(values))
+        values = preset_params(self.study, trial)
+        return None if values is None else self.tried.repeated(values)
 
     def _reuse_repeat(self, trial: Trial) -> bool:
         """Record ``trial`` with an earlier trial's score when it repeats its parameters
@@ -437,13 +451,9 @@ class Run:
         self.info.done += 1
         self._follow_best(trial)
         if self.on_repeat != "run":
-            self._remember(trial)
+            self.tried.remember(trial)
         for callback in self.callbacks:
             callback(self.study, trial)
-
-    def _remember(self, trial: Trial) -> None:
-        if trial.state is TrialState.COMPLETE and "repeat_of" not in trial.user_attrs:
-            self.seen.setdefault(_params_key(trial.params), trial)
 
     def _follow_best(self, trial: Trial) -> None:
         """Count finished trials since the best score improved (``patience``); with several
@@ -537,43 +547,6 @@ def _front_losses(study: Study) -> list[list[float]]:
 def _best_loss(study: Study) -> float | None:
     best = study.top_trials(1)
     return study.direction.to_loss(best[0].value) if best else None
-
-
-def _space_size(space: Mapping[str, Distribution]) -> int | None:
-    """How many points a search space of integers and options has (``None`` when it has a
-    continuous parameter or none at all)."""
-    if not space:
-        return None
-    size = 1
-    for dist in space.values():
-        if dist.n_levels is None:
-            return None
-        size *= dist.n_levels
-    return size
-
-
-def _params_key(params: Mapping[str, Any]) -> Any:
-    try:
-        return frozenset(params.items())
-    except TypeError:  # an unhashable option (a list): compared by its text
-        return frozenset((name, repr(value)) for name, value in params.items())
-
-
-def _preset_params(study: Study, trial: Trial) -> dict[str, Any] | None:
-    """Every parameter of ``trial`` as decided at ask time, or ``None`` when some are left
-    to the objective (define-by-run parameters the sampler proposes one by one)."""
-    space = study.search_space()
-    if not space:
-        return None
-    values = {}
-    for name, dist in space.items():
-        value = trial.params.get(name, UNSET)
-        if value is UNSET:
-            value = trial.preset_value(name, dist)
-        if value is UNSET:
-            return None
-        values[name] = value
-    return values
 
 
 def stopped_result(study: Study, trial: Trial) -> tuple[TrialState, Any]:
