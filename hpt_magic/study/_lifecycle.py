@@ -26,20 +26,15 @@ from ..executors._worker import picklable
 from ..trial import Trial, TrialState
 from ._convergence import regret_bound
 from ._events import Event
-from ._tried import Tried, point_of, preset_params, space_size
+from ._tried import MAX_REPEATS, Repeats
 
 if TYPE_CHECKING:
-    from ..distributions import Distribution
     from ._study import Study
 
 __all__ = ["Run", "RunInfo", "optimize", "run_one", "start_background", "should_end"]
 
 #: Seconds between checks of the timeout and of ``study.stop()`` while trials run elsewhere.
 _POLL = 0.1
-#: Repeated proposals in a row after which the sampler is taken to have nothing new.
-_MAX_REPEATS = 50
-#: ``on_repeat="skip"``: proposals asked for a trial before its repeat is reused after all.
-_MAX_REDRAWS = 10
 #: Finished trials between two checks of the automatic stopping criterion.
 _CHECK_EVERY = 5
 
@@ -148,7 +143,6 @@ class Run:
                                                     trial_timeout=trial_timeout)
         self.trial_timeout = trial_timeout
         self.patience, self.min_improvement = patience, min_improvement
-        self.on_repeat = on_repeat
         #: When each trial in flight must end (trials run by workers; ``trial_timeout``).
         self.deadlines: dict[int, float] = {}
         #: Finished trials since the best score last improved (``patience``).
@@ -158,10 +152,7 @@ class Run:
         #: Several objectives: the loss vectors of the front so far (``patience``).
         self.front = (_front_losses(study) if study.is_multi_objective
                       and isinstance(patience, int) else [])
-        #: Repeats reused one after another: a sampler that only repeats ends the run.
-        self.repeats = 0
-        #: Complete trials by their parameters, to find repeated proposals.
-        self.tried = Tried(study.trials if on_repeat != "run" else ())
+        self.repeats = Repeats(study, on_repeat, manual, self.info)
         self.callbacks = list(callbacks or [])
         self.retries = retries
         self.params = dict(params) if params is not None else None
@@ -229,7 +220,7 @@ class Run:
             reason = self.should_end()
             if reason:
                 return reason
-            if self._rest_running():
+            if self.repeats.rest_running(self.running.values()):
                 return None  # wait: a trial that fails frees its point
             trial = self.study.ask(self.params, manual=self.manual, owner=self)
             self.running[trial.number] = trial
@@ -250,43 +241,12 @@ class Run:
                 return "converged"
         elif self.patience is not None and self.stale >= self.patience:
             return "no improvement"
-        if self.repeats >= _MAX_REPEATS:
+        if self.repeats.in_a_row >= MAX_REPEATS:
             return "exhausted"
-        if self._used_up():
+        self.info.space_size = self.repeats.used_up()
+        if self.info.space_size is not None:
             return "exhausted"
         return None
-
-    def _finite_space(self) -> tuple[Mapping[str, Distribution], int] | None:
-        """The search space and its number of points when it is finite and a proposal that
-        repeats a complete trial would be reused (not with ``on_repeat="run"``, manual
-        trials, or enqueued points still to try), else ``None``."""
-        if self.on_repeat == "run" or self.manual or self.study._queue:
-            return None
-        space = self.study.search_space()
-        size = space_size(space)
-        return None if size is None else (space, size)
-
-    def _used_up(self) -> bool:
-        """Whether every point of a finite search space has a complete trial: any further
-        proposal would be a repeat, so the run ends rather than record repeats."""
-        finite = self._finite_space()
-        if finite is None or len(self.tried.points(finite[0])) < finite[1]:
-            return False
-        self.info.space_size = finite[1]
-        return True
-
-    def _rest_running(self) -> bool:
-        """Whether the points of a finite space without a complete trial are all being tried
-        by running trials (a new trial could then only repeat one)."""
-        finite = self._finite_space()
-        if finite is None or not self.running:
-            return False
-        space, size = finite
-        running = {point_of(space, values) for values in
-                   (preset_params(self.study, t) for t in self.running.values())
-                   if values is not None}
-        running.discard(None)
-        return len(self.tried.points(space) | running) >= size
 
     def _converged(self) -> bool:
         """The automatic criterion: the remaining regret bound is below the score's noise
@@ -300,39 +260,17 @@ class Run:
         self.info.regret_bound, self.info.noise = found
         return found[0] < found[1]
 
-    def _repeated(self, trial: Trial) -> Trial | None:
-        """The finished trial whose parameters ``trial`` repeats, if it does (and the
-        parameters were all decided at ask time). A trial that continues another one's
-        training (a PBT child, from its parent's checkpoint) is never a repeat, even when its
-        parameters came out the same (a perturbation clipped at a bound)."""
-        if trial.checkpoint is not None or "parent" in trial.user_attrs:
-            return None
-        values = preset_params(self.study, trial)
-        return None if values is None else self.tried.repeated(values)
-
     def _reuse_repeat(self, trial: Trial) -> bool:
         """Record ``trial`` with an earlier trial's score when it repeats its parameters
-        (``skip``: after asking the sampler again, up to :data:`_MAX_REDRAWS` times)."""
-        if self.on_repeat == "run" or self.manual:
-            return False
-        earlier = self._repeated(trial)
-        if earlier is not None and self.on_repeat == "skip":
-            for _ in range(_MAX_REDRAWS):
-                if not self.study._redraw(trial):
-                    break
-                earlier = self._repeated(trial)
-                if earlier is None:
-                    self.info.redrawn += 1
-                    break
+        (see :class:`~._tried.Repeats`)."""
+        earlier = self.repeats.earlier(trial)
         if earlier is None:
-            self.repeats = 0
             return False
         for name, dist in self.study.search_space().items():
             if name in earlier.params:
                 trial.suggest(name, dist)
         trial.user_attrs["repeat_of"] = earlier.number
         self.info.reused += 1
-        self.repeats += 1
         del self.running[trial.number], self.attempts[trial.number]
         # All that the earlier trial returned: every objective and the constrained metrics.
         metrics = getattr(earlier, "metrics", None)
@@ -450,8 +388,7 @@ class Run:
         self.study.tell(trial, value, state=state, error=error, traceback=traceback)
         self.info.done += 1
         self._follow_best(trial)
-        if self.on_repeat != "run":
-            self.tried.remember(trial)
+        self.repeats.remember(trial)
         for callback in self.callbacks:
             callback(self.study, trial)
 

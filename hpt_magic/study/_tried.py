@@ -12,11 +12,95 @@ from ..trial import UNSET, Trial, TrialState
 
 if TYPE_CHECKING:
     from ..distributions import Distribution
+    from ._lifecycle import RunInfo
     from ._study import Study
 
-__all__ = ["Tried", "point_of", "preset_params", "space_size"]
+__all__ = ["Repeats", "Tried", "point_of", "preset_params", "space_size"]
 
 Point = tuple[int, ...]
+
+#: Repeated proposals in a row after which the sampler is taken to have nothing new.
+MAX_REPEATS = 50
+#: ``on_repeat="skip"``: proposals asked for a trial before its repeat is reused after all.
+MAX_REDRAWS = 10
+
+
+class Repeats:
+    """What a run does about a proposal that repeats a complete trial (``on_repeat``), and
+    whether a finite search space is used up.
+
+    ``reuse`` and ``skip`` look for repeats (not for manual trials, whose parameters the user
+    chose); ``skip`` asks the sampler again first; ``run`` looks for none.
+    """
+
+    def __init__(self, study: Study, on_repeat: str, manual: bool, info: RunInfo) -> None:
+        self.study, self.info = study, info
+        self.on_repeat = on_repeat
+        self.active = on_repeat != "run" and not manual
+        self.tried = Tried(study.trials if on_repeat != "run" else ())
+        #: Repeats found one after another: a sampler that only repeats ends the run.
+        self.in_a_row = 0
+
+    def remember(self, trial: Trial) -> None:
+        """Take in a finished trial."""
+        if self.on_repeat != "run":
+            self.tried.remember(trial)
+
+    def earlier(self, trial: Trial) -> Trial | None:
+        """The complete trial that ``trial`` repeats, if it does (``skip``: after asking the
+        sampler again, up to :data:`MAX_REDRAWS` times)."""
+        if not self.active:
+            return None
+        earlier = self._repeated(trial)
+        if earlier is not None and self.on_repeat == "skip":
+            for _ in range(MAX_REDRAWS):
+                if not self.study._redraw(trial):
+                    break
+                earlier = self._repeated(trial)
+                if earlier is None:
+                    self.info.redrawn += 1
+                    break
+        self.in_a_row = 0 if earlier is None else self.in_a_row + 1
+        return earlier
+
+    def _repeated(self, trial: Trial) -> Trial | None:
+        """The complete trial that has ``trial``'s parameters, when they were all decided at
+        ask time. A trial that continues another one's training (a PBT child, from its
+        parent's checkpoint) is never a repeat, even when its parameters came out the same (a
+        perturbation clipped at a bound)."""
+        if trial.checkpoint is not None or "parent" in trial.user_attrs:
+            return None
+        values = preset_params(self.study, trial)
+        return None if values is None else self.tried.repeated(values)
+
+    def used_up(self) -> int | None:
+        """The number of points of the search space when it is finite and each has a complete
+        trial (any further proposal would be a repeat), else ``None``."""
+        finite = self._finite_space()
+        if finite is None or len(self.tried.points(finite[0])) < finite[1]:
+            return None
+        return finite[1]
+
+    def rest_running(self, running: Iterable[Trial]) -> bool:
+        """Whether the points of a finite space that have no complete trial are all being
+        tried by ``running`` trials (a new trial could only repeat one)."""
+        finite = self._finite_space()
+        if finite is None:
+            return False
+        space, size = finite
+        points = {point_of(space, values) for values in
+                  (preset_params(self.study, t) for t in running) if values is not None}
+        points.discard(None)
+        return bool(points) and len(self.tried.points(space) | points) >= size
+
+    def _finite_space(self) -> tuple[Mapping[str, Distribution], int] | None:
+        """The search space and its number of points, when it is finite and repeats are
+        looked for (and no enqueued point is left to try), else ``None``."""
+        if not self.active or self.study._queue:
+            return None
+        space = self.study.search_space()
+        size = space_size(space)
+        return None if size is None else (space, size)
 
 
 class Tried:
