@@ -5,7 +5,7 @@ would be a repeat)."""
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..trial import UNSET, Trial, TrialState
@@ -81,10 +81,10 @@ class Repeats:
             return None
         return finite[1]
 
-    def rest_running(self, running: Iterable[Trial]) -> bool:
+    def rest_running(self, running: Collection[Trial]) -> bool:
         """Whether the points of a finite space that have no complete trial are all being
         tried by ``running`` trials (a new trial could only repeat one)."""
-        finite = self._finite_space()
+        finite = self._finite_space() if running else None
         if finite is None:
             return False
         space, size = finite
