@@ -140,11 +140,12 @@ def test_on_repeat_skip_asks_again_so_that_no_trial_repeats():
     assert [tuple(sorted(t.params.items())) for t in again.trials] == points
 
 
-def test_on_repeat_skip_falls_back_to_reuse_when_the_space_is_used_up():
-    study = Study(space={"n": Int(1, 2)}, sampler="random", seed=0)
-    study.optimize(lambda t: t.params["n"], n_trials=5, on_repeat="skip")
-    ran = [t for t in study.trials if "repeat_of" not in t.user_attrs]
-    assert sorted(t.params["n"] for t in ran) == [1, 2]  # both points, each once
+def test_on_repeat_skip_falls_back_to_reuse_when_redraws_only_repeat():
+    study = Study(space={"n": Int(1, 1000)}, sampler=_Stuck(seed=0))
+    info = optimize(study, lambda t: t.params["n"], n_trials=5, on_repeat="skip")
+    assert info.redrawn == 0 and info.reused > 0  # ten redraws each time, all repeats
+    assert [t.user_attrs.get("repeat_of") for t in study.trials[1:]] == [0] * info.reused
+    assert info.reason == "exhausted" and info.space_size is None
 
 
 def test_on_repeat_skip_reuses_a_repeated_enqueued_point_without_redrawing():
@@ -223,6 +224,23 @@ def test_a_parallel_run_waits_for_the_last_points_instead_of_repeating_them():
     # next ends, every point is complete or running: nothing is asked until the end.
     assert info.reason == "exhausted" and info.reused == 0
     assert sorted(t.params["n"] for t in study.trials) == [0, 1, 2]
+
+
+def fails_first_on_the_last_point(trial):
+    time.sleep(0.3)
+    if trial.number == 2:
+        raise ValueError("a failure that frees the point")
+    return trial.params["n"]
+
+
+def test_a_failed_trial_frees_its_point_in_a_parallel_run():
+    study = Study(space={"n": Int(0, 2)}, sampler=_InTurn(seed=0))
+    info = optimize(study, fails_first_on_the_last_point, n_trials=10, n_jobs=2)
+    assert study.trials[2].state is TrialState.FAILED and study.trials[2].params["n"] == 2
+    complete = {t.params["n"] for t in study.trials if t.state is TrialState.COMPLETE
+                and "repeat_of" not in t.user_attrs}
+    assert complete == {0, 1, 2}  # the point ran again after its failure
+    assert info.reason == "exhausted" and info.space_size == 3
 
 
 def test_enqueued_points_are_still_taken_once_the_space_is_used_up():

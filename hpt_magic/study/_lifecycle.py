@@ -243,8 +243,9 @@ class Run:
             return "no improvement"
         if self.repeats.in_a_row >= MAX_REPEATS:
             return "exhausted"
-        self.info.space_size = self.repeats.used_up()
-        if self.info.space_size is not None:
+        size = self.repeats.used_up()
+        if size is not None:
+            self.info.space_size = size
             return "exhausted"
         return None
 
@@ -270,7 +271,6 @@ class Run:
             if name in earlier.params:
                 trial.suggest(name, dist)
         trial.user_attrs["repeat_of"] = earlier.number
-        self.info.reused += 1
         del self.running[trial.number], self.attempts[trial.number]
         # All that the earlier trial returned: every objective and the constrained metrics.
         metrics = getattr(earlier, "metrics", None)

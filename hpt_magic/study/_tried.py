@@ -37,18 +37,22 @@ class Repeats:
         self.study, self.info = study, info
         self.on_repeat = on_repeat
         self.active = on_repeat != "run" and not manual
-        self.tried = Tried(study.trials if on_repeat != "run" else ())
+        self.tried = Tried(study.trials if self.active else ())
         #: Repeats found one after another: a sampler that only repeats ends the run.
         self.in_a_row = 0
 
     def remember(self, trial: Trial) -> None:
         """Take in a finished trial."""
-        if self.on_repeat != "run":
+        if self.active:
             self.tried.remember(trial)
 
     def earlier(self, trial: Trial) -> Trial | None:
         """The complete trial that ``trial`` repeats, if it does (``skip``: after asking the
-        sampler again, up to :data:`MAX_REDRAWS` times)."""
+        sampler again, up to :data:`MAX_REDRAWS` times), whose score the run then records.
+
+        Call it once per trial asked: it counts the repeats in a row and, in the run's
+        :class:`RunInfo`, the redrawn and the reused proposals.
+        """
         if not self.active:
             return None
         earlier = self._repeated(trial)
@@ -60,7 +64,11 @@ class Repeats:
                 if earlier is None:
                     self.info.redrawn += 1
                     break
-        self.in_a_row = 0 if earlier is None else self.in_a_row + 1
+        if earlier is None:
+            self.in_a_row = 0
+        else:
+            self.in_a_row += 1
+            self.info.reused += 1
         return earlier
 
     def _repeated(self, trial: Trial) -> Trial | None:
@@ -91,7 +99,7 @@ class Repeats:
         points = {point_of(space, values) for values in
                   (preset_params(self.study, t) for t in running) if values is not None}
         points.discard(None)
-        return bool(points) and len(self.tried.points(space) | points) >= size
+        return len(self.tried.points(space) | points) >= size
 
     def _finite_space(self) -> tuple[Mapping[str, Distribution], int] | None:
         """The search space and its number of points, when it is finite and repeats are
