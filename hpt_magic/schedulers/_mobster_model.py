@@ -46,7 +46,6 @@ def propose(study: Study, trial: Trial, space: Mapping[str, Distribution],
     sampler proposes then) and the fitted log-hyperparameters (``GaussianProcess.phi``; the
     next fit starts there).
     """
-    names = list(space)
     encoding = Encoding(space)
     configs, X, y = _observations(study, space, done, rungs, max_steps)
     if len(y) > _MAX_POINTS:
@@ -65,8 +64,8 @@ def propose(study: Study, trial: Trial, space: Mapping[str, Distribution],
     best = float(_at_full(gp, X[full, :-1] if full.any() else X[:, :-1])[0].min())
     top = X[np.argsort(y)[:8], :-1]
     local = top[rng.integers(len(top), size=_N_LOCAL)] + rng.normal(
-        0.0, 0.05, size=(_N_LOCAL, len(names)))
-    cand = encoding.round(np.vstack([rng.random((_N_UNIFORM, len(names))), local]))
+        0.0, 0.05, size=(_N_LOCAL, encoding.dim))
+    cand = encoding.round(np.vstack([rng.random((_N_UNIFORM, encoding.dim)), local]))
     running = _running(study, trial, space)
     if len(running):
         # Kriging believer: running trials count at their predicted value, so parallel
@@ -85,7 +84,7 @@ def propose(study: Study, trial: Trial, space: Mapping[str, Distribution],
         return None, gp.phi
     score[near] = -np.inf
     u = cand[int(np.argmax(score))]
-    return {n: space[n].from_unit(float(v)) for n, v in zip(names, u)}, gp.phi
+    return encoding.decode(u), gp.phi
 
 
 def _at_full(gp: GaussianProcess, configs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

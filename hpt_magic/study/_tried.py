@@ -118,7 +118,7 @@ class Tried:
         self._by_params: dict[Any, Trial] = {}
         #: The trials remembered, in order: the points of a space are counted from them.
         self._order: list[Trial] = []
-        self._space: tuple[tuple[str, str], ...] | None = None
+        self._space: dict[str, Distribution] = {}
         self._points: set[Point] = set()
         self._counted = 0
         for trial in trials:
@@ -139,9 +139,8 @@ class Tried:
     def points(self, space: Mapping[str, Distribution]) -> set[Point]:
         """The distinct points of a finite ``space`` that complete trials hold (see
         :func:`point_of`); counted once per trial, again only when the space changes."""
-        signature = tuple((name, repr(dist)) for name, dist in space.items())
-        if signature != self._space:
-            self._space, self._points, self._counted = signature, set(), 0
+        if space != self._space:  # distributions compare by their parameters
+            self._space, self._points, self._counted = dict(space), set(), 0
         for trial in self._order[self._counted:]:
             point = point_of(space, trial.params)
             if point is not None:
