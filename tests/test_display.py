@@ -421,7 +421,7 @@ def test_study_json_follows_the_schema():
                             "scheduler": None}
     p = doc["progress"]
     assert set(p) == {"status", "done", "planned", "timeout", "elapsed", "eta", "counts", "sampled",
-                      "best"}
+                      "best", "reason", "space_size"}
     assert p["counts"] == {"complete": 2, "pruned": 0, "failed": 1, "running": 1,
                            "interrupted": 0, "waiting": 0}
     assert p["best"] == {"number": 2, "value": 0.7}
@@ -481,3 +481,23 @@ def test_show_dashboard_of_a_stored_study_prints_its_state_outside_ipython(capsy
     hd.show_dashboard(scored([2.0, 1.0, None]))
     assert capsys.readouterr().out.startswith(
         "Finished: 3 trials · 2 complete, 0 pruned, 1 failed · best 1 (trial 1)")
+
+
+@pytest.mark.parametrize("space, options, line", [
+    ({"x": Float(0, 1)}, {"patience": 3},
+     "Stopped (no improvement in --patience trials): 4/50 trials · "),
+    ({"k": Choice(["a", "b"]), "n": Int(1, 3)}, {},
+     "Finished (all 6 points of the search space tried): 6 trials · "),
+])
+def test_progress_line_says_why_a_run_ended_early(space, options, line):
+    bundles = []
+    study = Study(space=space, seed=0)
+    dm.Dashboard(study, n_trials=50, output=bundles.append, min_interval=100)
+    study.optimize(lambda t: 1.0, n_trials=50, **options)
+    assert bundles[-1]["text/plain"].startswith(line)
+    progress = bundles[-1][dm.MIME]["progress"]
+    exhausted = "exhausted" if not options else "no improvement"
+    assert progress["reason"] == exhausted
+    # A used-up space leaves no trial of the plan missing: the bar is full.
+    assert progress["planned"] == (None if not options else 50)
+    assert progress["space_size"] == (6 if not options else None)

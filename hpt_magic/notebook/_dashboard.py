@@ -135,6 +135,7 @@ class Dashboard:
         self._ended: float | None = None
         self._status = "running"
         self._reason: str | None = None
+        self._space_size: int | None = None
         self._done = 0
         self._last: float | None = None
         self._final = mode == "none"
@@ -158,6 +159,7 @@ class Dashboard:
         elif kind == "run_finished":
             self._status = _STATUS.get(event.data.get("reason"), "finished")
             self._reason = event.data.get("reason")
+            self._space_size = event.data.get("space_size")
             self._done = event.data.get("n_done", self._done)
             self._finish()
             return
@@ -247,9 +249,12 @@ class Dashboard:
             if self.timeout is not None:
                 etas.append(max(0.0, self.timeout - elapsed))
             eta = min(etas) if etas else None
-        return {"status": self._status, "done": self._done, "planned": self.n_trials,
+        # A run that used up its search space did all it could: no trial is missing from a
+        # plan (the bar is full, the line does not read "4/10" as if cut short).
+        planned = None if self._reason == "exhausted" else self.n_trials
+        return {"status": self._status, "done": self._done, "planned": planned,
                 "timeout": self.timeout, "elapsed": elapsed, "eta": eta,
-                "reason": self._reason}
+                "reason": self._reason, "space_size": self._space_size}
 
     def bundle(self, final: bool = False, image: bool = True) -> dict[str, Any]:
         """The MIME bundle of the current state: text, JSON and PNG.
@@ -339,6 +344,10 @@ def progress_line(doc: Mapping[str, Any]) -> str:
     why = _WHY.get(p.get("reason") or "")
     if why:
         head = f"Stopped ({why}): "
+    elif p.get("reason") == "exhausted":
+        size = p.get("space_size")
+        head = (f"Finished (all {size} points of the search space tried): " if size
+                else "Finished (nothing new left to try): ")
     done = f"{p['done']}/{p['planned']} trials" if p["planned"] else f"{p['done']} trials"
     parts = [head + done,
              f"{c['complete']} complete, {c['pruned']} pruned, {c['failed']} failed"]

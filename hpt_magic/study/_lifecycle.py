@@ -194,7 +194,8 @@ class Run:
                         study._runs.discard(self)
                 if self.run_events:
                     study.events.emit(Event("run_finished", study, data={
-                        "reason": info.reason, "n_done": info.done, "elapsed": info.elapsed}))
+                        "reason": info.reason, "n_done": info.done, "elapsed": info.elapsed,
+                        "space_size": info.space_size}))
         return info
 
     def _loop(self) -> None:

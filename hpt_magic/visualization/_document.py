@@ -140,6 +140,10 @@ def document(view: Any, progress: Mapping[str, Any] | None = None,
             "timeout": json_scalar(progress.get("timeout")),
             "elapsed": json_scalar(progress.get("elapsed", 0.0)),
             "eta": json_scalar(progress.get("eta")),
+            # Why the run ended ("no improvement", "exhausted", ...), and with "exhausted"
+            # the number of points of the search space when it was counted.
+            "reason": progress.get("reason"),
+            "space_size": progress.get("space_size"),
             "counts": counts,
             "sampled": n_all - len(out),
             "best": None if best is None else {"number": best.number,

@@ -58,6 +58,10 @@ export interface IProgress {
   planned: number | null;
   elapsed: number | null;
   eta: number | null;
+  /** Why the run ended ("no improvement", "exhausted", ...), once it has. */
+  reason: string | null;
+  /** With reason "exhausted": the number of points of the search space, when counted. */
+  spaceSize: number | null;
   counts: { [state: string]: number };
   best: { number: number; value: number | null } | null;
 }
@@ -277,6 +281,8 @@ function parseProgress(raw: unknown, nTrials: number): IProgress {
     planned: num(p.planned, 'progress.planned'),
     elapsed: num(p.elapsed, 'progress.elapsed'),
     eta: num(p.eta, 'progress.eta'),
+    reason: str(p.reason, 'progress.reason') || null,
+    spaceSize: num(p.space_size, 'progress.space_size'),
     counts,
     best
   };

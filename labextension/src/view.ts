@@ -86,9 +86,25 @@ export function progressWidth(p: IProgress): string {
   return `${(fraction * 100).toFixed(1)}%`;
 }
 
+/** Why a run ended before its planned trials, as the kernel's progress line says it. */
+const WHY = new Map([
+  ['no improvement', 'no improvement in --patience trials'],
+  ['converged', 'nothing left to gain above the noise']
+]);
+
+function statusReason(p: IProgress): string {
+  if (p.reason === 'exhausted') {
+    return p.spaceSize
+      ? ` (all ${p.spaceSize} points of the search space tried)`
+      : ' (nothing new left to try)';
+  }
+  const why = p.reason === null ? undefined : WHY.get(p.reason);
+  return why ? ` (${why})` : '';
+}
+
 /** The run's progress in one line: status, trials, time, best. */
 export function progressLine(p: IProgress): string {
-  const status = p.status === 'manual' ? 'manual tuning' : p.status;
+  const status = p.status === 'manual' ? 'manual tuning' : p.status + statusReason(p);
   const trials =
     p.done === 0 && p.status !== 'running'
       ? 'no trial yet'

@@ -111,9 +111,14 @@ def test_wide_table_scrolls_labels_fit_and_log_axis_refuses_negative_scores(
         lab_page: LabPage) -> None:
     lp = lab_page
     lp.page.set_viewport_size({"width": 900, "height": 1000})
-    lp.open_notebook("wide.ipynb", [output_cell(wide_doc())], kernel=False)
+    doc = wide_doc()
+    doc["progress"].update(status="stopped", reason="no improvement")
+    lp.open_notebook("wide.ipynb", [output_cell(doc)], kernel=False)
     view = lp.page.locator(VIEW)
     view.locator(".hpt-Table tbody tr").first.wait_for()
+    # Why the run ended early, as the kernel's progress line says it.
+    assert view.locator(".hpt-progress-text").inner_text().startswith(
+        "stopped (no improvement in --patience trials) · ")
     box = view.locator(".hpt-table-box")
     assert view.locator(".hpt-Table th").count() == 11
     # Clipped columns can be scrolled to.
@@ -158,9 +163,12 @@ def test_one_report_curves_legend_best_and_manual_marks(lab_page: LabPage) -> No
             t["state"], t["curve"] = "pruned", [[0, 40.0 + t["number"]]]
             t["value"] = 40.0 + t["number"]
     doc["trials"][2].update(manual=True, state="complete")
+    doc["progress"].update(status="finished", reason="exhausted", space_size=40, planned=None)
     lp.open_notebook("curves.ipynb", [output_cell(doc)], kernel=False)
     view = lp.page.locator(VIEW)
     view.locator(".hpt-legend .hpt-key").first.wait_for()
+    assert view.locator(".hpt-progress-text").inner_text().startswith(
+        "finished (all 40 points of the search space tried) · ")
     single = next(t["number"] for t in doc["trials"] if len(t["curve"]) == 1)
     assert find_trial_point(lp, f"{VIEW} .hpt-curves canvas", single), \
         "a curve of one report is not drawn"
