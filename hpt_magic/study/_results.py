@@ -1,17 +1,23 @@
-"""The plain-text summary of a study, and the judge of a score (from the executors,
-where the objective runs)."""
+"""A study's results: the best trials, the Pareto front, counts, exports and plots that
+``Study`` inherits from :class:`ResultsMixin`, the plain-text summary, and the judge of a
+score (from the executors, where the objective runs)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from .._format import format_duration, format_number, format_params, format_value
+from ..exceptions import TuneError
 from ..executors._objective import check_score
+from ..trial import Trial, TrialState, top_trials
+from ._objectives import study_front, study_hypervolume
 
 if TYPE_CHECKING:
     from ._study import Study
 
-__all__ = ["check_score", "summary_text", "summary_table", "MAX_PARAM_COLUMNS"]
+__all__ = ["ResultsMixin", "check_score", "summary_text", "summary_table", "MAX_PARAM_COLUMNS"]
 
 #: Parameters shown in the table of top trials; more would not fit a notebook's width.
 MAX_PARAM_COLUMNS = 8
@@ -83,3 +89,104 @@ def _paragraph(study: Study, elapsed: float | None, n_new: int | None) -> str:
     best = top[0]
     return (f"{head}.\nBest {study.direction[:3]} score {format_number(best.value)} (trial "
             f"{best.number}): {format_params(best.params)}")
+
+
+class ResultsMixin:
+    """What a study found: best trials, the Pareto front, counts, the summary, exports and the
+    dashboard figure; mixed into ``Study``, whose trials and objectives they read."""
+
+    def top_trials(self, k: int | None = None) -> list[Trial]:
+        """The ``k`` best complete trials (all when ``None``), best first, ties by number.
+
+        Examples
+        --------
+        >>> from hpt_magic import Study
+        >>> study = Study(direction="max")
+        >>> for score in [0.2, 0.9, 0.5, 0.9]:
+        ...     _ = study.tell(study.ask(), score)
+        >>> [(t.number, t.value) for t in study.top_trials(3)]
+        [(1, 0.9), (3, 0.9), (2, 0.5)]
+        """
+        return top_trials(self._trials, self.direction, k)
+
+    @property
+    def best_trials(self) -> list[Trial]:
+        """The Pareto front: the feasible complete trials that no other one beats in every
+        objective, best first in the first objective. With one objective: the trials with
+        the best score.
+
+        Examples
+        --------
+        >>> from hpt_magic import Study
+        >>> study = Study(directions=["max", "min"], objectives=["acc", "ms"])
+        >>> for acc, ms in [(0.9, 5), (0.8, 1), (0.7, 3)]:
+        ...     _ = study.tell(study.ask(), {"acc": acc, "ms": ms})
+        >>> [t.number for t in study.best_trials], round(study.hypervolume(), 3)
+        ([0, 1], 0.568)
+        """
+        return study_front(self)
+
+    def hypervolume(self, reference: Sequence[float] | None = None) -> float:
+        """The volume of objective space the front dominates, bounded by ``reference``.
+
+        ``reference`` is in the objectives' own units, one value per objective. The default
+        is the nadir of the feasible complete trials (the worst value of each objective)
+        moved 10 % of that objective's range further towards worse, so every front trial
+        counts; pass a fixed reference to compare studies or runs.
+        """
+        return study_hypervolume(self, reference)
+
+    @property
+    def best_trial(self) -> Trial:
+        """The complete trial with the best score (the first of equal ones)."""
+        top = self.top_trials(1)
+        if not top:
+            raise TuneError(f"Study {self.name!r} has no complete trial yet, so no best one. "
+                            "Run some trials first.")
+        return top[0]
+
+    @property
+    def best_value(self) -> float:
+        return self.best_trial.value  # type: ignore[return-value]
+
+    @property
+    def best_params(self) -> dict[str, Any]:
+        return dict(self.best_trial.params)
+
+    def counts(self) -> dict[str, int]:
+        """Number of trials per state."""
+        out = {s.value: 0 for s in TrialState}
+        for t in self._trials:
+            out[t.state.value] += 1
+        return out
+
+    def summary(self, elapsed: float | None = None, n_new: int | None = None) -> str:
+        """A short plain-text summary: counts, best score and parameters, time."""
+        return summary_text(self, elapsed, n_new, k=0)
+
+    def plot(self, **kwargs: Any) -> Any:
+        """The dashboard of this study as a matplotlib Figure (see :func:`hpt_magic.plot`)."""
+        # Imported here so that the engine never needs matplotlib unless asked to draw.
+        from ..visualization._figures import plot
+
+        return plot(self, **kwargs)
+
+    def to_dataframe(self) -> Any:
+        """The trials as a pandas DataFrame: ``number, state, value``, times,
+        ``params_<name>``, ``last_step``, ``error``; one row per trial."""
+        from ._export import to_dataframe
+
+        return to_dataframe(self)
+
+    def to_csv(self, path: str | os.PathLike) -> None:
+        """Write the trials to a CSV file (the columns of :meth:`to_dataframe`)."""
+        from ._export import to_csv
+
+        to_csv(self, path)
+
+    def importances(self, **kwargs: Any) -> dict[str, float]:
+        """How much each parameter drove the score (main effects of a random-forest
+        surrogate), summing to 1, largest first. Needs at least 4 complete trials."""
+        from ._export import importances
+
+        return importances(self, **kwargs)

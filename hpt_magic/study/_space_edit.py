@@ -4,17 +4,25 @@ A notebook user widens a range, adds a choice, adds or drops a parameter and run
 again: the study continues, and the samplers learn from the earlier trials that lie inside the
 new space. Changing a parameter's type (float to int) or scale (linear to log) would make the
 earlier values incomparable: refused, with the fix, before anything is stored.
+
+``Study`` inherits ``edit_space``, ``check_space``, ``space_version`` and ``warm_start`` (priors
+from another study) from :class:`SpaceEditMixin`.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..distributions import Choice, Distribution, Float, Int
-from ..exceptions import SpaceError
+from ..distributions import Choice, Distribution, Float, Int, check_compatible
+from ..exceptions import SpaceError, TuneError
+from ._storage import space_to_json
 
-__all__ = ["space_changes", "check_edit"]
+if TYPE_CHECKING:
+    from ._study import Study
+
+__all__ = ["SpaceEditMixin", "space_changes", "check_edit"]
 
 
 def _kind(dist: Distribution) -> str:
@@ -91,3 +99,103 @@ def space_changes(known: Mapping[str, Distribution], space: Mapping[str, Distrib
     removed = [name for name in known if name not in present]
     changes += [f"{name} removed (earlier trials keep it)" for name in removed]
     return changes, removed
+
+
+class SpaceEditMixin:
+    """Editing the search space of a study that goes on, and warm-starting it from another
+    study; mixed into ``Study``, whose known space, lock and storage they use."""
+
+    def edit_space(self, space: Mapping[str, Distribution], *,
+                   names: Iterable[str] | None = None) -> list[str]:
+        """Continue the study on an edited search space; return the changes in words.
+
+        Ranges may widen, narrow or move, choices and parameters may come and go, defaults may
+        change: the study goes on, and samplers learn from the earlier trials that lie inside
+        the new space. Each edit starts a new space version (``trial.user_attrs
+        ["space_version"]`` of later trials). ``names``: parameters that exist without a known
+        distribution (read from a cell before it runs); a known parameter that is neither in
+        ``space`` nor in ``names`` is removed (``None``: nothing is removed).
+
+        Raises
+        ------
+        SpaceError
+            When a parameter changes type or scale; nothing is stored then.
+        """
+        present = self._known if names is None else names
+        changes, removed = space_changes(self._known, space, names=present,
+                                         owner=f"Study {self.name!r}")
+        guesses = {n: d for n, d in space.items()
+                   if n in self._known and self._known[n] == d and self._known[n].prior != d.prior}
+        if guesses and not changes:
+            with self._lock:  # new priors guide sampling and change no value: not an edit
+                self._known.update(guesses)
+                self.storage.update_study(self._id, space=space_to_json(self._known))
+        if not changes:
+            return []
+        if not self._trials:
+            # A first definition (a new study, or one with no trial yet), not an edit.
+            with self._lock:
+                self._known.update(space)
+                self.storage.update_study(self._id, space=space_to_json(self._known))
+            return []
+        with self._lock:
+            self._known.update(space)
+            gone = set(self._attrs.get("removed", [])) - set(space) | set(removed)
+            self._attrs["removed"] = sorted(gone)
+            history = self._attrs.setdefault("space_history", [])
+            history.append({"from_trial": len(self._trials), "changes": changes})
+            self.storage.update_study(self._id, space=space_to_json(self._known),
+                                      attrs=self._attrs)
+        done = [t for t in self._trials if t.state.finished]
+        inside = sum(all(d.contains(t.params[n]) for n, d in space.items() if n in t.params)
+                     for t in done)
+        return [*changes, f"{len(done)} earlier trials, {inside} inside the new space"]
+
+    def warm_start(self, other: Study, *, n_first: int = 2) -> str:
+        """Start from what another study (yesterday's, a smaller data set's) learned.
+
+        Its best trial's values become the priors of the parameters both studies share (half
+        of the random draws land near them: knowledge, not observations of this study), and
+        its ``n_first`` best configurations that fit this study's space are queued first when
+        this study has no trial yet. Returns what was taken, in words.
+        """
+        best = other.top_trials(max(1, n_first))
+        if not best:
+            raise TuneError(f"Study {other.name!r} has no complete trial to start from. Run it "
+                            "first, or drop --warm-start.")
+        space = self.search_space()
+        shared = []
+        with self._lock:
+            for name, value in best[0].params.items():
+                dist = space.get(name)
+                if dist is not None and dist.contains(value):
+                    self._known[name] = copy.copy(dist).with_prior(value)
+                    shared.append(name)
+            self.storage.update_study(self._id, space=space_to_json(self._known))
+        queued = 0
+        if not self._trials:
+            for trial in best[:n_first]:
+                params = {n: v for n, v in trial.params.items() if n in shared}
+                if params:
+                    self.enqueue(params)
+                    queued += 1
+        if self.space is not None:
+            self.space = {n: self._known.get(n, d) for n, d in self.space.items()}
+        return (f"warm start from {other.name!r} ({len(other.trials)} trials): its best values "
+                f"as priors of {', '.join(shared) or 'no shared parameter'}"
+                + (f", its {queued} best configurations first" if queued else ""))
+
+    @property
+    def space_version(self) -> int:
+        """How many times the search space was edited (0: never)."""
+        return len(self._attrs.get("space_history", []))
+
+    def check_space(self, space: Mapping[str, Distribution], *, allow_missing: bool = False,
+                    names: Iterable[str] | None = None) -> None:
+        """Raise a :class:`SpaceError` when ``space`` clashes with the stored one.
+
+        Adding parameters is fine; changing a distribution is not, nor is dropping a parameter
+        (unless ``allow_missing``).
+        """
+        check_compatible(self._known, space, owner=f"Study {self.name!r}",
+                         allow_missing=allow_missing, names=names)

@@ -1,0 +1,269 @@
+"""Asking for trials and telling their outcomes: the study's side of every trial.
+
+``ask`` starts a trial (an enqueued point first, then the scheduler's and the sampler's
+values), ``tell`` finishes it; a trial running elsewhere calls back through ``sample_param``
+and ``record_report``. ``Study`` inherits these methods from :class:`AskTellMixin`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from .._signals import hold_interrupts
+from ..distributions import Distribution
+from ..exceptions import SpaceError, TuneError
+from ..schedulers import CONTINUE
+from ..trial import UNSET, Trial, TrialState
+from ._events import Event
+from ._objectives import settle
+from ._storage import space_to_json
+
+__all__ = ["AskTellMixin"]
+
+
+class AskTellMixin:
+    """``ask``, ``tell``, the host side of ``Trial.suggest``/``Trial.report`` and the queue of
+    points to try first; mixed into ``Study``, whose lock, space, queue and storage they use."""
+
+    def ask(self, params: Mapping[str, Any] | None = None, *, manual: bool = False,
+            owner: Any = None) -> Trial:
+        """Start a new trial and return it, with ``trial.params`` filled for a fixed space.
+
+        Parameters
+        ----------
+        params : dict, optional
+            Values to use instead of sampling (the rest is sampled).
+        manual : bool
+            Mark the trial as set by hand (widgets).
+        """
+        with self._lock:
+            trial = Trial(-1, manual=manual)
+            #: The run that asked for the trial: the one to finish it if the run is cut short.
+            trial._owner = owner
+            if self.space_version:
+                trial.user_attrs["space_version"] = self.space_version
+            fixed: dict[str, Any] = {}
+            queued = None
+            if self._queue and params is None:
+                queued = self._queue.pop(0)
+                fixed.update(queued)
+                trial.user_attrs["enqueued"] = True
+                self._save_queue()
+            fixed.update(params or {})
+            try:
+                # Stored and known together: an interrupt between the two would leave a
+                # running row that no clean-up of this kernel sees.
+                with hold_interrupts():
+                    trial.trial_id, trial.number = self.storage.new_trial(self._id, trial)
+                    self._trials.append(trial)
+            except BaseException:
+                self._requeue(queued)
+                raise
+            try:
+                self._prepare(trial, fixed)
+            except BaseException as exc:
+                # Nothing may stay `running`: an interrupt while the sampler works, a sampler
+                # or scheduler error, a bad enqueued point. A queued point is tried again,
+                # unless it is the point itself that is wrong.
+                self._abandon(trial, exc)
+                if not isinstance(exc, SpaceError):
+                    self._requeue(queued)
+                raise
+        self.events.emit(Event("trial_started", self, trial))
+        return trial
+
+    def _prepare(self, trial: Trial, fixed: dict[str, Any]) -> None:
+        """Decide what can be decided at ask time: scheduler values, the joint proposal and,
+        for a fixed space, every parameter."""
+        trial._host = self
+        trial.scoring = self.scoring
+        if self.scheduler is not None:
+            fixed.update(self.scheduler.on_trial_start(self, trial) or {})
+        trial.fixed = fixed
+        if self.space is not None:
+            unknown = [k for k in fixed if k not in self.space]
+            if unknown:
+                raise SpaceError(
+                    f"Parameters {unknown} are not in the study's space "
+                    f"({', '.join(self.space)}). Check the spelling.")
+        self._propose(trial, self._joint_space(trial))
+
+    def _joint_space(self, trial: Trial) -> dict[str, Distribution]:
+        """The known parameters that ``trial`` does not have fixed: the sampler's to propose."""
+        return {k: d for k, d in self.search_space().items() if k not in trial.fixed}
+
+    def _propose(self, trial: Trial, joint: dict[str, Distribution]) -> None:
+        """The sampler's joint proposal for ``joint``; for a fixed space, every parameter
+        resolved and stored. What the trial held is replaced only once the proposal exists:
+        an interrupt in the sampler leaves the trial as it was (and as stored)."""
+        relative = (self.sampler.sample_joint(self, trial, joint) or {}) if joint else {}
+        trial.params.clear()
+        trial.distributions.clear()
+        trial.relative = relative
+        if self.space is not None:
+            for name, dist in self.space.items():
+                trial.suggest(name, dist)
+            self.storage.set_params(trial)
+
+    def _redraw(self, trial: Trial) -> bool:
+        """Propose ``trial``'s parameters again, from fresh random streams (its proposal
+        repeated a finished trial). Fixed values (enqueued, a scheduler's) stay; ``False``
+        when they are all there is (nothing can change)."""
+        with self._lock:
+            joint = self._joint_space(trial)
+            if not joint:
+                return False
+            self.sampler.redraw(trial.number)
+            self._propose(trial, joint)
+            return True
+
+    def _requeue(self, queued: dict[str, Any] | None) -> None:
+        if queued is not None:
+            self._queue.insert(0, queued)
+            self._save_queue()
+
+    def _abandon(self, trial: Trial, exc: BaseException) -> None:
+        """Finish a trial that could not be started (``ask`` failed half-way)."""
+        if trial.state.finished:
+            return
+        if isinstance(exc, KeyboardInterrupt):
+            state, error = TrialState.INTERRUPTED, "interrupted by the user before it started"
+        else:
+            state, error = TrialState.FAILED, f"could not be started: {type(exc).__name__}: {exc}"
+        self.tell(trial, state=state, error=error)
+
+    def sample_param(self, trial: Trial, name: str, dist: Distribution) -> Any:
+        """The host side of :meth:`Trial.suggest`: check ``dist`` against the study's space,
+        register a new parameter, and return the trial's value (its preset value, else the
+        sampler's)."""
+        with self._lock:
+            known = self._known.get(name)
+            if known is dist:
+                pass  # a fixed space's own distribution (every trial): nothing to check
+            elif known is None:
+                # Found as trials run (define-by-run, a branch taken for the first time).
+                self._known[name] = dist
+                self.storage.update_study(self._id, space=space_to_json(self._known))
+            elif known != dist or name in self._attrs.get("removed", ()):
+                # A definition the cell changed, with arguments the magic could not read
+                # before the run (computed ones).
+                self.edit_space({name: dist})
+            elif dist.prior is not None and known.prior != dist.prior:
+                self._known[name] = dist  # a new guess: guides sampling, changes no value
+                self.storage.update_study(self._id, space=space_to_json(self._known))
+            value = trial.preset_value(name, dist)
+            if value is UNSET:
+                # The known distribution: the same values, and the prior of a warm start.
+                value = self.sampler.sample_one(self, trial, name, self._known[name])
+            return trial.record_param(name, dist, value)
+
+    def record_report(self, trial: Trial, value: float | Mapping[str, float], step: int,
+                      checkpoint: Any = None) -> bool:
+        """The host side of :meth:`Trial.report`: store the point (of every curve, for a dict
+        of metrics), tell subscribers, and let the scheduler decide on the first objective's
+        curve; return whether the trial should stop."""
+        trial.record_point(step, value, checkpoint)
+        # The parameters are stored by the first report at the latest (a dead kernel's trial
+        # is re-run with them).
+        first = len(trial.intermediate) == 1
+        if isinstance(value, Mapping):
+            if first:
+                self.storage.set_params(trial)
+                first = False
+            self.storage.add_metric_reports(trial, step, value)
+            value = trial.intermediate[step]
+        self.storage.add_report(trial, step, value, with_params=first)
+        self.events.emit(Event("trial_reported", self, trial, step=step, value=value))
+        if self.scheduler is not None and not trial.should_stop:
+            decision = self.scheduler.on_report(self, trial, step, value)
+            if decision != CONTINUE:
+                trial.should_stop = True
+                trial.user_attrs["decision"] = decision
+        return trial.should_stop
+
+    def tell(self, trial: Trial | int, value: Any = None, *, state: str | TrialState | None = None,
+             error: str | None = None, traceback: str | None = None) -> Trial:
+        """Finish a trial with its score (or another final state).
+
+        A missing score falls back to the last reported value (every reported metric, for
+        dicts). A score that is not a finite number, or a result that misses an objective,
+        makes the trial ``failed``, with the reason in ``trial.error``.
+
+        Parameters
+        ----------
+        trial : Trial or int
+            The trial or its number.
+        value : float, dict or sequence of floats, optional
+            The score; with several objectives (or named ones), a dict of named numbers
+            (objectives, and metrics that constraints use or that are kept as
+            ``trial.metrics``) or one value per objective, in order.
+        state : {"complete", "pruned", "failed", "interrupted"}, optional
+            Defaults to ``complete``.
+        """
+        if isinstance(trial, int):
+            trial = self.trial(trial)
+        if trial.state.finished:
+            raise TuneError(f"Trial {trial.number} is already {trial.state.value}; a trial is "
+                            "told once.")
+        state, value, scores, reason = settle(self.scoring, trial, value,
+                                              TrialState(state or TrialState.COMPLETE))
+        error = reason or error
+        before = (trial.state, trial.value, trial.error, trial.traceback, trial.finished,
+                  trial.values, trial.metrics, trial.feasible)
+        trial.state = state
+        trial.value = value if state in (TrialState.COMPLETE, TrialState.PRUNED) else None
+        if scores is not None:
+            trial.values, trial.metrics, trial.feasible = scores.values, scores.metrics, \
+                scores.feasible
+        trial.error = error if error is not None else trial.error
+        trial.traceback = traceback if traceback is not None else trial.traceback
+        trial.finished = time.time()
+        try:
+            self.storage.finish_trial(trial)
+        except BaseException:
+            # Not in the file (locked past the storage's patience, or an interrupt): the
+            # trial is not finished here either, so what the kernel shows is what the file has.
+            (trial.state, trial.value, trial.error, trial.traceback, trial.finished,
+             trial.values, trial.metrics, trial.feasible) = before
+            raise
+        trial._host = trial._owner = None
+        if self.scheduler is not None:
+            self.scheduler.on_trial_finished(self, trial)
+        self.events.emit(Event("trial_finished", self, trial))
+        return trial
+
+    def enqueue(self, params: Mapping[str, Any]) -> None:
+        """Queue a point to be tried before the sampler is asked again (kept in storage, so
+        a later ``%%tune --study`` run of the same study tries it first).
+
+        With a fixed ``space``, a name outside it is refused. A define-by-run study accepts
+        names it has not seen yet: a branch of the objective that has not run may define them
+        (``%%tune --enqueue`` warns about names its cell does not define).
+
+        Examples
+        --------
+        >>> from hpt_magic import Study, Float
+        >>> study = Study(space={"x": Float(0, 1)})
+        >>> study.enqueue({"x": 0.25})
+        >>> study.ask().params
+        {'x': 0.25}
+        """
+        if not isinstance(params, Mapping) or not params:
+            raise TuneError(f"enqueue needs a non-empty dict of parameter values, got {params!r}.")
+        space = self.search_space()
+        unknown = [name for name in params if name not in space]
+        if self.space is not None and unknown:
+            raise SpaceError(f"Enqueued parameters {unknown} are not in the study's space "
+                             f"({', '.join(space)}). Check the spelling.")
+        for name, value in params.items():
+            if name in space and not space[name].contains(value):
+                raise SpaceError(f"Enqueued value {value!r} for {name!r} is outside "
+                                 f"{space[name]!r}. Give a value inside the range.")
+        self._queue.append(dict(params))
+        self._save_queue()
+
+    def _save_queue(self) -> None:
+        self._attrs["queue"] = list(self._queue)
+        self.storage.update_study(self._id, attrs=self._attrs)
