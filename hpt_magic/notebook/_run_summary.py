@@ -1,0 +1,113 @@
+"""The end of a ``%%tune`` run: the trial whose variables the notebook keeps, and the summary
+shown below the cell."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..exceptions import TuneError
+from ..study._lifecycle import RunInfo
+from ..study._study import Study
+from ..trial import TrialState
+from ..visualization._summary import summary_bundle
+from ._cell import CellObjective
+
+__all__ = ["picked_trial"]
+
+
+class _Text:
+    """Plain text for a display slot."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def _keep_best(objective: CellObjective, pick: str | None = None):
+    def keep(study: Study, trial: Any) -> None:
+        objective.forget(_best_number(study, pick))
+    return keep
+
+
+def _check_pick(study: Study, pick: str | None) -> None:
+    if pick is not None and pick not in study.objectives:
+        raise TuneError(f"--pick {pick!r} is not an objective of study {study.name!r} "
+                        f"({', '.join(study.objectives)}). Pick one of those.")
+
+
+def _best_number(study: Study, pick: str | None = None) -> int | None:
+    """The trial whose variables the notebook keeps: the best one, or with several
+    objectives the front trial best in ``pick`` (default: the first objective)."""
+    if study.is_multi_objective:
+        picked = picked_trial(study, pick)
+        return None if picked is None else picked.number
+    try:
+        return study.best_trial.number
+    except TuneError:
+        return None
+
+
+def picked_trial(study: Study, pick: str | None) -> Any:
+    """The front trial best in objective ``pick`` (the first objective when ``None``)."""
+    front = study.best_trials
+    if not front:
+        return None
+    k = study.objectives.index(pick) if pick in study.objectives else 0
+    return min(front, key=lambda t: (study.directions[k].to_loss(t.values[k]), t.number))
+
+
+def _summary(study: Study, info: RunInfo, error: BaseException | None,
+             pick: str | None = None) -> str:
+    text = study.summary(info.elapsed, info.done)
+    if study.is_multi_objective:
+        picked = picked_trial(study, pick)
+        if picked is not None:
+            which = pick or study.objectives[0]
+            text += (f"\nThe notebook keeps the variables of trial {picked.number}, the front's "
+                     f"best {which} (--pick NAME chooses another objective).")
+    if info.reused:
+        text += (f"\n{info.reused} proposal(s) repeated a complete trial and reused its score "
+                 "(--on-repeat run runs them).")
+    if info.redrawn:
+        text += (f"\n{info.redrawn} proposal(s) repeated a complete trial and were replaced by "
+                 "new ones (--on-repeat skip).")
+    if info.reason == "interrupted":
+        text = "Interrupted: finished trials are kept.\n" + text
+    elif info.reason == "timeout":
+        text += f"\nStopped by the timeout ({info.timeout:g} s)."
+    elif info.reason == "exhausted":
+        if study.sampler.name == "grid":
+            text += "\nThe grid is exhausted."
+        elif info.space_size is not None:
+            text += f"\nStopped: all {info.space_size} points of the search space were tried."
+        else:
+            text += "\nStopped: the sampler kept proposing parameters already tried."
+    elif info.reason == "no improvement":
+        text += "\nStopped: the best score stopped improving (--patience)."
+    elif info.reason == "converged":
+        text += (f"\nStopped: what is left to gain (at most {info.regret_bound:.3g}) is below "
+                 f"the noise of the score ({info.noise:.3g}).")
+    elif info.reason == "stopped":
+        text += "\nStopped on request."
+    failed = [t for t in study.trials[-max(info.done, 1):] if t.state is TrialState.FAILED]
+    if failed:
+        first = failed[0]
+        text += (f"\n{len(failed)} trial(s) failed this run; first: trial {first.number}: "
+                 f"{first.error}. Full text: study.trial({first.number}).traceback")
+        if first.output:
+            text += f" (output: study.trial({first.number}).output)"
+    if error is not None:
+        text += f"\nThe run stopped on an error: {type(error).__name__}: {error}"
+    return text
+
+
+def _summary_bundle(study: Study, info: RunInfo, error: BaseException | None,
+                    pick: str | None, dashboard: Any) -> dict[str, str]:
+    """The end-of-run summary (HTML and text), with the table of the top trials unless the
+    dashboard showed its final view."""
+    # The JupyterLab view lists the best trials itself, and that display's fallback for other
+    # front ends carries the same table (Dashboard(table=True)): a second one here would repeat it.
+    shown = dashboard is not None and dashboard.updates > 0
+    return summary_bundle(study, text=_summary(study, info, error, pick), k=0 if shown else 5)
