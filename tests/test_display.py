@@ -501,3 +501,16 @@ def test_progress_line_says_why_a_run_ended_early(space, options, line):
     # A used-up space leaves no trial of the plan missing: the bar is full.
     assert progress["planned"] == (None if not options else 50)
     assert progress["space_size"] == (6 if not options else None)
+
+
+def test_progress_counts_trials_run_not_reused_repeats():
+    bundles = []
+    study = Study(space={"k": Choice(["a", "b"]), "n": Int(1, 3)}, sampler="random", seed=1)
+    dash = dm.Dashboard(study, n_trials=5, output=bundles.append, min_interval=0)
+    study.optimize(lambda t: 1.0, n_trials=5)
+    reused = sum("repeat_of" in t.user_attrs for t in study.trials)
+    assert reused > 0  # the random sampler repeats points of this space
+    done = [b[dm.MIME]["progress"]["done"] for b in bundles]
+    # Every update counts only the trials that ran (repeats are recorded, not run).
+    assert max(done) == done[-1] == 5 == len(study.trials) - reused
+    assert dash.progress()["done"] == 5

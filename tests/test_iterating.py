@@ -268,6 +268,40 @@ def test_a_sampler_that_only_repeats_ends_the_run():
     assert 1 < len(study.trials) < 100
 
 
+@pytest.mark.parametrize("sampler", ["random", "tpe", "cmaes"])
+def test_define_by_run_repeats_are_found_before_the_objective_runs(sampler):
+    # Random search and a model's start-up trials decide every known parameter at ask time,
+    # as a %%tune cell's parameters are: a repeat is reused, not run.
+    calls = []
+
+    def objective(trial):
+        calls.append(1)
+        return trial.suggest_int("a", 0, 3) + (trial.suggest_choice("c", ["x", "y"]) == "x")
+
+    study = Study(sampler=sampler, seed=0)
+    info = optimize(study, objective, n_trials=30)
+    assert info.reason == "exhausted" and info.space_size == 8
+    assert len(calls) == 8 == len(study.trials) - info.reused
+
+
+def test_repeats_of_a_conditional_space_are_found_when_they_finish():
+    calls = []
+
+    def objective(trial):
+        calls.append(1)
+        if trial.suggest_choice("model", ["a", "b"]) == "a":
+            return trial.suggest_int("depth", 1, 2)
+        return 0
+
+    study = Study(sampler="tpe", seed=0)
+    info = optimize(study, objective, n_trials=500)
+    assert info.reason == "exhausted" and info.space_size is None
+    # Three points, then repeats that run (a branch is decided as the objective runs) until
+    # 50 come in a row.
+    assert len({tuple(sorted(t.params.items())) for t in study.trials}) == 3
+    assert 50 <= len(calls) < 200
+
+
 def test_magic_options(shell, capsys):
     cell = ("import time\nx = tune.uniform(0, 1)\n"
             "if x > 0.5:\n    time.sleep(20)\nx")

@@ -166,7 +166,8 @@ class Dashboard:
         elif event.trial is not None:
             # O(1) per event: thousands of them arrive between two updates.
             self._model.add(event.trial, changed=kind != "trial_reported")
-            if kind == "trial_finished":
+            # A reused repeat is recorded but not run: it is no trial of the plan.
+            if kind == "trial_finished" and "repeat_of" not in event.trial.user_attrs:
                 self._done += 1
                 if self.mode == "live":
                     self._new.append(event.trial)

@@ -114,6 +114,15 @@ class Sampler(ABC):
     def sample_one(self, study: Study, trial: Trial, name: str, dist: Distribution) -> Any:
         """Propose a value for one parameter."""
 
+    def draw(self, trial: Trial, space: Mapping[str, Distribution]) -> dict[str, Any]:
+        """Independent random values for ``space``, the ones ``sample_one`` draws at random.
+
+        Returned by ``sample_joint`` where a sampler proposes at random (random search, a
+        model's start-up trials): decided when the trial is asked, a repeat of a tried point
+        is seen before the objective runs (``on_repeat``).
+        """
+        return {name: dist.sample(self.rng(trial.number, name)) for name, dist in space.items()}
+
     def exhausted(self, study: Study) -> bool:
         """Whether the sampler has nothing left to propose (grid search)."""
         return False

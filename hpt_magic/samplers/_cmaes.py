@@ -64,8 +64,10 @@ class CmaEsSampler(Sampler):
     def sample_joint(self, study: Study, trial: Trial,
                      space: Mapping[str, Distribution]) -> dict[str, Any]:
         numeric = {n: d for n, d in space.items() if not isinstance(d, Choice)}
+        # Options are drawn at random, as sample_one would, but at ask time (see draw).
+        options = self.draw(trial, {n: d for n, d in space.items() if n not in numeric})
         if not numeric:
-            return {}
+            return options
         key = tuple(numeric)
         state = self._states.get(key)
         if state is None:
@@ -80,7 +82,7 @@ class CmaEsSampler(Sampler):
             state = self._states[key] = _Strategy(rng.random(len(numeric)), self.sigma0,
                                                    2 * state.lam)
         x = state.ask(self.rng(trial.number, "cmaes"), trial.number)
-        return {n: d.from_unit(float(u)) for (n, d), u in zip(numeric.items(), x)}
+        return {**options, **{n: d.from_unit(float(u)) for (n, d), u in zip(numeric.items(), x)}}
 
     def sample_one(self, study: Study, trial: Trial, name: str, dist: Distribution) -> Any:
         return dist.sample(self.rng(trial.number, name))

@@ -137,7 +137,7 @@ class GPSampler(Sampler):
         from ._design import SPAN, halton_point
 
         if trial.number >= SPAN:
-            return {}
+            return self.draw(trial, space)
         unit = halton_point(trial.number, len(space), [self.seed % 2**64, len(space)])
         values = Encoding(space).decode(unit)
         for name, dist in space.items():

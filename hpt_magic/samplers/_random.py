@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..distributions import Distribution
@@ -26,6 +27,10 @@ class RandomSampler(Sampler):
     """
 
     name = "random"
+
+    def sample_joint(self, study: Study, trial: Trial,
+                     space: Mapping[str, Distribution]) -> dict[str, Any]:
+        return self.draw(trial, space)
 
     def sample_one(self, study: Study, trial: Trial, name: str, dist: Distribution) -> Any:
         return dist.sample(self.rng(trial.number, name))

@@ -117,7 +117,9 @@ class TPESampler(Sampler):
         history = self._refresh(study, trial)
         n = len(history.done)
         names = [name for name in space if history.count[name] == n]
-        if n < max(self.n_startup_trials, 1) or not names:
+        if n < max(self.n_startup_trials, 1):
+            return self.draw(trial, space)  # as sample_one draws them before the model starts
+        if not names:
             return {}
         return self._propose(history, trial, {name: space[name] for name in names}, "joint")
 

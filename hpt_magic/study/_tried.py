@@ -40,11 +40,20 @@ class Repeats:
         self.tried = Tried(study.trials if self.active else ())
         #: Repeats found one after another: a sampler that only repeats ends the run.
         self.in_a_row = 0
+        #: Trials whose parameters were left to the objective (a conditional branch): whether
+        #: they repeat a complete trial is known only once they finish.
+        self._unchecked: set[int] = set()
 
     def remember(self, trial: Trial) -> None:
-        """Take in a finished trial."""
-        if self.active:
-            self.tried.remember(trial)
+        """Take in a finished trial; one that could not be checked when it was asked counts
+        as a repeat in a row (it ran: its score is its own) if it repeats a complete trial."""
+        if not self.active:
+            return
+        if trial.number in self._unchecked:
+            self._unchecked.discard(trial.number)
+            repeat = trial.state is TrialState.COMPLETE and self.tried.repeated(trial.params)
+            self.in_a_row = self.in_a_row + 1 if repeat else 0
+        self.tried.remember(trial)
 
     def earlier(self, trial: Trial) -> Trial | None:
         """The complete trial that ``trial`` repeats, if it does (``skip``: after asking the
@@ -53,7 +62,13 @@ class Repeats:
         Call it once per trial asked: it counts the repeats in a row and, in the run's
         :class:`RunInfo`, the redrawn and the reused proposals.
         """
-        if not self.active:
+        if not self.active or trial.checkpoint is not None or "parent" in trial.user_attrs:
+            # A trial that continues another one's training (a PBT child, from its parent's
+            # checkpoint) is never a repeat, even when its parameters came out the same (a
+            # perturbation clipped at a bound).
+            return None
+        if preset_params(self.study, trial) is None:
+            self._unchecked.add(trial.number)  # judged when it finishes (remember)
             return None
         earlier = self._repeated(trial)
         if earlier is not None and self.on_repeat == "skip":
@@ -73,11 +88,7 @@ class Repeats:
 
     def _repeated(self, trial: Trial) -> Trial | None:
         """The complete trial that has ``trial``'s parameters, when they were all decided at
-        ask time. A trial that continues another one's training (a PBT child, from its
-        parent's checkpoint) is never a repeat, even when its parameters came out the same (a
-        perturbation clipped at a bound)."""
-        if trial.checkpoint is not None or "parent" in trial.user_attrs:
-            return None
+        ask time."""
         values = preset_params(self.study, trial)
         return None if values is None else self.tried.repeated(values)
 
