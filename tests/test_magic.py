@@ -150,6 +150,21 @@ def test_failing_trials_are_recorded_and_summarised(shell, capsys):
     assert "trial(s) failed this run" in out and "ValueError: too big" in out
 
 
+def test_the_failure_line_counts_this_runs_failures_beside_reused_repeats(shell, capsys):
+    # Reused repeats are trials of the run that did not run: the count and the first failed
+    # trial must not be read off the last trials of the study.
+    cell = "a = tune.int(0, 2)\nb = tune.choice(['p', 'q'])\nif a == 0 and b == 'p':\n" \
+           "    1 / 0\na\n"
+    r = run(shell, "--trials 10 --sampler random --seed 0 --plot none --study fw", cell)
+    assert r.success
+    study = shell.user_ns["study"]
+    failed = study.get_trials(["failed"])
+    assert any("repeat_of" in t.user_attrs for t in study.trials)
+    out = capsys.readouterr().out
+    assert (f"{len(failed)} trial(s) failed this run; first: trial {failed[0].number}: "
+            "ZeroDivisionError") in out
+
+
 def test_no_catch_raises_the_trial_error(shell):
     r = run(shell, "--no-catch --plot none --study nc", "x = tune.uniform(0, 1)\n1/0\n")
     assert isinstance(error_of(r), ZeroDivisionError)

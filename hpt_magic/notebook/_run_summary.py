@@ -8,7 +8,6 @@ from typing import Any
 from ..exceptions import TuneError
 from ..study._lifecycle import RunInfo
 from ..study._study import Study
-from ..trial import TrialState
 from ..visualization._summary import summary_bundle
 from ._cell import CellObjective
 
@@ -91,9 +90,9 @@ def _summary(study: Study, info: RunInfo, error: BaseException | None,
                  f"the noise of the score ({info.noise:.3g}).")
     elif info.reason == "stopped":
         text += "\nStopped on request."
-    failed = [t for t in study.trials[-max(info.done, 1):] if t.state is TrialState.FAILED]
-    if failed:
-        first = failed[0]
+    if info.failed:
+        failed = [study.trial(number) for number in info.failed]
+        first = min(failed, key=lambda t: t.number)
         text += (f"\n{len(failed)} trial(s) failed this run; first: trial {first.number}: "
                  f"{first.error}. Full text: study.trial({first.number}).traceback")
         if first.output:

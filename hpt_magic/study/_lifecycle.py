@@ -49,6 +49,8 @@ class RunInfo:
         self.timeout = timeout
         self.started = time.time()
         self.done = 0
+        #: The numbers of this run's trials that failed, in the order they finished.
+        self.failed: list[int] = []
         #: Proposals that repeated a complete trial and were recorded with its score.
         self.reused = 0
         #: Repeated proposals replaced by a new one (``on_repeat="skip"``).
@@ -388,6 +390,8 @@ class Run:
         self.begun.discard(trial.number)
         self.study.tell(trial, value, state=state, error=error, traceback=traceback)
         self.info.done += 1
+        if trial.state is TrialState.FAILED:
+            self.info.failed.append(trial.number)
         self._follow_best(trial)
         self.repeats.remember(trial)
         for callback in self.callbacks:
