@@ -2,6 +2,8 @@ import pytest
 from IPython.core.error import UsageError
 
 from hpt_magic import SQLiteStorage, Study, TrialState
+from hpt_magic.notebook._options import default_storage
+from hpt_magic.study._export import list_studies
 
 SVC_CELL = """
 C = tune.loguniform(1e-3, 1e3, default=1.0)
@@ -163,6 +165,17 @@ def test_the_failure_line_counts_this_runs_failures_beside_reused_repeats(shell,
     out = capsys.readouterr().out
     assert (f"{len(failed)} trial(s) failed this run; first: trial {failed[0].number}: "
             "ZeroDivisionError") in out
+
+
+@pytest.mark.parametrize("bad", ["--patience 0", "--jobs 0", "--trials -1",
+                                 "--trial-timeout -1", "--log bogus", "--warm-start nosuch"])
+def test_a_bad_run_option_leaves_the_notebook_and_the_file_as_they_were(shell, bad):
+    cell = "x = tune.uniform(0, 1)\nx\n"
+    assert run(shell, "--plot none --quiet --study good --trials 2", cell).success
+    r = run(shell, f"--plot none --quiet --study typo --trials 2 {bad}", cell)
+    assert error_of(r) is not None
+    assert shell.user_ns["study"].name == "good"
+    assert [s["name"] for s in list_studies(default_storage())] == ["good"]
 
 
 def test_no_catch_raises_the_trial_error(shell):

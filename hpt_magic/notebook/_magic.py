@@ -15,10 +15,17 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 from IPython.display import display
 
 from ..exceptions import TuneError
+from ..executors import n_workers
 from ..executors._tune import tune
 from ..integration._loggers import make_logger
 from ..study._export import list_studies
-from ..study._lifecycle import RunInfo, optimize, start_background
+from ..study._lifecycle import (
+    RunInfo,
+    check_budget,
+    check_iteration,
+    optimize,
+    start_background,
+)
 from ..study._storage import DEFAULT_STORAGE, InMemoryStorage, make_storage
 from ..study._study import Study, load_study
 from ._cell import CellObjective, cell_hash, parse_cell
@@ -170,6 +177,15 @@ class TuneMagics(Magics):
         if args.timeout is not None and not (math.isfinite(args.timeout) and args.timeout > 0):
             raise TuneError(f"--timeout must be a positive number of seconds, got "
                             f"{args.timeout!r}. Example: --timeout 60.")
+        # Every option the run reads is checked before the study is opened: a typo must not
+        # leave an empty study in the file and in the notebook's variable.
+        check_budget(args.trials, args.timeout)
+        check_iteration(args.trial_timeout, args.patience, args.min_improvement,
+                        args.on_repeat)
+        if not args.dask:
+            n_workers(args.jobs)
+        log_args = _parse_kv(args.log_args, "--log-args")
+        loggers = [make_logger(name, **log_args) for name in args.log]
         points = [_enqueued(text) for text in args.enqueue]
         program = parse_cell(cell, out_name=out)
         if args.scheduler and args.scheduler.lower() != "none" and not program.reports:
@@ -196,8 +212,6 @@ class TuneMagics(Magics):
         objective = CellObjective(program, ns, keep=not parallel)
         if parallel:
             objective = objective.shippable()
-        log_args = _parse_kv(args.log_args, "--log-args")
-        loggers = [make_logger(name, **log_args) for name in args.log]
         unsubscribe = [study.subscribe(logger) for logger in loggers]
         try:
             self._run(args, cell, study, program, objective)
@@ -288,6 +302,9 @@ class TuneMagics(Magics):
             sampler = _auto_sampler(budget, program.conditional,
                                     multi=len(objectives.get("directions", ())) > 1)
         existing = store.get_study(name) if not args.new else None
+        # Read before the study is opened: a misspelt name must leave nothing behind.
+        source = load_study(args.warm_start, args.warm_start_storage or store) \
+            if args.warm_start else None
         study = Study(sampler=sampler, **objectives, seed=args.seed, name=name,
                       storage=store, scheduler=args.scheduler, max_steps=args.max_steps,
                       new=args.new, sampler_args=sampler_args,
@@ -296,10 +313,7 @@ class TuneMagics(Magics):
         # The cell's own definitions, read before it runs: an edited range or choice
         # continues the study, a changed type or scale is refused before anything is stored.
         changes = study.edit_space(literal_space(cell), names=program.param_names)
-        warm = None
-        if args.warm_start:
-            where_from = args.warm_start_storage or store
-            warm = study.warm_start(load_study(args.warm_start, where_from))
+        warm = study.warm_start(source) if source is not None else None
         if existing is not None and study.trials:
             try:
                 best = (f", {len(study.best_trials)} on the Pareto front"
