@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 
 from hpt_magic import Float, Int, Study, TrialState, load_study
+from hpt_magic.display import summary_html
 from hpt_magic.exceptions import TuneError
 from hpt_magic.study._pareto import hypervolume, non_dominated_ranks, pareto_front
+from hpt_magic.study._results import summary_text
 from hpt_magic.visualization._document import document
 
 
@@ -478,3 +480,16 @@ def test_a_finished_trial_that_breaks_a_constraint_ranks_after_the_pruned_ones()
     study.tell(bad, {"acc": 0.95, "size": 95.0})
     order = staged_order(study, list(study.trials), n_min=4).tolist()  # four at step 2
     assert sorted(order) == [0, 1, 2, 3, 4] and order[-2:] == [0, 4]
+
+
+
+def test_summaries_give_the_whole_front_size_when_the_table_shows_part_of_it():
+    study = Study(space={"x": Float(0, 1)}, directions=["maximize", "minimize"],
+                  objectives=["accuracy", "latency_ms"], seed=0)
+    study.optimize(lambda t: {"accuracy": t.params["x"], "latency_ms": t.params["x"]},
+                   n_trials=8)
+    size = len(study.best_trials)
+    assert size == 8  # every trial trades one objective for the other
+    assert f"Pareto front ({size} trials, the first 5 shown):" in summary_text(study, k=5)
+    assert f"Pareto front ({size} trials, the first 5 shown):" in summary_html(study)
+    assert f"Pareto front ({size} trials):" in summary_text(study, k=size)

@@ -17,7 +17,8 @@ from ._objectives import study_front, study_hypervolume
 if TYPE_CHECKING:
     from ._study import Study
 
-__all__ = ["ResultsMixin", "check_score", "summary_text", "summary_table", "MAX_PARAM_COLUMNS"]
+__all__ = ["ResultsMixin", "check_score", "summary_text", "summary_table", "table_title",
+           "MAX_PARAM_COLUMNS"]
 
 #: Parameters shown in the table of top trials; more would not fit a notebook's width.
 MAX_PARAM_COLUMNS = 8
@@ -37,9 +38,17 @@ def summary_text(study: Study, elapsed: float | None = None, n_new: int | None =
         return text
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in [header, *rows]]
-    title = (f"Pareto front ({len(rows)} trials)" if study.is_multi_objective
-             else f"Top {len(rows)} trials")
-    return f"{text}\n\n{title}:\n" + "\n".join(lines)
+    return f"{text}\n\n{table_title(study, len(rows))}:\n" + "\n".join(lines)
+
+
+def table_title(study: Study, shown: int) -> str:
+    """The title of :func:`summary_table`'s ``shown`` rows: the top trials, or the Pareto
+    front with its whole size when the table shows only part of it."""
+    if not study.is_multi_objective:
+        return f"Top {shown} trials"
+    size = len(study.best_trials)
+    return (f"Pareto front ({size} trials)" if size == shown
+            else f"Pareto front ({size} trials, the first {shown} shown)")
 
 
 def summary_table(study: Study, k: int) -> tuple[list[str], list[list[str]]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from ..study._results import summary_table, summary_text
+from ..study._results import summary_table, summary_text, table_title
 
 __all__ = ["summary_text", "summary_html", "summary_bundle", "view_fallback"]
 
@@ -50,7 +50,7 @@ def _table_html(study: Any, k: int) -> str:
     header, rows = summary_table(study, k)
     if not rows:
         return ""
-    out = [f"<p>Top {len(rows)} trials:</p><table><thead><tr>"]
+    out = [f"<p>{html.escape(table_title(study, len(rows)))}:</p><table><thead><tr>"]
     out += [f"<th>{html.escape(h)}</th>" for h in header]
     out.append("</tr></thead><tbody>")
     for r in rows:
