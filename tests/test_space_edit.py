@@ -104,3 +104,23 @@ def test_warm_start_takes_priors_and_the_best_configurations(shell, tmp_path, ca
     best = small.top_trials(2)
     assert [t.params for t in big.trials[:2]] == [b.params for b in best]
     assert big.search_space()["x"].prior == best[0].params["x"]
+
+
+def test_a_removed_parameter_is_one_edit_and_its_return_another(tmp_path):
+    db = tmp_path / "s.db"
+
+    def opened(space):
+        study = Study(space=space, name="s", storage=db, seed=0)
+        study.optimize(lambda t: t.params["x"], n_trials=1)
+        changes = study.space_changes
+        study.storage.close()
+        return changes, study.space_version
+
+    opened({"x": Float(0, 1), "n": Float(0, 1)})
+    changes, version = opened({"x": Float(0, 1)})
+    assert changes[0] == "n removed (earlier trials keep it)" and version == 1
+    for _ in range(2):  # the same space again: no change, no new version
+        assert opened({"x": Float(0, 1)}) == ([], 1)
+    changes, version = opened({"x": Float(0, 1), "n": Float(0, 2)})
+    assert changes[:2] == ["n widened to [0, 2]", "n back"] and version == 2
+    assert opened({"x": Float(0, 1), "n": Float(0, 2)}) == ([], 2)

@@ -12,7 +12,7 @@ from another study) from :class:`SpaceEditMixin`.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..distributions import Choice, Distribution, Float, Int, check_compatible
@@ -71,9 +71,11 @@ def describe(name: str, old: Distribution, new: Distribution) -> list[str]:
 
 
 def space_changes(known: Mapping[str, Distribution], space: Mapping[str, Distribution], *,
-                  names: Iterable[str] = (), owner: str) -> tuple[list[str], list[str]]:
+                  names: Iterable[str] = (), owner: str,
+                  gone: Collection[str] = ()) -> tuple[list[str], list[str]]:
     """``(changes, removed)``: how ``space`` (plus parameters ``names`` whose distribution is
-    not known yet) edits the ``known`` space.
+    not known yet) edits the ``known`` space, of which parameters ``gone`` were removed by an
+    earlier edit (their removal is no change, their return is one).
 
     Raises
     ------
@@ -92,11 +94,14 @@ def space_changes(known: Mapping[str, Distribution], space: Mapping[str, Distrib
         old = known.get(name)
         if old is None:
             changes.append(f"new parameter {name}")
-        elif old != new:
+            continue
+        if old != new:
             check_edit(name, old, new, owner)
             changes += describe(name, old, new)
+        if name in gone:
+            changes.append(f"{name} back")
     present = set(space) | set(names)
-    removed = [name for name in known if name not in present]
+    removed = [name for name in known if name not in present and name not in gone]
     changes += [f"{name} removed (earlier trials keep it)" for name in removed]
     return changes, removed
 
@@ -123,7 +128,8 @@ class SpaceEditMixin:
         """
         present = self._known if names is None else names
         changes, removed = space_changes(self._known, space, names=present,
-                                         owner=f"Study {self.name!r}")
+                                         owner=f"Study {self.name!r}",
+                                         gone=self._attrs.get("removed", ()))
         guesses = {n: d for n, d in space.items()
                    if n in self._known and self._known[n] == d and self._known[n].prior != d.prior}
         if guesses and not changes:
