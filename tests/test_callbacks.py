@@ -133,6 +133,24 @@ def test_tensorboard_writes_scalars_and_hparams(tmp_path, subscribe):
     assert [m.name.tag for m in experiments[0].metric_infos] == ["score"]
 
 
+def test_tensorboard_logs_a_failed_trial_quietly_with_its_reason(tmp_path, capfd):
+    study = Study(name="tbf", seed=0)
+    study.subscribe(TensorBoardCallback(tmp_path))
+
+    def fails(trial):
+        trial.suggest_float("x", 0, 1)
+        raise ValueError("diverged")
+
+    study.optimize(fails, n_trials=1)
+    events = read_events(tmp_path / "tbf" / "trial-0000")
+    assert scalars(events, "score") == {}  # no score to draw
+    texts = [v.tensor.string_val[0].decode() for e in events for v in e.summary.value
+             if v.tag.startswith("state")]
+    assert texts == ["failed: ValueError: diverged"]
+    out, err = capfd.readouterr()
+    assert out == err == ""  # calm output: no library warning about a NaN score
+
+
 def test_make_logger_names_and_errors(tmp_path):
     assert isinstance(make_logger("TensorBoard", logdir=tmp_path), TensorBoardCallback)
     with pytest.raises(TuneError, match="Unknown logger 'wandb'"):

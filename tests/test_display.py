@@ -384,6 +384,8 @@ def test_stop_and_interrupt_end_in_their_status():
         study.optimize(interrupted, n_trials=10)
     assert bundles[-1][MIME]["progress"]["status"] == "interrupted"
     assert bundles[-1]["text/plain"].startswith("Interrupted: ")
+    # The trial the interrupt cut short is counted: the line adds up.
+    assert "3 complete, 0 pruned, 0 failed, 1 interrupted · " in bundles[-1]["text/plain"]
 
 
 def test_progress_line_counts_best_and_eta():

@@ -291,3 +291,21 @@ def test_a_corrupt_study_file_is_one_clear_error(shell, tmp_path):
     err = error_of(r)
     assert isinstance(err, UsageError) and "not a study database" in str(err)
     assert (tmp_path / "notes.db").read_text().startswith("my notes")
+
+
+def test_tune_list_shows_when_each_study_was_created(shell, capsys):
+    run(shell, "--trials 1 --plot none --quiet --study a", "x = tune.uniform(0, 1)\nx\n")
+    capsys.readouterr()
+    shell.run_line_magic("tune_list", "")
+    header, row = capsys.readouterr().out.splitlines()
+    assert header.split() == ["study", "direction", "trials", "complete", "created", "best"]
+    created = list_studies(default_storage())[0]["created"].strftime("%Y-%m-%d %H:%M")
+    assert created in row
+    # Columns line up with their headers even for a name shorter than "study".
+    assert row.index("minimize") == header.index("direction")
+    assert row.index(created) == header.index("created")
+
+
+def test_a_key_value_error_gives_an_example_of_its_own_option(shell):
+    r = run(shell, "--plot none --log tensorboard --log-args runs", "x = tune.uniform(0, 1)\nx\n")
+    assert "Example: --log-args 'logdir=runs'" in str(error_of(r))

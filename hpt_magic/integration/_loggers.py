@@ -267,7 +267,8 @@ class TensorBoardCallback(_TrialLogger):
         for summary in hparams(params, {"score": score, **metrics}):
             handle.file_writer.add_summary(summary)
         step = trial.last_step if trial.last_step is not None else 0
-        handle.add_scalar("score", score, step)
+        if math.isfinite(score):  # a failed trial has no score to draw (tensorboardX would warn)
+            handle.add_scalar("score", score, step)
         for name, value in metrics.items():
             handle.add_scalar(name, value, step)
         handle.add_text("state", trial.state.value + (f": {trial.error}" if trial.error else ""))

@@ -350,8 +350,10 @@ def progress_line(doc: Mapping[str, Any]) -> str:
         head = (f"Finished (all {size} points of the search space tried): " if size
                 else "Finished (nothing new left to try): ")
     done = f"{p['done']}/{p['planned']} trials" if p["planned"] else f"{p['done']} trials"
-    parts = [head + done,
-             f"{c['complete']} complete, {c['pruned']} pruned, {c['failed']} failed"]
+    counts = f"{c['complete']} complete, {c['pruned']} pruned, {c['failed']} failed"
+    if c.get("interrupted"):  # the trial an interrupt cut short: the counts add up
+        counts += f", {c['interrupted']} interrupted"
+    parts = [head + done, counts]
     if p["best"] is not None:
         parts.append(f"best {format_number(p['best']['value'])} (trial {p['best']['number']})")
     timing = format_duration(p["elapsed"])

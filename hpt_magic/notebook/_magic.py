@@ -389,9 +389,10 @@ class TuneMagics(Magics):
         if not rows:
             print(f"No studies in {path}.")
             return
-        width = max(len(r["name"]) for r in rows)
-        print(f"{'study':<{width}}  direction  trials  complete  best")
+        width = max(len("study"), *(len(r["name"]) for r in rows))
+        print(f"{'study':<{width}}  direction  trials  complete  {'created':<16}  best")
         for r in rows:
+            created = "-" if r["created"] is None else r["created"].strftime("%Y-%m-%d %H:%M")
             best = "-" if r["best_value"] is None else f"{r['best_value']:.6g}"
             direction = r["direction"]
             if r.get("front") is not None:
@@ -402,7 +403,7 @@ class TuneMagics(Magics):
                     "(" + ", ".join(f"{v:.4g}" for v in values) + ")"
                     for values in r["front"][:5]) + ("; ..." if len(r["front"]) > 5 else "")
             print(f"{r['name']:<{width}}  {direction:<9}  {r['n_trials']:>6}  "
-                  f"{r['n_complete']:>8}  {best}")
+                  f"{r['n_complete']:>8}  {created:<16}  {best}")
 
     @line_magic
     def tune_compare(self, line: str) -> None:

@@ -31,6 +31,12 @@ def _unquote(text: str) -> str:
     return text
 
 
+#: What each ``key=value`` option's error shows as an example.
+_EXAMPLES = {"--scheduler-args": "reduction_factor=3,min_resource=1",
+             "--sampler-args": "n_startup_trials=5",
+             "--log-args": "logdir=runs"}
+
+
 def _parse_kv(text: str | None, option: str) -> dict[str, Any]:
     """``'a=1,b=x'`` -> ``{'a': 1, 'b': 'x'}`` (values parsed as JSON when they can be)."""
     out: dict[str, Any] = {}
@@ -41,7 +47,7 @@ def _parse_kv(text: str | None, option: str) -> dict[str, Any]:
             continue
         if "=" not in part:
             raise TuneError(f"{option} expects 'key=value,...', got {part.strip()!r}. Example: "
-                            f"{option} 'reduction_factor=3,min_resource=1'.")
+                            f"{option} '{_EXAMPLES.get(option, 'name=value')}'.")
         key, value = (s.strip() for s in part.split("=", 1))
         try:
             out[key.replace("-", "_")] = json.loads(value)
