@@ -14,6 +14,7 @@ import numpy as np
 
 from ..distributions import Choice, Distribution
 from ..exceptions import TuneError
+from ..trial import TrialState
 from ._base import CONTINUE, PAUSE, Scheduler
 
 if TYPE_CHECKING:
@@ -102,28 +103,72 @@ class PBTScheduler(Scheduler):
         self._rounds: dict[int, list[_Member]] = {}  # round -> population, oldest first
         self._saved: dict[tuple[int, int], bytes | Path] = {}  # (trial, round) -> checkpoint
         self._paused: deque[tuple[int, int]] = deque()  # (trial, round) waiting for a child
+        self._replayed = False
 
-    def on_report(self, study: Study, trial: Trial, step: int, value: float) -> str:
+    def _round(self, step: int) -> int | None:
+        """The round that ends with report ``step``, or ``None`` (mid-round, or the last step)."""
         done = step + 1
         if done % self.interval or (self.max_steps is not None and done >= self.max_steps):
+            return None
+        return done // self.interval
+
+    def on_report(self, study: Study, trial: Trial, step: int, value: float) -> str:
+        self._replay(study)
+        rnd = self._round(step)
+        if rnd is None:
             return CONTINUE
-        rnd = done // self.interval
-        me = _Member(study.direction.to_loss(value), trial.number, dict(trial.params),
-                     dict(trial.distributions))
         if trial.checkpoint is not None:
             self._save(trial.number, rnd, trial.checkpoint)
+        if self._join(study, trial, rnd, value):
+            self._paused.append((trial.number, rnd))
+            return PAUSE
+        return CONTINUE
+
+    def _join(self, study: Study, trial: Trial, rnd: int, value: float) -> bool:
+        """Put ``trial`` in the population of round ``rnd``; whether it is in the bottom
+        quantile there (to be paused and replaced)."""
+        me = _Member(study.direction.to_loss(value), trial.number, dict(trial.params),
+                     dict(trial.distributions))
         population = self._rounds.setdefault(rnd, [])
         population.append(me)
         if len(population) > self.population_size:
             self._forget(population.pop(0).number, rnd)
         n = len(population)
         k = int(self.quantile * n)
-        if k and sum(m.loss < me.loss for m in population) >= n - k:
-            self._paused.append((trial.number, rnd))
-            return PAUSE
-        return CONTINUE
+        return bool(k) and sum(m.loss < me.loss for m in population) >= n - k
+
+    def _replay(self, study: Study) -> None:
+        """Rebuild the populations and the paused trials of a continued study, once.
+
+        The finished trials join their rounds in the order they were numbered (the order a
+        sequential run reported in). A trial that ended pruned at the end of a round and that
+        no later trial replaces waits for its child; checkpoints come back from
+        ``checkpoint_dir`` where they were written there (in memory they are gone with the
+        kernel, and a child then trains from scratch).
+        """
+        if self._replayed:
+            return
+        self._replayed = True
+        replaced = {t.user_attrs.get("replaces") for t in study.trials}
+        for t in study.trials:
+            if not t.state.finished:
+                continue
+            rnd = None
+            for step in sorted(t.intermediate):
+                rnd = self._round(step)
+                if rnd is None:
+                    continue
+                path = None if self.checkpoint_dir is None else self._path(t.number, rnd)
+                if path is not None and path.exists():
+                    self._saved[(t.number, rnd)] = path
+                self._join(study, t, rnd, t.intermediate[step])
+            last = max(t.intermediate, default=None)
+            if (t.state is TrialState.PRUNED and t.number not in replaced and last is not None
+                    and self._round(last) is not None):
+                self._paused.append((t.number, self._round(last)))
 
     def on_trial_start(self, study: Study, trial: Trial) -> dict[str, Any] | None:
+        self._replay(study)
         while self._paused:
             number, rnd = self._paused.popleft()
             ranked = sorted(self._rounds.get(rnd, []), key=lambda m: m.loss)
@@ -165,9 +210,13 @@ class PBTScheduler(Scheduler):
             self._saved[(number, rnd)] = data
             return
         self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
-        path = self.checkpoint_dir / f"trial{number}-round{rnd}.pkl"
+        path = self._path(number, rnd)
         path.write_bytes(data)
         self._saved[(number, rnd)] = path
+
+    def _path(self, number: int, rnd: int) -> Path:
+        assert self.checkpoint_dir is not None
+        return self.checkpoint_dir / f"trial{number}-round{rnd}.pkl"
 
     def _forget(self, number: int, rnd: int) -> None:
         saved = self._saved.pop((number, rnd), None)

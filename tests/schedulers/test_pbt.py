@@ -188,3 +188,28 @@ def test_a_child_with_its_parents_exact_values_still_trains():
         assert "repeat_of" not in child.user_attrs
         if child.user_attrs["resume_step"] < 6:  # else the parent's training was complete
             assert min(child.intermediate) == child.user_attrs["resume_step"]
+
+
+def _drifting(trial):
+    x = trial.params["x"]
+    for step in tune.steps(9):
+        tune.report((x - 0.3) ** 2 + 1 / (step + 1), checkpoint=[trial.number, step])
+    return (x - 0.3) ** 2
+
+
+@pytest.mark.parametrize("split", [7, 10, 14])
+def test_a_continued_study_pauses_and_replaces_as_one_run_does(tmp_path, split):
+    def lineage(parts, name):
+        options = dict(space={"x": Float(0, 1)}, sampler="random", seed=3, max_steps=9,
+                       name=name, storage=tmp_path / f"{name}.db")
+        for n in parts:  # a new kernel each time: a new scheduler from the stored trials
+            study = Study(**options, scheduler=PBTScheduler(
+                population_size=4, interval=3, checkpoint_dir=tmp_path / name, max_steps=9))
+            study.optimize(_drifting, n_trials=n)
+            study.storage.close()
+        return [(t.state.value, t.user_attrs.get("parent"), t.user_attrs.get("replaces"),
+                 t.user_attrs.get("resume_step")) for t in study.trials]
+
+    whole = lineage([20], "whole")
+    assert sum(r[2] is not None for r in whole) >= 2  # members were replaced
+    assert lineage([split, 20 - split], "continued") == whole
