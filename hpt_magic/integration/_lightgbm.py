@@ -19,10 +19,12 @@ class LightGBMCallback:
     checkpoint (``init_model=tune.restore()``).
     """
 
-    order = 30  # after LightGBM's own logging (10) and recording (20) callbacks
-
     def __init__(self, data: str = "valid_0", metric: str | None = None, *,
                  checkpoint: bool = False) -> None:
+        # After LightGBM's own logging (10) and recording (20) callbacks, so that the round
+        # that stops training is in evals_result_. On the instance: lgb.train gives every
+        # callback whose __dict__ has no order one that puts it first.
+        self.order = 30
         self.data = data
         self.metric = metric
         self.checkpoint = checkpoint

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import lightning.pytorch as pl
+from lightning.pytorch.trainer.states import TrainerFn
 
 from ..exceptions import TuneError
 from ..executors._tune import tune
@@ -30,7 +31,9 @@ class LightningCallback(pl.Callback):
             pl_module.load_state_dict(weights)
 
     def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if trainer.sanity_checking:
+        # Only the validation of fitting is a step of the curve: not the sanity check, and not a
+        # trainer.validate() after fit (it trained nothing).
+        if trainer.sanity_checking or trainer.state.fn != TrainerFn.FITTING:
             return
         metrics = trainer.callback_metrics
         if self.monitor not in metrics:
@@ -41,6 +44,9 @@ class LightningCallback(pl.Callback):
         step = resume_step() + trainer.current_epoch
         weights = ({k: v.detach().clone() for k, v in pl_module.state_dict().items()}
                    if self.checkpoint else None)
-        last = trainer.max_epochs is not None and step + 1 >= trainer.max_epochs
+        # A trial continued from a checkpoint trains only the epochs left; max_epochs is -1
+        # when only max_steps bounds training.
+        last = trainer.max_epochs is not None and trainer.max_epochs > 0 \
+            and step + 1 >= trainer.max_epochs
         if report(metrics[self.monitor].item(), step, weights) or last:
             trainer.should_stop = True

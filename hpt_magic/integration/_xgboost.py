@@ -31,7 +31,12 @@ class XGBoostCallback(xgboost.callback.TrainingCallback):
         if isinstance(value, tuple):  # xgb.cv logs (mean, std)
             value = value[0]
         step = model.num_boosted_rounds() - 1
-        return report(value, step, model if self.checkpoint else None)
+        stop = report(value, step, model if self.checkpoint else None)
+        if stop and hasattr(model, "cvfolds") and model.attr("best_iteration") is None:
+            # xgb.cv cuts its results at best_iteration when a callback stops it: keep every
+            # round trained (an early-stopping callback's own best is left as it set it).
+            model.best_iteration = epoch
+        return stop
 
 
 def _split(metric: str, evals_log: dict[str, Any]) -> tuple[str, str]:

@@ -54,6 +54,9 @@ def test_scikit_learn_api_stops_cleanly(binary):
     for trial, model in zip(study.trials, models):
         assert_pruned_with_curve(trial, [0, 1, 2])
         assert model.booster_.current_iteration() == 3
+        # LightGBM's own recording ran before the callback stopped training: every round
+        # trained is in evals_result_, the last one included.
+        assert len(model.evals_result_["valid_0"]["binary_logloss"]) == 3
 
 
 def test_unknown_validation_set_names_the_known_ones(binary):

@@ -61,3 +61,26 @@ def test_asha_prunes_a_poor_trial_and_the_callback_carries_nothing_over(binary):
     assert good.state is again.state is TrialState.COMPLETE, (good.error, again.error)
     assert sorted(good.intermediate) == sorted(again.intermediate) == list(range(EPOCHS))
     assert_pruned_with_curve(poor, [0])
+
+
+def test_only_fitting_reports_and_max_steps_alone_trains_to_the_end(binary):
+    X, y, Xv, yv = (torch.as_tensor(a) for a in binary)
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(X, y), batch_size=50)
+    valid = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(Xv, yv), batch_size=200)
+    batches = len(loader)
+
+    def objective(trial):
+        model = Classifier(tune.uniform(0.1, 0.2, name="lr"))
+        trainer = pl.Trainer(max_steps=3 * batches, callbacks=[CALLBACK], logger=False,
+                             enable_checkpointing=False, enable_progress_bar=False,
+                             enable_model_summary=False, num_sanity_val_steps=0)
+        trainer.fit(model, loader, valid)
+        assert trainer.global_step == 3 * batches  # max_epochs is -1: no early stop
+        return trainer.validate(model, valid, verbose=False)[0]["val_loss"]
+
+    study = Study(seed=0)
+    study.optimize(objective, n_trials=1)
+    trial = study.trials[0]
+    assert trial.state is TrialState.COMPLETE, trial.error
+    # Three epochs fitted: three points; validate() after fit trained nothing and adds none.
+    assert sorted(trial.intermediate) == [0, 1, 2]

@@ -119,3 +119,21 @@ def test_outside_a_trial_it_only_trains(binary):
 def test_bad_metric_is_a_tune_error(binary):
     with pytest.raises(TuneError, match="valid-auc"):
         train(binary, 0.3, tune.xgboost_callback("valid-auc"))
+
+
+def test_xgb_cv_keeps_every_round_of_a_pruned_trial(binary):
+    X, y, _, _ = binary
+    results = []
+
+    def objective(trial):
+        params = {"objective": "binary:logistic", "eval_metric": "logloss", "nthread": 1,
+                  "eta": tune.uniform(0.1, 0.5, name="eta")}
+        cv = xgb.cv(params, xgb.DMatrix(X, label=y), ROUNDS, nfold=2,
+                    callbacks=[tune.xgboost_callback("test-logloss")])
+        results.append(cv)
+        return float(cv["test-logloss-mean"].iloc[-1])
+
+    study = Study(scheduler=StopAfter(2), seed=0)
+    study.optimize(objective, n_trials=1)
+    assert_pruned_with_curve(study.trials[0], [0, 1, 2])
+    assert len(results[0]) == 3  # the three rounds trained, not cut at a missing best
