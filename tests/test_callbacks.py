@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy as copy_module
+import pickle
 import struct
 from pathlib import Path
 
@@ -157,3 +159,36 @@ def test_make_logger_names_and_errors(tmp_path):
         make_logger("wandb")
     with pytest.raises(TuneError, match="does not take these options"):
         make_logger("tensorboard", colour="red")
+
+
+def test_mlflow_final_values_end_each_metric_curve_at_the_last_step(file_store):
+    study = Study(name="mo-mlflow", directions=["min", "min"], objectives=["f1", "f2"], seed=0)
+    study.subscribe(MLflowCallback(file_store))
+
+    def objective(trial):
+        x = trial.suggest_float("x", 0, 1)
+        for step in range(3):
+            trial.report({"f1": x * (3 - step), "f2": 1 - x}, step=step)
+        return {"f1": x, "f2": (1 - x) ** 2}
+
+    study.optimize(objective, n_trials=1)
+    client, runs = mlflow_runs(file_store, "mo-mlflow")
+    trial = study.trials[0]
+    history = client.get_metric_history(runs[0].info.run_id, "f2")
+    # One point per step; the returned value is the curve's last point, not a second step 0.
+    assert sorted(m.step for m in history) == [0, 1, 2, 2]
+    assert [m.value for m in history if m.step == 0] == pytest.approx([1 - trial.params["x"]])
+
+
+@pytest.mark.parametrize("make", [lambda tmp: MLflowCallback((tmp / "mlruns").as_uri()),
+                                  lambda tmp: TensorBoardCallback(tmp / "runs")])
+def test_a_logger_copies_as_a_new_logger_with_its_settings(tmp_path, monkeypatch, make):
+    # What scikit-learn's clone and joblib do to a search that holds the logger.
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    logger = make(tmp_path)
+    study = Study(name="copied", seed=0)
+    study.subscribe(logger)
+    study.optimize(objective, n_trials=1)
+    for copy in (pickle.loads(pickle.dumps(logger)), copy_module.deepcopy(logger)):
+        assert type(copy) is type(logger) and repr(copy) == repr(logger)
+        assert copy.metric == logger.metric and not copy._open and not copy._done

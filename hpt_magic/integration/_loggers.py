@@ -52,6 +52,15 @@ class _TrialLogger(ABC):
         self._open: dict[tuple[str, int], Any] = {}
         self._done: set[tuple[str, int]] = set()
 
+    @abstractmethod
+    def _config(self) -> dict[str, Any]:
+        """The keyword arguments that build a logger like this one."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # A copy (pickling, copy.deepcopy, scikit-learn's clone of a search that holds it) is
+        # a new logger with the same settings: the runs this one has open stay its own.
+        return _rebuild, (type(self), self._config())
+
     def __call__(self, *args: Any) -> None:
         if len(args) == 1 and isinstance(args[0], Event):
             self._on_event(args[0])
@@ -202,11 +211,12 @@ class MLflowCallback(_TrialLogger):
         self._log_params(handle, trial)
         now = int((trial.finished or time.time()) * 1000)
         metrics = []
+        # At the last step: a metric that was also reported per step ends its curve there.
+        step = int(trial.last_step) if trial.last_step is not None else 0
         if trial.value is not None and math.isfinite(trial.value):
-            step = trial.last_step if trial.last_step is not None else 0
-            metrics.append(Metric("score", float(trial.value), now, int(step)))
+            metrics.append(Metric("score", float(trial.value), now, step))
         # Every objective and metric the trial returned (several objectives, constraints).
-        metrics += [Metric(k, float(v), now, 0) for k, v in trial.metrics.items()
+        metrics += [Metric(k, float(v), now, step) for k, v in trial.metrics.items()
                     if math.isfinite(v) and k not in ("score", self.metric)]
         tags = [RunTag("hpt_magic.state", trial.state.value)]
         if trial.error:
@@ -214,6 +224,10 @@ class MLflowCallback(_TrialLogger):
         self.client.log_batch(handle["run_id"], metrics=metrics, tags=tags)
         self.client.set_terminated(handle["run_id"], _MLFLOW_STATUS.get(trial.state, "FINISHED"),
                                    end_time=now)
+
+    def _config(self) -> dict[str, Any]:
+        return {"tracking_uri": self.tracking_uri, "experiment": self.experiment,
+                "metric": self.metric}
 
     def __repr__(self) -> str:
         return f"MLflowCallback(tracking_uri={self.tracking_uri!r}, experiment={self.experiment!r})"
@@ -274,8 +288,15 @@ class TensorBoardCallback(_TrialLogger):
         handle.add_text("state", trial.state.value + (f": {trial.error}" if trial.error else ""))
         handle.close()
 
+    def _config(self) -> dict[str, Any]:
+        return {"logdir": self.logdir, "metric": self.metric}
+
     def __repr__(self) -> str:
         return f"TensorBoardCallback(logdir={self.logdir!r})"
+
+
+def _rebuild(cls: type[_TrialLogger], config: dict[str, Any]) -> _TrialLogger:
+    return cls(**config)
 
 
 def _hparam(value: Any) -> bool | int | float | str:
