@@ -95,6 +95,17 @@ class _KerasTunerPort(Tuner):
     project runs only the trials its search has left, and a finished search runs none.
     """
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # Keras Tuner runs a trial through run_trial; nothing here calls it, so an override
+        # would be silently skipped: refuse it where it is written.
+        if "run_trial" in vars(cls):
+            raise TuneError(
+                f"{cls.__name__}: overriding run_trial is not supported (the search never "
+                "calls it). Move the training into a HyperModel subclass: build(hp) makes the "
+                "model, fit(hp, model, *args, **kwargs) trains it and returns the score or "
+                "the History, and the tuner runs it for each trial.")
+
     def __init__(self, hypermodel: Any, objective: Any, max_trials: int | None,
                  seed: int | None, sampler: Sampler, directory: str | os.PathLike | None,
                  project_name: str | None, overwrite: bool, options: Mapping[str, Any],

@@ -3,7 +3,14 @@
 import pytest
 
 import hpt_magic.keras_tuner as kt
-from hpt_magic import GPSampler, GridSampler, HyperbandScheduler, RandomSampler, TrialState
+from hpt_magic import (
+    GPSampler,
+    GridSampler,
+    HyperbandScheduler,
+    RandomSampler,
+    TrialState,
+    TuneError,
+)
 
 keras = pytest.importorskip("keras")
 
@@ -90,3 +97,13 @@ def test_grid_search_without_max_trials_runs_the_whole_grid(binary):
     points = [tuple(sorted(t.params.items())) for t in tuner.study.trials]
     assert len(points) == len(set(points)) == 4
     assert_best_model_predicts(tuner, Xv)
+
+
+def test_overriding_run_trial_is_refused_where_it_is_written():
+    with pytest.raises(TuneError, match="overriding run_trial is not supported.*HyperModel"):
+        class MyTuner(kt.RandomSearch):
+            def run_trial(self, trial, *args, **kwargs):
+                return {"val_accuracy": 0.5}
+
+    class Quiet(kt.RandomSearch):  # other subclasses stay allowed
+        pass
