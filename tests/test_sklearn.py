@@ -190,11 +190,16 @@ def test_scheduler_with_warm_start_estimators(iris):
                          n_trials=2, cv=2, random_state=0).fit(X, y)
     assert list(boost.cv_results_["n_steps"]) == [3, 2]
     assert boost.best_estimator_.n_estimators_ == (6 if boost.best_index_ == 0 else 4)
-    pipe = Pipeline([("scale", StandardScaler()), ("clf", LogisticRegression())])
+    # The best estimator is trained step by step, then given back the candidate's settings:
+    # fitted again, it trains afresh as the user configured it.
+    assert not boost.best_estimator_.warm_start
+    pipe = Pipeline([("scale", StandardScaler()), ("clf", LogisticRegression(max_iter=50))])
     logistic = TuneSearchCV(pipe, {"clf__C": Float(0.1, 10)}, scheduler=StopOdd(), max_steps=4,
                             n_trials=2, cv=2, random_state=0).fit(X, y)
     assert list(logistic.cv_results_["n_steps"]) == [4, 2]
-    assert logistic.best_estimator_.named_steps["clf"].warm_start
+    clf = logistic.best_estimator_.named_steps["clf"]
+    assert clf.n_iter_[0] <= 4  # one iteration per step
+    assert not clf.warm_start and clf.max_iter == 50
 
 
 def test_scheduler_needs_a_stepwise_estimator(iris):

@@ -64,8 +64,13 @@ class _Stepper:
         self.model, (self.how, self.param) = model, kind
         self.max_steps, self.classes = max_steps, classes
         prefix = self.param.rpartition("__")[0] + "__" if "__" in self.param else ""
+        #: The settings stepping changes, as the candidate had them (see restore).
+        self.settings: dict[str, Any] = {}
         if self.how != "partial_fit":
+            self.settings[prefix + "warm_start"] = model.get_params()[prefix + "warm_start"]
             model.set_params(**{prefix + "warm_start": True})
+        if self.how == "repeat":
+            self.settings[self.param] = model.get_params()[self.param]
         if self.how == "grow":
             self.total = int(model.get_params()[self.param])
         elif self.how == "repeat":
@@ -83,6 +88,12 @@ class _Stepper:
                 n = max(1, math.ceil(self.total * (step + 1) / self.max_steps))
                 self.model.set_params(**{self.param: n})
             self.model.fit(X, y, **fit_params)
+
+    def restore(self) -> None:
+        """Give the trained model back the settings stepping changed (``warm_start``, one
+        iteration per ``fit``): fitted again, it trains as the candidate would. A grown
+        resource keeps the size it was trained to."""
+        self.model.set_params(**self.settings)
 
 
 def _step_kind(estimator: Any) -> tuple[str, str]:
@@ -187,6 +198,7 @@ def _fit_stepwise(search: TuneSearchCV, X: Any, y: Any, params: dict[str, Any]) 
         for step in range(max(1, n_steps[search.best_index_])):
             stepper.step(step, X, y, params)
         search.refit_time_ = time.time() - started
+        stepper.restore()
         search.best_estimator_ = best
         if hasattr(best, "feature_names_in_"):
             search.feature_names_in_ = best.feature_names_in_
