@@ -309,3 +309,21 @@ def test_tune_list_shows_when_each_study_was_created(shell, capsys):
 def test_a_key_value_error_gives_an_example_of_its_own_option(shell):
     r = run(shell, "--plot none --log tensorboard --log-args runs", "x = tune.uniform(0, 1)\nx\n")
     assert "Example: --log-args 'logdir=runs'" in str(error_of(r))
+
+
+def test_line_magics_open_a_study_whose_name_has_a_space(shell, capsys):
+    from matplotlib.figure import Figure
+
+    cell = "x = tune.uniform(0, 1)\nx\n"
+    assert run(shell, "--plot none --quiet --study 'my study' --trials 2", cell).success
+    assert run(shell, "--plot none --quiet --study other --trials 2", cell).success
+    shown = []
+    shell.display_formatter.formatters["image/png"].for_type(Figure, shown.append)
+    try:
+        shell.run_line_magic("tune_plot", "'my study' --kind edf")
+        shell.run_line_magic("tune_compare", "\"my study\" other")
+    finally:
+        shell.display_formatter.formatters["image/png"].pop(Figure)
+    assert len(shown) == 2
+    with pytest.raises(UsageError, match="Close the quote"):
+        shell.run_line_magic("tune_plot", "'my study")

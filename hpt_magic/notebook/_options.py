@@ -7,6 +7,7 @@ import argparse
 import importlib
 import json
 import os
+import shlex
 import sys
 from typing import Any
 
@@ -109,10 +110,19 @@ def objectives_of(args: Any) -> dict[str, Any]:
 def _options(line: str, names: tuple[str, ...]) -> tuple[list[str], dict[str, str]]:
     """The words of ``line`` and the values of the options ``names`` taken out of them.
 
+    Words are split as a shell splits them, so that a quoted name may hold spaces (as
+    ``%%tune --study 'my study'`` allows).
+
     >>> _options("a b --kind edf", ("--kind",))
     (['a', 'b'], {'--kind': 'edf'})
+    >>> _options('"my study" --storage files/s.db', ("--storage",))
+    (['my study'], {'--storage': 'files/s.db'})
     """
-    words, options = line.split(), {}
+    try:
+        words = shlex.split(line)
+    except ValueError as exc:  # an unmatched quote
+        raise UsageError(f"Cannot read {line!r}: {exc}. Close the quote.") from None
+    options = {}
     for name in names:
         if name in words:
             i = words.index(name)
