@@ -126,8 +126,9 @@ class _KerasTunerPort(Tuner):
         score it."""
         left = None
         if self.max_trials is not None:
+            # Trials run: a repeat recorded with an earlier trial's score is not one.
             done = sum(t.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAILED)
-                       for t in self.study.trials)
+                       and "repeat_of" not in t.user_attrs for t in self.study.trials)
             left = max(0, self.max_trials - done)
         self._optimize(left, fit_args, fit_kwargs)
 

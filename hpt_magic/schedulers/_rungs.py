@@ -150,7 +150,8 @@ class BracketScheduler(Scheduler, ABC):
         """Put a continued study's earlier trials on their brackets' rungs, once."""
         for t in study.trials:
             b = t.user_attrs.get("bracket")
-            if not t.state.finished or not isinstance(b, int) or not 0 <= b < len(self._counts):
+            if (not t.state.finished or not isinstance(b, int) or not 0 <= b < len(self._counts)
+                    or "repeat_of" in t.user_attrs):
                 continue
             self._counts[b] += 1
             rung, rungs = 0, self._brackets[b]
@@ -192,4 +193,8 @@ class BracketScheduler(Scheduler, ABC):
         return CONTINUE if go else STOP
 
     def on_trial_finished(self, study: Study, trial: Trial) -> None:
-        self._next.pop(trial.number, None)
+        dealt = self._next.pop(trial.number, None)
+        if dealt is not None and "repeat_of" in trial.user_attrs:
+            # Recorded with an earlier trial's score, never run: its place in the bracket goes
+            # to the next trial.
+            self._counts[dealt[0]] -= 1

@@ -2,7 +2,7 @@ from collections import Counter
 
 import pytest
 
-from hpt_magic import Float, Study, TrialPruned, TuneError
+from hpt_magic import Choice, Float, Int, Study, TrialPruned, TuneError, tune
 from hpt_magic.schedulers import HyperbandScheduler
 
 
@@ -86,3 +86,22 @@ def test_a_bracket_short_of_its_share_is_filled_first():
     hb._counts = [12, 1, 0]  # bracket 0 ran ahead into the second round
     dealt = [study.ask().user_attrs["bracket"] for _ in range(10)]
     assert dealt == [1, 1, 1, 1, 2, 2, 2, 0, 0, 0]
+
+
+def test_a_reused_repeat_leaves_its_bracket_place_to_the_next_trial():
+    def objective(trial):
+        for step in tune.steps(9):
+            tune.report(float(step))
+        return 0.0
+
+    def brackets(space, n):
+        study = Study(space=space, sampler="random", seed=0, scheduler="hyperband", max_steps=9)
+        study.optimize(objective, n_trials=n)
+        reused = sum("repeat_of" in t.user_attrs for t in study.trials)
+        return [t.user_attrs["bracket"] for t in study.trials
+                if "repeat_of" not in t.user_attrs], reused
+
+    ran, reused = brackets({"k": Choice(["a", "b", "c"]), "n": Int(1, 3)}, 9)
+    assert reused > 0  # this small space makes the random sampler repeat itself
+    # The trials that ran are dealt as in a space without repeats.
+    assert ran == brackets({"x": Float(0, 1)}, len(ran))[0]
