@@ -11,7 +11,6 @@ samplers call :meth:`Distribution.to_unit`, :meth:`~Distribution.from_unit`,
 
 from __future__ import annotations
 
-import itertools
 import math
 import operator
 import sys
@@ -27,6 +26,12 @@ from .exceptions import SpaceError
 __all__ = ["Distribution", "Float", "Int", "Choice", "Grid", "ParameterGrid", "from_json",
            "check_space", "check_compatible"]
 
+
+#: The bounds of an ``Int``: its values are 64-bit integers.
+INT64_MAX = 2**63 - 1
+#: The most values an ``Int`` may have: levels are counted in float64 then cast to int64,
+#: which stays exact up to the last level only below 2**63.
+MAX_INT_LEVELS = 2**62
 
 #: Share of random draws near a parameter's prior, and their width on the unit interval: a
 #: good guess starts the search near it, a misleading one costs half of the random trials.
@@ -100,7 +105,9 @@ class Distribution(ABC):
         n = self._levels()
         if isinstance(u, (float, int)):  # one value (every trial): no array round trip
             return np.int64(min(max(math.floor(u * n), 0), n - 1))
-        return np.floor(np.asarray(u, dtype=float) * n).clip(0, n - 1).astype(np.int64)
+        # Clipped as integers: n - 1 as a float may round up to n.
+        u = np.clip(np.asarray(u, dtype=float), 0.0, 1.0)
+        return np.minimum(np.floor(u * n).astype(np.int64), n - 1)
 
     def level_units(self, k: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Where levels ``k`` sit in the unit interval: ``(centre, lower edge, upper edge)``."""
@@ -297,6 +304,13 @@ class Int(Distribution):
             raise SpaceError(f"Int: bounds must be integers, got low={low!r}, high={high!r}.")
         if int(step) != step or step < 1:
             raise SpaceError(f"Int: step={step!r} must be a positive integer.")
+        if not -INT64_MAX - 1 <= int(low) <= int(high) <= INT64_MAX \
+                or (int(high) - int(low)) // int(step) >= MAX_INT_LEVELS:
+            raise SpaceError(
+                f"Int: the range [{low}, {high}] is too large for the 64-bit numbers the "
+                "samplers count its values in: the bounds must lie within +-(2**63 - 1) and "
+                "the range may hold at most 2**62 values (about 4.6e18). Narrow the range, or "
+                "draw a Float on a log scale and round it in the objective.")
         if log and step != 1:
             raise SpaceError("Int: step and log=True cannot be combined. Choose one.")
         self.low, self.high, self.log, self.step = int(low), int(high), bool(log), int(step)
@@ -324,7 +338,9 @@ class Int(Distribution):
             return super().level_index(u)
         lo, hi = self._log_range()
         v = np.round(np.exp(lo + np.asarray(u, dtype=float) * (hi - lo)))
-        return (v.clip(self.low, self.high) - self.low).astype(np.int64)
+        # Clipped again as integers: near 2**62 a float misses the last values.
+        k = v.clip(self.low, self.high).astype(np.int64) - self.low
+        return k.clip(0, self.n_levels - 1)
 
     def level_units(self, k: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if not self.log:
@@ -345,11 +361,17 @@ class Int(Distribution):
         return list(range(self.low, self.high + 1, self.step))
 
     def contains(self, value: Any) -> bool:
-        try:
-            v = float(value)
-        except (TypeError, ValueError):
-            return False
-        return v == int(v) and self.low <= v <= self.high and (int(v) - self.low) % self.step == 0
+        if isinstance(value, (int, np.integer)):
+            v = int(value)  # exact: a float loses the last digits of a large integer
+        else:
+            try:
+                f = float(value)
+            except (TypeError, ValueError):
+                return False
+            if not f.is_integer():
+                return False
+            v = int(f)
+        return self.low <= v <= self.high and (v - self.low) % self.step == 0
 
     def clip(self, value: Any) -> int:
         v = int(round(min(self.high, max(self.low, float(value)))))
@@ -541,12 +563,20 @@ class ParameterGrid:
 
     def __init__(self, space: Mapping[str, Distribution]) -> None:
         self.names = list(space)
-        self.values = [space[n].grid() for n in self.names]
+        self.values: list[Sequence[Any]] = []
+        #: How many values each parameter has (``len()`` of a range stops at sys.maxsize).
+        self.counts: list[int] = []
+        for dist in map(space.__getitem__, self.names):
+            # An integer range stays a lazy `range`: it may hold more values than memory.
+            values = range(dist.low, dist.high + 1, dist.step) if isinstance(dist, Int) \
+                else dist.grid()
+            self.values.append(values)
+            self.counts.append(dist.n_levels if isinstance(dist, Int) else len(values))
 
     @property
     def size(self) -> int:
         """The number of points (an exact Python integer)."""
-        return math.prod(map(len, self.values)) if self.values else 0
+        return math.prod(self.counts) if self.values else 0
 
     def __len__(self) -> int:
         size = self.size
@@ -565,12 +595,12 @@ class ParameterGrid:
         if not 0 <= index < size:
             raise IndexError(f"grid index out of range (the grid has {size} points)")
         out = {}
-        for name, vals in zip(reversed(self.names), reversed(self.values)):
-            index, k = divmod(index, len(vals))
+        for name, vals, count in zip(reversed(self.names), reversed(self.values),
+                                     reversed(self.counts)):
+            index, k = divmod(index, count)
             out[name] = vals[k]
         return {n: out[n] for n in self.names}
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
-        if not self.values:
-            return iter(())
-        return (dict(zip(self.names, combo)) for combo in itertools.product(*self.values))
+        # By index: itertools.product would copy every integer range into memory first.
+        return map(self.__getitem__, range(self.size))

@@ -1,3 +1,4 @@
+import itertools
 import math
 
 import numpy as np
@@ -61,6 +62,9 @@ def test_steps_and_ints_are_respected():
     (lambda: Choice("abc"), "must be a list"),
     (lambda: Float(0, 1, default=2), "outside"),
     (lambda: Choice(["a"], default="b"), "not one of"),
+    (lambda: Int(-10**20, 10**20), "64-bit"),
+    (lambda: Int(0, 2**63), "64-bit"),
+    (lambda: Int(-2**62, 2**62), "at most 2\\*\\*62 values"),
 ])
 def test_invalid_distributions_raise_clear_errors(make, fragment):
     with pytest.raises(SpaceError, match=fragment):
@@ -175,3 +179,19 @@ def test_parameter_grid_indexing_matches_iteration():
     g = ParameterGrid({"a": Int(1, 3), "b": Choice(["x", "y"]), "c": Grid([0.5, 1.5])})
     assert list(g) == [g[i] for i in range(len(g))] == [g[i - len(g)] for i in range(len(g))]
     assert ParameterGrid({}).size == len(ParameterGrid({})) == 0
+
+
+def test_a_parameter_grid_of_a_huge_integer_range_lists_no_value():
+    g = ParameterGrid({"n": Int(0, 10**18), "act": Choice(["relu", "tanh"])})
+    assert g.size == 2 * (10**18 + 1)
+    assert g[-1] == {"n": 10**18, "act": "tanh"}
+    assert list(itertools.islice(g, 3)) == [g[0], g[1], g[2]]
+
+
+def test_the_last_values_of_a_huge_integer_range_are_exact():
+    d = Int(0, 2**62 - 1)
+    assert d.contains(d.high) and not d.contains(d.high + 1)
+    assert d.level_index(np.array([0.0, 1.0])).tolist() == [0, d.n_levels - 1]
+    assert d.from_unit(1.0) == d.high
+    log = Int(1, 2**62, log=True)
+    assert log.level_index(np.array([1.0])).tolist() == [log.n_levels - 1]
