@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from ._stored import LABEL_KEY, is_label, restore, stored_form
 from .exceptions import SpaceError
 
 __all__ = ["Distribution", "Float", "Int", "Choice", "Grid", "ParameterGrid", "from_json",
@@ -150,6 +151,14 @@ class Distribution(ABC):
     def to_json(self) -> dict[str, Any]:
         """A JSON-able description, the inverse of :func:`from_json`."""
 
+    def to_stored(self, value: Any) -> Any:
+        """``value`` as a study file stores it: JSON data (see :mod:`hpt_magic._stored`)."""
+        return stored_form(value)
+
+    def from_stored(self, data: Any) -> Any:
+        """The value that stored ``data`` stands for: the inverse of :meth:`to_stored`."""
+        return restore(data)
+
     def __eq__(self, other: object) -> bool:
         # The prior is a hint for sampling, not part of what the values mean.
         return type(other) is type(self) and _shape(other) == _shape(self)
@@ -161,7 +170,8 @@ class Distribution(ABC):
         return data
 
     def __hash__(self) -> int:
-        return hash(repr(self))
+        # By the shape, as equality: a choice read from a file equals the one a cell defines.
+        return hash((type(self).__name__, repr(_shape(self))))
 
 
 def _shape(dist: Distribution) -> Any:
@@ -390,13 +400,21 @@ class Int(Distribution):
 
 
 class Choice(Distribution):
-    """One of a list of options (strings, numbers, booleans or None).
+    """One of a list of options: strings, numbers, booleans, None, tuples or any object (a
+    class, a function, an estimator).
+
+    A study file holds an option that JSON cannot by its label (the class's name, or its
+    ``repr``); a kernel that defines the options gets its own objects back, a kernel that only
+    reads the file sees the labels (see :mod:`hpt_magic._stored`).
 
     Examples
     --------
     >>> c = Choice(["relu", "tanh"])
     >>> c.default, c.from_unit(0.9)
     ('relu', 'tanh')
+    >>> hidden = Choice([(32,), (64, 64)])
+    >>> hidden.to_stored((64, 64)), hidden.from_stored([64, 64])
+    ([64, 64], (64, 64))
     """
 
     is_grid = False
@@ -414,25 +432,80 @@ class Choice(Distribution):
             raise SpaceError(
                 f"{type(self).__name__}: options {options!r} contain duplicates. List each once.")
         self.options = options
-        if default is None:
-            default = options[0]
-        elif default not in options:
+        i = 0 if default is None else self.find(default)
+        if i is None:
             raise SpaceError(
                 f"{type(self).__name__}: default={default!r} is not one of {options!r}.")
-        self.default = default
+        self.default = options[i]
 
     def __len__(self) -> int:
         return len(self.options)
 
+    def find(self, value: Any) -> int | None:
+        """The position of the option that ``value`` is, or ``None``.
+
+        The option itself first, then an equal one (of the same type first), then one with
+        the same stored form: a value read from a study file (a list for a tuple, a label
+        for a class) finds its option. Arrays compare whole; a comparison that raises or
+        gives no single truth value is no match.
+        """
+        options = self.options
+        for i, o in enumerate(options):
+            if o is value:
+                return i
+        for i, o in enumerate(options):
+            if type(o) is type(value) and _equal(o, value):
+                return i
+        for i, o in enumerate(options):
+            if _equal(o, value):
+                return i
+        stored = stored_form(value)
+        for i, form in enumerate(self._stored_options()):
+            if form == stored:
+                return i
+        return None
+
     def index(self, value: Any) -> int:
-        """The position of ``value`` among the options."""
-        for i, o in enumerate(self.options):
-            if o == value and type(o) is type(value):
-                return i
-        for i, o in enumerate(self.options):
-            if o == value:
-                return i
-        raise SpaceError(f"{value!r} is not one of the options {self.options!r}.")
+        """The position of ``value`` among the options (see :meth:`find`)."""
+        i = self.find(value)
+        if i is None:
+            raise SpaceError(f"{value!r} is not one of the options {self.options!r}.")
+        return i
+
+    def _stored_options(self) -> list[Any]:
+        # Kept on the instance, as _shape. Options of one label (two lambdas) are told apart
+        # by a number, so that each has its own stored form.
+        forms = self.__dict__.get("_forms")
+        if forms is None:
+            forms, labels = [], set()
+            for option in self.options:
+                form = stored_form(option)
+                if is_label(form):
+                    label, k = form[LABEL_KEY], 1
+                    while label in labels:
+                        k += 1
+                        label = f"{form[LABEL_KEY]} ({k})"
+                    labels.add(label)
+                    form = {LABEL_KEY: label}
+                forms.append(form)
+            self.__dict__["_forms"] = forms
+        return forms
+
+    def to_stored(self, value: Any) -> Any:
+        i = self.find(value)
+        return stored_form(value) if i is None else self._stored_options()[i]
+
+    def from_stored(self, data: Any) -> Any:
+        value = restore(data)
+        i = self.find(value)
+        return value if i is None else self.options[i]
+
+    def with_prior(self, prior: Any) -> Distribution:
+        i = None if prior is None else self.find(prior)
+        return super().with_prior(prior if i is None else self.options[i])
+
+    def _prior_json(self) -> dict[str, Any]:
+        return {} if self.prior is None else {"prior": self.to_stored(self.prior)}
 
     @property
     def n_levels(self) -> int:
@@ -451,17 +524,40 @@ class Choice(Distribution):
         return list(self.options)
 
     def contains(self, value: Any) -> bool:
-        return any(o == value for o in self.options)
+        return self.find(value) is not None
 
     def clip(self, value: Any) -> Any:
         return self.options[self.index(value)]
 
     def to_json(self) -> dict[str, Any]:
-        return {"type": "grid" if self.is_grid else "choice", "options": list(self.options),
-                **self._prior_json()}
+        data = {"type": "grid" if self.is_grid else "choice",
+                "options": list(self._stored_options())}
+        # JSON has no tuples: which options were, so that a kernel that only reads the file
+        # gets them back as tuples.
+        tuples = [i for i, o in enumerate(self.options) if isinstance(o, tuple)]
+        if tuples:
+            data["tuples"] = tuples
+        return {**data, **self._prior_json()}
+
+    def _identity(self) -> Any:
+        # The stored forms: a choice read from a file equals the one that a cell defines
+        # (a list for a tuple, a label for a class), and arrays compare without ambiguity.
+        return self._stored_options()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.options!r})"
+
+
+def _equal(a: Any, b: Any) -> bool:
+    """``a == b`` for options, without raising: numpy values and arrays compare whole; a
+    comparison that gives no single truth value is no match."""
+    try:
+        if isinstance(a, (np.ndarray, np.generic)) or isinstance(b, (np.ndarray, np.generic)):
+            return bool(np.array_equal(a, b))
+        same = a == b
+        return type(same) in (bool, np.bool_) and bool(same)
+    except Exception:
+        return False
 
 
 class Grid(Choice):
@@ -484,10 +580,11 @@ def from_json(data: Mapping[str, Any]) -> Distribution:
         dist = Float(data["low"], data["high"], log=data["log"], step=data.get("step"))
     elif kind == "int":
         dist = Int(data["low"], data["high"], log=data["log"], step=data.get("step", 1))
-    elif kind == "choice":
-        dist = Choice(data["options"])
-    elif kind == "grid":
-        dist = Grid(data["options"])
+    elif kind in ("choice", "grid"):
+        options = restore(data["options"])
+        for i in data.get("tuples", ()):
+            options[i] = tuple(options[i])
+        dist = (Grid if kind == "grid" else Choice)(options)
     else:
         raise SpaceError(f"Unknown distribution type {kind!r} in a stored study.")
     return dist.with_prior(data.get("prior"))

@@ -263,3 +263,29 @@ def test_a_corrupt_study_file_is_one_clear_error(shell, tmp_path):
     err = error_of(r)
     assert isinstance(err, UsageError) and "not a study database" in str(err)
     assert (tmp_path / "notes.db").read_text().startswith("my notes")
+
+
+CLASSES = "class Forest:\n    pass\nclass Boosting:\n    pass\n"
+CHOICE_OF_CLASSES = ("est = tune.choice([Forest, Boosting])\nx = tune.uniform(0, 1)\n"
+                     "x + (est is Forest)")
+
+
+def test_a_choice_of_classes_runs_in_the_default_file_and_continues(shell, capsys):
+    shell.run_cell(CLASSES)
+    line = "--trials 4 --sampler random --seed 0 --study s --plot none"
+    r = run(shell, line, CHOICE_OF_CLASSES)
+    assert r.success, error_of(r)
+    study = shell.user_ns["study"]
+    assert study.counts()["complete"] == 4 and study.counts()["running"] == 0
+    out = capsys.readouterr().out
+    assert "est=Forest" in out or "est=Boosting" in out
+    # The class cell run again defines other classes of the same names: no edit, and the
+    # earlier trials hold the new classes.
+    shell.run_cell(CLASSES)
+    r = run(shell, line, CHOICE_OF_CLASSES)
+    assert r.success, error_of(r)
+    assert capsys.readouterr().out.startswith("continuing study 's': 4 earlier trials")
+    study = shell.user_ns["study"]
+    assert len(study.trials) == 8 and study.space_version == 0
+    assert {t.params["est"] for t in study.trials} <= {shell.user_ns["Forest"],
+                                                      shell.user_ns["Boosting"]}

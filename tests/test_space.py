@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 
-from hpt_magic import Choice, Float, Grid, Int, ParameterGrid, SpaceError
+from hpt_magic import Choice, Float, Grid, Int, ParameterGrid, SpaceError, Study
 from hpt_magic.distributions import check_space, from_json
 
 
@@ -195,3 +195,30 @@ def test_the_last_values_of_a_huge_integer_range_are_exact():
     assert d.from_unit(1.0) == d.high
     log = Int(1, 2**62, log=True)
     assert log.level_index(np.array([1.0])).tolist() == [log.n_levels - 1]
+
+
+# -- options that compare in unusual ways --------------------------------------------------------
+def test_options_mixing_numpy_values_tuples_and_arrays_compare_without_error():
+    mixed = Choice([None, (1, 2), np.float64(0.5)])
+    assert [mixed.index(v) for v in (None, (1, 2), 0.5, np.float64(0.5))] == [0, 1, 2, 2]
+    assert not mixed.contains((1, 3))
+    arrays = Choice([np.array([1, 2]), np.array([3, 4])], default=np.array([3, 4]))
+    assert arrays.index(np.array([3, 4])) == 1 and arrays.default is arrays.options[1]
+    assert not arrays.contains(np.array([5, 6])) and not arrays.contains(None)
+    # A value read from a study file: the array as a list, the tuple as a list.
+    assert arrays.from_stored([1, 2]) is arrays.options[0]
+    assert mixed.from_stored([1, 2]) == (1, 2) and mixed.to_stored((1, 2)) == [1, 2]
+    assert from_json(arrays.to_json()) == arrays and from_json(mixed.to_json()) == mixed
+
+
+@pytest.mark.parametrize("sampler", ["random", "tpe", "gp", "grid"])
+def test_a_study_runs_on_options_mixing_numpy_values_tuples_and_arrays(sampler):
+    space = {"c": Choice([None, (1, 2), np.float64(0.5)]),
+             "w": Choice([np.array([1, 2]), np.array([3, 4])])}
+    study = Study(space=space, sampler=sampler, seed=0)
+    study.enqueue({"c": (1, 2), "w": np.array([3, 4])})
+    study.optimize(lambda t: float(t.params["w"][0]) + (t.params["c"] is None), n_trials=12)
+    run = [t for t in study.trials if "repeat_of" not in t.user_attrs]
+    assert len(run) == 6  # every point once, then the space is used up
+    assert study.counts()["complete"] == len(study.trials)
+    assert study.trials[0].params["w"] is space["w"].options[1]

@@ -198,7 +198,7 @@ class Study(AskTellMixin, RunMixin, SpaceEditMixin, ResultsMixin):
         if rec is not None:  # what other kernels queued or edited meanwhile
             self._attrs = dict(rec["attrs"])
             self._queue = list(self._attrs.get("queue", []))
-            self._known.update(space_from_json(rec["space"]))
+            self._take_stored(space_from_json(rec["space"]))
         self._recover_orphans()
         stored = self.storage.load_trials(self._id, self._known)
         mine = {t.number: t for t in self._trials}
