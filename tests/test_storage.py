@@ -1,5 +1,6 @@
 import multiprocessing as mp
 import sqlite3
+import time
 
 import pytest
 
@@ -350,3 +351,27 @@ def test_a_define_by_run_choice_of_classes_leaves_no_trial_running(tmp_path):
     reopened.optimize(_forest_first, n_trials=5)
     assert reopened.counts()["complete"] == 3  # the last point of the space, then exhausted
     assert {t.params["est"] for t in reopened.trials} == {Forest, Boosting, len}
+
+
+class _ShareGone(InMemoryStorage):
+    """A storage of the user's that cannot write trial 0's result (not a StorageError)."""
+
+    def finish_trial(self, trial):
+        if trial.number == 0:
+            raise OSError("the network share holding the study is gone")
+
+
+def _first_ends_first(trial):
+    time.sleep(0.05 if trial.number == 0 else 30)
+    return trial.params["x"]
+
+
+def test_a_write_that_fails_leaves_the_other_trials_of_the_run_finished():
+    study = Study(space={"x": Float(0, 1)}, storage=_ShareGone())
+    with pytest.raises(OSError, match="network share"):
+        study.optimize(_first_ends_first, n_trials=2, n_jobs=2)
+    # Trial 0 stays running, as its storage has it; trial 1 was still told.
+    assert [t.state for t in study.trials] == [TrialState.RUNNING, TrialState.INTERRUPTED]
+    time.sleep(1.0)  # a study takes in other writers' work at most once a second
+    study.optimize(lambda t: t.params["x"], n_trials=1)  # trial 0 is tried again quietly
+    assert study.trials[-1].state is TrialState.COMPLETE

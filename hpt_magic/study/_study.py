@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ..distributions import Distribution, check_space
-from ..exceptions import StorageError, TuneError
+from ..exceptions import TuneError
 from ..executors._scores import Objectives
 from ..samplers import Sampler, make_sampler
 from ..schedulers import Scheduler, make_scheduler
@@ -192,8 +192,8 @@ class Study(AskTellMixin, RunMixin, SpaceEditMixin, ResultsMixin):
                 try:
                     self.tell(trial, state=TrialState.INTERRUPTED,
                               error="its result could not be written to the study file")
-                except StorageError:
-                    pass  # still refused: the next refresh tries again
+                except Exception:
+                    pass  # still refused (any storage's error): the next refresh tries again
         rec = self.storage.get_study(self.name)
         if rec is not None:  # what other kernels queued or edited meanwhile
             self._attrs = dict(rec["attrs"])
