@@ -6,11 +6,14 @@ score or a time is written.
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["format_duration", "format_number", "format_value", "format_params"]
+from ._stored import label_of
+
+__all__ = ["format_duration", "format_number", "format_value", "format_params", "option_text"]
 
 
 def format_number(value: float | None, digits: int = 6) -> str:
@@ -28,16 +31,34 @@ def format_number(value: float | None, digits: int = 6) -> str:
 
 def format_value(value: Any, *, quote: bool = True) -> str:
     """A parameter value: a float to 4 significant digits, anything else as its ``repr``
-    (``quote``, in a ``name=value`` list) or its ``str`` (in a table cell).
+    (``quote``, in a ``name=value`` list) or as :func:`option_text` (in a table cell).
 
     Examples
     --------
     >>> format_value(0.000123456), format_value("relu"), format_value("relu", quote=False)
     ('0.0001235', "'relu'", 'relu')
+    >>> format_value(dict), format_value(len)
+    ('dict', 'len')
     """
     if isinstance(value, float):
         return format_number(value, 4)
-    return repr(value) if quote else str(value)
+    return repr(value) if quote and not _named(value) else option_text(value)
+
+
+def option_text(value: Any) -> str:
+    """An option as plain text: a class or function by its name, as a study file holds it
+    (``RandomForestClassifier``, not ``<class '...'>``), anything else as its ``str``.
+
+    Examples
+    --------
+    >>> option_text(dict), option_text((32,)), option_text(None)
+    ('dict', '(32,)', 'None')
+    """
+    return label_of(value) if _named(value) else str(value)
+
+
+def _named(value: Any) -> bool:
+    return inspect.isclass(value) or inspect.isroutine(value)
 
 
 def format_params(params: Mapping[str, Any]) -> str:

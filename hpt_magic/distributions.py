@@ -11,7 +11,6 @@ samplers call :meth:`Distribution.to_unit`, :meth:`~Distribution.from_unit`,
 
 from __future__ import annotations
 
-import itertools
 import math
 import operator
 import sys
@@ -22,11 +21,18 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from ._stored import LABEL_KEY, is_label, restore, stored_form
 from .exceptions import SpaceError
 
 __all__ = ["Distribution", "Float", "Int", "Choice", "Grid", "ParameterGrid", "from_json",
            "check_space", "check_compatible"]
 
+
+#: The bounds of an ``Int``: its values are 64-bit integers.
+INT64_MAX = 2**63 - 1
+#: The most values an ``Int`` may have: levels are counted in float64 then cast to int64,
+#: which stays exact up to the last level only below 2**63.
+MAX_INT_LEVELS = 2**62
 
 #: Share of random draws near a parameter's prior, and their width on the unit interval: a
 #: good guess starts the search near it, a misleading one costs half of the random trials.
@@ -100,7 +106,9 @@ class Distribution(ABC):
         n = self._levels()
         if isinstance(u, (float, int)):  # one value (every trial): no array round trip
             return np.int64(min(max(math.floor(u * n), 0), n - 1))
-        return np.floor(np.asarray(u, dtype=float) * n).clip(0, n - 1).astype(np.int64)
+        # Clipped as integers: n - 1 as a float may round up to n.
+        u = np.clip(np.asarray(u, dtype=float), 0.0, 1.0)
+        return np.minimum(np.floor(u * n).astype(np.int64), n - 1)
 
     def level_units(self, k: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Where levels ``k`` sit in the unit interval: ``(centre, lower edge, upper edge)``."""
@@ -143,6 +151,14 @@ class Distribution(ABC):
     def to_json(self) -> dict[str, Any]:
         """A JSON-able description, the inverse of :func:`from_json`."""
 
+    def to_stored(self, value: Any) -> Any:
+        """``value`` as a study file stores it: JSON data (see :mod:`hpt_magic._stored`)."""
+        return stored_form(value)
+
+    def from_stored(self, data: Any) -> Any:
+        """The value that stored ``data`` stands for: the inverse of :meth:`to_stored`."""
+        return restore(data)
+
     def __eq__(self, other: object) -> bool:
         # The prior is a hint for sampling, not part of what the values mean.
         return type(other) is type(self) and _shape(other) == _shape(self)
@@ -154,7 +170,8 @@ class Distribution(ABC):
         return data
 
     def __hash__(self) -> int:
-        return hash(repr(self))
+        # By the shape, as equality: a choice read from a file equals the one a cell defines.
+        return hash((type(self).__name__, repr(_shape(self))))
 
 
 def _shape(dist: Distribution) -> Any:
@@ -297,6 +314,13 @@ class Int(Distribution):
             raise SpaceError(f"Int: bounds must be integers, got low={low!r}, high={high!r}.")
         if int(step) != step or step < 1:
             raise SpaceError(f"Int: step={step!r} must be a positive integer.")
+        if not -INT64_MAX - 1 <= int(low) <= int(high) <= INT64_MAX \
+                or (int(high) - int(low)) // int(step) >= MAX_INT_LEVELS:
+            raise SpaceError(
+                f"Int: the range [{low}, {high}] is too large for the 64-bit numbers the "
+                "samplers count its values in: the bounds must lie within +-(2**63 - 1) and "
+                "the range may hold at most 2**62 values (about 4.6e18). Narrow the range, or "
+                "draw a Float on a log scale and round it in the objective.")
         if log and step != 1:
             raise SpaceError("Int: step and log=True cannot be combined. Choose one.")
         self.low, self.high, self.log, self.step = int(low), int(high), bool(log), int(step)
@@ -324,7 +348,9 @@ class Int(Distribution):
             return super().level_index(u)
         lo, hi = self._log_range()
         v = np.round(np.exp(lo + np.asarray(u, dtype=float) * (hi - lo)))
-        return (v.clip(self.low, self.high) - self.low).astype(np.int64)
+        # Clipped again as integers: near 2**62 a float misses the last values.
+        k = v.clip(self.low, self.high).astype(np.int64) - self.low
+        return k.clip(0, self.n_levels - 1)
 
     def level_units(self, k: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if not self.log:
@@ -345,11 +371,17 @@ class Int(Distribution):
         return list(range(self.low, self.high + 1, self.step))
 
     def contains(self, value: Any) -> bool:
-        try:
-            v = float(value)
-        except (TypeError, ValueError):
-            return False
-        return v == int(v) and self.low <= v <= self.high and (int(v) - self.low) % self.step == 0
+        if isinstance(value, (int, np.integer)):
+            v = int(value)  # exact: a float loses the last digits of a large integer
+        else:
+            try:
+                f = float(value)
+            except (TypeError, ValueError):
+                return False
+            if not f.is_integer():
+                return False
+            v = int(f)
+        return self.low <= v <= self.high and (v - self.low) % self.step == 0
 
     def clip(self, value: Any) -> int:
         v = int(round(min(self.high, max(self.low, float(value)))))
@@ -368,13 +400,21 @@ class Int(Distribution):
 
 
 class Choice(Distribution):
-    """One of a list of options (strings, numbers, booleans or None).
+    """One of a list of options: strings, numbers, booleans, None, tuples or any object (a
+    class, a function, an estimator).
+
+    A study file holds an option that JSON cannot by its label (the class's name, or its
+    ``repr``); a kernel that defines the options gets its own objects back, a kernel that only
+    reads the file sees the labels (see :mod:`hpt_magic._stored`).
 
     Examples
     --------
     >>> c = Choice(["relu", "tanh"])
     >>> c.default, c.from_unit(0.9)
     ('relu', 'tanh')
+    >>> hidden = Choice([(32,), (64, 64)])
+    >>> hidden.to_stored((64, 64)), hidden.from_stored([64, 64])
+    ([64, 64], (64, 64))
     """
 
     is_grid = False
@@ -392,25 +432,80 @@ class Choice(Distribution):
             raise SpaceError(
                 f"{type(self).__name__}: options {options!r} contain duplicates. List each once.")
         self.options = options
-        if default is None:
-            default = options[0]
-        elif default not in options:
+        i = 0 if default is None else self.find(default)
+        if i is None:
             raise SpaceError(
                 f"{type(self).__name__}: default={default!r} is not one of {options!r}.")
-        self.default = default
+        self.default = options[i]
 
     def __len__(self) -> int:
         return len(self.options)
 
+    def find(self, value: Any) -> int | None:
+        """The position of the option that ``value`` is, or ``None``.
+
+        The option itself first, then an equal one (of the same type first), then one with
+        the same stored form: a value read from a study file (a list for a tuple, a label
+        for a class) finds its option. Arrays compare whole; a comparison that raises or
+        gives no single truth value is no match.
+        """
+        options = self.options
+        for i, o in enumerate(options):
+            if o is value:
+                return i
+        for i, o in enumerate(options):
+            if type(o) is type(value) and _equal(o, value):
+                return i
+        for i, o in enumerate(options):
+            if _equal(o, value):
+                return i
+        stored = stored_form(value)
+        for i, form in enumerate(self._stored_options()):
+            if form == stored:
+                return i
+        return None
+
     def index(self, value: Any) -> int:
-        """The position of ``value`` among the options."""
-        for i, o in enumerate(self.options):
-            if o == value and type(o) is type(value):
-                return i
-        for i, o in enumerate(self.options):
-            if o == value:
-                return i
-        raise SpaceError(f"{value!r} is not one of the options {self.options!r}.")
+        """The position of ``value`` among the options (see :meth:`find`)."""
+        i = self.find(value)
+        if i is None:
+            raise SpaceError(f"{value!r} is not one of the options {self.options!r}.")
+        return i
+
+    def _stored_options(self) -> list[Any]:
+        # Kept on the instance, as _shape. Options of one label (two lambdas) are told apart
+        # by a number, so that each has its own stored form.
+        forms = self.__dict__.get("_forms")
+        if forms is None:
+            forms, labels = [], set()
+            for option in self.options:
+                form = stored_form(option)
+                if is_label(form):
+                    label, k = form[LABEL_KEY], 1
+                    while label in labels:
+                        k += 1
+                        label = f"{form[LABEL_KEY]} ({k})"
+                    labels.add(label)
+                    form = {LABEL_KEY: label}
+                forms.append(form)
+            self.__dict__["_forms"] = forms
+        return forms
+
+    def to_stored(self, value: Any) -> Any:
+        i = self.find(value)
+        return stored_form(value) if i is None else self._stored_options()[i]
+
+    def from_stored(self, data: Any) -> Any:
+        value = restore(data)
+        i = self.find(value)
+        return value if i is None else self.options[i]
+
+    def with_prior(self, prior: Any) -> Distribution:
+        i = None if prior is None else self.find(prior)
+        return super().with_prior(prior if i is None else self.options[i])
+
+    def _prior_json(self) -> dict[str, Any]:
+        return {} if self.prior is None else {"prior": self.to_stored(self.prior)}
 
     @property
     def n_levels(self) -> int:
@@ -429,17 +524,40 @@ class Choice(Distribution):
         return list(self.options)
 
     def contains(self, value: Any) -> bool:
-        return any(o == value for o in self.options)
+        return self.find(value) is not None
 
     def clip(self, value: Any) -> Any:
         return self.options[self.index(value)]
 
     def to_json(self) -> dict[str, Any]:
-        return {"type": "grid" if self.is_grid else "choice", "options": list(self.options),
-                **self._prior_json()}
+        data = {"type": "grid" if self.is_grid else "choice",
+                "options": list(self._stored_options())}
+        # JSON has no tuples: which options were, so that a kernel that only reads the file
+        # gets them back as tuples.
+        tuples = [i for i, o in enumerate(self.options) if isinstance(o, tuple)]
+        if tuples:
+            data["tuples"] = tuples
+        return {**data, **self._prior_json()}
+
+    def _identity(self) -> Any:
+        # The stored forms: a choice read from a file equals the one that a cell defines
+        # (a list for a tuple, a label for a class), and arrays compare without ambiguity.
+        return self._stored_options()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.options!r})"
+
+
+def _equal(a: Any, b: Any) -> bool:
+    """``a == b`` for options, without raising: numpy values and arrays compare whole; a
+    comparison that gives no single truth value is no match."""
+    try:
+        if isinstance(a, (np.ndarray, np.generic)) or isinstance(b, (np.ndarray, np.generic)):
+            return bool(np.array_equal(a, b))
+        same = a == b
+        return type(same) in (bool, np.bool_) and bool(same)
+    except Exception:
+        return False
 
 
 class Grid(Choice):
@@ -462,10 +580,11 @@ def from_json(data: Mapping[str, Any]) -> Distribution:
         dist = Float(data["low"], data["high"], log=data["log"], step=data.get("step"))
     elif kind == "int":
         dist = Int(data["low"], data["high"], log=data["log"], step=data.get("step", 1))
-    elif kind == "choice":
-        dist = Choice(data["options"])
-    elif kind == "grid":
-        dist = Grid(data["options"])
+    elif kind in ("choice", "grid"):
+        options = restore(data["options"])
+        for i in data.get("tuples", ()):
+            options[i] = tuple(options[i])
+        dist = (Grid if kind == "grid" else Choice)(options)
     else:
         raise SpaceError(f"Unknown distribution type {kind!r} in a stored study.")
     return dist.with_prior(data.get("prior"))
@@ -541,12 +660,20 @@ class ParameterGrid:
 
     def __init__(self, space: Mapping[str, Distribution]) -> None:
         self.names = list(space)
-        self.values = [space[n].grid() for n in self.names]
+        self.values: list[Sequence[Any]] = []
+        #: How many values each parameter has (``len()`` of a range stops at sys.maxsize).
+        self.counts: list[int] = []
+        for dist in map(space.__getitem__, self.names):
+            # An integer range stays a lazy `range`: it may hold more values than memory.
+            values = range(dist.low, dist.high + 1, dist.step) if isinstance(dist, Int) \
+                else dist.grid()
+            self.values.append(values)
+            self.counts.append(dist.n_levels if isinstance(dist, Int) else len(values))
 
     @property
     def size(self) -> int:
         """The number of points (an exact Python integer)."""
-        return math.prod(map(len, self.values)) if self.values else 0
+        return math.prod(self.counts) if self.values else 0
 
     def __len__(self) -> int:
         size = self.size
@@ -565,12 +692,12 @@ class ParameterGrid:
         if not 0 <= index < size:
             raise IndexError(f"grid index out of range (the grid has {size} points)")
         out = {}
-        for name, vals in zip(reversed(self.names), reversed(self.values)):
-            index, k = divmod(index, len(vals))
+        for name, vals, count in zip(reversed(self.names), reversed(self.values),
+                                     reversed(self.counts)):
+            index, k = divmod(index, count)
             out[name] = vals[k]
         return {n: out[n] for n in self.names}
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
-        if not self.values:
-            return iter(())
-        return (dict(zip(self.names, combo)) for combo in itertools.product(*self.values))
+        # By index: itertools.product would copy every integer range into memory first.
+        return map(self.__getitem__, range(self.size))

@@ -231,7 +231,13 @@ class Trial:
             return dist.clip(value)
         if self.manual:
             return dist.default
-        return self.relative.get(name, UNSET)
+        value = self.relative.get(name, UNSET)
+        if isinstance(dist, Choice) and value is not UNSET:
+            # Proposed from the study's known distribution: the same options, maybe as other
+            # objects (labels read from the file, a class that a cell defined anew).
+            i = dist.find(value)
+            value = value if i is None else dist.options[i]
+        return value
 
     def suggest_float(self, name: str, low: float, high: float, *, log: bool = False,
                       step: float | None = None) -> float:

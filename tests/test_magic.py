@@ -327,3 +327,29 @@ def test_line_magics_open_a_study_whose_name_has_a_space(shell, capsys):
     assert len(shown) == 2
     with pytest.raises(UsageError, match="Close the quote"):
         shell.run_line_magic("tune_plot", "'my study")
+
+
+CLASSES = "class Forest:\n    pass\nclass Boosting:\n    pass\n"
+CHOICE_OF_CLASSES = ("est = tune.choice([Forest, Boosting])\nx = tune.uniform(0, 1)\n"
+                     "x + (est is Forest)")
+
+
+def test_a_choice_of_classes_runs_in_the_default_file_and_continues(shell, capsys):
+    shell.run_cell(CLASSES)
+    line = "--trials 4 --sampler random --seed 0 --study s --plot none"
+    r = run(shell, line, CHOICE_OF_CLASSES)
+    assert r.success, error_of(r)
+    study = shell.user_ns["study"]
+    assert study.counts()["complete"] == 4 and study.counts()["running"] == 0
+    out = capsys.readouterr().out
+    assert "est=Forest" in out or "est=Boosting" in out
+    # The class cell run again defines other classes of the same names: no edit, and the
+    # earlier trials hold the new classes.
+    shell.run_cell(CLASSES)
+    r = run(shell, line, CHOICE_OF_CLASSES)
+    assert r.success, error_of(r)
+    assert capsys.readouterr().out.startswith("continuing study 's': 4 earlier trials")
+    study = shell.user_ns["study"]
+    assert len(study.trials) == 8 and study.space_version == 0
+    assert {t.params["est"] for t in study.trials} <= {shell.user_ns["Forest"],
+                                                      shell.user_ns["Boosting"]}

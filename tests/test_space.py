@@ -1,9 +1,10 @@
+import itertools
 import math
 
 import numpy as np
 import pytest
 
-from hpt_magic import Choice, Float, Grid, Int, ParameterGrid, SpaceError
+from hpt_magic import Choice, Float, Grid, Int, ParameterGrid, SpaceError, Study
 from hpt_magic.distributions import check_space, from_json
 
 
@@ -61,6 +62,9 @@ def test_steps_and_ints_are_respected():
     (lambda: Choice("abc"), "must be a list"),
     (lambda: Float(0, 1, default=2), "outside"),
     (lambda: Choice(["a"], default="b"), "not one of"),
+    (lambda: Int(-10**20, 10**20), "64-bit"),
+    (lambda: Int(0, 2**63), "64-bit"),
+    (lambda: Int(-2**62, 2**62), "at most 2\\*\\*62 values"),
 ])
 def test_invalid_distributions_raise_clear_errors(make, fragment):
     with pytest.raises(SpaceError, match=fragment):
@@ -175,3 +179,46 @@ def test_parameter_grid_indexing_matches_iteration():
     g = ParameterGrid({"a": Int(1, 3), "b": Choice(["x", "y"]), "c": Grid([0.5, 1.5])})
     assert list(g) == [g[i] for i in range(len(g))] == [g[i - len(g)] for i in range(len(g))]
     assert ParameterGrid({}).size == len(ParameterGrid({})) == 0
+
+
+def test_a_parameter_grid_of_a_huge_integer_range_lists_no_value():
+    g = ParameterGrid({"n": Int(0, 10**18), "act": Choice(["relu", "tanh"])})
+    assert g.size == 2 * (10**18 + 1)
+    assert g[-1] == {"n": 10**18, "act": "tanh"}
+    assert list(itertools.islice(g, 3)) == [g[0], g[1], g[2]]
+
+
+def test_the_last_values_of_a_huge_integer_range_are_exact():
+    d = Int(0, 2**62 - 1)
+    assert d.contains(d.high) and not d.contains(d.high + 1)
+    assert d.level_index(np.array([0.0, 1.0])).tolist() == [0, d.n_levels - 1]
+    assert d.from_unit(1.0) == d.high
+    log = Int(1, 2**62, log=True)
+    assert log.level_index(np.array([1.0])).tolist() == [log.n_levels - 1]
+
+
+# -- options that compare in unusual ways --------------------------------------------------------
+def test_options_mixing_numpy_values_tuples_and_arrays_compare_without_error():
+    mixed = Choice([None, (1, 2), np.float64(0.5)])
+    assert [mixed.index(v) for v in (None, (1, 2), 0.5, np.float64(0.5))] == [0, 1, 2, 2]
+    assert not mixed.contains((1, 3))
+    arrays = Choice([np.array([1, 2]), np.array([3, 4])], default=np.array([3, 4]))
+    assert arrays.index(np.array([3, 4])) == 1 and arrays.default is arrays.options[1]
+    assert not arrays.contains(np.array([5, 6])) and not arrays.contains(None)
+    # A value read from a study file: the array as a list, the tuple as a list.
+    assert arrays.from_stored([1, 2]) is arrays.options[0]
+    assert mixed.from_stored([1, 2]) == (1, 2) and mixed.to_stored((1, 2)) == [1, 2]
+    assert from_json(arrays.to_json()) == arrays and from_json(mixed.to_json()) == mixed
+
+
+@pytest.mark.parametrize("sampler", ["random", "tpe", "gp", "grid"])
+def test_a_study_runs_on_options_mixing_numpy_values_tuples_and_arrays(sampler):
+    space = {"c": Choice([None, (1, 2), np.float64(0.5)]),
+             "w": Choice([np.array([1, 2]), np.array([3, 4])])}
+    study = Study(space=space, sampler=sampler, seed=0)
+    study.enqueue({"c": (1, 2), "w": np.array([3, 4])})
+    study.optimize(lambda t: float(t.params["w"][0]) + (t.params["c"] is None), n_trials=12)
+    run = [t for t in study.trials if "repeat_of" not in t.user_attrs]
+    assert len(run) == 6  # every point once, then the space is used up
+    assert study.counts()["complete"] == len(study.trials)
+    assert study.trials[0].params["w"] is space["w"].options[1]

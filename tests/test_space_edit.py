@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hpt_magic import Float, Study
+from hpt_magic import Choice, Float, Int, SQLiteStorage, Study, load_study
 from hpt_magic.samplers import observations
 
 NARROW = "lr = tune.loguniform(1e-3, 1e-2)\nact = tune.choice(['relu', 'tanh'])\nlr"
@@ -124,3 +124,39 @@ def test_a_removed_parameter_is_one_edit_and_its_return_another(tmp_path):
     changes, version = opened({"x": Float(0, 1), "n": Float(0, 2)})
     assert changes[:2] == ["n widened to [0, 2]", "n back"] and version == 2
     assert opened({"x": Float(0, 1), "n": Float(0, 2)}) == ([], 2)
+
+
+HIDDEN = Choice([(32,), (64, 64)])  # sklearn's hidden_layer_sizes
+
+
+def _layers(trial):
+    return len(trial.params["hidden"]) + trial.params["k"]
+
+
+def test_tuple_options_reopen_as_the_same_space_with_the_same_trials(tmp_path):
+    path = tmp_path / "s.db"
+    space = {"hidden": HIDDEN, "k": Int(1, 2)}
+    first = Study(space=space, name="t", storage=path, seed=0)
+    first.optimize(_layers, n_trials=20)
+    assert first.counts()["complete"] < 20  # every point of the space, then exhausted
+
+    again = Study(space=space, name="t", storage=SQLiteStorage(path), seed=0)
+    assert again.space_changes == []
+    assert [t.params for t in again.trials] == [t.params for t in first.trials]
+    assert all(type(t.params["hidden"]) is tuple for t in again.trials)
+    assert again.best_params == {"hidden": (32,), "k": 1}
+    again.optimize(_layers, n_trials=20)
+    assert len(again.trials) == len(first.trials)  # the earlier trials count: none runs again
+    assert type(load_study("t", path).best_params["hidden"]) is tuple
+
+
+def test_an_added_tuple_option_is_the_only_change(tmp_path):
+    path = tmp_path / "s.db"
+    first = Study(space={"hidden": HIDDEN}, name="t", storage=path, seed=0)
+    first.optimize(lambda t: len(t.params["hidden"]), n_trials=2)
+    n = len(first.trials)
+    wider = Choice([(32,), (64, 64), (128,)])
+    edited = Study(space={"hidden": wider}, name="t", storage=SQLiteStorage(path), seed=0)
+    assert edited.space_changes == ["(128,) added to hidden",
+                                    f"{n} earlier trials, {n} inside the new space"]
+    assert {t.params["hidden"] for t in edited.trials} == {(32,), (64, 64)}

@@ -1,9 +1,11 @@
 import multiprocessing as mp
 import sqlite3
+import time
 
 import pytest
 
 from hpt_magic import (
+    Choice,
     Float,
     InMemoryStorage,
     Int,
@@ -288,3 +290,88 @@ def test_the_first_report_stores_the_parameters_with_it(tmp_path):
                                (trial.trial_id,)).fetchone()
         reports = conn.execute("SELECT step, value FROM reports").fetchall()
     assert '"x"' in params and reports == [(0, 0.5)]
+
+
+# -- options that JSON cannot hold -------------------------------------------------------------
+class Forest:
+    """An option a notebook defines, as in ``tune.choice([RandomForestClassifier, SVC])``."""
+
+
+class Boosting:
+    pass
+
+
+def _stored_params(path):
+    with sqlite3.connect(path) as conn:
+        return [row[0] for row in conn.execute("SELECT params FROM trials ORDER BY number")]
+
+
+def test_classes_functions_and_sets_as_options_are_stored_by_their_labels(tmp_path):
+    path = tmp_path / "s.db"
+    space = {"est": Choice([Forest, Boosting, len, frozenset({2, 1})]), "x": Float(0, 1)}
+    study = Study(space=space, name="a", storage=path, seed=0)
+    study.optimize(lambda t: t.params["x"] + (t.params["est"] is Forest), n_trials=8)
+    study.enqueue({"est": Boosting, "x": 0.5})
+    assert study.counts()["complete"] == 8
+    labels = {'{"hpt_option": "Forest"}', '{"hpt_option": "Boosting"}', '{"hpt_option": "len"}',
+              '{"hpt_option": "frozenset({1, 2})"}'}
+    assert all(any(label in params for label in labels) for params in _stored_params(path))
+
+    # A kernel that defines the options gets its own objects back, and no edit.
+    again = Study(space=space, name="a", storage=SQLiteStorage(path), seed=0)
+    assert again.space_changes == []
+    assert [t.params for t in again.trials] == [t.params for t in study.trials]
+    assert again.best_params["est"] is study.best_params["est"]
+    assert again.ask().params == {"est": Boosting, "x": 0.5}
+
+    # A kernel that only reads the file sees the labels.
+    reader = load_study("a", path)
+    assert {repr(t.params["est"]) for t in reader.trials} <= {
+        "Forest", "Boosting", "len", "frozenset({1, 2})"}
+    assert repr(reader.search_space()["est"]) == \
+        "Choice([Forest, Boosting, len, frozenset({1, 2})])"
+
+
+def _forest_first(trial):
+    return 1.0 if trial.suggest_choice("est", [Forest, Boosting, len]) is Forest else 2.0
+
+
+def test_a_define_by_run_choice_of_classes_leaves_no_trial_running(tmp_path):
+    path = tmp_path / "s.db"
+    study = Study(name="a", storage=path, seed=0, sampler="grid")
+    study.optimize(_forest_first, n_trials=2)
+    assert study.counts() == {"waiting": 0, "running": 0, "complete": 2, "pruned": 0,
+                              "failed": 0, "interrupted": 0}
+    assert load_study("a", path).counts()["running"] == 0
+    # A fixed space of classes is stored whole (it used to fail after storing the study).
+    fixed = Study(space={"est": Choice([Forest, Boosting])}, name="fixed", storage=path)
+    assert load_study("fixed", path).search_space() == fixed.search_space()
+
+    reopened = Study(name="a", storage=SQLiteStorage(path), seed=0, sampler="grid")
+    reopened.optimize(_forest_first, n_trials=5)
+    assert reopened.counts()["complete"] == 3  # the last point of the space, then exhausted
+    assert {t.params["est"] for t in reopened.trials} == {Forest, Boosting, len}
+
+
+class _ShareGone(InMemoryStorage):
+    """A storage of the user's that cannot write trial 0's result (not a StorageError)."""
+
+    def finish_trial(self, trial):
+        if trial.number == 0:
+            raise OSError("the network share holding the study is gone")
+
+
+def _first_ends_first(trial):
+    time.sleep(0.05 if trial.number == 0 else 30)
+    return trial.params["x"]
+
+
+def test_a_write_that_fails_leaves_the_other_trials_of_the_run_finished():
+    study = Study(space={"x": Float(0, 1)}, storage=_ShareGone())
+    with pytest.raises(OSError, match="network share"):
+        study.optimize(_first_ends_first, n_trials=2, n_jobs=2)
+    # Trial 0 stays running, as its storage has it; trial 1 was still told.
+    assert [t.state for t in study.trials] == [TrialState.RUNNING, TrialState.INTERRUPTED]
+    time.sleep(1.0)  # a study takes in other writers' work at most once a second
+    study.optimize(lambda t: t.params["x"], n_trials=1)  # trial 0 is tried again quietly
+    assert study.trials[-1].state is TrialState.COMPLETE

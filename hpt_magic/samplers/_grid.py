@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
@@ -42,16 +43,8 @@ class GridSampler(Sampler):
 
     def _combinations(self, space: Mapping[str, Distribution]) -> ParameterGrid:
         if self._grid is None or self._grid.names != list(space):
-            try:
-                grid = ParameterGrid(space)
-            except SpaceError as exc:
-                raise SpaceError(f"Grid search: {exc}") from None
-            if grid.size > MAX_POINTS:
-                shape = " x ".join(str(len(v)) for v in grid.values)
-                raise SpaceError(
-                    f"Grid search: the grid has {grid.size} points ({shape} values), more than "
-                    f"the {MAX_POINTS} it can enumerate. Give the parameters fewer values, or "
-                    "search this space with sampler 'random' or 'tpe'.")
+            _check_size(space)
+            grid = ParameterGrid(space)
             order = np.arange(grid.size)
             if self.shuffle:
                 np.random.default_rng(self.seed).shuffle(order)
@@ -112,6 +105,7 @@ class GridSampler(Sampler):
         # A parameter of the first trials of a define-by-run study, before any space is
         # known (or of a grid with no point left): prefer a value that no other trial agreeing
         # with this one so far holds, so that trials started together differ.
+        _check_size({name: dist})
         values = dist.grid()
         start = int(self.rng(trial.number, name).integers(len(values)))
         mine = {n: repr(v) for n, v in {**trial.relative, **trial.params}.items()}
@@ -122,6 +116,27 @@ class GridSampler(Sampler):
     def exhausted(self, study: Study) -> bool:
         space = study.search_space()
         return bool(space) and all(owner is not None for _, owner in self._plan(study, space))
+
+
+def _check_size(space: Mapping[str, Distribution]) -> None:
+    """Refuse a space whose grid cannot be enumerated: a continuous Float, or more than
+    :data:`MAX_POINTS` points. Counted from the distributions' levels, before any value is
+    listed (an integer range can hold more values than memory)."""
+    counts = []
+    for dist in space.values():
+        if dist.n_levels is None:
+            try:
+                counts.append(len(dist.grid()))
+            except SpaceError as exc:
+                raise SpaceError(f"Grid search: {exc}") from None
+        else:
+            counts.append(dist.n_levels)
+    size = math.prod(counts)
+    if size > MAX_POINTS:
+        raise SpaceError(
+            f"Grid search: the grid has {size} points ({' x '.join(map(str, counts))} values), "
+            f"more than the {MAX_POINTS} it can enumerate. Give the parameters fewer values, or "
+            "search this space with sampler 'random' or 'tpe'.")
 
 
 def _points(study: Study, trial: Trial) -> list[dict[str, Any]]:

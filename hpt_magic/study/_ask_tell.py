@@ -7,6 +7,7 @@ and ``record_report``. ``Study`` inherits these methods from :class:`AskTellMixi
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -18,7 +19,9 @@ from ..schedulers import CONTINUE
 from ..trial import UNSET, Trial, TrialState
 from ._events import Event
 from ._objectives import settle
+from ._space_edit import prior_of, same_objects
 from ._storage import space_to_json
+from ._storage_base import stored_params
 
 __all__ = ["AskTellMixin"]
 
@@ -150,9 +153,14 @@ class AskTellMixin:
                 # A definition the cell changed, with arguments the magic could not read
                 # before the run (computed ones).
                 self.edit_space({name: dist})
-            elif dist.prior is not None and known.prior != dist.prior:
-                self._known[name] = dist  # a new guess: guides sampling, changes no value
+            elif dist.prior is not None and prior_of(known) != prior_of(dist):
+                self._adopt({name: dist})  # a new guess: guides sampling, changes no value
                 self.storage.update_study(self._id, space=space_to_json(self._known))
+            elif not same_objects(known, dist):
+                # The same options as other objects (read from the file, or classes that a
+                # cell defined anew): the cell's own, with the guess the study knows.
+                self._adopt({name: dist if known.prior is None
+                             else copy.copy(dist).with_prior(known.prior)})
             value = trial.preset_value(name, dist)
             if value is UNSET:
                 # The known distribution: the same values, and the prior of a warm start.
@@ -265,5 +273,5 @@ class AskTellMixin:
         self._save_queue()
 
     def _save_queue(self) -> None:
-        self._attrs["queue"] = list(self._queue)
+        self._attrs["queue"] = [stored_params(params, self._known) for params in self._queue]
         self.storage.update_study(self._id, attrs=self._attrs)

@@ -20,7 +20,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from ._storage_base import dumps_json
+from ._storage_base import params_json
 
 __all__ = ["Owner", "Heartbeat"]
 
@@ -112,11 +112,13 @@ class Owner:
         return None
 
 
-def _copy(params: dict) -> dict | None:
+def _params_text(trial: Any) -> str | None:
+    """The JSON of the parameters ``trial`` has drawn so far (``None``: none yet)."""
     try:
-        return dict(params)
+        params, space = dict(trial.params), dict(trial.distributions)
     except RuntimeError:  # changed while copied: the next beat takes it
         return None
+    return params_json(params, space) if params else None
 
 
 class Heartbeat:
@@ -137,9 +139,9 @@ class Heartbeat:
         self.path = path
         self.interval = interval
         self.params_interval = min(params_interval, interval)
-        #: Running trials to watch, and the parameters last saved for each.
+        #: Running trials to watch, and the parameters (JSON) last saved for each.
         self._trials: dict[int, Any] = {}
-        self._saved: dict[int, dict] = {}
+        self._saved: dict[int, str] = {}
         self._ids: set[int] = set()
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -161,12 +163,13 @@ class Heartbeat:
             self._trials.pop(trial_id, None)
             self._saved.pop(trial_id, None)
 
-    def _changed_params(self) -> list[tuple[int, dict]]:
-        """Trials whose parameters grew since they were last saved (under ``_lock``)."""
+    def _changed_params(self) -> list[tuple[int, str]]:
+        """Trials whose parameters grew since they were last saved, with their JSON (under
+        ``_lock``; compared as text, which an array among the values cannot make ambiguous)."""
         out = []
         for trial_id, trial in self._trials.items():
-            params = _copy(trial.params)
-            if params and params != self._saved.get(trial_id):
+            params = _params_text(trial)
+            if params is not None and params != self._saved.get(trial_id):
                 out.append((trial_id, params))
         return out
 
@@ -198,7 +201,7 @@ class Heartbeat:
                 try:
                     for trial_id, params in changed:
                         conn.execute("UPDATE trials SET params=? WHERE id=? AND state='running'",
-                                     (dumps_json(params), trial_id))
+                                     (params, trial_id))
                         with self._lock:
                             if trial_id in self._trials:
                                 self._saved[trial_id] = params

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._pareto import dominates
 from .._signals import hold_interrupts
-from ..exceptions import StorageError, TuneError
+from ..exceptions import TuneError
 from ..executors import Executor, InlineExecutor, make_executor
 from ..executors._worker import picklable
 from ..trial import Trial, TrialState
@@ -451,9 +451,10 @@ class Run:
             if trial.state is TrialState.RUNNING and trial._owner is self:
                 try:
                     self.study.tell(trial, state=TrialState.INTERRUPTED, error=why)
-                except StorageError as exc:
-                    # The file refuses writes (locked, damaged): the next kernel to open the
-                    # study finds the trial's owner gone and recovers it.
+                except Exception as exc:
+                    # The storage refuses writes (a locked or damaged file, a storage of the
+                    # user's that fails otherwise): the other trials are still told, and the
+                    # next kernel to open the study finds this one's owner gone and recovers it.
                     error = error or exc
         self.running.clear()
         if error is not None and self.info.reason not in ("interrupted", "error"):

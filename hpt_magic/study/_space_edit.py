@@ -22,7 +22,7 @@ from ._storage import space_to_json
 if TYPE_CHECKING:
     from ._study import Study
 
-__all__ = ["SpaceEditMixin", "space_changes", "check_edit"]
+__all__ = ["SpaceEditMixin", "space_changes", "check_edit", "prior_of", "same_objects"]
 
 
 def _kind(dist: Distribution) -> str:
@@ -40,6 +40,20 @@ def check_edit(name: str, old: Distribution, new: Distribution, owner: str) -> N
             f"{new!r} ({_kind(new)}). Ranges, choices and defaults may change between runs, "
             "a type or a scale may not (earlier values would not compare): keep the type and "
             "scale, give the parameter a new name, or start afresh with --new.")
+
+
+def prior_of(dist: Distribution) -> Any:
+    """The stored form of ``dist``'s prior: priors compare without ambiguity (an array), and a
+    stored option's label equals the object it stands for."""
+    return dist.to_json().get("prior")
+
+
+def same_objects(old: Distribution, new: Distribution) -> bool:
+    """Whether two equal distributions hold the very same option objects (for a choice: not
+    labels or lists read from a file, nor a class that a cell defined anew)."""
+    return not isinstance(new, Choice) or (
+        isinstance(old, Choice) and len(old.options) == len(new.options)
+        and all(a is b for a, b in zip(old.options, new.options)))
 
 
 def _fmt(v: Any) -> str:
@@ -61,8 +75,10 @@ def describe(name: str, old: Distribution, new: Distribution) -> list[str]:
         if new.step != old.step:
             out.append(f"step of {name} now {_fmt(new.step) if new.step else 'none'}")
     elif isinstance(old, Choice) and isinstance(new, Choice):
-        added = [o for o in new.options if o not in old.options]
-        removed = [o for o in old.options if o not in new.options]
+        # Compared by stored form: a tuple read from a file as a list is no new option.
+        old_forms, new_forms = old.to_json()["options"], new.to_json()["options"]
+        added = [o for o, form in zip(new.options, new_forms) if form not in old_forms]
+        removed = [o for o, form in zip(old.options, old_forms) if form not in new_forms]
         out += [f"{_fmt(o)} added to {name}" for o in added]
         out += [f"{_fmt(o)} removed from {name}" for o in removed]
     if not out and new.default != old.default:
@@ -130,22 +146,24 @@ class SpaceEditMixin:
         changes, removed = space_changes(self._known, space, names=present,
                                          owner=f"Study {self.name!r}",
                                          gone=self._attrs.get("removed", ()))
-        guesses = {n: d for n, d in space.items()
-                   if n in self._known and self._known[n] == d and self._known[n].prior != d.prior}
-        if guesses and not changes:
-            with self._lock:  # new priors guide sampling and change no value: not an edit
-                self._known.update(guesses)
+        same = {n: d for n, d in space.items() if n in self._known and self._known[n] == d}
+        guesses = {n: d for n, d in same.items() if prior_of(self._known[n]) != prior_of(d)}
+        with self._lock:
+            self._adopt({n: d for n, d in same.items()
+                         if n in guesses or not same_objects(self._known[n], d)})
+            if guesses and not changes:
+                # New priors guide sampling and change no value: not an edit.
                 self.storage.update_study(self._id, space=space_to_json(self._known))
         if not changes:
             return []
         if not self._trials:
             # A first definition (a new study, or one with no trial yet), not an edit.
             with self._lock:
-                self._known.update(space)
+                self._adopt(space)
                 self.storage.update_study(self._id, space=space_to_json(self._known))
             return []
         with self._lock:
-            self._known.update(space)
+            self._adopt(space)
             gone = set(self._attrs.get("removed", [])) - set(space) | set(removed)
             self._attrs["removed"] = sorted(gone)
             history = self._attrs.setdefault("space_history", [])
@@ -156,6 +174,30 @@ class SpaceEditMixin:
         inside = sum(all(d.contains(t.params[n]) for n, d in space.items() if n in t.params)
                      for t in done)
         return [*changes, f"{len(done)} earlier trials, {inside} inside the new space"]
+
+    def _adopt(self, space: Mapping[str, Distribution]) -> None:
+        """Make ``space``'s distributions the known ones, and the trials' values of its
+        choices the options' own objects: a file holds a tuple as a list and a class by its
+        label, and a cell run again defines its classes anew (call under the lock)."""
+        for name, dist in space.items():
+            self._known[name] = dist
+            if not isinstance(dist, Choice):
+                continue
+            for trial in self._trials:
+                if name in trial.params:
+                    i = dist.find(trial.params[name])
+                    if i is not None:
+                        trial.params[name] = dist.options[i]
+
+    def _take_stored(self, stored: Mapping[str, Distribution]) -> None:
+        """Take in the space stored by another kernel: its new and changed parameters, and
+        its new guesses on the distributions known here (which keep this kernel's objects)."""
+        for name, dist in stored.items():
+            known = self._known.get(name)
+            if known is None or known != dist:
+                self._known[name] = dist
+            elif prior_of(known) != prior_of(dist):
+                self._known[name] = copy.copy(known).with_prior(dist.prior)
 
     def warm_start(self, other: Study, *, n_first: int = 2) -> str:
         """Start from what another study (yesterday's, a smaller data set's) learned.

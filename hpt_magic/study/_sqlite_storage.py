@@ -33,7 +33,13 @@ from ._sqlite import (
     read_only_reason,
     user_error,
 )
-from ._storage_base import Storage, dumps_json, same_direction
+from ._storage_base import (
+    Storage,
+    dumps_json,
+    params_from_json,
+    params_json,
+    same_direction,
+)
 
 __all__ = ["SQLiteStorage"]
 
@@ -276,6 +282,7 @@ class SQLiteStorage(Storage):
     # -- trials ------------------------------------------------------------------------------
     def new_trial(self, study_id: int, trial: Trial) -> tuple[int, int]:
         owner = Owner.this_process()
+        params = params_json(trial.params, trial.distributions)
 
         def insert() -> tuple[int, int]:
             (number,) = self._conn.execute(
@@ -285,9 +292,8 @@ class SQLiteStorage(Storage):
                 "INSERT INTO trials (study_id, number, state, params, started, manual, attrs, "
                 "owner_host, owner_pid, owner_token, heartbeat) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (study_id, number, trial.state.value, dumps_json(trial.params), trial.started,
-                 int(trial.manual), dumps_json(trial.user_attrs), owner.host, owner.pid,
-                 owner.token, time.time()))
+                (study_id, number, trial.state.value, params, trial.started, int(trial.manual),
+                 dumps_json(trial.user_attrs), owner.host, owner.pid, owner.token, time.time()))
             return int(cur.lastrowid), int(number)
         trial_id, number = self._write(insert, "the new trial", self.write_patience)
         if trial.state is TrialState.RUNNING:
@@ -295,16 +301,19 @@ class SQLiteStorage(Storage):
         return trial_id, number
 
     def set_params(self, trial: Trial) -> None:
+        params = params_json(trial.params, trial.distributions)
         self._write(lambda: self._conn.execute(
-            "UPDATE trials SET params=? WHERE id=?", (dumps_json(trial.params), trial.trial_id)),
+            "UPDATE trials SET params=? WHERE id=?", (params, trial.trial_id)),
             "the parameters", self.write_patience, trial)
 
     def add_report(self, trial: Trial, step: int, value: float, *,
                    with_params: bool = False) -> None:
+        params = params_json(trial.params, trial.distributions) if with_params else None
+
         def write() -> None:
-            if with_params:  # one transaction, not two, for a trial's first report
+            if params is not None:  # one transaction, not two, for a trial's first report
                 self._conn.execute("UPDATE trials SET params=? WHERE id=?",
-                                   (dumps_json(trial.params), trial.trial_id))
+                                   (params, trial.trial_id))
             self._conn.execute("INSERT OR REPLACE INTO reports VALUES (?, ?, ?)",
                                (trial.trial_id, step, value if math.isfinite(value) else None))
 
@@ -321,10 +330,11 @@ class SQLiteStorage(Storage):
         value = trial.value if trial.value is not None and math.isfinite(trial.value) else None
         values = None if trial.values is None else dumps_json(trial.values)
         feasible = None if trial.feasible is None else int(trial.feasible)
+        params = params_json(trial.params, trial.distributions)
         self._write(lambda: self._conn.execute(
             "UPDATE trials SET state=?, value=?, params=?, finished=?, error=?, traceback=?, "
             "output=?, manual=?, attrs=?, trial_values=?, metrics=?, feasible=? WHERE id=?",
-            (trial.state.value, value, dumps_json(trial.params), trial.finished, trial.error,
+            (trial.state.value, value, params, trial.finished, trial.error,
              trial.traceback, trial.output, int(trial.manual), dumps_json(trial.user_attrs),
              values, dumps_json(trial.metrics), feasible, trial.trial_id)),
             "the result", self.write_patience, trial)
@@ -357,7 +367,7 @@ class SQLiteStorage(Storage):
         for (tid, num, state, value, params, started, finished, err, tb, out, manual, attrs,
              *scores) in rows:
             try:
-                p = json.loads(params)
+                p = params_from_json(params, space)
                 values, metrics, feasible = scores or (None, None, None)
                 trials.append(Trial(
                     num, params=p, distributions={k: space[k] for k in p if k in space},

@@ -6,26 +6,43 @@ import json
 import threading
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
-
+from .._stored import restore, stored_form
 from ..distributions import Distribution
 from ..exceptions import StorageError
 from ..trial import Trial, TrialState
 
-__all__ = ["Storage", "InMemoryStorage", "dumps_json", "same_direction"]
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+__all__ = ["Storage", "InMemoryStorage", "dumps_json", "stored_params", "params_json",
+           "params_from_json", "same_direction"]
 
 
 def dumps_json(obj: Any) -> str:
-    """JSON text of ``obj``, numpy scalars included."""
-    return json.dumps(obj, default=_plain)
+    """JSON text of ``obj``; never fails on a value: numpy values become numbers and lists,
+    and what JSON cannot hold is written as its label (see :mod:`hpt_magic._stored`)."""
+    return json.dumps(stored_form(obj))
+
+
+def stored_params(params: Mapping[str, Any],
+                  space: Mapping[str, Distribution]) -> dict[str, Any]:
+    """Parameter values as a study file holds them: each as its distribution in ``space``
+    stores it (a choice's option by its own stored form), the others as JSON data."""
+    return {name: space[name].to_stored(value) if name in space else stored_form(value)
+            for name, value in params.items()}
+
+
+def params_json(params: Mapping[str, Any], space: Mapping[str, Distribution]) -> str:
+    """JSON text of :func:`stored_params`."""
+    return json.dumps(stored_params(params, space))
+
+
+def params_from_json(text: str, space: Mapping[str, Distribution]) -> dict[str, Any]:
+    """The parameter values of JSON ``text``: a choice's stored value as its option in
+    ``space``, a label of an option that ``space`` does not have as a
+    :class:`~hpt_magic._stored.StoredOption`."""
+    return {name: space[name].from_stored(data) if name in space else restore(data)
+            for name, data in json.loads(text).items()}
 
 
 class Storage(ABC):

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ..distributions import Distribution, check_space
-from ..exceptions import StorageError, TuneError
+from ..exceptions import TuneError
 from ..executors._scores import Objectives
 from ..samplers import Sampler, make_sampler
 from ..schedulers import Scheduler, make_scheduler
@@ -192,13 +192,13 @@ class Study(AskTellMixin, RunMixin, SpaceEditMixin, ResultsMixin):
                 try:
                     self.tell(trial, state=TrialState.INTERRUPTED,
                               error="its result could not be written to the study file")
-                except StorageError:
-                    pass  # still refused: the next refresh tries again
+                except Exception:
+                    pass  # still refused (any storage's error): the next refresh tries again
         rec = self.storage.get_study(self.name)
         if rec is not None:  # what other kernels queued or edited meanwhile
             self._attrs = dict(rec["attrs"])
             self._queue = list(self._attrs.get("queue", []))
-            self._known.update(space_from_json(rec["space"]))
+            self._take_stored(space_from_json(rec["space"]))
         self._recover_orphans()
         stored = self.storage.load_trials(self._id, self._known)
         mine = {t.number: t for t in self._trials}

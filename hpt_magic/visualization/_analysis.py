@@ -16,6 +16,7 @@ import numpy as np
 from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.figure import Figure
 
+from .._format import option_text
 from ..distributions import Choice
 from ..exceptions import TuneError
 from ..trial import Direction
@@ -64,7 +65,8 @@ def _ticks(dist: Any) -> tuple[list[float], list[str]]:
     """Tick positions in [0, 1] and labels for a parameter's axis."""
     if isinstance(dist, Choice):
         k = len(dist.options)
-        return [(i + 0.5) / k for i in range(k)], [_text(o, 10) for o in dist.options]
+        labels = [_text(option_text(o), 10) for o in dist.options]
+        return [(i + 0.5) / k for i in range(k)], labels
     return [0.0, 1.0], [f"{dist.low:g}", f"{dist.high:g}"]
 
 

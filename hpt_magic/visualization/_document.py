@@ -12,6 +12,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from .._format import option_text
 from ..distributions import Choice, Distribution
 from ..trial import Direction
 
@@ -26,7 +27,8 @@ MAX_WORKER_NAME = 120
 
 
 def json_scalar(v: Any) -> Any:
-    """``v`` as a JSON scalar: non-finite floats become ``None``, other objects their ``str``.
+    """``v`` as a JSON scalar: non-finite floats become ``None``, other objects their text
+    (:func:`~hpt_magic._format.option_text`: a class by its name).
 
     Examples
     --------
@@ -40,7 +42,7 @@ def json_scalar(v: Any) -> Any:
     try:
         f = float(v)
     except (TypeError, ValueError):
-        return str(v)
+        return option_text(v)
     return f if math.isfinite(f) else None
 
 

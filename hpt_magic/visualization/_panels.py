@@ -18,6 +18,7 @@ from matplotlib.collections import LineCollection
 from matplotlib.colors import to_rgba
 from matplotlib.ticker import FuncFormatter, NullLocator
 
+from .._format import option_text
 from ..distributions import Choice, Distribution
 from ..trial import Direction
 
@@ -318,7 +319,7 @@ def _param_positions(ax: Any, dist: Distribution | None, values: list[Any],
         # A fixed jitter per trial number: points do not move between updates.
         jitter = (np.asarray(numbers, dtype=float) * 0.6180339887) % 1.0 * 0.5 - 0.25
         ax.set_xticks(range(len(dist.options)))
-        ax.set_xticklabels([_text(o, 10) for o in dist.options], fontsize=SMALL)
+        ax.set_xticklabels([_text(option_text(o), 10) for o in dist.options], fontsize=SMALL)
         ax.set_xlim(-0.6, len(dist.options) - 0.4)
         return np.array([index.get(repr(v), np.nan) for v in values], dtype=float) + jitter
     log = bool(getattr(dist, "log", False))

@@ -1,4 +1,5 @@
 import math
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -126,3 +127,23 @@ def test_grid_too_large_to_enumerate_says_so():
     study = Study(space={f"p{i}": Int(0, 9) for i in range(20)}, sampler="grid")
     with pytest.raises(SpaceError, match="100000000000000000000 points.*'random' or 'tpe'"):
         study.ask()
+
+
+@pytest.mark.parametrize("dist", [Int(0, 12_000_000), Int(1, 10**18, log=True)])
+def test_grid_refuses_a_huge_integer_range_before_listing_its_values(dist):
+    study = Study(space={"n": dist}, sampler="grid")
+    tracemalloc.start()
+    try:
+        with pytest.raises(SpaceError, match=f"{dist.n_levels} points"):
+            study.ask()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 10_000_000  # listing 12 million integers took 500 MB
+    assert study.counts()["failed"] == 1 and study.counts()["running"] == 0
+
+
+def test_grid_refuses_a_huge_integer_range_defined_as_the_trial_runs():
+    study = Study(sampler="grid")
+    with pytest.raises(SpaceError, match="1000000000000000001 points"):
+        study.optimize(lambda t: t.suggest_int("n", 0, 10**18), n_trials=1)
