@@ -113,9 +113,16 @@ class Owner:
 
 
 def _params_text(trial: Any) -> str | None:
-    """The JSON of the parameters ``trial`` has drawn so far (``None``: none yet)."""
+    """The JSON of the parameters ``trial`` has drawn so far, with those the sampler decided
+    for it when it was asked (``None``: none yet).
+
+    A trial in a worker process draws its decided values there and tells the kernel with its
+    next message, maybe only at its end: saved here, they let the next kernel re-run it if
+    this one dies first. Its end replaces them with the values it drew.
+    """
     try:
-        params, space = dict(trial.params), dict(trial.distributions)
+        params = {**getattr(trial, "relative", {}), **trial.params}
+        space = dict(trial.distributions)
     except RuntimeError:  # changed while copied: the next beat takes it
         return None
     return params_json(params, space) if params else None
