@@ -262,7 +262,7 @@ class Float(Distribution):
     def contains(self, value: Any) -> bool:
         try:
             v = float(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             return False
         return self.low - 1e-12 * abs(self.low) <= v <= self.high + 1e-12 * abs(self.high)
 
@@ -347,9 +347,11 @@ class Int(Distribution):
     def contains(self, value: Any) -> bool:
         try:
             v = float(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             return False
-        return v == int(v) and self.low <= v <= self.high and (int(v) - self.low) % self.step == 0
+        # The range first: false for nan and inf, whose int() raises.
+        return (self.low <= v <= self.high and v == int(v)
+                and (int(v) - self.low) % self.step == 0)
 
     def clip(self, value: Any) -> int:
         v = int(round(min(self.high, max(self.low, float(value)))))

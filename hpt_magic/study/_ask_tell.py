@@ -204,11 +204,17 @@ class AskTellMixin:
         """
         if isinstance(trial, int):
             trial = self.trial(trial)
+        elif not any(mine is trial for mine in reversed(self._trials)):
+            # Its trial_id names a row of another study, maybe in another file: writing it
+            # would overwrite an unrelated trial.
+            raise TuneError(
+                f"Trial {trial.number} is not a trial of study {self.name!r} (it was asked from "
+                "another study, or from another Study object opened on the same study). Tell "
+                "each trial to the study whose ask() returned it.")
         if trial.state.finished:
             raise TuneError(f"Trial {trial.number} is already {trial.state.value}; a trial is "
                             "told once.")
-        state, value, scores, reason = settle(self.scoring, trial, value,
-                                              TrialState(state or TrialState.COMPLETE))
+        state, value, scores, reason = settle(self.scoring, trial, value, final_state(state))
         error = reason or error
         before = (trial.state, trial.value, trial.error, trial.traceback, trial.finished,
                   trial.values, trial.metrics, trial.feasible)
@@ -267,3 +273,17 @@ class AskTellMixin:
     def _save_queue(self) -> None:
         self._attrs["queue"] = list(self._queue)
         self.storage.update_study(self._id, attrs=self._attrs)
+
+
+def final_state(state: str | TrialState | None) -> TrialState:
+    """The state ``tell`` records (``None``: complete); anything but a final state is refused
+    with the ones there are."""
+    finals = [s.value for s in TrialState if s.finished]
+    try:
+        final = TrialState(state or TrialState.COMPLETE)
+    except ValueError:
+        final = None
+    if final is None or not final.finished:
+        raise TuneError(f"tell(state={state!r}): a trial is told once it is over, so its state "
+                        f"is one of {', '.join(map(repr, finals))}.")
+    return final
