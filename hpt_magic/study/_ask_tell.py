@@ -42,25 +42,23 @@ class AskTellMixin:
             trial = Trial(-1, manual=manual)
             #: The run that asked for the trial: the one to finish it if the run is cut short.
             trial._owner = owner
-            if self.space_version:
-                trial.user_attrs["space_version"] = self.space_version
-            fixed: dict[str, Any] = {}
             queued = None
-            if self._queue and params is None:
-                queued = self._queue.pop(0)
-                fixed.update(queued)
-                trial.user_attrs["enqueued"] = True
-                self._save_queue()
-            fixed.update(params or {})
             try:
-                # Stored and known together: an interrupt between the two would leave a
-                # running row that no clean-up of this kernel sees.
+                # Taken, stored and known together: an interrupt in between would lose the
+                # queued point, or leave a running row that no clean-up of this kernel sees.
                 with hold_interrupts():
+                    if params is None:
+                        queued = self._take_queued()
+                    if self.space_version:
+                        trial.user_attrs["space_version"] = self.space_version
+                    if queued is not None:
+                        trial.user_attrs["enqueued"] = True
                     trial.trial_id, trial.number = self.storage.new_trial(self._id, trial)
                     self._trials.append(trial)
             except BaseException:
                 self._requeue(queued)
                 raise
+            fixed = {**(queued or {}), **(params or {})}
             try:
                 self._prepare(trial, fixed)
             except BaseException as exc:
@@ -119,10 +117,18 @@ class AskTellMixin:
             self._propose(trial, joint)
             return True
 
+    def _take_queued(self) -> dict[str, Any] | None:
+        """Take the first queued point out of the stored queue, or ``None`` when none is left.
+        One write takes it, so two kernels on one study never take the same point."""
+        def take(attrs: dict[str, Any]) -> dict[str, Any] | None:
+            queue = attrs.get("queue") or []
+            return queue.pop(0) if queue else None
+
+        return self._change_attrs(take)
+
     def _requeue(self, queued: dict[str, Any] | None) -> None:
         if queued is not None:
-            self._queue.insert(0, queued)
-            self._save_queue()
+            self._change_attrs(lambda attrs: attrs.setdefault("queue", []).insert(0, queued))
 
     def _abandon(self, trial: Trial, exc: BaseException) -> None:
         """Finish a trial that could not be started (``ask`` failed half-way)."""
@@ -267,12 +273,8 @@ class AskTellMixin:
             if name in space and not space[name].contains(value):
                 raise SpaceError(f"Enqueued value {value!r} for {name!r} is outside "
                                  f"{space[name]!r}. Give a value inside the range.")
-        self._queue.append(dict(params))
-        self._save_queue()
-
-    def _save_queue(self) -> None:
-        self._attrs["queue"] = list(self._queue)
-        self.storage.update_study(self._id, attrs=self._attrs)
+        point = dict(params)
+        self._change_attrs(lambda attrs: attrs.setdefault("queue", []).append(point))
 
 
 def final_state(state: str | TrialState | None) -> TrialState:

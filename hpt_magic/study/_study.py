@@ -11,8 +11,8 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, TypeVar
 
 from ..distributions import Distribution, check_space
 from ..exceptions import StorageError, TuneError
@@ -29,6 +29,8 @@ from ._space_edit import SpaceEditMixin, space_changes
 from ._storage import Storage, make_storage, space_from_json, space_to_json
 
 __all__ = ["Study", "load_study"]
+
+_T = TypeVar("_T")
 
 
 class Study(AskTellMixin, RunMixin, SpaceEditMixin, ResultsMixin):
@@ -157,10 +159,10 @@ class Study(AskTellMixin, RunMixin, SpaceEditMixin, ResultsMixin):
         self.direction = self.scoring.directions[0]
         self._id = rec["id"]
         self._attrs = dict(rec["attrs"])
-        if self.scoring != stored:  # an unnamed objective named by this run
-            self._attrs.update(self.scoring.to_json())
-            self.storage.update_study(self._id, attrs=self._attrs)
         self._queue = list(self._attrs.get("queue", []))
+        if self.scoring != stored:  # an unnamed objective named by this run
+            named = self.scoring.to_json()
+            self._change_attrs(lambda attrs: attrs.update(named))
         self._known = space_from_json(rec["space"])
         if self.space is not None:
             # Checked before the trials are loaded: a refused edit costs nothing.
@@ -171,14 +173,24 @@ class Study(AskTellMixin, RunMixin, SpaceEditMixin, ResultsMixin):
         self._loaded = time.monotonic()
         self.resumed = True
 
+    def _change_attrs(self, change: Callable[[dict[str, Any]], _T],
+                      space: dict[str, Any] | None = None) -> _T:
+        """Edit the stored attributes in one write (see :meth:`Storage.change_attrs`), and
+        take them in as the file now has them (what other kernels queued or edited too)."""
+        self._attrs, result = self.storage.change_attrs(self._id, change, space=space)
+        self._queue = list(self._attrs.get("queue", []))
+        return result
+
     def _recover_orphans(self) -> None:
         """Finish the trials a dead kernel left ``running``, and queue their parameters to be
         tried first (``retry_orphans``), so that the crash costs nothing but the time."""
         self.orphans = self.storage.recover_orphans(self._id)
         retry = [dict(t.params) for t in self.orphans if t.params and self.retry_orphans]
+
+        def first(attrs: dict[str, Any]) -> None:
+            attrs["queue"] = retry + attrs.get("queue", [])
         if retry:
-            self._queue[:0] = retry
-            self._save_queue()
+            self._change_attrs(first)
 
     def refresh(self) -> None:
         """Take in what other writers of the study's file did: their new trials, and trials
