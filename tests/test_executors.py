@@ -275,6 +275,15 @@ def test_workers_exit_when_their_kernel_is_killed(tmp_path):
                 os.kill(pid, signal.SIGKILL)
 
 
+def test_a_queued_value_outside_the_objectives_range_is_sampled_in_a_worker(executor):
+    study = Study(seed=0)
+    study.enqueue({"x": 5.0})
+    with pytest.warns(UserWarning, match="Trial 0 did not use the queued value x = 5.0"):
+        study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=3, **executor)
+    assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 3
+    assert 0 <= study.trials[0].params["x"] <= 1
+
+
 def slow_but_first(trial):
     for step in tune.steps(1 if trial.number == 0 else 300):
         time.sleep(0.1)

@@ -195,6 +195,36 @@ def test_enqueue_refuses_a_number_that_is_no_integer_of_the_range(value):
         Study(space={"n": Int(0, 10)}).enqueue({"n": value})
 
 
+def test_a_queued_point_outside_the_edited_space_is_dropped_and_the_run_goes_on(tmp_path):
+    path = tmp_path / "s.db"
+    study = Study(space={"x": Float(0, 1)}, name="q", storage=path, seed=0)
+    study.optimize(lambda t: t.params["x"], n_trials=1)
+    study.enqueue({"x": 0.5})
+    study.enqueue({"x": 0.05})
+    narrowed = Study(space={"x": Float(0, 0.1)}, name="q", storage=path, seed=0)
+    with pytest.warns(UserWarning, match=r"dropped the queued point \{'x': 0.5\}, which does "
+                                         r"not fit its search space now \(x = 0.5 is outside "
+                                         r"Float\(0, 0.1\)\)"):
+        narrowed.optimize(lambda t: t.params["x"], n_trials=3)
+    later = narrowed.trials[1:]
+    assert [t.state for t in later] == [TrialState.COMPLETE] * 3
+    assert later[0].params == {"x": 0.05} and all(t.params["x"] <= 0.1 for t in later)
+
+
+def test_a_queued_value_outside_the_range_the_objective_gives_is_sampled_instead():
+    def objective(trial):
+        return trial.suggest_float("x", 0, 1) + trial.suggest_int("n", 1, 3)
+
+    study = Study(seed=0)
+    study.enqueue({"x": 5.0, "n": 2})
+    with pytest.warns(UserWarning, match=r"Trial 0 did not use the queued value x = 5.0: it is "
+                                         r"outside Float\(0, 1\)"):
+        study.optimize(objective, n_trials=5)
+    assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 5
+    first = study.trials[0]
+    assert first.params["n"] == 2 and 0 <= first.params["x"] <= 1
+
+
 def test_tell_refuses_a_trial_of_another_study_and_writes_nothing(tmp_path):
     ours = Study(space={"x": Float(0, 1)}, name="a", storage=tmp_path / "a.db", seed=0)
     ours.optimize(lambda t: t.params["x"], n_trials=1)

@@ -8,6 +8,7 @@ and ``record_report``. ``Study`` inherits these methods from :class:`AskTellMixi
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -52,6 +53,7 @@ class AskTellMixin:
                     if self.space_version:
                         trial.user_attrs["space_version"] = self.space_version
                     if queued is not None:
+                        trial.queued = dict(queued)
                         trial.user_attrs["enqueued"] = True
                     trial.trial_id, trial.number = self.storage.new_trial(self._id, trial)
                     self._trials.append(trial)
@@ -63,11 +65,10 @@ class AskTellMixin:
                 self._prepare(trial, fixed)
             except BaseException as exc:
                 # Nothing may stay `running`: an interrupt while the sampler works, a sampler
-                # or scheduler error, a bad enqueued point. A queued point is tried again,
-                # unless it is the point itself that is wrong.
+                # or scheduler error. A queued point (checked against the space when it was
+                # taken) is tried again.
                 self._abandon(trial, exc)
-                if not isinstance(exc, SpaceError):
-                    self._requeue(queued)
+                self._requeue(queued)
                 raise
         self.events.emit(Event("trial_started", self, trial))
         return trial
@@ -118,13 +119,28 @@ class AskTellMixin:
             return True
 
     def _take_queued(self) -> dict[str, Any] | None:
-        """Take the first queued point out of the stored queue, or ``None`` when none is left.
-        One write takes it, so two kernels on one study never take the same point."""
-        def take(attrs: dict[str, Any]) -> dict[str, Any] | None:
-            queue = attrs.get("queue") or []
-            return queue.pop(0) if queue else None
+        """Take the first queued point that fits the search space out of the stored queue,
+        or ``None`` when none is left. One write takes it, so two kernels on one study never
+        take the same point; points that no longer fit (the space was edited since they were
+        queued) are dropped on the way, with a warning."""
+        space, fixed_space = self.search_space(), self.space is not None
 
-        return self._change_attrs(take)
+        def take(attrs: dict[str, Any]) -> tuple[dict[str, Any] | None, list[tuple]]:
+            queue, dropped = attrs.get("queue") or [], []
+            while queue:
+                point = queue.pop(0)
+                why = misfit(point, space, fixed_space)
+                if why is None:
+                    return point, dropped
+                dropped.append((point, why))
+            return None, dropped
+
+        point, dropped = self._change_attrs(take)
+        for lost, why in dropped:
+            warnings.warn(f"Study {self.name!r} dropped the queued point {lost}, which does "
+                          f"not fit its search space now ({why}); the run goes on with the next "
+                          "point.", stacklevel=3)
+        return point
 
     def _requeue(self, queued: dict[str, Any] | None) -> None:
         if queued is not None:
@@ -160,6 +176,14 @@ class AskTellMixin:
                 self._known[name] = dist  # a new guess: guides sampling, changes no value
                 self.storage.update_study(self._id, space=space_to_json(self._known))
             value = trial.preset_value(name, dist)
+            if value is UNSET and name in trial.fixed:
+                # A queued value outside the distribution the objective gives it, a name the
+                # study did not know when the point was taken: the sampler decides instead.
+                dropped = trial.fixed.pop(name)
+                trial._notes.append(
+                    f"Trial {trial.number} did not use the queued value {name} = {dropped!r}: "
+                    f"it is outside {dist!r}, the distribution the objective gives {name}, so "
+                    f"{name} was sampled.")
             if value is UNSET:
                 # The known distribution: the same values, and the prior of a warm start.
                 value = self.sampler.sample_one(self, trial, name, self._known[name])
@@ -241,6 +265,11 @@ class AskTellMixin:
              trial.values, trial.metrics, trial.feasible) = before
             raise
         trial._host = trial._owner = None
+        # Told now, outside the objective: a warning raised while it ran is captured into
+        # the trial's output, where nobody would see it.
+        for note in trial._notes:
+            warnings.warn(note, stacklevel=2)
+        trial._notes.clear()
         if self.scheduler is not None:
             self.scheduler.on_trial_finished(self, trial)
         self.events.emit(Event("trial_finished", self, trial))
@@ -275,6 +304,30 @@ class AskTellMixin:
                                  f"{space[name]!r}. Give a value inside the range.")
         point = dict(params)
         self._change_attrs(lambda attrs: attrs.setdefault("queue", []).append(point))
+
+
+def misfit(point: Mapping[str, Any], space: Mapping[str, Distribution],
+           fixed_space: bool) -> str | None:
+    """Why a queued ``point`` does not fit ``space`` (a value outside its distribution, or, in
+    a ``fixed_space``, a name that is not in it), or ``None`` when it fits. In a define-by-run
+    space a name not known yet fits: the objective may define it.
+
+    Examples
+    --------
+    >>> from hpt_magic import Float
+    >>> misfit({"x": 0.5}, {"x": Float(0, 0.1)}, True)
+    'x = 0.5 is outside Float(0, 0.1)'
+    >>> misfit({"y": 1}, {"x": Float(0, 1)}, True), misfit({"y": 1}, {"x": Float(0, 1)}, False)
+    ('y is not one of its parameters (x)', None)
+    """
+    for name, value in point.items():
+        dist = space.get(name)
+        if dist is None:
+            if fixed_space:
+                return f"{name} is not one of its parameters ({', '.join(space)})"
+        elif not dist.contains(value):
+            return f"{name} = {value!r} is outside {dist!r}"
+    return None
 
 
 def final_state(state: str | TrialState | None) -> TrialState:

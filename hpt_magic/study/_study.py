@@ -11,6 +11,7 @@ import os
 import threading
 import time
 import uuid
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -20,7 +21,7 @@ from ..executors._scores import Objectives
 from ..samplers import Sampler, make_sampler
 from ..schedulers import Scheduler, make_scheduler
 from ..trial import Direction, Trial, TrialState
-from ._ask_tell import AskTellMixin
+from ._ask_tell import AskTellMixin, misfit
 from ._events import EventBus
 from ._objectives import check_scheduler, reconcile, requested_objectives
 from ._results import ResultsMixin
@@ -71,7 +72,8 @@ class Study(AskTellMixin, RunMixin, SpaceEditMixin, ResultsMixin):
         Options passed to a sampler or scheduler built by name.
     retry_orphans : bool
         Trials left ``running`` by a kernel that died are marked interrupted when the study
-        opens; with ``True`` their parameters are queued to be tried first.
+        opens; with ``True`` their parameters are queued to be tried first (unless they no
+        longer fit the search space: a warning says so).
 
     Examples
     --------
@@ -120,6 +122,8 @@ class Study(AskTellMixin, RunMixin, SpaceEditMixin, ResultsMixin):
         #: Trials found ``running`` under a dead kernel when the study was opened, now marked
         #: interrupted (their parameters are queued first when ``retry_orphans``).
         self.orphans: list[Trial] = []
+        #: The orphans whose parameters were queued (those that fit the search space).
+        self.orphans_queued: list[Trial] = []
         self._lock = threading.RLock()
         self._stop = threading.Event()
         self.previous_name: str | None = None
@@ -183,9 +187,25 @@ class Study(AskTellMixin, RunMixin, SpaceEditMixin, ResultsMixin):
 
     def _recover_orphans(self) -> None:
         """Finish the trials a dead kernel left ``running``, and queue their parameters to be
-        tried first (``retry_orphans``), so that the crash costs nothing but the time."""
+        tried first (``retry_orphans``), so that the crash costs nothing but the time.
+        Parameters that no longer fit the search space are not queued (a warning says so)."""
         self.orphans = self.storage.recover_orphans(self._id)
-        retry = [dict(t.params) for t in self.orphans if t.params and self.retry_orphans]
+        self.orphans_queued = []
+        if not self.retry_orphans:
+            return
+        space = self.search_space()
+        for orphan in self.orphans:
+            if not orphan.params:
+                continue
+            why = misfit(orphan.params, space, self.space is not None)
+            if why is None:
+                self.orphans_queued.append(orphan)
+            else:
+                warnings.warn(f"Trial {orphan.number} of study {self.name!r} was running when "
+                              f"its kernel died; its parameters {orphan.params} are not queued "
+                              f"again: they do not fit the search space now ({why}).",
+                              stacklevel=4)
+        retry = [dict(orphan.params) for orphan in self.orphans_queued]
 
         def first(attrs: dict[str, Any]) -> None:
             attrs["queue"] = retry + attrs.get("queue", [])
