@@ -279,7 +279,7 @@ class Float(Distribution):
     def contains(self, value: Any) -> bool:
         try:
             v = float(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             return False
         return self.low - 1e-12 * abs(self.low) <= v <= self.high + 1e-12 * abs(self.high)
 
@@ -376,7 +376,7 @@ class Int(Distribution):
         else:
             try:
                 f = float(value)
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 return False
             if not f.is_integer():
                 return False

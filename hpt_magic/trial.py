@@ -192,6 +192,10 @@ class Trial:
         self.checkpoint: Any = None
         self.relative: dict[str, Any] = {}
         self.fixed: dict[str, Any] = {}
+        #: The point the trial took from the study's queue (its values are in ``fixed``).
+        self.queued: dict[str, Any] = {}
+        #: What the study tells the user when the trial is told (see Study.sample_param).
+        self._notes: list[str] = []
         #: The study's objectives (an ``executors.Objectives``): how a result is judged and
         #: which reported metric is the curve, where the trial runs.
         self.scoring: Any = None
@@ -221,14 +225,17 @@ class Trial:
         In order: a value fixed when the trial was asked (enqueued, given, or set by a
         scheduler; it must lie in ``dist``), the default for a manual trial, the value the
         sampler proposed jointly at ask time. The study and a worker process both call this,
-        so they always agree on the value without asking each other.
+        so they always agree on the value without asking each other. A queued value outside
+        ``dist`` is no preset value: the study drops it and samples.
         """
         if name in self.fixed:
             value = self.fixed[name]
-            if not dist.contains(value):
-                raise SpaceError(f"The given value {value!r} for {name!r} is outside {dist!r}. "
-                                 "Give a value inside the range.")
-            return dist.clip(value)
+            if dist.contains(value):
+                return dist.clip(value)
+            if name in self.queued:
+                return UNSET
+            raise SpaceError(f"The given value {value!r} for {name!r} is outside {dist!r}. "
+                             "Give a value inside the range.")
         if self.manual:
             return dist.default
         value = self.relative.get(name, UNSET)

@@ -228,6 +228,62 @@ def test_only_the_kernel_opens_the_sqlite_file(tmp_path):
     assert len(load_study("w", tmp_path / "s.db").trials) == 4
 
 
+_KILLED_KERNEL_SCRIPT = """
+import os, sys, time
+from hpt_magic import Float, Study
+FOLDER = sys.argv[1]
+def objective(trial):
+    with open(os.path.join(FOLDER, f"worker.{trial.number}"), "w") as f:
+        f.write(str(os.getpid()))
+    time.sleep(60)
+    return 1.0
+if __name__ == "__main__":
+    Study(space={"x": Float(0, 1)}).optimize(objective, n_trials=2, n_jobs=2)
+"""
+
+
+def _running(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state not in ("Z", "X")  # a dead process its new parent has not reaped yet
+
+
+def test_workers_exit_when_their_kernel_is_killed(tmp_path):
+    script = tmp_path / "kernel.py"
+    script.write_text(_KILLED_KERNEL_SCRIPT)
+    kernel = subprocess.Popen([sys.executable, str(script), str(tmp_path)])
+    pids = []
+    try:
+        deadline = time.monotonic() + 60
+        while len(pids) < 2:
+            assert time.monotonic() < deadline and kernel.poll() is None
+            time.sleep(0.05)
+            pids = [int(p.read_text()) for p in tmp_path.glob("worker.*") if p.read_text()]
+        kernel.kill()
+        kernel.wait(timeout=10)
+        deadline = time.monotonic() + 5
+        while any(_running(pid) for pid in pids) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not any(_running(pid) for pid in pids)
+    finally:
+        kernel.kill()
+        for pid in pids:
+            if _running(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
+def test_a_queued_value_outside_the_objectives_range_is_sampled_in_a_worker(executor):
+    study = Study(seed=0)
+    study.enqueue({"x": 5.0})
+    with pytest.warns(UserWarning, match="Trial 0 did not use the queued value x = 5.0"):
+        study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=3, **executor)
+    assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 3
+    assert 0 <= study.trials[0].params["x"] <= 1
+
+
 def slow_but_first(trial):
     for step in tune.steps(1 if trial.number == 0 else 300):
         time.sleep(0.1)

@@ -1,3 +1,4 @@
+import json
 import multiprocessing as mp
 import sqlite3
 import time
@@ -184,6 +185,49 @@ def test_enqueued_points_are_stored_until_tried(tmp_path):
     again = Study(space={"lr": Float(1e-4, 1e-1, log=True)}, name="q",
                   storage=SQLiteStorage(path))
     assert again.ask().params != {"lr": 0.01}
+
+
+def _queued(path, name="q"):
+    with sqlite3.connect(path) as conn:
+        (attrs,) = conn.execute("SELECT attrs FROM studies WHERE name=?", (name,)).fetchone()
+    return [point["x"] for point in json.loads(attrs)["queue"]]
+
+
+def test_two_kernels_take_each_queued_point_once_and_keep_each_others(tmp_path):
+    # Two Study objects with a connection each: two kernels on one file.
+    path = tmp_path / "s.db"
+    a = Study(space={"x": Float(0, 1)}, name="q", storage=SQLiteStorage(path), seed=0)
+    a.enqueue({"x": 0.1})
+    a.enqueue({"x": 0.2})
+    b = Study(space={"x": Float(0, 1)}, name="q", storage=SQLiteStorage(path), seed=1)
+    a.enqueue({"x": 0.3})  # queued after b loaded the study
+    taken = [b.ask(), a.ask(), b.ask()]
+    assert [t.params["x"] for t in taken] == [0.1, 0.2, 0.3]
+    assert all(t.user_attrs["enqueued"] for t in taken)
+    assert _queued(path) == []
+    assert "enqueued" not in a.ask().user_attrs
+
+
+def test_taking_a_queued_point_keeps_what_another_kernel_edited(tmp_path):
+    path = tmp_path / "s.db"
+    a = Study(space={"x": Float(0, 1)}, name="q", storage=SQLiteStorage(path), seed=0)
+    a.optimize(lambda t: t.params["x"], n_trials=1)
+    a.enqueue({"x": 0.5})
+    b = Study(space={"x": Float(0, 1)}, name="q", storage=SQLiteStorage(path), seed=1)
+    widened = Study(space={"x": Float(0, 2)}, name="q", storage=SQLiteStorage(path))
+    assert widened.space_version == 1
+    assert b.ask().params == {"x": 0.5}
+    assert load_study("q", SQLiteStorage(path)).space_version == 1
+
+
+def test_the_queue_of_a_study_in_memory_is_taken_in_order():
+    storage = InMemoryStorage()
+    a = Study(space={"x": Float(0, 1)}, name="q", storage=storage)
+    a.enqueue({"x": 0.1})
+    b = Study(space={"x": Float(0, 1)}, name="q", storage=storage)
+    b.enqueue({"x": 0.2})
+    assert [a.ask().params, b.ask().params] == [{"x": 0.1}, {"x": 0.2}]
+    assert "enqueued" not in a.ask().user_attrs
 
 
 def test_a_closed_storage_is_reopened_by_the_next_study(tmp_path):

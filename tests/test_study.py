@@ -188,6 +188,70 @@ def test_enqueue_is_tried_first_and_validated():
         study.enqueue({"x": 5.0})
 
 
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), 10**400],
+                         ids=["nan", "inf", "10**400"])
+def test_enqueue_refuses_a_number_that_is_no_integer_of_the_range(value):
+    with pytest.raises(SpaceError, match=r"for 'n' is outside Int\(0, 10\)"):
+        Study(space={"n": Int(0, 10)}).enqueue({"n": value})
+
+
+def test_a_queued_point_outside_the_edited_space_is_dropped_and_the_run_goes_on(tmp_path):
+    path = tmp_path / "s.db"
+    study = Study(space={"x": Float(0, 1)}, name="q", storage=path, seed=0)
+    study.optimize(lambda t: t.params["x"], n_trials=1)
+    study.enqueue({"x": 0.5})
+    study.enqueue({"x": 0.05})
+    narrowed = Study(space={"x": Float(0, 0.1)}, name="q", storage=path, seed=0)
+    with pytest.warns(UserWarning, match=r"dropped the queued point \{'x': 0.5\}, which does "
+                                         r"not fit its search space now \(x = 0.5 is outside "
+                                         r"Float\(0, 0.1\)\)"):
+        narrowed.optimize(lambda t: t.params["x"], n_trials=3)
+    later = narrowed.trials[1:]
+    assert [t.state for t in later] == [TrialState.COMPLETE] * 3
+    assert later[0].params == {"x": 0.05} and all(t.params["x"] <= 0.1 for t in later)
+
+
+def test_a_queued_value_outside_the_range_the_objective_gives_is_sampled_instead():
+    def objective(trial):
+        return trial.suggest_float("x", 0, 1) + trial.suggest_int("n", 1, 3)
+
+    study = Study(seed=0)
+    study.enqueue({"x": 5.0, "n": 2})
+    with pytest.warns(UserWarning, match=r"Trial 0 did not use the queued value x = 5.0: it is "
+                                         r"outside Float\(0, 1\)"):
+        study.optimize(objective, n_trials=5)
+    assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 5
+    first = study.trials[0]
+    assert first.params["n"] == 2 and 0 <= first.params["x"] <= 1
+
+
+def test_tell_refuses_a_trial_of_another_study_and_writes_nothing(tmp_path):
+    ours = Study(space={"x": Float(0, 1)}, name="a", storage=tmp_path / "a.db", seed=0)
+    ours.optimize(lambda t: t.params["x"], n_trials=1)
+    theirs = Study(space={"y": Float(5, 6)}, name="b", storage=tmp_path / "b.db")
+    other = theirs.ask()  # number 0, and the same row id as ours' trial 0
+    assert (other.number, other.trial_id) == (ours.trials[0].number, ours.trials[0].trial_id)
+    with pytest.raises(TuneError, match="Trial 0 is not a trial of study 'a'"):
+        ours.tell(other, 123.0)
+    assert other.state is TrialState.RUNNING
+    (stored,) = load_study("a", tmp_path / "a.db").trials
+    assert stored.params == ours.trials[0].params and stored.value == ours.trials[0].value
+    with pytest.raises(TuneError, match="is not a trial of study"):
+        Study().tell(Study().ask(), 1.0)
+
+
+@pytest.mark.parametrize("state", ["running", "waiting", "bogus"])
+def test_tell_needs_a_final_state(state):
+    study = Study(space={"x": Float(0, 1)})
+    trial = study.ask()
+    with pytest.raises(TuneError, match=rf"tell\(state='{state}'\): a trial is told once it is "
+                                        r"over, so its state is one of 'complete', 'pruned', "
+                                        r"'failed', 'interrupted'"):
+        study.tell(trial, 0.5, state=state)
+    assert trial.state is TrialState.RUNNING
+    assert study.tell(trial, 0.5).state is TrialState.COMPLETE
+
+
 def test_grid_search_enumerates_everything_once_then_stops():
     study = Study(space={"a": Int(1, 3), "b": Choice(["x", "y"])}, sampler="grid", seed=0)
     study.optimize(lambda t: t.params["a"], n_trials=100)

@@ -10,6 +10,7 @@ kernel's interrupt reaches the whole process group, and the kernel alone decides
 from __future__ import annotations
 
 import multiprocessing
+import os
 import signal
 import sys
 import threading
@@ -34,9 +35,23 @@ class _PipeChannel:
         return loads(self.conn.recv_bytes())
 
 
-def worker_main(conn: Connection, blob: bytes) -> None:
+def _exit_with_the_kernel(alive: Connection) -> None:
+    """Wait until the kernel's end of ``alive`` closes (it never writes: only its death or
+    the pool's close does that), then end this process at once: a kernel killed with SIGKILL
+    cannot stop its workers, and the next kernel re-runs the trial they are running."""
+    try:
+        alive.recv_bytes()
+    except (EOFError, OSError):
+        pass
+    os._exit(1)
+
+
+def worker_main(conn: Connection, blob: bytes, alive: Connection) -> None:
     """Body of a worker process: load the objective once, then run the trials it is sent."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A thread blocked on a pipe costs the trials nothing (it holds no GIL while it waits).
+    threading.Thread(target=_exit_with_the_kernel, args=(alive,), name="hpt-kernel-watch",
+                     daemon=True).start()
     try:
         objective = loads(blob)
     except Exception as exc:
@@ -121,11 +136,14 @@ class ProcessPool(Executor):
         self._ctx = _context()
         self._inbox: deque[tuple] = deque()
         self._idle_deaths = 0
+        # Only this process holds the writing end (non-inheritable, never sent): the workers'
+        # ends see EOF the moment it dies, however it dies.
+        self._alive, self._alive_w = self._ctx.Pipe(duplex=False)
         self._workers = [self._spawn(slot) for slot in range(n_workers)]
 
     def _spawn(self, slot: int) -> _Worker:
         ours, theirs = self._ctx.Pipe(duplex=True)
-        process = self._ctx.Process(target=worker_main, args=(theirs, self._blob),
+        process = self._ctx.Process(target=worker_main, args=(theirs, self._blob, self._alive),
                                     name="hpt-worker")
         process.start()
         theirs.close()  # so that our end sees EOF when the process dies
@@ -198,6 +216,12 @@ class ProcessPool(Executor):
             worker.process.join(timeout=5)
             worker.conn.close()
         self._workers = []
+        self._release()
+
+    def _release(self) -> None:
+        """Close the pipe that tells the workers that the kernel lives (they are gone)."""
+        self._alive.close()
+        self._alive_w.close()
 
     def close(self) -> None:
         """Let idle workers exit, and kill any that do not within a second."""
@@ -210,6 +234,7 @@ class ProcessPool(Executor):
                 worker.process.join(timeout=5)
             worker.conn.close()
         self._workers = []
+        self._release()
 
 
 def _send(conn: Connection, message: Any) -> None:

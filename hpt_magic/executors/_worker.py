@@ -46,6 +46,7 @@ def trial_spec(trial: Trial, known: dict[str, Distribution],
     return {
         "number": trial.number, "params": dict(trial.params),
         "distributions": dict(trial.distributions), "fixed": dict(trial.fixed),
+        "queued": dict(trial.queued),
         "relative": dict(trial.relative), "known": dict(known),
         "user_attrs": dict(trial.user_attrs), "checkpoint": trial.checkpoint,
         "started": trial.started, "catch": catch, "scoring": trial.scoring,
@@ -109,6 +110,7 @@ def run_remote(objective: Callable[[Trial], Any], spec: dict[str, Any],
     trial = Trial(spec["number"], params=spec["params"], distributions=spec["distributions"],
                   user_attrs=spec["user_attrs"], started=spec["started"])
     trial.fixed, trial.relative = spec["fixed"], spec["relative"]
+    trial.queued = spec["queued"]
     trial.checkpoint = spec["checkpoint"]
     trial.scoring = spec.get("scoring")
     link = _KernelLink(channel, spec["known"])

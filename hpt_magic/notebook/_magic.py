@@ -338,7 +338,7 @@ class TuneMagics(Magics):
             print(warm + ".")
         for orphan in study.orphans:
             # Said even with --quiet: the file changed under the user's eyes.
-            then = ", re-queued" if study.retry_orphans and orphan.params else ""
+            then = ", re-queued" if orphan in study.orphans_queued else ""
             print(f"trial {orphan.number} was running when its kernel died: marked "
                   f"interrupted{then}.")
         return study

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import time
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -45,34 +46,32 @@ class AskTellMixin:
             trial = Trial(-1, manual=manual)
             #: The run that asked for the trial: the one to finish it if the run is cut short.
             trial._owner = owner
-            if self.space_version:
-                trial.user_attrs["space_version"] = self.space_version
-            fixed: dict[str, Any] = {}
             queued = None
-            if self._queue and params is None:
-                queued = self._queue.pop(0)
-                fixed.update(queued)
-                trial.user_attrs["enqueued"] = True
-                self._save_queue()
-            fixed.update(params or {})
             try:
-                # Stored and known together: an interrupt between the two would leave a
-                # running row that no clean-up of this kernel sees.
+                # Taken, stored and known together: an interrupt in between would lose the
+                # queued point, or leave a running row that no clean-up of this kernel sees.
                 with hold_interrupts():
+                    if params is None:
+                        queued = self._take_queued()
+                    if self.space_version:
+                        trial.user_attrs["space_version"] = self.space_version
+                    if queued is not None:
+                        trial.queued = dict(queued)
+                        trial.user_attrs["enqueued"] = True
                     trial.trial_id, trial.number = self.storage.new_trial(self._id, trial)
                     self._trials.append(trial)
             except BaseException:
                 self._requeue(queued)
                 raise
+            fixed = {**(queued or {}), **(params or {})}
             try:
                 self._prepare(trial, fixed)
             except BaseException as exc:
                 # Nothing may stay `running`: an interrupt while the sampler works, a sampler
-                # or scheduler error, a bad enqueued point. A queued point is tried again,
-                # unless it is the point itself that is wrong.
+                # or scheduler error. A queued point (checked against the space when it was
+                # taken) is tried again.
                 self._abandon(trial, exc)
-                if not isinstance(exc, SpaceError):
-                    self._requeue(queued)
+                self._requeue(queued)
                 raise
         self.events.emit(Event("trial_started", self, trial))
         return trial
@@ -122,10 +121,33 @@ class AskTellMixin:
             self._propose(trial, joint)
             return True
 
+    def _take_queued(self) -> dict[str, Any] | None:
+        """Take the first queued point that fits the search space out of the stored queue,
+        or ``None`` when none is left. One write takes it, so two kernels on one study never
+        take the same point; points that no longer fit (the space was edited since they were
+        queued) are dropped on the way, with a warning."""
+        space, fixed_space = self.search_space(), self.space is not None
+
+        def take(attrs: dict[str, Any]) -> tuple[dict[str, Any] | None, list[tuple]]:
+            queue, dropped = attrs.get("queue") or [], []
+            while queue:
+                point = queue.pop(0)
+                why = misfit(point, space, fixed_space)
+                if why is None:
+                    return point, dropped
+                dropped.append((point, why))
+            return None, dropped
+
+        point, dropped = self._change_attrs(take)
+        for lost, why in dropped:
+            warnings.warn(f"Study {self.name!r} dropped the queued point {lost}, which does "
+                          f"not fit its search space now ({why}); the run goes on with the next "
+                          "point.", stacklevel=3)
+        return point
+
     def _requeue(self, queued: dict[str, Any] | None) -> None:
         if queued is not None:
-            self._queue.insert(0, queued)
-            self._save_queue()
+            self._change_attrs(lambda attrs: attrs.setdefault("queue", []).insert(0, queued))
 
     def _abandon(self, trial: Trial, exc: BaseException) -> None:
         """Finish a trial that could not be started (``ask`` failed half-way)."""
@@ -162,6 +184,14 @@ class AskTellMixin:
                 self._adopt({name: dist if known.prior is None
                              else copy.copy(dist).with_prior(known.prior)})
             value = trial.preset_value(name, dist)
+            if value is UNSET and name in trial.fixed:
+                # A queued value outside the distribution the objective gives it, a name the
+                # study did not know when the point was taken: the sampler decides instead.
+                dropped = trial.fixed.pop(name)
+                trial._notes.append(
+                    f"Trial {trial.number} did not use the queued value {name} = {dropped!r}: "
+                    f"it is outside {dist!r}, the distribution the objective gives {name}, so "
+                    f"{name} was sampled.")
             if value is UNSET:
                 # The known distribution: the same values, and the prior of a warm start.
                 value = self.sampler.sample_one(self, trial, name, self._known[name])
@@ -212,11 +242,17 @@ class AskTellMixin:
         """
         if isinstance(trial, int):
             trial = self.trial(trial)
+        elif not any(mine is trial for mine in reversed(self._trials)):
+            # Its trial_id names a row of another study, maybe in another file: writing it
+            # would overwrite an unrelated trial.
+            raise TuneError(
+                f"Trial {trial.number} is not a trial of study {self.name!r} (it was asked from "
+                "another study, or from another Study object opened on the same study). Tell "
+                "each trial to the study whose ask() returned it.")
         if trial.state.finished:
             raise TuneError(f"Trial {trial.number} is already {trial.state.value}; a trial is "
                             "told once.")
-        state, value, scores, reason = settle(self.scoring, trial, value,
-                                              TrialState(state or TrialState.COMPLETE))
+        state, value, scores, reason = settle(self.scoring, trial, value, final_state(state))
         error = reason or error
         before = (trial.state, trial.value, trial.error, trial.traceback, trial.finished,
                   trial.values, trial.metrics, trial.feasible)
@@ -237,6 +273,11 @@ class AskTellMixin:
              trial.values, trial.metrics, trial.feasible) = before
             raise
         trial._host = trial._owner = None
+        # Told now, outside the objective: a warning raised while it ran is captured into
+        # the trial's output, where nobody would see it.
+        for note in trial._notes:
+            warnings.warn(note, stacklevel=2)
+        trial._notes.clear()
         if self.scheduler is not None:
             self.scheduler.on_trial_finished(self, trial)
         self.events.emit(Event("trial_finished", self, trial))
@@ -269,9 +310,44 @@ class AskTellMixin:
             if name in space and not space[name].contains(value):
                 raise SpaceError(f"Enqueued value {value!r} for {name!r} is outside "
                                  f"{space[name]!r}. Give a value inside the range.")
-        self._queue.append(dict(params))
-        self._save_queue()
+        # As the file holds values: an option JSON cannot hold by its label (see _stored).
+        point = stored_params(params, self._known)
+        self._change_attrs(lambda attrs: attrs.setdefault("queue", []).append(point))
 
-    def _save_queue(self) -> None:
-        self._attrs["queue"] = [stored_params(params, self._known) for params in self._queue]
-        self.storage.update_study(self._id, attrs=self._attrs)
+
+def misfit(point: Mapping[str, Any], space: Mapping[str, Distribution],
+           fixed_space: bool) -> str | None:
+    """Why a queued ``point`` does not fit ``space`` (a value outside its distribution, or, in
+    a ``fixed_space``, a name that is not in it), or ``None`` when it fits. In a define-by-run
+    space a name not known yet fits: the objective may define it.
+
+    Examples
+    --------
+    >>> from hpt_magic import Float
+    >>> misfit({"x": 0.5}, {"x": Float(0, 0.1)}, True)
+    'x = 0.5 is outside Float(0, 0.1)'
+    >>> misfit({"y": 1}, {"x": Float(0, 1)}, True), misfit({"y": 1}, {"x": Float(0, 1)}, False)
+    ('y is not one of its parameters (x)', None)
+    """
+    for name, value in point.items():
+        dist = space.get(name)
+        if dist is None:
+            if fixed_space:
+                return f"{name} is not one of its parameters ({', '.join(space)})"
+        elif not dist.contains(value):
+            return f"{name} = {value!r} is outside {dist!r}"
+    return None
+
+
+def final_state(state: str | TrialState | None) -> TrialState:
+    """The state ``tell`` records (``None``: complete); anything but a final state is refused
+    with the ones there are."""
+    finals = [s.value for s in TrialState if s.finished]
+    try:
+        final = TrialState(state or TrialState.COMPLETE)
+    except ValueError:
+        final = None
+    if final is None or not final.finished:
+        raise TuneError(f"tell(state={state!r}): a trial is told once it is over, so its state "
+                        f"is one of {', '.join(map(repr, finals))}.")
+    return final

@@ -164,12 +164,14 @@ class SpaceEditMixin:
             return []
         with self._lock:
             self._adopt(space)
-            gone = set(self._attrs.get("removed", [])) - set(space) | set(removed)
-            self._attrs["removed"] = sorted(gone)
-            history = self._attrs.setdefault("space_history", [])
-            history.append({"from_trial": len(self._trials), "changes": changes})
-            self.storage.update_study(self._id, space=space_to_json(self._known),
-                                      attrs=self._attrs)
+            edit = {"from_trial": len(self._trials), "changes": changes}
+
+            def record(attrs: dict[str, Any]) -> None:
+                # On the attributes as stored: what other kernels queued stays queued.
+                gone = set(attrs.get("removed", [])) - set(space) | set(removed)
+                attrs["removed"] = sorted(gone)
+                attrs.setdefault("space_history", []).append(edit)
+            self._change_attrs(record, space=space_to_json(self._known))
         done = [t for t in self._trials if t.state.finished]
         inside = sum(all(d.contains(t.params[n]) for n, d in space.items() if n in t.params)
                      for t in done)

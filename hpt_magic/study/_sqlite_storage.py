@@ -269,6 +269,42 @@ class SQLiteStorage(Storage):
                                    (dumps_json(attrs), study_id))
         self._write(update, "the study's space and attributes")
 
+    def change_attrs(self, study_id: int, change: Callable[[dict[str, Any]], _T], *,
+                     space: dict[str, Any] | None = None) -> tuple[dict[str, Any], _T]:
+        def apply(stored: str) -> tuple[dict[str, Any], _T, bool]:
+            try:
+                attrs = json.loads(stored)
+            except (ValueError, TypeError) as exc:
+                raise self._damaged(f"study {study_id} cannot be decoded: {exc}") from None
+            before = dumps_json(attrs)
+            result = change(attrs)
+            return attrs, result, dumps_json(attrs) != before
+
+        if space is None:
+            # Most calls change nothing (an empty queue at every ask): read without taking
+            # the write lock that other kernels' trials wait for.
+            rows = self._read("SELECT attrs FROM studies WHERE id=?", (study_id,))
+            if rows:
+                attrs, result, changed = apply(rows[0][0])
+                if not changed:
+                    return attrs, result
+
+        def read_modify_write() -> tuple[dict[str, Any], _T]:
+            row = self._conn.execute("SELECT attrs FROM studies WHERE id=?",
+                                     (study_id,)).fetchone()
+            if row is None:
+                raise StorageError(f"The study file {self.path!r} has no study with id "
+                                   f"{study_id} any more. Open the study again by its name.")
+            attrs, result, changed = apply(row[0])
+            if changed:
+                self._conn.execute("UPDATE studies SET attrs=? WHERE id=?",
+                                   (dumps_json(attrs), study_id))
+            if space is not None:
+                self._conn.execute("UPDATE studies SET space=? WHERE id=?",
+                                   (dumps_json(space), study_id))
+            return attrs, result
+        return self._write(read_modify_write, "the study's attributes")
+
     def list_studies(self) -> list[dict[str, Any]]:
         rows = self._read("""
             SELECT s.name, s.direction, s.created, COUNT(t.id),

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from .._stored import restore, stored_form
 from ..distributions import Distribution
@@ -16,6 +17,8 @@ from ..trial import Trial, TrialState
 
 __all__ = ["Storage", "InMemoryStorage", "dumps_json", "stored_params", "params_json",
            "params_from_json", "same_direction"]
+
+_T = TypeVar("_T")
 
 
 def dumps_json(obj: Any) -> str:
@@ -67,6 +70,19 @@ class Storage(ABC):
         """Replace the stored space and/or attributes of a study."""
 
     @abstractmethod
+    def change_attrs(self, study_id: int, change: Callable[[dict[str, Any]], _T], *,
+                     space: dict[str, Any] | None = None) -> tuple[dict[str, Any], _T]:
+        """Edit the study's stored attributes atomically; return them as stored after the
+        edit, and what ``change`` returned.
+
+        ``change(attrs)`` edits the dict in place; nobody else writes between the read it gets
+        and the write of its edit, so several kernels may queue and take points of one study
+        (``attrs["queue"]``) without losing or doubling any. It may be called more than once
+        (a locked file is read again), so it must change nothing but ``attrs``. ``space``:
+        also replace the stored space, in the same write.
+        """
+
+    @abstractmethod
     def list_studies(self) -> list[dict[str, Any]]:
         """A summary row per stored study."""
 
@@ -116,7 +132,7 @@ class InMemoryStorage(Storage):
 
     def get_study(self, name: str) -> dict[str, Any] | None:
         rec = self._studies.get(name)
-        return None if rec is None else dict(rec)
+        return None if rec is None else copy.deepcopy(rec)
 
     def create_study(self, name: str, direction: str, attrs: dict[str, Any]) -> int:
         with self._lock:
@@ -146,6 +162,18 @@ class InMemoryStorage(Storage):
                     rec["space"] = dict(space)
                 if attrs is not None:
                     rec["attrs"] = dict(attrs)
+
+    def change_attrs(self, study_id: int, change: Callable[[dict[str, Any]], _T], *,
+                     space: dict[str, Any] | None = None) -> tuple[dict[str, Any], _T]:
+        with self._lock:
+            rec = next(rec for rec in self._studies.values() if rec["id"] == study_id)
+            # Copies: the study's dict and the stored one must not share a queue.
+            attrs = copy.deepcopy(rec["attrs"])
+            result = change(attrs)
+            rec["attrs"] = attrs
+            if space is not None:
+                rec["space"] = dict(space)
+            return copy.deepcopy(attrs), result
 
     def list_studies(self) -> list[dict[str, Any]]:
         return [_summary(rec, self._trials[rec["id"]]) for rec in self._studies.values()]

@@ -11,8 +11,9 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+import warnings
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, TypeVar
 
 from ..distributions import Distribution, check_space
 from ..exceptions import TuneError
@@ -20,15 +21,18 @@ from ..executors._scores import Objectives
 from ..samplers import Sampler, make_sampler
 from ..schedulers import Scheduler, make_scheduler
 from ..trial import Direction, Trial, TrialState
-from ._ask_tell import AskTellMixin
+from ._ask_tell import AskTellMixin, misfit
 from ._events import EventBus
 from ._objectives import check_scheduler, reconcile, requested_objectives
 from ._results import ResultsMixin
 from ._running import RunMixin
 from ._space_edit import SpaceEditMixin, space_changes
 from ._storage import Storage, make_storage, space_from_json, space_to_json
+from ._storage_base import stored_params
 
 __all__ = ["Study", "load_study"]
+
+_T = TypeVar("_T")
 
 
 class Study(AskTellMixin, RunMixin, SpaceEditMixin, ResultsMixin):
@@ -69,7 +73,8 @@ class Study(AskTellMixin, RunMixin, SpaceEditMixin, ResultsMixin):
         Options passed to a sampler or scheduler built by name.
     retry_orphans : bool
         Trials left ``running`` by a kernel that died are marked interrupted when the study
-        opens; with ``True`` their parameters are queued to be tried first.
+        opens; with ``True`` their parameters are queued to be tried first (unless they no
+        longer fit the search space: a warning says so).
 
     Examples
     --------
@@ -118,6 +123,8 @@ class Study(AskTellMixin, RunMixin, SpaceEditMixin, ResultsMixin):
         #: Trials found ``running`` under a dead kernel when the study was opened, now marked
         #: interrupted (their parameters are queued first when ``retry_orphans``).
         self.orphans: list[Trial] = []
+        #: The orphans whose parameters were queued (those that fit the search space).
+        self.orphans_queued: list[Trial] = []
         self._lock = threading.RLock()
         self._stop = threading.Event()
         self.previous_name: str | None = None
@@ -157,10 +164,10 @@ class Study(AskTellMixin, RunMixin, SpaceEditMixin, ResultsMixin):
         self.direction = self.scoring.directions[0]
         self._id = rec["id"]
         self._attrs = dict(rec["attrs"])
-        if self.scoring != stored:  # an unnamed objective named by this run
-            self._attrs.update(self.scoring.to_json())
-            self.storage.update_study(self._id, attrs=self._attrs)
         self._queue = list(self._attrs.get("queue", []))
+        if self.scoring != stored:  # an unnamed objective named by this run
+            named = self.scoring.to_json()
+            self._change_attrs(lambda attrs: attrs.update(named))
         self._known = space_from_json(rec["space"])
         if self.space is not None:
             # Checked before the trials are loaded: a refused edit costs nothing.
@@ -171,14 +178,40 @@ class Study(AskTellMixin, RunMixin, SpaceEditMixin, ResultsMixin):
         self._loaded = time.monotonic()
         self.resumed = True
 
+    def _change_attrs(self, change: Callable[[dict[str, Any]], _T],
+                      space: dict[str, Any] | None = None) -> _T:
+        """Edit the stored attributes in one write (see :meth:`Storage.change_attrs`), and
+        take them in as the file now has them (what other kernels queued or edited too)."""
+        self._attrs, result = self.storage.change_attrs(self._id, change, space=space)
+        self._queue = list(self._attrs.get("queue", []))
+        return result
+
     def _recover_orphans(self) -> None:
         """Finish the trials a dead kernel left ``running``, and queue their parameters to be
-        tried first (``retry_orphans``), so that the crash costs nothing but the time."""
+        tried first (``retry_orphans``), so that the crash costs nothing but the time.
+        Parameters that no longer fit the search space are not queued (a warning says so)."""
         self.orphans = self.storage.recover_orphans(self._id)
-        retry = [dict(t.params) for t in self.orphans if t.params and self.retry_orphans]
+        self.orphans_queued = []
+        if not self.retry_orphans:
+            return
+        space = self.search_space()
+        for orphan in self.orphans:
+            if not orphan.params:
+                continue
+            why = misfit(orphan.params, space, self.space is not None)
+            if why is None:
+                self.orphans_queued.append(orphan)
+            else:
+                warnings.warn(f"Trial {orphan.number} of study {self.name!r} was running when "
+                              f"its kernel died; its parameters {orphan.params} are not queued "
+                              f"again: they do not fit the search space now ({why}).",
+                              stacklevel=4)
+        retry = [stored_params(orphan.params, self._known) for orphan in self.orphans_queued]
+
+        def first(attrs: dict[str, Any]) -> None:
+            attrs["queue"] = retry + attrs.get("queue", [])
         if retry:
-            self._queue[:0] = retry
-            self._save_queue()
+            self._change_attrs(first)
 
     def refresh(self) -> None:
         """Take in what other writers of the study's file did: their new trials, and trials

@@ -157,6 +157,15 @@ def open_at_once(paths: list[str], barrier, results) -> None:
             results.put((path, f"{type(exc).__name__}: {exc}"))
 
 
+def run_the_queue_at_once(path: str, seed: int, n_trials: int, barrier) -> None:
+    """Open study ``q`` of ``path``, wait for the other children, then run ``n_trials``
+    trials (the queued points first)."""
+    study = Study(space={"x": Float(0, 1)}, name="q", storage=SQLiteStorage(path, timeout=60),
+                  seed=seed)
+    barrier.wait(timeout=60)
+    study.optimize(lambda trial: trial.params["x"], n_trials=n_trials)
+
+
 @contextlib.contextmanager
 def kernel_with_a_running_trial(path: Path) -> Iterator[tuple[subprocess.Popen, int, int]]:
     """Another process that starts a trial of study ``a`` in ``path`` and then keeps running;

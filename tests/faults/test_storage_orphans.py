@@ -10,6 +10,7 @@ import sqlite3
 import threading
 import time
 
+import pytest
 from storage_helpers import kernel_with_a_running_trial, wait_for
 
 from hpt_magic import Float, InMemoryStorage, SQLiteStorage, Study, TrialState
@@ -37,6 +38,22 @@ def test_the_trial_of_a_killed_kernel_is_marked_interrupted_with_its_params(tmp_
     study = Study(space={"x": Float(0, 1)}, name="a", storage=storage)
     assert study.trials[0].error == trial.error
     assert study.ask().number == number + 1
+
+
+def test_an_orphan_outside_the_edited_space_is_not_queued_and_the_run_goes_on(tmp_path):
+    path = tmp_path / "s.db"
+    with kernel_with_a_running_trial(path) as (child, _, number):
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=10)
+    # Its x lies in [0, 1]: the space moved away from it.
+    with pytest.warns(UserWarning, match=rf"Trial {number} of study 'a' was running when its "
+                                         r"kernel died; its parameters \{'x': .*\} are not "
+                                         r"queued again: .* is outside Float\(2, 3\)"):
+        study = Study(space={"x": Float(2, 3)}, name="a", storage=SQLiteStorage(path))
+    assert [t.number for t in study.orphans] == [number] and study.orphans_queued == []
+    study.optimize(lambda t: t.params["x"], n_trials=3)
+    assert [t.state for t in study.trials] == [TrialState.INTERRUPTED] + \
+        [TrialState.COMPLETE] * 3
 
 
 def test_the_trial_of_a_live_kernel_is_never_marked(tmp_path):

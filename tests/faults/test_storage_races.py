@@ -3,12 +3,13 @@ while trials finish (real processes, real SQLite files)."""
 
 from __future__ import annotations
 
+import json
 import multiprocessing as mp
 import sqlite3
 import time
 
 import pytest
-from storage_helpers import locked_by_another_process, open_at_once
+from storage_helpers import locked_by_another_process, open_at_once, run_the_queue_at_once
 
 from hpt_magic import Float, SQLiteStorage, StorageError, Study, TrialState
 from hpt_magic.executors._processes import main_module_spec
@@ -56,6 +57,30 @@ def test_two_processes_create_the_same_study_in_an_existing_file_at_once(tmp_pat
     for path, ids in _race(paths).items():
         assert len(ids) == 2 and all(isinstance(i, int) for i in ids), (path, ids)
         assert ids[0] == ids[1] == 2, (path, ids)
+
+
+def test_two_processes_run_the_queue_of_one_study_and_each_point_runs_once(tmp_path):
+    path = str(tmp_path / "s.db")
+    points = [0.125, 0.25, 0.375, 0.5, 0.625, 0.75]
+    study = Study(space={"x": Float(0, 1)}, name="q", storage=SQLiteStorage(path))
+    for x in points:
+        study.enqueue({"x": x})
+    main_module_spec()
+    ctx = mp.get_context("spawn")
+    barrier = ctx.Barrier(2)
+    # Both have loaded the whole queue before either takes a point.
+    children = [ctx.Process(target=run_the_queue_at_once, args=(path, seed, 6, barrier))
+                for seed in (1, 2)]
+    for child in children:
+        child.start()
+    for child in children:
+        child.join(120)
+        assert child.exitcode == 0
+    with sqlite3.connect(path) as conn:
+        rows = conn.execute("SELECT params, attrs FROM trials").fetchall()
+    queued = sorted(json.loads(params)["x"] for params, attrs in rows
+                    if json.loads(attrs).get("enqueued"))
+    assert len(rows) == 12 and queued == points
 
 
 def test_a_trial_finishes_while_another_process_holds_the_lock(tmp_path):
