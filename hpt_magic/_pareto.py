@@ -19,7 +19,8 @@ if TYPE_CHECKING:
     from .trial import Trial
 
 __all__ = ["dominates", "pareto_mask", "non_dominated_ranks", "crowding_distance",
-           "nsga_order", "hypervolume", "default_reference", "pareto_front", "losses_of"]
+           "nsga_order", "hypervolume", "prefix_hypervolumes", "default_reference",
+           "pareto_front", "losses_of"]
 
 
 def dominates(a: Sequence[float], b: Sequence[float]) -> bool:
@@ -182,12 +183,28 @@ def _ranked(losses: np.ndarray, stop: int) -> tuple[np.ndarray, np.ndarray]:
     return np.lexsort((-_crowding(losses, ranks), ranks)), ranks
 
 
+#: The exact hypervolume slices a front of m points in k > 2 objectives into about
+#: m ** (k - 1) steps (2e6 take about 0.1 s here); past this many, it is estimated.
+#: ``labextension/src/hypervolume.ts`` follows the same rule with the same numbers.
+EXACT_WORK = 2_000_000
+#: Points the estimate draws: its standard error is at most 0.5 / sqrt(SAMPLES) of its box.
+SAMPLES = 1 << 15
+#: The first counter of the estimate's fixed sequence of random numbers.
+SEED = 0x5EED
+
+
 def hypervolume(points: np.ndarray, reference: Sequence[float]) -> float:
     """The volume dominated by ``points`` and bounded by ``reference`` (both as losses).
 
-    Points that do not beat the reference in every objective add nothing. Exact: a sweep in
-    two dimensions, slices along the last objective above that (fast enough for the few
-    hundred points of a study in 3 to 5 objectives).
+    Points that do not beat the reference in every objective add nothing. Exact while that is
+    cheap: a sweep in two dimensions; above that, slices along the last objective, as long as
+    a front of m points in k objectives takes at most ``m ** (k - 1)`` <= :data:`EXACT_WORK`
+    steps (fronts of up to 1414 points in 3 objectives, 125 in 4, 37 in 5, 7 in 8). A larger
+    front gets a Monte Carlo estimate: the share of :data:`SAMPLES` uniform points of the box
+    between the front's best value in each objective and the reference that the front
+    dominates, times the box's volume. Its standard error is at most 0.28 % of the box's
+    volume (an error over 1 % is a 1-in-3000 event); the points come from a fixed seed, so a
+    front always gets the same number.
 
     Examples
     --------
@@ -198,16 +215,69 @@ def hypervolume(points: np.ndarray, reference: Sequence[float]) -> float:
     """
     ref = np.asarray(reference, dtype=float).reshape(-1)
     pts = np.asarray(points, dtype=float).reshape(-1, len(ref))
-    pts = pts[np.all(pts < ref, axis=1) & np.all(np.isfinite(pts), axis=1)]
+    pts = pts[_inside(pts, ref)]
     if not len(pts):
         return 0.0
-    return float(_hv(pts[pareto_mask(pts)], ref))
+    front = pts[pareto_mask(pts)]
+    if _work(len(front), len(ref)) <= EXACT_WORK:
+        return float(_hv(front, ref))
+    volume, first = _estimate(front, ref)
+    return volume * int(np.count_nonzero(first < len(front))) / SAMPLES
+
+
+def prefix_hypervolumes(points: np.ndarray, reference: Sequence[float],
+                        ends: Sequence[int]) -> np.ndarray:
+    """The :func:`hypervolume` of ``points[:end]`` for each of ``ends`` (increasing).
+
+    Exact when the fronts of all those prefixes together stay within :data:`EXACT_WORK`.
+    Otherwise one estimate serves them all: the samples :func:`hypervolume` draws for
+    ``points[:ends[-1]]``, each counted from the first point that dominates it on. The last
+    value is always ``hypervolume(points[:ends[-1]], reference)``.
+
+    Examples
+    --------
+    >>> prefix_hypervolumes(np.array([[2.0, 2.0], [1.0, 3.0], [1.0, 1.0]]), [4, 4], [1, 2, 3])
+    array([4., 5., 9.])
+    """
+    ref = np.asarray(reference, dtype=float).reshape(-1)
+    ends = np.asarray(ends, dtype=int)
+    k = len(ref)
+    pts = np.asarray(points, dtype=float).reshape(-1, k)[: ends[-1] if len(ends) else 0]
+    inside = _inside(pts, ref)
+    # The front so far grows by the points since the last end: each step ranks tens of
+    # points, not every point again (2000 points: under 0.1 s instead of 9 s).
+    fronts, front, start = [], pts[:0], 0
+    for end in ends:
+        front = np.concatenate([front, pts[start:end][inside[start:end]]])
+        front, start = front[pareto_mask(front)], end
+        fronts.append(front)
+    if sum(_work(len(f), k) for f in fronts) <= EXACT_WORK:
+        return np.array([_hv(f, ref) if len(f) else 0.0 for f in fronts])
+    rows = np.flatnonzero(inside)
+    volume, first = _estimate(pts[rows], ref)
+    # A sample is dominated from its first dominating point on: count those before each end.
+    dominated = np.searchsorted(np.sort(first), np.searchsorted(rows, ends))
+    hv = volume * dominated / SAMPLES
+    if _work(len(front), k) <= EXACT_WORK:
+        hv[-1] = _hv(front, ref)
+    return hv
+
+
+def _inside(pts: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    """The rows that beat the reference in every objective."""
+    return np.all(pts < ref, axis=1) & np.all(np.isfinite(pts), axis=1)
+
+
+def _work(m: int, k: int) -> int:
+    """The steps of the exact hypervolume of ``m`` front points in ``k`` objectives."""
+    return 0 if k <= 2 else m ** (k - 1)
 
 
 def _hv(pts: np.ndarray, ref: np.ndarray) -> float:
     if pts.shape[1] == 1:
         return float(ref[0] - pts[:, 0].min())
     if pts.shape[1] == 2:
+        # Dominated points change nothing here: the running minimum steps over them.
         order = np.lexsort((pts[:, 1], pts[:, 0]))
         x, y = pts[order, 0], pts[order, 1]
         best = np.minimum.accumulate(y)
@@ -221,8 +291,45 @@ def _hv(pts: np.ndarray, ref: np.ndarray) -> float:
         height = top - pts[i, -1]
         if height > 0:
             head = pts[: i + 1, :-1]
-            total += _hv(head[pareto_mask(head)], ref[:-1]) * height
+            if head.shape[1] > 2:
+                head = head[pareto_mask(head)]
+            total += _hv(head, ref[:-1]) * height
     return total
+
+
+def _estimate(rows: np.ndarray, ref: np.ndarray) -> tuple[float, np.ndarray]:
+    """The volume of the box between the best of ``rows`` (each inside ``ref``) and ``ref``,
+    and for each of :data:`SAMPLES` uniform points of it, the first row that dominates it
+    (``len(rows)``: none)."""
+    ideal = rows.min(axis=0)
+    volume = 1.0
+    for width in ref - ideal:  # in order, as hypervolume.ts multiplies them
+        volume *= float(width)
+    samples = ideal + _uniform(SAMPLES, len(ref)) * (ref - ideal)
+    first = np.full(SAMPLES, len(rows))
+    left = np.arange(SAMPLES)
+    # Rows a block at a time against the samples not dominated yet: len(left) x 64 booleans.
+    for start in range(0, len(rows), 64):
+        block, s = rows[start:start + 64], samples[left]
+        hit = block[:, 0] <= s[:, :1]
+        for d in range(1, len(ref)):
+            hit &= block[:, d] <= s[:, d:d + 1]
+        found = hit.any(axis=1)
+        first[left[found]] = start + hit[found].argmax(axis=1)
+        left = left[~found]
+    return volume, first
+
+
+def _uniform(n: int, k: int) -> np.ndarray:
+    """``n`` x ``k`` numbers in (0, 1), always the same: a 32-bit integer hash (lowbias32) of
+    the counters SEED, SEED + 1, ... (``hypervolume.ts`` computes the same numbers)."""
+    x = np.arange(SEED, SEED + n * k, dtype=np.uint32)
+    x ^= x >> 16
+    x *= np.uint32(0x7FEB352D)
+    x ^= x >> 15
+    x *= np.uint32(0x846CA68B)
+    x ^= x >> 16
+    return ((x + 0.5) / 2.0**32).reshape(n, k)
 
 
 def default_reference(values: np.ndarray, directions: Sequence[str | Direction]) -> np.ndarray:

@@ -14,7 +14,9 @@ from .._pareto import (
     nsga_order,
     pareto_front,
     pareto_mask,
+    prefix_hypervolumes,
 )
 
 __all__ = ["crowding_distance", "default_reference", "dominates", "hypervolume", "losses_of",
-           "non_dominated_ranks", "nsga_order", "pareto_front", "pareto_mask"]
+           "non_dominated_ranks", "nsga_order", "pareto_front", "pareto_mask",
+           "prefix_hypervolumes"]

@@ -141,7 +141,10 @@ class ResultsMixin:
         ``reference`` is in the objectives' own units, one value per objective. The default
         is the nadir of the feasible complete trials (the worst value of each objective)
         moved 10 % of that objective's range further towards worse, so every front trial
-        counts; pass a fixed reference to compare studies or runs.
+        counts; pass a fixed reference to compare studies or runs. Exact unless a large
+        front in many objectives would make that slow (more than 37 front trials in 5
+        objectives, 7 in 8): then a Monte Carlo estimate from a fixed seed, within 0.28 % of
+        its box's volume (one standard error); see :func:`hpt_magic._pareto.hypervolume`.
         """
         return study_hypervolume(self, reference)
 

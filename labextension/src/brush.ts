@@ -3,6 +3,7 @@
  * axis, in axis units; a trial passes when it lies in every range (AND).
  */
 
+import { isolate } from './bidi';
 import { objectiveTitle } from './pareto';
 import { IParamSpec, IStudyDoc, ITrial, Scalar, paramValue } from './schema';
 import { extent, formatNumber } from './scale';
@@ -136,11 +137,11 @@ export function brushText(axes: IAxis[], brush: Brush): string {
       const first = Math.max(0, Math.ceil(range[0]));
       const last = Math.min(axis.labels.length - 1, Math.floor(range[1]));
       const names = axis.labels.slice(first, last + 1);
-      text = names.length ? names.join(', ') : 'nothing';
+      text = names.length ? names.map(isolate).join(', ') : 'nothing';
     } else {
       text = `${formatNumber(range[0])}–${formatNumber(range[1])}`;
     }
-    parts.push(`${axis.title} ${text}`);
+    parts.push(`${isolate(axis.title)} ${text}`);
   }
   return parts.join(' and ');
 }

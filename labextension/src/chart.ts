@@ -124,10 +124,10 @@ export class Chart {
    * Draw grid lines, tick labels and axis titles; returns the scales, moved when the labels
    * needed more room than the default margins (wide tick labels, rotated category names).
    *
-   * Labels never overlap: numeric ticks are thinned until they fit; category names are
-   * shortened to MAX_LABEL_CHARS, rotated when they do not fit side by side and thinned
-   * when even rotated they would touch. A shortened or rotated label shows its full text
-   * in a tooltip (`labelAt`).
+   * Labels never overlap: numeric ticks are thinned until they fit and no two read the
+   * same; category names are shortened to MAX_LABEL_CHARS, rotated when they do not fit
+   * side by side and thinned when even rotated they would touch. A shortened or rotated
+   * label shows its full text in a tooltip (`labelAt`).
    */
   axes(
     ctx: CanvasRenderingContext2D,
@@ -148,8 +148,15 @@ export class Chart {
       yTicks = opts.yLabels.map((_, i) => i).filter(i => i % every === 0);
       yTexts = opts.yLabels.map(t => shorten(t, MAX_LABEL_CHARS));
     } else {
-      yTicks = y.ticks(4);
-      yTexts = yTicks.map(formatNumber);
+      yTicks = [];
+      yTexts = [];
+      for (let count = 4; count >= 1; count--) {
+        yTicks = y.ticks(count);
+        yTexts = yTicks.map(formatNumber);
+        if (count === 1 || distinct(yTexts)) {
+          break;
+        }
+      }
     }
     const yWidth = Math.max(0, ...yTexts.map(t => ctx.measureText(t).width));
     const left = Math.ceil(yWidth) + 8 + (opts.yTitle ? 14 : 0);
@@ -184,7 +191,8 @@ export class Chart {
       for (let count = 5; count >= 1; count--) {
         xTicks = x.ticks(count, opts.xInteger);
         xTexts = xTicks.map(formatNumber);
-        if (count === 1 || !overlaps(ctx, xTicks.map(t => x.map(t)), xTexts)) {
+        const fits = distinct(xTexts) && !overlaps(ctx, xTicks.map(t => x.map(t)), xTexts);
+        if (count === 1 || fits) {
           break;
         }
       }
@@ -328,6 +336,14 @@ export class Chart {
 function grow<T extends Float32Array | Int32Array>(old: T, fresh: T): T {
   fresh.set(old);
   return fresh;
+}
+
+/**
+ * True when no two labels read the same: four significant digits cannot tell apart the ticks
+ * of an axis around 1e17, and five labels "1e+17" would say five places are one value.
+ */
+function distinct(texts: string[]): boolean {
+  return new Set(texts).size === texts.length;
 }
 
 /** True when labels centred at `xs` would touch (less than 6 px apart). */

@@ -7,6 +7,7 @@
  * trials". Hit ids are indices into `doc.trials`, as in the other charts.
  */
 
+import { isolate } from './bidi';
 import { isComplete } from './brush';
 import { Chart } from './chart';
 import { IDrawState, drawStar, isDimmed, noteDimmed, ring } from './panels';
@@ -71,8 +72,9 @@ function axisPlan(doc: IStudyDoc, spec: IParamSpec, p0: number, p1: number): IAx
   if (!(hi > lo)) {
     [lo, hi] = log ? [lo / 2, hi * 2] : [lo - 0.5, hi + 0.5];
   }
-  const f = log ? Math.log10 : (v: number) => v;
-  const unit: Unit = v => (typeof v === 'number' ? (f(v) - f(lo)) / (f(hi) - f(lo)) : NaN);
+  // Through a scale: finite even where hi - lo is not (from -1e308 to 1e308).
+  const place = new Scale(lo, hi, 0, 1, log);
+  const unit: Unit = v => (typeof v === 'number' ? place.map(v) : NaN);
   return { scale: new Scale(lo, hi, p0, p1, log), unit, dot: unit, integer: spec.type === 'int' };
 }
 
@@ -108,13 +110,16 @@ export function gridEstimate(px: number[], py: number[], z: number[]): Float64Ar
         nearZ[j] = z[p];
       }
       let sw = 0;
-      let sz = 0;
       for (let j = 0; j < k; j++) {
-        const w = 1 / Math.pow(Math.sqrt(nearD[j]) + 1e-3, 2);
-        sw += w;
-        sz += w * nearZ[j];
+        nearD[j] = 1 / Math.pow(Math.sqrt(nearD[j]) + 1e-3, 2);
+        sw += nearD[j];
       }
-      out[r * GRID + c] = sz / sw;
+      // Weights that sum to 1: the average of scores near ±1e308 stays finite.
+      let mean = 0;
+      for (let j = 0; j < k; j++) {
+        mean += (nearD[j] / sw) * nearZ[j];
+      }
+      out[r * GRID + c] = mean;
     }
   }
   return out;
@@ -251,11 +256,12 @@ export class ContourPanel {
       this.grid = used.length ? gridEstimate(ux, uy, z) : null;
       this.gridKey = key;
     }
-    // Colours over the scores' robust range (a few far-off bad ones would wash it out).
+    // Colours over the scores' robust range (a few far-off bad ones would wash it out),
+    // through a scale: its span stays finite from -1e308 to 1e308.
     const range = robustExtent(z, doc.direction) ?? [0, 1];
-    const span = range[1] - range[0] || 1;
+    const colors = new Scale(range[0], range[1], 0, 1);
     const dark = document.body.dataset.jpThemeLight === 'false';
-    const tone = (v: number) => scoreColor(Math.max(0, Math.min(1, (v - range[0]) / span)), dark);
+    const tone = (v: number) => scoreColor(colors.map(v), dark);
     if (this.grid) {
       const cw = (x.p1 - x.p0) / GRID;
       // Row r counts from the bottom (y.p0) up.
@@ -268,7 +274,7 @@ export class ContourPanel {
         }
       }
     }
-    this.colorBar(ctx, s, range, tone);
+    this.colorBar(ctx, s, range, f => scoreColor(f, dark));
 
     // The trials: dots with a dark rim, readable on every colour of the grid.
     const at = new Map<number, [number, number]>();
@@ -315,22 +321,27 @@ export class ContourPanel {
     noteDimmed(chart, nDimmed);
     chart.node.dataset.dots = String(ids.length);
     chart.node.dataset.pair = `${this.x}|${this.y}`;
-    chart.setCaption(`Score over ${this.x} and ${this.y}, interpolated between trials`);
+    chart.setCaption(
+      `Score over ${isolate(this.x)} and ${isolate(this.y)}, interpolated between trials`
+    );
   }
 
-  /** The colour scale at the right: best and worst score of the range, as text. */
+  /**
+   * The colour scale at the right (`tone` of 0 to 1, bottom to top): best and worst score
+   * of the range, as text.
+   */
   private colorBar(
     ctx: CanvasRenderingContext2D,
     s: IDrawState,
     range: [number, number],
-    tone: (v: number) => string
+    tone: (f: number) => string
   ): void {
     const a = this.chart.area;
     const x0 = a.right + COLORBAR.gap;
     const steps = 32;
     const h = (a.bottom - a.top) / steps;
     for (let k = 0; k < steps; k++) {
-      ctx.fillStyle = tone(range[0] + ((k + 0.5) / steps) * (range[1] - range[0]));
+      ctx.fillStyle = tone((k + 0.5) / steps);
       ctx.fillRect(x0, a.bottom - (k + 1) * h - 0.25, COLORBAR.width, h + 0.5);
     }
     ctx.save();

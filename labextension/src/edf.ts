@@ -17,7 +17,7 @@ import {
   ring,
   stateColor
 } from './panels';
-import { Scale, extent, robustExtent } from './scale';
+import { Scale, extent, padRange, robustExtent } from './scale';
 
 export const EDF_HEIGHT = 220;
 
@@ -67,9 +67,8 @@ export function drawEdf(chart: Chart, s: IDrawState): void {
     x0 = new Scale(logRange[0], logRange[1], a.left + 4, a.right - 4, true);
   } else {
     // As the other charts: a few far-off bad scores are left out of the axis.
-    const range = robustExtent(values, doc.direction) ?? [0, 1];
-    const pad = (range[1] - range[0]) * 0.04;
-    x0 = new Scale(range[0] - pad, range[1] + pad, a.left + 4, a.right - 4);
+    const [lo, hi] = padRange(...(robustExtent(values, doc.direction) ?? [0, 1]));
+    x0 = new Scale(lo, hi, a.left + 4, a.right - 4);
   }
   const maximize = doc.direction === 'maximize';
   const { x, y } = chart.axes(ctx, x0, new Scale(0, 1, a.bottom - 2, a.top + 4), s.ink, {

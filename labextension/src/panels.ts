@@ -8,7 +8,7 @@
 
 import { Chart, IInk } from './chart';
 import { IParamSpec, IStudyDoc, ITrial, Scalar, paramValue } from './schema';
-import { Scale, extent, robustExtent } from './scale';
+import { Scale, extent, padRange, robustExtent } from './scale';
 
 /**
  * One visual language with the PNG (`hpt_magic/visualization/_panels.py`): the same colours
@@ -225,9 +225,8 @@ function scoreScale(values: number[], s: IDrawState, chart: Chart): Scale {
   if (logRange) {
     return new Scale(logRange[0], logRange[1], a.bottom - 4, a.top + 4, true);
   }
-  const range = robustExtent(values, s.doc.direction) ?? [0, 1];
-  const pad = (range[1] - range[0]) * 0.04;
-  return new Scale(range[0] - pad, range[1] + pad, a.bottom - 4, a.top + 4);
+  const [lo, hi] = padRange(...(robustExtent(values, s.doc.direction) ?? [0, 1]));
+  return new Scale(lo, hi, a.bottom - 4, a.top + 4);
 }
 
 function scoreTitle(s: IDrawState): string {

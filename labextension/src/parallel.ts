@@ -37,11 +37,15 @@ const VIRIDIS = [
   [31, 158, 137], [53, 183, 121], [110, 206, 88], [253, 231, 37]
 ];
 
-/** A viridis colour for `t` in [0, 1], within a part of the map that reads on the theme. */
+/**
+ * A viridis colour for `t` in [0, 1] (clamped; NaN is the middle), within a part of the map
+ * that reads on the theme.
+ */
 export function scoreColor(t: number, dark: boolean): string {
+  const v = isNaN(t) ? 0.5 : Math.max(0, Math.min(1, t));
   // The darkest purples vanish on a dark background, the brightest yellows on a light one.
-  const u = dark ? 0.3 + 0.7 * t : 0.82 * t;
-  const x = Math.max(0, Math.min(1, u)) * (VIRIDIS.length - 1);
+  const u = dark ? 0.3 + 0.7 * v : 0.82 * v;
+  const x = u * (VIRIDIS.length - 1);
   const k = Math.min(VIRIDIS.length - 2, Math.floor(x));
   const f = x - k;
   const rgb = VIRIDIS[k].map((c, j) => Math.round(c + (VIRIDIS[k + 1][j] - c) * f));

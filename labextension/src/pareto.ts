@@ -7,7 +7,9 @@
  * in losses (maximised objectives negated) against the study's reference point.
  */
 
+import { isolate } from './bidi';
 import { Chart } from './chart';
+import { nonDominated, prefixHypervolumes } from './hypervolume';
 import {
   BEST_COLOR,
   CHART_HEIGHT,
@@ -26,7 +28,7 @@ import {
   ring
 } from './panels';
 import { IObjective, IStudyDoc, ITrial } from './schema';
-import { Scale, extent } from './scale';
+import { Scale, extent, padRange } from './scale';
 
 /** Objectives shown as pairs at most: 5 objectives are 10 pairs. */
 export const MAX_OBJECTIVES = 5;
@@ -52,79 +54,6 @@ export function objectiveValues(t: ITrial, k: number): number[] | null {
 /** `-1` for a maximised objective: sign * value is a loss. */
 function signs(objectives: IObjective[]): number[] {
   return objectives.map(o => (o.direction === 'maximize' ? -1 : 1));
-}
-
-/** True when loss vector `a` dominates `b` (no worse anywhere, better somewhere). */
-function dominates(a: number[], b: number[]): boolean {
-  let better = false;
-  for (let i = 0; i < a.length; i++) {
-    if (a[i] > b[i]) {
-      return false;
-    }
-    better = better || a[i] < b[i];
-  }
-  return better;
-}
-
-/** The non-dominated rows of `losses` (indices into it), by increasing first loss. */
-export function nonDominated(losses: number[][]): number[] {
-  const order = losses.map((_, i) => i);
-  // Lexicographic order: no point is dominated by one after it.
-  order.sort((i, j) => {
-    const a = losses[i];
-    const b = losses[j];
-    for (let d = 0; d < a.length; d++) {
-      if (a[d] !== b[d]) {
-        return a[d] - b[d];
-      }
-    }
-    return 0;
-  });
-  const front: number[] = [];
-  for (const i of order) {
-    if (!front.some(f => dominates(losses[f], losses[i]))) {
-      front.push(i);
-    }
-  }
-  return front;
-}
-
-/**
- * The hypervolume dominated by `losses` (all objectives minimised) up to `reference`.
- * Two objectives: one sweep; more: slices along the last objective (exact).
- */
-export function hypervolume(losses: number[][], reference: number[]): number {
-  const pts = losses.filter(p => p.every((v, d) => v < reference[d]));
-  if (pts.length === 0) {
-    return 0;
-  }
-  const d = reference.length;
-  if (d === 1) {
-    return reference[0] - Math.min(...pts.map(p => p[0]));
-  }
-  if (d === 2) {
-    pts.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
-    let volume = 0;
-    let lowest = reference[1];
-    for (const p of pts) {
-      if (p[1] < lowest) {
-        volume += (reference[0] - p[0]) * (lowest - p[1]);
-        lowest = p[1];
-      }
-    }
-    return volume;
-  }
-  const front = nonDominated(pts).map(i => pts[i]);
-  front.sort((a, b) => a[d - 1] - b[d - 1]);
-  let volume = 0;
-  for (let k = 0; k < front.length; k++) {
-    const top = k + 1 < front.length ? front[k + 1][d - 1] : reference[d - 1];
-    if (top > front[k][d - 1]) {
-      const slice = front.slice(0, k + 1).map(p => p.slice(0, d - 1));
-      volume += hypervolume(slice, reference.slice(0, d - 1)) * (top - front[k][d - 1]);
-    }
-  }
-  return volume;
 }
 
 /** What the Pareto and hypervolume charts show of a document, computed once per render. */
@@ -189,19 +118,17 @@ export function paretoData(doc: IStudyDoc): IParetoData {
   const hvX: number[] = [];
   const hvY: number[] = [];
   if (okLosses.length) {
-    const reference = defaultReference(okLosses);
     const n = okLosses.length;
     const most = Math.min(n, k === 2 ? MAX_HV_POINTS : MAX_HV_POINTS_MANY);
-    let previous = 0;
+    const ends: number[] = [];
     for (let c = 1; c <= most; c++) {
       const end = Math.max(1, Math.round((c * n) / most));
-      if (end === previous) {
-        continue;
+      if (end !== ends[ends.length - 1]) {
+        ends.push(end);
+        hvX.push(doc.trials[placed[okIndex[end - 1]]].number);
       }
-      previous = end;
-      hvX.push(doc.trials[placed[okIndex[end - 1]]].number);
-      hvY.push(hypervolume(okLosses.slice(0, end), reference));
     }
+    hvY.push(...prefixHypervolumes(okLosses, defaultReference(okLosses), ends));
   }
   return {
     objectives,
@@ -228,13 +155,12 @@ export function paretoPairs(k: number): Array<[number, number]> {
 }
 
 export function objectiveTitle(o: IObjective): string {
-  return `${o.name} ${o.direction === 'maximize' ? '↑' : '↓'}`;
+  return `${isolate(o.name)} ${o.direction === 'maximize' ? '↑' : '↓'}`;
 }
 
 function paddedScale(values: number[], p0: number, p1: number): Scale {
-  const range = extent(values) ?? [0, 1];
-  const pad = (range[1] - range[0]) * 0.04;
-  return new Scale(range[0] - pad, range[1] + pad, p0, p1);
+  const [lo, hi] = padRange(...(extent(values) ?? [0, 1]));
+  return new Scale(lo, hi, p0, p1);
 }
 
 /**
@@ -353,7 +279,7 @@ export function drawPareto(
   chart.setCaption(
     i === 0 && j === 1
       ? `Pareto front: ${p.front.size} of ${p.placed.length} trials${infeasible}`
-      : `${p.objectives[j].name} against ${p.objectives[i].name}`
+      : `${isolate(p.objectives[j].name)} against ${isolate(p.objectives[i].name)}`
   );
 }
 

@@ -2,11 +2,18 @@
  * Linear and log scales, tick positions and number formatting for the canvas charts.
  */
 
+/** Tick values one axis draws at most, whatever it is asked for. */
+const MAX_TICKS = 50;
+/** A one-value axis spans this share of the value on either side (at least 0.5). */
+const ONE_VALUE_WINDOW = 1e-9;
+
 export class Scale {
   /**
    * Map the data interval [lo, hi] to the pixel interval [p0, p1].
    *
-   * A log scale ignores values <= 0 when it is built; `map` of such a value is NaN.
+   * A log scale ignores values <= 0 when it is built; `map` of such a value is NaN. Limits
+   * beyond the largest double are clamped to it, and spans wider than it (from -1e308 to
+   * 1e308) are measured in halves: every finite value maps to a finite pixel.
    */
   constructor(
     readonly rawLo: number,
@@ -15,31 +22,32 @@ export class Scale {
     readonly p1: number,
     readonly log = false
   ) {
-    let lo = rawLo;
-    let hi = rawHi;
-    if (log) {
-      lo = Math.log10(lo);
-      hi = Math.log10(hi);
-    }
-    if (!(hi > lo)) {
-      // One value only: centre it in a unit-wide window.
-      const mid = isFinite(lo) ? lo : 0;
-      lo = mid - 0.5;
-      hi = mid + 0.5;
+    // log10 of every positive double lies within ±330.
+    const limit = log ? 330 : Number.MAX_VALUE;
+    const clamp = (v: number) => Math.max(-limit, Math.min(limit, v));
+    let lo = clamp(log ? Math.log10(rawLo) : rawLo);
+    let hi = clamp(log ? Math.log10(rawHi) : rawHi);
+    if (!(hi > lo && isFinite((p1 - p0) / halfSpan(lo, hi)))) {
+      // One value only (or two a few subnormals apart): centre it in a window wide enough
+      // to tell its ends apart (beyond 2^53, mid ± 0.5 rounds back to mid).
+      const mid = isFinite(lo) ? lo : isFinite(hi) ? hi : 0;
+      const half = Math.max(0.5, Math.abs(mid) * ONE_VALUE_WINDOW);
+      lo = clamp(mid - half);
+      hi = clamp(mid + half);
     }
     this.lo = lo;
     this.hi = hi;
-    this.k = (p1 - p0) / (hi - lo);
+    this.k = (p1 - p0) / halfSpan(lo, hi);
   }
 
   map(value: number): number {
     const v = this.log ? Math.log10(value) : value;
-    return this.p0 + (v - this.lo) * this.k;
+    return this.p0 + (v / 2 - this.lo / 2) * this.k;
   }
 
   /** The data value at pixel `px` (the inverse of `map`). */
   invert(px: number): number {
-    const v = this.lo + (px - this.p0) / this.k;
+    const v = 2 * (this.lo / 2 + (px - this.p0) / this.k);
     return this.log ? Math.pow(10, v) : v;
   }
 
@@ -51,39 +59,81 @@ export class Scale {
     return new Scale(this.rawLo, this.rawHi, this.p0 + d0, this.p1 + d1, this.log);
   }
 
-  /** Tick values (in data units) for about `count` ticks; whole numbers if `integer`. */
+  /**
+   * Tick values (in data units) for about `count` ticks; whole numbers if `integer`. Never
+   * more than MAX_TICKS, and no two equal: a step finer than the doubles near the axis (at
+   * 1e17 they are 16 apart) is widened to a few of their spacings. When no multiple of the
+   * step falls on the axis, its middle is the one tick.
+   */
   ticks(count = 5, integer = false): number[] {
     if (this.log) {
-      const out: number[] = [];
       const first = Math.ceil(this.lo);
       const last = Math.floor(this.hi);
       const stride = Math.max(1, Math.ceil((last - first + 1) / count));
-      for (let e = first; e <= last; e += stride) {
-        out.push(Math.pow(10, e));
-      }
+      const out = steps(first, last, stride).map(e => Math.pow(10, e));
       if (out.length >= 2) {
         return out;
       }
     }
     const lo = this.log ? Math.pow(10, this.lo) : this.lo;
     const hi = this.log ? Math.pow(10, this.hi) : this.hi;
-    const step = integer ? Math.max(1, niceStep((hi - lo) / count)) : niceStep((hi - lo) / count);
+    const spacing = Math.max(Math.abs(lo), Math.abs(hi)) * Number.EPSILON * 4;
+    let step = niceStep(Math.max((halfSpan(lo, hi) / count) * 2, spacing, 1e-300));
+    if (integer) {
+      step = Math.max(1, step);
+    }
+    const first = Math.ceil(lo / step);
+    const last = Math.floor(hi / step + 1e-9);
     const out: number[] = [];
-    for (let t = Math.ceil(lo / step) * step; t <= hi + step * 1e-9; t += step) {
-      out.push(Math.abs(t) < step * 1e-9 ? 0 : t);
+    for (const n of steps(first, last, 1)) {
+      const t = n === 0 ? 0 : n * step;
+      if (t !== out[out.length - 1]) {
+        out.push(t);
+      }
+    }
+    if (out.length === 0) {
+      const mid = lo / 2 + hi / 2;
+      out.push(integer ? Math.round(mid) : mid);
     }
     return out;
   }
 
   readonly lo: number;
   readonly hi: number;
+  /** Pixels per half data unit. */
   private readonly k: number;
+}
+
+/** Half of hi - lo, finite for any finite limits (the difference itself may overflow). */
+function halfSpan(lo: number, hi: number): number {
+  return hi / 2 - lo / 2;
+}
+
+/** first, first + stride, ... up to last: at most MAX_TICKS of them, evenly thinned. */
+function steps(first: number, last: number, stride: number): number[] {
+  const n = Math.floor((last - first) / stride) + 1;
+  if (!(n >= 1)) {
+    return [];
+  }
+  const every = stride * Math.max(1, Math.ceil(n / MAX_TICKS));
+  const out: number[] = [];
+  for (let i = 0; i * every <= last - first && out.length < MAX_TICKS; i++) {
+    out.push(first + i * every);
+  }
+  return out;
 }
 
 function niceStep(raw: number): number {
   const power = Math.pow(10, Math.floor(Math.log10(raw)));
   const f = raw / power;
-  return (f < 1.5 ? 1 : f < 3 ? 2 : f < 7 ? 5 : 10) * power;
+  // Capped: a step of 10^309 would be Infinity.
+  return Math.min(Number.MAX_VALUE, (f < 1.5 ? 1 : f < 3 ? 2 : f < 7 ? 5 : 10) * power);
+}
+
+/** `[lo, hi]` widened by `fraction` of its span at each end, within the finite doubles. */
+export function padRange(lo: number, hi: number, fraction = 0.04): [number, number] {
+  const pad = halfSpan(lo, hi) * (2 * fraction);
+  return [Math.max(-Number.MAX_VALUE, lo - pad), Math.min(Number.MAX_VALUE, hi + pad)];
 }
 
 /** The [min, max] of the finite (and, for a log scale, positive) values. */

@@ -5,6 +5,8 @@
  * strings into the page through `textContent` or the canvas `fillText`.
  */
 
+import { isolate } from './bidi';
+
 export const MIME_TYPE = 'application/vnd.hpt-magic.study+json';
 
 /** The newest document version this view understands. */
@@ -265,7 +267,7 @@ function parseProgress(raw: unknown, nTrials: number): IProgress {
   const counts: { [state: string]: number } = Object.create(null);
   if (isObject(p.counts)) {
     for (const [state, count] of Object.entries(p.counts)) {
-      counts[state] = num(count, `progress.counts.${state}`) ?? 0;
+      counts[state] = num(count, `progress.counts.${isolate(state)}`) ?? 0;
     }
   }
   let best: IProgress['best'] = null;

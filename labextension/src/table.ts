@@ -3,6 +3,7 @@
  * filled with `textContent` only.
  */
 
+import { isolate } from './bidi';
 import { IParamSpec, IStudyDoc, ITrial, Scalar, paramValue } from './schema';
 import { formatNumber } from './scale';
 
@@ -130,8 +131,8 @@ export class TopTable {
 
     Array.from(this.head.cells).forEach((cell, i) => {
       const arrow = i === this.sortColumn ? (this.descending ? ' ▼' : ' ▲') : '';
-      cell.textContent = this.columns[i].title + arrow;
-      cell.title = `Sort by ${this.columns[i].title}`;
+      cell.textContent = isolate(this.columns[i].title) + arrow;
+      cell.title = `Sort by ${isolate(this.columns[i].title)}`;
       cell.setAttribute(
         'aria-sort',
         i === this.sortColumn ? (this.descending ? 'descending' : 'ascending') : 'none'

@@ -9,6 +9,7 @@
 import { IRenderMime } from '@jupyterlab/rendermime-interfaces';
 import { Widget } from '@lumino/widgets';
 
+import { isolate } from './bidi';
 import { Chart, inkKey, readInk } from './chart';
 import {
   drawCurves,
@@ -104,7 +105,7 @@ function statusReason(p: IProgress): string {
 
 /** The run's progress in one line: status, trials, time, best. */
 export function progressLine(p: IProgress): string {
-  const status = p.status === 'manual' ? 'manual tuning' : p.status + statusReason(p);
+  const status = p.status === 'manual' ? 'manual tuning' : isolate(p.status) + statusReason(p);
   const trials =
     p.done === 0 && p.status !== 'running'
       ? 'no trial yet'
@@ -304,13 +305,13 @@ export class StudyView extends Widget implements IRenderMime.IRenderer, IStudySo
     const meta: string[] =
       doc.objectives.length > 1 ? [doc.objectives.map(objectiveTitle).join(', ')] : [doc.direction];
     if (doc.constraints.length) {
-      meta.push(`subject to ${doc.constraints.join(', ')}`);
+      meta.push(`subject to ${doc.constraints.map(isolate).join(', ')}`);
     }
     if (doc.sampler) {
-      meta.push(`sampler ${doc.sampler}`);
+      meta.push(`sampler ${isolate(doc.sampler)}`);
     }
     if (doc.scheduler) {
-      meta.push(`scheduler ${doc.scheduler}`);
+      meta.push(`scheduler ${isolate(doc.scheduler)}`);
     }
     this.meta.textContent = meta.join(' · ');
 
@@ -320,7 +321,7 @@ export class StudyView extends Widget implements IRenderMime.IRenderer, IStudySo
     this.progressText.textContent = progressLine(doc.objectives.length > 1 ? { ...p, best: null } : p);
     const counts = Object.entries(p.counts)
       .filter(([, n]) => n > 0)
-      .map(([state, n]) => `${n} ${state}`);
+      .map(([state, n]) => `${n} ${isolate(state)}`);
     this.countsText.textContent = counts.join(' · ');
     this.node.dataset.trials = String(doc.trials.length);
     this.node.dataset.status = p.status;
@@ -386,7 +387,11 @@ export class StudyView extends Widget implements IRenderMime.IRenderer, IStudySo
     });
   }
 
-  /** Redraw every chart and the table; records the time of parse + draw as data-render-ms. */
+  /**
+   * Redraw every chart and the table; records the time of parse + draw as data-render-ms.
+   * Each panel is drawn on its own: one that fails is hidden and named in the view's
+   * message (data-state "partial"), and the others are still drawn.
+   */
   private draw(): void {
     const doc = this.doc;
     if (!doc) {
@@ -397,6 +402,7 @@ export class StudyView extends Widget implements IRenderMime.IRenderer, IStudySo
       return;
     }
     const start = performance.now();
+    this.failures = [];
     this.drawnWidth = width;
     const ink = readInk(this.node);
     this.drawnInk = inkKey(ink);
@@ -414,7 +420,11 @@ export class StudyView extends Widget implements IRenderMime.IRenderer, IStudySo
     // filter that every chart and the table dim by.
     const parallel = specs.length > 0 && doc.trials.some(isComplete);
     this.parallel.chart.node.hidden = !parallel;
-    const dimmed = parallel ? this.parallel.prepare(doc, specs, logScore) : null;
+    const dimmed = parallel
+      ? (this.attempt('the parallel coordinates', [this.parallel.chart.node], () =>
+          this.parallel.prepare(doc, specs, logScore)
+        ) ?? null)
+      : null;
     const state: IDrawState = {
       doc,
       selected,
@@ -433,31 +443,79 @@ export class StudyView extends Widget implements IRenderMime.IRenderer, IStudySo
     const pairs = multi ? paretoPairs(doc.objectives.length) : [];
     this.syncParetoCharts(pairs.length);
     if (multi) {
-      const data = paretoData(doc);
-      this.drawPareto(data, pairs, state, width);
-      drawHypervolume(this.hypervolume, state, data);
+      const data = this.attempt('the Pareto front', this.paretoCharts.map(c => c.node), () => {
+        const front = paretoData(doc);
+        this.drawPareto(front, pairs, state, width);
+        return front;
+      });
+      if (data) {
+        this.attempt('the hypervolume', [this.hypervolume.node], () =>
+          drawHypervolume(this.hypervolume, state, data)
+        );
+      } else {
+        this.hypervolume.node.hidden = true;
+      }
     } else {
-      drawHistory(this.history, state);
+      this.attempt('the history', [this.history.node], () => drawHistory(this.history, state));
     }
     this.curves.node.hidden = !hasCurves;
     if (hasCurves) {
-      drawCurves(this.curves, state);
+      this.attempt('the learning curves', [this.curves.node], () =>
+        drawCurves(this.curves, state)
+      );
     }
-
-    if (parallel) {
-      this.parallel.draw({ ...state, width: width - 8 });
+    if (parallel && !this.parallel.chart.node.hidden) {
+      this.attempt('the parallel coordinates', [this.parallel.chart.node], () =>
+        this.parallel.draw({ ...state, width: width - 8 })
+      );
     }
     this.syncParamCharts(specs);
     const perParamRow = Math.max(1, Math.min(specs.length, Math.floor(width / MIN_PARAM_WIDTH)));
-    state.width = Math.floor(width / perParamRow) - 8;
-    specs.forEach((spec, i) => drawParam(this.paramCharts[i], spec, state));
-    this.drawAnalysis(state, specs, width);
+    const paramState = { ...state, width: Math.floor(width / perParamRow) - 8 };
+    specs.forEach((spec, i) => {
+      const chart = this.paramCharts[i];
+      this.attempt(`the chart of ${isolate(spec.name)}`, [chart.node], () =>
+        drawParam(chart, spec, paramState)
+      );
+    });
+    this.drawAnalysis(paramState, specs, width);
     const left = dimmed ? doc.trials.filter((_, i) => dimmed[i]).map(t => t.number) : null;
-    this.table.update(doc, specs, this.selected, left && new Set(left));
+    this.attempt('the table', [this.table.node], () =>
+      this.table.update(doc, specs, this.selected, left && new Set(left))
+    );
     this.node.dataset.kept = left ? String(doc.trials.length - left.length) : '';
+    this.showFailures();
     const ms = this.parseMs + performance.now() - start;
     this.parseMs = 0;
     this.node.dataset.renderMs = ms.toFixed(1);
+  }
+
+  /**
+   * Draw one panel: shown when it is drawn, hidden when drawing it throws (a half-drawn
+   * chart would mislead), the failure kept for the view's message.
+   */
+  private attempt<T>(what: string, nodes: HTMLElement[], paint: () => T): T | undefined {
+    try {
+      nodes.forEach(node => (node.hidden = false));
+      return paint();
+    } catch (error) {
+      nodes.forEach(node => (node.hidden = true));
+      const reason = error instanceof Error ? error.message : String(error);
+      const line = reason.replace(/\s+/g, ' ').slice(0, MAX_ERROR_CHARS);
+      this.failures.push(`${what} (${isolate(line)})`);
+      console.warn(`hpt-magic: drawing ${what} failed`, error);
+      return undefined;
+    }
+  }
+
+  /** The panels that failed, named in one line as a document the view cannot show is. */
+  private showFailures(): void {
+    const failed = this.failures.length > 0;
+    this.message.textContent = failed
+      ? `hpt-magic cannot draw part of this study: ${this.failures.join('; ')}.`
+      : '';
+    this.message.hidden = !failed;
+    this.node.dataset.state = failed ? 'partial' : 'ok';
   }
 
   /** The scores' distribution, the contour and the timeline (each hidden when empty). */
@@ -469,17 +527,26 @@ export class StudyView extends Widget implements IRenderMime.IRenderer, IStudySo
     this.edfWidth = Math.floor(width / perRow) - 8;
     this.edf.node.hidden = !edf;
     if (edf) {
-      drawEdf(this.edf, { ...state, width: this.edfWidth });
+      this.attempt('the score distribution', [this.edf.node], () =>
+        drawEdf(this.edf, { ...state, width: this.edfWidth })
+      );
     }
     this.contour.chart.node.hidden = !contour;
     if (contour) {
-      this.contour.draw({ ...state, width: this.edfWidth }, specs);
+      this.attempt('the contour', [this.contour.chart.node], () =>
+        this.contour.draw({ ...state, width: this.edfWidth }, specs)
+      );
     }
-    this.lanes = timelineLanes(doc);
-    this.timeline.node.hidden = this.lanes.ids.length === 0;
-    if (this.lanes.ids.length) {
-      drawTimeline(this.timeline, { ...state, width: width - 8 }, this.lanes);
-    }
+    // Hover redraws only a timeline that is shown: one that failed stays hidden.
+    this.lanes = null;
+    this.attempt('the timeline', [this.timeline.node], () => {
+      const lanes = timelineLanes(doc);
+      this.lanes = lanes;
+      this.timeline.node.hidden = lanes.ids.length === 0;
+      if (lanes.ids.length) {
+        drawTimeline(this.timeline, { ...state, width: width - 8 }, lanes);
+      }
+    });
   }
 
   /**
@@ -686,25 +753,26 @@ export class StudyView extends Widget implements IRenderMime.IRenderer, IStudySo
       objectives.forEach((o, i) => {
         // A document without `values` (older, or written by hand) has the score in `value`.
         const value = t.values && i < t.values.length ? t.values[i] : i === 0 ? t.value : null;
-        lines.push(['hpt-tt-score', `${o.name}: ${formatNumber(value)}`]);
+        lines.push(['hpt-tt-score', `${isolate(o.name)}: ${formatNumber(value)}`]);
       });
     } else {
       lines.push(['hpt-tt-score', `score: ${formatNumber(t.value)}`]);
     }
     if (t.feasible === false) {
-      const rules = doc.constraints.length ? ` (${doc.constraints.join(', ')})` : '';
+      const rules = doc.constraints.length ? ` (${doc.constraints.map(isolate).join(', ')})` : '';
       lines.push(['hpt-tt-infeasible', `infeasible: breaks a constraint${rules}`]);
     }
     const objectiveNames = new Set(objectives.map(o => o.name));
     for (const [name, value] of Object.entries(t.metrics)) {
       // The objectives are among the returned numbers: listed once, above.
       if (!objectiveNames.has(name)) {
-        lines.push(['hpt-tt-metric', `${name}: ${formatNumber(value)}`]);
+        lines.push(['hpt-tt-metric', `${isolate(name)}: ${formatNumber(value)}`]);
       }
     }
     const ran = trialDuration(t, this.lanes ? this.lanes.now : doc.now);
     if (ran !== null) {
-      const worker = t.workerName ?? (t.worker !== null ? `worker ${t.worker}` : null);
+      const named = t.workerName !== null ? isolate(t.workerName) : null;
+      const worker = named ?? (t.worker !== null ? `worker ${t.worker}` : null);
       const verb = t.finished === null ? 'running for' : 'ran';
       lines.push(['hpt-tt-run', `${verb} ${formatDuration(ran)}${worker ? ` on ${worker}` : ''}`]);
     }
@@ -716,8 +784,8 @@ export class StudyView extends Widget implements IRenderMime.IRenderer, IStudySo
       lines.push(['hpt-tt-filtered', 'outside the filter']);
     }
     for (const [name, value] of Object.entries(t.params)) {
-      const text = typeof value === 'number' ? formatNumber(value) : String(value);
-      lines.push(['hpt-tt-param', `${name} = ${text}`]);
+      const text = typeof value === 'number' ? formatNumber(value) : isolate(String(value));
+      lines.push(['hpt-tt-param', `${isolate(name)} = ${text}`]);
     }
     if (t.error) {
       const error =
@@ -769,6 +837,8 @@ export class StudyView extends Widget implements IRenderMime.IRenderer, IStudySo
   private timeline: Chart;
   private lanes: ILanes | null = null;
   private drawPending = false;
+  /** The panels the last drawing failed on, each with its reason. */
+  private failures: string[] = [];
   private table: TopTable;
   private tooltip: HTMLDivElement;
   private resizeObserver: ResizeObserver;

@@ -1,7 +1,9 @@
 """What a demanding user saw in the study view, each checked in real JupyterLab and Chromium:
 theme switches redraw the canvases, the table scrolls, one-report curves are drawn, labels
 stay readable, the log toggle refuses scores <= 0, a legend explains the marks, the keyboard
-reaches headers, rows and points, and the Tuning panel tells two studies of one name apart."""
+reaches headers, rows and points, the Tuning panel tells two studies of one name apart,
+numbers at the ends of the doubles are drawn in time, names with bidi controls leave the
+view's sentences in order, and a panel that fails is named while the others are drawn."""
 
 from __future__ import annotations
 
@@ -247,6 +249,113 @@ def test_tuning_panel_tells_two_studies_of_one_name_apart(lab_page: LabPage) -> 
     assert names[0] != names[1]
     assert names[0].endswith("· cell 1") and names[1].endswith("· cell 3")
     lp.screenshot("tuning-panel-twins.png", lp.page.locator(NOTEBOOK).locator(".."))
+
+
+def odd_docs() -> dict[str, dict[str, Any]]:
+    """Documents a correct view still draws: numbers at the ends of the doubles (ticks finer
+    than their spacing, spans beyond the largest), and names that hold bidi controls."""
+    docs = {}
+    huge = study_doc(6, 3)
+    huge["trials"][0]["value"], huge["trials"][1]["value"] = 1e308, -1e308
+    huge["progress"]["best"] = {"number": 1, "value": -1e308}
+    huge["trials"][2]["curve"] = [[0, 1e308], [1, -1e308]]
+    docs["huge"] = huge  # first: the sweeps below find its charts
+    step = study_doc(3, 2)  # one report at step 1e17: each tick added 0 to the last one
+    step["trials"][0]["curve"] = [[1e17, 0.5]]
+    for t in step["trials"][1:]:
+        t["curve"] = []
+    docs["step 1e17"] = step
+    close = study_doc(6, 0)  # scores one double apart
+    for t in close["trials"]:
+        t["value"] = None if t["value"] is None else float(10**17 + 16 * (t["number"] % 2))
+    close["progress"]["best"]["value"] = 1e17
+    docs["scores 1e17"] = close
+    big = study_doc(6, 2)  # trial numbers past 2^53
+    for t in big["trials"]:
+        t["number"] = 2**53 + 2 * t["number"]
+    big["progress"]["best"]["number"] += 2**53
+    docs["numbers 2^53"] = big
+    alone = study_doc(1, 2)  # one trial, numbered 1e17: mid ± 0.5 was one value
+    alone["trials"][0]["number"] = 10**17
+    alone["progress"]["best"]["number"] = 10**17
+    docs["one number 1e17"] = alone
+    narrow = study_doc(6, 2)  # a float parameter two apart at 1e16
+    narrow["params"][0] = {"name": "lr", "type": "float", "low": 1e16, "high": 1e16 + 2}
+    for t in narrow["trials"]:
+        t["params"]["lr"] = 1e16 + 2 * (t["number"] % 2)
+    docs["range 1e16"] = narrow
+    rtl = study_doc(12, 2)
+    rtl["params"][0]["name"] = RTL_LR
+    for t in rtl["trials"]:
+        t["params"][RTL_LR] = t["params"].pop("lr")
+    rtl["study"]["sampler"] = "\u202etpe"
+    docs["bidi"] = rtl
+    return docs
+
+
+RTL_LR = "\u202elr"
+
+
+def isolated(text: str) -> str:
+    return f"\u2068{text}\u2069"
+
+
+def test_extreme_numbers_and_bidi_names_draw_in_time_and_in_order(lab_page: LabPage) -> None:
+    lp = lab_page
+    errors: list[str] = []
+    lp.page.on("pageerror", lambda e: errors.append(str(e)))
+    docs = odd_docs()
+    lp.open_notebook("odd.ipynb", [output_cell(*docs.values())], kernel=False)
+    wait_for(lambda: lp.page.locator(VIEW).count() == len(docs), 30, 0.1, "the views")
+    # Each is drawn in well under a second; an endless tick loop froze the tab for 17 s
+    # and then threw, leaving the view half drawn.
+    wait_for(lambda: all(view_attr(lp, "data-render-ms", i) for i in range(len(docs))), 5,
+             0.1, "every view drawn")
+    states = [view_attr(lp, "data-state", i) for i in range(len(docs))]
+    assert states == ["ok"] * len(docs), dict(zip(docs, states))
+    assert errors == []
+
+    # Scores of 1e308 and -1e308 are on the charts (the span overflowed: points vanished).
+    assert {0, 1} <= set(lp.sweep(f"{VIEW} .hpt-history canvas", 3, 3))
+    assert {0, 1} <= set(lp.sweep(f"{VIEW} .hpt-param canvas", 3, 3))
+    assert lp.js("sel => !document.querySelector(sel).hidden", f"{VIEW} .hpt-contour")
+    lp.screenshot("view-huge-scores.png", lp.page.locator(VIEW).first)
+
+    # Document text inside the view's sentences is isolated: it cannot turn them around.
+    bidi = lp.page.locator(VIEW).nth(len(docs) - 1)
+    assert bidi.locator(".hpt-contour figcaption").inner_text() == (
+        f"Score over {isolated(RTL_LR)} and depth, interpolated between trials")
+    assert f"sampler {isolated(chr(0x202E) + 'tpe')}" in bidi.locator(".hpt-meta").inner_text()
+    assert isolated(RTL_LR) in bidi.locator("th").all_inner_texts()
+    lp.screenshot("view-bidi-names.png", bidi)
+
+    # A panel that throws is hidden and named in the view's one-line message; the other
+    # panels are drawn, and drawn again once it works.
+    after = lp.js("""([sel, i]) => {
+        const view = document.querySelectorAll(sel)[i];
+        const proto = HTMLSelectElement.prototype;
+        const value = Object.getOwnPropertyDescriptor(proto, 'value');
+        const redraw = () => view.querySelector('.hpt-log').dispatchEvent(new Event('change'));
+        const look = () => ({
+            state: view.dataset.state,
+            message: view.querySelector('.hpt-message').hidden ? null :
+                view.querySelector('.hpt-message').textContent,
+            contour: !view.querySelector('.hpt-contour').hidden,
+            history: !view.querySelector('.hpt-history').hidden,
+            table: !view.querySelector('.hpt-Table').hidden});
+        Object.defineProperty(proto, 'value', {
+            configurable: true, get: value.get, set() { throw new Error('injected failure'); }});
+        try { redraw(); } finally { Object.defineProperty(proto, 'value', value); }
+        const broken = look();
+        redraw();
+        return [broken, look()];
+    }""", [VIEW, len(docs) - 1])
+    assert after[0] == {
+        "state": "partial", "contour": False, "history": True, "table": True,
+        "message": "hpt-magic cannot draw part of this study: the contour (injected failure)."}
+    assert after[1] == {"state": "ok", "message": None, "contour": True, "history": True,
+                        "table": True}
+    assert errors == []
 
 
 MANUAL = """%load_ext hpt_magic
