@@ -7,6 +7,7 @@ import sqlite3
 import numpy as np
 import pytest
 
+import hpt_magic
 from hpt_magic import Float, Int, Study, TrialState, load_study
 from hpt_magic.display import summary_html
 from hpt_magic.exceptions import TuneError
@@ -493,3 +494,16 @@ def test_summaries_give_the_whole_front_size_when_the_table_shows_part_of_it():
     assert f"Pareto front ({size} trials, the first 5 shown):" in summary_text(study, k=5)
     assert f"Pareto front ({size} trials, the first 5 shown):" in summary_html(study)
     assert f"Pareto front ({size} trials):" in summary_text(study, k=size)
+
+
+def test_salvage_keeps_every_objective_and_metric_curve(tmp_path):
+    path = tmp_path / "s.db"
+    study = Study(name="mo", storage=path, directions=["min", "min"], objectives=["f1", "f2"],
+                  constraints=["aux <= 10"], seed=0)
+    study.optimize(_mo_objective, n_trials=3)
+    hpt_magic.salvage(path, tmp_path / "copy.db")
+    copied = load_study("mo", tmp_path / "copy.db")
+    assert [t.values for t in copied.trials] == [t.values for t in study.trials]
+    assert [t.metrics for t in copied.trials] == [t.metrics for t in study.trials]
+    assert [t.intermediate_metrics for t in copied.trials] == \
+        [t.intermediate_metrics for t in study.trials]

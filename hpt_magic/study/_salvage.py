@@ -16,11 +16,13 @@ _COLUMNS = {
     "studies": ("id", "name", "direction", "space", "attrs", "created"),
     "trials": ("id", "study_id", "number", "state", "value", "params", "started", "finished",
                "error", "traceback", "output", "manual", "attrs", "owner_host", "owner_pid",
-               "owner_token", "heartbeat"),
+               "owner_token", "heartbeat", "trial_values", "metrics", "feasible"),
     "reports": ("trial_id", "step", "value"),
+    "metric_reports": ("trial_id", "name", "step", "value"),
 }
-# Text columns that must decode as JSON for a row to be worth keeping.
-_JSON = {"studies": ("space", "attrs"), "trials": ("params", "attrs"), "reports": ()}
+# Text columns that must decode as JSON (when set) for a row to be worth keeping.
+_JSON = {"studies": ("space", "attrs"), "trials": ("params", "attrs", "trial_values", "metrics"),
+         "reports": (), "metric_reports": ()}
 
 
 def salvage(src: str | os.PathLike, dst: str | os.PathLike) -> dict[str, int]:
@@ -89,7 +91,7 @@ def _rows(conn: sqlite3.Connection, table: str, columns: list[str]) -> tuple[lis
         row = dict(zip(columns, values))
         try:
             for name in _JSON[table]:
-                if name in row:
+                if row.get(name) is not None:
                     json.loads(row[name])
         except (ValueError, TypeError):
             skipped += 1
@@ -153,6 +155,7 @@ def _write(dst: str, found: dict[str, tuple[list[dict], int]]) -> dict[str, int]
     studies, studies_lost = found["studies"]
     trials, trials_lost = found["trials"]
     reports, _ = found["reports"]
+    metric_reports, _ = found["metric_reports"]
     known = {s["id"] for s in studies}
     for orphan in sorted({t["study_id"] for t in trials} - known):
         studies.append({"id": orphan, "name": f"salvaged-{orphan}", "direction": "minimize",
@@ -160,13 +163,15 @@ def _write(dst: str, found: dict[str, tuple[list[dict], int]]) -> dict[str, int]
                                        if t["study_id"] == orphan)})
     kept_trials = {t["id"] for t in trials}
     reports = [r for r in reports if r["trial_id"] in kept_trials]
+    metric_reports = [r for r in metric_reports if r["trial_id"] in kept_trials]
     try:
         conn = sqlite3.connect(dst, isolation_level=None)
         try:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("BEGIN IMMEDIATE")
             init_schema(conn, dst)
-            for table, rows in (("studies", studies), ("trials", trials), ("reports", reports)):
+            for table, rows in (("studies", studies), ("trials", trials), ("reports", reports),
+                                ("metric_reports", metric_reports)):
                 for row in rows:
                     conn.execute(f"INSERT INTO {table} ({', '.join(row)}) VALUES "
                                  f"({', '.join('?' * len(row))})", tuple(row.values()))

@@ -11,9 +11,12 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import sqlite3
+import tempfile
 import threading
 import time
+import warnings
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -103,7 +106,11 @@ class SQLiteStorage(Storage):
             self._refusal = str(read_only_error(self.path, self._read_only))
         elif damage is not None:
             self._refusal = str(damaged_error(self.path, damage))
-        if self._refusal is not None:
+        #: A damaged file is read through a copy of what is still readable in it (see close).
+        self._copy_dir: str | None = None
+        if damage is not None:
+            self._conn = self._read_salvaged()
+        elif self._refusal is not None:
             self._conn = connect_reader(self.path)
         else:
             try:
@@ -125,6 +132,21 @@ class SQLiteStorage(Storage):
             objectives = False
         self._columns = _TRIAL_COLUMNS + (", trial_values, metrics, feasible" if objectives
                                           else "")
+
+    def _read_salvaged(self) -> sqlite3.Connection:
+        """A reader of the rows still readable in this damaged file, copied into a temporary
+        file: a damaged index would otherwise hide rows that are intact (a study read as
+        empty). Warns once that the file is damaged and how to copy it for good."""
+        from ._salvage import salvage
+
+        warnings.warn(self._refusal, stacklevel=4)
+        self._copy_dir = tempfile.mkdtemp(prefix="hpt-magic-damaged-")
+        copy = os.path.join(self._copy_dir, "readable.db")
+        try:
+            salvage(self.path, copy)
+        except StorageError:  # nothing readable: SQLite reads the file as far as it can
+            return connect_reader(self.path)
+        return connect_reader(copy)
 
     def _prepare(self) -> None:
         self._conn.execute("PRAGMA journal_mode=WAL")
@@ -478,6 +500,8 @@ class SQLiteStorage(Storage):
                 f"Study(name, storage={self.path!r}) or load_study(name, {self.path!r}).")
             self._heartbeat.stop()
             self._conn.close()
+            if self._copy_dir is not None:
+                shutil.rmtree(self._copy_dir, ignore_errors=True)
 
     def __repr__(self) -> str:
         return f"SQLiteStorage({self.path!r})"

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import traceback
+import warnings
 
 import pytest
 from storage_helpers import beside, flip, pages_of, study_file, zero_page
@@ -33,24 +35,51 @@ def digest(path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def assert_refused_without_writing(path) -> None:
-    """Every way in gives the damaged paragraph; the file is not written to."""
+def damaged_paragraph(path, text: str) -> None:
+    assert re.search(r"is damaged .*hpt_magic\.salvage\(", text), text
+    assert str(path) in text and "\n" not in text
+
+
+def assert_refused_without_writing(path) -> list:
+    """Reading gives what is still readable, with the damaged paragraph as a warning (as the
+    error when nothing can be read); writing is refused with it; the file is not written to.
+    Returns the trials read."""
     before = digest(path)
-    for attempt in (lambda: load_study("a", path), lambda: list_studies(path),
-                    lambda: Study(name="a", storage=path).ask(),
+    trials = []
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        try:
+            trials = load_study("a", path).trials
+            list_studies(path)
+        except StorageError as exc:
+            damaged_paragraph(path, str(exc))
+            assert "DatabaseError" not in "".join(traceback.format_exception(exc))
+        else:
+            assert len(seen) == 1, [str(w.message) for w in seen]  # once per file opened
+            damaged_paragraph(path, str(seen[0].message))
+    for attempt in (lambda: Study(name="a", storage=path).ask(),
                     lambda: Study(name="b", storage=path)):
-        with pytest.raises(StorageError, match=r"is damaged .*hpt_magic\.salvage\(") as info:
+        with pytest.raises(StorageError) as info:
             attempt()
-        assert str(path) in str(info.value) and "\n" not in str(info.value)
+        damaged_paragraph(path, str(info.value))
         assert "DatabaseError" not in "".join(traceback.format_exception(info.value))
     assert digest(path) == before
     assert beside(path) == []
+    return trials
 
 
 def test_a_zeroed_page_in_the_middle_is_refused_with_the_way_out(copy):
     leaves = pages_of(copy, "trials")
     zero_page(copy, leaves[len(leaves) // 2])
-    assert_refused_without_writing(copy)
+    trials = assert_refused_without_writing(copy)
+    assert 0 < len(trials) < N_TRIALS  # the rows on the other pages are read
+
+
+def test_a_damaged_index_hides_no_trial(copy):
+    # SQLite would answer through the damaged index and find no row of the study.
+    zero_page(copy, pages_of(copy, "sqlite_autoindex_trials_1")[0])
+    trials = assert_refused_without_writing(copy)
+    assert [t.number for t in trials] == list(range(N_TRIALS))
 
 
 def test_flipped_bytes_in_a_page_header_are_found_when_the_file_is_opened(copy):
