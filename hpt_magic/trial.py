@@ -239,12 +239,16 @@ class Trial:
         if self.manual:
             return dist.default
         value = self.relative.get(name, UNSET)
-        if isinstance(dist, Choice) and value is not UNSET:
+        if value is UNSET:
+            return UNSET
+        if isinstance(dist, Choice):
             # Proposed from the study's known distribution: the same options, maybe as other
             # objects (labels read from the file, a class that a cell defined anew).
             i = dist.find(value)
-            value = value if i is None else dist.options[i]
-        return value
+            return UNSET if i is None else dist.options[i]
+        # Proposed for the definition known at ask time: one the objective changed (a range
+        # it computes) makes it draw again.
+        return value if dist.contains(value) else UNSET
 
     def suggest_float(self, name: str, low: float, high: float, *, log: bool = False,
                       step: float | None = None) -> float:

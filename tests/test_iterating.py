@@ -284,7 +284,8 @@ def test_define_by_run_repeats_are_found_before_the_objective_runs(sampler):
     assert len(calls) == 8 == len(study.trials) - info.reused
 
 
-def test_repeats_of_a_conditional_space_are_found_when_they_finish():
+@pytest.mark.parametrize("sampler", ["random", "tpe"])
+def test_repeats_of_a_conditional_space_are_found_when_they_finish(sampler):
     calls = []
 
     def objective(trial):
@@ -293,13 +294,38 @@ def test_repeats_of_a_conditional_space_are_found_when_they_finish():
             return trial.suggest_int("depth", 1, 2)
         return 0
 
-    study = Study(sampler="tpe", seed=0)
+    study = Study(sampler=sampler, seed=0)
     info = optimize(study, objective, n_trials=500)
     assert info.reason == "exhausted" and info.space_size is None
     # Three points, then repeats that run (a branch is decided as the objective runs) until
     # 50 come in a row.
     assert len({tuple(sorted(t.params.items())) for t in study.trials}) == 3
     assert 50 <= len(calls) < 200
+
+
+@pytest.mark.parametrize("sampler", ["random", "tpe", "cmaes"])
+def test_a_range_the_objective_computes_anew_is_drawn_from_and_judged_by(sampler):
+    # Values decided at ask time come from the range known then; the objective may give
+    # another one (computed, so the magic cannot read it before the run).
+    study = Study(sampler=sampler, seed=0)
+    info = optimize(study, lambda t: t.suggest_int("n", 0, 2), n_trials=4)
+    assert info.reason == "exhausted"  # the three points were tried
+    first = len(study.trials)
+    calls = []
+
+    def moved(trial):
+        calls.append(1)
+        return trial.suggest_int("n", 5, 6)
+
+    info = optimize(study, moved, n_trials=4)
+    # The old range being used up does not end the new run before it ran the objective.
+    assert info.reason == "exhausted" and info.space_size == 2
+    later = study.trials[first:]
+    assert all(t.params["n"] in (5, 6) for t in later)
+    # No trial took the score of a point of the old range without running.
+    assert all(study.trial(t.user_attrs["repeat_of"]).params["n"] in (5, 6)
+               for t in later if "repeat_of" in t.user_attrs)
+    assert len(calls) >= 2
 
 
 def test_magic_options(shell, capsys):

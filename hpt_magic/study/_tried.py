@@ -43,12 +43,24 @@ class Repeats:
         #: Trials whose parameters were left to the objective (a conditional branch): whether
         #: they repeat a complete trial is known only once they finish.
         self._unchecked: set[int] = set()
+        #: The names decided at ask time of each trial checked then.
+        self._presets: dict[int, set[str]] = {}
+        #: A define-by-run objective may define its parameters anew (a range it computes):
+        #: proposals are judged at ask time only once a trial of this run has run it.
+        self._confirmed = study.space is not None
+        #: Once a trial ran without some parameter decided for it (a branch not taken), the
+        #: values decided at ask time say nothing of the point a trial tries.
+        self._conditional = False
 
     def remember(self, trial: Trial) -> None:
         """Take in a finished trial; one that could not be checked when it was asked counts
         as a repeat in a row (it ran: its score is its own) if it repeats a complete trial."""
         if not self.active:
             return
+        self._confirmed = True
+        preset = self._presets.pop(trial.number, None)
+        if preset is not None and set(trial.params) != preset:
+            self._conditional = True
         if trial.number in self._unchecked:
             self._unchecked.discard(trial.number)
             repeat = trial.state is TrialState.COMPLETE and self.tried.repeated(trial.params)
@@ -67,9 +79,11 @@ class Repeats:
             # checkpoint) is never a repeat, even when its parameters came out the same (a
             # perturbation clipped at a bound).
             return None
-        if preset_params(self.study, trial) is None:
+        values = preset_params(self.study, trial)
+        if values is None or not self._confirmed or self._conditional:
             self._unchecked.add(trial.number)  # judged when it finishes (remember)
             return None
+        self._presets[trial.number] = set(values)
         earlier = self._repeated(trial)
         if earlier is not None and self.on_repeat == "skip":
             for _ in range(MAX_REDRAWS):
@@ -115,7 +129,7 @@ class Repeats:
     def _finite_space(self) -> tuple[Mapping[str, Distribution], int] | None:
         """The search space and its number of points, when it is finite and repeats are
         looked for (and no enqueued point is left to try), else ``None``."""
-        if not self.active or self.study._queue:
+        if not self.active or not self._confirmed or self.study._queue:
             return None
         space = self.study.search_space()
         size = space_size(space)
