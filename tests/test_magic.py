@@ -168,7 +168,9 @@ def test_the_failure_line_counts_this_runs_failures_beside_reused_repeats(shell,
 
 
 @pytest.mark.parametrize("bad", ["--patience 0", "--jobs 0", "--trials -1",
-                                 "--trial-timeout -1", "--log bogus", "--warm-start nosuch"])
+                                 "--trial-timeout -1", "--log bogus", "--warm-start nosuch",
+                                 """--enqueue '{"x": 5}'""",
+                                 "--maximize a --minimize b --pick nosuch"])
 def test_a_bad_run_option_leaves_the_notebook_and_the_file_as_they_were(shell, bad):
     cell = "x = tune.uniform(0, 1)\nx\n"
     assert run(shell, "--plot none --quiet --study good --trials 2", cell).success

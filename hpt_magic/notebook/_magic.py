@@ -188,6 +188,17 @@ class TuneMagics(Magics):
         loggers = [make_logger(name, **log_args) for name in args.log]
         points = [_enqueued(text) for text in args.enqueue]
         program = parse_cell(cell, out_name=out)
+        written = literal_space(cell)
+        for params in points:  # the values the cell's own definitions refuse
+            for name, value in params.items():
+                if name in written and not written[name].contains(value):
+                    raise TuneError(f"--enqueue: the value {value!r} for {name!r} is outside "
+                                    f"{written[name]!r}, as the cell defines it. Give a value "
+                                    "inside the range.")
+        named = objectives_of(args).get("objectives")
+        if args.pick is not None and named is not None and args.pick not in named:
+            raise TuneError(f"--pick {args.pick!r} is not one of the objectives "
+                            f"({', '.join(named)}). Pick one of those.")
         if args.scheduler and args.scheduler.lower() != "none" and not program.reports:
             print(f"Note: --scheduler {args.scheduler} has nothing to act on: this cell never "
                   "calls tune.report or tune.steps, so every trial runs to its end.",
@@ -226,7 +237,6 @@ class TuneMagics(Magics):
         ns = self.shell.user_ns
         out = args.out
         if args.manual:
-            from ._widget_space import literal_space
             from ._widgets import ManualTuner
 
             def keep_best(study: Study, trial: Any) -> None:

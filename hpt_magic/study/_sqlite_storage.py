@@ -17,6 +17,7 @@ import tempfile
 import threading
 import time
 import warnings
+import weakref
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -141,11 +142,17 @@ class SQLiteStorage(Storage):
 
         warnings.warn(self._refusal, stacklevel=4)
         self._copy_dir = tempfile.mkdtemp(prefix="hpt-magic-damaged-")
+        # Gone with the storage, or at the latest when the process ends (a kernel rarely
+        # closes the storages it keeps open).
+        self._remove_copy = weakref.finalize(self, shutil.rmtree, self._copy_dir, True)
         copy = os.path.join(self._copy_dir, "readable.db")
         try:
             salvage(self.path, copy)
         except StorageError:  # nothing readable: SQLite reads the file as far as it can
             return connect_reader(self.path)
+        except BaseException:
+            self._remove_copy()
+            raise
         return connect_reader(copy)
 
     def _prepare(self) -> None:
@@ -501,7 +508,7 @@ class SQLiteStorage(Storage):
             self._heartbeat.stop()
             self._conn.close()
             if self._copy_dir is not None:
-                shutil.rmtree(self._copy_dir, ignore_errors=True)
+                self._remove_copy()
 
     def __repr__(self) -> str:
         return f"SQLiteStorage({self.path!r})"

@@ -80,6 +80,11 @@ def test_a_damaged_index_hides_no_trial(copy):
     zero_page(copy, pages_of(copy, "sqlite_autoindex_trials_1")[0])
     trials = assert_refused_without_writing(copy)
     assert [t.number for t in trials] == list(range(N_TRIALS))
+    # The readable copy lives outside the file's folder and goes with the storage.
+    storage = SQLiteStorage(copy)
+    assert os.path.isdir(storage._copy_dir)
+    storage.close()
+    assert not os.path.exists(storage._copy_dir)
 
 
 def test_flipped_bytes_in_a_page_header_are_found_when_the_file_is_opened(copy):
