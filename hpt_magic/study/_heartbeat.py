@@ -122,7 +122,9 @@ def _params_text(trial: Any) -> str | None:
     """
     try:
         params = {**getattr(trial, "relative", {}), **trial.params}
-        space = dict(trial.distributions)
+        # The decided values are the study's known distributions' (a choice's option by its
+        # own stored form), the drawn ones the trial's.
+        space = {**getattr(trial._host, "_known", {}), **trial.distributions}
     except RuntimeError:  # changed while copied: the next beat takes it
         return None
     return params_json(params, space) if params else None
