@@ -7,11 +7,11 @@ import argparse
 import importlib
 import json
 import os
-import shlex
 import sys
 from typing import Any
 
 from IPython.core.error import UsageError
+from IPython.utils.process import arg_split
 
 from .._signals import hold_interrupts
 from ..exceptions import TuneError
@@ -110,7 +110,7 @@ def objectives_of(args: Any) -> dict[str, Any]:
 def _options(line: str, names: tuple[str, ...]) -> tuple[list[str], dict[str, str]]:
     """The words of ``line`` and the values of the options ``names`` taken out of them.
 
-    Words are split as a shell splits them, so that a quoted name may hold spaces (as
+    Words are split as IPython splits a magic's options, so that a quoted name may hold spaces (as
     ``%%tune --study 'my study'`` allows).
 
     >>> _options("a b --kind edf", ("--kind",))
@@ -119,7 +119,8 @@ def _options(line: str, names: tuple[str, ...]) -> tuple[list[str], dict[str, st
     (['my study'], {'--storage': 'files/s.db'})
     """
     try:
-        words = shlex.split(line)
+        # As IPython splits a magic's options: a Windows path keeps its backslashes.
+        words = arg_split(line, posix=not sys.platform.startswith("win"), strict=True)
     except ValueError as exc:  # an unmatched quote
         raise UsageError(f"Cannot read {line!r}: {exc}. Close the quote.") from None
     options = {}

@@ -163,7 +163,9 @@ class PBTScheduler(Scheduler):
                     self._saved[(t.number, rnd)] = path
                 self._join(study, t, rnd, t.intermediate[step])
             last = max(t.intermediate, default=None)
-            if (t.state is TrialState.PRUNED and t.number not in replaced and last is not None
+            # Paused by this scheduler (not pruned by the objective), and not replaced yet.
+            if (t.state is TrialState.PRUNED and t.user_attrs.get("decision") == "pause"
+                    and t.number not in replaced and last is not None
                     and self._round(last) is not None):
                 self._paused.append((t.number, self._round(last)))
 

@@ -77,9 +77,10 @@ class Storage(ABC):
 
         ``change(attrs)`` edits the dict in place; nobody else writes between the read it gets
         and the write of its edit, so several kernels may queue and take points of one study
-        (``attrs["queue"]``) without losing or doubling any. It may be called more than once
-        (a locked file is read again), so it must change nothing but ``attrs``. ``space``:
-        also replace the stored space, in the same write.
+        (``attrs["queue"]``) without losing or doubling any. It is called more than once (a
+        first time on a copy read without the write lock, again in the write whenever that
+        copy changed, and again when a locked file is read anew), so it must change nothing
+        but ``attrs``. ``space``: also replace the stored space, in the same write.
         """
 
     @abstractmethod
