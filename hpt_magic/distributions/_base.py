@@ -44,6 +44,9 @@ class Distribution(ABC):
     #: A user's guess of a good value (``tune.*(..., prior=...)``): half of the random draws
     #: land near it (see :meth:`sample`), so early trials start from what the user knows.
     prior: Any = None
+    #: Whether values near the prior are drawn on the unit interval (numbers), or the prior
+    #: itself is drawn (options and other discrete values).
+    ordered = False
 
     def sample(self, rng: np.random.Generator) -> Any:
         """Draw one value uniformly on the distribution's scale (near the prior, if any, half
@@ -55,10 +58,7 @@ class Distribution(ABC):
     def sample_near_prior(self, rng: np.random.Generator) -> Any:
         """A value near :attr:`prior`: a normal draw of width :data:`PRIOR_WIDTH` on the unit
         interval around it (the prior itself for a choice)."""
-        # Float and Int subclass this class: imported on call, as their module imports this one.
-        from ._numeric import Float, Int
-
-        if self.n_levels is not None and not isinstance(self, (Float, Int)):
+        if self.n_levels is not None and not self.ordered:
             return self.prior
         u = self.to_unit(self.prior) + PRIOR_WIDTH * rng.standard_normal()
         return self.from_unit(min(1.0, max(0.0, u)))

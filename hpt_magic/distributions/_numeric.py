@@ -48,6 +48,8 @@ class Float(Distribution):
     0.1
     """
 
+    ordered = True
+
     def __init__(
         self, low: float, high: float, *, log: bool = False, step: float | None = None,
         default: float | None = None,
@@ -139,6 +141,8 @@ class Int(Distribution):
     >>> Int(16, 256, log=True).default
     64
     """
+
+    ordered = True
 
     def __init__(
         self, low: int, high: int, *, log: bool = False, step: int = 1, default: int | None = None,
