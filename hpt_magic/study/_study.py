@@ -116,7 +116,8 @@ class Study(AskTellMixin, RunMixin, SpaceEditMixin, ResultsMixin):
         self.storage = make_storage(storage)
         self.events = EventBus()
         self.name = name or f"study-{uuid.uuid4().hex[:8]}"
-        self._queue: list[dict[str, Any]] = []
+        #: The study's stored attributes as the file last showed them (queue, space history).
+        self._attrs: dict[str, Any] = {}
         self.retry_orphans = retry_orphans
         #: How the search space changed when the study was opened (see edit_space).
         self.space_changes: list[str] = []
@@ -148,9 +149,8 @@ class Study(AskTellMixin, RunMixin, SpaceEditMixin, ResultsMixin):
             self.storage.rename_study(self.name, self.previous_name)
             rec = None
         if rec is None:
-            self._attrs: dict[str, Any] = {"sampler": type(self.sampler).__name__,
-                                           "seed": self.seed, "queue": [],
-                                           **self.scoring.to_json()}
+            self._attrs = {"sampler": type(self.sampler).__name__, "seed": self.seed,
+                           "queue": [], **self.scoring.to_json()}
             self._id = self.storage.create_study(self.name, self.direction.value, self._attrs)
             self._known: dict[str, Distribution] = dict(self.space or {})
             if self._known:
@@ -164,7 +164,6 @@ class Study(AskTellMixin, RunMixin, SpaceEditMixin, ResultsMixin):
         self.direction = self.scoring.directions[0]
         self._id = rec["id"]
         self._attrs = dict(rec["attrs"])
-        self._queue = list(self._attrs.get("queue", []))
         if self.scoring != stored:  # an unnamed objective named by this run
             named = self.scoring.to_json()
             self._change_attrs(lambda attrs: attrs.update(named))
@@ -178,12 +177,16 @@ class Study(AskTellMixin, RunMixin, SpaceEditMixin, ResultsMixin):
         self._loaded = time.monotonic()
         self.resumed = True
 
+    @property
+    def _queue(self) -> list[dict[str, Any]]:
+        """The points queued to be tried first, as the file last showed them."""
+        return list(self._attrs.get("queue", []))
+
     def _change_attrs(self, change: Callable[[dict[str, Any]], _T],
                       space: dict[str, Any] | None = None) -> _T:
         """Edit the stored attributes in one write (see :meth:`Storage.change_attrs`), and
         take them in as the file now has them (what other kernels queued or edited too)."""
         self._attrs, result = self.storage.change_attrs(self._id, change, space=space)
-        self._queue = list(self._attrs.get("queue", []))
         return result
 
     def _recover_orphans(self) -> None:
@@ -230,7 +233,6 @@ class Study(AskTellMixin, RunMixin, SpaceEditMixin, ResultsMixin):
         rec = self.storage.get_study(self.name)
         if rec is not None:  # what other kernels queued or edited meanwhile
             self._attrs = dict(rec["attrs"])
-            self._queue = list(self._attrs.get("queue", []))
             self._take_stored(space_from_json(rec["space"]))
         self._recover_orphans()
         stored = self.storage.load_trials(self._id, self._known)
