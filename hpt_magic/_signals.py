@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import _imp
 import _signal
 import contextlib
 import signal
 import threading
 from collections.abc import Iterator
 
-__all__ = ["hold_interrupts"]
+__all__ = ["hold_interrupts", "release_leaked_import_lock"]
 
 _SIGINT = int(signal.SIGINT)
 
@@ -16,6 +17,9 @@ _SIGINT = int(signal.SIGINT)
 @contextlib.contextmanager
 def hold_interrupts() -> Iterator[None]:
     """Hold back Ctrl-C (SIGINT) inside the block, then deliver it.
+
+    Entering it in the main thread first gives back the import lock that an earlier interrupt
+    may have left it holding (:func:`release_leaked_import_lock`).
 
     Used where an interrupt between two statements would leave two things disagreeing (a
     trial stored but not known, the output streams half restored, an import half done). At
@@ -27,6 +31,8 @@ def hold_interrupts() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    if _imp.lock_held():
+        release_leaked_import_lock()
     caught: list[int] = []
     # `_signal.signal`, what `signal.signal` wraps: the wrapper's conversion of handlers to
     # enums raises and catches a ValueError for every function handler, ten times the cost
@@ -46,3 +52,25 @@ def hold_interrupts() -> Iterator[None]:
                 previous(_SIGINT, None)
             elif previous != signal.SIG_IGN:
                 raise KeyboardInterrupt
+
+
+def release_leaked_import_lock() -> bool:
+    """Release the global import lock if the calling thread holds it; whether it did.
+
+    ``importlib`` takes that lock for an instant on every import that is not done yet
+    (``_imp.acquire_lock()``, then ``try:``). Ctrl-C that arrives while the main thread waits
+    for it (another thread holds it for that instant) is raised as soon as it is taken,
+    before the ``try:``: the main thread keeps the lock for good. It does not notice (the lock
+    is reentrant), but every other thread then blocks at its next import, and the main thread
+    with it as soon as it waits for a module one of them is importing, for instance the one
+    the magic's preload thread is importing. Call only where no import of this thread is
+    under way (our own code, not a module's body that Python is running).
+    """
+    released = False
+    while _imp.lock_held():
+        try:
+            _imp.release_lock()
+        except RuntimeError:  # another thread holds it, for its instant
+            break
+        released = True
+    return released

@@ -44,3 +44,37 @@ def test_no_interrupt_no_exception():
     with hold_interrupts():
         pass
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_the_import_lock_an_interrupt_left_held_is_given_back(tmp_path, monkeypatch):
+    # Ctrl-C raised just after importlib took its global lock in the main thread leaves the
+    # lock held; another thread's import then blocks until the main thread gives it back.
+    import _imp
+    import importlib
+    import sys
+    import threading
+
+    (tmp_path / "fresh_module_for_the_lock.py").write_text("VALUE = 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    imported = threading.Event()
+
+    def other_thread() -> None:
+        importlib.import_module("fresh_module_for_the_lock")
+        imported.set()
+
+    _imp.acquire_lock()  # what the interrupt leaves behind
+    thread = threading.Thread(target=other_thread, daemon=True)
+    try:
+        thread.start()
+        assert not imported.wait(0.3)  # blocked on the leaked lock
+        with hold_interrupts():
+            assert imported.wait(10), "the other thread's import is still blocked"
+        assert not _imp.lock_held()
+    finally:
+        while _imp.lock_held():
+            try:
+                _imp.release_lock()
+            except RuntimeError:
+                break
+        thread.join(10)
+        sys.modules.pop("fresh_module_for_the_lock", None)

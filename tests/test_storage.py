@@ -230,6 +230,36 @@ def test_the_queue_of_a_study_in_memory_is_taken_in_order():
     assert "enqueued" not in a.ask().user_attrs
 
 
+@pytest.mark.parametrize("kind", ["memory", "sqlite", "sqlite without JSON functions"])
+def test_asks_with_nothing_queued_leave_the_attributes_alone(tmp_path, kind):
+    # Every ask looks for queued points: with none, it must not copy or write the attributes
+    # (the cost of the lifecycle), yet a point another kernel queues is still taken next.
+    storage = InMemoryStorage() if kind == "memory" else SQLiteStorage(tmp_path / "s.db")
+    other = storage if kind == "memory" else SQLiteStorage(tmp_path / "s.db")
+    if kind == "sqlite without JSON functions":
+        storage._json_functions = False
+    a = Study(space={"x": Float(0, 1)}, name="q", storage=storage, seed=0)
+    writes = []
+    change_attrs = storage.change_attrs
+    storage.change_attrs = lambda *args, **kw: writes.append(1) or change_attrs(*args, **kw)
+    for _ in range(3):
+        a.tell(a.ask(), 0.5)
+    assert writes == []
+    Study(space={"x": Float(0, 1)}, name="q", storage=other).enqueue({"x": 0.25})
+    queued = len(writes)  # the enqueue's own write, when both share one storage object
+    assert a.ask().params == {"x": 0.25} and len(writes) == queued + 1
+    assert "enqueued" not in a.ask().user_attrs and len(writes) == queued + 1
+
+
+def test_attributes_that_are_not_json_are_reported_at_the_next_ask(tmp_path):
+    path = tmp_path / "s.db"
+    study = Study(space={"x": Float(0, 1)}, name="q", storage=SQLiteStorage(path))
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE studies SET attrs='{not json'")
+    with pytest.raises(StorageError, match="cannot be decoded"):
+        study.ask()
+
+
 def test_a_closed_storage_is_reopened_by_the_next_study(tmp_path):
     path = tmp_path / "s.db"
     study = Study(name="a", storage=path)

@@ -138,6 +138,8 @@ class AskTellMixin:
                 dropped.append((point, why))
             return None, dropped
 
+        if not self.storage.has_queue(self._id):
+            return None
         point, dropped = self._change_attrs(take)
         for lost, why in dropped:
             warnings.warn(f"Study {self.name!r} dropped the queued point {lost}, which does "

@@ -90,6 +90,7 @@ class SQLiteStorage(Storage):
         self.write_patience = write_patience
         self._lock = threading.RLock()
         self._closed = False
+        self._json_functions: bool | None = None
         if os.path.isdir(self.path):
             raise StorageError(f"The study storage {self.path!r} is a folder. Give a file path, "
                                "e.g. --storage studies.db.")
@@ -333,6 +334,27 @@ class SQLiteStorage(Storage):
                                    (dumps_json(space), study_id))
             return attrs, result
         return self._write(read_modify_write, "the study's attributes")
+
+    def has_queue(self, study_id: int) -> bool:
+        if self._json_functions is None:
+            with self._lock:
+                try:
+                    self._conn.execute("SELECT json_array_length('[]')").fetchone()
+                    self._json_functions = True
+                except sqlite3.Error:  # an SQLite built without its JSON functions
+                    self._json_functions = False
+        if self._json_functions:
+            # Looked at without decoding in Python; text that is not JSON answers yes, so
+            # that change_attrs reports the damage.
+            rows = self._read("SELECT CASE WHEN json_valid(attrs) "
+                              "THEN coalesce(json_array_length(attrs, '$.queue'), 0) > 0 "
+                              "ELSE 1 END FROM studies WHERE id=?", (study_id,))
+            return bool(rows and rows[0][0])
+        rows = self._read("SELECT attrs FROM studies WHERE id=?", (study_id,))
+        try:
+            return bool(rows and json.loads(rows[0][0]).get("queue"))
+        except (ValueError, TypeError, AttributeError):
+            return True
 
     def list_studies(self) -> list[dict[str, Any]]:
         rows = self._read("""

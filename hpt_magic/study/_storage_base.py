@@ -84,6 +84,14 @@ class Storage(ABC):
         """
 
     @abstractmethod
+    def has_queue(self, study_id: int) -> bool:
+        """Whether the study's stored attributes hold queued points (``attrs["queue"]``).
+
+        Asked before every trial, so it must be cheap: a study with an empty queue then takes
+        no write and copies nothing (:meth:`change_attrs` takes the points).
+        """
+
+    @abstractmethod
     def list_studies(self) -> list[dict[str, Any]]:
         """A summary row per stored study."""
 
@@ -175,6 +183,11 @@ class InMemoryStorage(Storage):
             if space is not None:
                 rec["space"] = dict(space)
             return copy.deepcopy(attrs), result
+
+    def has_queue(self, study_id: int) -> bool:
+        with self._lock:
+            rec = next(rec for rec in self._studies.values() if rec["id"] == study_id)
+            return bool(rec["attrs"].get("queue"))
 
     def list_studies(self) -> list[dict[str, Any]]:
         return [_summary(rec, self._trials[rec["id"]]) for rec in self._studies.values()]
