@@ -153,9 +153,9 @@ def test_log_int_levels_are_uniform_in_the_log():
 
 
 def test_values_at_the_ends_map_inside_the_unit_interval():
-    # 1.0 lies in Float(0, 1, step=0.6) but is not a step: it used to map to 1.25.
+    # 1.0 lies in the range of Float(0, 1, step=0.6) but is not a step: it used to map to 1.25.
     d = Float(0, 1, step=0.6)
-    assert d.contains(1.0) and d.to_unit(1.0) == 0.75 and d.clip(1.0) == 0.6
+    assert not d.contains(1.0) and d.to_unit(1.0) == 0.75 and d.clip(1.0) == 0.6
     assert Int(0, 9, step=4).to_unit(9) == pytest.approx(5 / 6)
 
 
@@ -222,3 +222,21 @@ def test_a_study_runs_on_options_mixing_numpy_values_tuples_and_arrays(sampler):
     assert len(run) == 6  # every point once, then the space is used up
     assert study.counts()["complete"] == len(study.trials)
     assert study.trials[0].params["w"] is space["w"].options[1]
+
+
+def test_a_stepped_float_contains_its_steps_only():
+    d = Float(0, 1, step=0.1)
+    assert all(d.contains(v) for v in d.grid())
+    assert d.contains(0.1 + 0.2)  # 0.30000000000000004: the level 0.3 up to rounding
+    assert not d.contains(0.33) and not d.contains(0.05)
+    with pytest.raises(SpaceError, match="default=0.33"):
+        Float(0, 1, step=0.1, default=0.33)
+    study = Study(space={"x": d})
+    with pytest.raises(SpaceError, match="outside"):
+        study.enqueue({"x": 0.33})
+
+
+def test_a_float_range_too_wide_to_compute_with_is_refused():
+    with pytest.raises(SpaceError, match="too wide"):
+        Float(-1e308, 1e308)
+    assert Float(1e-300, 1e300, log=True).contains(1.0)

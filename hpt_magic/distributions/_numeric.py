@@ -29,6 +29,12 @@ def _check_bounds(kind: str, low: float, high: float, log: bool) -> None:
             f"{kind}: low={low!r} must be smaller than high={high!r}. Swap them, or use a "
             "constant instead of a distribution."
         )
+    if not math.isfinite(float(high) - float(low)):
+        raise SpaceError(
+            f"{kind}: the range [{low!r}, {high!r}] is too wide to compute with (high - low "
+            "overflows a float). Narrow it; for a value that spans many orders of magnitude, "
+            "use positive bounds with log=True."
+        )
     if log and low <= 0:
         raise SpaceError(
             f"{kind}: a log scale needs low > 0, got low={low!r}. Use a positive lower bound or "
@@ -65,9 +71,10 @@ class Float(Distribution):
             default = math.sqrt(low * high) if log else (low + high) / 2
             default = self.clip(default)
         elif not self.contains(default):
+            grid = "" if step is None else f" on its steps of {step}"
             raise SpaceError(
-                f"Float: default={default!r} lies outside [{low}, {high}]. Give a default inside "
-                "the range."
+                f"Float: default={default!r} is not in [{low}, {high}]{grid}. Give a default "
+                f"inside the range{grid}."
             )
         self.default = float(default)
 
@@ -117,7 +124,13 @@ class Float(Distribution):
             v = float(value)
         except (TypeError, ValueError, OverflowError):
             return False
-        return self.low - 1e-12 * abs(self.low) <= v <= self.high + 1e-12 * abs(self.high)
+        if not self.low - 1e-12 * abs(self.low) <= v <= self.high + 1e-12 * abs(self.high):
+            return False
+        if self.step is None:
+            return True
+        # On the grid up to rounding (0.1 + 0.2 is the level 0.3 of step 0.1).
+        k = (v - self.low) / self.step
+        return abs(k - round(k)) <= 1e-9 * max(1.0, abs(k))
 
     def to_json(self) -> dict[str, Any]:
         return {"type": "float", "low": self.low, "high": self.high, "log": self.log,
