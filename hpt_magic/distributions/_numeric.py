@@ -73,7 +73,7 @@ class Float(Distribution):
         elif not self.contains(default):
             grid = "" if step is None else f" on its steps of {step}"
             raise SpaceError(
-                f"Float: default={default!r} is not in [{low}, {high}]{grid}. Give a default "
+                f"Float: default={default!r} lies outside [{low}, {high}]{grid}. Give a default "
                 f"inside the range{grid}."
             )
         self.default = float(default)
