@@ -88,6 +88,10 @@ def label_of(value: Any) -> str:
     return text if len(text) <= MAX_LABEL else text[:MAX_LABEL - 1] + "…"
 
 
+#: Types JSON holds as they are (exactly these: subclasses take the longer way).
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
 def stored_form(value: Any, depth: int = 0) -> Any:
     """``value`` as JSON data (see the module's description); never fails.
 
@@ -97,6 +101,12 @@ def stored_form(value: Any, depth: int = 0) -> Any:
     >>> stored_form({"h": (32, 64), "x": np.float64(0.5), "est": dict, "v": np.arange(2)})
     {'h': [32, 64], 'x': 0.5, 'est': {'hpt_option': 'dict'}, 'v': [0, 1]}
     """
+    kind = type(value)
+    if kind in _PLAIN:  # the common case first: this runs for every value a trial stores
+        return value
+    if kind is dict and depth < MAX_DEPTH:
+        return {k if type(k) is str else _key(k): stored_form(v, depth + 1)
+                for k, v in value.items()}
     if isinstance(value, np.generic):  # before float: np.float64 is one
         return stored_form(value.item(), depth)
     if value is None or isinstance(value, (str, int, float)):

@@ -31,12 +31,15 @@ class TrialState(str, Enum):
 
     @property
     def finished(self) -> bool:
-        return self in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAILED,
-                        TrialState.INTERRUPTED)
+        return self in _FINISHED
 
     def __str__(self) -> str:
         return self.value
 
+
+#: The states a trial ends in (a frozenset: ``finished`` is asked several times a trial).
+_FINISHED = frozenset({TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAILED,
+                       TrialState.INTERRUPTED})
 
 class TrialHost(Protocol):
     """What a running trial talks to: the study, or a worker's link to the kernel's study."""

@@ -9,7 +9,7 @@ import cloudpickle
 import numpy as np
 import pytest
 
-from hpt_magic import Choice, Float, Int, Study, TrialState, TuneError, tune
+from hpt_magic import Choice, Float, Int, SQLiteStorage, Study, TrialState, TuneError, tune
 from hpt_magic.samplers import Sampler
 from hpt_magic.study._lifecycle import optimize, start_background
 
@@ -249,7 +249,7 @@ def test_enqueued_points_are_still_taken_once_the_space_is_used_up():
     study.enqueue({"n": 2})
     info = optimize(study, lambda t: t.params["n"], n_trials=5)
     assert study.trials[-1].params == {"n": 2} and "repeat_of" in study.trials[-1].user_attrs
-    assert info.reason == "exhausted" and study._queue == []
+    assert info.reason == "exhausted" and not study.storage.has_queue(study._id)
 
 
 class _Stuck(Sampler):
@@ -464,3 +464,32 @@ def test_an_enqueued_point_survives_an_interrupt_while_sampling():
     assert study.trial(0).state is TrialState.INTERRUPTED
     study.optimize(lambda t: t.params["x"], n_trials=1)
     assert study.trials[-1].params["x"] == 0.3
+
+
+class _Forest:
+    """An option that JSON cannot hold: the study file keeps its label."""
+
+
+class _Svm:
+    pass
+
+
+def test_a_reopened_study_knows_its_class_options_repeats(tmp_path):
+    # The file gives a new kernel the options as labels; the cell defines them as classes
+    # again. Both are the same points: after the run's first trial (which runs the cell and
+    # confirms its space), no point with a complete trial runs again.
+    path = tmp_path / "s.db"
+    ran = []
+
+    def objective(trial):
+        model = tune.choice([_Forest, _Svm], name="model")
+        k = tune.choice([1, 2], name="k")
+        ran.append((model, k))
+        return 1.0
+
+    Study(storage=path, name="c", sampler="random", seed=0).optimize(objective, n_trials=3)
+    before = set(ran)
+    ran.clear()
+    again = Study(storage=SQLiteStorage(path), name="c", sampler="random", seed=1)
+    again.optimize(objective, n_trials=6)
+    assert len(before) == 3 and not before & set(ran[1:]), (before, ran)

@@ -371,3 +371,30 @@ def test_the_direction_is_stored_as_its_full_word(tmp_path):
     assert load_study("a", path).direction == "maximize"
     with pytest.raises(TuneError, match="created to maximize, not to minimize"):
         Study(name="a", storage=path, direction="min")
+
+
+@pytest.mark.parametrize("storage", ["memory", "sqlite"])
+def test_a_study_pickles_and_its_copy_goes_on(tmp_path, storage):
+    # As with Optuna's studies: joblib.dump(study) / pickle, then continue the copy.
+    import pickle
+
+    def objective(trial):
+        x = tune.uniform(0, 1, name="x")
+        for step in tune.steps(9):
+            tune.report(x * (step + 1))
+        return x
+
+    path = None if storage == "memory" else tmp_path / "s.db"
+    study = Study(sampler="tpe", scheduler="asha", max_steps=9, seed=0, storage=path, name="p")
+    study.events.subscribe(lambda event: None)  # the notebook's subscribers stay behind
+    study.optimize(objective, n_trials=12)
+    copy = pickle.loads(pickle.dumps(study))
+    assert [(t.params, t.state, t.value) for t in copy.trials] == \
+        [(t.params, t.state, t.value) for t in study.trials]
+    assert copy.best_value == study.best_value
+    copy.optimize(objective, n_trials=3)
+    assert len(copy.trials) == 15
+    if path is not None:  # the copy wrote to the same file, on a connection of its own
+        assert len(load_study("p", str(path)).trials) == 15
+    else:
+        assert len(study.trials) == 12  # an in-memory copy is a copy

@@ -126,6 +126,8 @@ class AskTellMixin:
         or ``None`` when none is left. One write takes it, so two kernels on one study never
         take the same point; points that no longer fit (the space was edited since they were
         queued) are dropped on the way, with a warning."""
+        if not self.storage.has_queue(self._id):
+            return None
         space, fixed_space = self.search_space(), self.space is not None
 
         def take(attrs: dict[str, Any]) -> tuple[dict[str, Any] | None, list[tuple]]:
@@ -138,8 +140,6 @@ class AskTellMixin:
                 dropped.append((point, why))
             return None, dropped
 
-        if not self.storage.has_queue(self._id):
-            return None
         point, dropped = self._change_attrs(take)
         for lost, why in dropped:
             warnings.warn(f"Study {self.name!r} dropped the queued point {lost}, which does "
@@ -244,7 +244,7 @@ class AskTellMixin:
         """
         if isinstance(trial, int):
             trial = self.trial(trial)
-        elif not any(mine is trial for mine in reversed(self._trials)):
+        elif not self._owns(trial):
             # Its trial_id names a row of another study, maybe in another file: writing it
             # would overwrite an unrelated trial.
             raise TuneError(
@@ -284,6 +284,14 @@ class AskTellMixin:
             self.scheduler.on_trial_finished(self, trial)
         self.events.emit(Event("trial_finished", self, trial))
         return trial
+
+    def _owns(self, trial: Trial) -> bool:
+        """Whether ``trial`` is one of this study's (asked here or loaded from its file)."""
+        trials = self._trials
+        # Usually at its number (trials of other kernels since the last load shift it).
+        if 0 <= trial.number < len(trials) and trials[trial.number] is trial:
+            return True
+        return any(mine is trial for mine in reversed(trials))
 
     def enqueue(self, params: Mapping[str, Any]) -> None:
         """Queue a point to be tried before the sampler is asked again (kept in storage, so
@@ -344,12 +352,14 @@ def misfit(point: Mapping[str, Any], space: Mapping[str, Distribution],
 def final_state(state: str | TrialState | None) -> TrialState:
     """The state ``tell`` records (``None``: complete); anything but a final state is refused
     with the ones there are."""
-    finals = [s.value for s in TrialState if s.finished]
+    if state is None:
+        return TrialState.COMPLETE
     try:
-        final = TrialState(state or TrialState.COMPLETE)
+        final = TrialState(state)
     except ValueError:
         final = None
     if final is None or not final.finished:
+        finals = [s.value for s in TrialState if s.finished]
         raise TuneError(f"tell(state={state!r}): a trial is told once it is over, so its state "
                         f"is one of {', '.join(map(repr, finals))}.")
     return final

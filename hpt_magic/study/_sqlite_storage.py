@@ -102,6 +102,7 @@ class SQLiteStorage(Storage):
                 f"({self._read_only}). Pass --storage a file in a folder you can write to.")
         damage = inspect(self.path, check=self._read_only is None) if exists else None
         self._heartbeat = Heartbeat(os.path.abspath(self.path), heartbeat_interval)
+        self._heartbeat_interval = heartbeat_interval
         # Why writes are refused (read-only, damaged, closed); None while they are allowed.
         self._refusal: str | None = None
         if self._read_only is not None:
@@ -335,6 +336,11 @@ class SQLiteStorage(Storage):
             return attrs, result
         return self._write(read_modify_write, "the study's attributes")
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # A copy (pickle, deepcopy, another process) opens the same file on a connection of
+        # its own, as a second kernel would.
+        return _reopen, (self.path, self.timeout, self.write_patience, self._heartbeat_interval)
+
     def has_queue(self, study_id: int) -> bool:
         if self._json_functions is None:
             with self._lock:
@@ -534,3 +540,9 @@ class SQLiteStorage(Storage):
 
     def __repr__(self) -> str:
         return f"SQLiteStorage({self.path!r})"
+
+
+def _reopen(path: str, timeout: float, write_patience: float,
+            heartbeat_interval: float) -> SQLiteStorage:
+    return SQLiteStorage(path, timeout=timeout, write_patience=write_patience,
+                         heartbeat_interval=heartbeat_interval)

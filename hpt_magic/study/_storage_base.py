@@ -139,6 +139,13 @@ class InMemoryStorage(Storage):
         self._trials: dict[int, list[Trial]] = {}
         self._lock = threading.Lock()
 
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k != "_lock"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
     def get_study(self, name: str) -> dict[str, Any] | None:
         rec = self._studies.get(name)
         return None if rec is None else copy.deepcopy(rec)

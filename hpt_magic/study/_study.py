@@ -177,11 +177,6 @@ class Study(AskTellMixin, RunMixin, SpaceEditMixin, ResultsMixin):
         self._loaded = time.monotonic()
         self.resumed = True
 
-    @property
-    def _queue(self) -> list[dict[str, Any]]:
-        """The points queued to be tried first, as the file last showed them."""
-        return list(self._attrs.get("queue", []))
-
     def _change_attrs(self, change: Callable[[dict[str, Any]], _T],
                       space: dict[str, Any] | None = None) -> _T:
         """Edit the stored attributes in one write (see :meth:`Storage.change_attrs`), and
@@ -297,6 +292,8 @@ class Study(AskTellMixin, RunMixin, SpaceEditMixin, ResultsMixin):
         return self.scoring.multi
 
     def __getstate__(self) -> dict[str, Any]:
+        """A pickled study is its definition, storage and trials: the locks, the notebook's
+        subscribers (dashboards, loggers) and the runs going on belong to this process."""
         state = dict(self.__dict__)
         for runtime in ("_lock", "_stop", "events", "_background", "_runs"):
             state.pop(runtime, None)

@@ -8,6 +8,9 @@ import math
 from collections.abc import Collection, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
+from .._stored import StoredOption, label_of
 from ..trial import UNSET, Trial, TrialState
 
 if TYPE_CHECKING:
@@ -129,11 +132,13 @@ class Repeats:
     def _finite_space(self) -> tuple[Mapping[str, Distribution], int] | None:
         """The search space and its number of points, when it is finite and repeats are
         looked for (and no enqueued point is left to try), else ``None``."""
-        if not self.active or not self._confirmed or self.study._queue:
+        if not self.active or not self._confirmed:
             return None
         space = self.study.search_space()
         size = space_size(space)
-        return None if size is None else (space, size)
+        if size is None or self.study.storage.has_queue(self.study._id):
+            return None  # (asked of the file: another kernel may have queued a point)
+        return space, size
 
 
 class Tried:
@@ -223,8 +228,23 @@ def preset_params(study: Study, trial: Trial) -> dict[str, Any] | None:
     return values
 
 
-def _params_key(params: Mapping[str, Any]) -> Any:
-    try:
-        return frozenset(params.items())
-    except TypeError:  # an unhashable option (a list): compared by its text
-        return frozenset((name, repr(value)) for name, value in params.items())
+def _params_key(params: Mapping[str, Any]) -> frozenset:
+    """What two trials with the same parameters share: numbers and text as they are, and
+    any other value (an option) by its label, so that an option as a kernel defines it (a
+    class, a tuple) and as the study file gives it back to a new kernel
+    (:class:`~hpt_magic._stored.StoredOption`) are the same point."""
+    return frozenset((name, _comparable(value)) for name, value in params.items())
+
+
+_PLAIN = frozenset({int, float, str, bool, type(None)})
+
+
+def _comparable(value: Any) -> Any:
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, StoredOption):
+        return StoredOption, value.label
+    return StoredOption, label_of(value)
