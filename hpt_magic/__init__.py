@@ -69,6 +69,6 @@ def __getattr__(name: str) -> Any:
 
 def load_ipython_extension(ipython: Any) -> None:
     """``%load_ext hpt_magic``: register ``%%tune`` and friends, and bind ``tune``."""
-    from .notebook._magic import load_ipython_extension as load
+    from .notebook._extension import load_ipython_extension as load
 
     load(ipython)

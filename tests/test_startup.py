@@ -17,7 +17,7 @@ FRONT_END = ("IPython", "ipywidgets", "matplotlib", "scipy")
 SHELL = """\
 import sys, threading
 from IPython.core.interactiveshell import InteractiveShell
-from hpt_magic.notebook import _magic
+from hpt_magic.notebook import _extension
 
 shell = InteractiveShell.instance()
 """
@@ -63,7 +63,7 @@ print(thread.is_alive())
 
 
 def _modules() -> list[str]:
-    from hpt_magic.notebook._magic import PRELOAD
+    from hpt_magic.notebook._extension import PRELOAD
 
     # What those modules stand for: the default sampler's scipy and the image's matplotlib.
     return [*PRELOAD, "scipy.stats", "scipy.optimize", "matplotlib.backends.backend_agg"]
@@ -73,7 +73,7 @@ def test_a_failing_background_import_shows_nothing_and_the_others_go_on():
     done = run(SHELL + """\
 errors = []
 threading.excepthook = errors.append
-_magic.PRELOAD = ("hpt_magic_no_such_module", "hpt_magic.visualization._figures")
+_extension.PRELOAD = ("hpt_magic_no_such_module", "hpt_magic.visualization._figures")
 """ + LOAD + """\
 thread.join(120)
 print(errors, "matplotlib" in sys.modules)
@@ -90,7 +90,7 @@ def test_a_cell_run_while_the_preload_is_busy_works(tmp_path):
 import builtins
 builtins.gate = threading.Event()
 sys.path.insert(0, {str(tmp_path)!r})
-_magic.PRELOAD = ("gate_module", *_magic.PRELOAD)
+_extension.PRELOAD = ("gate_module", *_extension.PRELOAD)
 """ + LOAD + f"""\
 result = shell.run_cell('''%%tune --trials 3 --storage memory --plot none\n{CELL}''')
 print(thread.is_alive(), result.success, len(shell.user_ns["study"].trials))
@@ -103,7 +103,7 @@ print(thread.is_alive())
 
 def test_a_run_without_a_dashboard_does_not_import_matplotlib(tmp_path):
     out = python(SHELL + """\
-_magic.PRELOAD = ()
+_extension.PRELOAD = ()
 """ + LOAD + f"""\
 result = shell.run_cell('''%%tune --trials 3 --storage memory --plot none\n{CELL}''')
 print(result.success, "matplotlib" in sys.modules)
@@ -115,7 +115,7 @@ def test_the_default_samplers_design_trials_import_no_scipy(tmp_path):
     # The GP sampler's first trials are its Halton design: a cell run at once after
     # %load_ext starts its first trial without waiting for scipy (about a second).
     out = python(SHELL + """\
-_magic.PRELOAD = ()
+_extension.PRELOAD = ()
 """ + LOAD + f"""\
 result = shell.run_cell('''%%tune --trials 5 --storage memory --plot none\n{CELL}''')
 study = shell.user_ns["study"]

@@ -1,12 +1,13 @@
-"""The IPython front end: ``%%tune``, ``%tune_plot`` and ``%tune_list``."""
+"""The IPython front end: :class:`TuneMagics` with the ``%%tune`` cell magic, and the line
+magics ``%tune_plot``, ``%tune_list`` and ``%tune_compare`` registered beside it (their work is
+in :mod:`hpt_magic.notebook._line_magics`; ``%load_ext`` in :mod:`hpt_magic.notebook._extension`).
+"""
 
 from __future__ import annotations
 
-import importlib
 import math
 import sys
 import threading
-from collections.abc import Sequence
 from typing import Any
 
 from IPython.core.error import UsageError
@@ -16,9 +17,7 @@ from IPython.display import display
 
 from ..exceptions import TuneError
 from ..executors import n_workers
-from ..executors._tune import tune
 from ..integration._loggers import make_logger
-from ..study._export import list_studies
 from ..study._lifecycle import (
     RunInfo,
     check_budget,
@@ -29,12 +28,12 @@ from ..study._lifecycle import (
 from ..study._storage import DEFAULT_STORAGE, InMemoryStorage, make_storage
 from ..study._study import Study, load_study
 from ._cell import CellObjective, cell_hash, parse_cell
+from ._line_magics import compare_studies, draw_study, list_stored_studies
 from ._options import (
     _auto_sampler,
     _enqueued,
     _Maximize,
     _Minimize,
-    _options,
     _parse_kv,
     _patience,
     _unquote,
@@ -46,7 +45,7 @@ from ._output import show
 from ._run_summary import _best_number, _check_pick, _keep_best, _summary_bundle, _Text
 from ._widget_space import literal_space
 
-__all__ = ["TuneMagics", "load_ipython_extension"]
+__all__ = ["TuneMagics"]
 
 DEFAULT_TRIALS = 20
 
@@ -62,7 +61,8 @@ class TuneMagics(Magics):
     def __init__(self, shell: Any = None) -> None:
         super().__init__(shell)
         self.memory = InMemoryStorage()
-        #: The thread importing what the first run needs (:func:`preload`), once loaded.
+        #: The thread importing what the first run needs (see
+        #: :func:`hpt_magic.notebook._extension.preload`), once loaded.
         self.preload: threading.Thread | None = None
 
     @magic_arguments()
@@ -360,114 +360,15 @@ class TuneMagics(Magics):
         KIND is ``dashboard`` (the default), ``history``, ``parallel``, ``contour``, ``slice``,
         ``importance``, ``edf`` or ``timeline``.
         """
-        from ..visualization._analysis import KINDS, plot_kind
-        from ._dashboard import show_dashboard
-
-        parts, options = _options(line, ("--storage", "--kind"))
-        kind = options.get("--kind", "dashboard")
-        try:
-            if kind not in KINDS:
-                raise TuneError(f"Unknown plot kind {kind!r}; choose one of "
-                                f"{', '.join(KINDS)}.")
-            if parts:
-                study = self._named_study(parts[0], options.get("--storage"))
-            else:
-                study = self.shell.user_ns.get("study")
-                if not isinstance(study, Study):
-                    raise TuneError("No study to plot: run %%tune first, or name one: "
-                                    "%tune_plot NAME [--kind KIND] [--storage FILE].")
-            if kind == "dashboard":
-                show_dashboard(study)
-            else:
-                display(plot_kind(study, kind))
-        except TuneError as exc:
-            raise UsageError(str(exc)) from None
-
-    def _named_study(self, name: str, storage: str | None) -> Study:
-        """The study in the variable ``name``, else the one stored under that name."""
-        obj = self.shell.user_ns.get(name)
-        return obj if isinstance(obj, Study) else load_study(name, storage or default_storage())
+        draw_study(self.shell.user_ns, line)
 
     @line_magic
     def tune_list(self, line: str) -> None:
         """``%tune_list [PATH]``: the studies stored in a file."""
-        path = line.strip() or default_storage()
-        try:
-            rows = list_studies(path)
-        except TuneError as exc:
-            raise UsageError(str(exc)) from None
-        if not rows:
-            print(f"No studies in {path}.")
-            return
-        width = max(len("study"), *(len(r["name"]) for r in rows))
-        print(f"{'study':<{width}}  direction  trials  complete  {'created':<16}  best")
-        for r in rows:
-            created = "-" if r["created"] is None else r["created"].strftime("%Y-%m-%d %H:%M")
-            best = "-" if r["best_value"] is None else f"{r['best_value']:.6g}"
-            direction = r["direction"]
-            if r.get("front") is not None:
-                # Several objectives: each one's direction, and the values of the front.
-                direction = ",".join(o["direction"][:3] for o in r["objectives"])
-                names = ", ".join(o["name"] for o in r["objectives"])
-                best = f"front of {len(r['front'])} ({names}): " + "; ".join(
-                    "(" + ", ".join(f"{v:.4g}" for v in values) + ")"
-                    for values in r["front"][:5]) + ("; ..." if len(r["front"]) > 5 else "")
-            print(f"{r['name']:<{width}}  {direction:<9}  {r['n_trials']:>6}  "
-                  f"{r['n_complete']:>8}  {created:<16}  {best}")
+        list_stored_studies(line)
 
     @line_magic
     def tune_compare(self, line: str) -> None:
         """``%tune_compare A B C [--storage PATH]``: several studies on one Figure (best so far
         and the distribution of their scores); each name is a variable or a stored study."""
-        from ..visualization._analysis import plot_compare
-
-        names, options = _options(line, ("--storage",))
-        try:
-            if not names:
-                raise TuneError("Name the studies to compare: %tune_compare A B [C ...] "
-                                "[--storage FILE].")
-            studies = [self._named_study(n, options.get("--storage")) for n in names]
-        except TuneError as exc:
-            raise UsageError(str(exc)) from None
-        display(plot_compare(studies))
-
-
-#: What the first run of ``%%tune`` needs that ``import hpt_magic`` leaves out, in the order
-#: the run imports them: the dashboard (before the first trial), the dashboard's image
-#: (matplotlib with the Agg canvas, after the first trial), the default sampler's model
-#: (``scipy``, after its design trials; the design itself needs no scipy, so the first trial
-#: never waits for it). The same order as the run's: a cell started at once waits for the
-#: thread's import instead of starting another one beside it.
-PRELOAD = ("hpt_magic.notebook._dashboard", "hpt_magic.visualization._figures", "scipy.stats",
-           "hpt_magic.samplers._gp_acq")
-
-
-def preload(names: Sequence[str]) -> threading.Thread:
-    """Import the modules ``names`` in a daemon thread (started), while the user writes the
-    first cell.
-
-    A cell that needs one of them first waits for it at its ``import`` (Python's import lock
-    lets one thread import a module while the others wait for it); one that needs a module the
-    thread has not reached yet imports it itself. Kernel > Interrupt reaches only the main
-    thread, so it cannot cut these imports in half. A module that fails to import is left to
-    the code that needs it, which shows the error in its cell: the thread prints nothing.
-    """
-    def run() -> None:
-        for name in names:
-            try:
-                importlib.import_module(name)
-            except Exception:
-                continue
-
-    thread = threading.Thread(target=run, name="hpt_magic-preload", daemon=True)
-    thread.start()
-    return thread
-
-
-def load_ipython_extension(ipython: Any) -> None:
-    """Register the magics, make ``tune`` available in the notebook, and start importing what
-    the first run needs (:data:`PRELOAD`)."""
-    magics = TuneMagics(ipython)
-    ipython.register_magics(magics)
-    ipython.user_ns.setdefault("tune", tune)
-    magics.preload = preload(PRELOAD)
+        compare_studies(self.shell.user_ns, line)

@@ -155,7 +155,8 @@ def import_run_modules(args: Any) -> None:
     kernel fails on them (``KeyError: 'Rectangle:kwdoc'``) until a restart. The imports run
     with the interrupt held back; it is raised once they are complete. matplotlib is not
     among them: the dashboard imports it, held likewise, for its first image, after the first
-    trial (and :func:`preload` has usually imported it by then, where no interrupt lands).
+    trial (and :func:`~hpt_magic.notebook._extension.preload` has usually imported it by then,
+    where no interrupt lands).
     """
     names = ["hpt_magic.notebook._dashboard"]
     if args.manual or args.background:  # their panel, their Stop and Abort buttons
