@@ -6,6 +6,7 @@ import _imp
 import _signal
 import contextlib
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 
@@ -63,9 +64,14 @@ def release_leaked_import_lock() -> bool:
     before the ``try:``: the main thread keeps the lock for good. It does not notice (the lock
     is reentrant), but every other thread then blocks at its next import, and the main thread
     with it as soon as it waits for a module one of them is importing, for instance the one
-    the magic's preload thread is importing. Call only where no import of this thread is
-    under way (our own code, not a module's body that Python is running).
+    the magic's preload thread is importing. Inside an import (importlib's frames on the
+    stack: a finder, a finaliser that ran there) the lock is importlib's own and is kept.
     """
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code.co_filename.startswith("<frozen importlib"):
+            return False  # inside an import (a finder, a finaliser run there): importlib's own
+        frame = frame.f_back
     released = False
     while _imp.lock_held():
         try:

@@ -207,6 +207,13 @@ class Trial:
         self._host: TrialHost | None = None
         self._owner: Any = None  # the run that asked for it (see Study.ask)
 
+    def __getstate__(self) -> dict[str, Any]:
+        # The study answering a running trial's calls and the run that asked for it belong to
+        # this process: a pickled trial (a pickled study, mid-run) goes without them.
+        state = dict(self.__dict__)
+        state["_host"] = state["_owner"] = None
+        return state
+
     # -- define-by-run -----------------------------------------------------------------------
     def suggest(self, name: str, dist: Distribution) -> Any:
         """Return the value of parameter ``name`` drawn from ``dist`` for this trial."""

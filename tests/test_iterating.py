@@ -249,7 +249,7 @@ def test_enqueued_points_are_still_taken_once_the_space_is_used_up():
     study.enqueue({"n": 2})
     info = optimize(study, lambda t: t.params["n"], n_trials=5)
     assert study.trials[-1].params == {"n": 2} and "repeat_of" in study.trials[-1].user_attrs
-    assert info.reason == "exhausted" and not study.storage.has_queue(study._id)
+    assert info.reason == "exhausted" and not study.storage.read_attrs(study._id).get("queue")
 
 
 class _Stuck(Sampler):
@@ -493,3 +493,29 @@ def test_a_reopened_study_knows_its_class_options_repeats(tmp_path):
     again = Study(storage=SQLiteStorage(path), name="c", sampler="random", seed=1)
     again.optimize(objective, n_trials=6)
     assert len(before) == 3 and not before & set(ran[1:]), (before, ran)
+
+
+class _Plain:
+    """Instances print alike (the default repr, its address removed from the label)."""
+
+    def __init__(self, k: int) -> None:
+        self.k = k
+
+
+@pytest.mark.parametrize("options", [
+    lambda: [_Plain(1), _Plain(2)],
+    lambda: [lambda x: x, lambda x: 2 * x],
+], ids=["instances", "lambdas"])
+def test_options_that_share_a_label_are_not_repeats_of_each_other(options):
+    opts = options()
+    ran = []
+
+    def objective(trial):
+        option = trial.params["o"]
+        ran.append(opts.index(option))
+        return float(opts.index(option))
+
+    study = Study(space={"o": Choice(opts)}, sampler="grid", seed=0)
+    study.optimize(objective, n_trials=2)
+    assert sorted(ran) == [0, 1]
+    assert sorted(t.value for t in study.trials) == [0.0, 1.0]

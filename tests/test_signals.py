@@ -78,3 +78,30 @@ def test_the_import_lock_an_interrupt_left_held_is_given_back(tmp_path, monkeypa
                 break
         thread.join(10)
         sys.modules.pop("fresh_module_for_the_lock", None)
+
+
+def test_the_import_lock_importlib_holds_for_a_finder_is_left_alone(tmp_path, monkeypatch):
+    # importlib holds the lock while it asks each finder; code run there (a finder of a
+    # notebook tool, a finaliser) that enters hold_interrupts must not release it.
+    import _imp
+    import importlib
+    import sys
+
+    seen = []
+
+    class Finder:
+        def find_spec(self, name, path=None, target=None):
+            if name == "fresh_module_for_the_finder":
+                held = _imp.lock_held()
+                with hold_interrupts():
+                    seen.append((held, _imp.lock_held()))
+            return None
+
+    (tmp_path / "fresh_module_for_the_finder.py").write_text("VALUE = 2\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(sys, "meta_path", [Finder(), *sys.meta_path])
+    try:
+        assert importlib.import_module("fresh_module_for_the_finder").VALUE == 2
+    finally:
+        sys.modules.pop("fresh_module_for_the_finder", None)
+    assert seen and all(after == before for before, after in seen)

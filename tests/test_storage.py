@@ -230,14 +230,12 @@ def test_the_queue_of_a_study_in_memory_is_taken_in_order():
     assert "enqueued" not in a.ask().user_attrs
 
 
-@pytest.mark.parametrize("kind", ["memory", "sqlite", "sqlite without JSON functions"])
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
 def test_asks_with_nothing_queued_leave_the_attributes_alone(tmp_path, kind):
     # Every ask looks for queued points: with none, it must not copy or write the attributes
     # (the cost of the lifecycle), yet a point another kernel queues is still taken next.
     storage = InMemoryStorage() if kind == "memory" else SQLiteStorage(tmp_path / "s.db")
     other = storage if kind == "memory" else SQLiteStorage(tmp_path / "s.db")
-    if kind == "sqlite without JSON functions":
-        storage._json_functions = False
     a = Study(space={"x": Float(0, 1)}, name="q", storage=storage, seed=0)
     writes = []
     change_attrs = storage.change_attrs
@@ -449,3 +447,17 @@ def test_a_write_that_fails_leaves_the_other_trials_of_the_run_finished():
     time.sleep(1.0)  # a study takes in other writers' work at most once a second
     study.optimize(lambda t: t.params["x"], n_trials=1)  # trial 0 is tried again quietly
     assert study.trials[-1].state is TrialState.COMPLETE
+
+
+def test_an_ask_sees_the_space_another_kernel_edited(tmp_path):
+    path = tmp_path / "s.db"
+    a = Study(name="s", storage=SQLiteStorage(path), seed=0)  # define-by-run, ask/tell
+
+    def objective(trial):
+        return tune.uniform(0, 1, name="x") + tune.uniform(0, 1, name="y")
+
+    a.optimize(objective, n_trials=2)
+    assert sorted(a.search_space()) == ["x", "y"]
+    Study(space={"x": Float(0, 1)}, name="s", storage=SQLiteStorage(path))  # removes y
+    a.tell(a.ask(), 0.5)
+    assert sorted(a.search_space()) == ["x"] and a.space_version == 1

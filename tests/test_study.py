@@ -10,6 +10,8 @@ from hpt_magic import (
     Float,
     Int,
     SpaceError,
+    SQLiteStorage,
+    StorageError,
     Study,
     TrialState,
     TuneError,
@@ -398,3 +400,35 @@ def test_a_study_pickles_and_its_copy_goes_on(tmp_path, storage):
         assert len(load_study("p", str(path)).trials) == 15
     else:
         assert len(study.trials) == 12  # an in-memory copy is a copy
+
+
+def test_a_study_pickles_in_the_middle_of_its_run(tmp_path):
+    import pickle
+
+    study = Study(space={"x": Float(0, 1)}, seed=0, storage=tmp_path / "s.db", name="p")
+    copies = []
+
+    def objective(trial):
+        copies.append(pickle.dumps(study))  # a running trial links to its run and host
+        return trial.params["x"]
+
+    study.optimize(objective, n_trials=2)
+    copy = pickle.loads(copies[-1])
+    assert [t.state.value for t in copy.trials] == ["complete", "running"]
+
+
+def test_a_pickled_study_whose_file_is_gone_is_refused(tmp_path):
+    import pickle
+
+    path = tmp_path / "s.db"
+    study = Study(space={"x": Float(0, 1)}, seed=0, storage=SQLiteStorage(path), name="p")
+    study.optimize(lambda t: t.params["x"], n_trials=2)
+    data = pickle.dumps(study)
+    study.storage.close()
+    path.rename(tmp_path / "moved.db")
+    with pytest.raises(StorageError, match="gone"):
+        pickle.loads(data)
+    assert not path.exists()  # no new empty file took the copy's trials
+    Study(name="other", storage=SQLiteStorage(path)).storage.close()  # a new file, no "p"
+    with pytest.raises(StorageError, match="not in"):
+        pickle.loads(data)

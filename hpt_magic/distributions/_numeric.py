@@ -71,12 +71,11 @@ class Float(Distribution):
             default = math.sqrt(low * high) if log else (low + high) / 2
             default = self.clip(default)
         elif not self.contains(default):
-            grid = "" if step is None else f" on its steps of {step}"
             raise SpaceError(
-                f"Float: default={default!r} lies outside [{low}, {high}]{grid}. Give a default "
-                f"inside the range{grid}."
+                f"Float: default={default!r} lies outside [{low}, {high}]. Give a default inside "
+                "the range."
             )
-        self.default = float(default)
+        self.default = float(default) if step is None else self.clip(default)
 
     def clip(self, value: Any) -> float:
         v = float(value)
@@ -124,13 +123,9 @@ class Float(Distribution):
             v = float(value)
         except (TypeError, ValueError, OverflowError):
             return False
-        if not self.low - 1e-12 * abs(self.low) <= v <= self.high + 1e-12 * abs(self.high):
-            return False
-        if self.step is None:
-            return True
-        # On the grid up to rounding (0.1 + 0.2 is the level 0.3 of step 0.1).
-        k = (v - self.low) / self.step
-        return abs(k - round(k)) <= 1e-9 * max(1.0, abs(k))
+        # In the range: a value between two steps is taken to its nearest step (clip), as
+        # values given by hand and values of files written before a step was added are.
+        return self.low - 1e-12 * abs(self.low) <= v <= self.high + 1e-12 * abs(self.high)
 
     def to_json(self) -> dict[str, Any]:
         return {"type": "float", "low": self.low, "high": self.high, "log": self.log,

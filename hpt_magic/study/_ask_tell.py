@@ -126,7 +126,9 @@ class AskTellMixin:
         or ``None`` when none is left. One write takes it, so two kernels on one study never
         take the same point; points that no longer fit (the space was edited since they were
         queued) are dropped on the way, with a warning."""
-        if not self.storage.has_queue(self._id):
+        # Read at every ask (what other kernels queued or edited), decoded only when changed.
+        self._attrs = self.storage.read_attrs(self._id)
+        if not self._attrs.get("queue"):
             return None
         space, fixed_space = self.search_space(), self.space is not None
 
@@ -352,7 +354,7 @@ def misfit(point: Mapping[str, Any], space: Mapping[str, Distribution],
 def final_state(state: str | TrialState | None) -> TrialState:
     """The state ``tell`` records (``None``: complete); anything but a final state is refused
     with the ones there are."""
-    if state is None:
+    if not state:  # None (or "", as before)
         return TrialState.COMPLETE
     try:
         final = TrialState(state)

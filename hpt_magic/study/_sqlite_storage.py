@@ -63,7 +63,8 @@ class SQLiteStorage(SQLiteFile, Storage):
                  write_patience: float = 60.0, heartbeat_interval: float = 5.0) -> None:
         super().__init__(path, timeout=timeout)
         self.write_patience = write_patience
-        self._json_functions: bool | None = None
+        #: The attributes text of each study as last read, and its decoding (read_attrs).
+        self._attrs_seen: dict[int, tuple[str, dict[str, Any]]] = {}
         self._heartbeat = Heartbeat(os.path.abspath(self.path), heartbeat_interval)
         self._heartbeat_interval = heartbeat_interval
         # Files before revision 3 opened read-only have no columns for several objectives.
@@ -159,26 +160,23 @@ class SQLiteStorage(SQLiteFile, Storage):
         # its own, as a second kernel would.
         return _reopen, (self.path, self.timeout, self.write_patience, self._heartbeat_interval)
 
-    def has_queue(self, study_id: int) -> bool:
-        if self._json_functions is None:
-            with self._lock:
-                try:
-                    self._conn.execute("SELECT json_array_length('[]')").fetchone()
-                    self._json_functions = True
-                except sqlite3.Error:  # an SQLite built without its JSON functions
-                    self._json_functions = False
-        if self._json_functions:
-            # Looked at without decoding in Python; text that is not JSON answers yes, so
-            # that change_attrs reports the damage.
-            rows = self._read("SELECT CASE WHEN json_valid(attrs) "
-                              "THEN coalesce(json_array_length(attrs, '$.queue'), 0) > 0 "
-                              "ELSE 1 END FROM studies WHERE id=?", (study_id,))
-            return bool(rows and rows[0][0])
+    def read_attrs(self, study_id: int) -> dict[str, Any]:
         rows = self._read("SELECT attrs FROM studies WHERE id=?", (study_id,))
+        if not rows:
+            raise StorageError(f"The study file {self.path!r} has no study with id "
+                               f"{study_id} any more. Open the study again by its name.")
+        text = rows[0][0]
+        seen = self._attrs_seen.get(study_id)
+        if seen is not None and seen[0] == text:
+            return seen[1]  # unchanged since the last look: no decoding
         try:
-            return bool(rows and json.loads(rows[0][0]).get("queue"))
-        except (ValueError, TypeError, AttributeError):
-            return True
+            attrs = json.loads(text)
+        except (ValueError, TypeError) as exc:
+            raise self._damaged(f"study {study_id} cannot be decoded: {exc}") from None
+        if not isinstance(attrs, dict):
+            raise self._damaged(f"study {study_id} has attributes that are no JSON object")
+        self._attrs_seen[study_id] = (text, attrs)
+        return attrs
 
     def list_studies(self) -> list[dict[str, Any]]:
         rows = self._read("""
@@ -350,5 +348,11 @@ class SQLiteStorage(SQLiteFile, Storage):
 
 def _reopen(path: str, timeout: float, write_patience: float,
             heartbeat_interval: float) -> SQLiteStorage:
+    """The storage of a pickled one: the same file, which must still be there (a new empty
+    one would take the copy's trials while its study is nowhere)."""
+    if not os.path.isfile(path):
+        raise StorageError(f"The study file {path!r} of this pickled storage is gone (moved or "
+                           "deleted). Put it back, or open the study from where it is now with "
+                           "load_study(name, storage=path).")
     return SQLiteStorage(path, timeout=timeout, write_patience=write_patience,
                          heartbeat_interval=heartbeat_interval)

@@ -84,11 +84,12 @@ class Storage(ABC):
         """
 
     @abstractmethod
-    def has_queue(self, study_id: int) -> bool:
-        """Whether the study's stored attributes hold queued points (``attrs["queue"]``).
+    def read_attrs(self, study_id: int) -> dict[str, Any]:
+        """The study's stored attributes as they are now (the queue, the space's history).
 
-        Asked before every trial, so it must be cheap: a study with an empty queue then takes
-        no write and copies nothing (:meth:`change_attrs` takes the points).
+        Asked before every trial, so it must be cheap: attributes that did not change since
+        the last call are not decoded again, and the dict returned may be the one returned
+        before (the caller must not change it; :meth:`change_attrs` edits).
         """
 
     @abstractmethod
@@ -191,10 +192,12 @@ class InMemoryStorage(Storage):
                 rec["space"] = dict(space)
             return copy.deepcopy(attrs), result
 
-    def has_queue(self, study_id: int) -> bool:
+    def read_attrs(self, study_id: int) -> dict[str, Any]:
         with self._lock:
-            rec = next(rec for rec in self._studies.values() if rec["id"] == study_id)
-            return bool(rec["attrs"].get("queue"))
+            rec = next((rec for rec in self._studies.values() if rec["id"] == study_id), None)
+        if rec is None:
+            raise StorageError(f"This in-memory storage has no study with id {study_id}.")
+        return rec["attrs"]  # replaced whole by change_attrs, never edited in place
 
     def list_studies(self) -> list[dict[str, Any]]:
         return [_summary(rec, self._trials[rec["id"]]) for rec in self._studies.values()]

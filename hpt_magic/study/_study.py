@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from ..distributions import Distribution, check_space
-from ..exceptions import TuneError
+from ..exceptions import StorageError, TuneError
 from ..executors._scores import Objectives
 from ..samplers import Sampler, make_sampler
 from ..schedulers import Scheduler, make_scheduler
@@ -306,6 +306,12 @@ class Study(AskTellMixin, RunMixin, SpaceEditMixin, ResultsMixin):
         self.events = EventBus()
         self._background = None
         self._runs = set()
+        rec = self.storage.get_study(self.name)
+        if rec is None or rec["id"] != self._id:
+            raise StorageError(
+                f"Study {self.name!r} is not in {self.storage!r} any more (renamed, or the file "
+                "was replaced), so this pickled copy cannot go on with it. Open the study "
+                "anew with load_study(name, storage).")
 
     def __repr__(self) -> str:
         c = self.counts()

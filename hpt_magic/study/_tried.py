@@ -4,13 +4,15 @@ would be a repeat)."""
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Collection, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .._stored import StoredOption, label_of
+from .._stored import StoredOption, stored_form
+from ..distributions import Choice
 from ..trial import UNSET, Trial, TrialState
 
 if TYPE_CHECKING:
@@ -66,7 +68,8 @@ class Repeats:
             self._conditional = True
         if trial.number in self._unchecked:
             self._unchecked.discard(trial.number)
-            repeat = trial.state is TrialState.COMPLETE and self.tried.repeated(trial.params)
+            repeat = trial.state is TrialState.COMPLETE and self.tried.repeated(
+                trial.params, trial.distributions)
             self.in_a_row = self.in_a_row + 1 if repeat else 0
         self.tried.remember(trial)
 
@@ -107,7 +110,7 @@ class Repeats:
         """The complete trial that has ``trial``'s parameters, when they were all decided at
         ask time."""
         values = preset_params(self.study, trial)
-        return None if values is None else self.tried.repeated(values)
+        return None if values is None else self.tried.repeated(values, self.study.search_space())
 
     def used_up(self) -> int | None:
         """The number of points of the search space when it is finite and each has a complete
@@ -136,8 +139,8 @@ class Repeats:
             return None
         space = self.study.search_space()
         size = space_size(space)
-        if size is None or self.study.storage.has_queue(self.study._id):
-            return None  # (asked of the file: another kernel may have queued a point)
+        if size is None or self.study._attrs.get("queue"):
+            return None  # (as the file showed them at the last ask)
         return space, size
 
 
@@ -157,14 +160,15 @@ class Tried:
     def remember(self, trial: Trial) -> None:
         """Take in ``trial`` if it is complete and not itself a repeat."""
         if trial.state is TrialState.COMPLETE and "repeat_of" not in trial.user_attrs:
-            key = _params_key(trial.params)
+            key = _params_key(trial.params, trial.distributions)
             if key not in self._by_params:
                 self._by_params[key] = trial
                 self._order.append(trial)
 
-    def repeated(self, params: Mapping[str, Any]) -> Trial | None:
-        """The complete trial that has exactly ``params``, if any."""
-        return self._by_params.get(_params_key(params))
+    def repeated(self, params: Mapping[str, Any],
+                 space: Mapping[str, Distribution]) -> Trial | None:
+        """The complete trial that has exactly ``params`` (drawn from ``space``), if any."""
+        return self._by_params.get(_params_key(params, space))
 
     def points(self, space: Mapping[str, Distribution]) -> set[Point]:
         """The distinct points of a finite ``space`` that complete trials hold (see
@@ -228,23 +232,23 @@ def preset_params(study: Study, trial: Trial) -> dict[str, Any] | None:
     return values
 
 
-def _params_key(params: Mapping[str, Any]) -> frozenset:
-    """What two trials with the same parameters share: numbers and text as they are, and
-    any other value (an option) by its label, so that an option as a kernel defines it (a
-    class, a tuple) and as the study file gives it back to a new kernel
-    (:class:`~hpt_magic._stored.StoredOption`) are the same point."""
-    return frozenset((name, _comparable(value)) for name, value in params.items())
+def _params_key(params: Mapping[str, Any], space: Mapping[str, Distribution]) -> frozenset:
+    """What two trials with the same parameters share: numbers and text as they are, and an
+    option as the study file holds it (:meth:`Choice.to_stored`: its label, numbered when
+    options share one), so that an option as a kernel defines it (a class, a tuple) and as
+    the file gives it back to a new kernel (:class:`~hpt_magic._stored.StoredOption`) are
+    the same point, and two options of one label are not."""
+    return frozenset((name, _comparable(value, space.get(name))) for name, value in params.items())
 
 
 _PLAIN = frozenset({int, float, str, bool, type(None)})
 
 
-def _comparable(value: Any) -> Any:
+def _comparable(value: Any, dist: Distribution | None) -> Any:
     kind = type(value)
     if kind in _PLAIN:
         return value
     if isinstance(value, np.generic):
         return value.item()
-    if isinstance(value, StoredOption):
-        return StoredOption, value.label
-    return StoredOption, label_of(value)
+    form = dist.to_stored(value) if isinstance(dist, Choice) else stored_form(value)
+    return StoredOption, json.dumps(form, sort_keys=True)
