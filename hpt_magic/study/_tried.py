@@ -85,17 +85,18 @@ class Repeats:
             # checkpoint) is never a repeat, even when its parameters came out the same (a
             # perturbation clipped at a bound).
             return None
-        values = preset_params(self.study, trial)
+        space = self.study.search_space()
+        values = preset_params(self.study, trial, space)
         if values is None or not self._confirmed or self._conditional:
             self._unchecked.add(trial.number)  # judged when it finishes (remember)
             return None
         self._presets[trial.number] = set(values)
-        earlier = self._repeated(trial)
+        earlier = self.tried.repeated(values, space)
         if earlier is not None and self.on_repeat == "skip":
             for _ in range(MAX_REDRAWS):
                 if not self.study._redraw(trial):
                     break
-                earlier = self._repeated(trial)
+                earlier = self._repeated(trial, space)
                 if earlier is None:
                     self.info.redrawn += 1
                     break
@@ -106,11 +107,11 @@ class Repeats:
             self.info.reused += 1
         return earlier
 
-    def _repeated(self, trial: Trial) -> Trial | None:
+    def _repeated(self, trial: Trial, space: Mapping[str, Distribution]) -> Trial | None:
         """The complete trial that has ``trial``'s parameters, when they were all decided at
         ask time."""
-        values = preset_params(self.study, trial)
-        return None if values is None else self.tried.repeated(values, self.study.search_space())
+        values = preset_params(self.study, trial, space)
+        return None if values is None else self.tried.repeated(values, space)
 
     def used_up(self) -> int | None:
         """The number of points of the search space when it is finite and each has a complete
@@ -128,7 +129,7 @@ class Repeats:
             return False
         space, size = finite
         points = {point_of(space, values) for values in
-                  (preset_params(self.study, t) for t in running) if values is not None}
+                  (preset_params(self.study, t, space) for t in running) if values is not None}
         points.discard(None)
         return len(self.tried.points(space) | points) >= size
 
@@ -215,10 +216,13 @@ def point_of(space: Mapping[str, Distribution], params: Mapping[str, Any]) -> Po
     return tuple(point)
 
 
-def preset_params(study: Study, trial: Trial) -> dict[str, Any] | None:
+def preset_params(study: Study, trial: Trial,
+                  space: Mapping[str, Distribution] | None = None) -> dict[str, Any] | None:
     """Every parameter of ``trial`` as decided at ask time, or ``None`` when some are left
-    to the objective (define-by-run parameters the sampler proposes one by one)."""
-    space = study.search_space()
+    to the objective (define-by-run parameters the sampler proposes one by one). ``space``:
+    the study's search space, when the caller has it."""
+    if space is None:
+        space = study.search_space()
     if not space:
         return None
     values = {}
