@@ -55,6 +55,11 @@ def hold_interrupts() -> Iterator[None]:
                 raise KeyboardInterrupt
 
 
+#: importlib's functions that hold the import lock while other code may run (finders,
+#: garbage-collection finalisers); a module's body runs without it.
+_HOLDING_LOCK = frozenset({"_find_spec", "_get_module_lock", "cb", "__enter__"})
+
+
 def release_leaked_import_lock() -> bool:
     """Release the global import lock if the calling thread holds it; whether it did.
 
@@ -69,8 +74,9 @@ def release_leaked_import_lock() -> bool:
     """
     frame = sys._getframe(1)
     while frame is not None:
-        if frame.f_code.co_filename.startswith("<frozen importlib"):
-            return False  # inside an import (a finder, a finaliser run there): importlib's own
+        code = frame.f_code
+        if code.co_name in _HOLDING_LOCK and code.co_filename.startswith("<frozen importlib"):
+            return False  # importlib's own, held around a finder (or a finaliser run there)
         frame = frame.f_back
     released = False
     while _imp.lock_held():

@@ -519,3 +519,52 @@ def test_options_that_share_a_label_are_not_repeats_of_each_other(options):
     study.optimize(objective, n_trials=2)
     assert sorted(ran) == [0, 1]
     assert sorted(t.value for t in study.trials) == [0.0, 1.0]
+
+
+def test_options_that_share_a_label_stay_apart_when_the_study_is_reopened(tmp_path):
+    path = tmp_path / "s.db"
+    first, second = (lambda x: x), (lambda x: 2 * x)  # both stored as "<lambda>" labels
+    opts = [first, second]
+    study = Study(space={"o": Choice(opts)}, name="c", storage=SQLiteStorage(path), seed=0)
+    study.tell(study.ask({"o": second}), 1.0)
+    ran = []
+
+    def objective(trial):
+        ran.append(opts.index(trial.params["o"]))
+        return float(ran[-1])
+
+    again = Study(space={"o": Choice(opts)}, name="c", storage=SQLiteStorage(path),
+                  sampler="grid", seed=0)
+    again.optimize(objective, n_trials=2)
+    assert ran == [0]  # the first option runs; the second had its trial: the space is used up
+    assert sorted(t.value for t in again.trials) == [0.0, 1.0]
+
+
+def test_reordered_options_of_a_define_by_run_cell_are_not_taken_for_each_other():
+    first, second = (lambda x: x), (lambda x: 2 * x)
+    ran = []
+
+    def make(order):
+        def objective(trial):
+            option = tune.choice(order, name="o")
+            ran.append(option)
+            return 0.0 if option is first else 1.0
+        return objective
+
+    study = Study(sampler="random", seed=0)
+    study.optimize(make([first, second]), n_trials=1)
+    study.optimize(make([second, first]), n_trials=1)  # confirms the reordered space
+    study.optimize(make([second, first]), n_trials=6)
+    by_option = {}
+    for t in study.trials:
+        if t.state is TrialState.COMPLETE:
+            by_option.setdefault(t.params["o"] is first, set()).add(t.value)
+    assert by_option == {True: {0.0}, False: {1.0}}
+
+
+def test_options_equal_as_numbers_but_of_other_types_are_all_tried():
+    ran = []
+    opts = [1, True, 0.0, False, {0: 1, "a": 2}]
+    study = Study(space={"o": Choice(opts)}, sampler="grid", seed=0)
+    study.optimize(lambda t: ran.append(repr(t.params["o"])) or 0.0, n_trials=len(opts))
+    assert sorted(ran) == sorted(repr(o) for o in opts)

@@ -105,3 +105,29 @@ def test_the_import_lock_importlib_holds_for_a_finder_is_left_alone(tmp_path, mo
     finally:
         sys.modules.pop("fresh_module_for_the_finder", None)
     assert seen and all(after == before for before, after in seen)
+
+
+def test_a_leaked_import_lock_is_given_back_inside_a_module_body(tmp_path, monkeypatch):
+    # importlib does not hold the lock while a module's body runs (a notebook's %run of a
+    # script, an imported helper that starts a study): one left held there is a leak.
+    import importlib
+    import sys
+
+    (tmp_path / "module_that_leaks_the_lock.py").write_text(
+        "import _imp\n"
+        "from hpt_magic._signals import release_leaked_import_lock\n"
+        "_imp.acquire_lock()\n"
+        "RELEASED = release_leaked_import_lock()\n"
+        "HELD = _imp.lock_held()\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        module = importlib.import_module("module_that_leaks_the_lock")
+        assert module.RELEASED and not module.HELD
+    finally:
+        sys.modules.pop("module_that_leaks_the_lock", None)
+        import _imp
+        while _imp.lock_held():  # never leave it held for the tests after this one
+            try:
+                _imp.release_lock()
+            except RuntimeError:
+                break

@@ -190,6 +190,8 @@ class SpaceEditMixin:
                     i = dist.find(trial.params[name])
                     if i is not None:
                         trial.params[name] = dist.options[i]
+                        if trial.distributions.get(name) == dist:  # the file's copy of it
+                            trial.distributions[name] = dist
 
     def _take_stored(self, stored: Mapping[str, Distribution]) -> None:
         """Take in the space stored by another kernel: its new and changed parameters, and

@@ -4,14 +4,13 @@ would be a repeat)."""
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Collection, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .._stored import StoredOption, stored_form
+from .._stored import label_of
 from ..distributions import Choice
 from ..trial import UNSET, Trial, TrialState
 
@@ -42,7 +41,7 @@ class Repeats:
         self.study, self.info = study, info
         self.on_repeat = on_repeat
         self.active = on_repeat != "run" and not manual
-        self.tried = Tried(study.trials if self.active else ())
+        self.tried = Tried(study.trials if self.active else (), study.search_space())
         #: Repeats found one after another: a sampler that only repeats ends the run.
         self.in_a_row = 0
         #: Trials whose parameters were left to the objective (a conditional branch): whether
@@ -69,7 +68,7 @@ class Repeats:
         if trial.number in self._unchecked:
             self._unchecked.discard(trial.number)
             repeat = trial.state is TrialState.COMPLETE and self.tried.repeated(
-                trial.params, trial.distributions)
+                trial.params, self.study.search_space())
             self.in_a_row = self.in_a_row + 1 if repeat else 0
         self.tried.remember(trial)
 
@@ -148,10 +147,13 @@ class Repeats:
 class Tried:
     """The complete trials of a study by their parameters (repeats left out)."""
 
-    def __init__(self, trials: Iterable[Trial] = ()) -> None:
-        self._by_params: dict[Any, Trial] = {}
+    def __init__(self, trials: Iterable[Trial] = (),
+                 space: Mapping[str, Distribution] | None = None) -> None:
         #: The trials remembered, in order: the points of a space are counted from them.
         self._order: list[Trial] = []
+        #: The first of them at each point, keyed in ``_key_space`` (see _params_key).
+        self._by_params: dict[Any, Trial] = {}
+        self._key_space: dict[str, Distribution] = dict(space or {})
         self._space: dict[str, Distribution] = {}
         self._points: set[Point] = set()
         self._counted = 0
@@ -161,14 +163,19 @@ class Tried:
     def remember(self, trial: Trial) -> None:
         """Take in ``trial`` if it is complete and not itself a repeat."""
         if trial.state is TrialState.COMPLETE and "repeat_of" not in trial.user_attrs:
-            key = _params_key(trial.params, trial.distributions)
-            if key not in self._by_params:
-                self._by_params[key] = trial
-                self._order.append(trial)
+            self._order.append(trial)
+            self._by_params.setdefault(_params_key(trial.params, self._key_space), trial)
 
     def repeated(self, params: Mapping[str, Any],
                  space: Mapping[str, Distribution]) -> Trial | None:
-        """The complete trial that has exactly ``params`` (drawn from ``space``), if any."""
+        """The complete trial that has exactly ``params`` of ``space``, if any. The trials
+        are keyed again when the space changed (an option's key is its place among the
+        options, see :func:`_params_key`)."""
+        if not _same_space(space, self._key_space):
+            self._key_space = dict(space)
+            self._by_params = {}
+            for trial in self._order:
+                self._by_params.setdefault(_params_key(trial.params, space), trial)
         return self._by_params.get(_params_key(params, space))
 
     def points(self, space: Mapping[str, Distribution]) -> set[Point]:
@@ -237,22 +244,37 @@ def preset_params(study: Study, trial: Trial,
 
 
 def _params_key(params: Mapping[str, Any], space: Mapping[str, Distribution]) -> frozenset:
-    """What two trials with the same parameters share: numbers and text as they are, and an
-    option as the study file holds it (:meth:`Choice.to_stored`: its label, numbered when
-    options share one), so that an option as a kernel defines it (a class, a tuple) and as
-    the file gives it back to a new kernel (:class:`~hpt_magic._stored.StoredOption`) are
-    the same point, and two options of one label are not."""
+    """What two trials with the same parameters of ``space`` share: numbers and text as they
+    are (``True`` apart from ``1``), and an option by its place among its choice's options.
+
+    An option as a kernel defines it (a class, a tuple) and as the study file gives it back
+    to a new kernel (a :class:`~hpt_magic._stored.StoredOption` label, a list) find the same
+    place; two options that print alike (two lambdas) have two. A value that is none of the
+    options (a trial from before an edit) matches no proposal.
+    """
     return frozenset((name, _comparable(value, space.get(name))) for name, value in params.items())
 
 
-_PLAIN = frozenset({int, float, str, bool, type(None)})
+_PLAIN = frozenset({int, float, str, type(None)})
+_OUTSIDE = object()
 
 
 def _comparable(value: Any, dist: Distribution | None) -> Any:
+    if isinstance(dist, Choice):
+        i = dist.find(value)
+        return (Choice, i) if i is not None else (_OUTSIDE, label_of(value))
     kind = type(value)
     if kind in _PLAIN:
         return value
+    if kind is bool:
+        return bool, value
     if isinstance(value, np.generic):
-        return value.item()
-    form = dist.to_stored(value) if isinstance(dist, Choice) else stored_form(value)
-    return StoredOption, json.dumps(form, sort_keys=True)
+        return _comparable(value.item(), None)
+    return _OUTSIDE, label_of(value)
+
+
+def _same_space(a: Mapping[str, Distribution], b: Mapping[str, Distribution]) -> bool:
+    """Whether two search spaces are the same (the same objects, at little cost, or equal)."""
+    if len(a) != len(b):
+        return False
+    return all(b.get(name) is dist for name, dist in a.items()) or a == b
