@@ -240,3 +240,8 @@ def test_a_float_range_too_wide_to_compute_with_is_refused():
     with pytest.raises(SpaceError, match="too wide"):
         Float(-1e308, 1e308)
     assert Float(1e-300, 1e300, log=True).contains(1.0)
+
+
+def test_the_default_of_a_float_range_near_the_largest_float_is_its_centre():
+    assert Float(1e308, 1.7e308).default == 1.35e308
+    assert Float(1e300, 1e306, log=True).default == pytest.approx(1e303)

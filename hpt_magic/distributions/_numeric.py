@@ -69,6 +69,9 @@ class Float(Distribution):
         self.low, self.high, self.log, self.step = float(low), float(high), bool(log), step
         if default is None:
             default = math.sqrt(low * high) if log else (low + high) / 2
+            if not math.isfinite(default):  # low + high or low * high overflowed
+                default = (math.exp((math.log(low) + math.log(high)) / 2) if log
+                           else low / 2 + high / 2)
             default = self.clip(default)
         elif not self.contains(default):
             raise SpaceError(
