@@ -10,7 +10,7 @@ import cloudpickle
 import pytest
 
 from hpt_magic import Choice, Float, Scheduler, Study, TrialState, TuneError, load_study, tune
-from hpt_magic.study._lifecycle import optimize
+from hpt_magic.study._optimize import optimize
 
 # Ship this module's objectives by value, as cloudpickle does for a notebook's functions.
 cloudpickle.register_pickle_by_value(sys.modules[__name__])

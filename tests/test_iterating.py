@@ -11,7 +11,7 @@ import pytest
 
 from hpt_magic import Choice, Float, Int, SQLiteStorage, Study, TrialState, TuneError, tune
 from hpt_magic.samplers import Sampler
-from hpt_magic.study._lifecycle import optimize, start_background
+from hpt_magic.study._optimize import optimize, start_background
 
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
@@ -422,7 +422,7 @@ def test_a_stop_right_after_a_background_start_is_not_lost():
 
 
 def test_a_manual_trial_beside_a_background_run_leaves_its_trials_alone():
-    from hpt_magic.study._lifecycle import run_one
+    from hpt_magic.study._optimize import run_one
 
     def slow(trial):
         time.sleep(0.2)

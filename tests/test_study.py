@@ -306,7 +306,7 @@ def test_invalid_arguments_are_clear():
 
 
 def test_background_run_can_be_stopped_and_waited_for():
-    from hpt_magic.study._lifecycle import start_background
+    from hpt_magic.study._optimize import start_background
 
     study = Study(space={"x": Float(0, 1)})
     ended = threading.Event()
@@ -321,7 +321,7 @@ def test_background_run_can_be_stopped_and_waited_for():
 
 
 def test_abort_interrupts_the_running_trial_of_a_background_run():
-    from hpt_magic.study._lifecycle import start_background
+    from hpt_magic.study._optimize import start_background
 
     study = Study(space={"x": Float(0, 1)})
 

@@ -18,7 +18,7 @@ from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import _check_method_params, indexable
 
 from ..exceptions import TrialPruned, TuneError
-from ..study._lifecycle import optimize
+from ..study._optimize import optimize
 from ..study._study import Study
 from ..trial import Trial
 

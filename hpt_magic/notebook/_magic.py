@@ -18,13 +18,8 @@ from IPython.display import display
 from ..exceptions import TuneError
 from ..executors import n_workers
 from ..integration._loggers import make_logger
-from ..study._lifecycle import (
-    RunInfo,
-    check_budget,
-    check_iteration,
-    optimize,
-    start_background,
-)
+from ..study._optimize import optimize, start_background
+from ..study._stopping import RunInfo, check_budget, check_iteration
 from ..study._storage import DEFAULT_STORAGE, InMemoryStorage, make_storage
 from ..study._study import Study, load_study
 from ._cell import CellObjective, cell_hash, parse_cell

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..exceptions import TuneError
-from ..study._lifecycle import RunInfo
+from ..study._stopping import RunInfo
 from ..study._study import Study
 from ..visualization._summary import summary_bundle
 from ._cell import CellObjective

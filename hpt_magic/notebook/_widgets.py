@@ -24,7 +24,7 @@ from ..distributions import Distribution
 from ..exceptions import TuneError
 from ..samplers import Sampler, make_sampler
 from ..study._events import Event
-from ..study._lifecycle import run_one
+from ..study._optimize import run_one
 from ..study._study import Study
 from ..trial import Trial, TrialState
 from ._widget_controls import Control, control_for

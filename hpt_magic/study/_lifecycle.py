@@ -6,78 +6,39 @@ study's own code, tells the outcomes, emits the run events, calls the callbacks,
 way out (the end, a timeout, ``stop()``, an interrupt, any ``BaseException``, a sampler or
 scheduler error) leaves no trial of the run ``running``. Sequential runs, ``--jobs``,
 ``--dask``, background runs, manual trials and ``TuneSearchCV`` all go through it; executors
-only run objectives and carry messages (:mod:`hpt_magic.executors`).
+only run objectives and carry messages (:mod:`hpt_magic.executors`). What a run records and
+the rules that end it early are in :mod:`._stopping`; the ways in (``optimize``, background
+runs, one manual trial) in :mod:`._optimize`.
 """
 
 from __future__ import annotations
 
-import ctypes
 import math
-import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from .._pareto import dominates
 from .._signals import hold_interrupts
 from ..exceptions import TuneError
 from ..executors import Executor, InlineExecutor, make_executor
 from ..executors._worker import picklable
 from ..trial import Trial, TrialState
-from ._convergence import regret_bound
 from ._events import Event
-from ._tried import MAX_REPEATS, Repeats
+from ._stopping import RunInfo, StoppingRules, check_budget, check_iteration, should_end
+from ._tried import Repeats
 
 if TYPE_CHECKING:
     from ._study import Study
 
-__all__ = ["Run", "RunInfo", "optimize", "run_one", "start_background", "should_end"]
+__all__ = ["Callback", "Run"]
 
 #: Seconds between checks of the timeout and of ``study.stop()`` while trials run elsewhere.
 _POLL = 0.1
-#: Finished trials between two checks of the automatic stopping criterion.
-_CHECK_EVERY = 5
 
 Callback = Callable[["Study", Trial], None]
 
 
-class RunInfo:
-    """Facts about one run, filled as it goes (read by summaries and the dashboard)."""
-
-    def __init__(self, n_trials: int | None, timeout: float | None) -> None:
-        self.n_trials = n_trials
-        self.timeout = timeout
-        self.started = time.time()
-        self.done = 0
-        #: The numbers of this run's trials that failed, in the order they finished.
-        self.failed: list[int] = []
-        #: Proposals that repeated a complete trial and were recorded with its score.
-        self.reused = 0
-        #: Repeated proposals replaced by a new one (``on_repeat="skip"``).
-        self.redrawn = 0
-        #: With ``patience="auto"``: the last remaining-regret bound and score noise computed.
-        self.regret_bound: float | None = None
-        self.noise: float | None = None
-        #: The number of points of a finite search space when every one of them was tried
-        #: (the run then ends as ``exhausted``), else ``None``.
-        self.space_size: int | None = None
-        self.reason = "running"
-
-    @property
-    def elapsed(self) -> float:
-        return time.time() - self.started
-
-
-def check_budget(n_trials: int | None, timeout: float | None) -> None:
-    """Refuse a budget that cannot mean anything, before anything is stored."""
-    if n_trials is not None and (not isinstance(n_trials, int) or n_trials < 0):
-        raise TuneError(f"n_trials must be a whole number >= 0, got {n_trials!r}.")
-    if timeout is not None and not (isinstance(timeout, (int, float)) and timeout > 0
-                                    and not math.isnan(timeout)):
-        raise TuneError(f"timeout must be a positive number of seconds, got {timeout!r}.")
-
-
-class Run:
+class Run(StoppingRules):
     """One run of ``objective`` on new trials of ``study``.
 
     Parameters
@@ -144,16 +105,9 @@ class Run:
                                                     catch=catch, capture=capture,
                                                     trial_timeout=trial_timeout)
         self.trial_timeout = trial_timeout
-        self.patience, self.min_improvement = patience, min_improvement
+        self._init_rules(patience, min_improvement)
         #: When each trial in flight must end (trials run by workers; ``trial_timeout``).
         self.deadlines: dict[int, float] = {}
-        #: Finished trials since the best score last improved (``patience``).
-        self.stale = 0
-        self._checked = -1
-        self.best = _best_loss(study)
-        #: Several objectives: the loss vectors of the front so far (``patience``).
-        self.front = (_front_losses(study) if study.is_multi_objective
-                      and isinstance(patience, int) else [])
         self.repeats = Repeats(study, on_repeat, manual, self.info)
         self.callbacks = list(callbacks or [])
         self.retries = retries
@@ -232,37 +186,6 @@ class Run:
                 continue
             self._submit(trial)
         return None
-
-    def should_end(self) -> str | None:
-        """Why the run should end now (see :func:`should_end`, plus ``patience`` and a
-        sampler that keeps repeating itself), or ``None``."""
-        reason = should_end(self.study, self.info)
-        if reason:
-            return reason
-        if self.patience == "auto":
-            if self._converged():
-                return "converged"
-        elif self.patience is not None and self.stale >= self.patience:
-            return "no improvement"
-        if self.repeats.in_a_row >= MAX_REPEATS:
-            return "exhausted"
-        size = self.repeats.used_up()
-        if size is not None:
-            self.info.space_size = size
-            return "exhausted"
-        return None
-
-    def _converged(self) -> bool:
-        """The automatic criterion: the remaining regret bound is below the score's noise
-        (checked every few finished trials; see :mod:`._convergence`)."""
-        if self.info.done == self._checked or self.info.done % _CHECK_EVERY:
-            return False
-        self._checked = self.info.done
-        found = regret_bound(self.study, seed=self.info.done)
-        if found is None:
-            return False
-        self.info.regret_bound, self.info.noise = found
-        return found[0] < found[1]
 
     def _reuse_repeat(self, trial: Trial) -> bool:
         """Record ``trial`` with an earlier trial's score when it repeats its parameters
@@ -397,35 +320,6 @@ class Run:
         for callback in self.callbacks:
             callback(self.study, trial)
 
-    def _follow_best(self, trial: Trial) -> None:
-        """Count finished trials since the best score improved (``patience``); with several
-        objectives, since a trial last joined the Pareto front (see :meth:`_joins_front`)."""
-        if not isinstance(self.patience, int):
-            return
-        if self.study.is_multi_objective:
-            if self._joins_front(trial):
-                self.stale = 0
-                return
-        elif trial.state is TrialState.COMPLETE and trial.value is not None:
-            loss = self.study.direction.to_loss(trial.value)
-            if self.best is None or self.best - loss > self.min_improvement:
-                self.best, self.stale = loss, 0
-                return
-        self.stale += 1
-
-    def _joins_front(self, trial: Trial) -> bool:
-        """Whether ``trial`` improves the front: feasible, complete, and no point of the
-        front so far is within ``min_improvement`` of being as good in every objective."""
-        if (trial.state is not TrialState.COMPLETE or trial.values is None
-                or trial.feasible is False):
-            return False
-        loss = [d.to_loss(v) for d, v in zip(self.study.directions, trial.values)]
-        margin = self.min_improvement
-        if any(all(f - margin <= x for f, x in zip(point, loss)) for point in self.front):
-            return False
-        self.front = [point for point in self.front if not dominates(loss, point)] + [loss]
-        return True
-
     # -- the way out -------------------------------------------------------------------------
     def _clean_up(self, failure: BaseException | None) -> None:
         """Stop the workers and finish every trial this run started and nobody told."""
@@ -461,37 +355,6 @@ class Run:
             raise error
 
 
-def check_iteration(trial_timeout: float | None, patience: int | None, min_improvement: float,
-                    on_repeat: str) -> None:
-    """Refuse options of an iterating run that cannot mean anything."""
-    if trial_timeout is not None and not (isinstance(trial_timeout, (int, float))
-                                          and trial_timeout > 0 and math.isfinite(trial_timeout)):
-        raise TuneError(f"trial_timeout (--trial-timeout) must be a positive number of seconds, "
-                        f"got {trial_timeout!r}.")
-    if patience is not None and patience != "auto" and (
-            not isinstance(patience, int) or isinstance(patience, bool) or patience < 1):
-        raise TuneError(f"patience (--patience) must be a whole number of trials >= 1, or "
-                        f"'auto' (stop when the remaining regret is below the score's noise), "
-                        f"got {patience!r}.")
-    if not (isinstance(min_improvement, (int, float)) and min_improvement >= 0):
-        raise TuneError(f"min_improvement (--min-improvement) must be a number >= 0, got "
-                        f"{min_improvement!r}.")
-    if on_repeat not in ("reuse", "skip", "run"):
-        raise TuneError(f"on_repeat (--on-repeat) must be 'reuse' (record a repeated proposal "
-                        f"with the earlier score), 'skip' (ask the sampler for another point) "
-                        f"or 'run', got {on_repeat!r}.")
-
-
-def _front_losses(study: Study) -> list[list[float]]:
-    return [[d.to_loss(v) for d, v in zip(study.directions, t.values)]
-            for t in study.best_trials]
-
-
-def _best_loss(study: Study) -> float | None:
-    best = study.top_trials(1)
-    return study.direction.to_loss(best[0].value) if best else None
-
-
 def stopped_result(study: Study, trial: Trial) -> tuple[TrialState, Any]:
     """The final state of a trial that a scheduler stopped and that ended quietly."""
     decided = getattr(study.scheduler, "stopped_result", None)
@@ -499,89 +362,3 @@ def stopped_result(study: Study, trial: Trial) -> tuple[TrialState, Any]:
         state, value = decided(trial)
         return TrialState(state), value
     return TrialState.PRUNED, None
-
-
-def optimize(study: Study, objective: Callable[[Trial], Any], *, n_trials: int | None = None,
-             timeout: float | None = None, catch: bool | tuple[type[Exception], ...] = True,
-             callbacks: list[Callback] | None = None, n_jobs: int = 1, dask: Any = None,
-             retries: int = 0, capture: bool = True, info: RunInfo | None = None,
-             clear_stop: bool = True, **iteration: Any) -> RunInfo:
-    """Run ``objective`` on new trials until the budget is spent; return what happened.
-
-    A ``KeyboardInterrupt`` ends the run with every finished trial kept and the running ones
-    marked ``interrupted``, and is re-raised after the ``run_finished`` event.
-    ``iteration``: ``trial_timeout``, ``patience``, ``min_improvement``, ``on_repeat`` (see
-    :class:`Run`).
-    """
-    if clear_stop:
-        study._stop.clear()  # a stop() of an earlier run does not end this one
-    return Run(study, objective, n_trials=n_trials, timeout=timeout, catch=catch,
-               callbacks=callbacks, n_jobs=n_jobs, dask=dask, retries=retries,
-               capture=capture, info=info, **iteration).execute()
-
-
-def run_one(study: Study, objective: Callable[[Trial], Any], params: Mapping[str, Any], *,
-            manual: bool = True, callbacks: list[Callback] | None = None) -> Trial:
-    """Run one trial with the given parameter values (manual tuning) through the lifecycle.
-
-    A failing objective is recorded as failed; an interrupt marks the trial interrupted and is
-    re-raised; a :class:`~hpt_magic.exceptions.SpaceError` is recorded and re-raised.
-    """
-    first = len(study.trials)
-    Run(study, objective, n_trials=1, params=params, manual=manual, callbacks=callbacks,
-        run_events=False).execute()
-    return study.trials[first]
-
-
-def start_background(study: Study, objective: Callable[[Trial], Any], *,
-                     on_done: Callable[[RunInfo, BaseException | None], None] | None = None,
-                     **kwargs: Any) -> threading.Thread:
-    """Run :func:`optimize` in a daemon thread; ``on_done(info, error)`` is called at the end.
-
-    ``study.wait()``, ``study.stop()`` and ``study.abort()`` control the run.
-    """
-    if study.running:
-        raise TuneError(f"Study {study.name!r} is already running in the background. Wait for "
-                        "it (study.wait()) or stop it (study.stop()) first.")
-    check_budget(kwargs.get("n_trials"), kwargs.get("timeout"))
-    info = RunInfo(kwargs.get("n_trials"), kwargs.get("timeout"))
-    finished = threading.Event()
-    study._stop.clear()  # here, not in the thread: a stop() right after the start counts
-
-    def target() -> None:
-        error: BaseException | None = None
-        try:
-            optimize(study, objective, info=info, clear_stop=False, **kwargs)
-        except KeyboardInterrupt:
-            pass
-        except BaseException as exc:
-            error = exc
-        finally:
-            # Set before on_done: a summary drawn there sees the run as over.
-            finished.set()
-        if on_done is not None:
-            on_done(info, error)
-
-    thread = threading.Thread(target=target, name=f"hpt-study-{study.name}", daemon=True)
-    study._background = (thread, finished)
-    thread.start()
-    return thread
-
-
-def interrupt_thread(thread: threading.Thread) -> None:
-    """Raise ``KeyboardInterrupt`` inside ``thread`` at its next Python instruction."""
-    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread.ident),
-                                               ctypes.py_object(KeyboardInterrupt))
-
-
-def should_end(study: Study, info: RunInfo) -> str | None:
-    """Why the run should end now, or ``None`` to go on."""
-    if info.n_trials is not None and info.done >= info.n_trials:
-        return "done"
-    if info.timeout is not None and info.elapsed >= info.timeout:
-        return "timeout"
-    if study.stop_requested:
-        return "stopped"
-    if study.sampler.exhausted(study):
-        return "exhausted"
-    return None

@@ -60,7 +60,7 @@ class RunMixin:
             without running the objective (``reuse``, not counted in ``n_trials``), replaced
             by another proposal (``skip``), or run.
         """
-        from ._lifecycle import optimize
+        from ._optimize import optimize
 
         dashboard = None
         if show:
@@ -92,7 +92,7 @@ class RunMixin:
         """
         self._stop.set()
         if self._background is not None and not self._background[1].is_set():
-            from ._lifecycle import interrupt_thread
+            from ._optimize import interrupt_thread
 
             interrupt_thread(self._background[0])
 

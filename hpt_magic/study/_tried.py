@@ -16,7 +16,7 @@ from ..trial import UNSET, Trial, TrialState
 
 if TYPE_CHECKING:
     from ..distributions import Distribution
-    from ._lifecycle import RunInfo
+    from ._stopping import RunInfo
     from ._study import Study
 
 __all__ = ["Repeats", "Tried", "point_of", "preset_params", "space_size"]
