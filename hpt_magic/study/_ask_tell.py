@@ -51,6 +51,9 @@ class AskTellMixin:
                 # Taken, stored and known together: an interrupt in between would lose the
                 # queued point, or leave a running row that no clean-up of this kernel sees.
                 with hold_interrupts():
+                    # Read at every ask: what other kernels queued or edited (decoded only
+                    # when it changed).
+                    self._attrs = self.storage.read_attrs(self._id)
                     if params is None:
                         queued = self._take_queued()
                     if self.space_version:
@@ -126,9 +129,7 @@ class AskTellMixin:
         or ``None`` when none is left. One write takes it, so two kernels on one study never
         take the same point; points that no longer fit (the space was edited since they were
         queued) are dropped on the way, with a warning."""
-        # Read at every ask (what other kernels queued or edited), decoded only when changed.
-        self._attrs = self.storage.read_attrs(self._id)
-        if not self._attrs.get("queue"):
+        if not self._attrs.get("queue"):  # as ask just read it
             return None
         space, fixed_space = self.search_space(), self.space is not None
 

@@ -55,15 +55,8 @@ def _file_id(path: str) -> tuple[int, int] | None:
 class SQLiteFile:
     """An open study file: its connection, why writes are refused, and the transactions.
 
-    Parameters
-    ----------
-    path : str or os.PathLike
-        The file; created when missing. A file that is not a study database is refused and
-        never overwritten. A read-only file opens for analysis only; a damaged one (``PRAGMA
-        quick_check``) is read as far as it goes and never written.
-    timeout : float
-        Seconds to wait for a file locked by another writer before giving up with a clear
-        error, unless a write asks for another patience.
+    ``path`` and ``timeout`` are :class:`~hpt_magic.study._sqlite_storage.SQLiteStorage`'s
+    (``timeout``: the patience of every write that asks for no other).
     """
 
     def __init__(self, path: str | os.PathLike, *, timeout: float) -> None:

@@ -183,7 +183,7 @@ class InMemoryStorage(Storage):
     def change_attrs(self, study_id: int, change: Callable[[dict[str, Any]], _T], *,
                      space: dict[str, Any] | None = None) -> tuple[dict[str, Any], _T]:
         with self._lock:
-            rec = next(rec for rec in self._studies.values() if rec["id"] == study_id)
+            rec = self._record(study_id)
             # Copies: the study's dict and the stored one must not share a queue.
             attrs = copy.deepcopy(rec["attrs"])
             result = change(attrs)
@@ -194,10 +194,15 @@ class InMemoryStorage(Storage):
 
     def read_attrs(self, study_id: int) -> dict[str, Any]:
         with self._lock:
-            rec = next((rec for rec in self._studies.values() if rec["id"] == study_id), None)
-        if rec is None:
-            raise StorageError(f"This in-memory storage has no study with id {study_id}.")
-        return rec["attrs"]  # replaced whole by change_attrs, never edited in place
+            # Replaced whole by change_attrs, never edited in place: no copy needed.
+            return self._record(study_id)["attrs"]
+
+    def _record(self, study_id: int) -> dict[str, Any]:
+        """The stored record of the study with this id (call under the lock)."""
+        for rec in self._studies.values():
+            if rec["id"] == study_id:
+                return rec
+        raise StorageError(f"This in-memory storage has no study with id {study_id}.")
 
     def list_studies(self) -> list[dict[str, Any]]:
         return [_summary(rec, self._trials[rec["id"]]) for rec in self._studies.values()]
