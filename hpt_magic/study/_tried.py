@@ -154,6 +154,7 @@ class Tried:
         #: The first of them at each point, keyed in ``_key_space`` (see _params_key).
         self._by_params: dict[Any, Trial] = {}
         self._key_space: dict[str, Distribution] = dict(space or {})
+        self._choices = _choice_names(self._key_space)
         self._space: dict[str, Distribution] = {}
         self._points: set[Point] = set()
         self._counted = 0
@@ -164,7 +165,8 @@ class Tried:
         """Take in ``trial`` if it is complete and not itself a repeat."""
         if trial.state is TrialState.COMPLETE and "repeat_of" not in trial.user_attrs:
             self._order.append(trial)
-            self._by_params.setdefault(_params_key(trial.params, self._key_space), trial)
+            self._by_params.setdefault(
+                _params_key(trial.params, self._key_space, self._choices), trial)
 
     def repeated(self, params: Mapping[str, Any],
                  space: Mapping[str, Distribution]) -> Trial | None:
@@ -173,10 +175,11 @@ class Tried:
         options, see :func:`_params_key`)."""
         if not _same_space(space, self._key_space):
             self._key_space = dict(space)
+            self._choices = _choice_names(space)
             self._by_params = {}
             for trial in self._order:
-                self._by_params.setdefault(_params_key(trial.params, space), trial)
-        return self._by_params.get(_params_key(params, space))
+                self._by_params.setdefault(_params_key(trial.params, space, self._choices), trial)
+        return self._by_params.get(_params_key(params, space, self._choices))
 
     def points(self, space: Mapping[str, Distribution]) -> set[Point]:
         """The distinct points of a finite ``space`` that complete trials hold (see
@@ -243,15 +246,23 @@ def preset_params(study: Study, trial: Trial,
     return values
 
 
-def _params_key(params: Mapping[str, Any], space: Mapping[str, Distribution]) -> frozenset:
+def _params_key(params: Mapping[str, Any], space: Mapping[str, Distribution],
+                choices: Collection[str] | None = None) -> frozenset:
     """What two trials with the same parameters of ``space`` share: numbers and text as they
     are (``True`` apart from ``1``), and an option by its place among its choice's options.
 
     An option as a kernel defines it (a class, a tuple) and as the study file gives it back
     to a new kernel (a :class:`~hpt_magic._stored.StoredOption` label, a list) find the same
     place; two options that print alike (two lambdas) have two. A value that is none of the
-    options (a trial from before an edit) matches no proposal.
+    options (a trial from before an edit) matches no proposal. ``choices``: the names of
+    ``space``'s options, when the caller has them (plain values are then their own key).
     """
+    if choices is not None:
+        for name, value in params.items():
+            if type(value) not in _PLAIN or name in choices:
+                break
+        else:
+            return frozenset(params.items())
     return frozenset((name, _comparable(value, space.get(name))) for name, value in params.items())
 
 
@@ -271,6 +282,11 @@ def _comparable(value: Any, dist: Distribution | None) -> Any:
     if isinstance(value, np.generic):
         return _comparable(value.item(), None)
     return _OUTSIDE, label_of(value)
+
+
+def _choice_names(space: Mapping[str, Distribution]) -> frozenset[str]:
+    """The names of ``space``'s parameters whose values are options."""
+    return frozenset(name for name, dist in space.items() if isinstance(dist, Choice))
 
 
 def _same_space(a: Mapping[str, Distribution], b: Mapping[str, Distribution]) -> bool:
