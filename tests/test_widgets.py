@@ -372,3 +372,12 @@ def test_best_text_escapes_parameter_values():
     assert "<b>bold</b>" not in tuner.best_text.value
     assert "tag=&#x27;&lt;b&gt;bold&lt;/b&gt; &amp; co&#x27;" in tuner.best_text.value
     tuner.close()
+
+
+def test_parameter_names_are_never_typeset_as_tex():
+    # ipywidgets typesets a description with MathJax: "$...$" would be math, \href a link.
+    name = r"$\href{https://example.com}{click}$ \(x\) a\$b"
+    tuner = ManualTuner(Study(space={name: Float(0, 1)}), lambda t: 1.0, dashboard=False)
+    assert tuner.controls[name].widget.description == \
+        r"\$\\href{https://example.com}{click}\$ \\(x\\) a\\\$b"
+    tuner.close()

@@ -15,8 +15,8 @@ import ipywidgets as w
 from ..distributions import Choice, Distribution, Float, Grid, Int
 from ..exceptions import TuneError
 
-__all__ = ["Control", "control_for", "describe", "widget_from_choice", "widget_from_float",
-           "widget_from_int"]
+__all__ = ["Control", "control_for", "describe", "tex_literal", "widget_from_choice",
+           "widget_from_float", "widget_from_int"]
 
 #: Positions of a continuous slider (its step is the range over this).
 SLIDER_STOPS = 200
@@ -96,10 +96,26 @@ def _tooltip(name: str, dist: Distribution) -> str:
     return f"{name}: {dist!r}, {describe(dist)}; default {dist.default!r}"
 
 
+def tex_literal(text: str) -> str:
+    r"""``text`` as MathJax shows it literally.
+
+    ipywidgets typesets a description as TeX, so a parameter name read from a shared study
+    would otherwise render ``$...$`` as math and ``\href`` as a link. With MathJax's
+    ``processEscapes`` (on in JupyterLab and the classic notebook) ``\$`` and ``\\`` are a
+    plain ``$`` and ``\``; text without either is unchanged.
+
+    Examples
+    --------
+    >>> print(tex_literal(r"$\alpha$ \(x\)"), tex_literal("lr"))
+    \$\\alpha\$ \\(x\\) lr
+    """
+    return text.replace("\\", "\\\\").replace("$", "\\$")
+
+
 def _common(name: str, dist: Distribution) -> dict[str, Any]:
     """The options every slider of a parameter shares."""
-    return dict(description=name, tooltip=_tooltip(name, dist), continuous_update=False,
-                style=_STYLE, layout=_LAYOUT)
+    return dict(description=tex_literal(name), tooltip=_tooltip(name, dist),
+                continuous_update=False, style=_STYLE, layout=_LAYOUT)
 
 
 def _log_slider(name: str, dist: Float | Int, value: float, readout: str) -> w.FloatLogSlider:
@@ -144,7 +160,7 @@ def widget_from_choice(name: str, dist: Choice, value: Any) -> Control:
         style, layout = {**_STYLE, "button_width": "auto"}, {**_LAYOUT, "display": "flex"}
     else:
         style, layout = _STYLE, _LAYOUT
-    widget = cls(options=options, value=dist.index(value), description=name,
+    widget = cls(options=options, value=dist.index(value), description=tex_literal(name),
                  tooltip=_tooltip(name, dist), style=style, layout=layout)
     return Control(name, dist, widget, to_widget=dist.index,
                    from_widget=lambda i: dist.options[i])

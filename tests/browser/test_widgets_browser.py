@@ -94,3 +94,21 @@ def test_drag_a_slider_and_run_records_a_manual_trial(tuner: LabPage) -> None:
     wait_for(lambda: readout.inner_text().strip() == "0", 10, message="the slider at its start")
     run_and_wait(tuner, "Trial 2 complete")
     assert [t.params["x"] for t in stored_trials(tuner)] == [trial.params["x"], 10.0, 0.0]
+
+
+def test_a_parameter_name_is_shown_as_text_not_typeset(lab_page: LabPage) -> None:
+    # A study from a shared file may name a parameter with TeX: MathJax typesets widget
+    # descriptions, where "$...$" would be math and \href a link.
+    name = r"$\href{https://example.com}{click}$ \(x\) a\$b"
+    lab_page.open_notebook("tex.ipynb", [f"""%load_ext hpt_magic
+from hpt_magic import Float, Study
+from hpt_magic.widgets import ManualTuner
+
+ManualTuner(Study(space={{{name!r}: Float(0, 1)}}), lambda t: 1.0, dashboard=False)
+"""])
+    lab_page.run_all()
+    label = lab_page.page.locator(f"{TUNER} .widget-slider .widget-label").first
+    label.wait_for()
+    lab_page.wait_idle()
+    wait_for(lambda: label.inner_text() == name, 10, message="the name as it is")
+    assert label.locator("mjx-container, a").count() == 0
