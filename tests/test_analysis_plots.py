@@ -5,23 +5,28 @@ from __future__ import annotations
 
 import math
 
+import matplotlib
 import numpy as np
 import pytest
 from IPython.core.error import UsageError
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 
 from hpt_magic import Choice, Float, GPSampler, Int, Study, TuneError
 from hpt_magic.display import (
     plot_compare,
     plot_contour,
     plot_edf,
+    plot_hypervolume,
     plot_importances,
     plot_parallel_coordinates,
+    plot_pareto_front,
     plot_slice,
     plot_timeline,
 )
 from hpt_magic.visualization._analysis import _gp_slice, _grid_estimate
 from hpt_magic.visualization._importance import fanova, ped_anova
+from hpt_magic.visualization._layout import png_bytes
 
 
 def objective(trial):
@@ -257,3 +262,22 @@ def test_plots_of_several_objectives_name_the_first_one(study):
     # One unnamed objective stays "score"; studies of different objectives too.
     assert _score_labels(study) == ["score"] * 5 + ["best score"]
     assert plot_edf(study, multi).axes[0].get_xlabel() == "score"
+
+
+def test_text_is_never_latex_even_with_usetex_on():
+    # With text.usetex in a matplotlibrc, LaTeX would read the names of a shared study as TeX
+    # (\input prints a file into the image) and fail on "a_b". No LaTeX is needed to pass.
+    hostile = r"\input{/etc/hostname}"
+    s = Study(space={hostile: Float(0, 1), "n_1": Int(1, 8), "k": Choice(["a_b", "50%"])},
+              sampler="random", seed=0, name="50% a_b", objectives=["val_loss"])
+    s.optimize(lambda t: {"val_loss": t.params[hostile] + t.params["n_1"]}, n_trials=12)
+    multi = Study(space={hostile: Float(0, 1)}, seed=0, name="m_o",
+                  objectives=["acc_1", "size%"], directions=["maximize", "minimize"])
+    multi.optimize(lambda t: {"acc_1": t.params[hostile], "size%": 1.0}, n_trials=6)
+    with matplotlib.rc_context({"text.usetex": True}):
+        figures = [plot_parallel_coordinates(s), plot_contour(s, hostile, "k", model="points"),
+                   plot_slice(s), plot_importances(s), plot_edf(s, multi), plot_timeline(s),
+                   plot_compare([s, multi]), plot_pareto_front(multi), plot_hypervolume(multi)]
+        for fig in figures:
+            assert png_bytes(fig).startswith(b"\x89PNG")
+    assert not any(t.get_usetex() for fig in figures for t in fig.findobj(Text))

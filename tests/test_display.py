@@ -7,17 +7,20 @@ import io
 import json
 import math
 
+import matplotlib
 import numpy as np
 import pytest
 from IPython.core.formatters import DisplayFormatter
 from matplotlib import _pylab_helpers
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 from PIL import Image
 
 from hpt_magic import Choice, Float, Int, Study, TuneError
 from hpt_magic import display as hd
 from hpt_magic.notebook import _dashboard as dm
 from hpt_magic.visualization import _panels
+from hpt_magic.visualization._layout import dashboard_figure, png_bytes
 
 MIME = "application/vnd.hpt-magic.study+json"
 
@@ -240,6 +243,24 @@ def test_text_is_never_mathtext():
     buf = io.BytesIO()
     hd.plot(study).savefig(buf, format="png")  # "$x$" would fail, or render as math
     assert buf.getvalue().startswith(b"\x89PNG")
+
+
+def test_text_is_never_latex_even_with_usetex_on():
+    # A matplotlibrc with text.usetex would hand a parameter name to LaTeX: \input prints a
+    # file into the image, and a plain "learning_rate" fails. (No LaTeX is needed to pass.)
+    study = Study(space={"learning_rate": Float(0, 1), r"\input{/etc/hostname}":
+                         Choice(["a_b", "50%"])}, objectives=["val_loss"], seed=0)
+    study.optimize(lambda t: {"val_loss": 1.0}, n_trials=3)
+    with matplotlib.rc_context({"text.usetex": True}):
+        figures = [hd.plot(study), hd.plot_history(study), hd.plot_params(study),
+                   dashboard_figure(study, headline="study 'a_b'"), hd.plot_curves(study)]
+        for fig in figures:
+            assert png_bytes(fig).startswith(b"\x89PNG")
+        own = Figure().add_subplot()  # a caller's Axes: its ticks are the caller's business
+        hd.plot_history(study, ax=own)
+    assert not any(t.get_usetex() for fig in figures for t in fig.findobj(Text))
+    assert own.get_ylabel() == "val_loss ↓" and not own.yaxis.label.get_usetex()
+    assert not any(t.get_usetex() for t in own.get_legend().get_texts())
 
 
 def test_plots_leave_no_pyplot_figure_behind():

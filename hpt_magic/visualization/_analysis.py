@@ -21,7 +21,7 @@ from ..distributions import Choice
 from ..exceptions import TuneError
 from ..trial import Direction
 from ._importance import importances_with_spread
-from ._layout import new_figure, params_figure
+from ._layout import new_figure, params_figure, plain_text
 from ._panels import COLORS, SMALL, _best, _finite, _objective_label, _style, _text, best_so_far
 
 __all__ = ["KINDS", "plot_parallel_coordinates", "plot_contour", "plot_slice",
@@ -117,7 +117,7 @@ def plot_parallel_coordinates(study: Any, params: Sequence[str] | None = None) -
     ax.set_ylim(-0.05, 1.05)
     fig.colorbar(lines, ax=ax, fraction=0.03, pad=0.02).set_label(_objective_label(study),
                                                                   fontsize=SMALL)
-    return fig
+    return plain_text(fig)
 
 
 def _grid_estimate(px: np.ndarray, py: np.ndarray, z: np.ndarray,
@@ -270,7 +270,7 @@ def plot_contour(study: Any, x: str | None = None, y: str | None = None, *,
     ax.set_ylim(0, 1)
     fig.colorbar(filled, ax=ax, fraction=0.05, pad=0.03).set_label(_objective_label(study),
                                                                    fontsize=SMALL)
-    return fig
+    return plain_text(fig)
 
 
 def plot_slice(study: Any, ncols: int = 4) -> Figure:
@@ -291,7 +291,7 @@ def plot_importances(study: Any, evaluator: str = "ped-anova") -> Figure:
             color=COLORS["complete"], ecolor="#333333", capsize=3, gid="importances")
     ax.set_yticks(range(len(items)), [_text(k, 22) for k, _ in items], fontsize=SMALL)
     ax.set_xlim(0, max(1e-9, max(v + s for _, (v, s) in items)) * 1.05)
-    return fig
+    return plain_text(fig)
 
 
 def _shared_label(studies: Sequence[Any]) -> str:
@@ -320,7 +320,7 @@ def plot_edf(*studies: Any) -> Figure:
         raise TuneError("plot_edf needs at least one study.")
     fig = new_figure(6.4, 3.8)
     _edf_axes(fig.add_subplot(), studies)
-    return fig
+    return plain_text(fig)
 
 
 def _lanes(trials: list[Any]) -> list[int]:
@@ -388,7 +388,7 @@ def plot_timeline(study: Any) -> Figure:
         fig.subplots_adjust(left=min(0.4, inches / fig.get_figwidth()))
     ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncols=5, fontsize=7,
               frameon=False, borderaxespad=0.1)
-    return fig
+    return plain_text(fig)
 
 
 def plot_compare(studies: Sequence[Any]) -> Figure:
@@ -411,7 +411,7 @@ def plot_compare(studies: Sequence[Any]) -> Figure:
     history.legend(fontsize=7, frameon=False)
     _edf_axes(edf, studies)
     fig.subplots_adjust(left=0.07, right=0.98, bottom=0.15, top=0.9, wspace=0.22)
-    return fig
+    return plain_text(fig)
 
 
 def plot_kind(study: Any, kind: str, **options: Any) -> Figure:

@@ -60,14 +60,14 @@ def plot_history(study: Any, ax: Any = None) -> Figure:
     """
     ax = ax if ax is not None else _layout.new_figure(6.4, 3.8).add_subplot()
     _panels.draw_history(ax, study)
-    return ax.figure
+    return _layout.plain_text(ax).figure
 
 
 def plot_curves(study: Any, ax: Any = None) -> Figure:
     """The reported learning curves against step; draws on ``ax`` or a new Figure."""
     ax = ax if ax is not None else _layout.new_figure(6.4, 3.8).add_subplot()
     _panels.draw_curves(ax, study)
-    return ax.figure
+    return _layout.plain_text(ax).figure
 
 
 def plot_params(study: Any, ncols: int = 4) -> Figure:
@@ -93,13 +93,13 @@ def plot_pareto_front(study: Any) -> Figure:
     if k == 2:
         fig = _layout.new_figure(6.4, 4.6)
         _pareto.draw_pareto(fig.add_subplot(), points)
-        return fig
+        return _layout.plain_text(fig)
     side = 2.3 * (k - 1)
     fig = _layout.new_figure(side + 0.9, side + 0.7)
     spec = fig.add_gridspec(1, 1, left=0.7 / (side + 0.9), right=0.97,
                             top=1 - 0.35 / (side + 0.7), bottom=0.55 / (side + 0.7))
     _pareto.draw_pareto_pairs(_pareto.pairs_axes(fig, spec[0], k), points)
-    return fig
+    return _layout.plain_text(fig)
 
 
 def plot_hypervolume(study: Any, reference: Sequence[float] | None = None) -> Figure:
@@ -111,7 +111,7 @@ def plot_hypervolume(study: Any, reference: Sequence[float] | None = None) -> Fi
     _pareto.check_multi_objective(study)
     fig = _layout.new_figure(6.4, 3.8)
     _pareto.draw_hypervolume(fig.add_subplot(), _pareto.objective_points(study), reference)
-    return fig
+    return _layout.plain_text(fig)
 
 
 def study_json(study: Any, progress: Mapping[str, Any] | None = None) -> dict[str, Any]:

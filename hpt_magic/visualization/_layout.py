@@ -14,6 +14,7 @@ from typing import Any
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 
 from ._panels import (
     MAX_PARAMS,
@@ -32,10 +33,25 @@ from ._pareto import (
     pairs_axes,
 )
 
-__all__ = ["NotebookFigure", "new_figure", "png_bytes", "DashboardFigure", "dashboard_figure",
-           "params_figure"]
+__all__ = ["NotebookFigure", "new_figure", "png_bytes", "plain_text", "DashboardFigure",
+           "dashboard_figure", "params_figure"]
 
 DPI = 80
+
+
+def plain_text(artist: Any) -> Any:
+    """``artist`` (a Figure or Axes just drawn) with none of its text drawn by LaTeX.
+
+    With ``text.usetex`` in a user's matplotlibrc, LaTeX would read the names of a shared
+    study as TeX (``\\input{...}`` prints a file into the image) and fail on a plain
+    ``learning_rate``. Set on each text rather than through ``rcParams``: the dashboard draws
+    from a background run's thread, where changing the process's settings would reach the
+    user's own plots. Tick labels that matplotlib adds as it renders copy the first one.
+    ``$`` is escaped by ``_panels._text``.
+    """
+    for text in artist.findobj(Text):
+        text.set_usetex(False)
+    return artist
 
 
 class NotebookFigure(Figure):
@@ -84,7 +100,7 @@ def params_figure(view: Any, ncols: int = 4) -> Figure:
     spec = fig.add_gridspec(1, 1, left=0.08, right=0.98, top=1 - 0.35 / height,
                             bottom=0.5 / height)
     draw_params(_param_axes(fig, spec[0], len(names), ncols), view, names)
-    return fig
+    return plain_text(fig)
 
 
 class DashboardFigure:
@@ -136,7 +152,7 @@ class DashboardFigure:
         if importances:
             draw_importances(self._axes["importances"], importances)
         draw_params(self._param_axes, view, names)
-        return self.figure
+        return plain_text(self.figure)
 
     def _build(self, n_params: int, importances: bool, headline: bool,
                n_objectives: int = 1) -> None:
