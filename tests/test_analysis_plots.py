@@ -173,6 +173,15 @@ def test_edf_and_compare_draw_one_line_per_study(study):
     assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["toy", "other"]
 
 
+def test_a_study_whose_name_starts_with_an_underscore_keeps_its_legend_entry(study):
+    # matplotlib leaves out a legend label that starts with "_".
+    other = Study(space=study.search_space(), sampler="random", seed=1, name="_baseline")
+    other.optimize(objective, n_trials=5)
+    for fig in (plot_compare([study, other]), plot_edf(study, other)):
+        texts = [t.get_text() for t in fig.axes[-1].get_legend().get_texts()]
+        assert [t.strip() for t in texts] == ["toy", "_baseline"]
+
+
 def test_timeline_puts_overlapping_trials_on_separate_lanes():
     s = Study(space={"x": Float(0, 1)}, seed=0, name="jobs")
     for start, end in [(0, 4), (1, 2), (2.5, 3), (5, 6)]:

@@ -63,6 +63,20 @@ def test_the_history_panel_marks_where_an_edited_space_begins(tmp_path):
     assert len(lines) == 1 and lines[0].get_xdata()[0] == 3.5
 
 
+def test_a_space_version_that_is_no_number_is_not_drawn():
+    # A study file written elsewhere may hold anything in a trial's attributes; the panel
+    # draws the versions it can read and no error.
+    from hpt_magic import display
+
+    study = Study(space={"x": Float(0, 1)}, seed=0)
+    study.optimize(lambda t: t.params["x"], n_trials=4)
+    for trial, version in zip(study.trials, ["2", None, True, 1]):
+        trial.user_attrs["space_version"] = version
+    fig = display.plot_history(study)
+    marked = [a.get_gid() for a in fig.axes[0].get_lines() if str(a.get_gid()).startswith("space")]
+    assert marked == ["space-v1"]
+
+
 def test_a_prior_puts_half_of_the_random_trials_near_the_guess():
     from hpt_magic import tune
 

@@ -22,7 +22,17 @@ from ..exceptions import TuneError
 from ..trial import Direction
 from ._importance import importances_with_spread
 from ._layout import new_figure, params_figure, plain_text
-from ._panels import COLORS, SMALL, _best, _finite, _objective_label, _style, _text, best_so_far
+from ._panels import (
+    COLORS,
+    SMALL,
+    _best,
+    _finite,
+    _legend_label,
+    _objective_label,
+    _style,
+    _text,
+    best_so_far,
+)
 
 __all__ = ["KINDS", "plot_parallel_coordinates", "plot_contour", "plot_slice",
            "plot_importances", "plot_edf", "plot_timeline", "plot_compare", "plot_kind"]
@@ -306,7 +316,7 @@ def _edf_axes(ax: Any, studies: Sequence[Any]) -> None:
         values = np.sort([t.value for t in _scored(study)])
         if len(values):
             ax.step(values, np.arange(1, len(values) + 1) / len(values), where="post",
-                    color=f"C{k}", label=_text(study.name, 24), gid=f"edf:{k}")
+                    color=f"C{k}", label=_legend_label(study.name), gid=f"edf:{k}")
     ax.set_xlabel(_shared_label(studies), fontsize=SMALL)
     ax.set_ylabel("share of trials ≤ score", fontsize=SMALL)
     ax.set_ylim(0, 1.02)
@@ -405,7 +415,7 @@ def plot_compare(studies: Sequence[Any]) -> Figure:
             x, y = best_so_far([t.number for t in trials], [t.value for t in trials],
                                study.direction)
             history.plot(x, y, drawstyle="steps-post", color=f"C{k}", lw=1.5,
-                         label=_text(study.name, 24), gid=f"compare:{k}")
+                         label=_legend_label(study.name), gid=f"compare:{k}")
     history.set_xlabel("trial", fontsize=SMALL)
     history.set_ylabel(f"best {_shared_label(studies)}", fontsize=SMALL)
     history.legend(fontsize=7, frameon=False)

@@ -100,6 +100,13 @@ def _text(s: Any, limit: int = 18) -> str:
     return s.replace("$", r"\$")
 
 
+def _legend_label(s: Any, limit: int = 24) -> str:
+    """:func:`_text` as a legend entry: matplotlib leaves out a label that starts with ``_``
+    (a study named ``_baseline``), so such a label gets a leading space."""
+    s = _text(s, limit)
+    return " " + s if s.startswith("_") else s
+
+
 def _objective_label(view: Any, limit: int = 24) -> str:
     """What a panel of ``t.value`` plots: ``"score"`` for one unnamed objective, else the
     first objective's name and direction, as the Pareto panel writes them."""
@@ -185,6 +192,8 @@ def _space_versions(ax: Any, trials: list[Any]) -> None:
     seen = 0
     for t in sorted(trials, key=lambda t: t.number):
         version = t.user_attrs.get("space_version", 0)
+        if not isinstance(version, int) or isinstance(version, bool):
+            continue  # (a file written elsewhere may hold anything)
         if version > seen:
             seen = version
             ax.axvline(t.number - 0.5, color=COLORS["pruned"], lw=0.8, ls=":",
