@@ -9,6 +9,7 @@ import pytest
 
 from hpt_magic import Choice, Float, Int, Study, TrialState, TuneError, tune
 from hpt_magic.display import MIME
+from hpt_magic.notebook._widget_controls import option_labels
 from hpt_magic.notebook._widget_space import literal_space
 from hpt_magic.samplers import SAMPLERS
 from hpt_magic.widgets import ManualTuner
@@ -63,6 +64,18 @@ def test_choice_keeps_options_that_compare_equal_apart():
     for option in (True, "1", 1):
         tuner.set_values({"p": option})
         assert type(tuner.values()["p"]) is type(option)
+    # ... and shows them apart: a widget whose labels repeat highlights the wrong button.
+    labels = [label for label, _ in tuner.controls["p"].widget.options]
+    assert labels == ["1", "True", "'1'"]
+
+
+def test_options_that_print_alike_get_numbered_labels():
+    class Model:
+        def __repr__(self):
+            return "Model()"
+
+    labels = option_labels([Model(), Model(), "Model()"])
+    assert labels == ["Model() (1)", "Model() (2)", "'Model()'"]
 
 
 def test_controls_start_at_the_best_trial(tmp_path):

@@ -7,7 +7,7 @@ distribution, and :func:`control_for` picks one.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import ipywidgets as w
@@ -15,8 +15,8 @@ import ipywidgets as w
 from ..distributions import Choice, Distribution, Float, Grid, Int
 from ..exceptions import TuneError
 
-__all__ = ["Control", "control_for", "describe", "tex_literal", "widget_from_choice",
-           "widget_from_float", "widget_from_int"]
+__all__ = ["Control", "control_for", "describe", "option_labels", "tex_literal",
+           "widget_from_choice", "widget_from_float", "widget_from_int"]
 
 #: Positions of a continuous slider (its step is the range over this).
 SLIDER_STOPS = 200
@@ -152,7 +152,7 @@ def widget_from_choice(name: str, dist: Choice, value: Any) -> Control:
     The widget's values are option positions, so options that compare equal across types
     (``1``, ``1.0``, ``True``) stay distinct.
     """
-    labels = [o if isinstance(o, str) else repr(o) for o in dist.options]
+    labels = option_labels(dist.options)
     options = list(zip(labels, range(len(labels))))
     few = len(labels) <= MAX_TOGGLES and max(map(len, labels)) <= MAX_TOGGLE_LABEL
     cls = w.ToggleButtons if few else w.Dropdown
@@ -164,6 +164,29 @@ def widget_from_choice(name: str, dist: Choice, value: Any) -> Control:
                  tooltip=_tooltip(name, dist), style=style, layout=layout)
     return Control(name, dist, widget, to_widget=dist.index,
                    from_widget=lambda i: dist.options[i])
+
+
+def option_labels(options: Sequence[Any]) -> list[str]:
+    """A distinct label for each option: text as it is, anything else by its ``repr``; text
+    that would read as another option is quoted, and labels still alike are numbered
+    (a widget whose labels repeat highlights the wrong button).
+
+    Examples
+    --------
+    >>> option_labels(["relu", 1, "1", None])
+    ['relu', '1', "'1'", 'None']
+    """
+    labels = [o if isinstance(o, str) else repr(o) for o in options]
+    clash = {label for label in labels if labels.count(label) > 1}
+    labels = [repr(o) if isinstance(o, str) and label in clash else label
+              for o, label in zip(options, labels)]
+    repeated = {label for label in labels if labels.count(label) > 1}
+    seen: dict[str, int] = {}
+    for i, label in enumerate(labels):
+        if label in repeated:
+            seen[label] = seen.get(label, 0) + 1
+            labels[i] = f"{label} ({seen[label]})"
+    return labels
 
 
 def control_for(name: str, dist: Distribution, value: Any) -> Control:
