@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from scipy.stats import loguniform, norm, poisson, randint, uniform
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.datasets import load_iris
 from sklearn.ensemble import GradientBoostingClassifier, HistGradientBoostingClassifier
 from sklearn.exceptions import FitFailedWarning
 from sklearn.linear_model import LogisticRegression, SGDClassifier
-from sklearn.model_selection import GridSearchCV
+from sklearn.model_selection import GridSearchCV, ShuffleSplit
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
@@ -256,3 +256,30 @@ def test_scheduler_grows_boosting_iterations(iris):
                           n_trials=2, cv=2, random_state=0).fit(X, y)
     assert list(search.cv_results_["n_steps"]) == [4, 2]
     assert search.best_estimator_.n_iter_ == (8 if search.best_index_ == 0 else 4)
+
+
+class FoldRecorder(ClassifierMixin, BaseEstimator):
+    """Predicts the first class; remembers the training rows of every fit (by their sum)."""
+
+    seen: list[float] = []
+
+    def __init__(self, c=1.0):
+        self.c = c
+
+    def fit(self, X, y):
+        FoldRecorder.seen.append(round(float(X.sum()), 6))
+        self.classes_ = np.unique(y)
+        return self
+
+    def predict(self, X):
+        return np.full(len(X), self.classes_[0])
+
+
+def test_every_candidate_sees_the_same_folds_of_a_randomized_splitter(iris):
+    X, y = iris
+    FoldRecorder.seen = []
+    # Unseeded: each call to split shuffles anew, and the candidates are evaluated one by one.
+    TuneSearchCV(FoldRecorder(), {"c": Float(0, 1)}, sampler="random", n_trials=3,
+                 cv=ShuffleSplit(2, test_size=0.3), refit=False).fit(X, y)
+    folds = FoldRecorder.seen
+    assert len(folds) == 6 and folds[0:2] == folds[2:4] == folds[4:6]

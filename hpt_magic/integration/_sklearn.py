@@ -27,7 +27,7 @@ from ..samplers import SAMPLERS, GridSampler, Sampler
 from ..schedulers import Scheduler
 from ..study._study import Study
 from ..trial import Trial
-from ._sklearn_search import _CandidateFailed, _fit_stepwise, _search
+from ._sklearn_search import _CandidateFailed, _fit_stepwise, _FixedSplits, _search
 
 __all__ = ["TuneSearchCV", "ScipyDistribution", "to_distribution", "SUBSPACE"]
 
@@ -285,10 +285,11 @@ class TuneSearchCV(BaseSearchCV):
         study, candidate = self._new_study()
         self.study_ = study
         failures: list[ValueError] = []
+        splits = _FixedSplits(self._checked_cv_orig)
 
         def evaluate(trial: Trial) -> float | dict[str, float]:
             try:
-                results = evaluate_candidates([candidate(trial)])
+                results = evaluate_candidates([candidate(trial)], cv=splits)
             except ValueError as exc:
                 # Candidates go to scikit-learn one at a time, so "all fits failed" means this
                 # candidate failed, not the search: record it and go on, as GridSearchCV would.

@@ -30,6 +30,27 @@ class _CandidateFailed(Exception):
     """Every fit of one candidate failed: the trial fails, the search goes on."""
 
 
+class _FixedSplits:
+    """A splitter that splits once and hands out the same folds ever after.
+
+    The candidates go to scikit-learn one call at a time, and each call splits anew: a
+    randomized ``cv`` (``ShuffleSplit``, an unseeded ``KFold(shuffle=True)``) would score
+    every candidate on other folds, where ``GridSearchCV`` scores them all on the same ones.
+    """
+
+    def __init__(self, cv: Any) -> None:
+        self.cv = cv
+        self.splits: list[tuple[np.ndarray, np.ndarray]] | None = None
+
+    def get_n_splits(self, X: Any = None, y: Any = None, **params: Any) -> int:
+        return self.cv.get_n_splits(X, y, **params)
+
+    def split(self, X: Any, y: Any = None, **params: Any) -> Any:
+        if self.splits is None:
+            self.splits = list(self.cv.split(X, y, **params))
+        return iter(self.splits)
+
+
 def _search(search: TuneSearchCV, study: Study, evaluate: Callable[[Trial], float]) -> None:
     """Run the candidates through the study's lifecycle until ``n_trials``, the timeout or the
     end of the grid.
