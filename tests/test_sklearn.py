@@ -283,3 +283,16 @@ def test_every_candidate_sees_the_same_folds_of_a_randomized_splitter(iris):
                  cv=ShuffleSplit(2, test_size=0.3), refit=False).fit(X, y)
     folds = FoldRecorder.seen
     assert len(folds) == 6 and folds[0:2] == folds[2:4] == folds[4:6]
+
+
+def test_arrays_and_ranges_are_grid_values_as_grid_search_cv_takes(iris):
+    X, y = iris
+    assert to_distribution("C", np.logspace(-2, 2, 3)) == [0.01, 1.0, 100.0]
+    assert to_distribution("degree", range(1, 4)) == [1, 2, 3]
+    search = TuneSearchCV(LogisticRegression(max_iter=300), {"C": np.array([0.1, 1.0])},
+                          sampler="grid", n_trials=5, cv=2).fit(X, y)
+    assert sorted(p["C"] for p in search.cv_results_["params"]) == [0.1, 1.0]
+    with pytest.raises(TuneError, match="one-dimensional"):
+        to_distribution("C", np.ones((2, 2)))
+    with pytest.raises(TuneError, match="not a distribution"):
+        to_distribution("kernel", "rbf")

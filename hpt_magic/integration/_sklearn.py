@@ -91,12 +91,27 @@ class ScipyDistribution(Distribution):
 def to_distribution(name: str, value: Any) -> Any:
     """Turn one entry of a scikit-learn style ``param_space`` into a distribution.
 
-    Lists stay lists (they become grid points); ``scipy.stats`` ``uniform``, ``loguniform`` and
-    ``randint`` become :class:`Float` / :class:`Int` (same law, readable in the study); other
-    frozen scipy distributions become a :class:`ScipyDistribution`.
+    Lists stay lists (they become grid points), and so do one-dimensional arrays and ranges,
+    as ``GridSearchCV`` takes them; ``scipy.stats`` ``uniform``, ``loguniform`` and ``randint``
+    become :class:`Float` / :class:`Int` (same law, readable in the study); other frozen scipy
+    distributions become a :class:`ScipyDistribution`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> to_distribution("C", np.logspace(-1, 1, 3)), to_distribution("degree", range(2, 5))
+    ([0.1, 1.0, 10.0], [2, 3, 4])
     """
     if isinstance(value, (Distribution, list, tuple)):
         return value
+    if isinstance(value, range):
+        return list(value)
+    if isinstance(value, np.ndarray):
+        if value.ndim != 1:
+            raise SpaceError(
+                f"param_space[{name!r}] is an array of shape {value.shape}; grid values must "
+                "be one-dimensional, e.g. np.logspace(-3, 3, 7).")
+        return value.tolist()
     if hasattr(value, "dist") and hasattr(value, "ppf") and hasattr(value, "support"):
         lo, hi = (float(v) for v in value.support())
         kind = value.dist.name
