@@ -296,3 +296,27 @@ def test_arrays_and_ranges_are_grid_values_as_grid_search_cv_takes(iris):
         to_distribution("C", np.ones((2, 2)))
     with pytest.raises(TuneError, match="not a distribution"):
         to_distribution("kernel", "rbf")
+
+
+def test_unknown_parameter_names_fail_before_any_fit(iris):
+    X, y = iris
+    FoldRecorder.seen = []
+    with pytest.raises(TuneError, match=r"'cc' .*FoldRecorder.*did you mean 'c'"):
+        TuneSearchCV(FoldRecorder(), {"cc": Float(0, 1)}, n_trials=2).fit(X, y)
+    assert FoldRecorder.seen == []
+    pipe = Pipeline([("scale", StandardScaler()), ("clf", LogisticRegression())])
+    with pytest.raises(TuneError, match=r"'logreg__C'.*did you mean 'clf__C'.*step__param"):
+        TuneSearchCV(pipe, {"logreg__C": Float(0.1, 1)}, n_trials=2).fit(X, y)
+    with pytest.raises(TuneError, match="'alphaa'"):
+        TuneSearchCV(SGDClassifier(), {"alphaa": Float(0.1, 1)}, scheduler=StopOdd(),
+                     n_trials=2).fit(X, y)
+    # A step the search swaps in brings its own parameters, as in GridSearchCV.
+    swap = TuneSearchCV(pipe, {"clf": [SVC()], "clf__gamma": [0.1]}, sampler="grid",
+                        n_trials=1, cv=2).fit(X, y)
+    assert swap.best_params_["clf__gamma"] == 0.1
+
+
+def test_a_param_space_that_is_no_dict_says_what_it_takes(iris):
+    X, y = iris
+    with pytest.raises(TuneError, match=r"param_space must be a dict.*got list of tuple"):
+        TuneSearchCV(FoldRecorder(), [("c", Float(0, 1))], n_trials=2).fit(X, y)

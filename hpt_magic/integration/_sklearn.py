@@ -159,7 +159,7 @@ class TuneSearchCV(BaseSearchCV):
         """The study of one fit, and the function that reads a candidate off a trial."""
         if self.n_trials < 1:
             raise TuneError(f"TuneSearchCV: n_trials={self.n_trials!r} must be at least 1.")
-        spaces = _spaces(self.param_space)
+        spaces = _spaces(self.param_space, self.estimator)
         seed = self.random_state
         if seed is not None and not isinstance(seed, numbers.Integral):
             seed = int(check_random_state(seed).randint(2**31 - 1))

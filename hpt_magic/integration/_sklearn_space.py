@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import difflib
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -113,14 +114,52 @@ def to_distribution(name: str, value: Any) -> Any:
         "loguniform(1e-3, 1e2).")
 
 
-def _spaces(param_space: Any) -> list[dict[str, Distribution]]:
-    """``param_space`` as a list of checked spaces."""
+def _spaces(param_space: Any, estimator: Any) -> list[dict[str, Distribution]]:
+    """``param_space`` as a list of checked spaces whose names ``estimator`` has."""
     spaces = param_space if isinstance(param_space, list) else [param_space]
     if not spaces:
         raise SpaceError("TuneSearchCV: param_space is an empty list. Give a dict of "
                          "parameter -> distribution, or a list of such dicts.")
-    return [check_space({k: to_distribution(k, v) for k, v in space.items()}
-                        if isinstance(space, Mapping) else space) for space in spaces]
+    for space in spaces:
+        if not isinstance(space, Mapping):
+            kind = f"list of {type(space).__name__}" if space is not param_space else \
+                type(space).__name__
+            raise SpaceError(
+                f"TuneSearchCV: param_space must be a dict of parameter name -> values or "
+                f"distribution, or a list of such dicts (as GridSearchCV takes); got {kind}: "
+                f"{space!r:.80}. Example: {{'C': Float(1e-2, 1e2, log=True), 'kernel': "
+                "['rbf', 'linear']}.")
+        _check_names(space, estimator)
+    return [check_space({k: to_distribution(k, v) for k, v in space.items()})
+            for space in spaces]
+
+
+def _check_names(space: Mapping[str, Any], estimator: Any) -> None:
+    """Raise a :class:`SpaceError` for a name that ``estimator.set_params`` would refuse, before
+    anything is fitted (scikit-learn finds out at the first fit of the first candidate)."""
+    known = set(estimator.get_params(deep=True))
+    for name in space:
+        parts = name.split("__")
+        # A step or sub-estimator that the space itself swaps in brings its own parameters.
+        if name in known or any("__".join(parts[:i]) in space for i in range(1, len(parts))):
+            continue
+        guess = _guess(name, estimator, known)
+        raise SpaceError(
+            f"TuneSearchCV: {name!r} in param_space is not a parameter of "
+            f"{type(estimator).__name__}" + (f" (did you mean {guess!r}?)" if guess else "") +
+            ". Name the parameters as estimator.get_params() lists them; inside a Pipeline a "
+            "step's parameter is step__param, with the step's name.")
+
+
+def _guess(name: str, estimator: Any, known: set[str]) -> str | None:
+    """The parameter ``name`` most likely meant: the same parameter of another Pipeline step,
+    else the closest known name."""
+    _, nested, rest = name.partition("__")
+    for step in getattr(estimator, "named_steps", {}) if nested else ():
+        if f"{step}__{rest}" in known:
+            return f"{step}__{rest}"
+    close = difflib.get_close_matches(name, known, n=1)
+    return close[0] if close else None
 
 
 def _study_names(spaces: list[dict[str, Distribution]]) -> list[dict[str, str]]:
