@@ -320,3 +320,15 @@ def test_a_param_space_that_is_no_dict_says_what_it_takes(iris):
     X, y = iris
     with pytest.raises(TuneError, match=r"param_space must be a dict.*got list of tuple"):
         TuneSearchCV(FoldRecorder(), [("c", Float(0, 1))], n_trials=2).fit(X, y)
+
+
+def test_verbose_prints_one_header_for_the_search(iris, capsys):
+    X, y = iris
+    TuneSearchCV(LogisticRegression(max_iter=300), {"C": Float(0.1, 10, log=True)}, n_trials=4,
+                 cv=3, verbose=1).fit(X, y)
+    out = capsys.readouterr().out
+    assert out.splitlines() == ["Fitting 3 folds for each of up to 4 candidates, totalling up to "
+                                "12 fits"]
+    TuneSearchCV(SGDClassifier(), {"alpha": Float(1e-4, 1e-1, log=True)}, scheduler=StopOdd(),
+                 max_steps=2, n_trials=2, cv=3, verbose=1).fit(X, y)
+    assert capsys.readouterr().out.count("Fitting 3 folds") == 1

@@ -25,7 +25,14 @@ from ..samplers import SAMPLERS, GridSampler, Sampler
 from ..schedulers import Scheduler
 from ..study._study import Study
 from ..trial import Trial
-from ._sklearn_search import _CandidateFailed, _fit_stepwise, _FixedSplits, _search
+from ._sklearn_search import (
+    _CandidateFailed,
+    _fit_stepwise,
+    _FixedSplits,
+    _print_header,
+    _search,
+    _without_header,
+)
 from ._sklearn_space import SUBSPACE, _spaces, _study_names
 
 __all__ = ["TuneSearchCV"]
@@ -203,10 +210,12 @@ class TuneSearchCV(BaseSearchCV):
         self.study_ = study
         failures: list[ValueError] = []
         splits = _FixedSplits(self._checked_cv_orig)
+        _print_header(self, self.n_splits_)
 
         def evaluate(trial: Trial) -> float | dict[str, float]:
             try:
-                results = evaluate_candidates([candidate(trial)], cv=splits)
+                with _without_header(self):
+                    results = evaluate_candidates([candidate(trial)], cv=splits)
             except ValueError as exc:
                 # Candidates go to scikit-learn one at a time, so "all fits failed" means this
                 # candidate failed, not the search: record it and go on, as GridSearchCV would.

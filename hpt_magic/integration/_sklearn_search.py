@@ -6,7 +6,8 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -72,6 +73,25 @@ def _search(search: TuneSearchCV, study: Study, evaluate: Callable[[Trial], floa
     finally:
         if dashboard is not None:
             dashboard.close()
+
+
+def _print_header(search: TuneSearchCV, n_splits: int) -> None:
+    """``GridSearchCV``'s line at ``verbose > 0``, once for the whole search."""
+    if search.verbose > 0:
+        print(f"Fitting {n_splits} folds for each of up to {search.n_trials} candidates, "
+              f"totalling up to {n_splits * search.n_trials} fits")
+
+
+@contextmanager
+def _without_header(search: TuneSearchCV) -> Iterator[None]:
+    """Quiet the header that scikit-learn's ``evaluate_candidates`` prints at each call (here
+    each candidate: "for each of 1 candidates"). The fits keep their verbosity: scikit-learn
+    read it at the start of ``fit``."""
+    verbose, search.verbose = search.verbose, 0
+    try:
+        yield
+    finally:
+        search.verbose = verbose
 
 
 # -- early stopping: training step by step ------------------------------------------------------
@@ -156,6 +176,7 @@ def _fit_stepwise(search: TuneSearchCV, X: Any, y: Any, params: dict[str, Any]) 
     cv = check_cv(search.cv, y, classifier=is_classifier(estimator))
     splits = list(cv.split(X, y, groups))
     search.n_splits_ = len(splits)
+    _print_header(search, search.n_splits_)
     classes = np.unique(y) if is_classifier(estimator) and kind[0] == "partial_fit" else None
     study, read_candidate = search._new_study()
     search.study_ = study
