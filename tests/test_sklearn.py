@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from scipy.stats import loguniform, norm, poisson, randint, uniform
@@ -17,7 +19,7 @@ from sklearn.svm import SVC
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from hpt_magic import Choice, Float, Int, Scheduler, TrialState, TuneError
-from hpt_magic.samplers import SAMPLERS
+from hpt_magic.samplers import SAMPLERS, GridSampler
 from hpt_magic.sklearn import SUBSPACE, ScipyDistribution, TuneSearchCV, to_distribution
 
 
@@ -141,7 +143,9 @@ def test_failed_candidates_follow_error_score(iris):
         search.fit(X, y)
     states = {t.params["tol"]: t.state for t in search.study_.trials}
     assert states == {1e-4: TrialState.COMPLETE, -1.0: TrialState.FAILED}
-    assert search.cv_results_["params"] == [{"C": 1.0, "tol": 1e-4}]
+    scores = dict(zip((p["tol"] for p in search.cv_results_["params"]),
+                      search.cv_results_["mean_test_score"]))
+    assert np.isnan(scores[-1.0]) and scores[1e-4] > 0.9
     with pytest.raises(ValueError, match="tol"):
         search.set_params(error_score="raise").fit(X, y)
     assert search.study_.trials[-1].state is TrialState.FAILED
@@ -332,3 +336,51 @@ def test_verbose_prints_one_header_for_the_search(iris, capsys):
     TuneSearchCV(SGDClassifier(), {"alpha": Float(1e-4, 1e-1, log=True)}, scheduler=StopOdd(),
                  max_steps=2, n_trials=2, cv=3, verbose=1).fit(X, y)
     assert capsys.readouterr().out.count("Fitting 3 folds") == 1
+
+
+class FailsOn(ClassifierMixin, BaseEstimator):
+    """Predicts the first class; ``fit`` fails when ``p`` is "bad" or "worse", and on the first
+    of three stratified iris folds when ``p`` is "half"."""
+
+    def __init__(self, p="ok"):
+        self.p = p
+
+    def fit(self, X, y):
+        first_row = np.array([5.1, 3.5, 1.4, 0.2])  # of iris, in every training set but one
+        if self.p in ("bad", "worse") or (self.p == "half" and not (X == first_row).all(1).any()):
+            raise RuntimeError(f"p={self.p}")
+        self.classes_ = np.unique(y)
+        return self
+
+    def predict(self, X):
+        return np.full(len(X), self.classes_[0])
+
+
+@pytest.mark.parametrize("error_score", [np.nan, 0.0])
+def test_failed_candidates_have_their_rows_as_in_grid_search_cv(iris, error_score):
+    X, y = iris
+    space = {"p": ["half", "bad", "ok", "worse"]}  # the last candidate fails too
+    scoring = {"acc": "accuracy", "bal": "balanced_accuracy"}
+    grid = GridSearchCV(FailsOn(), space, cv=3, scoring=scoring, refit="acc",
+                        error_score=error_score, return_train_score=True)
+    ours = TuneSearchCV(FailsOn(), space, sampler=GridSampler(shuffle=False), n_trials=4, cv=3,
+                        scoring=scoring,
+                        refit="acc", error_score=error_score, return_train_score=True)
+    non_finite = []
+    for search in (grid, ours):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            search.fit(X, y)
+        non_finite.append(sum("non-finite" in str(w.message) for w in caught))
+    # scikit-learn's warning about non-finite scores: once per metric and search, not once
+    # more with every candidate.
+    assert non_finite[1] == non_finite[0] == (4 if np.isnan(error_score) else 0)
+    assert [p["p"] for p in ours.cv_results_["params"]] == ["half", "bad", "ok", "worse"]
+    assert set(ours.cv_results_) == set(grid.cv_results_)
+    for key in grid.cv_results_:
+        if "test" in key or "train" in key:
+            np.testing.assert_array_equal(ours.cv_results_[key], grid.cv_results_[key], key)
+    assert ours.best_index_ == grid.best_index_ and ours.best_params_ == {"p": "ok"}
+    assert [t.state for t in ours.study_.trials] == [
+        TrialState.FAILED if np.isnan(error_score) else TrialState.COMPLETE,
+        TrialState.FAILED, TrialState.COMPLETE, TrialState.FAILED]

@@ -30,6 +30,7 @@ from ._sklearn_search import (
     _fit_stepwise,
     _FixedSplits,
     _print_header,
+    _Rows,
     _search,
     _without_header,
 )
@@ -208,24 +209,27 @@ class TuneSearchCV(BaseSearchCV):
     def _run_search(self, evaluate_candidates: Callable[..., dict]) -> None:
         study, candidate = self._new_study()
         self.study_ = study
-        failures: list[ValueError] = []
         splits = _FixedSplits(self._checked_cv_orig)
+        rows = self._rows = _Rows(self, super()._format_results)
+        failures: list[ValueError] = []
         _print_header(self, self.n_splits_)
 
         def evaluate(trial: Trial) -> float | dict[str, float]:
+            params = candidate(trial)
             try:
                 with _without_header(self):
-                    results = evaluate_candidates([candidate(trial)], cv=splits)
+                    results = evaluate_candidates([params], cv=splits)
             except ValueError as exc:
                 # Candidates go to scikit-learn one at a time, so "all fits failed" means this
                 # candidate failed, not the search: record it and go on, as GridSearchCV would.
                 if self.error_score == "raise" or "fits failed" not in str(exc):
                     raise
                 failures.append(exc)
+                rows.fail(params, splits.splits or [], str(exc).strip().splitlines()[0])
                 warnings.warn(
-                    f"TuneSearchCV: every fit of candidate {trial.params} failed; it is left "
-                    f"out of cv_results_ and marked failed in study_.{exc}", FitFailedWarning,
-                    stacklevel=2)
+                    f"TuneSearchCV: every fit of candidate {params} failed; its scores in "
+                    f"cv_results_ are error_score={self.error_score!r}, and it is marked failed "
+                    f"in study_.\n{exc}", FitFailedWarning, stacklevel=2)
                 raise _CandidateFailed(str(exc).strip().splitlines()[0]) from None
             key = _objective_key(results, self.refit)
             spread = results.get(key.replace("mean_", "std_", 1))
@@ -240,9 +244,20 @@ class TuneSearchCV(BaseSearchCV):
                         if k.startswith("mean_test_")}
             return float(results[key][-1])
 
-        _search(self, study, evaluate)
-        if failures and len(failures) == len(study.trials):
-            raise failures[-1]
+        try:
+            _search(self, study, evaluate)
+            if rows.results is None and failures:
+                raise failures[-1]  # nothing to choose from
+            rows.finish()
+        finally:
+            del self._rows
+
+    def _format_results(self, candidate_params: list[dict[str, Any]], n_splits: int,
+                        out: list[dict[str, Any]], more_results: Any = None) -> dict[str, Any]:
+        rows = getattr(self, "_rows", None)  # set while _run_search runs
+        if rows is None:
+            return super()._format_results(candidate_params, n_splits, out, more_results)
+        return rows.format(candidate_params, n_splits, out, more_results)
 
 
 def _sampler(sampler: str | Sampler) -> str | Sampler:

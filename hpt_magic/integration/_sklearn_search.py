@@ -15,6 +15,7 @@ from sklearn.base import clone, is_classifier
 from sklearn.exceptions import ConvergenceWarning, FitFailedWarning
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import check_cv
+from sklearn.model_selection._validation import _insert_error_scores
 from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import _check_method_params, indexable
 
@@ -50,6 +51,60 @@ class _FixedSplits:
         if self.splits is None:
             self.splits = list(self.cv.split(X, y, **params))
         return iter(self.splits)
+
+
+class _Rows:
+    """The rows of ``cv_results_`` in one search, the candidates whose every fit failed included.
+
+    scikit-learn's ``evaluate_candidates`` raises when every fit of a call fails and keeps
+    nothing of it; a call here is one candidate, so such a candidate would vanish. It goes back
+    in at its place, with ``error_score`` on every fold as ``GridSearchCV`` records failed fits,
+    whenever the results are formatted (:meth:`format` stands in for ``_format_results``).
+    """
+
+    def __init__(self, search: TuneSearchCV, format_results: Callable[..., dict]) -> None:
+        self.search, self.format_results = search, format_results
+        #: Position in the order of evaluation -> (candidate, its fold records).
+        self.failed: dict[int, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
+        self.last: tuple[Any, ...] | None = None
+        self.results: dict[str, Any] | None = None
+
+    def fail(self, candidate: dict[str, Any], splits: list[Any], error: str) -> None:
+        """Record a candidate whose every fit failed, after those formatted so far."""
+        score = self.search.error_score
+        folds = [{"fit_error": error, "test_scores": score, "n_test_samples": len(test),
+                  "fit_time": np.nan, "score_time": np.nan,  # not measured: scikit-learn raised
+                  **({"train_scores": score} if self.search.return_train_score else {})}
+                 for _, test in splits]
+        done = len(self.last[0]) if self.last else 0
+        self.failed[done + len(self.failed)] = (candidate, folds)
+
+    def format(self, candidates: list[dict[str, Any]], n_splits: int, out: list[dict[str, Any]],
+               more_results: Any = None, *, quiet: bool = True) -> dict[str, Any]:
+        """``_format_results`` of every candidate so far. ``quiet``: without scikit-learn's
+        warning about non-finite scores, which would come again with every candidate."""
+        self.last = (candidates, n_splits, out, more_results)
+        succeeded = iter(zip(candidates, (out[i:i + n_splits] for i in range(0, len(out),
+                                                                            n_splits))))
+        merged, records = [], []
+        for i in range(len(candidates) + len(self.failed)):
+            candidate, folds = self.failed[i] if i in self.failed else next(succeeded)
+            merged.append(candidate)
+            records.extend(dict(fold) for fold in folds)
+        _insert_error_scores(records, self.search.error_score)  # a dict of them if multi-metric
+        with warnings.catch_warnings():
+            if quiet:
+                warnings.filterwarnings("ignore", "One or more of the .* are non-finite")
+            self.results = self.format_results(merged, n_splits, records, more_results)
+        return self.results
+
+    def finish(self) -> None:
+        """Format once more, loud, with the candidates that failed after the last one that did
+        not; in place, since ``fit`` reads the results that the last call returned."""
+        if self.results is not None and self.last is not None:
+            results = self.results
+            results.clear()
+            results.update(self.format(*self.last, quiet=False))
 
 
 def _search(search: TuneSearchCV, study: Study, evaluate: Callable[[Trial], float]) -> None:
