@@ -170,7 +170,11 @@ def test_empty_or_bad_settings_raise_clear_errors(iris):
     with pytest.raises(TuneError, match="n_trials"):
         TuneSearchCV(LogisticRegression(), {"C": Float(0.1, 1)}, n_trials=0).fit(X, y)
     with pytest.raises(TuneError, match="empty"):
+        TuneSearchCV(LogisticRegression(), [], n_trials=1).fit(X, y)
+    with pytest.raises(TuneError, match=r"TuneSearchCV: param_space is empty.*'C'"):
         TuneSearchCV(LogisticRegression(), {}, n_trials=1).fit(X, y)
+    with pytest.raises(TuneError, match=r"TuneSearchCV: param_space\[1\] is empty.*'C'"):
+        TuneSearchCV(LogisticRegression(), [{"C": [1.0]}, {}], n_trials=1).fit(X, y)
 
 
 def test_scheduler_stops_partial_fit_candidates_early(iris):

@@ -120,7 +120,13 @@ def _spaces(param_space: Any, estimator: Any) -> list[dict[str, Distribution]]:
     if not spaces:
         raise SpaceError("TuneSearchCV: param_space is an empty list. Give a dict of "
                          "parameter -> distribution, or a list of such dicts.")
-    for space in spaces:
+    for i, space in enumerate(spaces):
+        if isinstance(space, Mapping) and not space:
+            where = "param_space" if space is param_space else f"param_space[{i}]"
+            first = min(estimator.get_params(deep=False), default="C")
+            raise SpaceError(
+                f"TuneSearchCV: {where} is empty. Give it at least one parameter of the "
+                f"estimator to search, e.g. {{{first!r}: [...]}}.")
         if not isinstance(space, Mapping):
             kind = f"list of {type(space).__name__}" if space is not param_space else \
                 type(space).__name__
