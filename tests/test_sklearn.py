@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from scipy.stats import loguniform, norm, poisson, randint, uniform
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.datasets import load_iris
 from sklearn.ensemble import GradientBoostingClassifier, HistGradientBoostingClassifier
 from sklearn.exceptions import FitFailedWarning
 from sklearn.linear_model import LogisticRegression, SGDClassifier
-from sklearn.model_selection import GridSearchCV
+from sklearn.model_selection import GridSearchCV, ShuffleSplit
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from hpt_magic import Choice, Float, Int, Scheduler, TrialState, TuneError
-from hpt_magic.samplers import SAMPLERS
+from hpt_magic.samplers import SAMPLERS, GridSampler
 from hpt_magic.sklearn import SUBSPACE, ScipyDistribution, TuneSearchCV, to_distribution
 
 
@@ -141,7 +143,9 @@ def test_failed_candidates_follow_error_score(iris):
         search.fit(X, y)
     states = {t.params["tol"]: t.state for t in search.study_.trials}
     assert states == {1e-4: TrialState.COMPLETE, -1.0: TrialState.FAILED}
-    assert search.cv_results_["params"] == [{"C": 1.0, "tol": 1e-4}]
+    scores = dict(zip((p["tol"] for p in search.cv_results_["params"]),
+                      search.cv_results_["mean_test_score"]))
+    assert np.isnan(scores[-1.0]) and scores[1e-4] > 0.9
     with pytest.raises(ValueError, match="tol"):
         search.set_params(error_score="raise").fit(X, y)
     assert search.study_.trials[-1].state is TrialState.FAILED
@@ -166,7 +170,11 @@ def test_empty_or_bad_settings_raise_clear_errors(iris):
     with pytest.raises(TuneError, match="n_trials"):
         TuneSearchCV(LogisticRegression(), {"C": Float(0.1, 1)}, n_trials=0).fit(X, y)
     with pytest.raises(TuneError, match="empty"):
+        TuneSearchCV(LogisticRegression(), [], n_trials=1).fit(X, y)
+    with pytest.raises(TuneError, match=r"TuneSearchCV: param_space is empty.*'C'"):
         TuneSearchCV(LogisticRegression(), {}, n_trials=1).fit(X, y)
+    with pytest.raises(TuneError, match=r"TuneSearchCV: param_space\[1\] is empty.*'C'"):
+        TuneSearchCV(LogisticRegression(), [{"C": [1.0]}, {}], n_trials=1).fit(X, y)
 
 
 def test_scheduler_stops_partial_fit_candidates_early(iris):
@@ -256,3 +264,127 @@ def test_scheduler_grows_boosting_iterations(iris):
                           n_trials=2, cv=2, random_state=0).fit(X, y)
     assert list(search.cv_results_["n_steps"]) == [4, 2]
     assert search.best_estimator_.n_iter_ == (8 if search.best_index_ == 0 else 4)
+
+
+class FoldRecorder(ClassifierMixin, BaseEstimator):
+    """Predicts the first class; remembers the training rows of every fit (by their sum)."""
+
+    seen: list[float] = []
+
+    def __init__(self, c=1.0):
+        self.c = c
+
+    def fit(self, X, y):
+        FoldRecorder.seen.append(round(float(X.sum()), 6))
+        self.classes_ = np.unique(y)
+        return self
+
+    def predict(self, X):
+        return np.full(len(X), self.classes_[0])
+
+
+def test_every_candidate_sees_the_same_folds_of_a_randomized_splitter(iris):
+    X, y = iris
+    FoldRecorder.seen = []
+    # Unseeded: each call to split shuffles anew, and the candidates are evaluated one by one.
+    TuneSearchCV(FoldRecorder(), {"c": Float(0, 1)}, sampler="random", n_trials=3,
+                 cv=ShuffleSplit(2, test_size=0.3), refit=False).fit(X, y)
+    folds = FoldRecorder.seen
+    assert len(folds) == 6 and folds[0:2] == folds[2:4] == folds[4:6]
+
+
+def test_arrays_and_ranges_are_grid_values_as_grid_search_cv_takes(iris):
+    X, y = iris
+    assert to_distribution("C", np.logspace(-2, 2, 3)) == [0.01, 1.0, 100.0]
+    assert to_distribution("degree", range(1, 4)) == [1, 2, 3]
+    search = TuneSearchCV(LogisticRegression(max_iter=300), {"C": np.array([0.1, 1.0])},
+                          sampler="grid", n_trials=5, cv=2).fit(X, y)
+    assert sorted(p["C"] for p in search.cv_results_["params"]) == [0.1, 1.0]
+    with pytest.raises(TuneError, match="one-dimensional"):
+        to_distribution("C", np.ones((2, 2)))
+    with pytest.raises(TuneError, match="not a distribution"):
+        to_distribution("kernel", "rbf")
+
+
+def test_unknown_parameter_names_fail_before_any_fit(iris):
+    X, y = iris
+    FoldRecorder.seen = []
+    with pytest.raises(TuneError, match=r"'cc' .*FoldRecorder.*did you mean 'c'"):
+        TuneSearchCV(FoldRecorder(), {"cc": Float(0, 1)}, n_trials=2).fit(X, y)
+    assert FoldRecorder.seen == []
+    pipe = Pipeline([("scale", StandardScaler()), ("clf", LogisticRegression())])
+    with pytest.raises(TuneError, match=r"'logreg__C'.*did you mean 'clf__C'.*step__param"):
+        TuneSearchCV(pipe, {"logreg__C": Float(0.1, 1)}, n_trials=2).fit(X, y)
+    with pytest.raises(TuneError, match="'alphaa'"):
+        TuneSearchCV(SGDClassifier(), {"alphaa": Float(0.1, 1)}, scheduler=StopOdd(),
+                     n_trials=2).fit(X, y)
+    # A step the search swaps in brings its own parameters, as in GridSearchCV.
+    swap = TuneSearchCV(pipe, {"clf": [SVC()], "clf__gamma": [0.1]}, sampler="grid",
+                        n_trials=1, cv=2).fit(X, y)
+    assert swap.best_params_["clf__gamma"] == 0.1
+
+
+def test_a_param_space_that_is_no_dict_says_what_it_takes(iris):
+    X, y = iris
+    with pytest.raises(TuneError, match=r"param_space must be a dict.*got list of tuple"):
+        TuneSearchCV(FoldRecorder(), [("c", Float(0, 1))], n_trials=2).fit(X, y)
+
+
+def test_verbose_prints_one_header_for_the_search(iris, capsys):
+    X, y = iris
+    TuneSearchCV(LogisticRegression(max_iter=300), {"C": Float(0.1, 10, log=True)}, n_trials=4,
+                 cv=3, verbose=1).fit(X, y)
+    out = capsys.readouterr().out
+    assert out.splitlines() == ["Fitting 3 folds for each of up to 4 candidates, totalling up to "
+                                "12 fits"]
+    TuneSearchCV(SGDClassifier(), {"alpha": Float(1e-4, 1e-1, log=True)}, scheduler=StopOdd(),
+                 max_steps=2, n_trials=2, cv=3, verbose=1).fit(X, y)
+    assert capsys.readouterr().out.count("Fitting 3 folds") == 1
+
+
+class FailsOn(ClassifierMixin, BaseEstimator):
+    """Predicts the first class; ``fit`` fails when ``p`` is "bad" or "worse", and on the first
+    of three stratified iris folds when ``p`` is "half"."""
+
+    def __init__(self, p="ok"):
+        self.p = p
+
+    def fit(self, X, y):
+        first_row = np.array([5.1, 3.5, 1.4, 0.2])  # of iris, in every training set but one
+        if self.p in ("bad", "worse") or (self.p == "half" and not (X == first_row).all(1).any()):
+            raise RuntimeError(f"p={self.p}")
+        self.classes_ = np.unique(y)
+        return self
+
+    def predict(self, X):
+        return np.full(len(X), self.classes_[0])
+
+
+@pytest.mark.parametrize("error_score", [np.nan, 0.0])
+def test_failed_candidates_have_their_rows_as_in_grid_search_cv(iris, error_score):
+    X, y = iris
+    space = {"p": ["half", "bad", "ok", "worse"]}  # the last candidate fails too
+    scoring = {"acc": "accuracy", "bal": "balanced_accuracy"}
+    grid = GridSearchCV(FailsOn(), space, cv=3, scoring=scoring, refit="acc",
+                        error_score=error_score, return_train_score=True)
+    ours = TuneSearchCV(FailsOn(), space, sampler=GridSampler(shuffle=False), n_trials=4, cv=3,
+                        scoring=scoring,
+                        refit="acc", error_score=error_score, return_train_score=True)
+    non_finite = []
+    for search in (grid, ours):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            search.fit(X, y)
+        non_finite.append(sum("non-finite" in str(w.message) for w in caught))
+    # scikit-learn's warning about non-finite scores: once per metric and search, not once
+    # more with every candidate.
+    assert non_finite[1] == non_finite[0] == (4 if np.isnan(error_score) else 0)
+    assert [p["p"] for p in ours.cv_results_["params"]] == ["half", "bad", "ok", "worse"]
+    assert set(ours.cv_results_) == set(grid.cv_results_)
+    for key in grid.cv_results_:
+        if "test" in key or "train" in key:
+            np.testing.assert_array_equal(ours.cv_results_[key], grid.cv_results_[key], key)
+    assert ours.best_index_ == grid.best_index_ and ours.best_params_ == {"p": "ok"}
+    assert [t.state for t in ours.study_.trials] == [
+        TrialState.FAILED if np.isnan(error_score) else TrialState.COMPLETE,
+        TrialState.FAILED, TrialState.COMPLETE, TrialState.FAILED]

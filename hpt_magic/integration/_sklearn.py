@@ -9,109 +9,34 @@ seeing the cross-validated scores of the earlier ones.
 from __future__ import annotations
 
 import copy
-import math
 import numbers
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from scipy.stats import rv_discrete
 from sklearn.exceptions import FitFailedWarning
 from sklearn.model_selection._search import BaseSearchCV
 from sklearn.utils import check_random_state
 
-from ..distributions import Choice, Distribution, Float, Int, check_space
-from ..exceptions import SpaceError, TuneError
+from ..distributions import Choice
+from ..exceptions import TuneError
 from ..samplers import SAMPLERS, GridSampler, Sampler
 from ..schedulers import Scheduler
 from ..study._study import Study
 from ..trial import Trial
-from ._sklearn_search import _CandidateFailed, _fit_stepwise, _search
+from ._sklearn_search import (
+    _CandidateFailed,
+    _fit_stepwise,
+    _FixedSplits,
+    _print_header,
+    _Rows,
+    _search,
+    _without_header,
+)
+from ._sklearn_space import SUBSPACE, _spaces, _study_names
 
-__all__ = ["TuneSearchCV", "ScipyDistribution", "to_distribution", "SUBSPACE"]
-
-#: With a list of dicts as ``param_space``, the study parameter that picks one of them.
-SUBSPACE = "param_space_index"
-
-_TAIL = 1e-6
-
-
-class ScipyDistribution(Distribution):
-    """A frozen ``scipy.stats`` distribution, searched on its quantile scale.
-
-    The unit interval maps to values through the distribution's ``ppf`` (and back through its
-    ``cdf``), so drawing uniformly on ``[0, 1]`` draws from the distribution itself (the
-    outer ``1e-6`` of each tail is cut off), and model-based samplers see its quantiles.
-
-    Examples
-    --------
-    >>> from scipy.stats import norm
-    >>> d = ScipyDistribution(norm(0, 1))
-    >>> d.from_unit(0.5), round(d.to_unit(1.0), 4)
-    (0.0, 0.8413)
-    """
-
-    def __init__(self, rv: Any) -> None:
-        self.rv = rv
-        self.discrete = isinstance(rv.dist, rv_discrete)
-        self.low, self.high = (float(v) for v in rv.support())
-        self.default = self.from_unit(0.5)
-
-    def to_unit(self, value: Any) -> float:
-        v = float(value)
-        if self.discrete:
-            return float((self.rv.cdf(v - 1) + self.rv.cdf(v)) / 2)
-        return float(self.rv.cdf(v))
-
-    def from_unit(self, u: float) -> Any:
-        v = float(self.rv.ppf(min(1 - _TAIL, max(_TAIL, float(u)))))
-        return int(v) if self.discrete else v
-
-    def contains(self, value: Any) -> bool:
-        try:
-            v = float(value)
-        except (TypeError, ValueError):
-            return False
-        return self.low <= v <= self.high and (not self.discrete or v == int(v))
-
-    def clip(self, value: Any) -> Any:
-        v = min(self.high, max(self.low, float(value)))
-        return int(round(v)) if self.discrete else v
-
-    def to_json(self) -> dict[str, Any]:
-        return {"type": "scipy", "name": self.rv.dist.name, "args": list(self.rv.args),
-                "kwds": dict(self.rv.kwds)}
-
-    def __repr__(self) -> str:
-        args = [repr(a) for a in self.rv.args] + [f"{k}={v!r}" for k, v in self.rv.kwds.items()]
-        return f"scipy.stats.{self.rv.dist.name}({', '.join(args)})"
-
-
-def to_distribution(name: str, value: Any) -> Any:
-    """Turn one entry of a scikit-learn style ``param_space`` into a distribution.
-
-    Lists stay lists (they become grid points); ``scipy.stats`` ``uniform``, ``loguniform`` and
-    ``randint`` become :class:`Float` / :class:`Int` (same law, readable in the study); other
-    frozen scipy distributions become a :class:`ScipyDistribution`.
-    """
-    if isinstance(value, (Distribution, list, tuple)):
-        return value
-    if hasattr(value, "dist") and hasattr(value, "ppf") and hasattr(value, "support"):
-        lo, hi = (float(v) for v in value.support())
-        kind = value.dist.name
-        if kind == "uniform":
-            return Float(lo, hi)
-        if kind in ("loguniform", "reciprocal") and math.isclose(
-                float(value.ppf(0.5)), math.sqrt(lo * hi), rel_tol=1e-9):
-            return Float(lo, hi, log=True)
-        if kind == "randint":
-            return Int(int(lo), int(hi))
-        return ScipyDistribution(value)
-    raise SpaceError(
-        f"param_space[{name!r}] = {value!r} is not a distribution. Use hpt_magic's Float, Int "
-        "or Choice, a list of values, or a frozen scipy.stats distribution such as "
-        "loguniform(1e-3, 1e2).")
+__all__ = ["TuneSearchCV"]
 
 
 class TuneSearchCV(BaseSearchCV):
@@ -124,7 +49,7 @@ class TuneSearchCV(BaseSearchCV):
     param_space : dict of str -> distribution, or list of such dicts
         Values are :class:`~hpt_magic.Float` / :class:`~hpt_magic.Int` /
         :class:`~hpt_magic.Choice`, lists (grid points) or frozen ``scipy.stats``
-        distributions (see :func:`to_distribution`). With a list of dicts (as
+        distributions (see :func:`~hpt_magic.sklearn.to_distribution`). With a list of dicts (as
         ``GridSearchCV`` takes) each trial first picks a dict: the study parameter
         :data:`SUBSPACE` (``"param_space_index"``) records which; candidates omit it. A
         name given different distributions in different dicts is ``name[i]`` in the study.
@@ -242,7 +167,7 @@ class TuneSearchCV(BaseSearchCV):
         """The study of one fit, and the function that reads a candidate off a trial."""
         if self.n_trials < 1:
             raise TuneError(f"TuneSearchCV: n_trials={self.n_trials!r} must be at least 1.")
-        spaces = _spaces(self.param_space)
+        spaces = _spaces(self.param_space, self.estimator)
         seed = self.random_state
         if seed is not None and not isinstance(seed, numbers.Integral):
             seed = int(check_random_state(seed).randint(2**31 - 1))
@@ -284,21 +209,27 @@ class TuneSearchCV(BaseSearchCV):
     def _run_search(self, evaluate_candidates: Callable[..., dict]) -> None:
         study, candidate = self._new_study()
         self.study_ = study
+        splits = _FixedSplits(self._checked_cv_orig)
+        rows = self._rows = _Rows(self, super()._format_results)
         failures: list[ValueError] = []
+        _print_header(self, self.n_splits_)
 
         def evaluate(trial: Trial) -> float | dict[str, float]:
+            params = candidate(trial)
             try:
-                results = evaluate_candidates([candidate(trial)])
+                with _without_header(self):
+                    results = evaluate_candidates([params], cv=splits)
             except ValueError as exc:
                 # Candidates go to scikit-learn one at a time, so "all fits failed" means this
                 # candidate failed, not the search: record it and go on, as GridSearchCV would.
                 if self.error_score == "raise" or "fits failed" not in str(exc):
                     raise
                 failures.append(exc)
+                rows.fail(params, splits.splits or [], str(exc).strip().splitlines()[0])
                 warnings.warn(
-                    f"TuneSearchCV: every fit of candidate {trial.params} failed; it is left "
-                    f"out of cv_results_ and marked failed in study_.{exc}", FitFailedWarning,
-                    stacklevel=2)
+                    f"TuneSearchCV: every fit of candidate {params} failed; its scores in "
+                    f"cv_results_ are error_score={self.error_score!r}, and it is marked failed "
+                    f"in study_.\n{exc}", FitFailedWarning, stacklevel=2)
                 raise _CandidateFailed(str(exc).strip().splitlines()[0]) from None
             key = _objective_key(results, self.refit)
             spread = results.get(key.replace("mean_", "std_", 1))
@@ -313,28 +244,20 @@ class TuneSearchCV(BaseSearchCV):
                         if k.startswith("mean_test_")}
             return float(results[key][-1])
 
-        _search(self, study, evaluate)
-        if failures and len(failures) == len(study.trials):
-            raise failures[-1]
+        try:
+            _search(self, study, evaluate)
+            if rows.results is None and failures:
+                raise failures[-1]  # nothing to choose from
+            rows.finish()
+        finally:
+            del self._rows
 
-
-def _spaces(param_space: Any) -> list[dict[str, Distribution]]:
-    """``param_space`` as a list of checked spaces."""
-    spaces = param_space if isinstance(param_space, list) else [param_space]
-    if not spaces:
-        raise SpaceError("TuneSearchCV: param_space is an empty list. Give a dict of "
-                         "parameter -> distribution, or a list of such dicts.")
-    return [check_space({k: to_distribution(k, v) for k, v in space.items()}
-                        if isinstance(space, Mapping) else space) for space in spaces]
-
-
-def _study_names(spaces: list[dict[str, Distribution]]) -> list[dict[str, str]]:
-    """Per dict, the study's name of each parameter: its own, or ``name[i]`` when the dicts
-    give it different distributions (a study name has one distribution)."""
-    first: dict[str, Distribution] = {}
-    clash = {n for space in spaces for n, d in space.items() if first.setdefault(n, d) != d}
-    return [{n: f"{n}[{i}]" if n in clash else n for n in space}
-            for i, space in enumerate(spaces)]
+    def _format_results(self, candidate_params: list[dict[str, Any]], n_splits: int,
+                        out: list[dict[str, Any]], more_results: Any = None) -> dict[str, Any]:
+        rows = getattr(self, "_rows", None)  # set while _run_search runs
+        if rows is None:
+            return super()._format_results(candidate_params, n_splits, out, more_results)
+        return rows.format(candidate_params, n_splits, out, more_results)
 
 
 def _sampler(sampler: str | Sampler) -> str | Sampler:

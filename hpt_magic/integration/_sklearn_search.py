@@ -6,7 +6,8 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -14,6 +15,7 @@ from sklearn.base import clone, is_classifier
 from sklearn.exceptions import ConvergenceWarning, FitFailedWarning
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import check_cv
+from sklearn.model_selection._validation import _insert_error_scores
 from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import _check_method_params, indexable
 
@@ -28,6 +30,81 @@ if TYPE_CHECKING:
 
 class _CandidateFailed(Exception):
     """Every fit of one candidate failed: the trial fails, the search goes on."""
+
+
+class _FixedSplits:
+    """A splitter that splits once and hands out the same folds ever after.
+
+    The candidates go to scikit-learn one call at a time, and each call splits anew: a
+    randomized ``cv`` (``ShuffleSplit``, an unseeded ``KFold(shuffle=True)``) would score
+    every candidate on other folds, where ``GridSearchCV`` scores them all on the same ones.
+    """
+
+    def __init__(self, cv: Any) -> None:
+        self.cv = cv
+        self.splits: list[tuple[np.ndarray, np.ndarray]] | None = None
+
+    def get_n_splits(self, X: Any = None, y: Any = None, **params: Any) -> int:
+        return self.cv.get_n_splits(X, y, **params)
+
+    def split(self, X: Any, y: Any = None, **params: Any) -> Any:
+        if self.splits is None:
+            self.splits = list(self.cv.split(X, y, **params))
+        return iter(self.splits)
+
+
+class _Rows:
+    """The rows of ``cv_results_`` in one search, the candidates whose every fit failed included.
+
+    scikit-learn's ``evaluate_candidates`` raises when every fit of a call fails and keeps
+    nothing of it; a call here is one candidate, so such a candidate would vanish. It goes back
+    in at its place, with ``error_score`` on every fold as ``GridSearchCV`` records failed fits,
+    whenever the results are formatted (:meth:`format` stands in for ``_format_results``).
+    """
+
+    def __init__(self, search: TuneSearchCV, format_results: Callable[..., dict]) -> None:
+        self.search, self.format_results = search, format_results
+        #: Position in the order of evaluation -> (candidate, its fold records).
+        self.failed: dict[int, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
+        self.last: tuple[Any, ...] | None = None
+        self.results: dict[str, Any] | None = None
+
+    def fail(self, candidate: dict[str, Any], splits: list[Any], error: str) -> None:
+        """Record a candidate whose every fit failed, after those formatted so far."""
+        score = self.search.error_score
+        folds = [{"fit_error": error, "test_scores": score, "n_test_samples": len(test),
+                  "fit_time": np.nan, "score_time": np.nan,  # not measured: scikit-learn raised
+                  **({"train_scores": score} if self.search.return_train_score else {})}
+                 for _, test in splits]
+        done = len(self.last[0]) if self.last else 0
+        self.failed[done + len(self.failed)] = (candidate, folds)
+
+    def format(self, candidates: list[dict[str, Any]], n_splits: int, out: list[dict[str, Any]],
+               more_results: Any = None, *, quiet: bool = True) -> dict[str, Any]:
+        """``_format_results`` of every candidate so far. ``quiet``: without scikit-learn's
+        warning about non-finite scores, which would come again with every candidate."""
+        self.last = (candidates, n_splits, out, more_results)
+        succeeded = iter(zip(candidates, (out[i:i + n_splits] for i in range(0, len(out),
+                                                                            n_splits))))
+        merged, records = [], []
+        for i in range(len(candidates) + len(self.failed)):
+            candidate, folds = self.failed[i] if i in self.failed else next(succeeded)
+            merged.append(candidate)
+            records.extend(dict(fold) for fold in folds)
+        _insert_error_scores(records, self.search.error_score)  # a dict of them if multi-metric
+        with warnings.catch_warnings():
+            if quiet:
+                warnings.filterwarnings("ignore", "One or more of the .* are non-finite")
+            self.results = self.format_results(merged, n_splits, records, more_results)
+        return self.results
+
+    def finish(self) -> None:
+        """Format once more, loud, with the candidates that failed after the last one that did
+        not; in place, since ``fit`` reads the results that the last call returned."""
+        if self.results is not None and self.last is not None:
+            results = self.results
+            results.clear()
+            results.update(self.format(*self.last, quiet=False))
 
 
 def _search(search: TuneSearchCV, study: Study, evaluate: Callable[[Trial], float]) -> None:
@@ -51,6 +128,25 @@ def _search(search: TuneSearchCV, study: Study, evaluate: Callable[[Trial], floa
     finally:
         if dashboard is not None:
             dashboard.close()
+
+
+def _print_header(search: TuneSearchCV, n_splits: int) -> None:
+    """``GridSearchCV``'s line at ``verbose > 0``, once for the whole search."""
+    if search.verbose > 0:
+        print(f"Fitting {n_splits} folds for each of up to {search.n_trials} candidates, "
+              f"totalling up to {n_splits * search.n_trials} fits")
+
+
+@contextmanager
+def _without_header(search: TuneSearchCV) -> Iterator[None]:
+    """Quiet the header that scikit-learn's ``evaluate_candidates`` prints at each call (here
+    each candidate: "for each of 1 candidates"). The fits keep their verbosity: scikit-learn
+    read it at the start of ``fit``."""
+    verbose, search.verbose = search.verbose, 0
+    try:
+        yield
+    finally:
+        search.verbose = verbose
 
 
 # -- early stopping: training step by step ------------------------------------------------------
@@ -135,6 +231,7 @@ def _fit_stepwise(search: TuneSearchCV, X: Any, y: Any, params: dict[str, Any]) 
     cv = check_cv(search.cv, y, classifier=is_classifier(estimator))
     splits = list(cv.split(X, y, groups))
     search.n_splits_ = len(splits)
+    _print_header(search, search.n_splits_)
     classes = np.unique(y) if is_classifier(estimator) and kind[0] == "partial_fit" else None
     study, read_candidate = search._new_study()
     search.study_ = study
