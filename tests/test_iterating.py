@@ -252,6 +252,22 @@ def test_enqueued_points_are_still_taken_once_the_space_is_used_up():
     assert info.reason == "exhausted" and not study.storage.read_attrs(study._id).get("queue")
 
 
+def test_a_point_another_kernel_queues_as_the_space_is_used_up_is_still_taken(tmp_path):
+    # The run read the queue at its last ask; before ending as "exhausted" it reads the file
+    # once more, so a point queued since then runs now rather than waiting for the next run.
+    path = tmp_path / "s.db"
+    study = Study(space={"n": Int(1, 2)}, name="s", storage=path, sampler="random", seed=0)
+
+    def other_kernel_queues(study, trial):
+        if {t.params["n"] for t in study.trials} == {1, 2} and not study.trials[-1].queued:
+            Study(name="s", storage=path).enqueue({"n": 2})
+
+    info = optimize(study, lambda t: t.params["n"], n_trials=20, callbacks=[other_kernel_queues])
+    assert info.reason == "exhausted"
+    assert study.trials[-1].user_attrs.get("enqueued") and study.trials[-1].params == {"n": 2}
+    assert not Study(name="s", storage=path).storage.read_attrs(study._id).get("queue")
+
+
 class _Stuck(Sampler):
     """Proposes the same point every time."""
 

@@ -53,7 +53,7 @@ class AskTellMixin:
                 with hold_interrupts():
                     # Read at every ask: what other kernels queued or edited (decoded only
                     # when it changed).
-                    self._attrs = self.storage.read_attrs(self._id)
+                    self._read_attrs()
                     if params is None:
                         queued = self._take_queued()
                     if self.space_version:
@@ -295,6 +295,12 @@ class AskTellMixin:
         if 0 <= trial.number < len(trials) and trials[trial.number] is trial:
             return True
         return any(mine is trial for mine in reversed(trials))
+
+    def _read_attrs(self) -> dict[str, Any]:
+        """The study's attributes as the storage holds them now (another kernel's queued
+        points and space edits included); decoded only when they changed."""
+        self._attrs = self.storage.read_attrs(self._id)
+        return self._attrs
 
     def enqueue(self, params: Mapping[str, Any]) -> None:
         """Queue a point to be tried before the sampler is asked again (kept in storage, so

@@ -118,6 +118,10 @@ class Repeats:
         finite = self._finite_space()
         if finite is None or len(self.tried.points(finite[0])) < finite[1]:
             return None
+        # Before the run ends, the file once more: another kernel may have queued a point
+        # since the last ask.
+        if self.study._read_attrs().get("queue"):
+            return None
         return finite[1]
 
     def rest_running(self, running: Collection[Trial]) -> bool:
@@ -140,7 +144,7 @@ class Repeats:
         space = self.study.search_space()
         size = space_size(space)
         if size is None or self.study._attrs.get("queue"):
-            return None  # (as the file showed them at the last ask)
+            return None  # (as the file showed them at the last ask; used_up looks again)
         return space, size
 
 
