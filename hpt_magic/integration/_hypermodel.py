@@ -85,35 +85,38 @@ class HyperParameters:
         return all(parent in self.values and self.values[parent] in allowed
                    for parent, allowed in self._conditions)
 
-    def Float(self, name: str, low: float | None = None, high: float | None = None, *,
-              step: float | None = None, log: bool = False, sampling: str | None = None,
-              default: float | None = None, min_value: float | None = None,
-              max_value: float | None = None, parent_name: str | None = None,
-              parent_values: Any = None) -> float | None:
-        """A float in ``[low, high]``; ``log=True`` (or ``sampling="log"``) for a log scale."""
+    def Float(self, name: str, low: float | None = None, high: float | None = None,
+              step: float | None = None, sampling: str | None = None,
+              default: float | None = None, *, log: bool = False,
+              min_value: float | None = None, max_value: float | None = None,
+              parent_name: str | None = None, parent_values: Any = None) -> float | None:
+        """A float in ``[low, high]``; ``log=True`` (or ``sampling="log"``) for a log scale.
+
+        The positional order is Keras Tuner's: ``hp.Float("lr", 1e-4, 1e-2, None, "log")``.
+        """
         low, high = _bounds("Float", name, low, high, min_value, max_value)
         return self._get(name, Float(low, high, log=_log_scale("Float", name, log, sampling),
                                      step=step, default=default), parent_name, parent_values)
 
-    def Int(self, name: str, low: int | None = None, high: int | None = None, *,
-            step: int | None = None, log: bool = False, sampling: str | None = None,
-            default: int | None = None, min_value: int | None = None,
-            max_value: int | None = None, parent_name: str | None = None,
-            parent_values: Any = None) -> int | None:
-        """An integer in ``[low, high]``, both included."""
+    def Int(self, name: str, low: int | None = None, high: int | None = None,
+            step: int | None = None, sampling: str | None = None, default: int | None = None,
+            *, log: bool = False, min_value: int | None = None, max_value: int | None = None,
+            parent_name: str | None = None, parent_values: Any = None) -> int | None:
+        """An integer in ``[low, high]``, both included; ``hp.Int("units", 32, 512, 32)``
+        steps by 32, as in Keras Tuner."""
         low, high = _bounds("Int", name, low, high, min_value, max_value)
         return self._get(name, Int(low, high, log=_log_scale("Int", name, log, sampling),
                                    step=1 if step is None else step, default=default),
                          parent_name, parent_values)
 
-    def Choice(self, name: str, values: Sequence[Any], *, default: Any = None,
-               ordered: bool | None = None, parent_name: str | None = None,
+    def Choice(self, name: str, values: Sequence[Any], ordered: bool | None = None,
+               default: Any = None, *, parent_name: str | None = None,
                parent_values: Any = None) -> Any:
         """One of ``values`` (default: the first). ``ordered`` (Keras Tuner's) is ignored:
         the samplers treat options as unordered."""
         return self._get(name, Choice(values, default=default), parent_name, parent_values)
 
-    def Boolean(self, name: str, *, default: bool = False, parent_name: str | None = None,
+    def Boolean(self, name: str, default: bool = False, *, parent_name: str | None = None,
                 parent_values: Any = None) -> bool | None:
         """``True`` or ``False``."""
         return self._get(name, Choice([False, True], default=default), parent_name,

@@ -1,5 +1,6 @@
 """A Keras Tuner example ported by changing its import to ``hpt_magic.keras_tuner``."""
 
+import numpy as np
 import pytest
 
 import hpt_magic.keras_tuner as kt
@@ -112,3 +113,33 @@ def test_overriding_run_trial_is_refused_where_it_is_written():
 
     class Quiet(kt.RandomSearch):  # other subclasses stay allowed
         pass
+
+
+@pytest.fixture(scope="module")
+def regression():
+    """Keras Tuner's guide regresses random targets: 60 training and 20 validation rows."""
+    rng = np.random.default_rng(0)
+    x, y = rng.random((80, 10), dtype="float32"), rng.random((80, 1), dtype="float32")
+    return x[:60], y[:60], (x[60:], y[60:])
+
+
+def build_regressor(hp):
+    """The guide's regressor, with Keras Tuner's positional order: name, min, max, step."""
+    model = keras.Sequential([keras.Input((10,)),
+                              keras.layers.Dense(hp.Int("units", 8, 24, 8), activation="relu"),
+                              keras.layers.Dense(1)])
+    model.compile(keras.optimizers.Adam(hp.Float("lr", 1e-3, 1e-2, None, "log")),
+                  loss="mean_squared_error", metrics=[keras.metrics.MeanAbsoluteError()])
+    return model
+
+
+def test_hyperparameters_take_keras_tuners_positional_order(regression):
+    x, y, validation = regression
+    tuner = kt.RandomSearch(hypermodel=build_regressor,
+                            objective=kt.Objective("val_mean_absolute_error", direction="min"),
+                            max_trials=2, seed=0)
+    tuner.search(x=x, y=y, validation_data=validation)
+    assert [t.state for t in tuner.study.trials] == [TrialState.COMPLETE] * 2
+    space = tuner.study.search_space()
+    assert (space["units"].low, space["units"].high, space["units"].step) == (8, 24, 8)
+    assert space["lr"].log
