@@ -340,8 +340,11 @@ class Tuner:
                 pbt = isinstance(self.study.scheduler, PBTScheduler)
                 # The score is the objective's best epoch (below), so the kept model is that
                 # epoch's, as in Keras Tuner; last, so it restores after the user's callbacks.
+                # A fit that scores the model itself (returning a number or a dict) may
+                # train without the objective among its epochs' metrics: _score checks.
                 kwargs["callbacks"] = [*kwargs.get("callbacks", ()),
-                                       KerasCallback(self.objective, checkpoint=pbt),
+                                       KerasCallback(self.objective, checkpoint=pbt,
+                                                     required=False),
                                        BestEpoch(self.objective, self.study.direction.is_better)]
                 kwargs.setdefault("verbose", 0)  # one progress bar per epoch and trial
         result = self.hypermodel.fit(hp, model, *fit_args, **kwargs)
@@ -352,9 +355,15 @@ class Tuner:
     def _score(self, model: Any, result: Any) -> float:
         if callable(self.objective):
             return float(self.objective(model, result))
-        if isinstance(result, (int, float)) and not isinstance(result, bool):
-            return float(result)
+        if isinstance(result, bool):
+            raise TuneError(f"Tuner: fit returned {result!r}; return the score (a number), "
+                            "a History or a dict of metric values.")
         metrics = getattr(result, "history", result)
+        if not isinstance(metrics, Mapping):
+            try:  # a number: numpy's scalars and 0-d arrays or tensors (np.mean(...)) too
+                return float(metrics)
+            except (TypeError, ValueError):
+                pass
         if not isinstance(metrics, Mapping) or self.objective not in metrics:
             found = sorted(metrics) if isinstance(metrics, Mapping) else type(result).__name__
             raise TuneError(

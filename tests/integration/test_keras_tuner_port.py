@@ -143,3 +143,54 @@ def test_hyperparameters_take_keras_tuners_positional_order(regression):
     space = tuner.study.search_space()
     assert (space["units"].low, space["units"].high, space["units"].step) == (8, 24, 8)
     assert space["lr"].log
+
+
+class HyperRegressor(kt.HyperModel):
+    """The guide's regressor that scores itself after training, without validation metrics."""
+
+    def build(self, hp):
+        model = keras.Sequential([keras.Input((10,)),
+                                  keras.layers.Dense(hp.Int("units", 8, 24, 8),
+                                                     activation="relu"),
+                                  keras.layers.Dense(1)])
+        model.compile(optimizer="adam", loss="mean_squared_error")
+        return model
+
+    def fit(self, hp, model, x, y, validation_data, **kwargs):
+        model.fit(x, y, **kwargs)
+        x_val, y_val = validation_data
+        error = model.predict(x_val, verbose=0) - y_val
+        return np.mean(np.abs(error))  # a numpy float32, not a float
+
+
+class HyperRegressorOfMetrics(HyperRegressor):
+    def fit(self, hp, model, x, y, validation_data, **kwargs):
+        model.fit(x, y, **kwargs)
+        x_val, y_val = validation_data
+        error = model.predict(x_val, verbose=0) - y_val
+        return {"metric_a": -np.mean(np.abs(error)), "metric_b": np.mean(np.square(error))}
+
+
+@pytest.mark.parametrize("hypermodel, objective, direction", [
+    (HyperRegressor(), None, "minimize"),  # no objective: fit's number is minimised
+    (HyperRegressorOfMetrics(), kt.Objective("metric_a", "max"), "maximize"),
+])
+def test_a_fit_that_scores_the_model_itself_is_its_trials_score(regression, hypermodel,
+                                                                objective, direction):
+    x, y, validation = regression
+    tuner = kt.RandomSearch(hypermodel=hypermodel, objective=objective, max_trials=2, seed=0)
+    tuner.search(x=x, y=y, validation_data=validation)
+    assert [t.state for t in tuner.study.trials] == [TrialState.COMPLETE] * 2
+    assert tuner.study.direction == direction
+    # The model was trained on x alone: its epochs had no objective to report.
+    assert all(t.intermediate == {} and np.isfinite(t.value) for t in tuner.study.trials)
+    assert isinstance(tuner.get_best_models()[0], keras.Model)
+
+
+def test_an_objective_that_fit_never_returns_fails_the_trial_with_the_way_out(regression):
+    x, y, validation = regression
+    tuner = kt.RandomSearch(build_regressor, objective="val_accuracy", max_trials=1)
+    tuner.search(x=x, y=y, validation_data=validation)
+    [trial] = tuner.study.trials
+    assert trial.state is TrialState.FAILED
+    assert "the objective 'val_accuracy' is not among the results of fit" in trial.error
