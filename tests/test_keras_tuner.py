@@ -92,8 +92,8 @@ def test_a_list_of_one_objective_is_that_objective():
 @pytest.mark.parametrize("make, message", [
     (lambda: kt.RandomSearch(Quadratic(), objective=["loss", "accuracy"]),
      "lists several objectives; Keras Tuner sums them"),
-    (lambda: kt.RandomSearch(Quadratic(), executions_per_trial=3),
-     "executions_per_trial=3 is not supported: fit several times in your HyperModel.fit"),
+    (lambda: kt.RandomSearch(Quadratic(), executions_per_trial=0),
+     "executions_per_trial=0 must be a whole number >= 1"),
     (lambda: kt.RandomSearch(Quadratic(), tune_new_entries=False),
      "tune_new_entries=False is not supported: define every parameter in build"),
     (lambda: kt.GridSearch(Quadratic(), optimizer="adam", loss="mse"),
@@ -184,3 +184,21 @@ def test_hyperparameters_take_keras_tuner_spellings_and_refuse_what_has_no_count
     with pytest.raises(TuneError, match="the parent 'shape' has not been defined"):
         with hp.conditional_scope("shape", ["wide"]):
             pass
+
+
+def test_executions_per_trial_scores_a_trial_by_the_mean_of_its_fits():
+    class Noisy(Quadratic):
+        fits = 0
+
+        def fit(self, hp, model):
+            Noisy.fits += 1
+            return {"loss": [(model["x"] - 1) ** 2 + Noisy.fits % 2]}  # 1 more every other
+
+    tuner = kt.RandomSearch(Noisy(), objective="loss", max_trials=2, executions_per_trial=2,
+                            seed=0)
+    tuner.search()
+    assert Noisy.fits == 4
+    for trial in tuner.study.trials:
+        first, second = trial.user_attrs["execution_scores"]
+        assert first == pytest.approx(second + 1)
+        assert trial.value == pytest.approx(second + 0.5)

@@ -266,6 +266,10 @@ class Tuner:
         Seconds per :meth:`search`.
     keep_models : int
         How many of the best trained models to keep in memory for :meth:`get_best_models`.
+    executions_per_trial : int
+        Models built and fitted per trial, to average out the noise of training: the trial's
+        score is the mean of theirs (each in ``trial.user_attrs["execution_scores"]``), its
+        kept model the best of them. Only the first reports its epochs to the scheduler.
     show : bool
         Show the live dashboard during :meth:`search` (in a notebook).
 
@@ -287,7 +291,7 @@ class Tuner:
         max_steps: int | None = None, max_trials: int | None = 20, timeout: float | None = None,
         seed: int | None = None, storage: str | os.PathLike | Storage | None = None,
         study_name: str | None = None, new: bool = False, keep_models: int = 3,
-        show: bool = False,
+        executions_per_trial: int = 1, show: bool = False,
     ) -> None:
         if isinstance(hypermodel, HyperModel):
             self.hypermodel = hypermodel
@@ -306,6 +310,11 @@ class Tuner:
         self.objective = objective
         self.max_trials, self.timeout, self.show = max_trials, timeout, show
         self.keep_models = keep_models
+        if isinstance(executions_per_trial, bool) or not isinstance(executions_per_trial, int) \
+                or executions_per_trial < 1:
+            raise TuneError(f"Tuner: executions_per_trial={executions_per_trial!r} must be a "
+                            "whole number >= 1.")
+        self.executions_per_trial = executions_per_trial
         self.study = Study(sampler=sampler, direction=direction, seed=seed, name=study_name,
                            storage=storage, scheduler=scheduler, max_steps=max_steps, new=new)
         self._models: dict[int, Any] = {}
@@ -320,6 +329,26 @@ class Tuner:
                             n_trials=n_trials, timeout=self.timeout, show=self.show)
 
     def _run_trial(self, trial: Trial, fit_args: tuple, fit_kwargs: dict[str, Any]) -> float:
+        scores: list[float] = []
+        kept: tuple[float, Any] | None = None
+        for execution in range(self.executions_per_trial):
+            # Only the first execution reports its epochs: a scheduler judges the trial by
+            # one curve, and a trial it stops runs no further executions.
+            score, model = self._execute(trial, fit_args, fit_kwargs, report=execution == 0)
+            scores.append(score)
+            if kept is None or self.study.direction.is_better(score, kept[0]):
+                kept = (score, model)
+            if trial.should_stop:
+                break
+        if self.executions_per_trial > 1:
+            trial.user_attrs["execution_scores"] = scores
+        score = math.fsum(scores) / len(scores)
+        self._keep(trial.number, score, kept[1])
+        return score
+
+    def _execute(self, trial: Trial, fit_args: tuple, fit_kwargs: dict[str, Any], *,
+                 report: bool) -> tuple[float, Any]:
+        """Build a model for ``trial``, fit it and score it."""
         from ._nn import Sequential, TuneReport
 
         # A Keras model can only come from an imported keras; without it there is none.
@@ -331,26 +360,26 @@ class Tuner:
         hp = HyperParameters(trial=trial)
         model = self.hypermodel.build(hp)
         kwargs = dict(fit_kwargs)
+        added: list[Any] = []
         if isinstance(self.objective, str):
-            if isinstance(model, Sequential):
-                kwargs["callbacks"] = [*kwargs.get("callbacks", ()), TuneReport(self.objective)]
+            if isinstance(model, Sequential) and report:
+                added.append(TuneReport(self.objective))
             elif keras is not None and isinstance(model, keras.Model):
                 from ._keras import BestEpoch, KerasCallback
 
                 pbt = isinstance(self.study.scheduler, PBTScheduler)
-                # The score is the objective's best epoch (below), so the kept model is that
-                # epoch's, as in Keras Tuner; last, so it restores after the user's callbacks.
                 # A fit that scores the model itself (returning a number or a dict) may
                 # train without the objective among its epochs' metrics: _score checks.
-                kwargs["callbacks"] = [*kwargs.get("callbacks", ()),
-                                       KerasCallback(self.objective, checkpoint=pbt,
-                                                     required=False),
-                                       BestEpoch(self.objective, self.study.direction.is_better)]
+                if report:
+                    added.append(KerasCallback(self.objective, checkpoint=pbt, required=False))
+                # The score is the objective's best epoch (below), so the kept model is that
+                # epoch's, as in Keras Tuner; last, so it restores after the user's callbacks.
+                added.append(BestEpoch(self.objective, self.study.direction.is_better))
                 kwargs.setdefault("verbose", 0)  # one progress bar per epoch and trial
+        if added:
+            kwargs["callbacks"] = [*kwargs.get("callbacks", ()), *added]
         result = self.hypermodel.fit(hp, model, *fit_args, **kwargs)
-        score = self._score(model, result)
-        self._keep(trial.number, score, model)
-        return score
+        return self._score(model, result), model
 
     def _score(self, model: Any, result: Any) -> float:
         if callable(self.objective):

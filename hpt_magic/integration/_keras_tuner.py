@@ -24,8 +24,6 @@ _SAME_SPACE = ("define every parameter in build(hp); hp.Fixed(name, value) fixes
                "tuner.study.enqueue({...}) queues chosen values to be tried first")
 #: Keras Tuner's arguments that have no counterpart, with what to do instead.
 _INSTEAD = {
-    "executions_per_trial": "fit several times in your HyperModel.fit and return the mean "
-                            "score",
     "hyperparameters": _SAME_SPACE,
     "tune_new_entries": _SAME_SPACE,
     "allow_new_entries": _SAME_SPACE,
@@ -48,7 +46,7 @@ _INSTEAD = {
 }
 #: Keras Tuner's defaults that mean what this port does anyway: accepted, so that an example
 #: spelling them out ports unchanged.
-_HARMLESS = {"executions_per_trial": 1, "hyperparameters": None, "tune_new_entries": True,
+_HARMLESS = {"hyperparameters": None, "tune_new_entries": True,
              "allow_new_entries": True, "max_retries_per_trial": 0, "max_model_size": None,
              "distribution_strategy": None, "logger": None, "tuner_id": None,
              "max_consecutive_failed_trials": 3}
@@ -152,8 +150,9 @@ class RandomSearch(_KerasTunerPort):
         exists. Without either, the study lives in memory.
     overwrite : bool
         Start a fresh study (the old one is renamed, not deleted).
-    timeout, keep_models, show
-        As in :class:`~hpt_magic.Tuner`.
+    executions_per_trial, timeout, keep_models, show
+        As in :class:`~hpt_magic.Tuner`: ``executions_per_trial`` models are fitted per
+        trial, scored by their mean.
     """
 
     def __init__(self, hypermodel: HyperModel | Callable[[HyperParameters], Any] | None = None,
@@ -272,7 +271,7 @@ class Hyperband(_KerasTunerPort):
 def _check_options(kt_name: str, options: Mapping[str, Any]) -> dict[str, Any]:
     """The options meant for :class:`Tuner`; Keras Tuner's arguments without a counterpart are
     refused with what to do instead (their harmless defaults are let through)."""
-    passed = {"timeout", "keep_models", "show"}
+    passed = {"executions_per_trial", "timeout", "keep_models", "show"}
     refused = []
     for name, value in options.items():
         if name in passed or (name in _HARMLESS and _same(value, _HARMLESS[name])):

@@ -194,3 +194,21 @@ def test_an_objective_that_fit_never_returns_fails_the_trial_with_the_way_out(re
     [trial] = tuner.study.trials
     assert trial.state is TrialState.FAILED
     assert "the objective 'val_accuracy' is not among the results of fit" in trial.error
+
+
+def test_executions_per_trial_fits_several_models_and_scores_their_mean(binary, tmp_path):
+    """Keras Tuner's Getting Started tuner, as written there."""
+    X, y, Xv, yv = binary
+    tuner = kt.RandomSearch(hypermodel=build, objective="val_accuracy", max_trials=2,
+                            executions_per_trial=2, overwrite=True, directory=tmp_path,
+                            project_name="helloworld", seed=0)
+    tuner.search(X, y, epochs=2, validation_data=(Xv, yv))
+    ran = [t for t in tuner.study.trials if "repeat_of" not in t.user_attrs]
+    assert len(ran) == 2
+    for trial in ran:
+        first, second = trial.user_attrs["execution_scores"]
+        assert trial.value == pytest.approx((first + second) / 2)
+        # The epochs reported are the first execution's: its score is their best.
+        assert sorted(trial.intermediate) == [0, 1]
+        assert first == pytest.approx(max(trial.intermediate.values()))
+    assert_best_model_predicts(tuner, Xv)
