@@ -1,6 +1,8 @@
 """hpt_magic.keras_tuner: Keras Tuner's classes and arguments on Tuner (no framework needed;
 the Keras examples are in tests/integration/test_keras_tuner_port.py)."""
 
+import re
+
 import pytest
 
 import hpt_magic.keras_tuner as kt
@@ -95,7 +97,11 @@ def test_a_list_of_one_objective_is_that_objective():
     (lambda: kt.RandomSearch(Quadratic(), executions_per_trial=0),
      "executions_per_trial=0 must be a whole number >= 1"),
     (lambda: kt.RandomSearch(Quadratic(), tune_new_entries=False),
-     "tune_new_entries=False is not supported: define every parameter in build"),
+     "tune_new_entries=False without hyperparameters= would search nothing"),
+    (lambda: kt.RandomSearch(Quadratic(), hyperparameters={"x": 1.0}),
+     "hyperparameters={'x': 1.0} must be a kt.HyperParameters"),
+    (lambda: kt.RandomSearch(Quadratic(), allow_new_entries=False),
+     "allow_new_entries=False is not supported: build(hp) may define any parameter"),
     (lambda: kt.GridSearch(Quadratic(), optimizer="adam", loss="mse"),
      "optimizer='adam' is not supported: compile the model in build"),
     (lambda: kt.RandomSearch(Quadratic(), max_trial=3),
@@ -112,7 +118,7 @@ def test_a_list_of_one_objective_is_that_objective():
      "project_name='a/b' must be a non-empty name without path separators"),
 ])
 def test_unsupported_arguments_are_refused_with_the_way_out(make, message):
-    with pytest.raises(TuneError, match=message.replace("(", r"\(").replace(".", r"\.")):
+    with pytest.raises(TuneError, match=re.escape(message)):
         make()
 
 

@@ -37,13 +37,21 @@ class HyperParameters:
     ----------
     values : dict, optional
         Fixed values, e.g. those of :meth:`Tuner.get_best_hyperparameters`.
+    trial : Trial, optional
+        The trial that draws the values (set by the tuner).
+    overrides : dict of str -> Distribution, optional
+        Distributions that replace those ``build`` gives for the same names (Keras Tuner's
+        ``hyperparameters=`` argument of a tuner).
+    tune_new_entries : bool
+        With ``False``, only the parameters of ``overrides`` are searched; the others take
+        their defaults.
 
     Attributes
     ----------
     values : dict
         The value of every parameter defined so far.
     space : dict of str -> Distribution
-        Their distributions.
+        The distributions of those searched.
 
     Examples
     --------
@@ -55,10 +63,14 @@ class HyperParameters:
     """
 
     def __init__(self, values: Mapping[str, Any] | None = None, *,
-                 trial: Trial | None = None) -> None:
+                 trial: Trial | None = None,
+                 overrides: Mapping[str, Distribution] | None = None,
+                 tune_new_entries: bool = True) -> None:
         self.trial = trial
         self.values: dict[str, Any] = dict(values or {})
         self.space: dict[str, Distribution] = {}
+        self.overrides = dict(overrides or {})
+        self.tune_new_entries = tune_new_entries
         self._conditions: list[tuple[str, list[Any]]] = []
 
     def _get(self, name: str, dist: Distribution, parent_name: str | None = None,
@@ -68,7 +80,9 @@ class HyperParameters:
                 return self._get(name, dist)
         if not self._active():
             return None
-        if self.trial is not None:
+        dist = self.overrides.get(name, dist)
+        searched = self.tune_new_entries or name in self.overrides
+        if self.trial is not None and searched:
             value = self.trial.suggest(name, dist)
         elif name in self.values:
             value = self.values[name]
@@ -77,7 +91,8 @@ class HyperParameters:
                                 f"outside {dist!r}.")
         else:
             value = dist.default
-        self.space[name] = dist
+        if searched:
+            self.space[name] = dist
         self.values[name] = value
         return value
 
@@ -357,7 +372,7 @@ class Tuner:
             # Frees what the previous trials' models left in Keras's global state, so that a
             # long search does not keep growing in memory (kept best models stay usable).
             keras.backend.clear_session()
-        hp = HyperParameters(trial=trial)
+        hp = self._hyperparameters(trial)
         model = self.hypermodel.build(hp)
         kwargs = dict(fit_kwargs)
         added: list[Any] = []
@@ -380,6 +395,10 @@ class Tuner:
             kwargs["callbacks"] = [*kwargs.get("callbacks", ()), *added]
         result = self.hypermodel.fit(hp, model, *fit_args, **kwargs)
         return self._score(model, result), model
+
+    def _hyperparameters(self, trial: Trial | None) -> HyperParameters:
+        """The ``hp`` that ``build`` gets: drawing from ``trial``, or defaults without one."""
+        return HyperParameters(trial=trial)
 
     def _score(self, model: Any, result: Any) -> float:
         if callable(self.objective):
@@ -441,7 +460,7 @@ class Tuner:
         those that ``build`` defines with default values (as Keras Tuner does)."""
         space = self.study.search_space()
         if not space:
-            hp = HyperParameters()
+            hp = self._hyperparameters(None)
             self.hypermodel.build(hp)
             space = hp.space
         print(f"Search space summary\nDefault search space size: {len(space)}")

@@ -12,21 +12,19 @@ import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ..distributions import Distribution
 from ..exceptions import TuneError
 from ..samplers import GPSampler, GridSampler, RandomSampler, Sampler
 from ..schedulers import HyperbandScheduler
-from ..trial import Direction, TrialState
+from ..trial import Direction, Trial, TrialState
 from ._hypermodel import HyperModel, HyperParameters, Tuner
 
 __all__ = ["Objective", "RandomSearch", "BayesianOptimization", "Hyperband", "GridSearch"]
 
-_SAME_SPACE = ("define every parameter in build(hp); hp.Fixed(name, value) fixes one, and "
-               "tuner.study.enqueue({...}) queues chosen values to be tried first")
 #: Keras Tuner's arguments that have no counterpart, with what to do instead.
 _INSTEAD = {
-    "hyperparameters": _SAME_SPACE,
-    "tune_new_entries": _SAME_SPACE,
-    "allow_new_entries": _SAME_SPACE,
+    "allow_new_entries": "build(hp) may define any parameter; to search only some, pass "
+                         "hyperparameters=hp with tune_new_entries=False",
     "max_retries_per_trial": "a trial that raises is recorded as failed and the search goes "
                              "on; queue its parameters again with "
                              "tuner.study.enqueue(trial.params)",
@@ -46,8 +44,7 @@ _INSTEAD = {
 }
 #: Keras Tuner's defaults that mean what this port does anyway: accepted, so that an example
 #: spelling them out ports unchanged.
-_HARMLESS = {"hyperparameters": None, "tune_new_entries": True,
-             "allow_new_entries": True, "max_retries_per_trial": 0, "max_model_size": None,
+_HARMLESS = {"allow_new_entries": True, "max_retries_per_trial": 0, "max_model_size": None,
              "distribution_strategy": None, "logger": None, "tuner_id": None,
              "max_consecutive_failed_trials": 3}
 
@@ -109,6 +106,10 @@ class _KerasTunerPort(Tuner):
                  project_name: str | None, overwrite: bool, options: Mapping[str, Any],
                  scheduler: HyperbandScheduler | None = None) -> None:
         kt_name = f"kt.{type(self).__name__}"
+        options = dict(options)
+        self._overrides, self._tune_new_entries = _tailored_space(
+            kt_name, options.pop("hyperparameters", None),
+            options.pop("tune_new_entries", True))
         tuner_options = _check_options(kt_name, options)
         if max_trials is not None:
             _check_whole(kt_name, "max_trials", max_trials, 1)
@@ -118,6 +119,10 @@ class _KerasTunerPort(Tuner):
                          scheduler=scheduler, max_trials=max_trials, seed=seed,
                          storage=storage, study_name=study_name, new=bool(overwrite),
                          **tuner_options)
+
+    def _hyperparameters(self, trial: Trial | None) -> HyperParameters:
+        return HyperParameters(trial=trial, overrides=self._overrides,
+                               tune_new_entries=self._tune_new_entries)
 
     def search(self, *fit_args: Any, **fit_kwargs: Any) -> None:
         """Run the trials left of ``max_trials``: build a model, fit it with these arguments,
@@ -284,6 +289,28 @@ def _check_options(kt_name: str, options: Mapping[str, Any]) -> dict[str, Any]:
     if refused:
         raise TuneError(f"{kt_name}: " + "; ".join(refused) + ".")
     return {k: v for k, v in options.items() if k in passed}
+
+
+def _tailored_space(kt_name: str, hyperparameters: Any,
+                    tune_new_entries: Any) -> tuple[dict[str, Distribution], bool]:
+    """The distributions of ``hyperparameters`` that replace those of ``build``, and whether
+    the parameters it does not name are searched too."""
+    if not isinstance(tune_new_entries, bool):
+        raise TuneError(f"{kt_name}: tune_new_entries={tune_new_entries!r} must be True or "
+                        "False.")
+    if hyperparameters is None:
+        if not tune_new_entries:
+            raise TuneError(
+                f"{kt_name}: tune_new_entries=False without hyperparameters= would search "
+                "nothing. Pass the parameters to search, e.g. hp = kt.HyperParameters(); "
+                "hp.Float('learning_rate', 1e-4, 1e-2, sampling='log'); "
+                "kt.RandomSearch(..., hyperparameters=hp, tune_new_entries=False).")
+        return {}, True
+    if not isinstance(hyperparameters, HyperParameters):
+        raise TuneError(f"{kt_name}: hyperparameters={hyperparameters!r} must be a "
+                        "kt.HyperParameters on which the parameters to search are defined "
+                        "(hp.Float(...), hp.Fixed(...)).")
+    return dict(hyperparameters.space), tune_new_entries
 
 
 def _check_whole(kt_name: str, name: str, value: Any, least: int) -> None:

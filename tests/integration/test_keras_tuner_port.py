@@ -212,3 +212,48 @@ def test_executions_per_trial_fits_several_models_and_scores_their_mean(binary, 
         assert sorted(trial.intermediate) == [0, 1]
         assert first == pytest.approx(max(trial.intermediate.values()))
     assert_best_model_predicts(tuner, Xv)
+
+
+def build_tailored(hp):
+    """The model of Keras Tuner's guide "Tailor the search space"."""
+    model = keras.Sequential([keras.Input((10,)),
+                              keras.layers.Dense(hp.Int("units", min_value=8, max_value=32,
+                                                        step=8, default=16))])
+    if hp.Boolean("dropout"):
+        model.add(keras.layers.Dropout(rate=0.25))
+    model.add(keras.layers.Dense(2, activation="softmax"))
+    model.compile(keras.optimizers.Adam(hp.Choice("learning_rate", values=[1e-2, 1e-3, 1e-4])),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def test_hyperparameters_search_a_few_and_fix_the_rest(binary, capsys):
+    X, y, Xv, yv = binary
+    hp = kt.HyperParameters()
+    hp.Float("learning_rate", min_value=1e-4, max_value=1e-2, sampling="log")
+    tuner = kt.RandomSearch(hypermodel=build_tailored, hyperparameters=hp,
+                            tune_new_entries=False, objective="val_accuracy", max_trials=3,
+                            seed=0)
+    tuner.search_space_summary()
+    assert "Default search space size: 1\nlearning_rate (Float)" in capsys.readouterr().out
+    tuner.search(X, y, epochs=1, validation_data=(Xv, yv))
+    rates = {t.params["learning_rate"] for t in tuner.study.trials}
+    assert len(rates) == 3 and not rates & {1e-2, 1e-3, 1e-4}  # the Float, not the Choice
+    assert all(set(t.params) == {"learning_rate"} for t in tuner.study.trials)
+    # The others took their defaults: 16 units, no dropout.
+    best = tuner.get_best_models()[0]
+    assert [layer.units for layer in best.layers] == [16, 2]
+
+
+def test_hyperparameters_fix_a_few_and_search_the_rest(binary):
+    X, y, Xv, yv = binary
+    hp = kt.HyperParameters()
+    hp.Fixed("learning_rate", value=1e-4)
+    tuner = kt.RandomSearch(build_tailored, hyperparameters=hp, tune_new_entries=True,
+                            objective="val_accuracy", max_trials=3, seed=0)
+    tuner.search(X, y, epochs=1, validation_data=(Xv, yv))
+    assert {t.params["learning_rate"] for t in tuner.study.trials} == {1e-4}
+    assert {"units", "dropout"} <= set(tuner.study.search_space())
+    best_hp = tuner.get_best_hyperparameters()[0]
+    assert best_hp.get("learning_rate") == 1e-4
+    assert float(tuner.hypermodel.build(best_hp).optimizer.learning_rate) == pytest.approx(1e-4)
