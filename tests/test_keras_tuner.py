@@ -100,6 +100,8 @@ def test_a_list_of_one_objective_is_that_objective():
      "tune_new_entries=False without hyperparameters= would search nothing"),
     (lambda: kt.RandomSearch(Quadratic(), hyperparameters={"x": 1.0}),
      "hyperparameters={'x': 1.0} must be a kt.HyperParameters"),
+    (lambda: kt.RandomSearch(Quadratic(), max_consecutive_failed_trials=0),
+     "max_consecutive_failed_trials=0 must be a whole number >= 1"),
     (lambda: kt.RandomSearch(Quadratic(), allow_new_entries=False),
      "allow_new_entries=False is not supported: build(hp) may define any parameter"),
     (lambda: kt.GridSearch(Quadratic(), optimizer="adam", loss="mse"),

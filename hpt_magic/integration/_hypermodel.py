@@ -338,10 +338,11 @@ class Tuner:
         """Run ``max_trials`` trials: build a model, fit it with these arguments, score it."""
         self._optimize(self.max_trials, fit_args, fit_kwargs)
 
-    def _optimize(self, n_trials: int | None, fit_args: tuple,
-                  fit_kwargs: dict[str, Any]) -> None:
+    def _optimize(self, n_trials: int | None, fit_args: tuple, fit_kwargs: dict[str, Any],
+                  callbacks: Sequence[Callable[[Study, Trial], None]] = ()) -> None:
         self.study.optimize(lambda trial: self._run_trial(trial, fit_args, fit_kwargs),
-                            n_trials=n_trials, timeout=self.timeout, show=self.show)
+                            n_trials=n_trials, timeout=self.timeout, show=self.show,
+                            callbacks=callbacks)
 
     def _run_trial(self, trial: Trial, fit_args: tuple, fit_kwargs: dict[str, Any]) -> float:
         scores: list[float] = []

@@ -16,6 +16,7 @@ from ..distributions import Distribution
 from ..exceptions import TuneError
 from ..samplers import GPSampler, GridSampler, RandomSampler, Sampler
 from ..schedulers import HyperbandScheduler
+from ..study._study import Study
 from ..trial import Direction, Trial, TrialState
 from ._hypermodel import HyperModel, HyperParameters, Tuner
 
@@ -28,8 +29,6 @@ _INSTEAD = {
     "max_retries_per_trial": "a trial that raises is recorded as failed and the search goes "
                              "on; queue its parameters again with "
                              "tuner.study.enqueue(trial.params)",
-    "max_consecutive_failed_trials": "failed trials are recorded (tuner.study.trials) and the "
-                                     "search goes on; tuner.study.stop() ends it",
     "max_model_size": "check model.count_params() in build(hp) and raise there: the trial is "
                       "recorded as failed",
     "distribution_strategy": "set a Keras 3 distribution (keras.distribution."
@@ -45,8 +44,7 @@ _INSTEAD = {
 #: Keras Tuner's defaults that mean what this port does anyway: accepted, so that an example
 #: spelling them out ports unchanged.
 _HARMLESS = {"allow_new_entries": True, "max_retries_per_trial": 0, "max_model_size": None,
-             "distribution_strategy": None, "logger": None, "tuner_id": None,
-             "max_consecutive_failed_trials": 3}
+             "distribution_strategy": None, "logger": None, "tuner_id": None}
 
 
 class Objective:
@@ -107,6 +105,9 @@ class _KerasTunerPort(Tuner):
                  scheduler: HyperbandScheduler | None = None) -> None:
         kt_name = f"kt.{type(self).__name__}"
         options = dict(options)
+        self.max_consecutive_failed_trials = options.pop("max_consecutive_failed_trials", 3)
+        _check_whole(kt_name, "max_consecutive_failed_trials",
+                     self.max_consecutive_failed_trials, 1)
         self._overrides, self._tune_new_entries = _tailored_space(
             kt_name, options.pop("hyperparameters", None),
             options.pop("tune_new_entries", True))
@@ -133,7 +134,26 @@ class _KerasTunerPort(Tuner):
             done = sum(t.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAILED)
                        and "repeat_of" not in t.user_attrs for t in self.study.trials)
             left = max(0, self.max_trials - done)
-        self._optimize(left, fit_args, fit_kwargs)
+        failed: list[Trial] = []
+
+        def count_failures(study: Study, trial: Trial) -> None:
+            # As in Keras Tuner: failures in a row mean a bug, not bad luck; stop and say it.
+            if trial.state is not TrialState.FAILED:
+                failed.clear()
+                return
+            failed.append(trial)
+            if len(failed) >= self.max_consecutive_failed_trials:
+                study.stop()
+
+        self._optimize(left, fit_args, fit_kwargs, callbacks=[count_failures])
+        if len(failed) >= self.max_consecutive_failed_trials:
+            last = failed[-1]
+            raise TuneError(
+                f"kt.{type(self).__name__}: {len(failed)} trials in a row failed, so the "
+                f"search stopped (max_consecutive_failed_trials="
+                f"{self.max_consecutive_failed_trials}). The last, trial {last.number}, "
+                f"failed with: {last.error} Fix that (tuner.study.trials[{last.number}]"
+                ".traceback has the traceback) and search again.")
 
 
 class RandomSearch(_KerasTunerPort):

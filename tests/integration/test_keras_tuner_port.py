@@ -257,3 +257,22 @@ def test_hyperparameters_fix_a_few_and_search_the_rest(binary):
     best_hp = tuner.get_best_hyperparameters()[0]
     assert best_hp.get("learning_rate") == 1e-4
     assert float(tuner.hypermodel.build(best_hp).optimizer.learning_rate) == pytest.approx(1e-4)
+
+
+def test_trials_failing_in_a_row_stop_the_search_with_the_error(binary):
+    X, y, Xv, yv = binary
+
+    def build_with_a_typo(hp):
+        return keras.Sequential([keras.Input((10,)),
+                                 keras.layers.Dense(hp.Int("units", 8, 16), activation="rleu")])
+
+    tuner = kt.RandomSearch(build_with_a_typo, objective="val_loss", max_trials=10, seed=0)
+    with pytest.raises(TuneError, match=r"3 trials in a row failed, so the search stopped "
+                                        r"\(max_consecutive_failed_trials=3\)\. The last, "
+                                        r"trial 2, failed with: ValueError: .*rleu"):
+        tuner.search(X, y, epochs=1, validation_data=(Xv, yv))
+    assert [t.state for t in tuner.study.trials] == [TrialState.FAILED] * 3
+
+    patient = kt.RandomSearch(build_with_a_typo, max_trials=2, max_consecutive_failed_trials=5)
+    patient.search(X, y, epochs=1)  # fewer failures than the limit: recorded, not raised
+    assert [t.state for t in patient.study.trials] == [TrialState.FAILED] * 2
