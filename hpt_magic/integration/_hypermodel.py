@@ -235,6 +235,14 @@ class HyperModel(ABC):
     True
     """
 
+    def __init__(self, name: str | None = None, tunable: bool = True) -> None:
+        if tunable is not True:
+            raise TuneError(
+                f"HyperModel: tunable={tunable!r} is not supported: the parameters build(hp) "
+                "defines are searched. To search only some, pass hyperparameters=hp with "
+                "tune_new_entries=False to a hpt_magic.keras_tuner tuner.")
+        self.name = name
+
     @abstractmethod
     def build(self, hp: HyperParameters) -> Any:
         """Return a model built with hyperparameters drawn from ``hp``."""

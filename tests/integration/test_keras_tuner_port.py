@@ -276,3 +276,45 @@ def test_trials_failing_in_a_row_stop_the_search_with_the_error(binary):
     patient = kt.RandomSearch(build_with_a_typo, max_trials=2, max_consecutive_failed_trials=5)
     patient.search(X, y, epochs=1)  # fewer failures than the limit: recorded, not raised
     assert [t.state for t in patient.study.trials] == [TrialState.FAILED] * 2
+
+
+class CustomLoop(kt.HyperModel):
+    """Keras Tuner's custom training loop guide: fit trains batch by batch, hands the
+    tuner's callbacks the model and each epoch's objective, and returns the best value."""
+
+    def __init__(self):
+        super().__init__(name="custom_loop")
+
+    def build(self, hp):
+        model = keras.Sequential([keras.Input((10,)),
+                                  keras.layers.Dense(hp.Int("units", 8, 32, step=8),
+                                                     activation="relu"),
+                                  keras.layers.Dense(2, activation="softmax")])
+        rate = hp.Float("learning_rate", 1e-4, 1e-2, sampling="log", default=1e-3)
+        model.compile(keras.optimizers.Adam(rate), loss="sparse_categorical_crossentropy")
+        return model
+
+    def fit(self, hp, model, x, y, validation_data, callbacks=None, **kwargs):
+        batch_size = hp.Int("batch_size", 32, 128, step=32, default=64)
+        for callback in callbacks:
+            callback.set_model(model)
+        best = float("inf")
+        for epoch in range(2):
+            for start in range(0, len(x), batch_size):
+                model.train_on_batch(x[start:start + batch_size], y[start:start + batch_size])
+            loss = float(model.evaluate(*validation_data, verbose=0))
+            for callback in callbacks:
+                callback.on_epoch_end(epoch, logs={"my_metric": loss})
+            best = min(best, loss)
+        return best
+
+
+def test_a_custom_training_loop_reports_its_metric_through_the_callbacks(binary):
+    X, y, Xv, yv = binary
+    tuner = kt.RandomSearch(objective=kt.Objective("my_metric", "min"), max_trials=2,
+                            hypermodel=CustomLoop(), seed=0)
+    tuner.search(x=X, y=y, validation_data=(Xv, yv))
+    assert tuner.hypermodel.name == "custom_loop"
+    for trial in tuner.study.trials:
+        assert trial.state is TrialState.COMPLETE and sorted(trial.intermediate) == [0, 1]
+        assert trial.value == pytest.approx(min(trial.intermediate.values()))
