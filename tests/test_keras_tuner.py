@@ -210,3 +210,23 @@ def test_executions_per_trial_scores_a_trial_by_the_mean_of_its_fits():
         first, second = trial.user_attrs["execution_scores"]
         assert first == pytest.approx(second + 1)
         assert trial.value == pytest.approx(second + 0.5)
+
+
+def test_a_hypermodel_takes_keras_tuners_name_and_refuses_tunable_false():
+    assert Quadratic(name="quadratic").name == "quadratic"
+    with pytest.raises(TuneError, match="tunable=False is not supported"):
+        Quadratic(tunable=False)
+
+
+@pytest.mark.parametrize("name, instead", [
+    ("HyperResNet", "write a build(hp) that returns the Keras model"),
+    ("applications", "write a build(hp) that returns the Keras model"),
+    ("Tuner", "use RandomSearch, BayesianOptimization, Hyperband or GridSearch"),
+    ("SklearnTuner", "hpt_magic.sklearn.TuneSearchCV"),
+])
+def test_keras_tuner_names_without_a_counterpart_say_what_to_use(name, instead):
+    with pytest.raises(TuneError, match=f"keras_tuner has no {name}: .*{re.escape(instead)}"):
+        getattr(kt, name)
+    with pytest.raises(TuneError, match=re.escape(instead)):
+        exec(f"from hpt_magic.keras_tuner import {name}")
+    assert not hasattr(kt, "HyperResNets")  # other names: the usual AttributeError

@@ -47,6 +47,31 @@ _HARMLESS = {"allow_new_entries": True, "max_retries_per_trial": 0, "max_model_s
              "distribution_strategy": None, "logger": None, "tuner_id": None}
 
 
+_PREMADE = ("Keras Tuner's ready-made hypermodels are not part of this port: write a "
+            "build(hp) that returns the Keras model, e.g. keras.applications.ResNet50("
+            "weights=None, input_shape=..., classes=...) compiled with "
+            "hp.Float('learning_rate', 1e-4, 1e-2, sampling='log')")
+_ORACLE = ("the base Tuner and its oracles are not part of this port: use RandomSearch, "
+           "BayesianOptimization, Hyperband or GridSearch, or hpt_magic.Tuner(build, "
+           "sampler=..., scheduler=...) for any of our samplers and schedulers")
+#: Names of Keras Tuner's module that this one does not have, with what to use instead.
+_NOT_PORTED = {
+    "applications": _PREMADE, "HyperResNet": _PREMADE, "HyperXception": _PREMADE,
+    "HyperEfficientNet": _PREMADE, "HyperImageAugment": _PREMADE,
+    "Tuner": _ORACLE, "oracles": _ORACLE, "Oracle": _ORACLE, "tuners": _ORACLE,
+    "SklearnTuner": "tune scikit-learn estimators with hpt_magic.sklearn.TuneSearchCV",
+}
+
+
+def not_ported(name: str) -> Exception:
+    """The error for ``kt.<name>``: a :class:`TuneError` with what to use instead when Keras
+    Tuner has the name (not an ``AttributeError``, so that ``from hpt_magic.keras_tuner
+    import <name>`` shows it too), else the usual ``AttributeError``."""
+    if name in _NOT_PORTED:
+        return TuneError(f"hpt_magic.keras_tuner has no {name}: {_NOT_PORTED[name]}.")
+    return AttributeError(f"module 'hpt_magic.keras_tuner' has no attribute {name!r}")
+
+
 class Objective:
     """A metric to optimise and its direction, as Keras Tuner's ``kt.Objective``.
 
