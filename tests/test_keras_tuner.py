@@ -185,6 +185,13 @@ def test_hyperparameters_take_keras_tuner_spellings_and_refuse_what_has_no_count
     assert hp.Choice("act", values=["relu", "tanh"], ordered=False) == "relu"
     with pytest.raises(TuneError, match="sampling='reverse_log' is not supported"):
         hp.Float("decay", 0.9, 0.999, sampling="reverse_log")
+    with pytest.raises(TuneError, match=re.escape(
+            "hp.Int('units'): step=2 with sampling='log' is not supported (in Keras Tuner it "
+            "multiplies")):
+        hp.Int("units", 32, 512, step=2, sampling="log")
+    with pytest.raises(TuneError, match="step=10 with sampling='log' is not supported"):
+        hp.Float("lr", 1e-5, 1e-1, 10, "log")
+    assert hp.Int("batch", 16, 256, step=1, sampling="log") == 64  # a step of 1 is no step
     with pytest.raises(TuneError, match="needs both bounds"):
         hp.Int("m", min_value=1)
     with pytest.raises(TuneError, match="give each bound once"):

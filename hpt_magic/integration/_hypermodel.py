@@ -110,8 +110,9 @@ class HyperParameters:
         The positional order is Keras Tuner's: ``hp.Float("lr", 1e-4, 1e-2, None, "log")``.
         """
         low, high = _bounds("Float", name, low, high, min_value, max_value)
-        return self._get(name, Float(low, high, log=_log_scale("Float", name, log, sampling),
-                                     step=step, default=default), parent_name, parent_values)
+        log = _log_scale("Float", name, log, sampling, step)
+        return self._get(name, Float(low, high, log=log, step=step, default=default),
+                         parent_name, parent_values)
 
     def Int(self, name: str, low: int | None = None, high: int | None = None,
             step: int | None = None, sampling: str | None = None, default: int | None = None,
@@ -120,9 +121,9 @@ class HyperParameters:
         """An integer in ``[low, high]``, both included; ``hp.Int("units", 32, 512, 32)``
         steps by 32, as in Keras Tuner."""
         low, high = _bounds("Int", name, low, high, min_value, max_value)
-        return self._get(name, Int(low, high, log=_log_scale("Int", name, log, sampling),
-                                   step=1 if step is None else step, default=default),
-                         parent_name, parent_values)
+        log = _log_scale("Int", name, log, sampling, None if step == 1 else step)
+        return self._get(name, Int(low, high, log=log, step=1 if step is None else step,
+                                   default=default), parent_name, parent_values)
 
     def Choice(self, name: str, values: Sequence[Any], ordered: bool | None = None,
                default: Any = None, *, parent_name: str | None = None,
@@ -209,14 +210,22 @@ def _bounds(kind: str, name: str, low: Any, high: Any, min_value: Any,
     return low, high
 
 
-def _log_scale(kind: str, name: str, log: bool, sampling: str | None) -> bool:
+def _log_scale(kind: str, name: str, log: bool, sampling: str | None, step: Any) -> bool:
+    """Whether the range is searched on a log scale; a step there is refused."""
     if sampling is None or sampling == "linear":
-        return log
-    if sampling == "log":
-        return True
-    raise TuneError(f"hp.{kind}({name!r}): sampling={sampling!r} is not supported. Use "
-                    "sampling='linear' or 'log' (Keras Tuner's 'reverse_log' has no "
-                    "counterpart here).")
+        log_scale = log
+    elif sampling == "log":
+        log_scale = True
+    else:
+        raise TuneError(f"hp.{kind}({name!r}): sampling={sampling!r} is not supported. Use "
+                        "sampling='linear' or 'log' (Keras Tuner's 'reverse_log' has no "
+                        "counterpart here).")
+    if log_scale and step is not None:
+        raise TuneError(
+            f"hp.{kind}({name!r}): step={step!r} with sampling='log' is not supported (in "
+            "Keras Tuner it multiplies: 32, 64, 128... for step=2). Drop step to search the "
+            f"whole range on a log scale, or list the values: hp.Choice({name!r}, [...]).")
+    return log_scale
 
 
 class HyperModel(ABC):

@@ -318,3 +318,16 @@ def test_a_custom_training_loop_reports_its_metric_through_the_callbacks(binary)
     for trial in tuner.study.trials:
         assert trial.state is TrialState.COMPLETE and sorted(trial.intermediate) == [0, 1]
         assert trial.value == pytest.approx(min(trial.intermediate.values()))
+
+
+def test_a_multiplicative_step_is_refused_with_the_way_out(binary):
+    X, y, Xv, yv = binary
+
+    def build_log_step(hp):
+        units = hp.Int("units", min_value=8, max_value=64, step=2, sampling="log")
+        return keras.Sequential([keras.Input((10,)), keras.layers.Dense(units)])
+
+    tuner = kt.RandomSearch(build_log_step, max_trials=3)
+    with pytest.raises(TuneError, match=r"hp.Int\('units'\): step=2 with sampling='log' is not "
+                                        r"supported .* or list the values: hp.Choice"):
+        tuner.search(X, y, epochs=1, validation_data=(Xv, yv))
