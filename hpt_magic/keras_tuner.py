@@ -12,7 +12,13 @@ from .integration._keras_tuner import (
     Hyperband,
     Objective,
     RandomSearch,
+    not_ported,
 )
 
 __all__ = ["RandomSearch", "BayesianOptimization", "Hyperband", "GridSearch", "HyperModel",
            "HyperParameters", "Objective"]
+
+
+def __getattr__(name: str) -> None:
+    # Keras Tuner's names without a counterpart here say what to use instead.
+    raise not_ported(name)

@@ -1,6 +1,8 @@
 """hpt_magic.keras_tuner: Keras Tuner's classes and arguments on Tuner (no framework needed;
 the Keras examples are in tests/integration/test_keras_tuner_port.py)."""
 
+import re
+
 import pytest
 
 import hpt_magic.keras_tuner as kt
@@ -92,10 +94,16 @@ def test_a_list_of_one_objective_is_that_objective():
 @pytest.mark.parametrize("make, message", [
     (lambda: kt.RandomSearch(Quadratic(), objective=["loss", "accuracy"]),
      "lists several objectives; Keras Tuner sums them"),
-    (lambda: kt.RandomSearch(Quadratic(), executions_per_trial=3),
-     "executions_per_trial=3 is not supported: fit several times in your HyperModel.fit"),
+    (lambda: kt.RandomSearch(Quadratic(), executions_per_trial=0),
+     "executions_per_trial=0 must be a whole number >= 1"),
     (lambda: kt.RandomSearch(Quadratic(), tune_new_entries=False),
-     "tune_new_entries=False is not supported: define every parameter in build"),
+     "tune_new_entries=False without hyperparameters= would search nothing"),
+    (lambda: kt.RandomSearch(Quadratic(), hyperparameters={"x": 1.0}),
+     "hyperparameters={'x': 1.0} must be a kt.HyperParameters"),
+    (lambda: kt.RandomSearch(Quadratic(), max_consecutive_failed_trials=0),
+     "max_consecutive_failed_trials=0 must be a whole number >= 1"),
+    (lambda: kt.RandomSearch(Quadratic(), allow_new_entries=False),
+     "allow_new_entries=False is not supported: build(hp) may define any parameter"),
     (lambda: kt.GridSearch(Quadratic(), optimizer="adam", loss="mse"),
      "optimizer='adam' is not supported: compile the model in build"),
     (lambda: kt.RandomSearch(Quadratic(), max_trial=3),
@@ -112,7 +120,7 @@ def test_a_list_of_one_objective_is_that_objective():
      "project_name='a/b' must be a non-empty name without path separators"),
 ])
 def test_unsupported_arguments_are_refused_with_the_way_out(make, message):
-    with pytest.raises(TuneError, match=message.replace("(", r"\(").replace(".", r"\.")):
+    with pytest.raises(TuneError, match=re.escape(message)):
         make()
 
 
@@ -177,6 +185,13 @@ def test_hyperparameters_take_keras_tuner_spellings_and_refuse_what_has_no_count
     assert hp.Choice("act", values=["relu", "tanh"], ordered=False) == "relu"
     with pytest.raises(TuneError, match="sampling='reverse_log' is not supported"):
         hp.Float("decay", 0.9, 0.999, sampling="reverse_log")
+    with pytest.raises(TuneError, match=re.escape(
+            "hp.Int('units'): step=2 with sampling='log' is not supported (in Keras Tuner it "
+            "multiplies")):
+        hp.Int("units", 32, 512, step=2, sampling="log")
+    with pytest.raises(TuneError, match="step=10 with sampling='log' is not supported"):
+        hp.Float("lr", 1e-5, 1e-1, 10, "log")
+    assert hp.Int("batch", 16, 256, step=1, sampling="log") == 64  # a step of 1 is no step
     with pytest.raises(TuneError, match="needs both bounds"):
         hp.Int("m", min_value=1)
     with pytest.raises(TuneError, match="give each bound once"):
@@ -184,3 +199,41 @@ def test_hyperparameters_take_keras_tuner_spellings_and_refuse_what_has_no_count
     with pytest.raises(TuneError, match="the parent 'shape' has not been defined"):
         with hp.conditional_scope("shape", ["wide"]):
             pass
+
+
+def test_executions_per_trial_scores_a_trial_by_the_mean_of_its_fits():
+    class Noisy(Quadratic):
+        fits = 0
+
+        def fit(self, hp, model):
+            Noisy.fits += 1
+            return {"loss": [(model["x"] - 1) ** 2 + Noisy.fits % 2]}  # 1 more every other
+
+    tuner = kt.RandomSearch(Noisy(), objective="loss", max_trials=2, executions_per_trial=2,
+                            seed=0)
+    tuner.search()
+    assert Noisy.fits == 4
+    for trial in tuner.study.trials:
+        first, second = trial.user_attrs["execution_scores"]
+        assert first == pytest.approx(second + 1)
+        assert trial.value == pytest.approx(second + 0.5)
+
+
+def test_a_hypermodel_takes_keras_tuners_name_and_refuses_tunable_false():
+    assert Quadratic(name="quadratic").name == "quadratic"
+    with pytest.raises(TuneError, match="tunable=False is not supported"):
+        Quadratic(tunable=False)
+
+
+@pytest.mark.parametrize("name, instead", [
+    ("HyperResNet", "write a build(hp) that returns the Keras model"),
+    ("applications", "write a build(hp) that returns the Keras model"),
+    ("Tuner", "use RandomSearch, BayesianOptimization, Hyperband or GridSearch"),
+    ("SklearnTuner", "hpt_magic.sklearn.TuneSearchCV"),
+])
+def test_keras_tuner_names_without_a_counterpart_say_what_to_use(name, instead):
+    with pytest.raises(TuneError, match=f"keras_tuner has no {name}: .*{re.escape(instead)}"):
+        getattr(kt, name)
+    with pytest.raises(TuneError, match=re.escape(instead)):
+        exec(f"from hpt_magic.keras_tuner import {name}")
+    assert not hasattr(kt, "HyperResNets")  # other names: the usual AttributeError

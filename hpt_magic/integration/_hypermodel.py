@@ -8,197 +8,19 @@ import math
 import os
 import sys
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from ..distributions import Choice, Distribution, Float, Int
+from ..distributions import Choice
 from ..exceptions import TuneError
 from ..samplers import Sampler
 from ..schedulers import PBTScheduler, Scheduler
 from ..study._storage import Storage
 from ..study._study import Study
 from ..trial import Direction, Trial
+from ._hyperparameters import HyperParameters
 
 __all__ = ["HyperParameters", "HyperModel", "Tuner"]
-
-
-class HyperParameters:
-    """The ``hp`` passed to ``build(hp)``: each call defines a parameter and returns its value.
-
-    Inside a search the value comes from the trial (define-by-run: parameters may depend on
-    earlier ones, e.g. one width per layer). Outside, it comes from ``values`` or is the
-    distribution's default, so ``build(HyperParameters())`` builds a reasonable model.
-
-    Keras Tuner's spellings work too: ``min_value``/``max_value`` for ``low``/``high``,
-    ``sampling="log"``, and ``parent_name``/``parent_values`` (see :meth:`conditional_scope`).
-
-    Parameters
-    ----------
-    values : dict, optional
-        Fixed values, e.g. those of :meth:`Tuner.get_best_hyperparameters`.
-
-    Attributes
-    ----------
-    values : dict
-        The value of every parameter defined so far.
-    space : dict of str -> Distribution
-        Their distributions.
-
-    Examples
-    --------
-    >>> hp = HyperParameters({"units": 32})
-    >>> hp.Int("units", 8, 128, log=True), hp.Choice("act", ["relu", "tanh"])
-    (32, 'relu')
-    >>> hp.values
-    {'units': 32, 'act': 'relu'}
-    """
-
-    def __init__(self, values: Mapping[str, Any] | None = None, *,
-                 trial: Trial | None = None) -> None:
-        self.trial = trial
-        self.values: dict[str, Any] = dict(values or {})
-        self.space: dict[str, Distribution] = {}
-        self._conditions: list[tuple[str, list[Any]]] = []
-
-    def _get(self, name: str, dist: Distribution, parent_name: str | None = None,
-             parent_values: Any = None) -> Any:
-        if parent_name is not None:
-            with self.conditional_scope(parent_name, parent_values):
-                return self._get(name, dist)
-        if not self._active():
-            return None
-        if self.trial is not None:
-            value = self.trial.suggest(name, dist)
-        elif name in self.values:
-            value = self.values[name]
-            if not dist.contains(value):
-                raise TuneError(f"HyperParameters: the value {value!r} given for {name!r} is "
-                                f"outside {dist!r}.")
-        else:
-            value = dist.default
-        self.space[name] = dist
-        self.values[name] = value
-        return value
-
-    def _active(self) -> bool:
-        return all(parent in self.values and self.values[parent] in allowed
-                   for parent, allowed in self._conditions)
-
-    def Float(self, name: str, low: float | None = None, high: float | None = None, *,
-              step: float | None = None, log: bool = False, sampling: str | None = None,
-              default: float | None = None, min_value: float | None = None,
-              max_value: float | None = None, parent_name: str | None = None,
-              parent_values: Any = None) -> float | None:
-        """A float in ``[low, high]``; ``log=True`` (or ``sampling="log"``) for a log scale."""
-        low, high = _bounds("Float", name, low, high, min_value, max_value)
-        return self._get(name, Float(low, high, log=_log_scale("Float", name, log, sampling),
-                                     step=step, default=default), parent_name, parent_values)
-
-    def Int(self, name: str, low: int | None = None, high: int | None = None, *,
-            step: int | None = None, log: bool = False, sampling: str | None = None,
-            default: int | None = None, min_value: int | None = None,
-            max_value: int | None = None, parent_name: str | None = None,
-            parent_values: Any = None) -> int | None:
-        """An integer in ``[low, high]``, both included."""
-        low, high = _bounds("Int", name, low, high, min_value, max_value)
-        return self._get(name, Int(low, high, log=_log_scale("Int", name, log, sampling),
-                                   step=1 if step is None else step, default=default),
-                         parent_name, parent_values)
-
-    def Choice(self, name: str, values: Sequence[Any], *, default: Any = None,
-               ordered: bool | None = None, parent_name: str | None = None,
-               parent_values: Any = None) -> Any:
-        """One of ``values`` (default: the first). ``ordered`` (Keras Tuner's) is ignored:
-        the samplers treat options as unordered."""
-        return self._get(name, Choice(values, default=default), parent_name, parent_values)
-
-    def Boolean(self, name: str, *, default: bool = False, parent_name: str | None = None,
-                parent_values: Any = None) -> bool | None:
-        """``True`` or ``False``."""
-        return self._get(name, Choice([False, True], default=default), parent_name,
-                         parent_values)
-
-    def Fixed(self, name: str, value: Any, *, parent_name: str | None = None,
-              parent_values: Any = None) -> Any:
-        """A constant: recorded with the trial's parameters (results, best hyperparameters)
-        but never searched.
-
-        Examples
-        --------
-        >>> hp = HyperParameters()
-        >>> hp.Fixed("optimizer", "adam"), hp.values
-        ('adam', {'optimizer': 'adam'})
-        """
-        return self._get(name, Choice([value]), parent_name, parent_values)
-
-    @contextmanager
-    def conditional_scope(self, parent_name: str, parent_values: Any) -> Iterator[None]:
-        """Parameters defined in the ``with`` body exist only while the parameter
-        ``parent_name`` has one of ``parent_values`` (a value or a list).
-
-        The body still runs (Python runs every ``with`` body): while the condition does not
-        hold, ``hp`` calls in it return ``None`` and define nothing, as in Keras Tuner. Guard
-        the code that uses them with an ``if``, or write the condition in Python alone.
-
-        Examples
-        --------
-        >>> hp = HyperParameters()
-        >>> kind = hp.Choice("kind", ["linear", "mlp"])
-        >>> with hp.conditional_scope("kind", ["mlp"]):
-        ...     units = hp.Int("units", 8, 64)
-        >>> kind, units, hp.values
-        ('linear', None, {'kind': 'linear'})
-        """
-        if self._active() and parent_name not in self.values:
-            raise TuneError(
-                f"HyperParameters.conditional_scope: the parent {parent_name!r} has not been "
-                f"defined; known: {sorted(self.values)}. Define it (e.g. hp.Choice"
-                f"({parent_name!r}, [...])) before the scope that depends on it.")
-        allowed = list(parent_values) if isinstance(parent_values, (list, tuple, set)) \
-            else [parent_values]
-        self._conditions.append((parent_name, allowed))
-        try:
-            yield
-        finally:
-            self._conditions.pop()
-
-    def get(self, name: str) -> Any:
-        """The value of a parameter defined earlier."""
-        if name not in self.values:
-            raise TuneError(f"HyperParameters: {name!r} has not been defined; known: "
-                            f"{sorted(self.values)}.")
-        return self.values[name]
-
-    def __getitem__(self, name: str) -> Any:
-        return self.get(name)
-
-    def __repr__(self) -> str:
-        return f"HyperParameters({self.values!r})"
-
-
-def _bounds(kind: str, name: str, low: Any, high: Any, min_value: Any,
-            max_value: Any) -> tuple[Any, Any]:
-    """``low``/``high``, or Keras Tuner's ``min_value``/``max_value``: one spelling each."""
-    if (low is not None and min_value is not None) or (high is not None and max_value is not None):
-        raise TuneError(f"hp.{kind}({name!r}): give each bound once, as low/high or as "
-                        "min_value/max_value, not both.")
-    low = low if min_value is None else min_value
-    high = high if max_value is None else max_value
-    if low is None or high is None:
-        raise TuneError(f"hp.{kind}({name!r}) needs both bounds: hp.{kind}({name!r}, low, high) "
-                        "(or min_value=..., max_value=... as in Keras Tuner).")
-    return low, high
-
-
-def _log_scale(kind: str, name: str, log: bool, sampling: str | None) -> bool:
-    if sampling is None or sampling == "linear":
-        return log
-    if sampling == "log":
-        return True
-    raise TuneError(f"hp.{kind}({name!r}): sampling={sampling!r} is not supported. Use "
-                    "sampling='linear' or 'log' (Keras Tuner's 'reverse_log' has no "
-                    "counterpart here).")
 
 
 class HyperModel(ABC):
@@ -216,6 +38,14 @@ class HyperModel(ABC):
     >>> tuner.get_best_models()[0]["width"] == tuner.get_best_hyperparameters()[0]["width"]
     True
     """
+
+    def __init__(self, name: str | None = None, tunable: bool = True) -> None:
+        if tunable is not True:
+            raise TuneError(
+                f"HyperModel: tunable={tunable!r} is not supported: the parameters build(hp) "
+                "defines are searched. To search only some, pass hyperparameters=hp with "
+                "tune_new_entries=False to a hpt_magic.keras_tuner tuner.")
+        self.name = name
 
     @abstractmethod
     def build(self, hp: HyperParameters) -> Any:
@@ -263,6 +93,10 @@ class Tuner:
         Seconds per :meth:`search`.
     keep_models : int
         How many of the best trained models to keep in memory for :meth:`get_best_models`.
+    executions_per_trial : int
+        Models built and fitted per trial, to average out the noise of training: the trial's
+        score is the mean of theirs (each in ``trial.user_attrs["execution_scores"]``), its
+        kept model the best of them. Only the first reports its epochs to the scheduler.
     show : bool
         Show the live dashboard during :meth:`search` (in a notebook).
 
@@ -284,7 +118,7 @@ class Tuner:
         max_steps: int | None = None, max_trials: int | None = 20, timeout: float | None = None,
         seed: int | None = None, storage: str | os.PathLike | Storage | None = None,
         study_name: str | None = None, new: bool = False, keep_models: int = 3,
-        show: bool = False,
+        executions_per_trial: int = 1, show: bool = False,
     ) -> None:
         if isinstance(hypermodel, HyperModel):
             self.hypermodel = hypermodel
@@ -303,6 +137,11 @@ class Tuner:
         self.objective = objective
         self.max_trials, self.timeout, self.show = max_trials, timeout, show
         self.keep_models = keep_models
+        if isinstance(executions_per_trial, bool) or not isinstance(executions_per_trial, int) \
+                or executions_per_trial < 1:
+            raise TuneError(f"Tuner: executions_per_trial={executions_per_trial!r} must be a "
+                            "whole number >= 1.")
+        self.executions_per_trial = executions_per_trial
         self.study = Study(sampler=sampler, direction=direction, seed=seed, name=study_name,
                            storage=storage, scheduler=scheduler, max_steps=max_steps, new=new)
         self._models: dict[int, Any] = {}
@@ -311,12 +150,33 @@ class Tuner:
         """Run ``max_trials`` trials: build a model, fit it with these arguments, score it."""
         self._optimize(self.max_trials, fit_args, fit_kwargs)
 
-    def _optimize(self, n_trials: int | None, fit_args: tuple,
-                  fit_kwargs: dict[str, Any]) -> None:
+    def _optimize(self, n_trials: int | None, fit_args: tuple, fit_kwargs: dict[str, Any],
+                  callbacks: Sequence[Callable[[Study, Trial], None]] = ()) -> None:
         self.study.optimize(lambda trial: self._run_trial(trial, fit_args, fit_kwargs),
-                            n_trials=n_trials, timeout=self.timeout, show=self.show)
+                            n_trials=n_trials, timeout=self.timeout, show=self.show,
+                            callbacks=callbacks)
 
     def _run_trial(self, trial: Trial, fit_args: tuple, fit_kwargs: dict[str, Any]) -> float:
+        scores: list[float] = []
+        kept: tuple[float, Any] | None = None
+        for execution in range(self.executions_per_trial):
+            # Only the first execution reports its epochs: a scheduler judges the trial by
+            # one curve, and a trial it stops runs no further executions.
+            score, model = self._execute(trial, fit_args, fit_kwargs, report=execution == 0)
+            scores.append(score)
+            if kept is None or self.study.direction.is_better(score, kept[0]):
+                kept = (score, model)
+            if trial.should_stop:
+                break
+        if self.executions_per_trial > 1:
+            trial.user_attrs["execution_scores"] = scores
+        score = math.fsum(scores) / len(scores)
+        self._keep(trial.number, score, kept[1])
+        return score
+
+    def _execute(self, trial: Trial, fit_args: tuple, fit_kwargs: dict[str, Any], *,
+                 report: bool) -> tuple[float, Any]:
+        """Build a model for ``trial``, fit it and score it."""
         from ._nn import Sequential, TuneReport
 
         # A Keras model can only come from an imported keras; without it there is none.
@@ -325,33 +185,46 @@ class Tuner:
             # Frees what the previous trials' models left in Keras's global state, so that a
             # long search does not keep growing in memory (kept best models stay usable).
             keras.backend.clear_session()
-        hp = HyperParameters(trial=trial)
+        hp = self._hyperparameters(trial)
         model = self.hypermodel.build(hp)
         kwargs = dict(fit_kwargs)
+        added: list[Any] = []
         if isinstance(self.objective, str):
-            if isinstance(model, Sequential):
-                kwargs["callbacks"] = [*kwargs.get("callbacks", ()), TuneReport(self.objective)]
+            if isinstance(model, Sequential) and report:
+                added.append(TuneReport(self.objective))
             elif keras is not None and isinstance(model, keras.Model):
                 from ._keras import BestEpoch, KerasCallback
 
                 pbt = isinstance(self.study.scheduler, PBTScheduler)
+                # A fit that scores the model itself (returning a number or a dict) may
+                # train without the objective among its epochs' metrics: _score checks.
+                if report:
+                    added.append(KerasCallback(self.objective, checkpoint=pbt, required=False))
                 # The score is the objective's best epoch (below), so the kept model is that
                 # epoch's, as in Keras Tuner; last, so it restores after the user's callbacks.
-                kwargs["callbacks"] = [*kwargs.get("callbacks", ()),
-                                       KerasCallback(self.objective, checkpoint=pbt),
-                                       BestEpoch(self.objective, self.study.direction.is_better)]
+                added.append(BestEpoch(self.objective, self.study.direction.is_better))
                 kwargs.setdefault("verbose", 0)  # one progress bar per epoch and trial
+        if added:
+            kwargs["callbacks"] = [*kwargs.get("callbacks", ()), *added]
         result = self.hypermodel.fit(hp, model, *fit_args, **kwargs)
-        score = self._score(model, result)
-        self._keep(trial.number, score, model)
-        return score
+        return self._score(model, result), model
+
+    def _hyperparameters(self, trial: Trial | None) -> HyperParameters:
+        """The ``hp`` that ``build`` gets: drawing from ``trial``, or defaults without one."""
+        return HyperParameters(trial=trial)
 
     def _score(self, model: Any, result: Any) -> float:
         if callable(self.objective):
             return float(self.objective(model, result))
-        if isinstance(result, (int, float)) and not isinstance(result, bool):
-            return float(result)
+        if isinstance(result, bool):
+            raise TuneError(f"Tuner: fit returned {result!r}; return the score (a number), "
+                            "a History or a dict of metric values.")
         metrics = getattr(result, "history", result)
+        if not isinstance(metrics, Mapping):
+            try:  # a number: numpy's scalars and 0-d arrays or tensors (np.mean(...)) too
+                return float(metrics)
+            except (TypeError, ValueError):
+                pass
         if not isinstance(metrics, Mapping) or self.objective not in metrics:
             found = sorted(metrics) if isinstance(metrics, Mapping) else type(result).__name__
             raise TuneError(
@@ -400,7 +273,7 @@ class Tuner:
         those that ``build`` defines with default values (as Keras Tuner does)."""
         space = self.study.search_space()
         if not space:
-            hp = HyperParameters()
+            hp = self._hyperparameters(None)
             self.hypermodel.build(hp)
             space = hp.space
         print(f"Search space summary\nDefault search space size: {len(space)}")

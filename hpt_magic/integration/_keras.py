@@ -19,13 +19,17 @@ class KerasCallback(keras.callbacks.Callback):
     """Report ``logs[monitor]`` after every epoch; stop training when the scheduler says so.
 
     With ``checkpoint=True`` the weights go with each report, and a trial that population-
-    based training continues from a checkpoint starts from its weights at its epoch.
+    based training continues from a checkpoint starts from its weights at its epoch. With
+    ``required=False`` an epoch without ``monitor`` reports nothing (a tuner whose
+    ``HyperModel.fit`` computes its score after training checks the score itself).
     """
 
-    def __init__(self, monitor: str = "val_loss", *, checkpoint: bool = False) -> None:
+    def __init__(self, monitor: str = "val_loss", *, checkpoint: bool = False,
+                 required: bool = True) -> None:
         super().__init__()
         self.monitor = monitor
         self.checkpoint = checkpoint
+        self.required = required
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         weights = tune.restore()
@@ -44,6 +48,8 @@ class KerasCallback(keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         logs = logs or {}
         if self.monitor not in logs:
+            if not self.required:
+                return
             raise TuneError(
                 f"tune.keras_callback: {self.monitor!r} is not among the metrics of epoch "
                 f"{epoch} ({sorted(logs)}). Pass validation_data to fit for val_* metrics, "

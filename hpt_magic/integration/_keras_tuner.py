@@ -12,28 +12,23 @@ import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ..distributions import Distribution
 from ..exceptions import TuneError
 from ..samplers import GPSampler, GridSampler, RandomSampler, Sampler
 from ..schedulers import HyperbandScheduler
-from ..trial import Direction, TrialState
+from ..study._study import Study
+from ..trial import Direction, Trial, TrialState
 from ._hypermodel import HyperModel, HyperParameters, Tuner
 
 __all__ = ["Objective", "RandomSearch", "BayesianOptimization", "Hyperband", "GridSearch"]
 
-_SAME_SPACE = ("define every parameter in build(hp); hp.Fixed(name, value) fixes one, and "
-               "tuner.study.enqueue({...}) queues chosen values to be tried first")
 #: Keras Tuner's arguments that have no counterpart, with what to do instead.
 _INSTEAD = {
-    "executions_per_trial": "fit several times in your HyperModel.fit and return the mean "
-                            "score",
-    "hyperparameters": _SAME_SPACE,
-    "tune_new_entries": _SAME_SPACE,
-    "allow_new_entries": _SAME_SPACE,
+    "allow_new_entries": "build(hp) may define any parameter; to search only some, pass "
+                         "hyperparameters=hp with tune_new_entries=False",
     "max_retries_per_trial": "a trial that raises is recorded as failed and the search goes "
                              "on; queue its parameters again with "
                              "tuner.study.enqueue(trial.params)",
-    "max_consecutive_failed_trials": "failed trials are recorded (tuner.study.trials) and the "
-                                     "search goes on; tuner.study.stop() ends it",
     "max_model_size": "check model.count_params() in build(hp) and raise there: the trial is "
                       "recorded as failed",
     "distribution_strategy": "set a Keras 3 distribution (keras.distribution."
@@ -48,10 +43,33 @@ _INSTEAD = {
 }
 #: Keras Tuner's defaults that mean what this port does anyway: accepted, so that an example
 #: spelling them out ports unchanged.
-_HARMLESS = {"executions_per_trial": 1, "hyperparameters": None, "tune_new_entries": True,
-             "allow_new_entries": True, "max_retries_per_trial": 0, "max_model_size": None,
-             "distribution_strategy": None, "logger": None, "tuner_id": None,
-             "max_consecutive_failed_trials": 3}
+_HARMLESS = {"allow_new_entries": True, "max_retries_per_trial": 0, "max_model_size": None,
+             "distribution_strategy": None, "logger": None, "tuner_id": None}
+
+
+_PREMADE = ("Keras Tuner's ready-made hypermodels are not part of this port: write a "
+            "build(hp) that returns the Keras model, e.g. keras.applications.ResNet50("
+            "weights=None, input_shape=..., classes=...) compiled with "
+            "hp.Float('learning_rate', 1e-4, 1e-2, sampling='log')")
+_ORACLE = ("the base Tuner and its oracles are not part of this port: use RandomSearch, "
+           "BayesianOptimization, Hyperband or GridSearch, or hpt_magic.Tuner(build, "
+           "sampler=..., scheduler=...) for any of our samplers and schedulers")
+#: Names of Keras Tuner's module that this one does not have, with what to use instead.
+_NOT_PORTED = {
+    "applications": _PREMADE, "HyperResNet": _PREMADE, "HyperXception": _PREMADE,
+    "HyperEfficientNet": _PREMADE, "HyperImageAugment": _PREMADE,
+    "Tuner": _ORACLE, "oracles": _ORACLE, "Oracle": _ORACLE, "tuners": _ORACLE,
+    "SklearnTuner": "tune scikit-learn estimators with hpt_magic.sklearn.TuneSearchCV",
+}
+
+
+def not_ported(name: str) -> Exception:
+    """The error for ``kt.<name>``: a :class:`TuneError` with what to use instead when Keras
+    Tuner has the name (not an ``AttributeError``, so that ``from hpt_magic.keras_tuner
+    import <name>`` shows it too), else the usual ``AttributeError``."""
+    if name in _NOT_PORTED:
+        return TuneError(f"hpt_magic.keras_tuner has no {name}: {_NOT_PORTED[name]}.")
+    return AttributeError(f"module 'hpt_magic.keras_tuner' has no attribute {name!r}")
 
 
 class Objective:
@@ -111,6 +129,13 @@ class _KerasTunerPort(Tuner):
                  project_name: str | None, overwrite: bool, options: Mapping[str, Any],
                  scheduler: HyperbandScheduler | None = None) -> None:
         kt_name = f"kt.{type(self).__name__}"
+        options = dict(options)
+        self.max_consecutive_failed_trials = options.pop("max_consecutive_failed_trials", 3)
+        _check_whole(kt_name, "max_consecutive_failed_trials",
+                     self.max_consecutive_failed_trials, 1)
+        self._overrides, self._tune_new_entries = _tailored_space(
+            kt_name, options.pop("hyperparameters", None),
+            options.pop("tune_new_entries", True))
         tuner_options = _check_options(kt_name, options)
         if max_trials is not None:
             _check_whole(kt_name, "max_trials", max_trials, 1)
@@ -121,6 +146,10 @@ class _KerasTunerPort(Tuner):
                          storage=storage, study_name=study_name, new=bool(overwrite),
                          **tuner_options)
 
+    def _hyperparameters(self, trial: Trial | None) -> HyperParameters:
+        return HyperParameters(trial=trial, overrides=self._overrides,
+                               tune_new_entries=self._tune_new_entries)
+
     def search(self, *fit_args: Any, **fit_kwargs: Any) -> None:
         """Run the trials left of ``max_trials``: build a model, fit it with these arguments,
         score it."""
@@ -130,7 +159,26 @@ class _KerasTunerPort(Tuner):
             done = sum(t.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAILED)
                        and "repeat_of" not in t.user_attrs for t in self.study.trials)
             left = max(0, self.max_trials - done)
-        self._optimize(left, fit_args, fit_kwargs)
+        failed: list[Trial] = []
+
+        def count_failures(study: Study, trial: Trial) -> None:
+            # As in Keras Tuner: failures in a row mean a bug, not bad luck; stop and say it.
+            if trial.state is not TrialState.FAILED:
+                failed.clear()
+                return
+            failed.append(trial)
+            if len(failed) >= self.max_consecutive_failed_trials:
+                study.stop()
+
+        self._optimize(left, fit_args, fit_kwargs, callbacks=[count_failures])
+        if len(failed) >= self.max_consecutive_failed_trials:
+            last = failed[-1]
+            raise TuneError(
+                f"kt.{type(self).__name__}: {len(failed)} trials in a row failed, so the "
+                f"search stopped (max_consecutive_failed_trials="
+                f"{self.max_consecutive_failed_trials}). The last, trial {last.number}, "
+                f"failed with: {last.error} Fix that (tuner.study.trials[{last.number}]"
+                ".traceback has the traceback) and search again.")
 
 
 class RandomSearch(_KerasTunerPort):
@@ -152,8 +200,9 @@ class RandomSearch(_KerasTunerPort):
         exists. Without either, the study lives in memory.
     overwrite : bool
         Start a fresh study (the old one is renamed, not deleted).
-    timeout, keep_models, show
-        As in :class:`~hpt_magic.Tuner`.
+    executions_per_trial, timeout, keep_models, show
+        As in :class:`~hpt_magic.Tuner`: ``executions_per_trial`` models are fitted per
+        trial, scored by their mean.
     """
 
     def __init__(self, hypermodel: HyperModel | Callable[[HyperParameters], Any] | None = None,
@@ -272,7 +321,7 @@ class Hyperband(_KerasTunerPort):
 def _check_options(kt_name: str, options: Mapping[str, Any]) -> dict[str, Any]:
     """The options meant for :class:`Tuner`; Keras Tuner's arguments without a counterpart are
     refused with what to do instead (their harmless defaults are let through)."""
-    passed = {"timeout", "keep_models", "show"}
+    passed = {"executions_per_trial", "timeout", "keep_models", "show"}
     refused = []
     for name, value in options.items():
         if name in passed or (name in _HARMLESS and _same(value, _HARMLESS[name])):
@@ -285,6 +334,28 @@ def _check_options(kt_name: str, options: Mapping[str, Any]) -> dict[str, Any]:
     if refused:
         raise TuneError(f"{kt_name}: " + "; ".join(refused) + ".")
     return {k: v for k, v in options.items() if k in passed}
+
+
+def _tailored_space(kt_name: str, hyperparameters: Any,
+                    tune_new_entries: Any) -> tuple[dict[str, Distribution], bool]:
+    """The distributions of ``hyperparameters`` that replace those of ``build``, and whether
+    the parameters it does not name are searched too."""
+    if not isinstance(tune_new_entries, bool):
+        raise TuneError(f"{kt_name}: tune_new_entries={tune_new_entries!r} must be True or "
+                        "False.")
+    if hyperparameters is None:
+        if not tune_new_entries:
+            raise TuneError(
+                f"{kt_name}: tune_new_entries=False without hyperparameters= would search "
+                "nothing. Pass the parameters to search, e.g. hp = kt.HyperParameters(); "
+                "hp.Float('learning_rate', 1e-4, 1e-2, sampling='log'); "
+                "kt.RandomSearch(..., hyperparameters=hp, tune_new_entries=False).")
+        return {}, True
+    if not isinstance(hyperparameters, HyperParameters):
+        raise TuneError(f"{kt_name}: hyperparameters={hyperparameters!r} must be a "
+                        "kt.HyperParameters on which the parameters to search are defined "
+                        "(hp.Float(...), hp.Fixed(...)).")
+    return dict(hyperparameters.space), tune_new_entries
 
 
 def _check_whole(kt_name: str, name: str, value: Any, least: int) -> None:
