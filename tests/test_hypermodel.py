@@ -166,6 +166,24 @@ def test_tuner_errors_are_clear(iris):
     assert "Pass validation_data" in tuner.study.trials[0].error
 
 
+def test_a_tuner_whose_trials_keep_failing_stops_and_says_why(iris):
+    # Every trial failing means a bug in build or fit: the search stops after three in a
+    # row and names the error, rather than ending quietly with no model.
+    X, y, _, _ = iris
+
+    def broken(hp):
+        hp.Int("width", 4, 32)
+        raise ValueError("a typo in build")
+
+    tuner = Tuner(broken, objective="val_loss", max_trials=10, seed=0)
+    with pytest.raises(TuneError, match=r"Tuner: 3 trials in a row failed.*trial 2, failed "
+                                        r"with: ValueError: a typo in build"):
+        tuner.search(X, y, epochs=1)
+    assert [t.state for t in tuner.study.trials] == [TrialState.FAILED] * 3
+    with pytest.raises(TuneError, match="max_consecutive_failed_trials=0 must be"):
+        Tuner(broken, max_consecutive_failed_trials=0)
+
+
 def test_tuner_study_on_disk_continues(tmp_path):
     class Dict(HyperModel):
         def build(self, hp):

@@ -17,7 +17,7 @@ from ..samplers import Sampler
 from ..schedulers import PBTScheduler, Scheduler
 from ..study._storage import Storage
 from ..study._study import Study
-from ..trial import Direction, Trial
+from ..trial import Direction, Trial, TrialState
 from ._hyperparameters import HyperParameters
 
 __all__ = ["HyperParameters", "HyperModel", "Tuner"]
@@ -99,6 +99,9 @@ class Tuner:
         kept model the best of them. Only the first reports its epochs to the scheduler.
     show : bool
         Show the live dashboard during :meth:`search` (in a notebook).
+    max_consecutive_failed_trials : int
+        Failed trials in a row that stop :meth:`search` with a :class:`TuneError` naming the
+        last error (they mean a bug in ``build`` or ``fit``, not bad luck).
 
     Notes
     -----
@@ -119,6 +122,7 @@ class Tuner:
         seed: int | None = None, storage: str | os.PathLike | Storage | None = None,
         study_name: str | None = None, new: bool = False, keep_models: int = 3,
         executions_per_trial: int = 1, show: bool = False,
+        max_consecutive_failed_trials: int = 3,
     ) -> None:
         if isinstance(hypermodel, HyperModel):
             self.hypermodel = hypermodel
@@ -142,13 +146,47 @@ class Tuner:
             raise TuneError(f"Tuner: executions_per_trial={executions_per_trial!r} must be a "
                             "whole number >= 1.")
         self.executions_per_trial = executions_per_trial
+        if isinstance(max_consecutive_failed_trials, bool) or not isinstance(
+                max_consecutive_failed_trials, int) or max_consecutive_failed_trials < 1:
+            raise TuneError(f"Tuner: max_consecutive_failed_trials="
+                            f"{max_consecutive_failed_trials!r} must be a whole number >= 1.")
+        self.max_consecutive_failed_trials = max_consecutive_failed_trials
         self.study = Study(sampler=sampler, direction=direction, seed=seed, name=study_name,
                            storage=storage, scheduler=scheduler, max_steps=max_steps, new=new)
         self._models: dict[int, Any] = {}
 
     def search(self, *fit_args: Any, **fit_kwargs: Any) -> None:
         """Run ``max_trials`` trials: build a model, fit it with these arguments, score it."""
-        self._optimize(self.max_trials, fit_args, fit_kwargs)
+        self._search(self.max_trials, fit_args, fit_kwargs)
+
+    def _search(self, n_trials: int | None, fit_args: tuple, fit_kwargs: dict[str, Any]) -> None:
+        """Run ``n_trials`` trials; stop with an error after ``max_consecutive_failed_trials``
+        failures in a row."""
+        failed: list[Trial] = []
+
+        def count_failures(study: Study, trial: Trial) -> None:
+            # As in Keras Tuner: failures in a row mean a bug, not bad luck; stop and say it.
+            if trial.state is not TrialState.FAILED:
+                failed.clear()
+                return
+            failed.append(trial)
+            if len(failed) >= self.max_consecutive_failed_trials:
+                study.stop()
+
+        self._optimize(n_trials, fit_args, fit_kwargs, callbacks=[count_failures])
+        if len(failed) >= self.max_consecutive_failed_trials:
+            last = failed[-1]
+            raise TuneError(
+                f"{self._label}: {len(failed)} trials in a row failed, so the search stopped "
+                f"(max_consecutive_failed_trials={self.max_consecutive_failed_trials}). The "
+                f"last, trial {last.number}, failed with: {last.error} Fix that "
+                f"(tuner.study.trials[{last.number}].traceback has the traceback) and search "
+                "again.")
+
+    @property
+    def _label(self) -> str:
+        """The tuner's name in messages."""
+        return type(self).__name__
 
     def _optimize(self, n_trials: int | None, fit_args: tuple, fit_kwargs: dict[str, Any],
                   callbacks: Sequence[Callable[[Study, Trial], None]] = ()) -> None:

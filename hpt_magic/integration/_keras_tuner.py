@@ -16,7 +16,6 @@ from ..distributions import Distribution
 from ..exceptions import TuneError
 from ..samplers import GPSampler, GridSampler, RandomSampler, Sampler
 from ..schedulers import HyperbandScheduler
-from ..study._study import Study
 from ..trial import Direction, Trial, TrialState
 from ._hypermodel import HyperModel, HyperParameters, Tuner
 
@@ -130,9 +129,8 @@ class _KerasTunerPort(Tuner):
                  scheduler: HyperbandScheduler | None = None) -> None:
         kt_name = f"kt.{type(self).__name__}"
         options = dict(options)
-        self.max_consecutive_failed_trials = options.pop("max_consecutive_failed_trials", 3)
-        _check_whole(kt_name, "max_consecutive_failed_trials",
-                     self.max_consecutive_failed_trials, 1)
+        max_failed = options.pop("max_consecutive_failed_trials", 3)
+        _check_whole(kt_name, "max_consecutive_failed_trials", max_failed, 1)
         self._overrides, self._tune_new_entries = _tailored_space(
             kt_name, options.pop("hyperparameters", None),
             options.pop("tune_new_entries", True))
@@ -144,7 +142,7 @@ class _KerasTunerPort(Tuner):
         super().__init__(hypermodel, objective=metric, direction=direction, sampler=sampler,
                          scheduler=scheduler, max_trials=max_trials, seed=seed,
                          storage=storage, study_name=study_name, new=bool(overwrite),
-                         **tuner_options)
+                         max_consecutive_failed_trials=max_failed, **tuner_options)
 
     def _hyperparameters(self, trial: Trial | None) -> HyperParameters:
         return HyperParameters(trial=trial, overrides=self._overrides,
@@ -159,26 +157,11 @@ class _KerasTunerPort(Tuner):
             done = sum(t.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAILED)
                        and "repeat_of" not in t.user_attrs for t in self.study.trials)
             left = max(0, self.max_trials - done)
-        failed: list[Trial] = []
+        self._search(left, fit_args, fit_kwargs)
 
-        def count_failures(study: Study, trial: Trial) -> None:
-            # As in Keras Tuner: failures in a row mean a bug, not bad luck; stop and say it.
-            if trial.state is not TrialState.FAILED:
-                failed.clear()
-                return
-            failed.append(trial)
-            if len(failed) >= self.max_consecutive_failed_trials:
-                study.stop()
-
-        self._optimize(left, fit_args, fit_kwargs, callbacks=[count_failures])
-        if len(failed) >= self.max_consecutive_failed_trials:
-            last = failed[-1]
-            raise TuneError(
-                f"kt.{type(self).__name__}: {len(failed)} trials in a row failed, so the "
-                f"search stopped (max_consecutive_failed_trials="
-                f"{self.max_consecutive_failed_trials}). The last, trial {last.number}, "
-                f"failed with: {last.error} Fix that (tuner.study.trials[{last.number}]"
-                ".traceback has the traceback) and search again.")
+    @property
+    def _label(self) -> str:
+        return f"kt.{type(self).__name__}"
 
 
 class RandomSearch(_KerasTunerPort):
