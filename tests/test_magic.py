@@ -52,6 +52,14 @@ def test_without_the_magic_the_cell_runs_on_defaults(shell):
     assert r.result == 0
 
 
+def test_one_trial_is_counted_in_the_singular(shell, capsys):
+    cell = "x = tune.uniform(0, 1)\nx\n"
+    run(shell, "--trials 1 --study one --plot none", cell)
+    assert "\nTop 1 trial:\n" in capsys.readouterr().out
+    run(shell, "--trials 1 --study one --plot none", cell)
+    assert capsys.readouterr().out.startswith("continuing study 'one': 1 earlier trial, best")
+
+
 def test_rerunning_continues_the_study_and_says_so(shell, capsys, tmp_path):
     shell.run_cell("import math")
     run(shell, "--trials 3 --study s --seed 0 --plot none")
