@@ -500,6 +500,17 @@ def test_nan_scores_are_null_in_json_and_skipped_in_plots():
     assert list(artist(hd.plot_history(study), "history-failed").get_xdata()) == [1]
 
 
+def test_array_options_are_text_in_json(recwarn):
+    # numpy arrays are valid options (README: any object); integer ones failed the document.
+    space = {"w": Choice([np.array([1, 2]), np.array([0.5]), np.int64(3)])}
+    study = Study(space=space, sampler="grid")
+    study.optimize(lambda t: 1.0, n_trials=3)
+    doc = json.loads(json.dumps(hd.study_json(study)))
+    assert doc["params"][0]["options"] == ["[1 2]", "[0.5]", 3]
+    assert sorted(map(str, (t["params"]["w"] for t in doc["trials"]))) == ["3", "[0.5]", "[1 2]"]
+    assert not recwarn.list
+
+
 def test_show_dashboard_of_a_stored_study_prints_its_state_outside_ipython(capsys):
     hd.show_dashboard(scored([2.0, 1.0, None]))
     assert capsys.readouterr().out.startswith(

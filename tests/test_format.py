@@ -41,7 +41,7 @@ def test_summary_table_and_progress_line_agree_on_a_duration():
     assert study.summary(elapsed=119.6).startswith(
         "Study 's': 1 complete, 0 pruned, 0 failed in 2 min 00 s.\nBest min score 0.25 "
         "(trial 0): act=")
-    table = hd.summary_text(study).split("Top 1 trials:\n")[1].splitlines()
+    table = hd.summary_text(study).split("Top 1 trial:\n")[1].splitlines()
     assert table[1].endswith("2 min 00 s")
     doc = hd.study_json(study, {"status": "running", "done": 1, "planned": 2,
                                 "elapsed": 119.6, "eta": 59.96})

@@ -578,6 +578,23 @@ def test_reordered_options_of_a_define_by_run_cell_are_not_taken_for_each_other(
     assert by_option == {True: {0.0}, False: {1.0}}
 
 
+@pytest.mark.parametrize("sampler", ["random", "tpe", "grid"])
+def test_lambdas_a_cell_defines_anew_for_every_trial_keep_apart(sampler):
+    # A cell runs again for every trial, so its lambdas are new objects each time, and both
+    # carry the label "<lambda>": the second option must still run the second lambda, and
+    # the space of 2 x 2 points is used up after four trials.
+    def objective(trial):
+        f = tune.choice([lambda v: v, lambda v: 2 * v], name="f")
+        shape = tune.choice([(32,), (64, 64)], name="shape")
+        return f(1.0) + 10 * len(shape)
+
+    study = Study(sampler=sampler, seed=0)
+    study.optimize(objective, n_trials=12)
+    run = [t for t in study.trials if "repeat_of" not in t.user_attrs]
+    assert sorted(t.value for t in run) == [11.0, 12.0, 21.0, 22.0]
+    assert len(study.trials) < 12
+
+
 def test_options_equal_as_numbers_but_of_other_types_are_all_tried():
     ran = []
     opts = [1, True, 0.0, False, {0: 1, "a": 2}]

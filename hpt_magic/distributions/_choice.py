@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import types
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -162,15 +163,33 @@ class Choice(Distribution):
 
 
 def _equal(a: Any, b: Any) -> bool:
-    """``a == b`` for options, without raising: numpy values and arrays compare whole; a
-    comparison that gives no single truth value is no match."""
+    """``a == b`` for options, without raising: numpy values and arrays compare whole;
+    functions with the same code, defaults and closure values are equal; a comparison that
+    gives no single truth value is no match."""
     try:
         if isinstance(a, (np.ndarray, np.generic)) or isinstance(b, (np.ndarray, np.generic)):
             return bool(np.array_equal(a, b))
+        if isinstance(a, types.FunctionType) and isinstance(b, types.FunctionType):
+            return _same_function(a, b)
         same = a == b
         return type(same) in (bool, np.bool_) and bool(same)
     except Exception:
         return False
+
+
+def _same_function(a: types.FunctionType, b: types.FunctionType) -> bool:
+    """Whether ``b`` is ``a`` defined again: a cell runs anew for every trial, and its lambdas
+    are new objects each time, of the same code. Told apart by their code rather than their
+    label, which two lambdas share."""
+    if a is b:
+        return True
+    if a.__code__ != b.__code__:
+        return False
+    cells = [(x.cell_contents, y.cell_contents)
+             for x, y in zip(a.__closure__ or (), b.__closure__ or ())]
+    return (_equal(a.__defaults__, b.__defaults__)
+            and _equal(a.__kwdefaults__, b.__kwdefaults__)
+            and all(x is y or _equal(x, y) for x, y in cells))
 
 
 class Grid(Choice):

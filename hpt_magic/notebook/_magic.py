@@ -102,7 +102,7 @@ class TuneMagics(Magics):
     @argument("--background", action="store_true",
               help="Run in a thread; the cell returns at once (study.wait(), study.stop()).")
     @argument("--scheduler", default=None,
-              help="Early stopping: early-stop, median, asha, hyperband, bohb, pbt.")
+              help="Early stopping: early-stop, median, asha, hyperband, bohb, mobster, pbt.")
     @argument("--scheduler-args", default=None, help="Scheduler options as 'k=v,...'.")
     @argument("--max-steps", type=int, default=None, help="The full resource (e.g. epochs).")
     @argument("--manual", action="store_true",
@@ -325,7 +325,8 @@ class TuneMagics(Magics):
                         if study.is_multi_objective else f", best {study.best_value:.6g}")
             except TuneError:
                 best = ""
-            first = (f"continuing study {name!r}: {len(study.trials)} earlier trials{best} "
+            earlier = f"{len(study.trials)} earlier trial{'s' if len(study.trials) != 1 else ''}"
+            first = (f"continuing study {name!r}: {earlier}{best} "
                      "(--new starts afresh)")
             if changes:
                 first = f"continuing study {name!r} on an edited space: {'; '.join(changes)}"

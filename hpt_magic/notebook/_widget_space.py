@@ -33,6 +33,9 @@ class _Recorder:
 def literal_space(source: str) -> dict[str, Distribution]:
     """``{name: distribution}`` of the top-level ``tune.*`` calls with literal arguments.
 
+    Such a call that is invalid as written (``tune.uniform(1, 0)``) raises a
+    :class:`~hpt_magic.exceptions.TuneError` naming its line.
+
     Examples
     --------
     >>> literal_space("lr = tune.loguniform(1e-4, 1e-1)\\nif lr > 0.01:\\n"
@@ -72,5 +75,7 @@ def _record(stmt: ast.Assign | ast.AnnAssign | ast.Expr, recorder: _Recorder) ->
         kwargs["name"] = targets[0].id
     try:
         getattr(tune, call.func.attr)(*args, **kwargs)
-    except (TuneError, TypeError):
-        return  # a bad definition: the run reports it with the user's line
+    except (TuneError, TypeError) as exc:
+        # Refused before a study is opened or a trial runs, as the cell's other mistakes are.
+        text = str(exc).replace(f"{type(tune).__name__}.", "tune.")  # not our class's name
+        raise TuneError(f"Line {stmt.lineno}: {text}") from None

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..distributions import Distribution, ParameterGrid
+from ..distributions import Choice, Distribution, ParameterGrid
 from ..exceptions import SpaceError
 from ..trial import Trial, TrialState
 from ._base import Sampler
@@ -70,12 +70,12 @@ class GridSampler(Sampler):
             p = {**t.fixed, **t.relative, **t.params} if t.state is TrialState.RUNNING \
                 else t.params
             if all(n in p for n in names):
-                taken.add(tuple(repr(p[n]) for n in names))
+                taken.add(tuple(_key(space[n], p[n]) for n in names))
             elif t.state is TrialState.RUNNING:
-                waiting.append((t, {n: repr(p[n]) for n in names if n in p}))
+                waiting.append((t, {n: _key(space[n], p[n]) for n in names if n in p}))
         for i in self._order:
             point = grid[int(i)]
-            key = tuple(repr(v) for v in point.values())
+            key = tuple(_key(space[n], v) for n, v in point.items())
             if key in taken:
                 continue
             fits = next((w for w in waiting if all(
@@ -109,13 +109,24 @@ class GridSampler(Sampler):
         values = dist.grid()
         start = int(self.rng(trial.number, name).integers(len(values)))
         mine = {n: repr(v) for n, v in {**trial.relative, **trial.params}.items()}
-        held = Counter(repr(p[name]) for p in _points(study, trial)
+        held = Counter(_key(dist, p[name]) for p in _points(study, trial)
                        if name in p and all(n in p and repr(p[n]) == r for n, r in mine.items()))
-        return min(values[start:] + values[:start], key=lambda v: held[repr(v)])
+        return min(values[start:] + values[:start], key=lambda v: held[_key(dist, v)])
 
     def exhausted(self, study: Study) -> bool:
         space = study.search_space()
         return bool(space) and all(owner is not None for _, owner in self._plan(study, space))
+
+
+def _key(dist: Distribution, value: Any) -> Any:
+    """What the trials holding the same value of ``dist`` share: an option by its place among
+    the choice's options (a class or a lambda that the cell defined anew is another object,
+    which prints otherwise), any other value by its ``repr``."""
+    if isinstance(dist, Choice):
+        i = dist.find(value)
+        if i is not None:
+            return i
+    return repr(value)
 
 
 def _check_size(space: Mapping[str, Distribution]) -> None:

@@ -45,7 +45,7 @@ def table_title(study: Study, shown: int) -> str:
     """The title of :func:`summary_table`'s ``shown`` rows: the top trials, or the Pareto
     front with its whole size when the table shows only part of it."""
     if not study.is_multi_objective:
-        return f"Top {shown} trials"
+        return f"Top {shown} trial{'s' if shown != 1 else ''}"
     size = len(study.best_trials)
     return (f"Pareto front ({size} trials)" if size == shown
             else f"Pareto front ({size} trials, the first {shown} shown)")

@@ -37,6 +37,8 @@ def json_scalar(v: Any) -> Any:
     """
     if v is None or isinstance(v, (bool, str)):
         return v
+    if getattr(v, "ndim", 0) != 0:  # an array option: its text, not a number
+        return option_text(v)
     if isinstance(v, int) or (hasattr(v, "dtype") and getattr(v.dtype, "kind", "") in "iu"):
         return int(v)
     try:
