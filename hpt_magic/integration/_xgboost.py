@@ -7,6 +7,7 @@ from typing import Any
 import xgboost
 
 from ..exceptions import TuneError
+from ..executors._tune import tune
 from ._framework_base import report
 
 __all__ = ["XGBoostCallback"]
@@ -25,18 +26,21 @@ class XGBoostCallback(xgboost.callback.TrainingCallback):
         self.metric = metric
         self.checkpoint = checkpoint
 
+    def before_iteration(self, model: Any, epoch: int, evals_log: dict[str, Any]) -> bool:
+        # The stop comes here, before the next round, not as after_iteration's answer:
+        # XGBoost skips the callbacks after one that answers stop, so EarlyStopping's
+        # best_iteration and the eval printout would miss the last round trained, and xgb.cv
+        # would cut its results at a best_iteration nobody set. A training that starts after
+        # the trial was stopped trains one round (a booster with none is empty) and stops.
+        return tune.should_stop() and model.num_boosted_rounds() > 0
+
     def after_iteration(self, model: Any, epoch: int, evals_log: dict[str, Any]) -> bool:
         data, name = _split(self.metric, evals_log)
         value = evals_log[data][name][-1]
         if isinstance(value, tuple):  # xgb.cv logs (mean, std)
             value = value[0]
-        step = model.num_boosted_rounds() - 1
-        stop = report(value, step, model if self.checkpoint else None)
-        if stop and hasattr(model, "cvfolds") and model.attr("best_iteration") is None:
-            # xgb.cv cuts its results at best_iteration when a callback stops it: keep every
-            # round trained (an early-stopping callback's own best is left as it set it).
-            model.best_iteration = epoch
-        return stop
+        report(value, model.num_boosted_rounds() - 1, model if self.checkpoint else None)
+        return False
 
 
 def _split(metric: str, evals_log: dict[str, Any]) -> tuple[str, str]:

@@ -137,3 +137,29 @@ def test_xgb_cv_keeps_every_round_of_a_pruned_trial(binary):
     study.optimize(objective, n_trials=1)
     assert_pruned_with_curve(study.trials[0], [0, 1, 2])
     assert len(results[0]) == 3  # the three rounds trained, not cut at a missing best
+
+
+def test_early_stopping_and_the_eval_printout_see_the_round_that_stopped(binary):
+    """XGBoost skips the callbacks after one that says stop: the stop must not come from
+    after_iteration, or EarlyStopping's best round and the printout miss the last round."""
+    X, y, Xv, yv = binary
+    models = []
+
+    def objective(trial):
+        # A small learning rate: every round lowers the log-loss, so the last one is best.
+        model = xgb.XGBClassifier(n_estimators=ROUNDS, max_depth=2, n_jobs=1,
+                                  learning_rate=tune.uniform(0.01, 0.02, name="lr"),
+                                  eval_metric="logloss", early_stopping_rounds=3,
+                                  callbacks=[tune.xgboost_callback("validation_0-logloss")])
+        model.fit(X, y, eval_set=[(Xv, yv)], verbose=True)
+        models.append(model)
+        return model.score(Xv, yv)
+
+    study = Study(direction="maximize", scheduler=StopAfter(2), seed=0)
+    study.optimize(objective, n_trials=1)
+    trial, model = study.trials[0], models[0]
+    assert_pruned_with_curve(trial, [0, 1, 2])
+    losses = model.evals_result()["validation_0"]["logloss"]
+    assert len(losses) == 3 and losses[2] < losses[1]
+    assert model.best_iteration == 2  # predictions use every round trained
+    assert "[2]\tvalidation_0-logloss" in trial.output
