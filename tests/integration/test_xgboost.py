@@ -65,7 +65,7 @@ def test_scikit_learn_api_stops_cleanly(binary):
 
     study = Study(direction="maximize", scheduler=StopAfter(2), seed=0)
     study.optimize(objective, n_trials=2)
-    for trial, model in zip(study.trials, models):
+    for trial, model in zip(study.trials, models, strict=True):
         assert_pruned_with_curve(trial, [0, 1, 2])
         assert model.get_booster().num_boosted_rounds() == 3
 
