@@ -1,6 +1,7 @@
 """What every framework callback shares: importing its framework, reporting a point, checking
-that the study ranks the metric the way the framework does, the step a resumed trial starts at. The per-framework modules import this, never
-:mod:`._frameworks` (which builds them), so no import goes in a circle."""
+that the study ranks the metric as the framework does, the step a resumed trial starts at. The
+per-framework modules import this, never :mod:`._frameworks` (which builds them), so no import
+goes in a circle."""
 
 from __future__ import annotations
 
