@@ -4,13 +4,16 @@
 routing every write through a router that sends it to the writing thread's buffer, if it has
 one. :class:`OutputRouter` owns that routing: it installs itself while at least one trial
 captures and restores the real streams when the last one ends. :data:`ROUTER` is the one
-instance of the process; it is the only place that changes ``sys.stdout``.
+instance of the process; it is the only place that changes ``sys.stdout``. For as long, it
+points the logging handlers that write to a real stream at the router: a library's handler
+(Lightning's "GPU available: ...") holds the stream it found when it was imported.
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import sys
 import threading
 import warnings
@@ -82,6 +85,8 @@ class OutputRouter:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._users = 0
+        #: The logging handlers routed while installed, with the real stream of each.
+        self._handlers: list[tuple[logging.StreamHandler, io.TextIOBase]] = []
 
     def buffer(self) -> io.StringIO | None:
         """The capturing buffer of the calling thread, if it captures."""
@@ -92,11 +97,18 @@ class OutputRouter:
         :meth:`release` (a run keeps it for all its trials instead of one swap each)."""
         with self._lock:
             if self._users == 0:
+                routed = {}
                 for name in ("stdout", "stderr"):
                     stream = getattr(sys, name)
                     # Still installed if an interrupt cut the last restore short.
                     if not (isinstance(stream, _Stream) and stream.owner is self):
-                        setattr(sys, name, _Stream(stream, self))
+                        stream = _Stream(stream, self)
+                        setattr(sys, name, stream)
+                    routed[id(stream.real)] = stream
+                self._handlers = [(h, h.stream) for h in _stream_handlers()
+                                  if id(h.stream) in routed]
+                for handler, real in self._handlers:
+                    handler.stream = routed[id(real)]
             self._users += 1
 
     def release(self) -> None:
@@ -113,6 +125,10 @@ class OutputRouter:
                     stream = getattr(sys, name)
                     if isinstance(stream, _Stream) and stream.owner is self:
                         setattr(sys, name, stream.real)
+                for handler, real in self._handlers:
+                    if isinstance(handler.stream, _Stream) and handler.stream.owner is self:
+                        handler.stream = real
+                self._handlers = []
 
     @contextlib.contextmanager
     def capture(self) -> Iterator[io.StringIO]:
@@ -133,6 +149,13 @@ class OutputRouter:
         finally:
             self._local.buffer = previous
             self.release()
+
+
+def _stream_handlers() -> list[logging.StreamHandler]:
+    """Every handler of every logger that writes to a stream."""
+    loggers = [logging.getLogger(), *(lg for lg in logging.Logger.manager.loggerDict.values()
+                                      if isinstance(lg, logging.Logger))]
+    return [h for lg in loggers for h in lg.handlers if isinstance(h, logging.StreamHandler)]
 
 
 #: The process's router (sys.stdout is one per process).

@@ -1,6 +1,7 @@
-"""What every framework callback shares: importing its framework, reporting a point, the
-step a resumed trial starts at. The per-framework modules import this, never
-:mod:`._frameworks` (which builds them), so no import goes in a circle."""
+"""What every framework callback shares: importing its framework, reporting a point, checking
+that the study ranks the metric as the framework does, the step a resumed trial starts at. The
+per-framework modules import this, never :mod:`._frameworks` (which builds them), so no import
+goes in a circle."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from typing import Any
 
 from ..exceptions import TrialPruned, TuneError
 from ..executors._tune import tune
+from ..trial import Direction
 
-__all__ = ["KERAS_HINT", "require", "report", "resume_step"]
+__all__ = ["KERAS_HINT", "check_direction", "require", "report", "resume_step"]
 
 
 def require(module: str, extra: str, what: str, hint: str = "") -> ModuleType:
@@ -36,6 +38,27 @@ def report(value: Any, step: int, checkpoint: Any = None) -> bool:
         return tune.report(float(value), step, checkpoint=checkpoint)
     except TrialPruned:
         return True
+
+
+def check_direction(what: str, metric: str, higher_is_better: bool) -> None:
+    """Raise a :class:`TuneError` when the running trial's study ranks ``metric`` the wrong way.
+
+    Schedulers judge the reported curve by the study's direction: a curve of AUC in a study
+    that minimises would have them stop the best trials first and keep the worst.
+    """
+    trial = tune.trial
+    if trial is None or trial.scoring is None:
+        return
+    wanted = Direction.MAXIMIZE if higher_is_better else Direction.MINIMIZE
+    direction = trial.scoring.directions[0]
+    if direction is wanted:
+        return
+    better, worse = ("higher", "lower") if higher_is_better else ("lower", "higher")
+    raise TuneError(
+        f"{what}: for {metric!r} {better} is better, but the study {direction.value}s its "
+        "score, so a scheduler would stop the best trials and keep the worst. Run the study "
+        f"with --{wanted.value} (Study(direction={wanted.value!r})), or report a metric for "
+        f"which {worse} is better.")
 
 
 def resume_step() -> int:

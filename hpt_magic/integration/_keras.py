@@ -62,6 +62,10 @@ class KerasCallback(keras.callbacks.Callback):
         # A model trained again later starts from epoch 0 again.
         self.model._initial_epoch = None
 
+    def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        """Nothing. Defining it keeps Keras from running the batch callbacks in a thread pool,
+        where the progress bar's writes escape the trial's captured output into the cell."""
+
 
 class BestEpoch(keras.callbacks.Callback):
     """Keep the weights of the epoch where ``logs[monitor]`` was best (in memory), and put

@@ -7,7 +7,7 @@ from typing import Any
 import lightgbm
 
 from ..exceptions import TuneError
-from ._framework_base import report
+from ._framework_base import check_direction, report
 
 __all__ = ["LightGBMCallback"]
 
@@ -39,7 +39,8 @@ class LightGBMCallback:
                 f"set {self.data!r} (found: {known}). Pass valid_sets to lgb.train (or "
                 "eval_set to fit) and name the set and metric, e.g. "
                 "tune.lightgbm_callback('valid_0', 'auc').")
-        value = results[0][2]
+        data, metric, value, higher_is_better = results[0][:4]
+        check_direction("tune.lightgbm_callback", f"{data} {metric}", higher_is_better)
         if report(value, env.iteration, env.model if self.checkpoint else None):
             best = [(r[0], r[1], r[2], r[3]) for r in env.evaluation_result_list]
             # LightGBM's own way to end training early: train() catches it and returns.

@@ -7,7 +7,8 @@ from typing import Any
 import xgboost
 
 from ..exceptions import TuneError
-from ._framework_base import report
+from ..executors._tune import tune
+from ._framework_base import check_direction, report
 
 __all__ = ["XGBoostCallback"]
 
@@ -25,18 +26,24 @@ class XGBoostCallback(xgboost.callback.TrainingCallback):
         self.metric = metric
         self.checkpoint = checkpoint
 
+    def before_iteration(self, model: Any, epoch: int, evals_log: dict[str, Any]) -> bool:
+        # The stop comes here, before the next round, not as after_iteration's answer:
+        # XGBoost skips the callbacks after one that answers stop, so EarlyStopping's
+        # best_iteration and the eval printout would miss the last round trained, and xgb.cv
+        # would cut its results at a best_iteration nobody set. A training that starts after
+        # the trial was stopped trains one round (a booster with none is empty) and stops.
+        return tune.should_stop() and model.num_boosted_rounds() > 0
+
     def after_iteration(self, model: Any, epoch: int, evals_log: dict[str, Any]) -> bool:
         data, name = _split(self.metric, evals_log)
+        higher_is_better = _higher_is_better(name)
+        if higher_is_better is not None:
+            check_direction("tune.xgboost_callback", self.metric, higher_is_better)
         value = evals_log[data][name][-1]
         if isinstance(value, tuple):  # xgb.cv logs (mean, std)
             value = value[0]
-        step = model.num_boosted_rounds() - 1
-        stop = report(value, step, model if self.checkpoint else None)
-        if stop and hasattr(model, "cvfolds") and model.attr("best_iteration") is None:
-            # xgb.cv cuts its results at best_iteration when a callback stops it: keep every
-            # round trained (an early-stopping callback's own best is left as it set it).
-            model.best_iteration = epoch
-        return stop
+        report(value, model.num_boosted_rounds() - 1, model if self.checkpoint else None)
+        return False
 
 
 def _split(metric: str, evals_log: dict[str, Any]) -> tuple[str, str]:
@@ -49,3 +56,21 @@ def _split(metric: str, evals_log: dict[str, Any]) -> tuple[str, str]:
         f"tune.xgboost_callback: {metric!r} is not among the evaluation results ({known}). "
         "Pass evals=[(dvalid, 'valid')] to xgb.train (or eval_set to fit) and name one of "
         "them, e.g. 'valid-logloss'.")
+
+
+#: XGBoost's built-in metrics by the way they rank (the name before any ``@`` or ``-``
+#: suffix, as in ``ndcg@5-``); a custom metric is in neither and goes unchecked.
+_HIGHER = frozenset({"auc", "aucpr", "pre", "ndcg", "map", "interval-regression-accuracy"})
+_LOWER = frozenset({"rmse", "rmsle", "mae", "mape", "mphe", "logloss", "error", "merror",
+                    "mlogloss", "poisson-nloglik", "gamma-nloglik", "cox-nloglik",
+                    "gamma-deviance", "tweedie-nloglik", "aft-nloglik"})
+
+
+def _higher_is_better(metric: str) -> bool | None:
+    """Whether a higher ``metric`` is better; ``None`` for a metric XGBoost does not define.
+
+    >>> _higher_is_better("ndcg@5-"), _higher_is_better("logloss"), _higher_is_better("f1")
+    (True, False, None)
+    """
+    base = metric.split("@")[0].rstrip("-")
+    return True if base in _HIGHER else False if base in _LOWER else None

@@ -180,3 +180,17 @@ def test_outside_a_trial_it_only_trains(binary):
                                     callbacks=[CALLBACK], verbose=0)
     assert len(history.history["val_loss"]) == 2
     assert np.isfinite(history.history["val_loss"]).all()
+
+
+def test_the_progress_bar_stays_in_the_trials_output(binary, capsys):
+    """Keras runs batch callbacks, the progress bar's among them, in a thread pool unless a
+    callback needs them in order: there the bar's writes would escape the trial's capture."""
+    X, y, Xv, yv = binary
+    study = Study(seed=0)
+    study.optimize(lambda t: build(_TrialHP()).fit(
+        X, y, epochs=2, batch_size=32, validation_data=(Xv, yv), verbose=1,
+        callbacks=[CALLBACK]).history["val_loss"][-1], n_trials=1)
+    trial = study.trials[0]
+    assert trial.state is TrialState.COMPLETE, trial.error
+    assert "Epoch 2/2" in trial.output and "13/13" in trial.output
+    assert "step" not in capsys.readouterr().out

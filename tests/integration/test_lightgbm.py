@@ -45,13 +45,14 @@ def test_scikit_learn_api_stops_cleanly(binary):
     def objective(trial):
         model = lgb.LGBMClassifier(n_estimators=ROUNDS, num_leaves=7, verbosity=-1, n_jobs=1,
                                    learning_rate=tune.uniform(0.1, 0.5, name="lr"))
-        model.fit(X, y, eval_set=[(Xv, yv)], callbacks=[tune.lightgbm_callback()])
+        model.fit(X, y, eval_set=[(Xv, yv)], eval_metric="auc",
+                  callbacks=[tune.lightgbm_callback("valid_0", "auc")])
         models.append(model)
         return model.score(Xv, yv)
 
     study = Study(direction="maximize", scheduler=StopAfter(2), seed=0)
     study.optimize(objective, n_trials=2)
-    for trial, model in zip(study.trials, models):
+    for trial, model in zip(study.trials, models, strict=True):
         assert_pruned_with_curve(trial, [0, 1, 2])
         assert model.booster_.current_iteration() == 3
         # LightGBM's own recording ran before the callback stopped training: every round
@@ -69,3 +70,33 @@ def test_unknown_validation_set_names_the_known_ones(binary):
     trial = study.trials[0]
     assert trial.state is TrialState.FAILED
     assert "validation set 'valid' (found: ['valid_0 binary_logloss'])" in trial.error
+
+
+@pytest.mark.parametrize("direction, metric, passes", [
+    ("maximize", "auc", True), ("minimize", "binary_logloss", True),
+    ("minimize", "auc", False), ("maximize", "binary_logloss", False)])
+def test_a_metric_ranked_against_the_study_is_refused(binary, direction, metric, passes):
+    """A scheduler judges the curve by the study's direction: AUC in a study that minimises
+    would stop the best trials first."""
+    X, y, Xv, yv = binary
+
+    def objective(trial):
+        model = lgb.LGBMClassifier(n_estimators=ROUNDS, num_leaves=7, verbosity=-1, n_jobs=1,
+                                   learning_rate=tune.uniform(0.1, 0.5, name="lr"))
+        model.fit(X, y, eval_set=[(Xv, yv)], eval_metric=["auc", "binary_logloss"],
+                  callbacks=[tune.lightgbm_callback("valid_0", metric)])
+        return model.evals_result_["valid_0"][metric][-1]
+
+    study = Study(direction=direction, scheduler=StopAfter(2), seed=0)
+    study.optimize(objective, n_trials=1)
+    trial = study.trials[0]
+    if passes:
+        assert_pruned_with_curve(trial, [0, 1, 2])
+        return
+    assert trial.state is TrialState.FAILED
+    better = "higher" if metric == "auc" else "lower"
+    assert f"for 'valid_0 {metric}' {better} is better, but the study {direction}s" \
+        in trial.error
+    other = "maximize" if direction == "minimize" else "minimize"
+    assert f"--{other} (Study(direction='{other}'))" in trial.error
+    assert "\n" not in trial.error

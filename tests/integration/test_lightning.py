@@ -1,5 +1,8 @@
 """tune.lightning_callback: a Lightning Trainer reporting epochs to the trial."""
 
+import logging
+import sys
+
 import pytest
 from framework_cases import assert_pruned_with_curve
 
@@ -84,3 +87,18 @@ def test_only_fitting_reports_and_max_steps_alone_trains_to_the_end(binary):
     assert trial.state is TrialState.COMPLETE, trial.error
     # Three epochs fitted: three points; validate() after fit trained nothing and adds none.
     assert sorted(trial.intermediate) == [0, 1, 2]
+
+
+def test_lightnings_log_lines_stay_in_the_trials_output(binary, capsys, monkeypatch):
+    """In a kernel Lightning logs through a handler of its own made at import, holding the
+    stderr of that moment: its lines must not pass the trial's capture into the cell."""
+    handler = logging.StreamHandler(sys.stderr)
+    monkeypatch.setattr(logging.getLogger("lightning.pytorch"), "handlers", [handler])
+    monkeypatch.setattr(logging.getLogger("lightning.pytorch"), "propagate", False)
+    study = Study(seed=0)
+    study.optimize(objective_for(binary), n_trials=1)
+    trial = study.trials[0]
+    assert trial.state is TrialState.COMPLETE, trial.error
+    assert "GPU available" in trial.output
+    assert "GPU available" not in capsys.readouterr().err
+    assert handler.stream is sys.stderr  # given back when the run ends

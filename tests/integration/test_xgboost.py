@@ -61,11 +61,11 @@ def test_scikit_learn_api_stops_cleanly(binary):
                                   callbacks=[tune.xgboost_callback("validation_0-logloss")])
         model.fit(X, y, eval_set=[(Xv, yv)], verbose=False)
         models.append(model)
-        return model.score(Xv, yv)
+        return model.evals_result()["validation_0"]["logloss"][-1]
 
-    study = Study(direction="maximize", scheduler=StopAfter(2), seed=0)
+    study = Study(scheduler=StopAfter(2), seed=0)
     study.optimize(objective, n_trials=2)
-    for trial, model in zip(study.trials, models):
+    for trial, model in zip(study.trials, models, strict=True):
         assert_pruned_with_curve(trial, [0, 1, 2])
         assert model.get_booster().num_boosted_rounds() == 3
 
@@ -137,3 +137,64 @@ def test_xgb_cv_keeps_every_round_of_a_pruned_trial(binary):
     study.optimize(objective, n_trials=1)
     assert_pruned_with_curve(study.trials[0], [0, 1, 2])
     assert len(results[0]) == 3  # the three rounds trained, not cut at a missing best
+
+
+def test_early_stopping_and_the_eval_printout_see_the_round_that_stopped(binary):
+    """XGBoost skips the callbacks after one that says stop: the stop must not come from
+    after_iteration, or EarlyStopping's best round and the printout miss the last round."""
+    X, y, Xv, yv = binary
+    models = []
+
+    def objective(trial):
+        # A small learning rate: every round lowers the log-loss, so the last one is best.
+        model = xgb.XGBClassifier(n_estimators=ROUNDS, max_depth=2, n_jobs=1,
+                                  learning_rate=tune.uniform(0.01, 0.02, name="lr"),
+                                  eval_metric="logloss", early_stopping_rounds=3,
+                                  callbacks=[tune.xgboost_callback("validation_0-logloss")])
+        model.fit(X, y, eval_set=[(Xv, yv)], verbose=True)
+        models.append(model)
+        return model.evals_result()["validation_0"]["logloss"][-1]
+
+    study = Study(scheduler=StopAfter(2), seed=0)
+    study.optimize(objective, n_trials=1)
+    trial, model = study.trials[0], models[0]
+    assert_pruned_with_curve(trial, [0, 1, 2])
+    losses = model.evals_result()["validation_0"]["logloss"]
+    assert len(losses) == 3 and losses[2] < losses[1]
+    assert model.best_iteration == 2  # predictions use every round trained
+    assert "[2]\tvalidation_0-logloss" in trial.output
+
+
+@pytest.mark.parametrize("direction, metric, passes", [
+    ("maximize", "valid-auc", True), ("minimize", "valid-logloss", True),
+    ("minimize", "valid-auc", False), ("maximize", "valid-logloss", False),
+    ("minimize", "valid-ndcg@3-", False), ("maximize", "valid-spread", True),
+    ("minimize", "valid-spread", True)])
+def test_a_metric_ranked_against_the_study_is_refused(binary, direction, metric, passes):
+    """A scheduler judges the curve by the study's direction: AUC in a study that minimises
+    would stop the best trials first. A custom metric's ranking is the user's to know."""
+    X, y, Xv, yv = binary
+
+    def spread(predt, dmatrix):
+        return "spread", float(predt.std())
+
+    def objective(trial):
+        params = {"objective": "binary:logistic", "eval_metric": ["logloss", "auc", "ndcg@3-"],
+                  "eta": tune.uniform(0.1, 0.5, name="eta"), "nthread": 1}
+        log = {}
+        xgb.train(params, xgb.DMatrix(X, label=y), ROUNDS, evals=[(xgb.DMatrix(Xv, label=yv),
+                  "valid")], evals_result=log, custom_metric=spread, verbose_eval=False,
+                  callbacks=[tune.xgboost_callback(metric)])
+        return log["valid"][metric.split("-", 1)[1]][-1]
+
+    study = Study(direction=direction, scheduler=StopAfter(2), seed=0)
+    study.optimize(objective, n_trials=1)
+    trial = study.trials[0]
+    if passes:
+        assert_pruned_with_curve(trial, [0, 1, 2])
+        return
+    assert trial.state is TrialState.FAILED
+    better = "lower" if metric == "valid-logloss" else "higher"
+    assert f"for {metric!r} {better} is better, but the study {direction}s" in trial.error
+    other = "maximize" if direction == "minimize" else "minimize"
+    assert f"--{other} (Study(direction='{other}'))" in trial.error
