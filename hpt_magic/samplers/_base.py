@@ -16,7 +16,7 @@ from ..trial import Trial, TrialState
 if TYPE_CHECKING:
     from ..study._study import Study
 
-__all__ = ["Sampler", "observations"]
+__all__ = ["Sampler", "failed_points", "observations"]
 
 _MASK64 = (1 << 64) - 1
 #: Mixed into the streams of a redrawn trial (any constant no crc32 of a salt is likely to be).
@@ -170,3 +170,20 @@ def observations(
         used.append(t)
     X = np.asarray(rows, dtype=float).reshape(len(rows), len(names))
     return X, np.asarray(ys, dtype=float), used
+
+
+def failed_points(study: Study, space: Mapping[str, Distribution]) -> np.ndarray:
+    """The unit-cube points of the failed trials that have every parameter of ``space``,
+    inside it: where the objective raised (an option that always fails, a region that runs
+    out of memory), shape ``(n, len(space))``."""
+    names = list(space)
+    rows = []
+    for t in study.trials:
+        if t.state is not TrialState.FAILED or any(n not in t.params for n in names):
+            continue
+        try:
+            if all(space[n].contains(t.params[n]) for n in names):
+                rows.append([space[n].to_unit(t.params[n]) for n in names])
+        except Exception:
+            continue
+    return np.asarray(rows, dtype=float).reshape(len(rows), len(names))

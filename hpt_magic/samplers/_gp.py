@@ -10,7 +10,7 @@ import numpy as np
 from ..distributions import PRIOR_SHARE, Distribution
 from ..exceptions import TuneError
 from ..trial import Trial, TrialState
-from ._base import Sampler, observations
+from ._base import Sampler, failed_points, observations
 from ._mo import scalarized, vector_losses
 
 if TYPE_CHECKING:
@@ -36,7 +36,9 @@ class GPSampler(Sampler):
 
     Losses are standardised after a Yeo-Johnson power transform (robust to a few very bad
     trials). The first ``n_startup_trials`` trials follow a scrambled Halton design. Pruned
-    trials count with their last reported value, failed trials are ignored. Trials still
+    trials count with their last reported value; failed trials count as bad as the worst trial
+    (``consider_failed``), so that the model learns where the objective raises instead of
+    sending trial after trial into the unexplored region where it does. Trials still
     running are fantasised at the model's predicted mean ("kriging believer"): the model is
     sure of them, so parallel workers are not sent to the same point. Parameters outside the
     space shared by all finished trials (new names, conditional branches) are drawn at random.
@@ -63,6 +65,8 @@ class GPSampler(Sampler):
     noisy : bool
         The same parameters may give another score: a point already tried may be proposed
         again. By default (``False``) the sampler proposes only new points while there are any.
+    consider_failed : bool
+        Model failed trials as scoring the worst loss seen (SMAC's treatment of crashes).
 
     Examples
     --------
@@ -78,7 +82,7 @@ class GPSampler(Sampler):
     def __init__(self, seed: int | None = None, *, acquisition: str = "ei",
                  n_startup_trials: int | None = None, kappa: float = 2.0,
                  deterministic: bool = False, n_candidates: int = 1024,
-                 noisy: bool = False) -> None:
+                 noisy: bool = False, consider_failed: bool = True) -> None:
         super().__init__(seed)
         if acquisition not in _ACQUISITIONS:
             raise TuneError(f"GPSampler: acquisition={acquisition!r} is not one of "
@@ -98,6 +102,7 @@ class GPSampler(Sampler):
         self.deterministic = bool(deterministic)
         self.n_candidates = n_candidates
         self.noisy = bool(noisy)
+        self.consider_failed = bool(consider_failed)
         # Last fitted hyperparameters per modelled space: the next fit starts from them.
         self._fits: dict[tuple[str, ...], np.ndarray] = {}
 
@@ -119,6 +124,9 @@ class GPSampler(Sampler):
             X, y, _ = observations(study, shared) if shared else (None, np.empty(0), None)
         if len(y) < self.startup_trials(len(space)):
             return self._design_point(trial, space)
+        failed = failed_points(study, shared) if self.consider_failed else np.empty((0, 0))
+        if len(failed):
+            X, y = np.vstack([X, failed]), np.append(y, np.full(len(failed), y.max()))
         # The model and scipy are imported when the first model-based point is needed, not
         # with the package (start-up time of `import hpt_magic`).
         from .._encoding import Encoding

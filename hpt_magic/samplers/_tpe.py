@@ -41,16 +41,18 @@ class TPESampler(Sampler):
 
     The parameters that every finished trial has are proposed together; a parameter that only
     some trials have (a conditional branch) is proposed on its own, from those trials.
-    Pruned trials count with their last reported value (``consider_pruned``); failed trials are
-    ignored; with several objectives or constraints, the good group is the best by constraint
-    domination and non-dominated sorting (crowding distance within a front), as in MOTPE and
-    c-TPE: a trial that breaks a constraint is always bad; with several objectives, once some
+    Pruned trials count with their last reported value (``consider_pruned``). Failed trials
+    count as bad ones (``consider_failed``): proposals move away from where the objective
+    raises (an option that always fails, a region that runs out of memory), where ignoring
+    them would leave that region without bad observations and draw proposals into it. With
+    several objectives or constraints, the good group is the best by constraint domination
+    and non-dominated sorting (crowding distance within a front), as in MOTPE and c-TPE: a
+    trial that breaks a constraint is always bad; with several objectives, once some
     trials were pruned, trials are compared at the furthest step that ``n_min`` of them
     reached (their final values once ``n_min`` finished; ``n_min``: ``n_startup_trials``, at
     least one more than the parameters), those stopped before it ranked after them (see
-    ``_mo.staged_order``);
-    running trials of a parallel run count as bad ones (``constant_liar``), so that
-    simultaneous proposals spread out.
+    ``_mo.staged_order``). Running trials of a parallel run count as bad ones
+    (``constant_liar``), so that simultaneous proposals spread out.
 
     Parameters
     ----------
@@ -68,6 +70,8 @@ class TPESampler(Sampler):
         Weight of the prior component (one observation weighs 1).
     consider_pruned : bool
         Use pruned trials with their last reported value.
+    consider_failed : bool
+        Count failed trials (with their parameters) among the bad observations.
     constant_liar : bool
         Treat running trials as bad observations.
 
@@ -86,6 +90,7 @@ class TPESampler(Sampler):
         self, seed: int | None = None, *, n_startup_trials: int = 10, n_ei_candidates: int = 24,
         gamma: Callable[[int], int] | float = default_gamma, multivariate: bool = True,
         prior_weight: float = 1.0, consider_pruned: bool = True, constant_liar: bool = True,
+        consider_failed: bool = True,
     ) -> None:
         super().__init__(seed)
         if int(n_startup_trials) != n_startup_trials or n_startup_trials < 0:
@@ -106,6 +111,7 @@ class TPESampler(Sampler):
         self.prior_weight = float(prior_weight)
         self.consider_pruned = bool(consider_pruned)
         self.constant_liar = bool(constant_liar)
+        self.consider_failed = bool(consider_failed)
         self._history: _History | None = None
         #: The layout of each proposed set of names, and the distributions it was built from.
         self._layouts: dict[tuple[str, ...], tuple[tuple[Distribution, ...], _Layout]] = {}
@@ -145,8 +151,10 @@ class TPESampler(Sampler):
         n_good = self._n_good(len(y))
         layout = self._layout(space, names)
         good, bad = X[order[:n_good]], X[order[n_good:]]
-        lies = ([[u[n] for n in names] for u in history.pending if all(n in u for n in names)]
-                if self.constant_liar else [])
+        # Running trials (the constant liar) and failed ones join the bad group.
+        bad_units = ((history.pending if self.constant_liar else [])
+                     + (history.failed if self.consider_failed else []))
+        lies = [[u[n] for n in names] for u in bad_units if all(n in u for n in names)]
         if lies:
             bad = np.vstack([bad, np.array(lies, dtype=float)])
         # The bad group's binned values as numbered by the history (see _Parzen); the running
@@ -196,7 +204,8 @@ class _History:
     """A study's trials in unit coordinates, each converted once, when it finishes.
 
     ``done`` holds ``(units, loss)`` of the usable finished trials (loss: lower is better),
-    ``count`` how many of them have each parameter, ``pending`` the units of running trials;
+    ``count`` how many of them have each parameter, ``pending`` the units of running trials,
+    ``failed`` those of failed trials;
     with several objectives, ``trials`` and ``curves`` the trial of each row and its reports
     as loss vectors, from which :meth:`order` ranks pruned trials at a common step.
     """
@@ -215,6 +224,7 @@ class _History:
         self._orders: dict[tuple[str, ...], tuple[int, np.ndarray | None]] = {}
         self.count: Counter[str] = Counter()
         self.pending: list[dict[str, float]] = []
+        self.failed: list[dict[str, float]] = []
         self._seen: list[Trial] = []
         self._open: list[int] = []
         self._blocks: dict[tuple[str, ...], _Block] = {}
@@ -245,6 +255,10 @@ class _History:
                         self.trials.append(t)
                         self.curves.append(curve_of(self.study, t))
                     self.count.update(units.keys())
+            elif t.state is TrialState.FAILED:
+                units = _units(t.params, t.distributions, space)
+                if units:
+                    self.failed.append(units)
         self._seen, self._open = trials, still_open
         self.pending = [_units({**t.relative, **t.params}, t.distributions, space)
                         for t in (trials[i] for i in still_open)
