@@ -16,7 +16,7 @@ import numpy as np
 from ..distributions import Distribution
 from ..exceptions import TuneError
 from ..trial import Trial, TrialState
-from ._base import Sampler
+from ._base import Sampler, telling_failures
 from ._mo import Curve, curve_of, loss_record, rank_order, staged_order, vector_losses
 from ._parzen import _Binned, _Candidates, _Layout, _Parzen, dims_of
 
@@ -225,6 +225,8 @@ class _History:
         self.count: Counter[str] = Counter()
         self.pending: list[dict[str, float]] = []
         self.failed: list[dict[str, float]] = []
+        self._failed_units: dict[int, dict[str, float]] = {}
+        self._any_failed = False
         self._seen: list[Trial] = []
         self._open: list[int] = []
         self._blocks: dict[tuple[str, ...], _Block] = {}
@@ -241,6 +243,8 @@ class _History:
             t = trials[i]
             if not t.state.finished:
                 still_open.append(i)
+            elif t.state is TrialState.FAILED:
+                self._any_failed = True
             elif t.state in self.states:
                 units = _units(t.params, t.distributions, space)
                 if vector_losses(self.study):
@@ -255,11 +259,16 @@ class _History:
                         self.trials.append(t)
                         self.curves.append(curve_of(self.study, t))
                     self.count.update(units.keys())
-            elif t.state is TrialState.FAILED:
-                units = _units(t.params, t.distributions, space)
-                if units:
-                    self.failed.append(units)
         self._seen, self._open = trials, still_open
+        if self._any_failed:
+            # Whether a failure counts depends on the trials around it (a streak of them may
+            # be a bug): chosen afresh, each converted once.
+            known = self._failed_units
+            told = telling_failures(trials)
+            for t in told:
+                if t.number not in known:
+                    known[t.number] = _units(t.params, t.distributions, space)
+            self.failed = [known[t.number] for t in told if known[t.number]]
         self.pending = [_units({**t.relative, **t.params}, t.distributions, space)
                         for t in (trials[i] for i in still_open)
                         if t.state is TrialState.RUNNING and t is not trial]

@@ -4,6 +4,7 @@ import pytest
 
 from hpt_magic import Choice, Float, Study
 from hpt_magic.samplers import make_sampler
+from hpt_magic.samplers._base import failed_points, telling_failures
 
 
 def edge_objective(trial):
@@ -42,3 +43,55 @@ def test_tpe_stops_proposing_an_option_that_always_fails():
         study.optimize(objective, n_trials=60)
         picked[consider] = sum(t.params["solver"] == "broken" for t in study.trials[20:])
     assert picked[True] <= 4 < picked[False], picked
+
+
+def test_failures_that_look_like_bugs_are_not_held_against_their_parameters():
+    # A run whose every trial failed on a bug since fixed (five or more in a row with one
+    # message), and errors of the code (a NameError), say nothing about where they happened.
+    study = Study(space={"x": Float(0, 1)}, seed=0)
+
+    def told(value=None, error=None):
+        trial = study.ask()
+        if error is None:
+            study.tell(trial, value)
+        else:
+            study.tell(trial, state="failed", error=error)
+        return trial
+
+    bug = [told(error="TypeError: unsupported operand") for _ in range(5)]
+    told(0.5)
+    region = [told(error="MemoryError: out of memory"), told(error="MemoryError: out of memory")]
+    told(0.4)
+    told(error="NameError: name 'modle' is not defined")
+    other = told(error="ValueError: solver refuses l1")
+    assert telling_failures(study.trials) == [*region, other]
+    assert not set(telling_failures(study.trials)) & set(bug)
+    # Four in a row are still taken for a region that fails.
+    study2 = Study(space={"x": Float(0, 1)}, seed=0)
+    four = []
+    for _ in range(4):
+        trial = study2.ask()
+        study2.tell(trial, state="failed", error="MemoryError: out of memory")
+        four.append(trial)
+    assert telling_failures(study2.trials) == four
+
+
+def test_a_fixed_bug_does_not_steer_the_rest_of_the_study():
+    # Twenty trials failed on a bug, then the same study goes on with the fix: neither
+    # sampler holds the failed points against the space.
+    space = {"x": Float(0, 1), "y": Float(0, 1)}
+    tpe = make_sampler("tpe", 0)
+    study = Study(space=space, sampler=tpe, seed=0)
+
+    def buggy(t):
+        raise TypeError("unsupported operand")
+
+    study.optimize(buggy, n_trials=20)
+    study.optimize(lambda t: (t.params["x"] - 0.3) ** 2 + t.params["y"], n_trials=15)
+    assert (study.counts()["failed"], study.counts()["complete"]) == (20, 15)
+    assert tpe._history.failed == [] and len(failed_points(study, space)) == 0
+    # One more failure of another kind, next to successes, counts.
+    trial = study.ask()
+    study.tell(trial, state="failed", error="MemoryError: out of memory")
+    study.ask()
+    assert len(tpe._history.failed) == 1 and len(failed_points(study, space)) == 1
