@@ -297,4 +297,7 @@ def _same_space(a: Mapping[str, Distribution], b: Mapping[str, Distribution]) ->
     """Whether two search spaces are the same (the same objects, at little cost, or equal)."""
     if len(a) != len(b):
         return False
-    return all(b.get(name) is dist for name, dist in a.items()) or a == b
+    for name, dist in a.items():
+        if b.get(name) is not dist:
+            return a == b
+    return True
