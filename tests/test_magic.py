@@ -189,6 +189,15 @@ def test_a_bad_run_option_leaves_the_notebook_and_the_file_as_they_were(shell, b
 def test_no_catch_raises_the_trial_error(shell):
     r = run(shell, "--no-catch --plot none --study nc", "x = tune.uniform(0, 1)\n1/0\n")
     assert isinstance(error_of(r), ZeroDivisionError)
+    # Shown from the cell down: the frames of ours that are left are hidden from IPython's
+    # display (__tracebackhide__), the runner's are gone.
+    tb, frames = error_of(r).__traceback__, []
+    while tb is not None:
+        frames.append(tb.tb_frame)
+        tb = tb.tb_next
+    ours = [f for f in frames if f.f_globals.get("__name__", "").startswith("hpt_magic.")]
+    assert ours and all("__tracebackhide__" in f.f_locals for f in ours)
+    assert frames[-1].f_code.co_filename.startswith("<tune-cell")
 
 
 def test_trial_namespaces_do_not_leak_into_each_other(shell):

@@ -12,6 +12,7 @@ import math
 import reprlib
 import traceback
 from collections.abc import Callable
+from types import TracebackType
 from typing import Any
 
 from ..exceptions import SpaceError, TrialPruned, TrialTimedOut
@@ -19,7 +20,7 @@ from ..trial import Trial, TrialState
 from ._capture import capture as capture_output
 from ._tune import activate, deactivate
 
-__all__ = ["call_objective", "check_score"]
+__all__ = ["call_objective", "check_score", "user_frames"]
 
 
 def call_objective(objective: Callable[[Trial], Any], trial: Trial,
@@ -84,10 +85,17 @@ def _caught(exc: BaseException, catch: bool | tuple[type[Exception], ...]) -> bo
 
 def _user_traceback(exc: BaseException) -> str:
     """The traceback from the user's code down, without our runner frames."""
-    tb = exc.__traceback__
-    while tb is not None and tb.tb_frame.f_globals.get("__name__", "").startswith("hpt_magic."):
-        tb = tb.tb_next
-    return "".join(traceback.format_exception(type(exc), exc, tb or exc.__traceback__))
+    return "".join(traceback.format_exception(type(exc), exc, user_frames(exc.__traceback__)))
+
+
+def user_frames(tb: TracebackType | None) -> TracebackType | None:
+    """``tb`` from the first frame that is not ours (the user's code) down; all of ``tb``
+    when every frame is ours."""
+    first = tb
+    while first is not None and first.tb_frame.f_globals.get("__name__", "").startswith(
+            "hpt_magic."):
+        first = first.tb_next
+    return first or tb
 
 
 def check_score(value: Any) -> tuple[float | None, str | None]:

@@ -17,6 +17,7 @@ from IPython.display import display
 
 from ..exceptions import TuneError
 from ..executors import n_workers
+from ..executors._objective import user_frames
 from ..integration._loggers import make_logger
 from ..study._optimize import optimize, start_background
 from ..study._stopping import RunInfo, check_budget, check_iteration
@@ -146,6 +147,7 @@ class TuneMagics(Magics):
         expression is the score, ``tune.report(value)`` records learning curves. Without
         ``%%tune`` the same cell runs as plain Python on the defaults.
         """
+        __tracebackhide__ = True  # noqa: F841 (read by IPython's traceback display)
         try:
             args = parse_argstring(self.tune, line)
         except UsageError as exc:
@@ -161,6 +163,7 @@ class TuneMagics(Magics):
             raise UsageError(str(exc)) from None
 
     def _tune(self, args: Any, cell: str) -> None:
+        __tracebackhide__ = True  # noqa: F841 (read by IPython's traceback display)
         ns = self.shell.user_ns
         out = args.out
         if not out.isidentifier():
@@ -229,6 +232,7 @@ class TuneMagics(Magics):
 
     def _run(self, args: Any, cell: str, study: Study, program: Any,
              objective: CellObjective) -> None:
+        __tracebackhide__ = True  # noqa: F841 (read by IPython's traceback display)
         ns = self.shell.user_ns
         out = args.out
         if args.manual:
@@ -292,7 +296,9 @@ class TuneMagics(Magics):
         ns[out] = study
         show(_summary_bundle(study, info, error, args.pick, dashboard))
         if error is not None:
-            raise error
+            # --no-catch: the user's error, from their cell down (IPython hides the frames
+            # marked __tracebackhide__, ours above it).
+            raise error.with_traceback(user_frames(error.__traceback__))
 
     def _study(self, args: Any, cell: str, program: Any) -> Study:
         objectives = objectives_of(args)
