@@ -90,3 +90,13 @@ def test_a_background_run_ends_with_the_same_summary(shell, view):
     assert bool(views) is view
     if view:
         assert has_table(views[-1]["text/plain"])
+
+
+def test_a_cell_with_a_bug_stops_after_five_trials_and_the_summary_says_why(shell):
+    outputs = published(shell, "--trials 20 --study bug --plot none",
+                        "x = tune.uniform(0, 1)\nmodle.fit(x)\n")
+    text = outputs[-1][0]["text/plain"]
+    assert "5 failed" in text
+    assert ("Stopped: the first 5 trials of this run all failed with NameError: name 'modle' "
+            "is not defined.") in text
+    assert shell.user_ns["study"].counts()["failed"] == 5

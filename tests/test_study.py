@@ -2,6 +2,7 @@ import math
 import sqlite3
 import threading
 import time
+import warnings
 
 import pytest
 
@@ -432,3 +433,26 @@ def test_a_pickled_study_whose_file_is_gone_is_refused(tmp_path):
     Study(name="other", storage=SQLiteStorage(path)).storage.close()  # a new file, no "p"
     with pytest.raises(StorageError, match="not in"):
         pickle.loads(data)
+
+
+def test_a_run_whose_first_trials_all_fail_alike_stops_and_says_why():
+    # Five failures in a row with one message, and nothing else this run: a bug in the
+    # objective, which the other fifteen trials would hit too.
+    study = Study(space={"x": Float(0, 1)}, seed=0)
+    with pytest.warns(UserWarning, match=r"first 5 trials of this run all failed with "
+                                         r"NameError: name 'modle' is not defined.*fix it"):
+        study.optimize(lambda t: modle.fit(t.params["x"]), n_trials=20)  # noqa: F821
+    assert study.counts()["failed"] == 5
+    # Failures that differ, or a trial that works, are the space's business: the run goes on.
+    study = Study(space={"x": Float(0, 1)}, seed=0)
+
+    def differs(t):
+        raise ValueError(f"x={t.params['x']:.3f} is too large")
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        study.optimize(differs, n_trials=8)
+        assert study.counts()["failed"] == 8
+        scores = iter([0.5])
+        study.optimize(lambda t: next(scores), n_trials=8)  # one works, then StopIteration
+    assert study.counts()["failed"] == 15

@@ -60,7 +60,8 @@ LIGHT_BUDGET = 0.01
 IMPORTANCES_AFTER = 60.0
 _STATUS = {"done": "finished", "timeout": "finished", "exhausted": "finished",
            "no improvement": "stopped", "converged": "stopped",
-           "stopped": "stopped", "interrupted": "interrupted", "error": "interrupted"}
+           "stopped": "stopped", "failing": "stopped", "interrupted": "interrupted",
+           "error": "interrupted"}
 
 
 class Dashboard:
@@ -332,7 +333,8 @@ class _Model:
 
 #: Why a run stopped before its budget, as the progress line says it.
 _WHY = {"no improvement": "no improvement in --patience trials",
-        "converged": "nothing left to gain above the noise"}
+        "converged": "nothing left to gain above the noise",
+        "failing": "every trial failed with the same error"}
 
 
 def progress_line(doc: Mapping[str, Any]) -> str:

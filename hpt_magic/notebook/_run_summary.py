@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..exceptions import TuneError
-from ..study._stopping import RunInfo
+from ..study._stopping import RunInfo, failing_text
 from ..study._study import Study
 from ..visualization._summary import summary_bundle
 from ._cell import CellObjective
@@ -90,6 +90,8 @@ def _summary(study: Study, info: RunInfo, error: BaseException | None,
                  f"the noise of the score ({info.noise:.3g}).")
     elif info.reason == "stopped":
         text += "\nStopped on request."
+    elif info.reason == "failing":
+        text += "\n" + failing_text(study, info)
     if info.failed:
         failed = [study.trial(number) for number in info.failed]
         first = min(failed, key=lambda t: t.number)

@@ -5,6 +5,7 @@ and the controls of a run going on (``stop``, ``abort``, ``wait``, ``running``, 
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -59,6 +60,9 @@ class RunMixin:
             A proposal that repeats a complete trial's parameters is recorded with its score
             without running the objective (``reuse``, not counted in ``n_trials``), replaced
             by another proposal (``skip``), or run.
+
+        A run whose first five trials all fail with the same error stops there with a
+        warning that names it: a bug in the objective, which every further trial would hit.
         """
         from ._optimize import optimize
 
@@ -70,13 +74,17 @@ class RunMixin:
 
             dashboard = Dashboard(self, n_trials=n_trials, timeout=timeout)
         try:
-            optimize(self, objective, n_trials=n_trials, timeout=timeout, catch=catch,
-                     callbacks=list(callbacks), n_jobs=n_jobs, dask=dask, retries=retries,
-                     trial_timeout=trial_timeout, patience=patience,
-                     min_improvement=min_improvement, on_repeat=on_repeat)
+            info = optimize(self, objective, n_trials=n_trials, timeout=timeout, catch=catch,
+                            callbacks=list(callbacks), n_jobs=n_jobs, dask=dask,
+                            retries=retries, trial_timeout=trial_timeout, patience=patience,
+                            min_improvement=min_improvement, on_repeat=on_repeat)
         finally:
             if dashboard is not None:
                 dashboard.close()
+        if info.reason == "failing":
+            from ._stopping import failing_text
+
+            warnings.warn(failing_text(self, info), stacklevel=2)
 
     def stop(self) -> None:
         """Ask a running ``optimize`` to stop after the running trial(s)."""

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from .._pareto import dominates
 from ..exceptions import TuneError
+from ..samplers._base import BUG_STREAK
 from ..trial import Trial, TrialState
 from ._convergence import regret_bound
 from ._tried import MAX_REPEATS
@@ -25,7 +26,8 @@ if TYPE_CHECKING:
     from ._study import Study
     from ._tried import Repeats
 
-__all__ = ["RunInfo", "StoppingRules", "check_budget", "check_iteration", "should_end"]
+__all__ = ["RunInfo", "StoppingRules", "check_budget", "check_iteration", "failing_text",
+           "should_end"]
 
 #: Finished trials between two checks of the automatic stopping criterion.
 _CHECK_EVERY = 5
@@ -134,6 +136,8 @@ class StoppingRules:
                 return "converged"
         elif self.patience is not None and self.stale >= self.patience:
             return "no improvement"
+        if self._failing():
+            return "failing"
         if self.repeats.in_a_row >= MAX_REPEATS:
             return "exhausted"
         size = self.repeats.used_up()
@@ -141,6 +145,14 @@ class StoppingRules:
             self.info.space_size = size
             return "exhausted"
         return None
+
+    def _failing(self) -> bool:
+        """Whether every trial of this run failed, the first :data:`BUG_STREAK` of them with
+        one message: a bug in the objective, which every further trial would hit too."""
+        failed = self.info.failed
+        if len(failed) < BUG_STREAK or self.info.done != len(failed):
+            return False
+        return len({self.study.trial(n).error for n in failed[:BUG_STREAK]}) == 1
 
     def _converged(self) -> bool:
         """The automatic criterion: the remaining regret bound is below the score's noise
@@ -192,3 +204,12 @@ def _front_losses(study: Study) -> list[list[float]]:
 def _best_loss(study: Study) -> float | None:
     best = study.top_trials(1)
     return study.direction.to_loss(best[0].value) if best else None
+
+
+def failing_text(study: Study, info: RunInfo) -> str:
+    """Why a run ended as ``"failing"``, in one paragraph."""
+    first = study.trial(info.failed[0])
+    return (f"Stopped: the first {len(info.failed)} trials of this run all failed with "
+            f"{first.error}. That looks like a bug in the objective rather than bad "
+            f"parameters: fix it and run again (study.trial({first.number}).traceback has the "
+            "traceback).")

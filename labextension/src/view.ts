@@ -90,7 +90,8 @@ export function progressWidth(p: IProgress): string {
 /** Why a run ended before its planned trials, as the kernel's progress line says it. */
 const WHY = new Map([
   ['no improvement', 'no improvement in --patience trials'],
-  ['converged', 'nothing left to gain above the noise']
+  ['converged', 'nothing left to gain above the noise'],
+  ['failing', 'every trial failed with the same error']
 ]);
 
 function statusReason(p: IProgress): string {
