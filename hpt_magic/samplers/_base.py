@@ -16,7 +16,7 @@ from ..trial import Trial, TrialState
 if TYPE_CHECKING:
     from ..study._study import Study
 
-__all__ = ["Sampler", "failed_points", "observations", "telling_failures"]
+__all__ = ["Sampler", "failed_points", "observations", "telling_failure"]
 
 _MASK64 = (1 << 64) - 1
 #: Mixed into the streams of a redrawn trial (any constant no crc32 of a salt is likely to be).
@@ -172,44 +172,36 @@ def observations(
     return X, np.asarray(ys, dtype=float), used
 
 
+
 #: Errors that say the code is wrong rather than the parameters: where they happened says
 #: nothing about the space.
 _CODE_ERRORS = frozenset({"NameError", "AttributeError", "ImportError", "ModuleNotFoundError",
                           "SyntaxError", "IndentationError", "UnboundLocalError"})
-#: Failures in a row with one message that are taken for a bug of the code (fixed since,
-#: when the study goes on), not for a region of the space that fails.
+#: A run whose first this many trials all fail with one message stops: a bug in the objective.
 BUG_STREAK = 5
+#: The study attribute that lists the trials of such runs.
+FAILED_ALIKE = "failed_alike"
 
 
-def telling_failures(trials: Sequence[Trial]) -> list[Trial]:
-    """The failed trials whose failure tells something about their parameters: not an error
-    of the code (a ``NameError``, an ``ImportError``...), and not one of
-    :data:`BUG_STREAK` or more failures in a row with the same message (a bug that failed
-    every trial of a run; a study continued after the fix would otherwise shun the points
-    that run happened to try)."""
-    out: list[Trial] = []
-    streak: list[Trial] = []
-    for t in trials:
-        if t.state is TrialState.RUNNING:
-            continue
-        if t.state is not TrialState.FAILED or (streak and t.error != streak[0].error):
-            out.extend(streak if len(streak) < BUG_STREAK else ())
-            streak = []
-        if t.state is TrialState.FAILED and str(t.error).split(":")[0] not in _CODE_ERRORS:
-            streak.append(t)
-    out.extend(streak if len(streak) < BUG_STREAK else ())
-    return out
+def telling_failure(study: Study, trial: Trial) -> bool:
+    """Whether ``trial`` failed in a way that tells something about its parameters: not an
+    error of the code (a ``NameError``, an ``ImportError``...), and not one of a run whose
+    first trials all failed alike (a bug, fixed since when the study goes on: the points
+    that run happened to try say nothing about the space)."""
+    return (trial.state is TrialState.FAILED
+            and str(trial.error).split(":")[0] not in _CODE_ERRORS
+            and trial.number not in study._attrs.get(FAILED_ALIKE, ()))
 
 
 def failed_points(study: Study, space: Mapping[str, Distribution]) -> np.ndarray:
     """The unit-cube points of the failed trials that have every parameter of ``space``,
-    inside it, and whose failure tells something about them (:func:`telling_failures`):
+    inside it, and whose failure tells something about them (:func:`telling_failure`):
     where the objective raised (an option that always fails, a region that runs out of
     memory). Shape ``(n, len(space))``."""
     names = list(space)
     rows = []
-    for t in telling_failures(study.trials):
-        if any(n not in t.params for n in names):
+    for t in study.trials:
+        if not telling_failure(study, t) or any(n not in t.params for n in names):
             continue
         try:
             if all(space[n].contains(t.params[n]) for n in names):

@@ -16,7 +16,7 @@ import numpy as np
 from ..distributions import Distribution
 from ..exceptions import TuneError
 from ..trial import Trial, TrialState
-from ._base import Sampler, telling_failures
+from ._base import Sampler, telling_failure
 from ._mo import Curve, curve_of, loss_record, rank_order, staged_order, vector_losses
 from ._parzen import _Binned, _Candidates, _Layout, _Parzen, dims_of
 
@@ -225,8 +225,7 @@ class _History:
         self.count: Counter[str] = Counter()
         self.pending: list[dict[str, float]] = []
         self.failed: list[dict[str, float]] = []
-        self._failed_units: dict[int, dict[str, float]] = {}
-        self._any_failed = False
+        self._failed_trials: list[tuple[Trial, dict[str, float]]] = []
         self._seen: list[Trial] = []
         self._open: list[int] = []
         self._blocks: dict[tuple[str, ...], _Block] = {}
@@ -244,7 +243,9 @@ class _History:
             if not t.state.finished:
                 still_open.append(i)
             elif t.state is TrialState.FAILED:
-                self._any_failed = True
+                units = _units(t.params, t.distributions, space)
+                if units:
+                    self._failed_trials.append((t, units))
             elif t.state in self.states:
                 units = _units(t.params, t.distributions, space)
                 if vector_losses(self.study):
@@ -260,15 +261,10 @@ class _History:
                         self.curves.append(curve_of(self.study, t))
                     self.count.update(units.keys())
         self._seen, self._open = trials, still_open
-        if self._any_failed:
-            # Whether a failure counts depends on the trials around it (a streak of them may
-            # be a bug): chosen afresh, each converted once.
-            known = self._failed_units
-            told = telling_failures(trials)
-            for t in told:
-                if t.number not in known:
-                    known[t.number] = _units(t.params, t.distributions, space)
-            self.failed = [known[t.number] for t in told if known[t.number]]
+        if self._failed_trials:
+            # Chosen afresh: a run that stops on a bug marks its failures after they finished.
+            self.failed = [units for t, units in self._failed_trials
+                           if telling_failure(self.study, t)]
         self.pending = [_units({**t.relative, **t.params}, t.distributions, space)
                         for t in (trials[i] for i in still_open)
                         if t.state is TrialState.RUNNING and t is not trial]

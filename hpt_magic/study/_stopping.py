@@ -16,8 +16,8 @@ import time
 from typing import TYPE_CHECKING
 
 from .._pareto import dominates
-from ..exceptions import TuneError
-from ..samplers._base import BUG_STREAK
+from ..exceptions import StorageError, TuneError
+from ..samplers._base import BUG_STREAK, FAILED_ALIKE
 from ..trial import Trial, TrialState
 from ._convergence import regret_bound
 from ._tried import MAX_REPEATS
@@ -152,7 +152,18 @@ class StoppingRules:
         failed = self.info.failed
         if len(failed) < BUG_STREAK or self.info.done != len(failed):
             return False
-        return len({self.study.trial(n).error for n in failed[:BUG_STREAK]}) == 1
+        if len({self.study.trial(n).error for n in failed[:BUG_STREAK]}) != 1:
+            return False
+        # Kept with the study, so that its samplers never hold these points against the
+        # space (see samplers._base.telling_failure), in this kernel or the next.
+        def mark(attrs: dict) -> None:
+            attrs[FAILED_ALIKE] = sorted({*attrs.get(FAILED_ALIKE, ()), *failed})
+
+        try:
+            self.study._change_attrs(mark)
+        except StorageError:  # a read-only or damaged file: known to this kernel only
+            mark(self.study._attrs)
+        return True
 
     def _converged(self) -> bool:
         """The automatic criterion: the remaining regret bound is below the score's noise
