@@ -322,6 +322,21 @@ def test_unknown_parameter_names_fail_before_any_fit(iris):
     swap = TuneSearchCV(pipe, {"clf": [SVC()], "clf__gamma": [0.1]}, sampler="grid",
                         n_trials=1, cv=2).fit(X, y)
     assert swap.best_params_["clf__gamma"] == 0.1
+    # A name that get_params does not list but set_params takes (LightGBM and XGBoost take any
+    # booster parameter) is searched, as GridSearchCV does.
+    search = TuneSearchCV(Lenient(), {"feature_fraction": Float(0.5, 1)}, n_trials=2,
+                          cv=2).fit(X, y)
+    assert 0.5 <= search.best_params_["feature_fraction"] <= 1
+
+
+class Lenient(LogisticRegression):
+    """Takes any parameter in set_params, as LGBMClassifier and XGBClassifier do."""
+
+    def set_params(self, **params):
+        known = self.get_params()
+        for name in [n for n in params if n not in known]:
+            setattr(self, name, params.pop(name))
+        return super().set_params(**params)
 
 
 def test_a_param_space_that_is_no_dict_says_what_it_takes(iris):

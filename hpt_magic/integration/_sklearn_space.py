@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 from scipy.stats import rv_discrete
+from sklearn.base import clone
 
 from ..distributions import Distribution, Float, Int, check_space
 from ..exceptions import SpaceError
@@ -149,12 +150,23 @@ def _check_names(space: Mapping[str, Any], estimator: Any) -> None:
         # A step or sub-estimator that the space itself swaps in brings its own parameters.
         if name in known or any("__".join(parts[:i]) in space for i in range(1, len(parts))):
             continue
+        if _takes(estimator, name):
+            continue  # not listed but taken: LightGBM's and XGBoost's booster parameters
         guess = _guess(name, estimator, known)
         raise SpaceError(
             f"TuneSearchCV: {name!r} in param_space is not a parameter of "
             f"{type(estimator).__name__}" + (f" (did you mean {guess!r}?)" if guess else "") +
             ". Name the parameters as estimator.get_params() lists them; inside a Pipeline a "
             "step's parameter is step__param, with the step's name.")
+
+
+def _takes(estimator: Any, name: str) -> bool:
+    """Whether ``estimator.set_params`` takes ``name`` (tried on a copy)."""
+    try:
+        clone(estimator).set_params(**{name: None})
+    except Exception:
+        return False
+    return True
 
 
 def _guess(name: str, estimator: Any, known: set[str]) -> str | None:
