@@ -64,3 +64,39 @@ def test_the_router_answers_for_the_real_stream(monkeypatch, tmp_path):
         assert sys.stdout is real
     finally:
         real.close()
+
+
+def test_routing_the_logging_handlers_survives_a_thread_that_creates_loggers():
+    # A background run installs the router while the kernel's own thread may be importing a
+    # library that creates loggers: reading the loggers must not fail half-way, leaving the
+    # streams swapped.
+    import logging
+    import threading
+
+    real = sys.stderr
+    for i in range(500):
+        logging.getLogger(f"hpt-test-pre.{i}")
+    stop, errors = threading.Event(), []
+
+    def create():
+        i = 0
+        while not stop.is_set():
+            logging.getLogger(f"hpt-test-new.{i}")
+            i += 1
+
+    thread = threading.Thread(target=create)
+    thread.start()
+    try:
+        for _ in range(100):
+            try:
+                ROUTER.retain()
+                ROUTER.release()
+            except RuntimeError as exc:  # dictionary changed size during iteration
+                errors.append(exc)
+    finally:
+        stop.set()
+        thread.join()
+        with logging._lock:  # the test's loggers would slow every later run's routing
+            for name in [n for n in logging.Logger.manager.loggerDict if n.startswith("hpt-t")]:
+                del logging.Logger.manager.loggerDict[name]
+    assert errors == [] and sys.stderr is real

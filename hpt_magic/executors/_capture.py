@@ -97,6 +97,7 @@ class OutputRouter:
         :meth:`release` (a run keeps it for all its trials instead of one swap each)."""
         with self._lock:
             if self._users == 0:
+                handlers = _stream_handlers()  # first: nothing below can fail
                 routed = {}
                 for name in ("stdout", "stderr"):
                     stream = getattr(sys, name)
@@ -105,8 +106,7 @@ class OutputRouter:
                         stream = _Stream(stream, self)
                         setattr(sys, name, stream)
                     routed[id(stream.real)] = stream
-                self._handlers = [(h, h.stream) for h in _stream_handlers()
-                                  if id(h.stream) in routed]
+                self._handlers = [(h, h.stream) for h in handlers if id(h.stream) in routed]
                 for handler, real in self._handlers:
                     handler.stream = routed[id(real)]
             self._users += 1
@@ -152,10 +152,13 @@ class OutputRouter:
 
 
 def _stream_handlers() -> list[logging.StreamHandler]:
-    """Every handler of every logger that writes to a stream."""
-    loggers = [logging.getLogger(), *(lg for lg in logging.Logger.manager.loggerDict.values()
-                                      if isinstance(lg, logging.Logger))]
-    return [h for lg in loggers for h in lg.handlers if isinstance(h, logging.StreamHandler)]
+    """Every handler of every logger that writes to a stream, read under logging's own lock
+    (another thread may be creating a logger: an import, the kernel's own code)."""
+    with logging._lock:  # type: ignore[attr-defined]
+        loggers = [logging.getLogger(), *(lg for lg in logging.Logger.manager.loggerDict.values()
+                                          if isinstance(lg, logging.Logger))]
+        return [h for lg in loggers for h in list(lg.handlers)
+                if isinstance(h, logging.StreamHandler)]
 
 
 #: The process's router (sys.stdout is one per process).
