@@ -237,3 +237,26 @@ def test_keras_tuner_names_without_a_counterpart_say_what_to_use(name, instead):
     with pytest.raises(TuneError, match=re.escape(instead)):
         exec(f"from hpt_magic.keras_tuner import {name}")
     assert not hasattr(kt, "HyperResNets")  # other names: the usual AttributeError
+
+
+class Scored(kt.HyperModel):
+    """A hypermodel whose "model" is its values and whose fit scores them."""
+
+    def build(self, hp):
+        return {"units": hp.Int("units", 32, 512, step=32),
+                "lr": hp.Float("lr", 1e-4, 1e-2, sampling="log")}
+
+    def fit(self, hp, model, *args, **kwargs):
+        return abs(model["lr"] - 1e-3) + model["units"] / 1e4
+
+
+def test_the_best_hyperparameters_rebuild_with_the_tailored_space():
+    # hyperparameters=hp fixes units outside the range build gives: the trials ran with it,
+    # and the best values must build again, as in Keras Tuner.
+    hp = kt.HyperParameters()
+    hp.Fixed("units", 1024)
+    tuner = kt.RandomSearch(Scored(), objective=kt.Objective("score", "min"), max_trials=3,
+                            seed=0, hyperparameters=hp)
+    tuner.search()
+    best = tuner.get_best_hyperparameters()[0]
+    assert tuner.hypermodel.build(best)["units"] == 1024 == Scored().build(best)["units"]

@@ -247,9 +247,11 @@ class Tuner:
         result = self.hypermodel.fit(hp, model, *fit_args, **kwargs)
         return self._score(model, result), model
 
-    def _hyperparameters(self, trial: Trial | None) -> HyperParameters:
-        """The ``hp`` that ``build`` gets: drawing from ``trial``, or defaults without one."""
-        return HyperParameters(trial=trial)
+    def _hyperparameters(self, trial: Trial | None,
+                         values: Mapping[str, Any] | None = None) -> HyperParameters:
+        """The ``hp`` that ``build`` gets: drawing from ``trial``, or ``values`` and defaults
+        without one."""
+        return HyperParameters(values, trial=trial)
 
     def _score(self, model: Any, result: Any) -> float:
         if callable(self.objective):
@@ -294,7 +296,7 @@ class Tuner:
     def get_best_hyperparameters(self, num_trials: int = 1) -> list[HyperParameters]:
         """The hyperparameters of the best trials, best first; ``build`` them again with
         ``hypermodel.build(hp)``."""
-        return [HyperParameters(t.params) for t in self._best_trials(num_trials)]
+        return [self._hyperparameters(None, t.params) for t in self._best_trials(num_trials)]
 
     def get_best_models(self, num_models: int = 1) -> list[Any]:
         """The trained models of the best trials, best first (up to ``keep_models``)."""

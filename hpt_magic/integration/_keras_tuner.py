@@ -144,8 +144,11 @@ class _KerasTunerPort(Tuner):
                          storage=storage, study_name=study_name, new=bool(overwrite),
                          max_consecutive_failed_trials=max_failed, **tuner_options)
 
-    def _hyperparameters(self, trial: Trial | None) -> HyperParameters:
-        return HyperParameters(trial=trial, overrides=self._overrides,
+    def _hyperparameters(self, trial: Trial | None,
+                         values: Mapping[str, Any] | None = None) -> HyperParameters:
+        # With the overrides, so that the best values rebuild even where they lie outside
+        # the ranges build gives (an hp.Fixed of the tailored space).
+        return HyperParameters(values, trial=trial, overrides=self._overrides,
                                tune_new_entries=self._tune_new_entries)
 
     def search(self, *fit_args: Any, **fit_kwargs: Any) -> None:
