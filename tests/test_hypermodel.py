@@ -182,6 +182,11 @@ def test_a_tuner_whose_trials_keep_failing_stops_and_says_why(iris):
     assert [t.state for t in tuner.study.trials] == [TrialState.FAILED] * 3
     with pytest.raises(TuneError, match="max_consecutive_failed_trials=0 must be"):
         Tuner(broken, max_consecutive_failed_trials=0)
+    # The tuner's own limit governs, above the five after which a plain run stops.
+    patient = Tuner(broken, objective="val_loss", max_trials=20, seed=0,
+                    max_consecutive_failed_trials=8)
+    with pytest.raises(TuneError, match="8 trials in a row failed"):
+        patient.search(X, y, epochs=1)
 
 
 def test_tuner_study_on_disk_continues(tmp_path):

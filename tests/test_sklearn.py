@@ -403,3 +403,32 @@ def test_failed_candidates_have_their_rows_as_in_grid_search_cv(iris, error_scor
     assert [t.state for t in ours.study_.trials] == [
         TrialState.FAILED if np.isnan(error_score) else TrialState.COMPLETE,
         TrialState.FAILED, TrialState.COMPLETE, TrialState.FAILED]
+
+
+class Picky(ClassifierMixin, BaseEstimator):
+    """Fails where alpha > 0.2 (a region of the space), with one message for each fit."""
+
+    def __init__(self, alpha=0.1):
+        self.alpha = alpha
+
+    def fit(self, X, y):
+        if self.alpha > 0.2:
+            raise ValueError("alpha diverged")
+        self.classes_ = np.unique(y)
+        return self
+
+    def predict(self, X):
+        return np.full(len(X), self.classes_[0])
+
+
+def test_candidates_failing_alike_do_not_stop_the_search(iris):
+    # scikit-learn says "All the 3 fits failed" of any failed candidate: five of them in a
+    # row are no bug of the search, which goes on to its budget and learns where they fail.
+    X, y = iris
+    search = TuneSearchCV(Picky(), {"alpha": Float(0, 1)}, n_trials=20, cv=3, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        search.fit(X, y)
+    states = [t.state for t in search.study_.trials if "repeat_of" not in t.user_attrs]
+    assert len(states) >= 20 and TrialState.COMPLETE in states
+    assert not search.study_._attrs.get("failed_alike")

@@ -456,3 +456,28 @@ def test_a_run_whose_first_trials_all_fail_alike_stops_and_says_why():
         scores = iter([0.5])
         study.optimize(lambda t: next(scores), n_trials=8)  # one works, then StopIteration
     assert study.counts()["failed"] == 15
+
+
+def test_failures_without_a_traceback_are_no_bug():
+    # A score that is no number, five times: the parameters' doing (a diverging region), not
+    # a bug; the run goes on and the samplers keep the evidence.
+    study = Study(space={"x": Float(0, 1)}, seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        study.optimize(lambda t: float("nan"), n_trials=8)
+    assert study.counts()["failed"] == 8 and not study._attrs.get("failed_alike")
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_every_trial_a_bug_failed_is_marked_whatever_ends_the_run(n_jobs):
+    # A budget of five ends the run before the rule would; in parallel, trials still running
+    # when it fires fail with the same bug after it. All of them are marked.
+    def buggy(trial):
+        raise TypeError("unsupported operand")
+
+    study = Study(space={"x": Float(0, 1)}, seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        study.optimize(buggy, n_trials=5 if n_jobs == 1 else 20, n_jobs=n_jobs)
+    failed = [t.number for t in study.trials if t.state is TrialState.FAILED]
+    assert len(failed) >= 5 and study._attrs["failed_alike"] == failed

@@ -85,17 +85,17 @@ def _caught(exc: BaseException, catch: bool | tuple[type[Exception], ...]) -> bo
 
 def _user_traceback(exc: BaseException) -> str:
     """The traceback from the user's code down, without our runner frames."""
-    return "".join(traceback.format_exception(type(exc), exc, user_frames(exc.__traceback__)))
+    tb = user_frames(exc.__traceback__) or exc.__traceback__
+    return "".join(traceback.format_exception(type(exc), exc, tb))
 
 
 def user_frames(tb: TracebackType | None) -> TracebackType | None:
-    """``tb`` from the first frame that is not ours (the user's code) down; all of ``tb``
-    when every frame is ours."""
-    first = tb
-    while first is not None and first.tb_frame.f_globals.get("__name__", "").startswith(
+    """``tb`` from the first frame that is not ours (the user's code) down; ``None`` when
+    every frame is ours (an error that came back from a worker process)."""
+    while tb is not None and tb.tb_frame.f_globals.get("__name__", "").startswith(
             "hpt_magic."):
-        first = first.tb_next
-    return first or tb
+        tb = tb.tb_next
+    return tb
 
 
 def check_score(value: Any) -> tuple[float | None, str | None]:

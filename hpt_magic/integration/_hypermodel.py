@@ -192,7 +192,7 @@ class Tuner:
                   callbacks: Sequence[Callable[[Study, Trial], None]] = ()) -> None:
         self.study.optimize(lambda trial: self._run_trial(trial, fit_args, fit_kwargs),
                             n_trials=n_trials, timeout=self.timeout, show=self.show,
-                            callbacks=callbacks)
+                            callbacks=callbacks, stop_on_bug=False)
 
     def _run_trial(self, trial: Trial, fit_args: tuple, fit_kwargs: dict[str, Any]) -> float:
         scores: list[float] = []

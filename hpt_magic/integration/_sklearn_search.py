@@ -123,7 +123,7 @@ def _search(search: TuneSearchCV, study: Study, evaluate: Callable[[Trial], floa
         dashboard = Dashboard(study, n_trials=search.n_trials, timeout=search.timeout)
     try:
         optimize(study, evaluate, n_trials=search.n_trials, timeout=search.timeout,
-                 patience=search.patience,
+                 patience=search.patience, stop_on_bug=False,
                  catch=(_CandidateFailed,), capture=False, callbacks=list(search.callbacks or ()))
     finally:
         if dashboard is not None:

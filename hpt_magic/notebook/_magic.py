@@ -298,7 +298,13 @@ class TuneMagics(Magics):
         if error is not None:
             # --no-catch: the user's error, from their cell down (IPython hides the frames
             # marked __tracebackhide__, ours above it).
-            raise error.with_traceback(user_frames(error.__traceback__))
+            tb = user_frames(error.__traceback__)
+            if tb is None and info.failed:
+                # From a worker (--jobs, --dask): its frames stayed there; the trial has them.
+                text = study.trial(info.failed[-1]).traceback
+                if text and hasattr(error, "add_note"):
+                    error.add_note(f"In the worker, trial {info.failed[-1]}:\n{text}")
+            raise error.with_traceback(tb)
 
     def _study(self, args: Any, cell: str, program: Any) -> Study:
         objectives = objectives_of(args)

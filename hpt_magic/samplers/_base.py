@@ -190,7 +190,8 @@ def telling_failure(study: Study, trial: Trial) -> bool:
     that run happened to try say nothing about the space)."""
     return (trial.state is TrialState.FAILED
             and str(trial.error).split(":")[0] not in _CODE_ERRORS
-            and trial.number not in study._attrs.get(FAILED_ALIKE, ()))
+            and trial.number not in study._attrs.get(FAILED_ALIKE, ())
+            and trial.number not in getattr(study, "_bug_trials", ()))
 
 
 def failed_points(study: Study, space: Mapping[str, Distribution]) -> np.ndarray:

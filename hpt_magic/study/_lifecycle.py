@@ -76,6 +76,10 @@ class Run(StoppingRules):
         sampler for another point from fresh random streams (up to 10 times, then reuses);
         ``run`` runs it (noisy objectives). Unless ``run``, the run ends (``exhausted``) when
         every point of a finite space (integers, options, floats with a step) has a complete trial.
+    stop_on_bug : bool
+        End the run when its first five trials all raised the same error (a bug in the
+        objective), and list the trials a bug failed in the study's ``failed_alike``
+        attribute, which the samplers leave out of their evidence.
     """
 
     def __init__(self, study: Study, objective: Callable[[Trial], Any], *,
@@ -86,7 +90,7 @@ class Run(StoppingRules):
                  params: Mapping[str, Any] | None = None, manual: bool = False,
                  run_events: bool = True, trial_timeout: float | None = None,
                  patience: int | None = None, min_improvement: float = 0.0,
-                 on_repeat: str = "reuse") -> None:
+                 on_repeat: str = "reuse", stop_on_bug: bool = True) -> None:
         check_budget(n_trials, timeout)
         check_iteration(trial_timeout, patience, min_improvement, on_repeat)
         if patience == "auto" and study.is_multi_objective:
@@ -105,7 +109,7 @@ class Run(StoppingRules):
                                                     catch=catch, capture=capture,
                                                     trial_timeout=trial_timeout)
         self.trial_timeout = trial_timeout
-        self._init_rules(patience, min_improvement)
+        self._init_rules(patience, min_improvement, stop_on_bug)
         #: When each trial in flight must end (trials run by workers; ``trial_timeout``).
         self.deadlines: dict[int, float] = {}
         self.repeats = Repeats(study, on_repeat, manual, self.info)
@@ -148,6 +152,10 @@ class Run(StoppingRules):
                 finally:
                     with study._lock:
                         study._runs.discard(self)
+                    try:
+                        self._mark_bug()
+                    except Exception:  # a study that cannot say is read as before: no mark
+                        pass
                 if self.run_events:
                     study.events.emit(Event("run_finished", study, data={
                         "reason": info.reason, "n_done": info.done, "elapsed": info.elapsed,

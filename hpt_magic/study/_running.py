@@ -27,7 +27,7 @@ class RunMixin:
                  show: bool = False, n_jobs: int = 1, dask: Any = None,
                  retries: int = 0, trial_timeout: float | None = None,
                  patience: int | None = None, min_improvement: float = 0.0,
-                 on_repeat: str = "reuse") -> None:
+                 on_repeat: str = "reuse", stop_on_bug: bool = True) -> None:
         """Run ``objective`` on new trials until ``n_trials`` or ``timeout`` is reached.
 
         Parameters
@@ -61,8 +61,10 @@ class RunMixin:
             without running the objective (``reuse``, not counted in ``n_trials``), replaced
             by another proposal (``skip``), or run.
 
-        A run whose first five trials all fail with the same error stops there with a
-        warning that names it: a bug in the objective, which every further trial would hit.
+        stop_on_bug : bool
+            End the run with a warning when its first five trials all raise the same error
+            (a bug in the objective, which every further trial would hit); the samplers
+            then leave those trials out of their evidence.
         """
         from ._optimize import optimize
 
@@ -77,7 +79,8 @@ class RunMixin:
             info = optimize(self, objective, n_trials=n_trials, timeout=timeout, catch=catch,
                             callbacks=list(callbacks), n_jobs=n_jobs, dask=dask,
                             retries=retries, trial_timeout=trial_timeout, patience=patience,
-                            min_improvement=min_improvement, on_repeat=on_repeat)
+                            min_improvement=min_improvement, on_repeat=on_repeat,
+                            stop_on_bug=stop_on_bug)
         finally:
             if dashboard is not None:
                 dashboard.close()

@@ -16,7 +16,7 @@ import time
 from typing import TYPE_CHECKING
 
 from .._pareto import dominates
-from ..exceptions import StorageError, TuneError
+from ..exceptions import TuneError
 from ..samplers._base import BUG_STREAK, FAILED_ALIKE
 from ..trial import Trial, TrialState
 from ._convergence import regret_bound
@@ -26,8 +26,8 @@ if TYPE_CHECKING:
     from ._study import Study
     from ._tried import Repeats
 
-__all__ = ["RunInfo", "StoppingRules", "check_budget", "check_iteration", "failing_text",
-           "should_end"]
+__all__ = ["RunInfo", "StoppingRules", "bug_error", "check_budget", "check_iteration",
+           "failing_text", "should_end"]
 
 #: Finished trials between two checks of the automatic stopping criterion.
 _CHECK_EVERY = 5
@@ -114,9 +114,11 @@ class StoppingRules:
     info: RunInfo
     repeats: Repeats
 
-    def _init_rules(self, patience: int | str | None, min_improvement: float) -> None:
+    def _init_rules(self, patience: int | str | None, min_improvement: float,
+                    stop_on_bug: bool = True) -> None:
         """Count from the study's best so far (``patience``; see :class:`~._lifecycle.Run`)."""
         self.patience, self.min_improvement = patience, min_improvement
+        self.stop_on_bug = stop_on_bug
         #: Finished trials since the best score last improved (``patience``).
         self.stale = 0
         self._checked = -1
@@ -131,13 +133,13 @@ class StoppingRules:
         reason = should_end(self.study, self.info)
         if reason:
             return reason
+        if self.stop_on_bug and bug_error(self.study, self.info) is not None:
+            return "failing"
         if self.patience == "auto":
             if self._converged():
                 return "converged"
         elif self.patience is not None and self.stale >= self.patience:
             return "no improvement"
-        if self._failing():
-            return "failing"
         if self.repeats.in_a_row >= MAX_REPEATS:
             return "exhausted"
         size = self.repeats.used_up()
@@ -146,24 +148,23 @@ class StoppingRules:
             return "exhausted"
         return None
 
-    def _failing(self) -> bool:
-        """Whether every trial of this run failed, the first :data:`BUG_STREAK` of them with
-        one message: a bug in the objective, which every further trial would hit too."""
-        failed = self.info.failed
-        if len(failed) < BUG_STREAK or self.info.done != len(failed):
-            return False
-        if len({self.study.trial(n).error for n in failed[:BUG_STREAK]}) != 1:
-            return False
-        # Kept with the study, so that its samplers never hold these points against the
-        # space (see samplers._base.telling_failure), in this kernel or the next.
+    def _mark_bug(self) -> None:
+        """At the end of a run that a bug failed (:func:`bug_error`, whatever ended it: the
+        rule, the budget, an interrupt), list its trials that failed with that error in the
+        study, so that its samplers never hold their points against the space (see
+        ``samplers._base.telling_failure``), in this kernel or the next."""
+        error = bug_error(self.study, self.info) if self.stop_on_bug else None
+        if error is None:
+            return
+        numbers = {n for n in self.info.failed if self.study.trial(n).error == error}
+
         def mark(attrs: dict) -> None:
-            attrs[FAILED_ALIKE] = sorted({*attrs.get(FAILED_ALIKE, ()), *failed})
+            attrs[FAILED_ALIKE] = sorted({*attrs.get(FAILED_ALIKE, ()), *numbers})
 
         try:
             self.study._change_attrs(mark)
-        except StorageError:  # a read-only or damaged file: known to this kernel only
-            mark(self.study._attrs)
-        return True
+        except Exception:  # a read-only or damaged file: known to this kernel only
+            self.study._bug_trials.update(numbers)
 
     def _converged(self) -> bool:
         """The automatic criterion: the remaining regret bound is below the score's noise
@@ -217,10 +218,23 @@ def _best_loss(study: Study) -> float | None:
     return study.direction.to_loss(best[0].value) if best else None
 
 
+def bug_error(study: Study, info: RunInfo) -> str | None:
+    """The error of a bug that fails every trial of this run: none of its finished trials
+    worked, and the first :data:`BUG_STREAK` raised (they have a traceback: not a timeout, a
+    score that is no number or a lost worker) with the same message; else ``None``."""
+    failed = info.failed
+    if len(failed) < BUG_STREAK or info.done != len(failed):
+        return None
+    first = [study.trial(n) for n in failed[:BUG_STREAK]]
+    if len({t.error for t in first}) != 1 or not all(t.traceback for t in first):
+        return None
+    return first[0].error
+
+
 def failing_text(study: Study, info: RunInfo) -> str:
     """Why a run ended as ``"failing"``, in one paragraph."""
     first = study.trial(info.failed[0])
-    return (f"Stopped: the first {len(info.failed)} trials of this run all failed with "
-            f"{first.error}. That looks like a bug in the objective rather than bad "
+    return (f"Stopped: the first {BUG_STREAK} trials of this run all failed with "
+            f"{bug_error(study, info)}. That looks like a bug in the objective rather than bad "
             f"parameters: fix it and run again (study.trial({first.number}).traceback has the "
             "traceback).")

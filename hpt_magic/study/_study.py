@@ -133,6 +133,8 @@ class Study(AskTellMixin, RunMixin, SpaceEditMixin, ResultsMixin):
         self._background: tuple[threading.Thread, threading.Event] | None = None
         #: The runs going on now (a background run and manual trials may overlap).
         self._runs: set[Any] = set()
+        #: Trials a bug failed, when the file could not record them (see _stopping._mark_bug).
+        self._bug_trials: set[int] = set()
         check_scheduler(self)  # before anything is stored, as far as this call tells
         self._open(new, asked, constraints is not None)
         check_scheduler(self)  # the objectives of a continued study
