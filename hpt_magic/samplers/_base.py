@@ -172,7 +172,6 @@ def observations(
     return X, np.asarray(ys, dtype=float), used
 
 
-
 #: Errors that say the code is wrong rather than the parameters: where they happened says
 #: nothing about the space.
 _CODE_ERRORS = frozenset({"NameError", "AttributeError", "ImportError", "ModuleNotFoundError",
