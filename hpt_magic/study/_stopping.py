@@ -133,7 +133,8 @@ class StoppingRules:
         reason = should_end(self.study, self.info)
         if reason:
             return reason
-        if self.stop_on_bug and bug_error(self.study, self.info) is not None:
+        if (self.stop_on_bug and len(self.info.failed) >= BUG_STREAK
+                and bug_error(self.study, self.info) is not None):
             return "failing"
         if self.patience == "auto":
             if self._converged():
