@@ -14,22 +14,13 @@ import os
 import pstats
 import tempfile
 
-from hpt_magic import Float, Int, Study, tune
+from engine_overhead import define_by_run, fixed_space
 
-
-def fixed(trial):
-    return trial.params["x"] + trial.params["n"]
-
-
-def define_by_run(trial):
-    x = tune.uniform(0, 1, name="x")
-    n = tune.int(1, 10, name="n")
-    tune.report(x, 0)
-    return x + n
+from hpt_magic import Float, Int, Study
 
 
 def calls_per_trial(storage: str | None, objective, n_trials: int = 1000) -> float:
-    space = {"x": Float(0, 1), "n": Int(1, 10)} if objective is fixed else None
+    space = {"x": Float(0, 1), "n": Int(1, 10)} if objective is fixed_space else None
     study = Study(space=space, sampler="random", seed=0, storage=storage)
     study.optimize(objective, n_trials=100)
     profile = cProfile.Profile()
@@ -42,9 +33,9 @@ def calls_per_trial(storage: str | None, objective, n_trials: int = 1000) -> flo
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for label, storage, objective in [
-                ("memory, fixed space", None, fixed),
+                ("memory, fixed space", None, fixed_space),
                 ("memory, define-by-run + report", None, define_by_run),
-                ("SQLite, fixed space", os.path.join(tmp, "a.db"), fixed),
+                ("SQLite, fixed space", os.path.join(tmp, "a.db"), fixed_space),
                 ("SQLite, define-by-run + report", os.path.join(tmp, "b.db"), define_by_run)]:
             print(f"{label:32s} {calls_per_trial(storage, objective):7.1f} calls/trial")
 

@@ -29,7 +29,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _functions import PROBLEMS  # noqa: E402
-from regret import hpt_space  # noqa: E402
+from regret import hpt_space, hyperopt_params, hyperopt_space, optuna_distributions  # noqa: E402
 
 #: name -> (function, where it fails)
 CASES: dict[str, tuple[str, Callable[[dict[str, Any]], bool]]] = {
@@ -63,80 +63,61 @@ def run(job: tuple[str, str, int, int]) -> tuple[float, int]:
     return math.log10(max(best - problem.optimum, 1e-12)), len(values) - len(ok)
 
 
+def _ask_tell(ask: Callable[[], Any], tell: Callable[[Any, float], Any],
+              fail: Callable[[Any], Any], f: Callable, n: int) -> list[float | None]:
+    """``n`` trials asked and told; a failure is told with ``fail`` and recorded as ``None``."""
+    values: list[float | None] = []
+    for _ in range(n):
+        trial = ask()
+        try:
+            v = f(trial.params)
+        except Failed:
+            fail(trial)
+            values.append(None)
+        else:
+            tell(trial, v)
+            values.append(v)
+    return values
+
+
 def _hpt(optimizer: str, problem: Any, f: Callable, seed: int, n: int) -> list[float | None]:
     from hpt_magic import Study
 
     sampler = optimizer.split()[0].split("-")[1]
     study = Study(space=hpt_space(problem.space), sampler=sampler, seed=seed,
                   sampler_args={"consider_failed": "ignored" not in optimizer})
-    values: list[float | None] = []
-    for _ in range(n):
-        trial = study.ask()
-        try:
-            v = f(trial.params)
-        except Failed:
-            study.tell(trial, state="failed")
-            values.append(None)
-        else:
-            study.tell(trial, v)
-            values.append(v)
-    return values
+    return _ask_tell(study.ask, study.tell, lambda t: study.tell(t, state="failed"), f, n)
 
 
 def _optuna(optimizer: str, problem: Any, f: Callable, seed: int, n: int) -> list[float | None]:
     import optuna
-    from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     sampler = (optuna.samplers.TPESampler(seed=seed) if optimizer == "optuna-tpe"
                else optuna.samplers.GPSampler(seed=seed))
-    dists = {p.name: (FloatDistribution(p.low, p.high, log=p.log) if p.kind == "float" else
-                      IntDistribution(int(p.low), int(p.high), log=p.log) if p.kind == "int"
-                      else CategoricalDistribution(list(p.options))) for p in problem.space}
+    dists = optuna_distributions(problem.space)
     study = optuna.create_study(sampler=sampler)
-    values: list[float | None] = []
-    for _ in range(n):
-        trial = study.ask(dists)
-        try:
-            v = f(trial.params)
-        except Failed:
-            study.tell(trial, state=optuna.trial.TrialState.FAIL)
-            values.append(None)
-        else:
-            study.tell(trial, v)
-            values.append(v)
-    return values
+    return _ask_tell(lambda: study.ask(dists), study.tell,
+                     lambda t: study.tell(t, state=optuna.trial.TrialState.FAIL), f, n)
 
 
 def _hyperopt(optimizer: str, problem: Any, f: Callable, seed: int,
               n: int) -> list[float | None]:
     import numpy as np
-    from hyperopt import STATUS_FAIL, STATUS_OK, Trials, fmin, hp, tpe
-
-    def dim(p: Any) -> Any:
-        if p.kind == "choice":
-            return hp.choice(p.name, list(p.options))
-        lo, hi = (math.log(p.low), math.log(p.high)) if p.log else (p.low, p.high)
-        if p.kind == "float":
-            return (hp.loguniform if p.log else hp.uniform)(p.name, lo, hi)
-        if p.log:
-            return hp.qloguniform(p.name, math.log(p.low - 0.5), math.log(p.high + 0.5), 1)
-        return hp.quniform(p.name, p.low - 0.5, p.high + 0.5, 1)
+    from hyperopt import STATUS_FAIL, STATUS_OK, Trials, fmin, tpe
 
     values: list[float | None] = []
 
     def objective(x: dict[str, Any]) -> dict[str, Any]:
-        params = {p.name: (int(min(p.high, max(p.low, round(x[p.name])))) if p.kind == "int"
-                           else x[p.name]) for p in problem.space}
         try:
-            v = f(params)
+            v = f(hyperopt_params(problem.space, x))
         except Failed:
             values.append(None)
             return {"status": STATUS_FAIL}
         values.append(v)
         return {"loss": v, "status": STATUS_OK}
 
-    fmin(objective, {p.name: dim(p) for p in problem.space}, algo=tpe.suggest, max_evals=n,
+    fmin(objective, hyperopt_space(problem.space), algo=tpe.suggest, max_evals=n,
          trials=Trials(), rstate=np.random.default_rng(seed), show_progressbar=False)
     return values
 

@@ -132,20 +132,50 @@ def _run_hpt(sampler: str, space: list[Param], f: Objective, n_trials: int, seed
     return _ask_tell(study.ask, study.tell, f, n_trials, tick)
 
 
+def optuna_distributions(space: list[Param]) -> dict[str, Any]:
+    """``space`` as Optuna's distributions, for ``study.ask``."""
+    from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+
+    return {p.name: (FloatDistribution(p.low, p.high, log=p.log) if p.kind == "float" else
+                     IntDistribution(int(p.low), int(p.high), log=p.log) if p.kind == "int"
+                     else CategoricalDistribution(list(p.options))) for p in space}
+
+
+def hyperopt_space(space: list[Param]) -> dict[str, Any]:
+    """``space`` as Hyperopt's search space (ints as quantised ranges, rounded back by
+    :func:`hyperopt_params`)."""
+    from hyperopt import hp
+
+    def dim(p: Param) -> Any:
+        if p.kind == "choice":
+            return hp.choice(p.name, list(p.options))
+        lo, hi = (math.log(p.low), math.log(p.high)) if p.log else (p.low, p.high)
+        if p.kind == "float":
+            return (hp.loguniform if p.log else hp.uniform)(p.name, lo, hi)
+        if p.log:
+            return hp.qloguniform(p.name, math.log(p.low - 0.5), math.log(p.high + 0.5), 1)
+        return hp.quniform(p.name, p.low - 0.5, p.high + 0.5, 1)
+
+    return {p.name: dim(p) for p in space}
+
+
+def hyperopt_params(space: list[Param], x: dict[str, Any]) -> dict[str, Any]:
+    """The parameters of a point Hyperopt proposed in :func:`hyperopt_space`."""
+    return {p.name: (int(min(p.high, max(p.low, round(x[p.name])))) if p.kind == "int"
+                     else x[p.name]) for p in space}
+
+
 def _run_optuna(kind: str, space: list[Param], f: Objective, n_trials: int, seed: int,
                 tick: Callable[[], float]
                 ) -> tuple[list[float], list[float]]:
     import optuna
-    from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     sampler = {"tpe": lambda: optuna.samplers.TPESampler(seed=seed),
                "tpe-indep": lambda: optuna.samplers.TPESampler(seed=seed, multivariate=False),
                "gp": lambda: optuna.samplers.GPSampler(seed=seed),
                "cmaes": lambda: optuna.samplers.CmaEsSampler(seed=seed)}[kind]()
-    dists = {p.name: (FloatDistribution(p.low, p.high, log=p.log) if p.kind == "float" else
-                      IntDistribution(int(p.low), int(p.high), log=p.log) if p.kind == "int"
-                      else CategoricalDistribution(list(p.options))) for p in space}
+    dists = optuna_distributions(space)
     study = optuna.create_study(sampler=sampler)
     return _ask_tell(lambda: study.ask(dists), study.tell, f, n_trials, tick)
 
@@ -167,24 +197,10 @@ class _Gaps:
 
 def _run_hyperopt(space: list[Param], f: Objective, n_trials: int, seed: int,
                   tick: Callable[[], float]) -> tuple[list[float], list[float]]:
-    from hyperopt import STATUS_OK, Trials, fmin, hp, tpe
+    from hyperopt import STATUS_OK, Trials, fmin, tpe
 
-    def dim(p: Param) -> Any:
-        if p.kind == "choice":
-            return hp.choice(p.name, list(p.options))
-        lo, hi = (math.log(p.low), math.log(p.high)) if p.log else (p.low, p.high)
-        if p.kind == "float":
-            return (hp.loguniform if p.log else hp.uniform)(p.name, lo, hi)
-        if p.log:
-            return hp.qloguniform(p.name, math.log(p.low - 0.5), math.log(p.high + 0.5), 1)
-        return hp.quniform(p.name, p.low - 0.5, p.high + 0.5, 1)
-
-    def params(x: dict[str, Any]) -> dict[str, Any]:
-        return {p.name: (int(min(p.high, max(p.low, round(x[p.name])))) if p.kind == "int"
-                         else x[p.name]) for p in space}
-
-    gaps = _Gaps(lambda x: f(params(x)), tick)
-    fmin(lambda x: {"loss": gaps(x), "status": STATUS_OK}, {p.name: dim(p) for p in space},
+    gaps = _Gaps(lambda x: f(hyperopt_params(space, x)), tick)
+    fmin(lambda x: {"loss": gaps(x), "status": STATUS_OK}, hyperopt_space(space),
          algo=tpe.suggest, max_evals=n_trials, trials=Trials(),
          rstate=np.random.default_rng(seed), show_progressbar=False)
     return gaps.values, gaps.times

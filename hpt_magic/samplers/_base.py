@@ -153,23 +153,33 @@ def observations(
     names = list(space)
     rows, ys, used = [], [], []
     for t in (study.trials if trials is None else trials):
-        if t.state not in states or any(n not in t.params for n in names):
+        if t.state not in states:
             continue
-        if any(not space[n].contains(t.params[n]) for n in names):
-            continue  # made before the space was edited, outside the current one
         v = t.value
         if v is None and t.intermediate:
             v = t.intermediate[max(t.intermediate)]
         if v is None or not np.isfinite(v):
             continue
-        try:
-            rows.append([space[n].to_unit(t.params[n]) for n in names])
-        except Exception:
+        row = _unit_row(t, space)
+        if row is None:
             continue
+        rows.append(row)
         ys.append(study.direction.to_loss(v))
         used.append(t)
     X = np.asarray(rows, dtype=float).reshape(len(rows), len(names))
     return X, np.asarray(ys, dtype=float), used
+
+
+def _unit_row(trial: Trial, space: Mapping[str, Distribution]) -> list[float] | None:
+    """``trial``'s values of ``space`` on the unit cube, or ``None`` when it lacks one, holds
+    one outside ``space`` (made before the space was edited) or one that does not convert."""
+    params = trial.params
+    if any(n not in params or not d.contains(params[n]) for n, d in space.items()):
+        return None
+    try:
+        return [d.to_unit(params[n]) for n, d in space.items()]
+    except Exception:
+        return None
 
 
 #: Errors that say the code is wrong rather than the parameters: where they happened says
@@ -198,14 +208,6 @@ def failed_points(study: Study, space: Mapping[str, Distribution]) -> np.ndarray
     inside it, and whose failure tells something about them (:func:`telling_failure`):
     where the objective raised (an option that always fails, a region that runs out of
     memory). Shape ``(n, len(space))``."""
-    names = list(space)
-    rows = []
-    for t in study.trials:
-        if not telling_failure(study, t) or any(n not in t.params for n in names):
-            continue
-        try:
-            if all(space[n].contains(t.params[n]) for n in names):
-                rows.append([space[n].to_unit(t.params[n]) for n in names])
-        except Exception:
-            continue
-    return np.asarray(rows, dtype=float).reshape(len(rows), len(names))
+    rows = [row for t in study.trials
+            if telling_failure(study, t) and (row := _unit_row(t, space)) is not None]
+    return np.asarray(rows, dtype=float).reshape(len(rows), len(space))
