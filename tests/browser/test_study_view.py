@@ -80,7 +80,7 @@ def test_theme_switches_redraw_every_view_also_hidden_ones(lab_page: LabPage) ->
         lp.command("docmanager:open", {"path": "hidden.ipynb", "factory": "Notebook"})
         wait_for(lambda: lp.page.locator(f"{VIEW}").count() == 1 and
                  view_attr(lp, "data-trials") == "40", 30, 0.1, "the second notebook")
-        set_theme(lp, THEMES[0])
+        set_theme(lp, "JupyterLab Light")
         lp.command("docmanager:open", {"path": "themes.ipynb", "factory": "Notebook"})
         wait_for(lambda: view_attr(lp, "data-trials") == "60", 30, 0.1, "the first notebook")
         wait_for(lambda: ink_match(lp, HISTORY)["share"] > 0.9, 10, 0.1,
@@ -405,3 +405,25 @@ def test_manual_panel_study_survives_reload_and_html_export(lab_page: LabPage) -
     assert "VBox(children" not in html
     assert "Manual tuning of study &#39;by-hand&#39;" in html or "data:image/png" in html
     assert "data:image/png" in html
+
+
+def test_a_run_stopped_on_a_bug_says_so_in_both_themes(lab_page: LabPage) -> None:
+    # The reason the kernel's progress line gives ("failing": the first five trials of the
+    # run raised one error), in the view's own line, readable in light and dark.
+    lp = lab_page
+    doc = study_doc(5, 0)
+    for t in doc["trials"]:
+        t.update(state="failed", value=None, error="NameError: name 'modle' is not defined")
+    doc["progress"].update(status="stopped", reason="failing", best=None,
+                           counts={"complete": 0, "failed": 5})
+    lp.open_notebook("bug.ipynb", [output_cell(doc)], kernel=False)
+    view = lp.page.locator(VIEW)
+    view.locator(".hpt-progress-text").wait_for()
+    try:
+        for theme in THEMES:
+            set_theme(lp, theme)
+            assert view.locator(".hpt-progress-text").inner_text().startswith(
+                "stopped (every trial failed with the same error) · ")
+            lp.screenshot(f"stopped-on-a-bug-{theme.split()[-1].lower()}.png", view)
+    finally:
+        set_theme(lp, "JupyterLab Light")
