@@ -101,10 +101,11 @@ def test_a_parameter_name_is_shown_as_text_not_typeset(lab_page: LabPage) -> Non
     # descriptions, where "$...$" would be math and \href a link.
     name = r"$\href{https://example.com}{click}$ \(x\) a\$b"
     lab_page.open_notebook("tex.ipynb", [f"""%load_ext hpt_magic
-from hpt_magic import Float, Study
+from hpt_magic import Choice, Float, Study
 from hpt_magic.widgets import ManualTuner
 
-ManualTuner(Study(space={{{name!r}: Float(0, 1)}}), lambda t: 1.0, dashboard=False)
+ManualTuner(Study(space={{{name!r}: Float(0, 1), "k": Choice([1, "1", True])}}),
+            lambda t: 1.0, dashboard=False)
 """])
     lab_page.run_all()
     label = lab_page.page.locator(f"{TUNER} .widget-slider .widget-label").first
@@ -112,3 +113,7 @@ ManualTuner(Study(space={{{name!r}: Float(0, 1)}}), lambda t: 1.0, dashboard=Fal
     lab_page.wait_idle()
     wait_for(lambda: label.inner_text() == name, 10, message="the name as it is")
     assert label.locator("mjx-container, a").count() == 0
+    # Options that print alike are told apart on their buttons.
+    buttons = lab_page.page.locator(f"{TUNER} .widget-toggle-buttons button")
+    assert buttons.all_inner_texts() == ["1", "'1'", "True"]
+    lab_page.screenshot("manual-tuner-labels.png", lab_page.page.locator(TUNER).first)
