@@ -3,8 +3,9 @@
  * Clicking a study scrolls its view into sight. Text only, like the view.
  */
 
-import { ILabShell, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
+import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { LabIcon } from '@jupyterlab/ui-components';
+import { ISignal } from '@lumino/signaling';
 import { Widget } from '@lumino/widgets';
 
 import { IStudySource, studies } from './registry';
@@ -17,6 +18,15 @@ const ICON_SVG =
 
 const tuningIcon = new LabIcon({ name: 'hpt-magic:tuning', svgstr: ICON_SVG });
 
+/**
+ * What the panel needs of the application's shell. JupyterLab's shell and Notebook 7's both
+ * have it (a notebook page of Notebook 7 shows one document, which is then its current widget).
+ */
+export interface ICurrentShell {
+  readonly currentWidget: Widget | null;
+  readonly currentChanged: ISignal<unknown, unknown>;
+}
+
 interface IRow {
   node: HTMLElement;
   name: HTMLElement;
@@ -26,7 +36,7 @@ interface IRow {
 }
 
 export class TuningPanel extends Widget {
-  constructor(private shell: ILabShell) {
+  constructor(private shell: ICurrentShell) {
     super();
     this.id = 'hpt-magic-tuning';
     this.addClass('hpt-TuningPanel');
@@ -134,11 +144,11 @@ const plugin: JupyterFrontEndPlugin<void> = {
   id: 'hpt-magic:tuning-panel',
   description: 'A side panel listing the studies of the current notebook.',
   autoStart: true,
-  // Optional: Notebook 7 has no lab shell (and no side panel), the renderer still works.
-  optional: [ILabShell],
-  activate: (app: JupyterFrontEnd, shell: ILabShell | null) => {
-    if (shell) {
-      shell.add(new TuningPanel(shell), 'right', { rank: 900 });
+  // Not ILabShell: Notebook 7 has a right side panel too, on a shell of its own.
+  activate: (app: JupyterFrontEnd) => {
+    const shell = app.shell as JupyterFrontEnd.IShell & Partial<ICurrentShell>;
+    if (shell.currentChanged) {
+      shell.add(new TuningPanel(shell as ICurrentShell), 'right', { rank: 900 });
     }
   }
 };

@@ -6,6 +6,7 @@ Reuse them in any test under ``tests/browser/``:
     A :class:`LabServer`: ``jupyter lab`` from this Python environment on 127.0.0.1 with a
     token, a temporary root dir (``lab.root``) and temporary HOME/Jupyter/IPython dirs.
     ``lab.write_notebook(name, cells)`` writes a notebook into the root.
+    ``LabServer(base, app="notebook")`` is Notebook 7 instead (the ``notebook`` package).
 ``browser`` (session)
     A Playwright persistent Chromium context (Debian's ``/usr/bin/chromium``).
 ``lab_page`` (function)
@@ -98,9 +99,11 @@ def _ensure_chromium() -> str | None:
 
 
 class LabServer:
-    """``jupyter lab`` in a subprocess, isolated in temporary directories."""
+    """``jupyter lab`` (or, with ``app="notebook"``, Notebook 7) in a subprocess, isolated in
+    temporary directories."""
 
-    def __init__(self, base: Path) -> None:
+    def __init__(self, base: Path, app: str = "lab") -> None:
+        self.app = app
         self.root = base / "root"
         self.home = base / "home"
         self.root.mkdir()
@@ -132,21 +135,25 @@ class LabServer:
 
     def start(self, timeout: float = 90.0) -> None:
         cmd = [
-            sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
+            sys.executable, "-m", "jupyterlab" if self.app == "lab" else "notebook",
+            "--no-browser", "--allow-root",
             "--ip=127.0.0.1", f"--port={self.port}", "--ServerApp.port_retries=0",
             f"--IdentityProvider.token={self.token}", f"--ServerApp.root_dir={self.root}",
-            "--LabApp.expose_app_in_browser=True",
-            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
         ]
+        if self.app == "lab":
+            cmd += ["--LabApp.expose_app_in_browser=True",
+                    "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+        else:
+            cmd += ["--JupyterNotebookApp.expose_app_in_browser=True"]
         with open(self.log, "wb") as log:
             self.process = subprocess.Popen(cmd, cwd=self.root, env=self.env, stdout=log,
                                             stderr=subprocess.STDOUT)
-        wait_for(self._ready, timeout, 0.25, f"jupyter lab to start (log: {self.log})")
+        wait_for(self._ready, timeout, 0.25, f"jupyter {self.app} to start (log: {self.log})")
 
     def _ready(self) -> bool:
         assert self.process is not None
         if self.process.poll() is not None:
-            raise RuntimeError(f"jupyter lab exited:\n{self.log.read_text()[-3000:]}")
+            raise RuntimeError(f"jupyter {self.app} exited:\n{self.log.read_text()[-3000:]}")
         try:
             with _HTTP.open(self.url("api/status"), timeout=2) as r:
                 return r.status == 200
@@ -193,6 +200,10 @@ class LabServer:
                     raise
             time.sleep(0.5)
         raise RuntimeError(f"kernels still running after shutdown: {self.api('GET', 'kernels')}")
+
+    def notebook_url(self, name: str) -> str:
+        """The page of notebook ``name``: in the lab (its workspace reset), or Notebook 7's."""
+        return self.url(f"lab/tree/{name}?reset" if self.app == "lab" else f"notebooks/{name}")
 
     def write_notebook(self, name: str, cells: list[str | dict[str, Any]]) -> Path:
         """Write a notebook into the server's root; see :func:`notebook_json`."""
@@ -250,7 +261,7 @@ class LabPage:
         """
         if cells is not None:
             self.lab.write_notebook(name, cells)
-        self.page.goto(self.lab.url(f"lab/tree/{name}?reset"))
+        self.page.goto(self.lab.notebook_url(name))
         panel = self.page.locator(NOTEBOOK)
         panel.locator(".jp-Cell").first.wait_for()
         if kernel:
@@ -352,3 +363,25 @@ def lab_page(browser: Any, lab: LabServer) -> Iterator[LabPage]:
     finally:
         page.close()
         lab.shutdown_kernels()
+
+
+@pytest.fixture(scope="module")
+def notebook7(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
+    """A running Notebook 7 server (the ``notebook`` package, from the test extra)."""
+    server = LabServer(tmp_path_factory.mktemp("notebook7"), app="notebook")
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def nb7_page(browser: Any, notebook7: LabServer) -> Iterator[LabPage]:
+    """A fresh tab on Notebook 7; closed after the test, with every kernel shut down."""
+    page = browser.new_page()
+    try:
+        yield LabPage(page, notebook7)
+    finally:
+        page.close()
+        notebook7.shutdown_kernels()
