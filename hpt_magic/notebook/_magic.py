@@ -294,7 +294,7 @@ class TuneMagics(Magics):
         if kept:
             ns.update(kept)
         ns[out] = study
-        show(_summary_bundle(study, info, error, args.pick, dashboard))
+        show(_summary_bundle(study, info, error, args.pick, dashboard, kept=kept is not None))
         if error is not None:
             # --no-catch: the user's error, from their cell down (IPython hides the frames
             # marked __tracebackhide__, ours above it).
