@@ -81,7 +81,14 @@ def reconcile(name: str, stored: Objectives, asked: Objectives | None,
 
 
 def check_scheduler(study: Study) -> None:
-    """Refuse a scheduler that cannot rank several objectives, before any trial runs."""
+    """Refuse a sampler or a scheduler that cannot rank several objectives, before any
+    trial runs."""
+    if study.is_multi_objective and not getattr(study.sampler, "multi_objective", True):
+        raise TuneError(
+            f"The sampler {study.sampler.name!r} optimises one score, and study "
+            f"{study.name!r} has {len(study.objectives)} objectives "
+            f"({', '.join(study.objectives)}). Use --sampler tpe, gp or nsga2 (they search "
+            "for the Pareto front), or random.")
     name = getattr(study.scheduler, "name", None)
     if study.is_multi_objective and name is not None \
             and name not in MULTI_OBJECTIVE_SCHEDULERS:
