@@ -85,6 +85,17 @@ def test_single_objective_with_a_constraint_keeps_best_trial_feasible():
     assert not study.is_multi_objective
 
 
+def test_best_trial_of_a_multi_objective_study_is_on_the_front():
+    # Trials 0 and 1 tie on the first objective; 1 is better on the second, so 0 is dominated.
+    # Trial 3 beats them all but breaks the constraint.
+    study = Study(directions=["min", "max"], objectives=["a", "b"], constraints=["m <= 1"])
+    for a, b, m in [(0.5, 1.0, 0), (0.5, 2.0, 0), (0.7, 3.0, 0), (0.1, 9.0, 2)]:
+        study.tell(study.ask(), {"a": a, "b": b, "m": m})
+    assert [t.number for t in study.best_trials] == [1, 2]
+    assert study.best_trial.number == 1 and study.best_value == 0.5
+    assert study.best_params == study.trial(1).params
+
+
 def test_report_dicts_record_every_curve_and_the_first_objective():
     study = _mo_study()
 

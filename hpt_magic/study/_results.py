@@ -150,8 +150,10 @@ class ResultsMixin:
 
     @property
     def best_trial(self) -> Trial:
-        """The complete trial with the best score (the first of equal ones)."""
-        top = self.top_trials(1)
+        """The complete trial with the best score (the first of equal ones). With several
+        objectives: the front trial best in the first objective (:attr:`best_trials` is the
+        whole front), never one that another trial dominates."""
+        top = self.best_trials[:1] if self.is_multi_objective else self.top_trials(1)
         if not top:
             raise TuneError(f"Study {self.name!r} has no complete trial yet, so no best one. "
                             "Run some trials first.")
