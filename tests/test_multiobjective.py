@@ -114,6 +114,25 @@ def test_report_dicts_record_every_curve_and_the_first_objective():
         trial.report({"latency_ms": 1.0}, step=0)
 
 
+def test_reports_of_one_number_in_a_multi_objective_study_fail_saying_to_report_a_dict():
+    study = _mo_study(constraints=["size_mb <= 20"])
+
+    def objective(trial):
+        for step in range(3):
+            trial.report(0.5 + step / 10, step=step)
+
+    study.optimize(objective, n_trials=1)
+    t = study.trials[0]
+    assert t.state is TrialState.FAILED and t.intermediate == {0: 0.5, 1: 0.6, 2: 0.7}
+    assert "the objective returned one number" not in t.error
+    assert "reported one number (0.7)" in t.error
+    assert "tune.report({'accuracy': ..., 'latency_ms': ..., 'size_mb': ...}" in t.error
+    # One objective and a constraint: the constrained metric must be reported too.
+    study = Study(objectives=["loss"], constraints=["size_mb <= 20"])
+    study.optimize(objective, n_trials=1)
+    assert "tune.report({'loss': ..., 'size_mb': ...}" in study.trials[0].error
+
+
 def test_stored_values_metrics_and_curves_survive_a_reload(tmp_path):
     path = tmp_path / "s.db"
     study = _mo_study(name="mo", storage=path, constraints=["size_mb <= 20"])

@@ -106,14 +106,18 @@ def settle(spec: Objectives, trial: Trial, value: Any,
     a dict, or the last point of its curve); a result the objectives refuse makes it failed,
     with the reason.
     """
+    reported = False
     if value is None and state in (TrialState.COMPLETE, TrialState.PRUNED):
         if state is TrialState.COMPLETE and trial.intermediate_metrics:
             value = {n: c[max(c)] for n, c in trial.intermediate_metrics.items() if c}
         elif trial.intermediate:
             value = trial.intermediate[max(trial.intermediate)]
+            reported = True
     if state is TrialState.COMPLETE:
         scores, reason = spec.judge(value)
         if reason is not None:
+            if reported and (spec.multi or spec.constraints):
+                reason = _one_number_reported(spec, value)
             return TrialState.FAILED, None, None, reason
         return state, scores.value, scores, None  # type: ignore[union-attr]
     if isinstance(value, Scores):
@@ -125,6 +129,17 @@ def settle(spec: Objectives, trial: Trial, value: Any,
     except (TypeError, ValueError):
         value = None
     return state, value, None, None
+
+
+def _one_number_reported(spec: Objectives, value: Any) -> str:
+    """Why a trial scored by reports of one number fails a study that needs several."""
+    keys = list(spec.names) + [c.name for c in spec.constraints if c.name not in spec.names]
+    needs = (f"{len(spec.names)} objectives" if spec.multi
+             else f"the constraint(s) {', '.join(str(c) for c in spec.constraints)}")
+    wanted = ", ".join(f"{k!r}: ..." for k in keys)
+    return (f"the trial reported one number ({value!r}) per step and returned nothing, but the "
+            f"study has {needs}: report a dict, tune.report({{{wanted}}}, step=...) "
+            "(trial.report in Python), or end the cell with that dict")
 
 
 def study_front(study: Study) -> list[Trial]:
