@@ -85,6 +85,19 @@ def test_single_objective_with_a_constraint_keeps_best_trial_feasible():
     assert not study.is_multi_objective
 
 
+def test_when_every_complete_trial_breaks_a_constraint_the_errors_say_so():
+    study = Study(direction="max", objectives=["acc"], constraints=["mem >= 0"])
+    study.tell(study.ask(), {"acc": 0.99, "mem": -1})
+    with pytest.raises(TuneError, match=r"1 complete trial.*breaks? the constraints \(mem >= 0\)"):
+        _ = study.best_trial
+    summary = study.summary()
+    assert "1 complete" in summary and "No complete trial yet" not in summary
+    assert "No complete trial meets the constraints (mem >= 0) yet." in summary
+    empty = Study(direction="max", objectives=["acc"], constraints=["mem >= 0"])
+    with pytest.raises(TuneError, match="no complete trial yet"):
+        _ = empty.best_trial
+
+
 def test_best_trial_of_a_multi_objective_study_is_on_the_front():
     # Trials 0 and 1 tie on the first objective; 1 is better on the second, so 0 is dominated.
     # Trial 3 beats them all but breaks the constraint.
