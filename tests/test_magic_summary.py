@@ -126,3 +126,8 @@ def test_a_multi_objective_summary_says_whose_variables_the_notebook_keeps(shell
                      MO_CELL)[-1][0]["text/plain"]
     assert "w" not in shell.user_ns and "The notebook keeps" not in text
     assert f"Trial {picked} is the front's best acc" in text and "earlier run" in text
+    # Trials in worker processes hand no variables back either.
+    text = published(shell, "--trials 2 --maximize acc --minimize ms --plot none --seed 0 "
+                     "--storage mo.db --study par --jobs 2", MO_CELL)[-1][0]["text/plain"]
+    assert "w" not in shell.user_ns and "The notebook keeps" not in text
+    assert "is the front's best acc: trials run in worker processes (--jobs" in text

@@ -58,12 +58,12 @@ def picked_trial(study: Study, pick: str | None) -> Any:
 
 
 def _summary(study: Study, info: RunInfo, error: BaseException | None,
-             pick: str | None = None, kept: bool | None = None) -> str:
+             pick: str | None = None, not_kept: str | None = None) -> str:
     text = study.summary(info.elapsed, info.done)
     if study.is_multi_objective:
         picked = picked_trial(study, pick)
         if picked is not None:
-            text += "\n" + _kept_text(picked.number, pick or study.objectives[0], kept)
+            text += "\n" + _kept_text(picked.number, pick or study.objectives[0], not_kept)
     if info.reused:
         text += (f"\n{info.reused} proposal(s) repeated a complete trial and reused its score "
                  "(--on-repeat run runs them).")
@@ -102,27 +102,30 @@ def _summary(study: Study, info: RunInfo, error: BaseException | None,
     return text
 
 
-def _kept_text(number: int, which: str, kept: bool | None) -> str:
-    """Whose variables the notebook holds after a multi-objective run: ``kept`` when the
-    picked trial's were put there, ``False`` when it ran before this run (another kernel
-    cannot hand them over), ``None`` in a background run (which leaves them alone)."""
-    if kept:
+#: Why the notebook lacks the variables of the trial a multi-objective run picked.
+NOT_KEPT_BACKGROUND = "a --background run leaves the notebook's variables alone"
+NOT_KEPT_PARALLEL = ("trials run in worker processes (--jobs, --dask) leave no variables in the "
+                     "notebook")
+NOT_KEPT_EARLIER = "it ran in an earlier run, so this run did not put its variables in the notebook"
+
+
+def _kept_text(number: int, which: str, not_kept: str | None) -> str:
+    """Whose variables the notebook holds after a multi-objective run: the picked trial's,
+    or none, for the reason ``not_kept``."""
+    if not_kept is None:
         return (f"The notebook keeps the variables of trial {number}, the front's best {which} "
                 "(--pick NAME chooses another objective).")
-    why = ("a --background run leaves the notebook's variables alone" if kept is None else
-           "it ran in an earlier run, so this run did not put its variables in the notebook")
-    return (f"Trial {number} is the front's best {which}: {why} "
+    return (f"Trial {number} is the front's best {which}: {not_kept} "
             f"(study.trial({number}).params has its parameters).")
 
 
 def _summary_bundle(study: Study, info: RunInfo, error: BaseException | None,
-                    pick: str | None, dashboard: Any,
-                    kept: bool | None = None) -> dict[str, str]:
+                    pick: str | None, dashboard: Any, not_kept: str | None) -> dict[str, str]:
     """The end-of-run summary (HTML and text), with the table of the top trials unless the
-    dashboard showed its final view. ``kept``: whether the notebook got the picked trial's
-    variables (``None``: a background run, which leaves them alone)."""
+    dashboard showed its final view. ``not_kept``: why the notebook lacks the picked trial's
+    variables (``None`` when it holds them)."""
     # The JupyterLab view lists the best trials itself, and that display's fallback for other
     # front ends carries the same table (Dashboard(table=True)): a second one here would repeat it.
     shown = dashboard is not None and dashboard.updates > 0
-    return summary_bundle(study, text=_summary(study, info, error, pick, kept),
+    return summary_bundle(study, text=_summary(study, info, error, pick, not_kept),
                           k=0 if shown else 5)
