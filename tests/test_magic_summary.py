@@ -131,3 +131,11 @@ def test_a_multi_objective_summary_says_whose_variables_the_notebook_keeps(shell
                      "--storage mo.db --study par --jobs 2", MO_CELL)[-1][0]["text/plain"]
     assert "w" not in shell.user_ns and "The notebook keeps" not in text
     assert "is the front's best acc: trials run in worker processes (--jobs" in text
+
+
+def test_a_failure_whose_message_ends_a_sentence_is_not_followed_by_a_second_full_stop(shell):
+    # A dict reported to a study whose one objective has no name is refused with a TuneError
+    # (its message a sentence of its own).
+    text = published(shell, "--trials 1 --maximize --plot none --study d",
+                     "x = tune.uniform(0, 1)\ntune.report({'acc': x})\n")[-1][0]["text/plain"]
+    assert "(%%tune --maximize NAME / --minimize NAME). Full text: study.trial(0)" in text

@@ -94,7 +94,7 @@ def _summary(study: Study, info: RunInfo, error: BaseException | None,
         failed = [study.trial(number) for number in info.failed]
         first = min(failed, key=lambda t: t.number)
         text += (f"\n{len(failed)} trial(s) failed this run; first: trial {first.number}: "
-                 f"{first.error}. Full text: study.trial({first.number}).traceback")
+                 f"{first.error.rstrip('.')}. Full text: study.trial({first.number}).traceback")
         if first.output:
             text += f" (output: study.trial({first.number}).output)"
     if error is not None:
