@@ -217,6 +217,29 @@ def test_study_document_carries_objectives_values_and_feasibility():
     assert trial["metrics"]["size_mb"] == 30.0
 
 
+def test_a_bounded_live_document_keeps_every_front_trial():
+    # A live update of a large study carries a sample of its trials; the JupyterLab view
+    # draws the front from them, so every front trial must be in it.
+    from hpt_magic.notebook._dashboard import Dashboard
+
+    study = Study(directions=["max", "min"], objectives=["acc", "ms"])
+    rng = np.random.default_rng(0)
+    for _ in range(400):
+        x = rng.random()
+        study.tell(study.ask(), {"acc": x, "ms": x ** 2 + rng.random() / 10})
+    front = {t.number for t in study.best_trials}
+    assert len(front) > 4  # more than the document's top tenth of 40
+    view = Dashboard(study, mode="none")._model
+    doc = document(view, max_trials=40)
+    assert doc["progress"]["sampled"] > 0
+    assert front <= {t["number"] for t in doc["trials"]}
+    # Its best is the front's best accuracy, not a trial that ties on it and is dominated.
+    tie = Study(directions=["max", "min"], objectives=["acc", "ms"])
+    for ms in (2.0, 1.0):
+        tie.tell(tie.ask(), {"acc": 0.9, "ms": ms})
+    assert document(tie)["progress"]["best"]["number"] == 1
+
+
 def test_multi_objective_runs_in_worker_processes():
     study = Study(space={"x": Float(0, 1), "n": Int(1, 3)}, directions=["min", "min"],
                   objectives=["f1", "f2"], constraints=["g <= 0.9"], seed=0)
