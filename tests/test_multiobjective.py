@@ -77,6 +77,22 @@ def test_constraint_metric_missing_fails_and_bad_constraints_are_refused():
         _mo_study(constraints=["size_mb < 20"])
 
 
+@pytest.mark.parametrize("kwargs", [
+    {"directions": "maximize"}, {"directions": ["max", "min"], "objectives": "ab"},
+    {"objectives": "acc"}, {"constraints": "size_mb <= 20"}])
+def test_one_string_where_a_list_belongs_is_refused_naming_the_fix(kwargs):
+    # A string is a sequence of letters: 'ab' made the objectives 'a' and 'b'.
+    (key, value), = [(k, v) for k, v in kwargs.items() if isinstance(v, str)]
+    with pytest.raises(TuneError, match=rf"{key}={value!r} is one string.*{key}=\[{value!r}\]"):
+        Study(**kwargs)
+
+
+def test_a_constraint_given_as_a_function_is_refused_with_the_form_to_use():
+    with pytest.raises(TuneError, match="'NAME <= NUMBER'.*not a function") as info:
+        _mo_study(constraints=[lambda trial: [trial.params["x"] - 1]])
+    assert " at 0x" not in str(info.value)
+
+
 def test_single_objective_with_a_constraint_keeps_best_trial_feasible():
     study = Study(direction="max", objectives=["acc"], constraints=["mem >= 0"])
     study.tell(study.ask(), {"acc": 0.99, "mem": -1})

@@ -29,6 +29,12 @@ def requested_objectives(direction: str | Direction | None,
     stored study keeps its own, and a new one minimises one unnamed score)."""
     if direction is None and directions is None and objectives is None and constraints is None:
         return None
+    for key, value in (("directions", directions), ("objectives", objectives),
+                       ("constraints", constraints)):
+        if isinstance(value, str):
+            # A string is a sequence too: 'ab' would make the objectives 'a' and 'b'.
+            raise TuneError(f"{key}={value!r} is one string, and {key} takes a list of them: "
+                            f"give {key}=[{value!r}].")
     if directions is None:
         directions = [direction or "minimize"] * (len(objectives) if objectives else 1)
     elif direction is not None and Direction(direction) is not Direction(directions[0]):
