@@ -64,7 +64,27 @@ def pareto_mask(losses: np.ndarray) -> np.ndarray:
     losses = _matrix(losses)
     if not len(losses):
         return np.zeros(0, dtype=bool)
+    if losses.shape[1] == 2 and not np.isnan(losses).any():
+        return _mask_2d(losses)
     return ~_dominance(losses).any(axis=0)
+
+
+def _mask_2d(losses: np.ndarray) -> np.ndarray:
+    """:func:`pareto_mask` of two objectives by one sweep, O(n log n) instead of n x n.
+
+    In lexicographic order, a row is dominated exactly when a row before its run of
+    duplicates has a second loss no larger than its own. (Rows with a NaN take the n x n
+    way: a NaN compares with nothing.)
+    """
+    order = np.lexsort((losses[:, 1], losses[:, 0]))
+    a, b = losses[order, 0], losses[order, 1]
+    best_before = np.minimum.accumulate(np.concatenate(([np.inf], b[:-1])))
+    new_run = np.ones(len(a), dtype=bool)
+    new_run[1:] = (a[1:] != a[:-1]) | (b[1:] != b[:-1])
+    run_start = np.maximum.accumulate(np.where(new_run, np.arange(len(a)), 0))
+    mask = np.empty(len(a), dtype=bool)
+    mask[order] = (run_start == 0) | (best_before[run_start] > b)
+    return mask
 
 
 def non_dominated_ranks(losses: np.ndarray) -> np.ndarray:

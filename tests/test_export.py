@@ -72,6 +72,23 @@ def test_list_studies_reads_a_study_file(tmp_path):
     assert not (tmp_path / "missing.db").exists()
 
 
+@pytest.mark.parametrize("storage", ["file", "memory"])
+def test_list_studies_never_gives_a_trial_that_breaks_a_constraint_as_best(tmp_path, storage):
+    from hpt_magic import InMemoryStorage
+
+    where = tmp_path / "c.db" if storage == "file" else InMemoryStorage()
+    study = Study(direction="max", objectives=["acc"], constraints=["mem >= 0"],
+                  storage=where, name="c")
+    study.tell(study.ask(), {"acc": 0.99, "mem": -1})
+    study.tell(study.ask(), {"acc": 0.5, "mem": 1})
+    empty = Study(direction="max", objectives=["acc"], constraints=["mem >= 0"],
+                  storage=where, name="none-feasible")
+    empty.tell(empty.ask(), {"acc": 0.9, "mem": -1})
+    rows = {r["name"]: r for r in list_studies(where)}
+    assert rows["c"]["best_value"] == study.best_value == 0.5
+    assert rows["none-feasible"]["best_value"] is None
+
+
 def test_importances_rank_the_parameter_that_matters():
     scores = importances(make_study(40))
     assert set(scores) == {"x", "y", "kind", "n"}

@@ -100,3 +100,42 @@ def test_a_cell_with_a_bug_stops_after_five_trials_and_the_summary_says_why(shel
     assert ("Stopped: the first 5 trials of this run all failed with NameError: name 'modle' "
             "is not defined.") in text
     assert shell.user_ns["study"].counts()["failed"] == 5
+
+
+MO_CELL = "w = tune.int(1, 64)\nd = tune.int(1, 8)\ndict(acc=1 - 1 / (w * d), ms=w * d / 100)\n"
+MO_LINE = "--maximize acc --minimize ms --plot none --seed 0 --storage mo.db --study mo"
+
+
+def test_a_multi_objective_summary_says_whose_variables_the_notebook_keeps(shell):
+    shell.user_ns["w"] = "before"
+    text = published(shell, f"--trials 3 {MO_LINE} --background", MO_CELL)[-1][0]["text/plain"]
+    # A background run leaves the notebook's variables alone, and its summary says so.
+    picked = max(shell.user_ns["study"].best_trials, key=lambda t: t.values[0]).number
+    assert shell.user_ns["w"] == "before"
+    assert "The notebook keeps" not in text
+    assert f"Trial {picked} is the front's best acc" in text and "--background" in text
+    # When the picked trial ran in this run, its variables are in the notebook.
+    text = published(shell, f"--trials 1 {MO_LINE} --pick ms --enqueue '{{\"w\": 1, \"d\": 1}}'",
+                     MO_CELL)[-1][0]["text/plain"]
+    assert shell.user_ns["w"] == 1
+    assert "The notebook keeps the variables of trial 3, the front's best ms" in text
+    # Continued in another kernel (a fresh namespace), the front's best trial ran before this
+    # run: the notebook holds none of its variables, and the summary does not say it does.
+    shell.user_ns.pop("w")
+    text = published(shell, f"--trials 1 {MO_LINE} --enqueue '{{\"w\": 2, \"d\": 1}}'",
+                     MO_CELL)[-1][0]["text/plain"]
+    assert "w" not in shell.user_ns and "The notebook keeps" not in text
+    assert f"Trial {picked} is the front's best acc" in text and "earlier run" in text
+    # Trials in worker processes hand no variables back either.
+    text = published(shell, "--trials 2 --maximize acc --minimize ms --plot none --seed 0 "
+                     "--storage mo.db --study par --jobs 2", MO_CELL)[-1][0]["text/plain"]
+    assert "w" not in shell.user_ns and "The notebook keeps" not in text
+    assert "is the front's best acc: trials run in worker processes (--jobs" in text
+
+
+def test_a_failure_whose_message_ends_a_sentence_is_not_followed_by_a_second_full_stop(shell):
+    # A dict reported to a study whose one objective has no name is refused with a TuneError
+    # (its message a sentence of its own).
+    text = published(shell, "--trials 1 --maximize --plot none --study d",
+                     "x = tune.uniform(0, 1)\ntune.report({'acc': x})\n")[-1][0]["text/plain"]
+    assert "(%%tune --maximize NAME / --minimize NAME). Full text: study.trial(0)" in text

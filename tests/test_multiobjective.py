@@ -77,12 +77,52 @@ def test_constraint_metric_missing_fails_and_bad_constraints_are_refused():
         _mo_study(constraints=["size_mb < 20"])
 
 
+@pytest.mark.parametrize("kwargs", [
+    {"directions": "maximize"}, {"directions": ["max", "min"], "objectives": "ab"},
+    {"objectives": "acc"}, {"constraints": "size_mb <= 20"}])
+def test_one_string_where_a_list_belongs_is_refused_naming_the_fix(kwargs):
+    # A string is a sequence of letters: 'ab' made the objectives 'a' and 'b'.
+    (key, value), = [(k, v) for k, v in kwargs.items() if isinstance(v, str)]
+    with pytest.raises(TuneError, match=rf"{key}={value!r} is one string.*{key}=\[{value!r}\]"):
+        Study(**kwargs)
+
+
+def test_a_constraint_given_as_a_function_is_refused_with_the_form_to_use():
+    with pytest.raises(TuneError, match="'NAME <= NUMBER'.*not a function") as info:
+        _mo_study(constraints=[lambda trial: [trial.params["x"] - 1]])
+    assert " at 0x" not in str(info.value)
+
+
 def test_single_objective_with_a_constraint_keeps_best_trial_feasible():
     study = Study(direction="max", objectives=["acc"], constraints=["mem >= 0"])
     study.tell(study.ask(), {"acc": 0.99, "mem": -1})
     study.tell(study.ask(), {"acc": 0.5, "mem": 1})
     assert study.best_trial.number == 1 and [t.number for t in study.best_trials] == [1]
     assert not study.is_multi_objective
+
+
+def test_when_every_complete_trial_breaks_a_constraint_the_errors_say_so():
+    study = Study(direction="max", objectives=["acc"], constraints=["mem >= 0"])
+    study.tell(study.ask(), {"acc": 0.99, "mem": -1})
+    with pytest.raises(TuneError, match=r"1 complete trial.*breaks? the constraints \(mem >= 0\)"):
+        _ = study.best_trial
+    summary = study.summary()
+    assert "1 complete" in summary and "No complete trial yet" not in summary
+    assert "No complete trial meets the constraints (mem >= 0) yet." in summary
+    empty = Study(direction="max", objectives=["acc"], constraints=["mem >= 0"])
+    with pytest.raises(TuneError, match="no complete trial yet"):
+        _ = empty.best_trial
+
+
+def test_best_trial_of_a_multi_objective_study_is_on_the_front():
+    # Trials 0 and 1 tie on the first objective; 1 is better on the second, so 0 is dominated.
+    # Trial 3 beats them all but breaks the constraint.
+    study = Study(directions=["min", "max"], objectives=["a", "b"], constraints=["m <= 1"])
+    for a, b, m in [(0.5, 1.0, 0), (0.5, 2.0, 0), (0.7, 3.0, 0), (0.1, 9.0, 2)]:
+        study.tell(study.ask(), {"a": a, "b": b, "m": m})
+    assert [t.number for t in study.best_trials] == [1, 2]
+    assert study.best_trial.number == 1 and study.best_value == 0.5
+    assert study.best_params == study.trial(1).params
 
 
 def test_report_dicts_record_every_curve_and_the_first_objective():
@@ -101,6 +141,25 @@ def test_report_dicts_record_every_curve_and_the_first_objective():
     trial = study.ask()
     with pytest.raises(TuneError, match="without 'accuracy'"):
         trial.report({"latency_ms": 1.0}, step=0)
+
+
+def test_reports_of_one_number_in_a_multi_objective_study_fail_saying_to_report_a_dict():
+    study = _mo_study(constraints=["size_mb <= 20"])
+
+    def objective(trial):
+        for step in range(3):
+            trial.report(0.5 + step / 10, step=step)
+
+    study.optimize(objective, n_trials=1)
+    t = study.trials[0]
+    assert t.state is TrialState.FAILED and t.intermediate == {0: 0.5, 1: 0.6, 2: 0.7}
+    assert "the objective returned one number" not in t.error
+    assert "reported one number (0.7)" in t.error
+    assert "tune.report({'accuracy': ..., 'latency_ms': ..., 'size_mb': ...}" in t.error
+    # One objective and a constraint: the constrained metric must be reported too.
+    study = Study(objectives=["loss"], constraints=["size_mb <= 20"])
+    study.optimize(objective, n_trials=1)
+    assert "tune.report({'loss': ..., 'size_mb': ...}" in study.trials[0].error
 
 
 def test_stored_values_metrics_and_curves_survive_a_reload(tmp_path):
@@ -172,6 +231,29 @@ def test_study_document_carries_objectives_values_and_feasibility():
     trial = doc["trials"][0]
     assert trial["values"] == [0.9, 5.0] and trial["feasible"] is False
     assert trial["metrics"]["size_mb"] == 30.0
+
+
+def test_a_bounded_live_document_keeps_every_front_trial():
+    # A live update of a large study carries a sample of its trials; the JupyterLab view
+    # draws the front from them, so every front trial must be in it.
+    from hpt_magic.notebook._dashboard import Dashboard
+
+    study = Study(directions=["max", "min"], objectives=["acc", "ms"])
+    rng = np.random.default_rng(0)
+    for _ in range(400):
+        x = rng.random()
+        study.tell(study.ask(), {"acc": x, "ms": x ** 2 + rng.random() / 10})
+    front = {t.number for t in study.best_trials}
+    assert len(front) > 4  # more than the document's top tenth of 40
+    view = Dashboard(study, mode="none")._model
+    doc = document(view, max_trials=40)
+    assert doc["progress"]["sampled"] > 0
+    assert front <= {t["number"] for t in doc["trials"]}
+    # Its best is the front's best accuracy, not a trial that ties on it and is dominated.
+    tie = Study(directions=["max", "min"], objectives=["acc", "ms"])
+    for ms in (2.0, 1.0):
+        tie.tell(tie.ask(), {"acc": 0.9, "ms": ms})
+    assert document(tie)["progress"]["best"]["number"] == 1
 
 
 def test_multi_objective_runs_in_worker_processes():

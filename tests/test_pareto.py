@@ -54,6 +54,17 @@ def _crowding_by_definition(L):
     return dist
 
 
+def test_the_front_of_two_objectives_matches_its_definition():
+    # Two objectives take a sweep: ties, duplicates and infinities included.
+    rng = np.random.default_rng(1)
+    for i in range(300):
+        n = int(rng.integers(0, 30))
+        L = rng.integers(0, 4, (n, 2)).astype(float) if i % 2 else rng.random((n, 2))
+        L[rng.random((n, 2)) < 0.05 * (i % 3)] = [math.inf, -math.inf][i % 2]
+        expected = [not any(dominates(L[j], L[k]) for j in range(n)) for k in range(n)]
+        assert _pareto.pareto_mask(L).tolist() == expected
+
+
 def test_ranks_and_crowding_match_their_definitions():
     for L, _ in _cases():
         assert non_dominated_ranks(L).tolist() == _ranks_by_definition(L).tolist()

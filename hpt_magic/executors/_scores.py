@@ -52,6 +52,12 @@ class Constraint:
     def parse(cls, text: str | Constraint) -> Constraint:
         if isinstance(text, Constraint):
             return text
+        if callable(text):
+            raise TuneError(
+                "A constraint is text of the form 'NAME <= NUMBER' or 'NAME >= NUMBER', not a "
+                f"function ({getattr(text, '__qualname__', type(text).__name__)}): return the "
+                "constrained metric in the objective's dict and bound it by name, e.g. "
+                "constraints=['size_mb <= 20'] (--constraint 'size_mb <= 20').")
         match = _CONSTRAINT.match(str(text))
         if match is None or not math.isfinite(float(match.group(3))):
             raise TuneError(

@@ -38,7 +38,16 @@ from ._options import (
     objectives_of,
 )
 from ._output import show
-from ._run_summary import _best_number, _check_pick, _keep_best, _summary_bundle, _Text
+from ._run_summary import (
+    NOT_KEPT_BACKGROUND,
+    NOT_KEPT_EARLIER,
+    NOT_KEPT_PARALLEL,
+    _best_number,
+    _check_pick,
+    _keep_best,
+    _summary_bundle,
+    _Text,
+)
 from ._widget_space import literal_space
 
 __all__ = ["TuneMagics"]
@@ -272,8 +281,8 @@ class TuneMagics(Magics):
                 if dashboard is not None:
                     dashboard.close()
                 if handle is not None:
-                    handle.update(_summary_bundle(study, info, error, args.pick, dashboard),
-                                  raw=True)
+                    handle.update(_summary_bundle(study, info, error, args.pick, dashboard,
+                                                  NOT_KEPT_BACKGROUND), raw=True)
             start_background(study, objective, on_done=done, **run)
             return
         info = RunInfo(n_trials, args.timeout)
@@ -294,7 +303,9 @@ class TuneMagics(Magics):
         if kept:
             ns.update(kept)
         ns[out] = study
-        show(_summary_bundle(study, info, error, args.pick, dashboard))
+        not_kept = None if kept is not None else (
+            NOT_KEPT_PARALLEL if args.jobs != 1 or args.dask else NOT_KEPT_EARLIER)
+        show(_summary_bundle(study, info, error, args.pick, dashboard, not_kept))
         if error is not None:
             # --no-catch: the user's error, from their cell down (IPython hides the frames
             # marked __tracebackhide__, ours above it).

@@ -58,14 +58,12 @@ def picked_trial(study: Study, pick: str | None) -> Any:
 
 
 def _summary(study: Study, info: RunInfo, error: BaseException | None,
-             pick: str | None = None) -> str:
+             pick: str | None = None, not_kept: str | None = None) -> str:
     text = study.summary(info.elapsed, info.done)
     if study.is_multi_objective:
         picked = picked_trial(study, pick)
         if picked is not None:
-            which = pick or study.objectives[0]
-            text += (f"\nThe notebook keeps the variables of trial {picked.number}, the front's "
-                     f"best {which} (--pick NAME chooses another objective).")
+            text += "\n" + _kept_text(picked.number, pick or study.objectives[0], not_kept)
     if info.reused:
         text += (f"\n{info.reused} proposal(s) repeated a complete trial and reused its score "
                  "(--on-repeat run runs them).")
@@ -96,7 +94,7 @@ def _summary(study: Study, info: RunInfo, error: BaseException | None,
         failed = [study.trial(number) for number in info.failed]
         first = min(failed, key=lambda t: t.number)
         text += (f"\n{len(failed)} trial(s) failed this run; first: trial {first.number}: "
-                 f"{first.error}. Full text: study.trial({first.number}).traceback")
+                 f"{first.error.rstrip('.')}. Full text: study.trial({first.number}).traceback")
         if first.output:
             text += f" (output: study.trial({first.number}).output)"
     if error is not None:
@@ -104,11 +102,30 @@ def _summary(study: Study, info: RunInfo, error: BaseException | None,
     return text
 
 
+#: Why the notebook lacks the variables of the trial a multi-objective run picked.
+NOT_KEPT_BACKGROUND = "a --background run leaves the notebook's variables alone"
+NOT_KEPT_PARALLEL = ("trials run in worker processes (--jobs, --dask) leave no variables in the "
+                     "notebook")
+NOT_KEPT_EARLIER = "it ran in an earlier run, so this run did not put its variables in the notebook"
+
+
+def _kept_text(number: int, which: str, not_kept: str | None) -> str:
+    """Whose variables the notebook holds after a multi-objective run: the picked trial's,
+    or none, for the reason ``not_kept``."""
+    if not_kept is None:
+        return (f"The notebook keeps the variables of trial {number}, the front's best {which} "
+                "(--pick NAME chooses another objective).")
+    return (f"Trial {number} is the front's best {which}: {not_kept} "
+            f"(study.trial({number}).params has its parameters).")
+
+
 def _summary_bundle(study: Study, info: RunInfo, error: BaseException | None,
-                    pick: str | None, dashboard: Any) -> dict[str, str]:
+                    pick: str | None, dashboard: Any, not_kept: str | None) -> dict[str, str]:
     """The end-of-run summary (HTML and text), with the table of the top trials unless the
-    dashboard showed its final view."""
+    dashboard showed its final view. ``not_kept``: why the notebook lacks the picked trial's
+    variables (``None`` when it holds them)."""
     # The JupyterLab view lists the best trials itself, and that display's fallback for other
     # front ends carries the same table (Dashboard(table=True)): a second one here would repeat it.
     shown = dashboard is not None and dashboard.updates > 0
-    return summary_bundle(study, text=_summary(study, info, error, pick), k=0 if shown else 5)
+    return summary_bundle(study, text=_summary(study, info, error, pick, not_kept),
+                          k=0 if shown else 5)

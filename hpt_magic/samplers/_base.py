@@ -85,6 +85,8 @@ class Sampler(ABC):
 
     #: Name used by ``Study(sampler=...)`` and ``%%tune --sampler``.
     name = "base"
+    #: Whether it can search a study with several objectives (a study refuses it otherwise).
+    multi_objective = True
 
     def __init__(self, seed: int | None = None) -> None:
         self.seed = seed if seed is not None else int(np.random.SeedSequence().entropy % 2**63)

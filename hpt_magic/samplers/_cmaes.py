@@ -25,9 +25,10 @@ class CmaEsSampler(Sampler):
     Floats and ints are searched together (ints are rounded when the value is handed out);
     choices, and parameters not yet known when a trial starts, are drawn at random. A
     generation is updated once ``popsize`` of its trials are scored: pruned trials count with
-    their last reported value, failed trials are replaced by new ones. When the search has
-    converged it restarts from a random point with a doubled population (IPOP). A new sampler
-    on a stored study starts from the best trial so far.
+    their last reported value, failed trials are replaced by new ones, and trials that break
+    a constraint rank after those that meet them. When the search has converged it restarts
+    from a random point with a doubled population (IPOP). A new sampler on a stored study
+    starts from the best trial so far. One objective only: a study with several is refused.
 
     Parameters
     ----------
@@ -48,6 +49,7 @@ class CmaEsSampler(Sampler):
     """
 
     name = "cmaes"
+    multi_objective = False
 
     def __init__(self, seed: int | None = None, *, sigma0: float = 0.25,
                  popsize: int | None = None) -> None:
@@ -71,8 +73,9 @@ class CmaEsSampler(Sampler):
         key = tuple(numeric)
         state = self._states.get(key)
         if state is None:
-            X, y, _ = observations(study, numeric)
-            start = X[int(np.argmin(y))] if len(y) else np.full(len(numeric), 0.5)
+            X, y, used = observations(study, numeric)
+            keys = [(_violation(study, t), loss) for t, loss in zip(used, y)]
+            start = X[keys.index(min(keys))] if keys else np.full(len(numeric), 0.5)
             lam = self.popsize or 4 + int(3 * math.log(len(numeric)))
             state = self._states[key] = _Strategy(start, self.sigma0, lam)
         state.update(_scores(study, state))
@@ -88,9 +91,16 @@ class CmaEsSampler(Sampler):
         return dist.sample(self.rng(trial.number, name))
 
 
-def _scores(study: Study, state: _Strategy) -> dict[int, float | None]:
-    """Loss of each finished member of the current generation (``None``: failed)."""
-    out: dict[int, float | None] = {}
+def _violation(study: Study, trial: Trial) -> float:
+    """How far ``trial`` breaks the study's constraints (0 when it meets them)."""
+    return study.scoring.violation(trial.metrics) if trial.feasible is False else 0.0
+
+
+def _scores(study: Study, state: _Strategy) -> dict[int, tuple[float, float] | None]:
+    """``(violation, loss)`` of each finished member of the current generation (``None``:
+    failed): a trial that breaks a constraint ranks after every one that meets them, the
+    least violation first (Deb's rule)."""
+    out: dict[int, tuple[float, float] | None] = {}
     for t in study.trials:
         if t.number not in state.members or not t.state.finished:
             continue
@@ -98,7 +108,8 @@ def _scores(study: Study, state: _Strategy) -> dict[int, float | None]:
         if v is None and t.state is TrialState.PRUNED and t.intermediate:
             v = t.intermediate[max(t.intermediate)]
         ok = t.state in (TrialState.COMPLETE, TrialState.PRUNED) and v is not None
-        out[t.number] = study.direction.to_loss(v) if ok and math.isfinite(v) else None
+        out[t.number] = ((_violation(study, t), study.direction.to_loss(v))
+                         if ok and math.isfinite(v) else None)
     return out
 
 
@@ -138,7 +149,7 @@ class _Strategy:
         self.members[number] = x
         return x
 
-    def update(self, scores: Mapping[int, float | None]) -> None:
+    def update(self, scores: Mapping[int, tuple[float, float] | None]) -> None:
         """Move to the next generation once ``popsize`` members are scored."""
         for number, v in scores.items():
             if v is None:

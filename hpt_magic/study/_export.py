@@ -16,7 +16,7 @@ from .._pareto import pareto_front
 from ..exceptions import StorageError, TuneError
 from ..executors._scores import Objectives
 from ..samplers import observations
-from ..trial import TrialState
+from ..trial import TrialState, top_trials
 from ._storage import Storage, make_storage
 
 if TYPE_CHECKING:
@@ -102,7 +102,8 @@ def list_studies(storage: str | os.PathLike | Storage) -> list[dict[str, Any]]:
     """The studies in a storage, one dict each: ``name, direction, n_trials, n_complete,
     best_value, created`` (a datetime), ``objectives`` (``[{"name", "direction"}]``) and
     ``constraints``, oldest first. A multi-objective study's ``best_value`` is ``None`` and
-    ``front`` holds the values of its Pareto front (one list per trial).
+    ``front`` holds the values of its Pareto front (one list per trial); a constrained
+    study's ``best_value`` is that of its best trial that meets the constraints.
 
     A path that does not exist is an error (it is never created here).
     """
@@ -119,6 +120,10 @@ def list_studies(storage: str | os.PathLike | Storage) -> list[dict[str, Any]]:
             trials = store.load_trials(rec["id"], {})
             row.update(best_value=None,
                        front=[t.values for t in pareto_front(trials, spec.directions)])
+        elif spec.constraints:
+            # The storage's own best is a plain MIN/MAX, blind to the constraints.
+            best = top_trials(store.load_trials(rec["id"], {}), spec.directions[0], 1)
+            row["best_value"] = best[0].value if best else None
         out.append(row)
     return out
 

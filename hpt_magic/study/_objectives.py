@@ -29,6 +29,12 @@ def requested_objectives(direction: str | Direction | None,
     stored study keeps its own, and a new one minimises one unnamed score)."""
     if direction is None and directions is None and objectives is None and constraints is None:
         return None
+    for key, value in (("directions", directions), ("objectives", objectives),
+                       ("constraints", constraints)):
+        if isinstance(value, str):
+            # A string is a sequence too: 'ab' would make the objectives 'a' and 'b'.
+            raise TuneError(f"{key}={value!r} is one string, and {key} takes a list of them: "
+                            f"give {key}=[{value!r}].")
     if directions is None:
         directions = [direction or "minimize"] * (len(objectives) if objectives else 1)
     elif direction is not None and Direction(direction) is not Direction(directions[0]):
@@ -81,7 +87,14 @@ def reconcile(name: str, stored: Objectives, asked: Objectives | None,
 
 
 def check_scheduler(study: Study) -> None:
-    """Refuse a scheduler that cannot rank several objectives, before any trial runs."""
+    """Refuse a sampler or a scheduler that cannot rank several objectives, before any
+    trial runs."""
+    if study.is_multi_objective and not getattr(study.sampler, "multi_objective", True):
+        raise TuneError(
+            f"The sampler {study.sampler.name!r} optimises one score, and study "
+            f"{study.name!r} has {len(study.objectives)} objectives "
+            f"({', '.join(study.objectives)}). Use --sampler tpe, gp or nsga2 (they search "
+            "for the Pareto front), or random.")
     name = getattr(study.scheduler, "name", None)
     if study.is_multi_objective and name is not None \
             and name not in MULTI_OBJECTIVE_SCHEDULERS:
@@ -99,14 +112,18 @@ def settle(spec: Objectives, trial: Trial, value: Any,
     a dict, or the last point of its curve); a result the objectives refuse makes it failed,
     with the reason.
     """
+    reported = False
     if value is None and state in (TrialState.COMPLETE, TrialState.PRUNED):
         if state is TrialState.COMPLETE and trial.intermediate_metrics:
             value = {n: c[max(c)] for n, c in trial.intermediate_metrics.items() if c}
         elif trial.intermediate:
             value = trial.intermediate[max(trial.intermediate)]
+            reported = True
     if state is TrialState.COMPLETE:
         scores, reason = spec.judge(value)
         if reason is not None:
+            if reported and (spec.multi or spec.constraints):
+                reason = _one_number_reported(spec, value)
             return TrialState.FAILED, None, None, reason
         return state, scores.value, scores, None  # type: ignore[union-attr]
     if isinstance(value, Scores):
@@ -118,6 +135,17 @@ def settle(spec: Objectives, trial: Trial, value: Any,
     except (TypeError, ValueError):
         value = None
     return state, value, None, None
+
+
+def _one_number_reported(spec: Objectives, value: Any) -> str:
+    """Why a trial scored by reports of one number fails a study that needs several."""
+    keys = list(spec.names) + [c.name for c in spec.constraints if c.name not in spec.names]
+    needs = (f"{len(spec.names)} objectives" if spec.multi
+             else f"the constraint(s) {', '.join(str(c) for c in spec.constraints)}")
+    wanted = ", ".join(f"{k!r}: ..." for k in keys)
+    return (f"the trial reported one number ({value!r}) per step and returned nothing, but the "
+            f"study has {needs}: report a dict, tune.report({{{wanted}}}, step=...) "
+            "(trial.report in Python), or end the cell with that dict")
 
 
 def study_front(study: Study) -> list[Trial]:

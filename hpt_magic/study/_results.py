@@ -74,6 +74,11 @@ def summary_table(study: Study, k: int) -> tuple[list[str], list[list[str]]]:
     return ["trial", *heads, *names, "time"], rows
 
 
+def _infeasible(study: Study) -> int:
+    """How many complete trials break the study's constraints."""
+    return sum(t.state is TrialState.COMPLETE and t.feasible is False for t in study.trials)
+
+
 def _paragraph(study: Study, elapsed: float | None, n_new: int | None) -> str:
     c = study.counts()
     head = (f"Study {study.name!r}: {c['complete']} complete, {c['pruned']} pruned, "
@@ -94,6 +99,9 @@ def _paragraph(study: Study, elapsed: float | None, n_new: int | None) -> str:
                 f"{format_number(study.hypervolume())}.")
     top = study.top_trials(1)
     if not top:
+        if _infeasible(study):
+            return (f"{head}.\nNo complete trial meets the constraints "
+                    f"({', '.join(study.constraints)}) yet.")
         return head + ".\nNo complete trial yet."
     best = top[0]
     return (f"{head}.\nBest {study.direction[:3]} score {format_number(best.value)} (trial "
@@ -150,9 +158,18 @@ class ResultsMixin:
 
     @property
     def best_trial(self) -> Trial:
-        """The complete trial with the best score (the first of equal ones)."""
-        top = self.top_trials(1)
+        """The complete trial with the best score (the first of equal ones). With several
+        objectives: the front trial best in the first objective (:attr:`best_trials` is the
+        whole front), never one that another trial dominates."""
+        top = self.best_trials[:1] if self.is_multi_objective else self.top_trials(1)
         if not top:
+            broken = _infeasible(self)
+            if broken:
+                raise TuneError(
+                    f"Study {self.name!r} has {broken} complete trial(s), and each breaks the "
+                    f"constraints ({', '.join(self.constraints)}), so none is best. Run more "
+                    "trials (the samplers steer towards where the constraints hold), or start "
+                    "afresh with --new (Study(..., new=True)) and looser constraints.")
             raise TuneError(f"Study {self.name!r} has no complete trial yet, so no best one. "
                             "Run some trials first.")
         return top[0]

@@ -14,6 +14,7 @@ from typing import Any
 
 from .._format import option_text
 from ..distributions import Choice, Distribution
+from ..study._pareto import pareto_front
 from ..trial import Direction
 
 __all__ = ["MIME", "SCHEMA_VERSION", "document", "trial_json", "param_json", "json_scalar",
@@ -112,11 +113,15 @@ def document(view: Any, progress: Mapping[str, Any] | None = None,
     for t in trials:
         state = t.state.value
         counts[state] = counts.get(state, 0) + 1
-    top = view.top_trials(1)
+    # With several objectives the view draws the front from the document's trials: a sample
+    # keeps all of it, and the best is its trial best in the first objective.
+    front = (pareto_front(trials, view.directions)
+             if getattr(view, "is_multi_objective", False) else [])
+    top = front[:1] or view.top_trials(1)
     best = top[0] if top else None
     n_all = len(trials)
     if max_trials is not None and len(trials) > max_trials:
-        keep = sample_numbers(trials, view.top_trials(max_trials // 10), max_trials)
+        keep = sample_numbers(trials, view.top_trials(max_trials // 10) + front, max_trials)
         trials = [t for t in trials if t.number in keep]
     out = []
     for t in trials:

@@ -75,3 +75,25 @@ def test_failed_and_pruned_trials():
     counts = study.counts()
     assert counts["failed"] == 30 and counts["pruned"] > 10
     assert study.best_value < 1e-2
+
+
+def test_several_objectives_are_refused_before_anything_is_stored(tmp_path):
+    path = tmp_path / "s.db"
+    with pytest.raises(TuneError, match="'cmaes'.*2 objectives.*--sampler tpe"):
+        Study(directions=["min", "max"], sampler="cmaes", storage=path, name="mo")
+    assert not path.exists() or Study(storage=path, name="other").storage.get_study("mo") is None
+    # A stored multi-objective study continued with CMA-ES is refused too.
+    Study(directions=["min", "max"], storage=path, name="mo")
+    with pytest.raises(TuneError, match="'cmaes'.*2 objectives"):
+        Study(sampler="cmaes", storage=path, name="mo")
+
+
+def test_a_constraint_ranks_the_trials_that_break_it_last():
+    # The score prefers large x; the constraint keeps x <= 0.3.
+    study = Study(space={"x": Float(0, 1), "y": Float(0, 1)}, objectives=["score"],
+                  constraints=["x <= 0.3"], sampler=CmaEsSampler(seed=0, popsize=6))
+    study.optimize(lambda t: {"score": -t.params["x"] + (t.params["y"] - 0.5) ** 2,
+                              "x": t.params["x"]}, n_trials=60)
+    late = study.trials[-24:]
+    assert sum(t.feasible for t in late) >= 12  # at the boundary: about half, or 7 at random
+    assert study.best_params["x"] == pytest.approx(0.3, abs=0.05)
