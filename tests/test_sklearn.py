@@ -432,3 +432,44 @@ def test_candidates_failing_alike_do_not_stop_the_search(iris):
     states = [t.state for t in search.study_.trials if "repeat_of" not in t.user_attrs]
     assert len(states) >= 20 and TrialState.COMPLETE in states
     assert not search.study_._attrs.get("failed_alike")
+
+
+#: The private names of scikit-learn that TuneSearchCV uses: BaseSearchCV's hooks for search
+#: estimators (HalvingGridSearchCV uses them too) and two validation helpers, each read in the
+#: sources of scikit-learn 1.4, 1.5, 1.6, 1.7, 1.8 and 1.9 (pyproject: scikit-learn>=1.4).
+SKLEARN_PRIVATE_CHECKED = {
+    "_search", "_validation",  # the modules of BaseSearchCV and of _check_method_params
+    "_format_results", "_select_best_index", "_get_routed_params_for_fit", "_validate_params",
+    "_parameter_constraints", "_safe_indexing", "_check_method_params",
+}
+
+
+def test_private_scikit_learn_names_are_the_checked_ones():
+    # A private name of scikit-learn may be missing from the versions we support: 1.4 to
+    # 1.8 have no `_checked_cv_orig`, which 1.9 sets in BaseSearchCV.fit.
+    import ast
+    from pathlib import Path
+
+    import hpt_magic
+
+    root = Path(hpt_magic.__file__).parent
+    ours: set[str] = set()
+    for path in root.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+                ours.add(node.name)
+            elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
+                ours.add(node.attr)
+            elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                ours.add(node.id)
+    used: set[str] = set()
+    for name in ("_sklearn.py", "_sklearn_search.py", "_sklearn_space.py"):
+        for node in ast.walk(ast.parse((root / "integration" / name).read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("sklearn"):
+                used |= {part for part in node.module.split(".") if part.startswith("_")}
+                used |= {a.name for a in node.names if a.name.startswith("_")}
+            elif isinstance(node, ast.Attribute) and node.attr.startswith("_") and \
+                    not node.attr.startswith("__"):
+                if node.attr not in ours:
+                    used.add(node.attr)
+    assert used - SKLEARN_PRIVATE_CHECKED == set()

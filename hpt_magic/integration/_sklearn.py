@@ -15,7 +15,9 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
+from sklearn.base import is_classifier
 from sklearn.exceptions import FitFailedWarning
+from sklearn.model_selection import check_cv
 from sklearn.model_selection._search import BaseSearchCV
 from sklearn.utils import check_random_state
 
@@ -152,10 +154,22 @@ class TuneSearchCV(BaseSearchCV):
         **params
             Passed to the estimator's ``fit`` (``groups`` goes to the splitter).
         """
-        if self.scheduler is None:
-            return super().fit(X, y, **params)
         self._validate_params()
-        return _fit_stepwise(self, X, y, params)
+        if self.scheduler is not None:
+            return _fit_stepwise(self, X, y, params)
+        # The folds are split once, here, and every candidate gets them (_FixedSplits). For
+        # this fit scikit-learn gets the checked splitter as `cv`: a generator of folds is
+        # read once, by us, and the same splitter serves its count and its folds.
+        given = self.cv
+        checked = check_cv(given, y, classifier=is_classifier(self.estimator))
+        verbose = self.verbose  # (quieted while scikit-learn evaluates a candidate)
+        self._splits = _FixedSplits(checked, header=lambda n: _print_header(self, n, verbose))
+        self.cv = checked
+        try:
+            return super().fit(X, y, **params)
+        finally:
+            self.cv = given
+            del self._splits
 
     def __getstate__(self) -> dict[str, Any]:
         state = super().__getstate__()
@@ -209,10 +223,9 @@ class TuneSearchCV(BaseSearchCV):
     def _run_search(self, evaluate_candidates: Callable[..., dict]) -> None:
         study, candidate = self._new_study()
         self.study_ = study
-        splits = _FixedSplits(self._checked_cv_orig)
+        splits = self._splits
         rows = self._rows = _Rows(self, super()._format_results)
         failures: list[ValueError] = []
-        _print_header(self, self.n_splits_)
 
         def evaluate(trial: Trial) -> float | dict[str, float]:
             params = candidate(trial)

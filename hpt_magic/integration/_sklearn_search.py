@@ -15,7 +15,6 @@ from sklearn.base import clone, is_classifier
 from sklearn.exceptions import ConvergenceWarning, FitFailedWarning
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import check_cv
-from sklearn.model_selection._validation import _insert_error_scores
 from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import _check_method_params, indexable
 
@@ -38,10 +37,11 @@ class _FixedSplits:
     The candidates go to scikit-learn one call at a time, and each call splits anew: a
     randomized ``cv`` (``ShuffleSplit``, an unseeded ``KFold(shuffle=True)``) would score
     every candidate on other folds, where ``GridSearchCV`` scores them all on the same ones.
+    ``header(n_splits)`` is called once, when the folds are known, before the first fit.
     """
 
-    def __init__(self, cv: Any) -> None:
-        self.cv = cv
+    def __init__(self, cv: Any, header: Callable[[int], None] | None = None) -> None:
+        self.cv, self.header = cv, header
         self.splits: list[tuple[np.ndarray, np.ndarray]] | None = None
 
     def get_n_splits(self, X: Any = None, y: Any = None, **params: Any) -> int:
@@ -50,6 +50,8 @@ class _FixedSplits:
     def split(self, X: Any, y: Any = None, **params: Any) -> Any:
         if self.splits is None:
             self.splits = list(self.cv.split(X, y, **params))
+            if self.header is not None:
+                self.header(len(self.splits))
         return iter(self.splits)
 
 
@@ -91,7 +93,7 @@ class _Rows:
             candidate, folds = self.failed[i] if i in self.failed else next(succeeded)
             merged.append(candidate)
             records.extend(dict(fold) for fold in folds)
-        _insert_error_scores(records, self.search.error_score)  # a dict of them if multi-metric
+        _error_scores_per_metric(records, self.search.error_score)
         with warnings.catch_warnings():
             if quiet:
                 warnings.filterwarnings("ignore", "One or more of the .* are non-finite")
@@ -105,6 +107,20 @@ class _Rows:
             results = self.results
             results.clear()
             results.update(self.format(*self.last, quiet=False))
+
+
+def _error_scores_per_metric(records: list[dict[str, Any]], error_score: Any) -> None:
+    """With several metrics, give each failed fold ``error_score`` for every metric (a dict,
+    as its successful folds have), in place; as scikit-learn's ``_insert_error_scores``, a
+    private name of it that we do not import."""
+    scored = next((r["test_scores"] for r in records if r["fit_error"] is None), None)
+    if not isinstance(scored, dict):
+        return
+    for record in records:
+        if record["fit_error"] is not None:
+            record["test_scores"] = dict.fromkeys(scored, error_score)
+            if "train_scores" in record:
+                record["train_scores"] = dict.fromkeys(scored, error_score)
 
 
 def _search(search: TuneSearchCV, study: Study, evaluate: Callable[[Trial], float]) -> None:
@@ -130,9 +146,9 @@ def _search(search: TuneSearchCV, study: Study, evaluate: Callable[[Trial], floa
             dashboard.close()
 
 
-def _print_header(search: TuneSearchCV, n_splits: int) -> None:
+def _print_header(search: TuneSearchCV, n_splits: int, verbose: int) -> None:
     """``GridSearchCV``'s line at ``verbose > 0``, once for the whole search."""
-    if search.verbose > 0:
+    if verbose > 0:
         print(f"Fitting {n_splits} folds for each of up to {search.n_trials} candidates, "
               f"totalling up to {n_splits * search.n_trials} fits")
 
@@ -231,7 +247,7 @@ def _fit_stepwise(search: TuneSearchCV, X: Any, y: Any, params: dict[str, Any]) 
     cv = check_cv(search.cv, y, classifier=is_classifier(estimator))
     splits = list(cv.split(X, y, groups))
     search.n_splits_ = len(splits)
-    _print_header(search, search.n_splits_)
+    _print_header(search, search.n_splits_, search.verbose)
     classes = np.unique(y) if is_classifier(estimator) and kind[0] == "partial_fit" else None
     study, read_candidate = search._new_study()
     search.study_ = study
