@@ -473,3 +473,52 @@ def test_private_scikit_learn_names_are_the_checked_ones():
                 if node.attr not in ours:
                     used.add(node.attr)
     assert used - SKLEARN_PRIVATE_CHECKED == set()
+
+
+class Cut(ClassifierMixin, BaseEstimator):
+    """Predicts whether the first feature is above ``cut``; ``fit`` and ``partial_fit`` learn
+    only the classes, so that stepwise and plain training score alike."""
+
+    def __init__(self, cut=5.0):
+        self.cut = cut
+
+    def fit(self, X, y, sample_weight=None):
+        self.classes_ = np.unique(y)
+        return self
+
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        return self.fit(X, y)
+
+    def predict(self, X):
+        return self.classes_[(np.asarray(X)[:, 0] > self.cut).astype(int)]
+
+
+class Never(Scheduler):
+    """Stops no trial."""
+
+    def on_report(self, study, trial, step, value):
+        return "continue"
+
+
+@pytest.mark.parametrize("routing", [False, True])
+def test_scheduler_scores_with_sample_weight_as_grid_search_cv(iris, routing):
+    import sklearn
+    from sklearn.metrics import accuracy_score, make_scorer
+
+    X, y = iris[0], (iris[1] > 0).astype(int)
+    weights = np.where(y == 1, 0.2, 3.0) * np.linspace(0.5, 1.5, len(y))
+    space = {"cut": [4.8, 5.4, 6.0]}
+    with sklearn.config_context(enable_metadata_routing=routing):
+        scoring, estimator = "accuracy", Cut()
+        if routing:
+            scoring = make_scorer(accuracy_score).set_score_request(sample_weight=True)
+            estimator = Cut().set_fit_request(sample_weight=True).set_partial_fit_request(
+                sample_weight=True)
+        grid = GridSearchCV(estimator, space, scoring=scoring, cv=3, return_train_score=True)
+        grid.fit(X, y, sample_weight=weights)
+        ours = TuneSearchCV(estimator, space, sampler=GridSampler(shuffle=False), n_trials=3,
+                            scheduler=Never(), max_steps=2, scoring=scoring, cv=3,
+                            return_train_score=True).fit(X, y, sample_weight=weights)
+    for key in ("mean_test_score", "mean_train_score", "split0_test_score"):
+        np.testing.assert_allclose(ours.cv_results_[key], grid.cv_results_[key], err_msg=key)
+    assert ours.best_params_ == grid.best_params_

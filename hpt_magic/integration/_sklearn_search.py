@@ -242,10 +242,12 @@ def _fit_stepwise(search: TuneSearchCV, X: Any, y: Any, params: dict[str, Any]) 
     kind = _step_kind(estimator)
     scorer = check_scoring(estimator, search.scoring)
     X, y = indexable(X, y)
-    params = _check_method_params(X, params)
-    groups = params.pop("groups", None)
+    # As BaseSearchCV.fit routes them: to the estimator's fit, the splitter (groups) and the
+    # scorer (sample_weight, when the scorer takes it or metadata routing asks for it).
+    routed = search._get_routed_params_for_fit(_check_method_params(X, params))
+    params, score_params = routed.estimator.fit, routed.scorer.score
     cv = check_cv(search.cv, y, classifier=is_classifier(estimator))
-    splits = list(cv.split(X, y, groups))
+    splits = list(cv.split(X, y, **routed.splitter.split))
     search.n_splits_ = len(splits)
     _print_header(search, search.n_splits_, search.verbose)
     classes = np.unique(y) if is_classifier(estimator) and kind[0] == "partial_fit" else None
@@ -267,8 +269,8 @@ def _fit_stepwise(search: TuneSearchCV, X: Any, y: Any, params: dict[str, Any]) 
         try:
             for step in range(max_steps):
                 for (stepper, train, test), rec in zip(folds, records):
-                    _fold_step(stepper, step, X, y, train, test, params, scorer, rec,
-                               search.return_train_score)
+                    _fold_step(stepper, step, X, y, (train, test), (params, score_params),
+                               scorer, rec, search.return_train_score)
                 done = step + 1
                 try:
                     trial.report(float(np.mean([r["test_scores"] for r in records])), step)
@@ -318,19 +320,26 @@ def _fit_stepwise(search: TuneSearchCV, X: Any, y: Any, params: dict[str, Any]) 
     return search
 
 
-def _fold_step(stepper: _Stepper, step: int, X: Any, y: Any, train: np.ndarray,
-               test: np.ndarray, params: dict[str, Any], scorer: Any, rec: dict[str, Any],
+def _fold_step(stepper: _Stepper, step: int, X: Any, y: Any,
+               fold: tuple[np.ndarray, np.ndarray],
+               params: tuple[dict[str, Any], dict[str, Any]], scorer: Any, rec: dict[str, Any],
                train_score: bool) -> None:
-    """One training step on one fold, then its scores, into ``rec`` (``_fit_and_score``'s
-    record format, which ``BaseSearchCV._format_results`` reads)."""
+    """One training step on one ``(train, test)`` fold, then its scores, into ``rec``
+    (``_fit_and_score``'s record format, which ``BaseSearchCV._format_results`` reads).
+    ``params``: the estimator's fit parameters and the scorer's, split along the fold as
+    ``_fit_and_score`` splits them."""
+    (train, test), (fit_params, score_params) = fold, params
     X_train, y_train = _safe_indexing(X, train), _safe_indexing(y, train)
     X_test, y_test = _safe_indexing(X, test), _safe_indexing(y, test)
     started = time.time()
-    stepper.step(step, X_train, y_train, _check_method_params(X, params, indices=train))
+    stepper.step(step, X_train, y_train, _check_method_params(X, fit_params, indices=train))
     scored = time.time()
-    rec["test_scores"] = float(scorer(stepper.model, X_test, y_test))
+    rec["test_scores"] = float(scorer(stepper.model, X_test, y_test,
+                                      **_check_method_params(X, score_params, indices=test)))
     if train_score:
-        rec["train_scores"] = float(scorer(stepper.model, X_train, y_train))
+        rec["train_scores"] = float(scorer(
+            stepper.model, X_train, y_train,
+            **_check_method_params(X, score_params, indices=train)))
     rec["fit_time"] += scored - started
     rec["score_time"] += time.time() - scored
 
