@@ -522,3 +522,36 @@ def test_scheduler_scores_with_sample_weight_as_grid_search_cv(iris, routing):
     for key in ("mean_test_score", "mean_train_score", "split0_test_score"):
         np.testing.assert_allclose(ours.cv_results_[key], grid.cv_results_[key], err_msg=key)
     assert ours.best_params_ == grid.best_params_
+
+
+def test_randomized_search_cv_names_n_iter_and_param_distributions(iris):
+    X, y = iris
+    space = {"C": loguniform(1e-2, 1e2)}
+    theirs = TuneSearchCV(LogisticRegression(max_iter=300), param_distributions=space,
+                          n_iter=3, sampler="random", cv=2, random_state=0)
+    # Parameters as given, as scikit-learn requires: clone and set_params round-trip.
+    params = theirs.get_params(deep=False)
+    assert params["n_iter"] == 3 and params["param_distributions"] is space
+    assert params["n_trials"] is None and params["param_space"] is None
+    copy = clone(theirs)
+    copied = copy.get_params(deep=False)
+    assert copied["n_iter"] == 3 and copied["param_distributions"].keys() == {"C"}
+    assert copied["n_trials"] is None and copied["param_space"] is None
+    ours = TuneSearchCV(LogisticRegression(max_iter=300), space, n_trials=3, sampler="random",
+                        cv=2, random_state=0)
+    theirs.fit(X, y)
+    assert theirs.cv_results_["params"] == ours.fit(X, y).cv_results_["params"]
+    assert len(theirs.cv_results_["params"]) == 3
+    copy.set_params(n_iter=2).fit(X, y)
+    assert len(copy.cv_results_["params"]) == 2
+    # One name of each pair, not both.
+    both = [dict(n_trials=2, n_iter=2), dict(param_space=space, param_distributions=space)]
+    for kwargs, name in zip(both, ("n_iter", "param_distributions")):
+        kwargs.setdefault("param_distributions", space)
+        search = TuneSearchCV(LogisticRegression(), **kwargs)
+        with pytest.raises(TuneError, match="both .* RandomizedSearchCV's name .* one of them"
+                           ) as raised:
+            search.fit(X, y)
+        assert f"{name} is RandomizedSearchCV's name" in str(raised.value)
+    with pytest.raises(TuneError, match="no space to search"):
+        TuneSearchCV(LogisticRegression()).fit(X, y)

@@ -49,6 +49,7 @@ class TuneSearchCV(BaseSearchCV):
     estimator : estimator object
         Cloned for every fit; inside a ``Pipeline`` name parameters ``step__param``.
     param_space : dict of str -> distribution, or list of such dicts
+        ``param_distributions`` (``RandomizedSearchCV``'s name) is taken instead; give one.
         Values are :class:`~hpt_magic.Float` / :class:`~hpt_magic.Int` /
         :class:`~hpt_magic.Choice`, lists (grid points) or frozen ``scipy.stats``
         distributions (see :func:`~hpt_magic.sklearn.to_distribution`). With a list of dicts (as
@@ -57,8 +58,9 @@ class TuneSearchCV(BaseSearchCV):
         name given different distributions in different dicts is ``name[i]`` in the study.
     sampler : str or Sampler, default="tpe"
         Falls back to ``"random"`` with a warning when TPE is not available.
-    n_trials : int, default=50
-        Candidates to evaluate (fewer when a grid, or a finite space, is used up first).
+    n_trials : int, optional
+        Candidates to evaluate, 50 unless given (fewer when a grid, or a finite space, is used
+        up first). ``n_iter`` (``RandomizedSearchCV``'s name) is taken instead; give one.
     timeout : float, optional
         Seconds after which no new candidate starts.
     scheduler : str or Scheduler, optional
@@ -87,6 +89,9 @@ class TuneSearchCV(BaseSearchCV):
         maximised, as scikit-learn scores are): ``study_.best_trials`` is the front, and
         ``refit`` still picks the refitted candidate, as in ``GridSearchCV``. Default: the
         ``refit`` metric alone.
+    n_iter, param_distributions : optional
+        ``RandomizedSearchCV``'s names of ``n_trials`` and ``param_space``, for code written
+        for it: each of them, or our name, not both.
 
     Attributes
     ----------
@@ -110,8 +115,10 @@ class TuneSearchCV(BaseSearchCV):
 
     _parameter_constraints: dict = {
         **BaseSearchCV._parameter_constraints,
-        "param_space": [dict, list],
-        "n_trials": [numbers.Integral],
+        "param_space": [dict, list, None],
+        "param_distributions": [dict, list, None],
+        "n_trials": [numbers.Integral, None],
+        "n_iter": [numbers.Integral, None],
         "timeout": [numbers.Real, None],
         "max_steps": [numbers.Integral, None],
         "random_state": ["random_state"],
@@ -120,14 +127,15 @@ class TuneSearchCV(BaseSearchCV):
     }
 
     def __init__(
-        self, estimator: Any, param_space: Mapping[str, Any], *, sampler: str | Sampler = "tpe",
-        n_trials: int = 50, timeout: float | None = None,
+        self, estimator: Any, param_space: Mapping[str, Any] | list | None = None, *,
+        sampler: str | Sampler = "tpe", n_trials: int | None = None, timeout: float | None = None,
         scheduler: str | Scheduler | None = None, max_steps: int | None = None,
         scoring: Any = None, cv: Any = 5, refit: Any = True, n_jobs: int | None = None,
         random_state: Any = None, error_score: Any = np.nan, return_train_score: bool = False,
         verbose: int = 0, pre_dispatch: Any = "2*n_jobs",
         callbacks: Sequence[Callable[[Study, Trial], None]] | None = None, show: bool = False,
         patience: int | str | None = None, objectives: Sequence[str] | None = None,
+        n_iter: int | None = None, param_distributions: Mapping[str, Any] | list | None = None,
     ) -> None:
         self.param_space = param_space
         self.sampler = sampler
@@ -140,6 +148,8 @@ class TuneSearchCV(BaseSearchCV):
         self.show = show
         self.patience = patience
         self.objectives = objectives
+        self.n_iter = n_iter
+        self.param_distributions = param_distributions
         super().__init__(estimator=estimator, scoring=scoring, n_jobs=n_jobs, refit=refit, cv=cv,
                          verbose=verbose, pre_dispatch=pre_dispatch, error_score=error_score,
                          return_train_score=return_train_score)
@@ -155,6 +165,7 @@ class TuneSearchCV(BaseSearchCV):
             Passed to the estimator's ``fit`` (``groups`` goes to the splitter).
         """
         self._validate_params()
+        self._n_trials(), self._param_space()  # RandomizedSearchCV's names: one of each pair
         if self.scheduler is not None:
             return _fit_stepwise(self, X, y, params)
         # The folds are split once, here, and every candidate gets them (_FixedSplits). For
@@ -177,11 +188,39 @@ class TuneSearchCV(BaseSearchCV):
         state.pop("study_", None)
         return state
 
+    def _n_trials(self) -> int:
+        """The number of candidates: ``n_trials`` or ``n_iter``, else 50."""
+        if self.n_trials is not None and self.n_iter is not None:
+            raise TuneError(
+                f"TuneSearchCV: n_trials={self.n_trials!r} and n_iter={self.n_iter!r} both "
+                "set the number of candidates (n_iter is RandomizedSearchCV's name for "
+                "n_trials). Give only one of them.")
+        name, value = ("n_iter", self.n_iter) if self.n_iter is not None else \
+            ("n_trials", self.n_trials)
+        if value is None:
+            return 50
+        if value < 1:
+            raise TuneError(f"TuneSearchCV: {name}={value!r} must be at least 1.")
+        return int(value)
+
+    def _param_space(self) -> Any:
+        """The space to search: ``param_space`` or ``param_distributions``."""
+        if self.param_space is not None and self.param_distributions is not None:
+            raise TuneError(
+                "TuneSearchCV: param_space and param_distributions both give the space to "
+                "search (param_distributions is RandomizedSearchCV's name for param_space). "
+                "Give only one of them.")
+        space = self.param_space if self.param_space is not None else self.param_distributions
+        if space is None:
+            raise TuneError(
+                "TuneSearchCV: no space to search. Give param_space (or param_distributions, "
+                "as RandomizedSearchCV calls it): a dict of parameter -> distribution, e.g. "
+                "{'C': Float(1e-2, 1e2, log=True)}, or a list of such dicts.")
+        return space
+
     def _new_study(self) -> tuple[Study, Callable[[Trial], dict[str, Any]]]:
         """The study of one fit, and the function that reads a candidate off a trial."""
-        if self.n_trials < 1:
-            raise TuneError(f"TuneSearchCV: n_trials={self.n_trials!r} must be at least 1.")
-        spaces = _spaces(self.param_space, self.estimator)
+        spaces = _spaces(self._param_space(), self.estimator)
         seed = self.random_state
         if seed is not None and not isinstance(seed, numbers.Integral):
             seed = int(check_random_state(seed).randint(2**31 - 1))

@@ -136,9 +136,9 @@ def _search(search: TuneSearchCV, study: Study, evaluate: Callable[[Trial], floa
         # A front end, built only when asked for (a named exception of the layers contract).
         from ..notebook._dashboard import Dashboard
 
-        dashboard = Dashboard(study, n_trials=search.n_trials, timeout=search.timeout)
+        dashboard = Dashboard(study, n_trials=search._n_trials(), timeout=search.timeout)
     try:
-        optimize(study, evaluate, n_trials=search.n_trials, timeout=search.timeout,
+        optimize(study, evaluate, n_trials=search._n_trials(), timeout=search.timeout,
                  patience=search.patience, stop_on_bug=False,
                  catch=(_CandidateFailed,), capture=False, callbacks=list(search.callbacks or ()))
     finally:
@@ -149,8 +149,9 @@ def _search(search: TuneSearchCV, study: Study, evaluate: Callable[[Trial], floa
 def _print_header(search: TuneSearchCV, n_splits: int, verbose: int) -> None:
     """``GridSearchCV``'s line at ``verbose > 0``, once for the whole search."""
     if verbose > 0:
-        print(f"Fitting {n_splits} folds for each of up to {search.n_trials} candidates, "
-              f"totalling up to {n_splits * search.n_trials} fits")
+        n_trials = search._n_trials()
+        print(f"Fitting {n_splits} folds for each of up to {n_trials} candidates, "
+              f"totalling up to {n_splits * n_trials} fits")
 
 
 @contextmanager
