@@ -19,7 +19,7 @@ from sklearn.svm import SVC
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from hpt_magic import Choice, Float, Int, Scheduler, TrialState, TuneError
-from hpt_magic.samplers import SAMPLERS, GridSampler
+from hpt_magic.samplers import SAMPLERS, GridSampler, Sampler
 from hpt_magic.sklearn import SUBSPACE, ScipyDistribution, TuneSearchCV, to_distribution
 
 
@@ -555,3 +555,41 @@ def test_randomized_search_cv_names_n_iter_and_param_distributions(iris):
         assert f"{name} is RandomizedSearchCV's name" in str(raised.value)
     with pytest.raises(TuneError, match="no space to search"):
         TuneSearchCV(LogisticRegression()).fit(X, y)
+
+
+class Stuck(Sampler):
+    """Proposes the lowest value of every parameter, however often it is asked again."""
+
+    def sample_joint(self, study, trial, space):
+        return {name: dist.from_unit(0.0) for name, dist in space.items()}
+
+    def sample_one(self, study, trial, name, dist):
+        return dist.from_unit(0.0)
+
+
+def test_n_trials_counts_every_trial_of_the_study(iris):
+    # The study re-serves a candidate it has already evaluated: it is drawn again, and the
+    # search still ends after n_trials trials, each of them one row of cv_results_.
+    X, y = iris
+    space = {"C": [0.01, 0.1, 1.0, 10.0], "fit_intercept": [True, False]}
+    for seed in range(3):
+        search = TuneSearchCV(LogisticRegression(max_iter=300), space, n_trials=6, cv=2,
+                              random_state=seed).fit(X, y)
+        assert len(search.study_.trials) == 6
+        assert [t.params for t in search.study_.trials] == search.cv_results_["params"]
+        assert len({tuple(p.values()) for p in search.cv_results_["params"]}) == 6
+
+
+@pytest.mark.parametrize("scheduler", [None, Never()])
+def test_a_candidate_repeated_after_every_redraw_is_not_fitted_again(iris, scheduler):
+    X, y = iris
+    search = TuneSearchCV(SGDClassifier(random_state=0), {"alpha": [1e-3, 1e-2]},
+                          sampler=Stuck(), n_trials=3, cv=2, scheduler=scheduler, max_steps=2)
+    search.fit(X, y)
+    assert len(search.study_.trials) == 3
+    assert [t.user_attrs.get("repeat_of") for t in search.study_.trials] == [None, 0, 0]
+    results = search.cv_results_
+    assert results["params"] == [{"alpha": 1e-3}] * 3
+    assert list(results["mean_test_score"]) == [results["mean_test_score"][0]] * 3
+    assert list(results["mean_fit_time"][1:]) == [0.0, 0.0]  # not fitted again
+    assert list(results["rank_test_score"]) == [1, 1, 1] and search.best_index_ == 0

@@ -60,7 +60,10 @@ class TuneSearchCV(BaseSearchCV):
         Falls back to ``"random"`` with a warning when TPE is not available.
     n_trials : int, optional
         Candidates to evaluate, 50 unless given (fewer when a grid, or a finite space, is used
-        up first). ``n_iter`` (``RandomizedSearchCV``'s name) is taken instead; give one.
+        up first): the trials of ``study_``, trial ``i`` row ``i`` of ``cv_results_``. A
+        proposal that repeats an evaluated candidate is drawn again; one that still repeats
+        after ten draws keeps the earlier scores, unfitted (``fit_time`` 0). ``n_iter``
+        (``RandomizedSearchCV``'s name) is taken instead; give one.
     timeout : float, optional
         Seconds after which no new candidate starts.
     scheduler : str or Scheduler, optional
@@ -277,7 +280,9 @@ class TuneSearchCV(BaseSearchCV):
                 if self.error_score == "raise" or "fits failed" not in str(exc):
                     raise
                 failures.append(exc)
-                rows.fail(params, splits.splits or [], str(exc).strip().splitlines()[0])
+                # A new study per fit: trial i is row i.
+                rows.fail(trial.number, params, splits.splits or [],
+                          str(exc).strip().splitlines()[0])
                 warnings.warn(
                     f"TuneSearchCV: every fit of candidate {params} failed; its scores in "
                     f"cv_results_ are error_score={self.error_score!r}, and it is marked failed "
@@ -297,7 +302,7 @@ class TuneSearchCV(BaseSearchCV):
             return float(results[key][-1])
 
         try:
-            _search(self, study, evaluate)
+            _search(self, study, evaluate, rows.repeat)
             if rows.results is None and failures:
                 raise failures[-1]  # nothing to choose from
             rows.finish()

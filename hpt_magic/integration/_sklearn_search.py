@@ -58,28 +58,33 @@ class _FixedSplits:
 class _Rows:
     """The rows of ``cv_results_`` in one search, the candidates whose every fit failed included.
 
-    scikit-learn's ``evaluate_candidates`` raises when every fit of a call fails and keeps
-    nothing of it; a call here is one candidate, so such a candidate would vanish. It goes back
-    in at its place, with ``error_score`` on every fold as ``GridSearchCV`` records failed fits,
-    whenever the results are formatted (:meth:`format` stands in for ``_format_results``).
+    Row ``i`` is trial ``i`` of the study. scikit-learn's ``evaluate_candidates`` raises when
+    every fit of a call fails and keeps nothing of it; a call here is one candidate, so such a
+    candidate would vanish. It goes back in at its place, with ``error_score`` on every fold as
+    ``GridSearchCV`` records failed fits, whenever the results are formatted (:meth:`format`
+    stands in for ``_format_results``); so does a repeat that the study recorded with an
+    earlier candidate's scores, without fitting it again (see :func:`_search`).
     """
 
     def __init__(self, search: TuneSearchCV, format_results: Callable[..., dict]) -> None:
         self.search, self.format_results = search, format_results
-        #: Position in the order of evaluation -> (candidate, its fold records).
-        self.failed: dict[int, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
+        #: Row -> (candidate, its fold records), or the earlier row that it repeats.
+        self.inserted: dict[int, tuple[dict[str, Any], list[dict[str, Any]]] | int] = {}
         self.last: tuple[Any, ...] | None = None
         self.results: dict[str, Any] | None = None
 
-    def fail(self, candidate: dict[str, Any], splits: list[Any], error: str) -> None:
-        """Record a candidate whose every fit failed, after those formatted so far."""
+    def fail(self, row: int, candidate: dict[str, Any], splits: list[Any], error: str) -> None:
+        """Record a candidate whose every fit failed."""
         score = self.search.error_score
         folds = [{"fit_error": error, "test_scores": score, "n_test_samples": len(test),
                   "fit_time": np.nan, "score_time": np.nan,  # not measured: scikit-learn raised
                   **({"train_scores": score} if self.search.return_train_score else {})}
                  for _, test in splits]
-        done = len(self.last[0]) if self.last else 0
-        self.failed[done + len(self.failed)] = (candidate, folds)
+        self.inserted[row] = (candidate, folds)
+
+    def repeat(self, row: int, earlier: int) -> None:
+        """Record a candidate that repeats the one of row ``earlier`` (not fitted again)."""
+        self.inserted[row] = earlier
 
     def format(self, candidates: list[dict[str, Any]], n_splits: int, out: list[dict[str, Any]],
                more_results: Any = None, *, quiet: bool = True) -> dict[str, Any]:
@@ -88,9 +93,17 @@ class _Rows:
         self.last = (candidates, n_splits, out, more_results)
         succeeded = iter(zip(candidates, (out[i:i + n_splits] for i in range(0, len(out),
                                                                             n_splits))))
-        merged, records = [], []
-        for i in range(len(candidates) + len(self.failed)):
-            candidate, folds = self.failed[i] if i in self.failed else next(succeeded)
+        merged: list[dict[str, Any]] = []
+        records: list[dict[str, Any]] = []
+        for i in range(len(candidates) + len(self.inserted)):
+            entry = self.inserted.get(i)
+            if entry is None:
+                candidate, folds = next(succeeded)
+            elif isinstance(entry, int):
+                candidate = merged[entry]
+                folds = _repeated(records[entry * n_splits:(entry + 1) * n_splits])
+            else:
+                candidate, folds = entry
             merged.append(candidate)
             records.extend(dict(fold) for fold in folds)
         _error_scores_per_metric(records, self.search.error_score)
@@ -109,6 +122,11 @@ class _Rows:
             results.update(self.format(*self.last, quiet=False))
 
 
+def _repeated(folds: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The fold records of a repeated candidate: the earlier one's scores, no time spent."""
+    return [{**fold, "fit_time": 0.0, "score_time": 0.0} for fold in folds]
+
+
 def _error_scores_per_metric(records: list[dict[str, Any]], error_score: Any) -> None:
     """With several metrics, give each failed fold ``error_score`` for every metric (a dict,
     as its successful folds have), in place; as scikit-learn's ``_insert_error_scores``, a
@@ -123,25 +141,42 @@ def _error_scores_per_metric(records: list[dict[str, Any]], error_score: Any) ->
                 record["train_scores"] = dict.fromkeys(scored, error_score)
 
 
-def _search(search: TuneSearchCV, study: Study, evaluate: Callable[[Trial], float]) -> None:
+def _search(search: TuneSearchCV, study: Study, evaluate: Callable[[Trial], float],
+            repeat: Callable[[int, int], None]) -> None:
     """Run the candidates through the study's lifecycle until ``n_trials``, the timeout or the
-    end of the grid.
+    end of the grid (or of a finite space).
 
-    Unlike ``Study.optimize`` nothing is captured: scikit-learn's own warnings and verbose
-    output reach the user as with ``GridSearchCV``. A candidate whose every fit failed is a
-    failed trial; any other error ends the search and is raised.
+    ``n_trials`` counts the trials of the study, each one row of ``cv_results_``. A proposal
+    that repeats an evaluated candidate is drawn again (``on_repeat="skip"``); one that still
+    repeats after ten draws is recorded with the earlier trial's score, unfitted, and
+    ``repeat(row, earlier_row)`` gives it its row. Unlike ``Study.optimize`` nothing is
+    captured: scikit-learn's own warnings and verbose output reach the user as with
+    ``GridSearchCV``. A candidate whose every fit failed is a failed trial; any other error
+    ends the search and is raised.
     """
+    n_trials = search._n_trials()
+    first = len(study.trials)
+
+    def count(study: Study, trial: Trial) -> None:
+        # The lifecycle records a repeat without spending its budget; here it is a candidate.
+        if "repeat_of" in trial.user_attrs:
+            repeat(trial.number - first, trial.user_attrs["repeat_of"] - first)
+            if len(study.trials) - first >= n_trials:
+                study.stop()
+
     dashboard = None
     if search.show:
         # A front end, built only when asked for (a named exception of the layers contract).
         from ..notebook._dashboard import Dashboard
 
-        dashboard = Dashboard(study, n_trials=search._n_trials(), timeout=search.timeout)
+        dashboard = Dashboard(study, n_trials=n_trials, timeout=search.timeout)
     try:
-        optimize(study, evaluate, n_trials=search._n_trials(), timeout=search.timeout,
-                 patience=search.patience, stop_on_bug=False,
-                 catch=(_CandidateFailed,), capture=False, callbacks=list(search.callbacks or ()))
+        optimize(study, evaluate, n_trials=n_trials, timeout=search.timeout,
+                 patience=search.patience, stop_on_bug=False, on_repeat="skip",
+                 catch=(_CandidateFailed,), capture=False,
+                 callbacks=[count, *(search.callbacks or ())])
     finally:
+        study._stop.clear()  # the budget's stop, not the user's
         if dashboard is not None:
             dashboard.close()
 
@@ -295,8 +330,16 @@ def _fit_stepwise(search: TuneSearchCV, X: Any, y: Any, params: dict[str, Any]) 
             raise pruned  # the lifecycle asks the scheduler for the stopped trial's result
         return float(np.mean([r["test_scores"] for r in records]))
 
-    _search(search, study, evaluate)
-    if failures and len(failures) == len(candidates):
+    repeats: list[int] = []
+
+    def repeat(row: int, earlier: int) -> None:
+        repeats.append(row)
+        candidates.append(candidates[earlier])
+        out.extend(_repeated(out[earlier * len(splits):(earlier + 1) * len(splits)]))
+        n_steps.append(n_steps[earlier])
+
+    _search(search, study, evaluate, repeat)
+    if failures and len(failures) == len(candidates) - len(repeats):
         # Nothing to choose from: the error is the data's or the estimator's, not a candidate's.
         raise failures[-1]
     results = search._format_results(candidates, search.n_splits_, out, {"n_steps": n_steps})
