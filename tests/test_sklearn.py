@@ -593,3 +593,20 @@ def test_a_candidate_repeated_after_every_redraw_is_not_fitted_again(iris, sched
     assert list(results["mean_test_score"]) == [results["mean_test_score"][0]] * 3
     assert list(results["mean_fit_time"][1:]) == [0.0, 0.0]  # not fitted again
     assert list(results["rank_test_score"]) == [1, 1, 1] and search.best_index_ == 0
+
+
+@pytest.mark.parametrize("verbose", [2, 3])
+def test_scheduler_prints_a_line_per_fold_as_grid_search_cv(iris, capsys, verbose):
+    X, y = iris
+    space = {"alpha": [1e-3, 1e-2]}
+    GridSearchCV(SGDClassifier(random_state=0), space, cv=3, verbose=verbose).fit(X, y)
+    theirs = capsys.readouterr().out.splitlines()
+    TuneSearchCV(SGDClassifier(random_state=0), space, sampler=GridSampler(shuffle=False),
+                 n_trials=2, cv=3, scheduler=Never(), max_steps=2, verbose=verbose).fit(X, y)
+    ours = capsys.readouterr().out.splitlines()
+    assert len(ours) == len(theirs) == 1 + 2 * 3
+    for mine, grid in zip(ours[1:], theirs[1:]):
+        # The same line but for the score (trained step by step) and the time.
+        assert mine.split(" total time=")[0].rsplit("score=", 1)[0] == \
+            grid.split(" total time=")[0].rsplit("score=", 1)[0]
+        assert len(mine) == len(grid) == 80

@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from joblib import logger
 from sklearn.base import clone, is_classifier
 from sklearn.exceptions import ConvergenceWarning, FitFailedWarning
 from sklearn.metrics import check_scoring
@@ -323,6 +324,8 @@ def _fit_stepwise(search: TuneSearchCV, X: Any, y: Any, params: dict[str, Any]) 
                 rec.update(fit_error=repr(exc), test_scores=search.error_score)
                 if search.return_train_score:
                     rec["train_scores"] = search.error_score
+        for split, rec in enumerate(records):
+            _print_fold(search.verbose, (split, len(records)), candidate, rec)
         candidates.append(candidate)
         out.extend(records)
         n_steps.append(done)
@@ -362,6 +365,24 @@ def _fit_stepwise(search: TuneSearchCV, X: Any, y: Any, params: dict[str, Any]) 
         if hasattr(best, "feature_names_in_"):
             search.feature_names_in_ = best.feature_names_in_
     return search
+
+
+def _print_fold(verbose: int, split: tuple[int, int], params: dict[str, Any],
+                rec: dict[str, Any]) -> None:
+    """The line ``GridSearchCV`` prints for a fitted fold at ``verbose > 1`` (with the fold's
+    number and score at ``verbose > 2``): here once the candidate's training ended."""
+    if verbose <= 1:
+        return
+    progress = f" {split[0] + 1}/{split[1]}" if verbose > 2 else ""
+    result = ", ".join(f"{k}={params[k]}" for k in sorted(params))
+    result += ";" if params else ""
+    if verbose > 2:
+        test = f"{rec['test_scores']:.3f}"
+        result += ", score=" + (f"(train={rec['train_scores']:.3f}, test={test})"
+                                if "train_scores" in rec else test)
+    result += f" total time={logger.short_format_time(rec['fit_time'] + rec['score_time'])}"
+    start = f"[CV{progress}] END "
+    print(start + "." * (80 - len(start) - len(result)) + result)
 
 
 def _fold_step(stepper: _Stepper, step: int, X: Any, y: Any,
