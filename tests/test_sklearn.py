@@ -583,7 +583,7 @@ def test_n_trials_counts_every_trial_of_the_study(iris):
 @pytest.mark.parametrize("scheduler", [None, Never()])
 def test_a_candidate_repeated_after_every_redraw_is_not_fitted_again(iris, scheduler):
     X, y = iris
-    search = TuneSearchCV(SGDClassifier(random_state=0), {"alpha": [1e-3, 1e-2]},
+    search = TuneSearchCV(SGDClassifier(random_state=0), {"alpha": [1e-3, 1e-2, 1e-1, 1.0]},
                           sampler=Stuck(), n_trials=3, cv=2, scheduler=scheduler, max_steps=2)
     search.fit(X, y)
     assert len(search.study_.trials) == 3
@@ -610,3 +610,21 @@ def test_scheduler_prints_a_line_per_fold_as_grid_search_cv(iris, capsys, verbos
         assert mine.split(" total time=")[0].rsplit("score=", 1)[0] == \
             grid.split(" total time=")[0].rsplit("score=", 1)[0]
         assert len(mine) == len(grid) == 80
+
+
+def test_more_candidates_asked_than_a_finite_space_holds_warns_as_randomized_search(iris):
+    from sklearn.model_selection import RandomizedSearchCV
+
+    X, y = iris
+    space = {"C": [0.1, 1.0, 10.0]}
+    with pytest.warns(UserWarning, match="smaller than n_iter=5"):
+        RandomizedSearchCV(LogisticRegression(max_iter=300), space, n_iter=5, cv=2).fit(X, y)
+    with pytest.warns(UserWarning, match="has 3 candidates, fewer than n_iter=5"):
+        search = TuneSearchCV(LogisticRegression(max_iter=300), param_distributions=space,
+                              n_iter=5, sampler="random", cv=2).fit(X, y)
+    assert len(search.cv_results_["params"]) == len(search.study_.trials) == 3
+    quiet = [dict(sampler="grid", n_trials=5), dict(sampler="random")]  # a grid; the default
+    for kwargs in quiet:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("error", "TuneSearchCV: the space has")
+            TuneSearchCV(LogisticRegression(max_iter=300), space, cv=2, **kwargs).fit(X, y)

@@ -26,6 +26,7 @@ from ..exceptions import TuneError
 from ..samplers import SAMPLERS, GridSampler, Sampler
 from ..schedulers import Scheduler
 from ..study._study import Study
+from ..study._tried import space_size
 from ..trial import Trial
 from ._sklearn_search import (
     _CandidateFailed,
@@ -236,6 +237,8 @@ class TuneSearchCV(BaseSearchCV):
             options.update(direction=None, directions=["maximize"] * len(self.objectives),
                            objectives=list(self.objectives))
         if len(spaces) == 1:
+            if sampler != "grid" and not isinstance(sampler, GridSampler):
+                self._warn_small_space(spaces[0])
             return Study(space=spaces[0], **options), lambda trial: dict(trial.params)
         if sampler == "grid" or isinstance(sampler, GridSampler):
             raise TuneError("TuneSearchCV: grid search takes one dict of lists as param_space, "
@@ -249,6 +252,18 @@ class TuneSearchCV(BaseSearchCV):
             return {name: trial.suggest(names[i][name], dist) for name, dist in spaces[i].items()}
 
         return Study(**options), candidate
+
+    def _warn_small_space(self, space: Mapping[str, Any]) -> None:
+        """Warn, as ``RandomizedSearchCV`` does, when the number of candidates asked for is
+        more than a finite space holds (the search ends when every point is tried)."""
+        asked = self.n_trials if self.n_trials is not None else self.n_iter
+        size = space_size(space)
+        if asked is not None and size is not None and size < asked:
+            name = "n_trials" if self.n_trials is not None else "n_iter"
+            warnings.warn(
+                f"TuneSearchCV: the space has {size} candidates, fewer than {name}={asked}: "
+                f"the search ends once all {size} are tried. For an exhaustive search, use "
+                "sampler='grid'.", UserWarning, stacklevel=4)
 
     def _check_objectives(self) -> None:
         names = list(self.scoring) if isinstance(self.scoring, Mapping) else None
