@@ -19,7 +19,7 @@ from sklearn.svm import SVC
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from hpt_magic import Choice, Float, Int, Scheduler, TrialState, TuneError
-from hpt_magic.samplers import SAMPLERS, GridSampler
+from hpt_magic.samplers import SAMPLERS, GridSampler, Sampler
 from hpt_magic.sklearn import SUBSPACE, ScipyDistribution, TuneSearchCV, to_distribution
 
 
@@ -432,3 +432,199 @@ def test_candidates_failing_alike_do_not_stop_the_search(iris):
     states = [t.state for t in search.study_.trials if "repeat_of" not in t.user_attrs]
     assert len(states) >= 20 and TrialState.COMPLETE in states
     assert not search.study_._attrs.get("failed_alike")
+
+
+#: The private names of scikit-learn that TuneSearchCV uses: BaseSearchCV's hooks for search
+#: estimators (HalvingGridSearchCV uses them too) and two validation helpers, each read in the
+#: sources of scikit-learn 1.4, 1.5, 1.6, 1.7, 1.8 and 1.9 (pyproject: scikit-learn>=1.4).
+SKLEARN_PRIVATE_CHECKED = {
+    "_search", "_validation",  # the modules of BaseSearchCV and of _check_method_params
+    "_format_results", "_select_best_index", "_get_routed_params_for_fit", "_validate_params",
+    "_parameter_constraints", "_safe_indexing", "_check_method_params",
+}
+
+
+def test_private_scikit_learn_names_are_the_checked_ones():
+    # A private name of scikit-learn may be missing from the versions we support: 1.4 to
+    # 1.8 have no `_checked_cv_orig`, which 1.9 sets in BaseSearchCV.fit.
+    import ast
+    from pathlib import Path
+
+    import hpt_magic
+
+    root = Path(hpt_magic.__file__).parent
+    ours: set[str] = set()
+    for path in root.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+                ours.add(node.name)
+            elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
+                ours.add(node.attr)
+            elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                ours.add(node.id)
+    used: set[str] = set()
+    for name in ("_sklearn.py", "_sklearn_search.py", "_sklearn_space.py"):
+        for node in ast.walk(ast.parse((root / "integration" / name).read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("sklearn"):
+                used |= {part for part in node.module.split(".") if part.startswith("_")}
+                used |= {a.name for a in node.names if a.name.startswith("_")}
+            elif isinstance(node, ast.Attribute) and node.attr.startswith("_") and \
+                    not node.attr.startswith("__"):
+                if node.attr not in ours:
+                    used.add(node.attr)
+    assert used - SKLEARN_PRIVATE_CHECKED == set()
+
+
+class Cut(ClassifierMixin, BaseEstimator):
+    """Predicts whether the first feature is above ``cut``; ``fit`` and ``partial_fit`` learn
+    only the classes, so that stepwise and plain training score alike."""
+
+    def __init__(self, cut=5.0):
+        self.cut = cut
+
+    def fit(self, X, y, sample_weight=None):
+        self.classes_ = np.unique(y)
+        return self
+
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        return self.fit(X, y)
+
+    def predict(self, X):
+        return self.classes_[(np.asarray(X)[:, 0] > self.cut).astype(int)]
+
+
+class Never(Scheduler):
+    """Stops no trial."""
+
+    def on_report(self, study, trial, step, value):
+        return "continue"
+
+
+@pytest.mark.parametrize("routing", [False, True])
+def test_scheduler_scores_with_sample_weight_as_grid_search_cv(iris, routing):
+    import sklearn
+    from sklearn.metrics import accuracy_score, make_scorer
+
+    X, y = iris[0], (iris[1] > 0).astype(int)
+    weights = np.where(y == 1, 0.2, 3.0) * np.linspace(0.5, 1.5, len(y))
+    space = {"cut": [4.8, 5.4, 6.0]}
+    with sklearn.config_context(enable_metadata_routing=routing):
+        scoring, estimator = "accuracy", Cut()
+        if routing:
+            scoring = make_scorer(accuracy_score).set_score_request(sample_weight=True)
+            estimator = Cut().set_fit_request(sample_weight=True).set_partial_fit_request(
+                sample_weight=True)
+        grid = GridSearchCV(estimator, space, scoring=scoring, cv=3, return_train_score=True)
+        grid.fit(X, y, sample_weight=weights)
+        ours = TuneSearchCV(estimator, space, sampler=GridSampler(shuffle=False), n_trials=3,
+                            scheduler=Never(), max_steps=2, scoring=scoring, cv=3,
+                            return_train_score=True).fit(X, y, sample_weight=weights)
+    for key in ("mean_test_score", "mean_train_score", "split0_test_score"):
+        np.testing.assert_allclose(ours.cv_results_[key], grid.cv_results_[key], err_msg=key)
+    assert ours.best_params_ == grid.best_params_
+
+
+def test_randomized_search_cv_names_n_iter_and_param_distributions(iris):
+    X, y = iris
+    space = {"C": loguniform(1e-2, 1e2)}
+    theirs = TuneSearchCV(LogisticRegression(max_iter=300), param_distributions=space,
+                          n_iter=3, sampler="random", cv=2, random_state=0)
+    # Parameters as given, as scikit-learn requires: clone and set_params round-trip.
+    params = theirs.get_params(deep=False)
+    assert params["n_iter"] == 3 and params["param_distributions"] is space
+    assert params["n_trials"] is None and params["param_space"] is None
+    copy = clone(theirs)
+    copied = copy.get_params(deep=False)
+    assert copied["n_iter"] == 3 and copied["param_distributions"].keys() == {"C"}
+    assert copied["n_trials"] is None and copied["param_space"] is None
+    ours = TuneSearchCV(LogisticRegression(max_iter=300), space, n_trials=3, sampler="random",
+                        cv=2, random_state=0)
+    theirs.fit(X, y)
+    assert theirs.cv_results_["params"] == ours.fit(X, y).cv_results_["params"]
+    assert len(theirs.cv_results_["params"]) == 3
+    copy.set_params(n_iter=2).fit(X, y)
+    assert len(copy.cv_results_["params"]) == 2
+    # One name of each pair, not both.
+    both = [dict(n_trials=2, n_iter=2), dict(param_space=space, param_distributions=space)]
+    for kwargs, name in zip(both, ("n_iter", "param_distributions")):
+        kwargs.setdefault("param_distributions", space)
+        search = TuneSearchCV(LogisticRegression(), **kwargs)
+        with pytest.raises(TuneError, match="both .* RandomizedSearchCV's name .* one of them"
+                           ) as raised:
+            search.fit(X, y)
+        assert f"{name} is RandomizedSearchCV's name" in str(raised.value)
+    with pytest.raises(TuneError, match="no space to search"):
+        TuneSearchCV(LogisticRegression()).fit(X, y)
+
+
+class Stuck(Sampler):
+    """Proposes the lowest value of every parameter, however often it is asked again."""
+
+    def sample_joint(self, study, trial, space):
+        return {name: dist.from_unit(0.0) for name, dist in space.items()}
+
+    def sample_one(self, study, trial, name, dist):
+        return dist.from_unit(0.0)
+
+
+def test_n_trials_counts_every_trial_of_the_study(iris):
+    # The study re-serves a candidate it has already evaluated: it is drawn again, and the
+    # search still ends after n_trials trials, each of them one row of cv_results_.
+    X, y = iris
+    space = {"C": [0.01, 0.1, 1.0, 10.0], "fit_intercept": [True, False]}
+    for seed in range(3):
+        search = TuneSearchCV(LogisticRegression(max_iter=300), space, n_trials=6, cv=2,
+                              random_state=seed).fit(X, y)
+        assert len(search.study_.trials) == 6
+        assert [t.params for t in search.study_.trials] == search.cv_results_["params"]
+        assert len({tuple(p.values()) for p in search.cv_results_["params"]}) == 6
+
+
+@pytest.mark.parametrize("scheduler", [None, Never()])
+def test_a_candidate_repeated_after_every_redraw_is_not_fitted_again(iris, scheduler):
+    X, y = iris
+    search = TuneSearchCV(SGDClassifier(random_state=0), {"alpha": [1e-3, 1e-2, 1e-1, 1.0]},
+                          sampler=Stuck(), n_trials=3, cv=2, scheduler=scheduler, max_steps=2)
+    search.fit(X, y)
+    assert len(search.study_.trials) == 3
+    assert [t.user_attrs.get("repeat_of") for t in search.study_.trials] == [None, 0, 0]
+    results = search.cv_results_
+    assert results["params"] == [{"alpha": 1e-3}] * 3
+    assert list(results["mean_test_score"]) == [results["mean_test_score"][0]] * 3
+    assert list(results["mean_fit_time"][1:]) == [0.0, 0.0]  # not fitted again
+    assert list(results["rank_test_score"]) == [1, 1, 1] and search.best_index_ == 0
+
+
+@pytest.mark.parametrize("verbose", [2, 3])
+def test_scheduler_prints_a_line_per_fold_as_grid_search_cv(iris, capsys, verbose):
+    X, y = iris
+    space = {"alpha": [1e-3, 1e-2]}
+    GridSearchCV(SGDClassifier(random_state=0), space, cv=3, verbose=verbose).fit(X, y)
+    theirs = capsys.readouterr().out.splitlines()
+    TuneSearchCV(SGDClassifier(random_state=0), space, sampler=GridSampler(shuffle=False),
+                 n_trials=2, cv=3, scheduler=Never(), max_steps=2, verbose=verbose).fit(X, y)
+    ours = capsys.readouterr().out.splitlines()
+    assert len(ours) == len(theirs) == 1 + 2 * 3
+    for mine, grid in zip(ours[1:], theirs[1:]):
+        # The same line but for the score (trained step by step) and the time.
+        assert mine.split(" total time=")[0].rsplit("score=", 1)[0] == \
+            grid.split(" total time=")[0].rsplit("score=", 1)[0]
+        assert len(mine) == len(grid) == 80
+
+
+def test_more_candidates_asked_than_a_finite_space_holds_warns_as_randomized_search(iris):
+    from sklearn.model_selection import RandomizedSearchCV
+
+    X, y = iris
+    space = {"C": [0.1, 1.0, 10.0]}
+    with pytest.warns(UserWarning, match="smaller than n_iter=5"):
+        RandomizedSearchCV(LogisticRegression(max_iter=300), space, n_iter=5, cv=2).fit(X, y)
+    with pytest.warns(UserWarning, match="has 3 candidates, fewer than n_iter=5"):
+        search = TuneSearchCV(LogisticRegression(max_iter=300), param_distributions=space,
+                              n_iter=5, sampler="random", cv=2).fit(X, y)
+    assert len(search.cv_results_["params"]) == len(search.study_.trials) == 3
+    quiet = [dict(sampler="grid", n_trials=5), dict(sampler="random")]  # a grid; the default
+    for kwargs in quiet:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("error", "TuneSearchCV: the space has")
+            TuneSearchCV(LogisticRegression(max_iter=300), space, cv=2, **kwargs).fit(X, y)

@@ -15,7 +15,9 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
+from sklearn.base import is_classifier
 from sklearn.exceptions import FitFailedWarning
+from sklearn.model_selection import check_cv
 from sklearn.model_selection._search import BaseSearchCV
 from sklearn.utils import check_random_state
 
@@ -24,6 +26,7 @@ from ..exceptions import TuneError
 from ..samplers import SAMPLERS, GridSampler, Sampler
 from ..schedulers import Scheduler
 from ..study._study import Study
+from ..study._tried import space_size
 from ..trial import Trial
 from ._sklearn_search import (
     _CandidateFailed,
@@ -47,6 +50,7 @@ class TuneSearchCV(BaseSearchCV):
     estimator : estimator object
         Cloned for every fit; inside a ``Pipeline`` name parameters ``step__param``.
     param_space : dict of str -> distribution, or list of such dicts
+        ``param_distributions`` (``RandomizedSearchCV``'s name) is taken instead; give one.
         Values are :class:`~hpt_magic.Float` / :class:`~hpt_magic.Int` /
         :class:`~hpt_magic.Choice`, lists (grid points) or frozen ``scipy.stats``
         distributions (see :func:`~hpt_magic.sklearn.to_distribution`). With a list of dicts (as
@@ -55,8 +59,12 @@ class TuneSearchCV(BaseSearchCV):
         name given different distributions in different dicts is ``name[i]`` in the study.
     sampler : str or Sampler, default="tpe"
         Falls back to ``"random"`` with a warning when TPE is not available.
-    n_trials : int, default=50
-        Candidates to evaluate (fewer when a grid, or a finite space, is used up first).
+    n_trials : int, optional
+        Candidates to evaluate, 50 unless given (fewer when a grid, or a finite space, is used
+        up first): the trials of ``study_``, trial ``i`` row ``i`` of ``cv_results_``. A
+        proposal that repeats an evaluated candidate is drawn again; one that still repeats
+        after ten draws keeps the earlier scores, unfitted (``fit_time`` 0). ``n_iter``
+        (``RandomizedSearchCV``'s name) is taken instead; give one.
     timeout : float, optional
         Seconds after which no new candidate starts.
     scheduler : str or Scheduler, optional
@@ -85,6 +93,9 @@ class TuneSearchCV(BaseSearchCV):
         maximised, as scikit-learn scores are): ``study_.best_trials`` is the front, and
         ``refit`` still picks the refitted candidate, as in ``GridSearchCV``. Default: the
         ``refit`` metric alone.
+    n_iter, param_distributions : optional
+        ``RandomizedSearchCV``'s names of ``n_trials`` and ``param_space``, for code written
+        for it: each of them, or our name, not both.
 
     Attributes
     ----------
@@ -108,8 +119,10 @@ class TuneSearchCV(BaseSearchCV):
 
     _parameter_constraints: dict = {
         **BaseSearchCV._parameter_constraints,
-        "param_space": [dict, list],
-        "n_trials": [numbers.Integral],
+        "param_space": [dict, list, None],
+        "param_distributions": [dict, list, None],
+        "n_trials": [numbers.Integral, None],
+        "n_iter": [numbers.Integral, None],
         "timeout": [numbers.Real, None],
         "max_steps": [numbers.Integral, None],
         "random_state": ["random_state"],
@@ -118,14 +131,15 @@ class TuneSearchCV(BaseSearchCV):
     }
 
     def __init__(
-        self, estimator: Any, param_space: Mapping[str, Any], *, sampler: str | Sampler = "tpe",
-        n_trials: int = 50, timeout: float | None = None,
+        self, estimator: Any, param_space: Mapping[str, Any] | list | None = None, *,
+        sampler: str | Sampler = "tpe", n_trials: int | None = None, timeout: float | None = None,
         scheduler: str | Scheduler | None = None, max_steps: int | None = None,
         scoring: Any = None, cv: Any = 5, refit: Any = True, n_jobs: int | None = None,
         random_state: Any = None, error_score: Any = np.nan, return_train_score: bool = False,
         verbose: int = 0, pre_dispatch: Any = "2*n_jobs",
         callbacks: Sequence[Callable[[Study, Trial], None]] | None = None, show: bool = False,
         patience: int | str | None = None, objectives: Sequence[str] | None = None,
+        n_iter: int | None = None, param_distributions: Mapping[str, Any] | list | None = None,
     ) -> None:
         self.param_space = param_space
         self.sampler = sampler
@@ -138,6 +152,8 @@ class TuneSearchCV(BaseSearchCV):
         self.show = show
         self.patience = patience
         self.objectives = objectives
+        self.n_iter = n_iter
+        self.param_distributions = param_distributions
         super().__init__(estimator=estimator, scoring=scoring, n_jobs=n_jobs, refit=refit, cv=cv,
                          verbose=verbose, pre_dispatch=pre_dispatch, error_score=error_score,
                          return_train_score=return_train_score)
@@ -152,10 +168,23 @@ class TuneSearchCV(BaseSearchCV):
         **params
             Passed to the estimator's ``fit`` (``groups`` goes to the splitter).
         """
-        if self.scheduler is None:
-            return super().fit(X, y, **params)
         self._validate_params()
-        return _fit_stepwise(self, X, y, params)
+        self._n_trials(), self._param_space()  # RandomizedSearchCV's names: one of each pair
+        if self.scheduler is not None:
+            return _fit_stepwise(self, X, y, params)
+        # The folds are split once, here, and every candidate gets them (_FixedSplits). For
+        # this fit scikit-learn gets the checked splitter as `cv`: a generator of folds is
+        # read once, by us, and the same splitter serves its count and its folds.
+        given = self.cv
+        checked = check_cv(given, y, classifier=is_classifier(self.estimator))
+        verbose = self.verbose  # (quieted while scikit-learn evaluates a candidate)
+        self._splits = _FixedSplits(checked, header=lambda n: _print_header(self, n, verbose))
+        self.cv = checked
+        try:
+            return super().fit(X, y, **params)
+        finally:
+            self.cv = given
+            del self._splits
 
     def __getstate__(self) -> dict[str, Any]:
         state = super().__getstate__()
@@ -163,11 +192,39 @@ class TuneSearchCV(BaseSearchCV):
         state.pop("study_", None)
         return state
 
+    def _n_trials(self) -> int:
+        """The number of candidates: ``n_trials`` or ``n_iter``, else 50."""
+        if self.n_trials is not None and self.n_iter is not None:
+            raise TuneError(
+                f"TuneSearchCV: n_trials={self.n_trials!r} and n_iter={self.n_iter!r} both "
+                "set the number of candidates (n_iter is RandomizedSearchCV's name for "
+                "n_trials). Give only one of them.")
+        name, value = ("n_iter", self.n_iter) if self.n_iter is not None else \
+            ("n_trials", self.n_trials)
+        if value is None:
+            return 50
+        if value < 1:
+            raise TuneError(f"TuneSearchCV: {name}={value!r} must be at least 1.")
+        return int(value)
+
+    def _param_space(self) -> Any:
+        """The space to search: ``param_space`` or ``param_distributions``."""
+        if self.param_space is not None and self.param_distributions is not None:
+            raise TuneError(
+                "TuneSearchCV: param_space and param_distributions both give the space to "
+                "search (param_distributions is RandomizedSearchCV's name for param_space). "
+                "Give only one of them.")
+        space = self.param_space if self.param_space is not None else self.param_distributions
+        if space is None:
+            raise TuneError(
+                "TuneSearchCV: no space to search. Give param_space (or param_distributions, "
+                "as RandomizedSearchCV calls it): a dict of parameter -> distribution, e.g. "
+                "{'C': Float(1e-2, 1e2, log=True)}, or a list of such dicts.")
+        return space
+
     def _new_study(self) -> tuple[Study, Callable[[Trial], dict[str, Any]]]:
         """The study of one fit, and the function that reads a candidate off a trial."""
-        if self.n_trials < 1:
-            raise TuneError(f"TuneSearchCV: n_trials={self.n_trials!r} must be at least 1.")
-        spaces = _spaces(self.param_space, self.estimator)
+        spaces = _spaces(self._param_space(), self.estimator)
         seed = self.random_state
         if seed is not None and not isinstance(seed, numbers.Integral):
             seed = int(check_random_state(seed).randint(2**31 - 1))
@@ -180,6 +237,8 @@ class TuneSearchCV(BaseSearchCV):
             options.update(direction=None, directions=["maximize"] * len(self.objectives),
                            objectives=list(self.objectives))
         if len(spaces) == 1:
+            if sampler != "grid" and not isinstance(sampler, GridSampler):
+                self._warn_small_space(spaces[0])
             return Study(space=spaces[0], **options), lambda trial: dict(trial.params)
         if sampler == "grid" or isinstance(sampler, GridSampler):
             raise TuneError("TuneSearchCV: grid search takes one dict of lists as param_space, "
@@ -193,6 +252,18 @@ class TuneSearchCV(BaseSearchCV):
             return {name: trial.suggest(names[i][name], dist) for name, dist in spaces[i].items()}
 
         return Study(**options), candidate
+
+    def _warn_small_space(self, space: Mapping[str, Any]) -> None:
+        """Warn, as ``RandomizedSearchCV`` does, when the number of candidates asked for is
+        more than a finite space holds (the search ends when every point is tried)."""
+        asked = self.n_trials if self.n_trials is not None else self.n_iter
+        size = space_size(space)
+        if asked is not None and size is not None and size < asked:
+            name = "n_trials" if self.n_trials is not None else "n_iter"
+            warnings.warn(
+                f"TuneSearchCV: the space has {size} candidates, fewer than {name}={asked}: "
+                f"the search ends once all {size} are tried. For an exhaustive search, use "
+                "sampler='grid'.", UserWarning, stacklevel=4)
 
     def _check_objectives(self) -> None:
         names = list(self.scoring) if isinstance(self.scoring, Mapping) else None
@@ -209,10 +280,9 @@ class TuneSearchCV(BaseSearchCV):
     def _run_search(self, evaluate_candidates: Callable[..., dict]) -> None:
         study, candidate = self._new_study()
         self.study_ = study
-        splits = _FixedSplits(self._checked_cv_orig)
+        splits = self._splits
         rows = self._rows = _Rows(self, super()._format_results)
         failures: list[ValueError] = []
-        _print_header(self, self.n_splits_)
 
         def evaluate(trial: Trial) -> float | dict[str, float]:
             params = candidate(trial)
@@ -225,7 +295,9 @@ class TuneSearchCV(BaseSearchCV):
                 if self.error_score == "raise" or "fits failed" not in str(exc):
                     raise
                 failures.append(exc)
-                rows.fail(params, splits.splits or [], str(exc).strip().splitlines()[0])
+                # A new study per fit: trial i is row i.
+                rows.fail(trial.number, params, splits.splits or [],
+                          str(exc).strip().splitlines()[0])
                 warnings.warn(
                     f"TuneSearchCV: every fit of candidate {params} failed; its scores in "
                     f"cv_results_ are error_score={self.error_score!r}, and it is marked failed "
@@ -245,7 +317,7 @@ class TuneSearchCV(BaseSearchCV):
             return float(results[key][-1])
 
         try:
-            _search(self, study, evaluate)
+            _search(self, study, evaluate, rows.repeat)
             if rows.results is None and failures:
                 raise failures[-1]  # nothing to choose from
             rows.finish()

@@ -11,11 +11,11 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from joblib import logger
 from sklearn.base import clone, is_classifier
 from sklearn.exceptions import ConvergenceWarning, FitFailedWarning
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import check_cv
-from sklearn.model_selection._validation import _insert_error_scores
 from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import _check_method_params, indexable
 
@@ -38,10 +38,11 @@ class _FixedSplits:
     The candidates go to scikit-learn one call at a time, and each call splits anew: a
     randomized ``cv`` (``ShuffleSplit``, an unseeded ``KFold(shuffle=True)``) would score
     every candidate on other folds, where ``GridSearchCV`` scores them all on the same ones.
+    ``header(n_splits)`` is called once, when the folds are known, before the first fit.
     """
 
-    def __init__(self, cv: Any) -> None:
-        self.cv = cv
+    def __init__(self, cv: Any, header: Callable[[int], None] | None = None) -> None:
+        self.cv, self.header = cv, header
         self.splits: list[tuple[np.ndarray, np.ndarray]] | None = None
 
     def get_n_splits(self, X: Any = None, y: Any = None, **params: Any) -> int:
@@ -50,34 +51,41 @@ class _FixedSplits:
     def split(self, X: Any, y: Any = None, **params: Any) -> Any:
         if self.splits is None:
             self.splits = list(self.cv.split(X, y, **params))
+            if self.header is not None:
+                self.header(len(self.splits))
         return iter(self.splits)
 
 
 class _Rows:
     """The rows of ``cv_results_`` in one search, the candidates whose every fit failed included.
 
-    scikit-learn's ``evaluate_candidates`` raises when every fit of a call fails and keeps
-    nothing of it; a call here is one candidate, so such a candidate would vanish. It goes back
-    in at its place, with ``error_score`` on every fold as ``GridSearchCV`` records failed fits,
-    whenever the results are formatted (:meth:`format` stands in for ``_format_results``).
+    Row ``i`` is trial ``i`` of the study. scikit-learn's ``evaluate_candidates`` raises when
+    every fit of a call fails and keeps nothing of it; a call here is one candidate, so such a
+    candidate would vanish. It goes back in at its place, with ``error_score`` on every fold as
+    ``GridSearchCV`` records failed fits, whenever the results are formatted (:meth:`format`
+    stands in for ``_format_results``); so does a repeat that the study recorded with an
+    earlier candidate's scores, without fitting it again (see :func:`_search`).
     """
 
     def __init__(self, search: TuneSearchCV, format_results: Callable[..., dict]) -> None:
         self.search, self.format_results = search, format_results
-        #: Position in the order of evaluation -> (candidate, its fold records).
-        self.failed: dict[int, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
+        #: Row -> (candidate, its fold records), or the earlier row that it repeats.
+        self.inserted: dict[int, tuple[dict[str, Any], list[dict[str, Any]]] | int] = {}
         self.last: tuple[Any, ...] | None = None
         self.results: dict[str, Any] | None = None
 
-    def fail(self, candidate: dict[str, Any], splits: list[Any], error: str) -> None:
-        """Record a candidate whose every fit failed, after those formatted so far."""
+    def fail(self, row: int, candidate: dict[str, Any], splits: list[Any], error: str) -> None:
+        """Record a candidate whose every fit failed."""
         score = self.search.error_score
         folds = [{"fit_error": error, "test_scores": score, "n_test_samples": len(test),
                   "fit_time": np.nan, "score_time": np.nan,  # not measured: scikit-learn raised
                   **({"train_scores": score} if self.search.return_train_score else {})}
                  for _, test in splits]
-        done = len(self.last[0]) if self.last else 0
-        self.failed[done + len(self.failed)] = (candidate, folds)
+        self.inserted[row] = (candidate, folds)
+
+    def repeat(self, row: int, earlier: int) -> None:
+        """Record a candidate that repeats the one of row ``earlier`` (not fitted again)."""
+        self.inserted[row] = earlier
 
     def format(self, candidates: list[dict[str, Any]], n_splits: int, out: list[dict[str, Any]],
                more_results: Any = None, *, quiet: bool = True) -> dict[str, Any]:
@@ -86,12 +94,20 @@ class _Rows:
         self.last = (candidates, n_splits, out, more_results)
         succeeded = iter(zip(candidates, (out[i:i + n_splits] for i in range(0, len(out),
                                                                             n_splits))))
-        merged, records = [], []
-        for i in range(len(candidates) + len(self.failed)):
-            candidate, folds = self.failed[i] if i in self.failed else next(succeeded)
+        merged: list[dict[str, Any]] = []
+        records: list[dict[str, Any]] = []
+        for i in range(len(candidates) + len(self.inserted)):
+            entry = self.inserted.get(i)
+            if entry is None:
+                candidate, folds = next(succeeded)
+            elif isinstance(entry, int):
+                candidate = merged[entry]
+                folds = _repeated(records[entry * n_splits:(entry + 1) * n_splits])
+            else:
+                candidate, folds = entry
             merged.append(candidate)
             records.extend(dict(fold) for fold in folds)
-        _insert_error_scores(records, self.search.error_score)  # a dict of them if multi-metric
+        _error_scores_per_metric(records, self.search.error_score)
         with warnings.catch_warnings():
             if quiet:
                 warnings.filterwarnings("ignore", "One or more of the .* are non-finite")
@@ -107,34 +123,71 @@ class _Rows:
             results.update(self.format(*self.last, quiet=False))
 
 
-def _search(search: TuneSearchCV, study: Study, evaluate: Callable[[Trial], float]) -> None:
-    """Run the candidates through the study's lifecycle until ``n_trials``, the timeout or the
-    end of the grid.
+def _repeated(folds: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The fold records of a repeated candidate: the earlier one's scores, no time spent."""
+    return [{**fold, "fit_time": 0.0, "score_time": 0.0} for fold in folds]
 
-    Unlike ``Study.optimize`` nothing is captured: scikit-learn's own warnings and verbose
-    output reach the user as with ``GridSearchCV``. A candidate whose every fit failed is a
-    failed trial; any other error ends the search and is raised.
+
+def _error_scores_per_metric(records: list[dict[str, Any]], error_score: Any) -> None:
+    """With several metrics, give each failed fold ``error_score`` for every metric (a dict,
+    as its successful folds have), in place; as scikit-learn's ``_insert_error_scores``, a
+    private name of it that we do not import."""
+    scored = next((r["test_scores"] for r in records if r["fit_error"] is None), None)
+    if not isinstance(scored, dict):
+        return
+    for record in records:
+        if record["fit_error"] is not None:
+            record["test_scores"] = dict.fromkeys(scored, error_score)
+            if "train_scores" in record:
+                record["train_scores"] = dict.fromkeys(scored, error_score)
+
+
+def _search(search: TuneSearchCV, study: Study, evaluate: Callable[[Trial], float],
+            repeat: Callable[[int, int], None]) -> None:
+    """Run the candidates through the study's lifecycle until ``n_trials``, the timeout or the
+    end of the grid (or of a finite space).
+
+    ``n_trials`` counts the trials of the study, each one row of ``cv_results_``. A proposal
+    that repeats an evaluated candidate is drawn again (``on_repeat="skip"``); one that still
+    repeats after ten draws is recorded with the earlier trial's score, unfitted, and
+    ``repeat(row, earlier_row)`` gives it its row. Unlike ``Study.optimize`` nothing is
+    captured: scikit-learn's own warnings and verbose output reach the user as with
+    ``GridSearchCV``. A candidate whose every fit failed is a failed trial; any other error
+    ends the search and is raised.
     """
+    n_trials = search._n_trials()
+    first = len(study.trials)
+
+    def count(study: Study, trial: Trial) -> None:
+        # The lifecycle records a repeat without spending its budget; here it is a candidate.
+        if "repeat_of" in trial.user_attrs:
+            repeat(trial.number - first, trial.user_attrs["repeat_of"] - first)
+            if len(study.trials) - first >= n_trials:
+                study.stop()
+
     dashboard = None
     if search.show:
         # A front end, built only when asked for (a named exception of the layers contract).
         from ..notebook._dashboard import Dashboard
 
-        dashboard = Dashboard(study, n_trials=search.n_trials, timeout=search.timeout)
+        dashboard = Dashboard(study, n_trials=n_trials, timeout=search.timeout)
     try:
-        optimize(study, evaluate, n_trials=search.n_trials, timeout=search.timeout,
-                 patience=search.patience, stop_on_bug=False,
-                 catch=(_CandidateFailed,), capture=False, callbacks=list(search.callbacks or ()))
+        optimize(study, evaluate, n_trials=n_trials, timeout=search.timeout,
+                 patience=search.patience, stop_on_bug=False, on_repeat="skip",
+                 catch=(_CandidateFailed,), capture=False,
+                 callbacks=[count, *(search.callbacks or ())])
     finally:
+        study._stop.clear()  # the budget's stop, not the user's
         if dashboard is not None:
             dashboard.close()
 
 
-def _print_header(search: TuneSearchCV, n_splits: int) -> None:
+def _print_header(search: TuneSearchCV, n_splits: int, verbose: int) -> None:
     """``GridSearchCV``'s line at ``verbose > 0``, once for the whole search."""
-    if search.verbose > 0:
-        print(f"Fitting {n_splits} folds for each of up to {search.n_trials} candidates, "
-              f"totalling up to {n_splits * search.n_trials} fits")
+    if verbose > 0:
+        n_trials = search._n_trials()
+        print(f"Fitting {n_splits} folds for each of up to {n_trials} candidates, "
+              f"totalling up to {n_splits * n_trials} fits")
 
 
 @contextmanager
@@ -226,12 +279,14 @@ def _fit_stepwise(search: TuneSearchCV, X: Any, y: Any, params: dict[str, Any]) 
     kind = _step_kind(estimator)
     scorer = check_scoring(estimator, search.scoring)
     X, y = indexable(X, y)
-    params = _check_method_params(X, params)
-    groups = params.pop("groups", None)
+    # As BaseSearchCV.fit routes them: to the estimator's fit, the splitter (groups) and the
+    # scorer (sample_weight, when the scorer takes it or metadata routing asks for it).
+    routed = search._get_routed_params_for_fit(_check_method_params(X, params))
+    params, score_params = routed.estimator.fit, routed.scorer.score
     cv = check_cv(search.cv, y, classifier=is_classifier(estimator))
-    splits = list(cv.split(X, y, groups))
+    splits = list(cv.split(X, y, **routed.splitter.split))
     search.n_splits_ = len(splits)
-    _print_header(search, search.n_splits_)
+    _print_header(search, search.n_splits_, search.verbose)
     classes = np.unique(y) if is_classifier(estimator) and kind[0] == "partial_fit" else None
     study, read_candidate = search._new_study()
     search.study_ = study
@@ -251,8 +306,8 @@ def _fit_stepwise(search: TuneSearchCV, X: Any, y: Any, params: dict[str, Any]) 
         try:
             for step in range(max_steps):
                 for (stepper, train, test), rec in zip(folds, records):
-                    _fold_step(stepper, step, X, y, train, test, params, scorer, rec,
-                               search.return_train_score)
+                    _fold_step(stepper, step, X, y, (train, test), (params, score_params),
+                               scorer, rec, search.return_train_score)
                 done = step + 1
                 try:
                     trial.report(float(np.mean([r["test_scores"] for r in records])), step)
@@ -269,6 +324,8 @@ def _fit_stepwise(search: TuneSearchCV, X: Any, y: Any, params: dict[str, Any]) 
                 rec.update(fit_error=repr(exc), test_scores=search.error_score)
                 if search.return_train_score:
                     rec["train_scores"] = search.error_score
+        for split, rec in enumerate(records):
+            _print_fold(search.verbose, (split, len(records)), candidate, rec)
         candidates.append(candidate)
         out.extend(records)
         n_steps.append(done)
@@ -276,8 +333,16 @@ def _fit_stepwise(search: TuneSearchCV, X: Any, y: Any, params: dict[str, Any]) 
             raise pruned  # the lifecycle asks the scheduler for the stopped trial's result
         return float(np.mean([r["test_scores"] for r in records]))
 
-    _search(search, study, evaluate)
-    if failures and len(failures) == len(candidates):
+    repeats: list[int] = []
+
+    def repeat(row: int, earlier: int) -> None:
+        repeats.append(row)
+        candidates.append(candidates[earlier])
+        out.extend(_repeated(out[earlier * len(splits):(earlier + 1) * len(splits)]))
+        n_steps.append(n_steps[earlier])
+
+    _search(search, study, evaluate, repeat)
+    if failures and len(failures) == len(candidates) - len(repeats):
         # Nothing to choose from: the error is the data's or the estimator's, not a candidate's.
         raise failures[-1]
     results = search._format_results(candidates, search.n_splits_, out, {"n_steps": n_steps})
@@ -302,19 +367,44 @@ def _fit_stepwise(search: TuneSearchCV, X: Any, y: Any, params: dict[str, Any]) 
     return search
 
 
-def _fold_step(stepper: _Stepper, step: int, X: Any, y: Any, train: np.ndarray,
-               test: np.ndarray, params: dict[str, Any], scorer: Any, rec: dict[str, Any],
+def _print_fold(verbose: int, split: tuple[int, int], params: dict[str, Any],
+                rec: dict[str, Any]) -> None:
+    """The line ``GridSearchCV`` prints for a fitted fold at ``verbose > 1`` (with the fold's
+    number and score at ``verbose > 2``): here once the candidate's training ended."""
+    if verbose <= 1:
+        return
+    progress = f" {split[0] + 1}/{split[1]}" if verbose > 2 else ""
+    result = ", ".join(f"{k}={params[k]}" for k in sorted(params))
+    result += ";" if params else ""
+    if verbose > 2:
+        test = f"{rec['test_scores']:.3f}"
+        result += ", score=" + (f"(train={rec['train_scores']:.3f}, test={test})"
+                                if "train_scores" in rec else test)
+    result += f" total time={logger.short_format_time(rec['fit_time'] + rec['score_time'])}"
+    start = f"[CV{progress}] END "
+    print(start + "." * (80 - len(start) - len(result)) + result)
+
+
+def _fold_step(stepper: _Stepper, step: int, X: Any, y: Any,
+               fold: tuple[np.ndarray, np.ndarray],
+               params: tuple[dict[str, Any], dict[str, Any]], scorer: Any, rec: dict[str, Any],
                train_score: bool) -> None:
-    """One training step on one fold, then its scores, into ``rec`` (``_fit_and_score``'s
-    record format, which ``BaseSearchCV._format_results`` reads)."""
+    """One training step on one ``(train, test)`` fold, then its scores, into ``rec``
+    (``_fit_and_score``'s record format, which ``BaseSearchCV._format_results`` reads).
+    ``params``: the estimator's fit parameters and the scorer's, split along the fold as
+    ``_fit_and_score`` splits them."""
+    (train, test), (fit_params, score_params) = fold, params
     X_train, y_train = _safe_indexing(X, train), _safe_indexing(y, train)
     X_test, y_test = _safe_indexing(X, test), _safe_indexing(y, test)
     started = time.time()
-    stepper.step(step, X_train, y_train, _check_method_params(X, params, indices=train))
+    stepper.step(step, X_train, y_train, _check_method_params(X, fit_params, indices=train))
     scored = time.time()
-    rec["test_scores"] = float(scorer(stepper.model, X_test, y_test))
+    rec["test_scores"] = float(scorer(stepper.model, X_test, y_test,
+                                      **_check_method_params(X, score_params, indices=test)))
     if train_score:
-        rec["train_scores"] = float(scorer(stepper.model, X_train, y_train))
+        rec["train_scores"] = float(scorer(
+            stepper.model, X_train, y_train,
+            **_check_method_params(X, score_params, indices=train)))
     rec["fit_time"] += scored - started
     rec["score_time"] += time.time() - scored
 
