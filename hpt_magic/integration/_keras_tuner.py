@@ -16,6 +16,7 @@ from ..distributions import Distribution
 from ..exceptions import TuneError
 from ..samplers import GPSampler, GridSampler, RandomSampler, Sampler
 from ..schedulers import HyperbandScheduler
+from ..study._storage import space_from_json, space_to_json
 from ..trial import Direction, Trial, TrialState
 from ._hypermodel import HyperModel, HyperParameters, Tuner
 
@@ -44,6 +45,9 @@ _INSTEAD = {
 #: spelling them out ports unchanged.
 _HARMLESS = {"allow_new_entries": True, "max_retries_per_trial": 0, "max_model_size": None,
              "distribution_strategy": None, "logger": None, "tuner_id": None}
+#: The study's user attribute that keeps the project's ``hyperparameters=`` and
+#: ``tune_new_entries``.
+_TAILORING = "keras_tuner_space"
 
 
 _PREMADE = ("Keras Tuner's ready-made hypermodels are not part of this port: write a "
@@ -143,6 +147,33 @@ class _KerasTunerPort(Tuner):
                          scheduler=scheduler, max_trials=max_trials, seed=seed,
                          storage=storage, study_name=study_name, new=bool(overwrite),
                          max_consecutive_failed_trials=max_failed, **tuner_options)
+        self._keep_tailoring(kt_name, storage)
+
+    def _keep_tailoring(self, kt_name: str, storage: str | None) -> None:
+        """Store ``hyperparameters=`` and ``tune_new_entries`` with a new project; refuse to
+        resume a project with others.
+
+        Keras Tuner reloads a project's oracle with the space it saved and silently ignores
+        the new ``hyperparameters=``; searching the new space instead would mix two searches
+        in one study. Either way the new arguments would not mean what they say.
+        """
+        new = {"hyperparameters": space_to_json(self._overrides),
+               "tune_new_entries": self._tune_new_entries}
+        stored = self.study.user_attrs.get(_TAILORING)
+        if stored is None:  # a new project (or one stored before its tailoring was)
+            self.study.set_user_attr(_TAILORING, new)
+            return
+        old = space_from_json(stored["hyperparameters"])
+        if old == self._overrides and stored["tune_new_entries"] == self._tune_new_entries:
+            return
+        raise TuneError(
+            f"{kt_name}: project {self.study.name!r} ({storage}) was created with "
+            f"{_tailoring_text(old, stored['tune_new_entries'])}, and this tuner passes "
+            f"{_tailoring_text(self._overrides, self._tune_new_entries)}. A project searches "
+            "one space (Keras Tuner would go on with the saved one and ignore the new "
+            "arguments). To resume the project, pass the arguments it was created with; to "
+            "search the new space, pass overwrite=True (the old study is kept under another "
+            "name) or a new project_name.")
 
     def _hyperparameters(self, trial: Trial | None,
                          values: Mapping[str, Any] | None = None) -> HyperParameters:
@@ -342,6 +373,13 @@ def _tailored_space(kt_name: str, hyperparameters: Any,
                         "kt.HyperParameters on which the parameters to search are defined "
                         "(hp.Float(...), hp.Fixed(...)).")
     return dict(hyperparameters.space), tune_new_entries
+
+
+def _tailoring_text(overrides: Mapping[str, Distribution], tune_new_entries: bool) -> str:
+    """``hyperparameters=..., tune_new_entries=...`` as a message shows them."""
+    space = ", ".join(f"{name!r}: {dist!r}" for name, dist in overrides.items())
+    return (f"hyperparameters={{{space}}}" if overrides else "hyperparameters=None") + \
+        f", tune_new_entries={tune_new_entries}"
 
 
 def _check_whole(kt_name: str, name: str, value: Any, least: int) -> None:
