@@ -8,11 +8,12 @@ the arguments that have no counterpart here.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..exceptions import TuneError
+from ..exceptions import StorageError, TuneError
 from ..samplers import GPSampler, GridSampler, RandomSampler, Sampler
 from ..schedulers import HyperbandScheduler
 from ..study._storage import space_from_json, space_to_json
@@ -139,8 +140,11 @@ class _KerasTunerPort(Tuner):
         new = {"hyperparameters": space_to_json(self._overrides),
                "tune_new_entries": self._tune_new_entries}
         stored = self.study.user_attrs.get(_TAILORING)
-        if stored is None:  # a new project (or one stored before its tailoring was)
-            self.study.set_user_attr(_TAILORING, new)
+        if stored is None:
+            # A new project, or one stored before its tailoring was; a read-only file opens
+            # for analysis all the same, as any study does.
+            with contextlib.suppress(StorageError):
+                self.study.set_user_attr(_TAILORING, new)
             return
         old = space_from_json(stored["hyperparameters"])
         if old == self._overrides and stored["tune_new_entries"] == self._tune_new_entries:
