@@ -263,6 +263,30 @@ def test_text_is_never_latex_even_with_usetex_on():
     assert not any(t.get_usetex() for t in own.get_legend().get_texts())
 
 
+@pytest.mark.parametrize("plot", [hd.plot_history, hd.plot_curves])
+def test_plot_on_a_callers_axes_leaves_its_other_text_to_usetex(plot):
+    # Only the text we draw is kept from LaTeX: the caller's titles, notes and other Axes,
+    # set before or after, keep the rc setting they were made with.
+    def objective(trial):
+        trial.report(trial.params["x"], step=1)
+        return trial.params["x"]
+
+    study = Study(space={"x": Float(0, 1)}, seed=0)
+    study.optimize(objective, n_trials=3)
+    with matplotlib.rc_context({"text.usetex": True}):
+        fig = Figure()
+        own, other = fig.subplots(1, 2)
+        theirs = [fig.suptitle(r"$\alpha$ runs"), own.text(0.1, 0.1, r"$\beta$"),
+                  other.set_title(r"$\delta$")]
+        plot(study, ax=own)
+        theirs += [own.text(0.2, 0.2, r"$\epsilon$"), own.set_title(r"$\zeta$", loc="center")]
+    assert all(t.get_usetex() for t in theirs)
+    assert all(t.get_usetex() for t in own.get_xticklabels() + own.get_yticklabels())
+    title = [t for t in own.findobj(Text) if t.get_text() == own.get_title(loc="left")]
+    ours = [own.xaxis.label, own.yaxis.label, *title]
+    assert len(ours) == 3 and not any(t.get_usetex() for t in ours)
+
+
 def test_plots_leave_no_pyplot_figure_behind():
     before = len(_pylab_helpers.Gcf.get_all_fig_managers())
     fig = hd.plot(curves(5))

@@ -123,3 +123,31 @@ def test_importances_refit_only_when_trials_were_added(monkeypatch):
     study.optimize(objective, n_trials=3)
     importances(study)
     assert len(calls) == 2
+
+
+def test_to_csv_escapes_text_a_spreadsheet_would_run_as_a_formula(tmp_path):
+    risky = ["=HYPERLINK(\"http://x\")", "+1+cmd", "-1+2", "@SUM(A1)", "\tx", "\rx"]
+    safe = ["plain", "-0.5", "+3", "1e-3"]
+    study = Study(space={"f": Choice(risky + safe), "neg": Float(-2, -1)}, seed=0)
+    for option in risky + safe:
+        study.enqueue({"f": option})
+    study.optimize(lambda t: t.params["neg"], n_trials=len(risky + safe))
+    path = tmp_path / "trials.csv"
+    to_csv(study, path)
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["params_f"] for r in rows] == ["'" + o for o in risky] + safe
+    for row, trial in zip(rows, study.trials):
+        assert float(row["params_neg"]) == trial.params["neg"] < 0
+        assert float(row["value"]) == trial.value < 0
+
+
+def test_to_dataframe_keeps_formula_like_text_unchanged():
+    pytest.importorskip("pandas")
+    study = Study(space={"f": Choice(["=1+1", "@x"])}, seed=0)
+    study.enqueue({"f": "=1+1"})
+    study.enqueue({"f": "@x"})
+    study.optimize(lambda t: -0.5, n_trials=2)
+    df = to_dataframe(study)
+    assert df["params_f"].tolist() == ["=1+1", "@x"]
+    assert df["value"].tolist() == [-0.5, -0.5]

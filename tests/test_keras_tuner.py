@@ -260,3 +260,47 @@ def test_the_best_hyperparameters_rebuild_with_the_tailored_space():
     tuner.search()
     best = tuner.get_best_hyperparameters()[0]
     assert tuner.hypermodel.build(best)["units"] == 1024 == Scored().build(best)["units"]
+
+
+def _tailored(kind):
+    hp = kt.HyperParameters()
+    if kind == "fixed":
+        hp.Fixed("lr", 1e-3)
+    else:
+        hp.Float("lr", 1e-4, 1e-1 if kind == "wider" else 1e-2, sampling="log")
+    return hp
+
+
+@pytest.mark.parametrize("hp, tune_new_entries, passed", [
+    (None, True, "hyperparameters=None, tune_new_entries=True"),
+    ("fixed", False, "hyperparameters={'lr': Choice([0.001])}, tune_new_entries=False"),
+    ("searched", True,
+     "hyperparameters={'lr': Float(0.0001, 0.01, log=True)}, tune_new_entries=True"),
+    ("wider", False,
+     "hyperparameters={'lr': Float(0.0001, 0.1, log=True)}, tune_new_entries=False"),
+])
+def test_a_project_resumed_with_other_hyperparameters_is_refused(tmp_path, hp,
+                                                                  tune_new_entries, passed):
+    # Keras Tuner would go on with the saved space and ignore the new arguments; searching
+    # the new one would mix two searches in one study.
+    def tuner(hp, tune_new_entries=True, **kwargs):
+        return kt.RandomSearch(Scored(), objective=kt.Objective("score", "min"), max_trials=3,
+                               seed=0, directory=tmp_path, hyperparameters=hp,
+                               tune_new_entries=tune_new_entries, **kwargs)
+
+    tuner(_tailored("fixed"), project_name="p").search()
+    again = tuner(_tailored("fixed"), project_name="p")  # the same arguments resume it
+    assert again.study.resumed and len(again.study.trials) == 3
+    new = None if hp is None else _tailored(hp)
+    with pytest.raises(TuneError) as caught:
+        tuner(new, tune_new_entries, project_name="p")
+    message = str(caught.value)
+    assert f"project 'p' ({tmp_path / 'p.db'}) was created with hyperparameters={{'lr': " \
+        f"Choice([0.001])}}, tune_new_entries=True, and this tuner passes {passed}." in message
+    assert "overwrite=True" in message and "a new project_name" in message
+    for way_out in ({"project_name": "p", "overwrite": True}, {"project_name": "q"}):
+        fresh = tuner(new, tune_new_entries, **way_out)
+        fresh.search()
+        assert not fresh.study.resumed and fresh.study.trials
+        resumed = tuner(new, tune_new_entries, project_name=way_out["project_name"])
+        assert resumed.study.resumed and len(resumed.study.trials) == len(fresh.study.trials)

@@ -481,3 +481,16 @@ def test_every_trial_a_bug_failed_is_marked_whatever_ends_the_run(n_jobs):
         study.optimize(buggy, n_trials=5 if n_jobs == 1 else 20, n_jobs=n_jobs)
     failed = [t.number for t in study.trials if t.state is TrialState.FAILED]
     assert len(failed) >= 5 and study._attrs["failed_alike"] == failed
+
+
+def test_user_attrs_are_stored_with_the_study(tmp_path):
+    path = tmp_path / "s.db"
+    study = Study(name="s", storage=path)
+    study.set_user_attr("data", {"rows": [1, 2]})
+    study.set_user_attr("note", "digits")
+    assert Study(name="s", storage=path).user_attrs == {"data": {"rows": [1, 2]},
+                                                        "note": "digits"}
+    study.user_attrs["note"] = "changed"  # a copy
+    assert study.user_attrs["note"] == "digits"
+    with pytest.raises(TuneError, match="user attribute 'model' = .* cannot be stored"):
+        study.set_user_attr("model", object())

@@ -387,10 +387,35 @@ def test_best_text_escapes_parameter_values():
     tuner.close()
 
 
+@pytest.mark.parametrize("dist", [Float(0, 1), Int(1, 9), Choice(["a", "b"]),
+                                  Choice(list("abcdef"))])
+def test_a_long_parameter_name_leaves_its_slider_room(dist):
+    # A 60-character name in the description column would squeeze every slider to nothing.
+    long = "preprocessor__numeric__imputer__strategy_for_missing_values_"
+    assert len(long) == 60
+    tuner = ManualTuner(Study(space={"lr": Float(0, 1), long: dist}), lambda t: 1.0,
+                        dashboard=False)
+    for control in tuner.controls.values():
+        assert control.widget.layout.width == "440px"
+        assert control.widget.style.description_width == "3ch"  # the column of "lr"
+    row = tuner.controls[long].row
+    assert tuner.controls[long].widget.description == ""
+    # The whole name, on its own line above the control: plain text, never HTML or math.
+    label, line = row.children
+    assert type(label) is w.Label and label.value == long and long in label.tooltip
+    assert tuner.controls[long].widget in line.children
+    assert long in tuner.controls[long].widget.tooltip
+    assert tuner.controls["lr"].widget.description == "lr"
+    tuner.close()
+
+
 def test_parameter_names_are_never_typeset_as_tex():
-    # ipywidgets typesets a description with MathJax: "$...$" would be math, \href a link.
-    name = r"$\href{https://example.com}{click}$ \(x\) a\$b"
-    tuner = ManualTuner(Study(space={name: Float(0, 1)}), lambda t: 1.0, dashboard=False)
-    assert tuner.controls[name].widget.description == \
+    # ipywidgets typesets a description and a Label with MathJax: "$...$" would be math,
+    # \href a link. A short name is the slider's description, a long one a Label above it.
+    short, name = r"$\alpha$ \(x\) a\$b", r"$\href{https://example.com}{click}$ \(x\) a\$b"
+    tuner = ManualTuner(Study(space={short: Float(0, 1), name: Float(0, 1)}), lambda t: 1.0,
+                        dashboard=False)
+    assert tuner.controls[short].widget.description == r"\$\\alpha\$ \\(x\\) a\\\$b"
+    assert tuner.controls[name].row.children[0].value == \
         r"\$\\href{https://example.com}{click}\$ \\(x\\) a\\\$b"
     tuner.close()

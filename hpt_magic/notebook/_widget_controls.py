@@ -15,13 +15,16 @@ import ipywidgets as w
 from ..distributions import Choice, Distribution, Float, Grid, Int
 from ..exceptions import TuneError
 
-__all__ = ["Control", "control_for", "describe", "option_labels", "tex_literal",
-           "widget_from_choice", "widget_from_float", "widget_from_int"]
+__all__ = ["Control", "control_for", "describe", "description_width", "option_labels",
+           "tex_literal", "widget_from_choice", "widget_from_float", "widget_from_int"]
 
 #: Positions of a continuous slider (its step is the range over this).
 SLIDER_STOPS = 200
 #: Choices shown as toggle buttons rather than a dropdown: few and short.
 MAX_TOGGLES, MAX_TOGGLE_LABEL = 4, 10
+#: Longer names go on their own line above the control: in the description column of a
+#: control ``_LAYOUT`` wide, they would squeeze the slider to nothing.
+MAX_DESCRIPTION = 20
 
 _STYLE = {"description_width": "initial"}
 _LAYOUT = {"width": "440px"}
@@ -46,7 +49,15 @@ class Control:
         self.widget = widget
         self._to_widget = to_widget
         self._from_widget = from_widget
-        self.row = w.HBox([widget, w.Label(describe(dist))])
+        line = w.HBox([widget, w.Label(describe(dist))], layout={"align_items": "center"})
+        if len(name) > MAX_DESCRIPTION:
+            # A Label typesets its text as TeX, as a description does. As a flex box it would
+            # lay out each escaped "$" and "\\" as an item of its own, eating the spaces.
+            label = w.Label(tex_literal(name), tooltip=_tooltip(name, dist),
+                            layout={"display": "block"}, _dom_classes=["hpt-param-name"])
+            self.row = w.VBox([label, line])
+        else:
+            self.row = line
 
     @property
     def value(self) -> Any:
@@ -92,6 +103,23 @@ def describe(dist: Distribution) -> str:
     return text
 
 
+def description_width(names: Sequence[str]) -> str:
+    """One description width for the controls of ``names``, so that their sliders start in
+    one column: the longest name shown as a description (see :data:`MAX_DESCRIPTION`).
+
+    Examples
+    --------
+    >>> description_width(["lr", "batch_size", "a_parameter_name_too_long_to_fit"])
+    '11ch'
+    """
+    return f"{max([len(n) for n in names if len(n) <= MAX_DESCRIPTION], default=0) + 1}ch"
+
+
+def _description(name: str) -> str:
+    """The widget's description: the name, unless it goes on its own line (see Control)."""
+    return tex_literal(name) if len(name) <= MAX_DESCRIPTION else ""
+
+
 def _tooltip(name: str, dist: Distribution) -> str:
     return f"{name}: {dist!r}, {describe(dist)}; default {dist.default!r}"
 
@@ -114,7 +142,7 @@ def tex_literal(text: str) -> str:
 
 def _common(name: str, dist: Distribution) -> dict[str, Any]:
     """The options every slider of a parameter shares."""
-    return dict(description=tex_literal(name), tooltip=_tooltip(name, dist),
+    return dict(description=_description(name), tooltip=_tooltip(name, dist),
                 continuous_update=False, style=_STYLE, layout=_LAYOUT)
 
 
@@ -160,7 +188,7 @@ def widget_from_choice(name: str, dist: Choice, value: Any) -> Control:
         style, layout = {**_STYLE, "button_width": "auto"}, {**_LAYOUT, "display": "flex"}
     else:
         style, layout = _STYLE, _LAYOUT
-    widget = cls(options=options, value=dist.index(value), description=tex_literal(name),
+    widget = cls(options=options, value=dist.index(value), description=_description(name),
                  tooltip=_tooltip(name, dist), style=style, layout=layout)
     return Control(name, dist, widget, to_widget=dist.index,
                    from_widget=lambda i: dist.options[i])

@@ -27,7 +27,7 @@ from ..study._events import Event
 from ..study._optimize import run_one
 from ..study._study import Study
 from ..trial import Trial, TrialState
-from ._widget_controls import Control, control_for
+from ._widget_controls import Control, control_for, description_width
 
 __all__ = ["ManualTuner"]
 
@@ -271,10 +271,8 @@ class ManualTuner:
                 return
             control = control_for(name, dist, value)
             self.controls[name] = control
-            control.row.layout.align_items = "center"
             self._rows.children = (*self._rows.children, control.row)
-            # One description width for every row: the sliders start in one column.
-            width = f"{max(len(n) for n in self.controls) + 1}ch"
+            width = description_width(list(self.controls))
             for c in self.controls.values():
                 c.widget.style.description_width = width
 

@@ -108,9 +108,9 @@ class GridSampler(Sampler):
         _check_size({name: dist})
         values = dist.grid()
         start = int(self.rng(trial.number, name).integers(len(values)))
-        mine = {n: repr(v) for n, v in {**trial.relative, **trial.params}.items()}
-        held = Counter(_key(dist, p[name]) for p in _points(study, trial)
-                       if name in p and all(n in p and repr(p[n]) == r for n, r in mine.items()))
+        mine = {n: _key(space.get(n), v) for n, v in {**trial.relative, **trial.params}.items()}
+        held = Counter(_key(dist, p[name]) for p in _points(study, trial) if name in p and all(
+            n in p and _key(space.get(n), p[n]) == k for n, k in mine.items()))
         return min(values[start:] + values[:start], key=lambda v: held[_key(dist, v)])
 
     def exhausted(self, study: Study) -> bool:
@@ -118,15 +118,21 @@ class GridSampler(Sampler):
         return bool(space) and all(owner is not None for _, owner in self._plan(study, space))
 
 
-def _key(dist: Distribution, value: Any) -> Any:
-    """What the trials holding the same value of ``dist`` share: an option by its place among
-    the choice's options (a class or a lambda that the cell defined anew is another object,
-    which prints otherwise), any other value by its ``repr``."""
+def _key(dist: Distribution | None, value: Any) -> Any:
+    """What the trials holding the same value of ``dist`` share, as the engine compares the
+    parameters of two trials (``study._tried._params_key``): an option by its place among the
+    choice's options (a class or a lambda that the cell defined anew is another object, which
+    prints otherwise; a list read from a file is its tuple), a number as a number (``2``,
+    ``2.0`` given by hand and ``np.int64(2)`` alike, ``True`` apart from ``1``), anything else
+    by its type and ``repr``."""
     if isinstance(dist, Choice):
         i = dist.find(value)
-        if i is not None:
-            return i
-    return repr(value)
+        return repr(value) if i is None else i
+    if isinstance(value, np.generic):
+        value = value.item()
+    if type(value) in (int, float):
+        return value
+    return type(value).__name__, repr(value)
 
 
 def _check_size(space: Mapping[str, Distribution]) -> None:

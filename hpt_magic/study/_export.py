@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import csv
 import datetime as _dt
+import numbers
 import os
+import re
 import weakref
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -88,14 +90,51 @@ def to_dataframe(study: Study) -> pandas.DataFrame:
 
 
 def to_csv(study: Study, path: str | os.PathLike) -> None:
-    """Write the trials of ``study`` to a CSV file (the columns of :func:`to_dataframe`)."""
+    """Write the trials of ``study`` to a CSV file (the columns of :func:`to_dataframe`).
+
+    A text cell that a spreadsheet would run as a formula (one starting with ``=``, ``+``,
+    ``-``, ``@``, a tab or a carriage return, such as a choice option or an error message) is
+    written with a leading ``'``, as OWASP advises against CSV injection. Numbers, and text
+    that is a plain number such as ``"-0.5"``, are written as they are.
+    :func:`to_dataframe` holds the values unchanged.
+
+    Examples
+    --------
+    >>> import csv, os, tempfile
+    >>> from hpt_magic import Study, Choice
+    >>> study = Study(space={"f": Choice(["=1+1", "-0.5"])}, seed=0)
+    >>> study.enqueue({"f": "=1+1"})
+    >>> study.optimize(lambda t: -0.5, n_trials=1)
+    >>> path = os.path.join(tempfile.mkdtemp(), "trials.csv")
+    >>> to_csv(study, path)
+    >>> with open(path, newline="") as f:
+    ...     row = next(csv.DictReader(f))
+    >>> row["params_f"], row["value"]
+    ("'=1+1", '-0.5')
+    """
     rows = trial_rows(study)
     columns = list(rows[0]) if rows else list(_COLUMNS)
     with open(path, "w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fieldnames=columns)
         writer.writeheader()
         for row in rows:
-            writer.writerow({k: "" if v is None else v for k, v in row.items()})
+            writer.writerow({k: _csv_cell(v) for k, v in row.items()})
+
+
+# Characters that make a spreadsheet read a cell as a formula (OWASP, "CSV Injection").
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def _csv_cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, numbers.Number):
+        return value
+    text = str(value)
+    if text.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(text):
+        return "'" + text
+    return text
 
 
 def list_studies(storage: str | os.PathLike | Storage) -> list[dict[str, Any]]:

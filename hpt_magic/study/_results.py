@@ -208,7 +208,9 @@ class ResultsMixin:
         return to_dataframe(self)
 
     def to_csv(self, path: str | os.PathLike) -> None:
-        """Write the trials to a CSV file (the columns of :meth:`to_dataframe`)."""
+        """Write the trials to a CSV file (the columns of :meth:`to_dataframe`). Text that a
+        spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``, ``@``, a tab or
+        a carriage return) gets a leading ``'``; numbers are written as they are."""
         from ._export import to_csv
 
         to_csv(self, path)

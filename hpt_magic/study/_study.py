@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+import copy
+import json
 import os
 import threading
 import time
@@ -269,6 +271,31 @@ class Study(AskTellMixin, RunMixin, SpaceEditMixin, ResultsMixin):
             return dict(self.space)
         removed = self._attrs.get("removed", ())
         return {k: d for k, d in self._known.items() if k not in removed}
+
+    @property
+    def user_attrs(self) -> dict[str, Any]:
+        """What was stored with the study by :meth:`set_user_attr` (a copy)."""
+        return copy.deepcopy(self._attrs.get("user_attrs", {}))
+
+    def set_user_attr(self, key: str, value: Any) -> None:
+        """Store ``value`` with the study under ``key``, as Optuna's ``set_user_attr``: it is
+        kept in the study's storage and read back by whoever opens the study.
+
+        Examples
+        --------
+        >>> study = Study()
+        >>> study.set_user_attr("dataset", "digits")
+        >>> study.user_attrs
+        {'dataset': 'digits'}
+        """
+        try:
+            json.dumps(value, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise TuneError(f"Study {self.name!r}: user attribute {key!r} = {value!r} cannot "
+                            f"be stored ({exc}). Store JSON values: numbers, text, lists and "
+                            "dicts of them.") from None
+        self._change_attrs(lambda attrs: attrs.setdefault("user_attrs", {}).update(
+            {key: copy.deepcopy(value)}))
 
     def is_better(self, a: float, b: float | None) -> bool:
         """Whether score ``a`` beats ``b`` in this study's direction."""

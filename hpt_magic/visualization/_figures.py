@@ -56,18 +56,24 @@ def plot(study: Any, *, importances: bool = True) -> Figure:
 def plot_history(study: Any, ax: Any = None) -> Figure:
     """Score against trial number (complete, pruned, failed, manual), with the best so far.
 
-    Draws on ``ax`` when given, else on a new Figure; returns the Figure.
+    Draws on ``ax`` when given, else on a new Figure; returns the Figure. The text drawn here
+    never goes through LaTeX; the rest of a given ``ax``'s Figure keeps ``text.usetex``.
     """
-    ax = ax if ax is not None else _layout.new_figure(6.4, 3.8).add_subplot()
-    _panels.draw_history(ax, study)
-    return _layout.plain_text(ax).figure
+    return _draw(_panels.draw_history, study, ax)
 
 
 def plot_curves(study: Any, ax: Any = None) -> Figure:
-    """The reported learning curves against step; draws on ``ax`` or a new Figure."""
-    ax = ax if ax is not None else _layout.new_figure(6.4, 3.8).add_subplot()
-    _panels.draw_curves(ax, study)
-    return _layout.plain_text(ax).figure
+    """The reported learning curves against step; draws on ``ax`` or a new Figure (as
+    :func:`plot_history`)."""
+    return _draw(_panels.draw_curves, study, ax)
+
+
+def _draw(panel: Any, study: Any, ax: Any) -> Figure:
+    if ax is not None:
+        return _layout.draw_plain(ax, panel, study).figure
+    ax = _layout.new_figure(6.4, 3.8).add_subplot()
+    panel(ax, study)
+    return _layout.plain_text(ax.figure)
 
 
 def plot_params(study: Any, ncols: int = 4) -> Figure:

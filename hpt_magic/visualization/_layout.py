@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -33,8 +33,8 @@ from ._pareto import (
     pairs_axes,
 )
 
-__all__ = ["NotebookFigure", "new_figure", "png_bytes", "plain_text", "DashboardFigure",
-           "dashboard_figure", "params_figure"]
+__all__ = ["NotebookFigure", "new_figure", "png_bytes", "plain_text", "draw_plain",
+           "DashboardFigure", "dashboard_figure", "params_figure"]
 
 DPI = 80
 
@@ -52,6 +52,24 @@ def plain_text(artist: Any) -> Any:
     for text in artist.findobj(Text):
         text.set_usetex(False)
     return artist
+
+
+def draw_plain(ax: Any, draw: Callable[[Any, Any], None], view: Any) -> Any:
+    """Draw a panel on a caller's Axes with ``draw(ax, view)``, none of its text by LaTeX.
+
+    Only the texts the panel adds or rewrites (its titles, axis labels, legend, notes) are
+    made plain, as :func:`plain_text` makes a whole Figure of ours: the caller's own text on
+    ``ax`` (set before or after), its other Axes and its Figure keep their ``text.usetex``,
+    and so do the tick labels, numbers that LaTeX reads safely.
+    """
+    before = {text: text.get_text() for text in ax.findobj(Text)}
+    draw(ax, view)
+    ticks = {text for axis in (ax.xaxis, ax.yaxis) for text in axis.findobj(Text)}
+    ticks -= {ax.xaxis.label, ax.yaxis.label}
+    for text in ax.findobj(Text):
+        if text not in ticks and before.get(text) != text.get_text():
+            text.set_usetex(False)
+    return ax
 
 
 class NotebookFigure(Figure):

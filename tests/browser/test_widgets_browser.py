@@ -98,21 +98,25 @@ def test_drag_a_slider_and_run_records_a_manual_trial(tuner: LabPage) -> None:
 
 def test_a_parameter_name_is_shown_as_text_not_typeset(lab_page: LabPage) -> None:
     # A study from a shared file may name a parameter with TeX: MathJax typesets widget
-    # descriptions, where "$...$" would be math and \href a link.
-    name = r"$\href{https://example.com}{click}$ \(x\) a\$b"
+    # descriptions and labels, where "$...$" would be math and \href a link. A short name is
+    # the slider's description, a long one a label on its own line above the slider.
+    short, name = r"$\alpha$ \(x\) a\$b", r"$\href{https://example.com}{click}$ \(x\) a\$b"
     lab_page.open_notebook("tex.ipynb", [f"""%load_ext hpt_magic
 from hpt_magic import Choice, Float, Study
 from hpt_magic.widgets import ManualTuner
 
-ManualTuner(Study(space={{{name!r}: Float(0, 1), "k": Choice([1, "1", True])}}),
+ManualTuner(Study(space={{{short!r}: Float(0, 1), {name!r}: Float(0, 1),
+                          "k": Choice([1, "1", True])}}),
             lambda t: 1.0, dashboard=False)
 """])
     lab_page.run_all()
     label = lab_page.page.locator(f"{TUNER} .widget-slider .widget-label").first
+    own_line = lab_page.page.locator(f"{TUNER} .hpt-param-name").first
     label.wait_for()
     lab_page.wait_idle()
-    wait_for(lambda: label.inner_text() == name, 10, message="the name as it is")
-    assert label.locator("mjx-container, a").count() == 0
+    for shown, text in ((label, short), (own_line, name)):
+        wait_for(lambda s=shown, t=text: s.inner_text() == t, 10, message=f"{text} as it is")
+        assert shown.locator("mjx-container, a").count() == 0
     # Options that print alike are told apart on their buttons.
     buttons = lab_page.page.locator(f"{TUNER} .widget-toggle-buttons button")
     assert buttons.all_inner_texts() == ["1", "'1'", "True"]

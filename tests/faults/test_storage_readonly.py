@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 from storage_helpers import beside, copy_into, read_only_file, read_only_folder, study_file
 
+import hpt_magic.keras_tuner as kt
 from hpt_magic import StorageError, Study, load_study
 from hpt_magic.study._export import list_studies
 from hpt_magic.study._storage import STORAGES
@@ -61,3 +62,17 @@ def test_the_file_becomes_writable_again_once_it_is_copied(source, tmp_path):
     study = load_study("a", copy)
     study.tell(study.ask(), 1.0)
     assert len(load_study("a", copy).trials) == 13
+
+
+def test_a_keras_tuner_project_in_a_read_only_file_opens_for_analysis(tmp_path):
+    # A project stored before the tuners kept its hyperparameters= has none to compare: it
+    # opens as it did.
+    class Model(kt.HyperModel):
+        def build(self, hp):
+            return {"x": hp.Float("x", 0, 1), "y": hp.Float("y", 0, 1)}
+
+    with read_only_file(study_file(tmp_path / "project.db", 3, name="project")) as path:
+        tuner = kt.RandomSearch(Model(), objective=kt.Objective("score", "min"),
+                                directory=path.parent, project_name="project")
+        assert tuner.study.resumed and len(tuner.study.trials) == 3
+        assert tuner.get_best_hyperparameters()[0].values == tuner.study.best_params

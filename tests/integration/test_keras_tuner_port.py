@@ -259,6 +259,30 @@ def test_hyperparameters_fix_a_few_and_search_the_rest(binary):
     assert float(tuner.hypermodel.build(best_hp).optimizer.learning_rate) == pytest.approx(1e-4)
 
 
+def test_a_tailored_project_resumes_with_its_own_hyperparameters_only(binary, tmp_path):
+    X, y, Xv, yv = binary
+
+    def tuner(hp, tune_new_entries):
+        return kt.RandomSearch(build_tailored, hyperparameters=hp,
+                               tune_new_entries=tune_new_entries, objective="val_accuracy",
+                               max_trials=1, seed=0, directory=tmp_path, project_name="tailor")
+
+    fixed = kt.HyperParameters()
+    fixed.Fixed("learning_rate", value=1e-3)
+    tuner(fixed, True).search(X[:64], y[:64], epochs=1, validation_data=(Xv[:64], yv[:64]))
+    searched = kt.HyperParameters()
+    searched.Float("learning_rate", min_value=1e-4, max_value=1e-2, sampling="log")
+    with pytest.raises(TuneError, match=r"project 'tailor' .* was created with "
+                       r"hyperparameters=\{'learning_rate': Choice\(\[0\.001\]\)\}, "
+                       r"tune_new_entries=True, and this tuner passes hyperparameters="
+                       r"\{'learning_rate': Float\(0\.0001, 0\.01, log=True\)\}, "
+                       r"tune_new_entries=False\."):
+        tuner(searched, False)
+    again = tuner(fixed, True)
+    assert again.study.resumed
+    assert [t.params["learning_rate"] for t in again.study.trials] == [1e-3]
+
+
 def test_trials_failing_in_a_row_stop_the_search_with_the_error(binary):
     X, y, Xv, yv = binary
 

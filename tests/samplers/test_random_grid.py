@@ -147,3 +147,33 @@ def test_grid_refuses_a_huge_integer_range_defined_as_the_trial_runs():
     study = Study(sampler="grid")
     with pytest.raises(SpaceError, match="1000000000000000001 points"):
         study.optimize(lambda t: t.suggest_int("n", 0, 10**18), n_trials=1)
+
+
+@pytest.mark.parametrize("given", [2.0, np.int64(2), np.float64(2.0)])
+def test_grid_reserves_a_point_given_as_another_kind_of_number(given):
+    """A value given by hand (read from a DataFrame, a numpy array) is the integer the trial
+    runs with: the trials started with it leave its point to it."""
+    study = Study(sampler="grid", seed=0)  # define-by-run: no space when the trials start
+    first = study.ask({"n": given})
+    others = [study.ask() for _ in range(3)]
+    points = [t.suggest("n", Int(0, 3)) for t in [*others, first]]
+    assert sorted(points) == [0, 1, 2, 3]
+
+
+def test_grid_tells_apart_integers_beyond_a_floats_precision():
+    study = Study(sampler="grid", seed=0)
+    running = [study.ask() for _ in range(4)]
+    points = [t.suggest("n", Int(2**60, 2**60 + 3)) for t in running]
+    assert sorted(points) == [2**60, 2**60 + 1, 2**60 + 2, 2**60 + 3]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_grid_new_parameter_avoids_the_value_of_a_trial_that_agrees_so_far(seed):
+    """The first trial to define a parameter takes a value that no trial agreeing with it so
+    far holds, also when that trial was given its values as other kinds of numbers."""
+    study = Study(sampler="grid", seed=seed)
+    held = study.ask({"a": 1.0, "b": np.int64(0)})
+    late = study.ask({"a": 1})
+    assert late.suggest("a", Int(0, 1)) == 1
+    assert late.suggest("b", Int(0, 1)) == 1
+    assert held.suggest("b", Int(0, 1)) == 0
