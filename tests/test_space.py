@@ -197,6 +197,17 @@ def test_the_last_values_of_a_huge_integer_range_are_exact():
     assert log.level_index(np.array([1.0])).tolist() == [log.n_levels - 1]
 
 
+def test_a_large_integer_given_by_hand_runs_as_given():
+    d = Int(2**60, 2**60 + 6, step=2)
+    assert d.clip(2**60 + 4) == 2**60 + 4  # through a float it became 2**60
+    assert d.clip(np.int64(2**60 + 2)) == 2**60 + 2
+    assert d.clip(2**61) == d.high and d.clip(0) == d.low
+    study = Study(space={"n": Int(2**60, 2**60 + 3)})
+    assert study.ask({"n": 2**60 + 1}).params["n"] == 2**60 + 1
+    # Small values round as before: half to even, onto the steps.
+    assert [Int(0, 10, step=3).clip(x) for x in (1.4, 1.5, 4.5, 7.5, 11)] == [0, 3, 3, 9, 9]
+
+
 # -- options that compare in unusual ways --------------------------------------------------------
 def test_options_mixing_numpy_values_tuples_and_arrays_compare_without_error():
     mixed = Choice([None, (1, 2), np.float64(0.5)])

@@ -233,8 +233,14 @@ class Int(Distribution):
         return self.low <= v <= self.high and (v - self.low) % self.step == 0
 
     def clip(self, value: Any) -> int:
-        v = int(round(min(self.high, max(self.low, float(value)))))
-        return int(self.low + round((v - self.low) / self.step) * self.step)
+        if isinstance(value, (int, np.integer)):
+            v = int(value)  # exact: through a float, 2**60 + 1 would become 2**60
+        else:
+            v = round(min(self.high, max(self.low, float(value))))
+        v = min(self.high, max(self.low, v))
+        q, r = divmod(v - self.low, self.step)
+        q += 2 * r > self.step or (2 * r == self.step and q % 2 == 1)  # half to even, as round
+        return self.low + min(q, self.n_levels - 1) * self.step
 
     def to_json(self) -> dict[str, Any]:
         return {"type": "int", "low": self.low, "high": self.high, "log": self.log,
