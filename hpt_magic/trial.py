@@ -251,7 +251,9 @@ class Trial:
         value = self.relative.get(name, UNSET)
         if value is UNSET:
             return UNSET
-        if isinstance(dist, Choice):
+        # The numeric types by their exact type first: an isinstance against a distribution
+        # class (an ABC) costs Python calls, here for every parameter of every trial.
+        if type(dist) not in (Float, Int) and isinstance(dist, Choice):
             # Proposed from the study's known distribution: the same options, maybe as other
             # objects (labels read from the file, a class that a cell defined anew).
             i = dist.find(value)
@@ -306,7 +308,7 @@ class Trial:
                      checkpoint: Any = None) -> None:
         """Keep a point of the learning curve, or of every curve of a dict of metrics (and
         the checkpoint that came with it)."""
-        if isinstance(value, Mapping):
+        if type(value) is not float and isinstance(value, Mapping):  # (see Study.record_report)
             for name, v in value.items():
                 self.intermediate_metrics.setdefault(name, {})[step] = v
             value = value.get(self.objective_names[0], math.nan)
@@ -351,7 +353,7 @@ def _report_value(value: Any, scoring: Any) -> float | dict[str, float]:
     """What ``tune.report`` was given, as a float or a dict of floats with the first
     objective in it; anything else is refused with the fix."""
     first = scoring.names[0] if scoring is not None else "value"
-    if isinstance(value, Mapping):
+    if type(value) is not float and isinstance(value, Mapping):  # (see Study.record_report)
         out = {}
         for name, v in value.items():
             try:

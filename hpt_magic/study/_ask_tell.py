@@ -211,7 +211,9 @@ class AskTellMixin:
         # The parameters are stored by the first report at the latest (a dead kernel's trial
         # is re-run with them).
         first = len(trial.intermediate) == 1
-        if isinstance(value, Mapping):
+        # A float by its type first: an isinstance against an ABC costs Python calls, at
+        # every report.
+        if type(value) is not float and isinstance(value, Mapping):
             if first:
                 self.storage.set_params(trial)
                 first = False
