@@ -171,7 +171,8 @@ class Trial:
         self.number = number
         self.params: dict[str, Any] = dict(params or {})
         self.distributions: dict[str, Distribution] = dict(distributions or {})
-        self.state = TrialState(state)
+        # (A new trial's state is one already: the enum's call, in Python, is skipped.)
+        self.state = state if type(state) is TrialState else TrialState(state)
         self.value = value
         if values is None and value is not None and self.state is TrialState.COMPLETE:
             values = [value]  # one objective: its value is the only one

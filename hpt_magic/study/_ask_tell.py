@@ -282,9 +282,10 @@ class AskTellMixin:
         trial._host = trial._owner = None
         # Told now, outside the objective: a warning raised while it ran is captured into
         # the trial's output, where nobody would see it.
-        for note in trial._notes:
-            warnings.warn(note, stacklevel=2)
-        trial._notes.clear()
+        if trial._notes:
+            for note in trial._notes:
+                warnings.warn(note, stacklevel=2)
+            trial._notes.clear()
         if self.scheduler is not None:
             self.scheduler.on_trial_finished(self, trial)
         self.events.emit(Event("trial_finished", self, trial))
