@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import _imp
 import _signal
-import contextlib
 import signal
 import sys
 import threading
-from collections.abc import Iterator
 
 __all__ = ["hold_interrupts", "release_leaked_import_lock"]
 
 _SIGINT = int(signal.SIGINT)
 
 
-@contextlib.contextmanager
-def hold_interrupts() -> Iterator[None]:
+def hold_interrupts() -> _HeldInterrupts:
     """Hold back Ctrl-C (SIGINT) inside the block, then deliver it.
 
     Entering it in the main thread first gives back the import lock that an earlier interrupt
@@ -29,26 +26,38 @@ def hold_interrupts() -> Iterator[None]:
     ``KeyboardInterrupt``, and an ignored SIGINT stays ignored. Only the main thread receives
     signals; elsewhere this does nothing.
     """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    if _imp.lock_held():
-        release_leaked_import_lock()
-    caught: list[int] = []
-    # `_signal.signal`, what `signal.signal` wraps: the wrapper's conversion of handlers to
-    # enums raises and catches a ValueError for every function handler, ten times the cost
-    # of the swap itself, and this runs twice for every trial.
-    try:
-        previous = _signal.signal(_SIGINT, lambda signum, frame: caught.append(signum))
-    except ValueError:  # not allowed here (an embedded interpreter)
-        yield
-        return
-    try:
-        yield
-    finally:
+    return _HeldInterrupts()
+
+
+class _HeldInterrupts:
+    """The block of :func:`hold_interrupts`. (A class rather than a generator: it is entered
+    for every trial, and a generator's context manager costs several times as much.)"""
+
+    __slots__ = ("_caught", "_previous", "_held")
+
+    def __enter__(self) -> None:
+        self._held = False
+        if threading.current_thread() is not threading.main_thread():
+            return
+        if _imp.lock_held():
+            release_leaked_import_lock()
+        caught: list[int] = []
+        # `_signal.signal`, what `signal.signal` wraps: the wrapper's conversion of handlers to
+        # enums raises and catches a ValueError for every function handler, ten times the cost
+        # of the swap itself, and this runs twice for every trial.
+        try:
+            self._previous = _signal.signal(_SIGINT, lambda signum, frame: caught.append(signum))
+        except ValueError:  # not allowed here (an embedded interpreter)
+            return
+        self._caught, self._held = caught, True
+
+    def __exit__(self, *exc_info: object) -> None:
+        if not self._held:
+            return
+        previous = self._previous
         # None: a handler installed outside Python; the default one is the nearest.
         _signal.signal(_SIGINT, signal.default_int_handler if previous is None else previous)
-        if caught:
+        if self._caught:
             if callable(previous):
                 previous(_SIGINT, None)
             elif previous != signal.SIG_IGN:

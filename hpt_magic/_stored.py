@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["StoredOption", "stored_form", "restore", "label_of", "is_label"]
+__all__ = ["PLAIN", "StoredOption", "stored_form", "restore", "label_of", "is_label"]
 
 #: The key of a stored label; a dict with only this key is a label, not a dict option.
 LABEL_KEY = "hpt_option"
@@ -89,7 +89,7 @@ def label_of(value: Any) -> str:
 
 
 #: Types JSON holds as they are (exactly these: subclasses take the longer way).
-_PLAIN = frozenset({str, int, float, bool, type(None)})
+PLAIN = frozenset({str, int, float, bool, type(None)})
 
 
 def stored_form(value: Any, depth: int = 0) -> Any:
@@ -102,11 +102,14 @@ def stored_form(value: Any, depth: int = 0) -> Any:
     {'h': [32, 64], 'x': 0.5, 'est': {'hpt_option': 'dict'}, 'v': [0, 1]}
     """
     kind = type(value)
-    if kind in _PLAIN:  # the common case first: this runs for every value a trial stores
+    if kind in PLAIN:  # the common case first: this runs for every value a trial stores
         return value
+    # Plain items inline, for the same reason (a trial's attributes, metrics and scores).
     if kind is dict and depth < MAX_DEPTH:
-        return {k if type(k) is str else _key(k): stored_form(v, depth + 1)
-                for k, v in value.items()}
+        return {k if type(k) is str else _key(k):
+                v if type(v) in PLAIN else stored_form(v, depth + 1) for k, v in value.items()}
+    if kind is list and depth < MAX_DEPTH:
+        return [v if type(v) in PLAIN else stored_form(v, depth + 1) for v in value]
     if isinstance(value, np.generic):  # before float: np.float64 is one
         return stored_form(value.item(), depth)
     if value is None or isinstance(value, (str, int, float)):

@@ -171,7 +171,8 @@ class Trial:
         self.number = number
         self.params: dict[str, Any] = dict(params or {})
         self.distributions: dict[str, Distribution] = dict(distributions or {})
-        self.state = TrialState(state)
+        # (A new trial's state is one already: the enum's call, in Python, is skipped.)
+        self.state = state if type(state) is TrialState else TrialState(state)
         self.value = value
         if values is None and value is not None and self.state is TrialState.COMPLETE:
             values = [value]  # one objective: its value is the only one
@@ -251,7 +252,9 @@ class Trial:
         value = self.relative.get(name, UNSET)
         if value is UNSET:
             return UNSET
-        if isinstance(dist, Choice):
+        # The numeric types by their exact type first: an isinstance against a distribution
+        # class (an ABC) costs Python calls, here for every parameter of every trial.
+        if type(dist) not in (Float, Int) and isinstance(dist, Choice):
             # Proposed from the study's known distribution: the same options, maybe as other
             # objects (labels read from the file, a class that a cell defined anew).
             i = dist.find(value)
@@ -306,7 +309,7 @@ class Trial:
                      checkpoint: Any = None) -> None:
         """Keep a point of the learning curve, or of every curve of a dict of metrics (and
         the checkpoint that came with it)."""
-        if isinstance(value, Mapping):
+        if type(value) is not float and isinstance(value, Mapping):  # (see Study.record_report)
             for name, v in value.items():
                 self.intermediate_metrics.setdefault(name, {})[step] = v
             value = value.get(self.objective_names[0], math.nan)
@@ -351,7 +354,7 @@ def _report_value(value: Any, scoring: Any) -> float | dict[str, float]:
     """What ``tune.report`` was given, as a float or a dict of floats with the first
     objective in it; anything else is refused with the fix."""
     first = scoring.names[0] if scoring is not None else "value"
-    if isinstance(value, Mapping):
+    if type(value) is not float and isinstance(value, Mapping):  # (see Study.record_report)
         out = {}
         for name, v in value.items():
             try:

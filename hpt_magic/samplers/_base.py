@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import zlib
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -49,11 +51,17 @@ class _StreamKey(ISpawnableSeedSequence):
         """``n_words`` words of ``dtype`` (``uint32`` or ``uint64``), as numpy asks."""
         dtype = np.dtype(dtype)
         n64 = n_words if dtype == np.uint64 else (n_words + 1) // 2
-        state, words = self._state, []
-        for _ in range(n64):
-            state, out = _splitmix(state)
-            words.append(out)
+        state, words = self._state, [0] * n64  # (filled in place: no append call a word)
+        for i in range(n64):
+            state, words[i] = _splitmix(state)
         return np.array(words, dtype=np.uint64).view(dtype)[:n_words]
+
+
+@functools.lru_cache(maxsize=4096)
+def _salt_key(salt: str) -> int:
+    """The integer a salt (a parameter's name) adds to a stream's key; kept, as it is asked
+    for every parameter of every trial."""
+    return zlib.crc32(salt.encode())
 
 
 def _splitmix(state: int) -> tuple[int, int]:
@@ -94,18 +102,22 @@ class Sampler(ABC):
     def rng(self, number: int, *salt: str) -> np.random.Generator:
         """A generator that depends only on the seed, the trial number, how many times the
         trial was redrawn (:meth:`redraw`) and ``salt``."""
-        keys = [zlib.crc32(s.encode()) for s in salt]
-        redrawn = getattr(self, "_redrawn", {}).get(number)
-        if redrawn:
-            keys.append(_REDRAW + redrawn)
+        keys = list(map(_salt_key, salt))
+        if self._redrawn:
+            redrawn = self._redrawn.get(number)
+            if redrawn:
+                keys.append(_REDRAW + redrawn)
         return np.random.Generator(np.random.PCG64(_StreamKey(self.seed, number, *keys)))
+
+    #: How many times each trial was redrawn; the shared empty default is read-only, and
+    #: :meth:`redraw` gives a sampler its own (samplers need not call ``__init__``).
+    _redrawn: Mapping[int, int] = MappingProxyType({})
 
     def redraw(self, number: int) -> None:
         """Make trial ``number``'s next proposal come from fresh random streams (its last one
         repeated a finished trial: ``on_repeat="skip"``)."""
-        if not hasattr(self, "_redrawn"):
-            self._redrawn: dict[int, int] = {}
-        self._redrawn[number] = self._redrawn.get(number, 0) + 1
+        redrawn = self.__dict__.setdefault("_redrawn", {})
+        redrawn[number] = redrawn.get(number, 0) + 1
 
     def sample_joint(self, study: Study, trial: Trial,
                      space: Mapping[str, Distribution]) -> dict[str, Any]:

@@ -211,7 +211,9 @@ class AskTellMixin:
         # The parameters are stored by the first report at the latest (a dead kernel's trial
         # is re-run with them).
         first = len(trial.intermediate) == 1
-        if isinstance(value, Mapping):
+        # A float by its type first: an isinstance against an ABC costs Python calls, at
+        # every report.
+        if type(value) is not float and isinstance(value, Mapping):
             if first:
                 self.storage.set_params(trial)
                 first = False
@@ -280,9 +282,10 @@ class AskTellMixin:
         trial._host = trial._owner = None
         # Told now, outside the objective: a warning raised while it ran is captured into
         # the trial's output, where nobody would see it.
-        for note in trial._notes:
-            warnings.warn(note, stacklevel=2)
-        trial._notes.clear()
+        if trial._notes:
+            for note in trial._notes:
+                warnings.warn(note, stacklevel=2)
+            trial._notes.clear()
         if self.scheduler is not None:
             self.scheduler.on_trial_finished(self, trial)
         self.events.emit(Event("trial_finished", self, trial))

@@ -219,8 +219,12 @@ class SQLiteFile:
 
     def _read(self, sql: str, args: tuple = ()) -> list[tuple]:
         with self._lock:
+            try:  # the first attempt directly, as _write does: the retry loop once refused
+                return self._conn.execute(sql, args).fetchall()
+            except sqlite3.Error as exc:
+                first = exc
             return self._retry(lambda: self._conn.execute(sql, args).fetchall(),
-                               "the studies could not be read", self.timeout)
+                               "the studies could not be read", self.timeout, first)
 
     def _damaged(self, detail: str) -> StorageError:
         """The error saying the file is damaged (``detail``: what was found); writes are

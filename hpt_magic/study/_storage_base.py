@@ -10,7 +10,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-from .._stored import restore, stored_form
+from .._stored import PLAIN, restore, stored_form
 from ..distributions import Distribution
 from ..exceptions import StorageError
 from ..trial import Trial, TrialState
@@ -24,6 +24,8 @@ _T = TypeVar("_T")
 def dumps_json(obj: Any) -> str:
     """JSON text of ``obj``; never fails on a value: numpy values become numbers and lists,
     and what JSON cannot hold is written as its label (see :mod:`hpt_magic._stored`)."""
+    if type(obj) is dict and not obj:  # no attributes, no metrics: most trials
+        return "{}"
     return json.dumps(stored_form(obj))
 
 
@@ -31,12 +33,24 @@ def stored_params(params: Mapping[str, Any],
                   space: Mapping[str, Distribution]) -> dict[str, Any]:
     """Parameter values as a study file holds them: each as its distribution in ``space``
     stores it (a choice's option by its own stored form), the others as JSON data."""
-    return {name: space[name].to_stored(value) if name in space else stored_form(value)
-            for name, value in params.items()}
+    stored = {}
+    for name, value in params.items():
+        dist = space.get(name)
+        if type(value) in PLAIN and (dist is None or type(dist).to_stored is _AS_JSON):
+            stored[name] = value  # as stored_form gives it back, without the calls
+        else:
+            stored[name] = stored_form(value) if dist is None else dist.to_stored(value)
+    return stored
+
+
+#: The storing of a distribution that keeps no options: a value's own stored form.
+_AS_JSON = Distribution.to_stored
 
 
 def params_json(params: Mapping[str, Any], space: Mapping[str, Distribution]) -> str:
     """JSON text of :func:`stored_params`."""
+    if not params:  # a trial just asked
+        return "{}"
     return json.dumps(stored_params(params, space))
 
 

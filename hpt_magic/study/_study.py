@@ -269,7 +269,9 @@ class Study(AskTellMixin, RunMixin, SpaceEditMixin, ResultsMixin):
         an edit removed)."""
         if self.space is not None:
             return dict(self.space)
-        removed = self._attrs.get("removed", ())
+        removed = self._attrs.get("removed")
+        if not removed:  # (the usual case, asked several times a trial)
+            return dict(self._known)
         return {k: d for k, d in self._known.items() if k not in removed}
 
     @property

@@ -177,7 +177,9 @@ class Tried:
         """The complete trial that has exactly ``params`` of ``space``, if any. The trials
         are keyed again when the space changed (an option's key is its place among the
         options, see :func:`_params_key`)."""
-        if not _same_space(space, self._key_space):
+        # A dict comparison takes the same distribution objects (the usual case) as equal
+        # without calling their __eq__.
+        if space != self._key_space:
             self._key_space = dict(space)
             self._choices = _choice_names(space)
             self._by_params = {}
@@ -292,12 +294,3 @@ def _choice_names(space: Mapping[str, Distribution]) -> frozenset[str]:
     """The names of ``space``'s parameters whose values are options."""
     return frozenset(name for name, dist in space.items() if isinstance(dist, Choice))
 
-
-def _same_space(a: Mapping[str, Distribution], b: Mapping[str, Distribution]) -> bool:
-    """Whether two search spaces are the same (the same objects, at little cost, or equal)."""
-    if len(a) != len(b):
-        return False
-    for name, dist in a.items():
-        if b.get(name) is not dist:
-            return a == b
-    return True
