@@ -595,6 +595,27 @@ def test_a_candidate_repeated_after_every_redraw_is_not_fitted_again(iris, sched
     assert list(results["rank_test_score"]) == [1, 1, 1] and search.best_index_ == 0
 
 
+class StuckOnce(Sampler):
+    """Proposes the lowest value for its first two trials (the second, after every redraw),
+    then the highest, then the middle."""
+
+    def sample_joint(self, study, trial, space):
+        return {name: self.sample_one(study, trial, name, dist) for name, dist in space.items()}
+
+    def sample_one(self, study, trial, name, dist):
+        return dist.from_unit([0.0, 0.0, 1.0, 0.5][min(len(study.trials) - 1, 3)])
+
+
+@pytest.mark.parametrize("scheduler", [None, Never()])
+def test_a_repeat_before_new_candidates_still_ends_the_search_at_n_trials(iris, scheduler):
+    X, y = iris
+    search = TuneSearchCV(SGDClassifier(random_state=0), {"alpha": Float(1e-4, 1, log=True)},
+                          sampler=StuckOnce(), n_trials=3, cv=2, scheduler=scheduler,
+                          max_steps=2).fit(X, y)
+    assert [t.user_attrs.get("repeat_of") for t in search.study_.trials] == [None, 0, None]
+    assert len(search.cv_results_["params"]) == 3
+
+
 @pytest.mark.parametrize("verbose", [2, 3])
 def test_scheduler_prints_a_line_per_fold_as_grid_search_cv(iris, capsys, verbose):
     X, y = iris

@@ -158,12 +158,17 @@ def _search(search: TuneSearchCV, study: Study, evaluate: Callable[[Trial], floa
     n_trials = search._n_trials()
     first = len(study.trials)
 
+    repeats = 0
+
     def count(study: Study, trial: Trial) -> None:
-        # The lifecycle records a repeat without spending its budget; here it is a candidate.
+        # The lifecycle records a repeat without spending its budget; here it is a candidate,
+        # so once a repeat was recorded the run's own budget would overshoot: end it here.
+        nonlocal repeats
         if "repeat_of" in trial.user_attrs:
+            repeats += 1
             repeat(trial.number - first, trial.user_attrs["repeat_of"] - first)
-            if len(study.trials) - first >= n_trials:
-                study.stop()
+        if repeats and len(study.trials) - first >= n_trials:
+            study.stop()
 
     dashboard = None
     if search.show:
