@@ -125,6 +125,18 @@ def test_best_trial_of_a_multi_objective_study_is_on_the_front():
     assert study.best_params == study.trial(1).params
 
 
+def test_the_trial_the_notebook_keeps_is_best_trial_also_on_a_tie():
+    from hpt_magic.notebook._run_summary import picked_trial
+
+    # Three objectives: trials 0 and 1 tie on the first and are both on the front.
+    study = Study(directions=["min"] * 3, objectives=["a", "b", "c"])
+    for values in [(0, 2, 1), (0, 1, 2)]:
+        study.tell(study.ask(), dict(zip("abc", values)))
+    assert {t.number for t in study.best_trials} == {0, 1}
+    assert picked_trial(study, None) is study.best_trial
+    assert picked_trial(study, "c").number == 0
+
+
 def test_report_dicts_record_every_curve_and_the_first_objective():
     study = _mo_study()
 

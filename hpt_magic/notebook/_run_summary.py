@@ -54,6 +54,8 @@ def picked_trial(study: Study, pick: str | None) -> Any:
     if not front:
         return None
     k = study.objectives.index(pick) if pick in study.objectives else 0
+    if k == 0:
+        return front[0]  # study.best_trial: a tie in the first objective goes to the next ones
     return min(front, key=lambda t: (study.directions[k].to_loss(t.values[k]), t.number))
 
 
