@@ -24,6 +24,7 @@ from ..executors import Executor, InlineExecutor, make_executor
 from ..executors._worker import picklable
 from ..trial import Trial, TrialState
 from ._events import Event
+from ._objectives import check_scheduler
 from ._stopping import RunInfo, StoppingRules, check_budget, check_iteration, should_end
 from ._tried import Repeats
 
@@ -101,6 +102,7 @@ class Run(StoppingRules):
         if not isinstance(retries, int) or retries < 0:
             raise TuneError(f"retries must be a whole number >= 0, got {retries!r}.")
         study.refresh()  # what another kernel on the same file did meanwhile
+        check_scheduler(study)  # again: study.sampler or .scheduler may be set since
         self.study = study
         self.info = info or RunInfo(n_trials, timeout)
         # Built when the run starts (inside its clean-up's reach), so workers never leak.

@@ -93,8 +93,8 @@ def check_scheduler(study: Study) -> None:
         raise TuneError(
             f"The sampler {study.sampler.name!r} optimises one score, and study "
             f"{study.name!r} has {len(study.objectives)} objectives "
-            f"({', '.join(study.objectives)}). Use --sampler tpe, gp or nsga2 (they search "
-            "for the Pareto front), or random.")
+            f"({', '.join(study.objectives)}). Use --sampler tpe, gp or nsga2 (sampler='tpe' "
+            "in Python; they search for the Pareto front), or random.")
     name = getattr(study.scheduler, "name", None)
     if study.is_multi_objective and name is not None \
             and name not in MULTI_OBJECTIVE_SCHEDULERS:

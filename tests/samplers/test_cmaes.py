@@ -88,6 +88,14 @@ def test_several_objectives_are_refused_before_anything_is_stored(tmp_path):
         Study(sampler="cmaes", storage=path, name="mo")
 
 
+def test_a_sampler_set_after_opening_is_checked_when_the_run_starts():
+    study = Study(directions=["min", "max"], objectives=["a", "b"], space={"x": Float(0, 1)})
+    study.sampler = CmaEsSampler(seed=0)
+    with pytest.raises(TuneError, match="'cmaes'.*2 objectives.*sampler='tpe'"):
+        study.optimize(lambda t: {"a": t.params["x"], "b": t.params["x"]}, n_trials=3)
+    assert study.trials == []
+
+
 def test_a_constraint_ranks_the_trials_that_break_it_last():
     # The score prefers large x; the constraint keeps x <= 0.3.
     study = Study(space={"x": Float(0, 1), "y": Float(0, 1)}, objectives=["score"],
