@@ -1,6 +1,7 @@
 """hpt_magic.keras_tuner: Keras Tuner's classes and arguments on Tuner (no framework needed;
 the Keras examples are in tests/integration/test_keras_tuner_port.py)."""
 
+import math
 import re
 
 import pytest
@@ -304,3 +305,16 @@ def test_a_project_resumed_with_other_hyperparameters_is_refused(tmp_path, hp,
         assert not fresh.study.resumed and fresh.study.trials
         resumed = tuner(new, tune_new_entries, project_name=way_out["project_name"])
         assert resumed.study.resumed and len(resumed.study.trials) == len(fresh.study.trials)
+
+
+def test_a_tailored_value_that_is_no_finite_number_is_kept_and_resumes(tmp_path):
+    hp = kt.HyperParameters()
+    hp.Fixed("clip", math.inf)
+
+    def tuner():
+        return kt.RandomSearch(Scored(), objective=kt.Objective("score", "min"), max_trials=2,
+                               seed=0, directory=tmp_path, project_name="p", hyperparameters=hp)
+
+    tuner().search()
+    again = tuner()
+    assert again.study.resumed and len(again.study.trials) == 2

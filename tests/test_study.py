@@ -494,3 +494,8 @@ def test_user_attrs_are_stored_with_the_study(tmp_path):
     assert study.user_attrs["note"] == "digits"
     with pytest.raises(TuneError, match="user attribute 'model' = .* cannot be stored"):
         study.set_user_attr("model", object())
+    with pytest.raises(TuneError, match="key is text, got 1"):
+        study.set_user_attr(1, "a number key would come back from the file as '1'")
+    # Another kernel's value is seen by a study already open; inf survives (as in Optuna).
+    Study(name="s", storage=path).set_user_attr("limit", math.inf)
+    assert study.user_attrs["limit"] == math.inf

@@ -276,8 +276,9 @@ class Study(AskTellMixin, RunMixin, SpaceEditMixin, ResultsMixin):
 
     @property
     def user_attrs(self) -> dict[str, Any]:
-        """What was stored with the study by :meth:`set_user_attr` (a copy)."""
-        return copy.deepcopy(self._attrs.get("user_attrs", {}))
+        """What was stored with the study by :meth:`set_user_attr` (a copy, read from the
+        storage: another kernel's values included)."""
+        return copy.deepcopy(self._read_attrs().get("user_attrs", {}))
 
     def set_user_attr(self, key: str, value: Any) -> None:
         """Store ``value`` with the study under ``key``, as Optuna's ``set_user_attr``: it is
@@ -290,8 +291,11 @@ class Study(AskTellMixin, RunMixin, SpaceEditMixin, ResultsMixin):
         >>> study.user_attrs
         {'dataset': 'digits'}
         """
+        if not isinstance(key, str):
+            raise TuneError(f"Study {self.name!r}: a user attribute's key is text, got "
+                            f"{key!r}. Give it as a string, e.g. {str(key)!r}.")
         try:
-            json.dumps(value, allow_nan=False)
+            json.dumps(value)
         except (TypeError, ValueError) as exc:
             raise TuneError(f"Study {self.name!r}: user attribute {key!r} = {value!r} cannot "
                             f"be stored ({exc}). Store JSON values: numbers, text, lists and "
