@@ -640,9 +640,10 @@ def test_more_candidates_asked_than_a_finite_space_holds_warns_as_randomized_sea
     space = {"C": [0.1, 1.0, 10.0]}
     with pytest.warns(UserWarning, match="smaller than n_iter=5"):
         RandomizedSearchCV(LogisticRegression(max_iter=300), space, n_iter=5, cv=2).fit(X, y)
-    with pytest.warns(UserWarning, match="has 3 candidates, fewer than n_iter=5"):
+    with pytest.warns(UserWarning, match="has 3 candidates, fewer than n_iter=5") as caught:
         search = TuneSearchCV(LogisticRegression(max_iter=300), param_distributions=space,
                               n_iter=5, sampler="random", cv=2).fit(X, y)
+    assert [w.filename for w in caught if "the space has" in str(w.message)] == [__file__]
     assert len(search.cv_results_["params"]) == len(search.study_.trials) == 3
     quiet = [dict(sampler="grid", n_trials=5), dict(sampler="random")]  # a grid; the default
     for kwargs in quiet:

@@ -170,6 +170,7 @@ class TuneSearchCV(BaseSearchCV):
         """
         self._validate_params()
         self._n_trials(), self._param_space()  # RandomizedSearchCV's names: one of each pair
+        self._warn_small_space()
         if self.scheduler is not None:
             return _fit_stepwise(self, X, y, params)
         # The folds are split once, here, and every candidate gets them (_FixedSplits). For
@@ -237,8 +238,6 @@ class TuneSearchCV(BaseSearchCV):
             options.update(direction=None, directions=["maximize"] * len(self.objectives),
                            objectives=list(self.objectives))
         if len(spaces) == 1:
-            if sampler != "grid" and not isinstance(sampler, GridSampler):
-                self._warn_small_space(spaces[0])
             return Study(space=spaces[0], **options), lambda trial: dict(trial.params)
         if sampler == "grid" or isinstance(sampler, GridSampler):
             raise TuneError("TuneSearchCV: grid search takes one dict of lists as param_space, "
@@ -253,17 +252,21 @@ class TuneSearchCV(BaseSearchCV):
 
         return Study(**options), candidate
 
-    def _warn_small_space(self, space: Mapping[str, Any]) -> None:
+    def _warn_small_space(self) -> None:
         """Warn, as ``RandomizedSearchCV`` does, when the number of candidates asked for is
-        more than a finite space holds (the search ends when every point is tried)."""
+        more than a finite space holds (the search ends when every point is tried). Called
+        by :meth:`fit`, so that the warning points at the caller's line."""
+        spaces = _spaces(self._param_space(), self.estimator)
+        if len(spaces) != 1 or self.sampler == "grid" or isinstance(self.sampler, GridSampler):
+            return
         asked = self.n_trials if self.n_trials is not None else self.n_iter
-        size = space_size(space)
+        size = space_size(spaces[0])
         if asked is not None and size is not None and size < asked:
             name = "n_trials" if self.n_trials is not None else "n_iter"
             warnings.warn(
                 f"TuneSearchCV: the space has {size} candidates, fewer than {name}={asked}: "
                 f"the search ends once all {size} are tried. For an exhaustive search, use "
-                "sampler='grid'.", UserWarning, stacklevel=4)
+                "sampler='grid'.", UserWarning, stacklevel=3)
 
     def _check_objectives(self) -> None:
         names = list(self.scoring) if isinstance(self.scoring, Mapping) else None
