@@ -59,8 +59,9 @@ def draw_plain(ax: Any, draw: Callable[[Any, Any], None], view: Any) -> Any:
 
     Only the texts the panel adds or rewrites (its titles, axis labels, legend, notes) are
     made plain, as :func:`plain_text` makes a whole Figure of ours: the caller's own text on
-    ``ax`` (set before or after), its other Axes and its Figure keep their ``text.usetex``,
-    and so do the tick labels, numbers that LaTeX reads safely.
+    ``ax``, its other Axes and its Figure keep their ``text.usetex``, and so do the tick
+    labels, numbers that LaTeX reads safely. (A text the panel wrote stays plain when the
+    caller sets it again afterwards, e.g. ``ax.set_xlabel``.)
     """
     before = {text: text.get_text() for text in ax.findobj(Text)}
     draw(ax, view)
