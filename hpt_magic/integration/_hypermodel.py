@@ -146,6 +146,9 @@ class Tuner:
             raise TuneError(f"Tuner: executions_per_trial={executions_per_trial!r} must be a "
                             "whole number >= 1.")
         self.executions_per_trial = executions_per_trial
+        #: Whether the next trial clears Keras's global state: at the first (what earlier
+        #: searches left), then after each Keras model this tuner built.
+        self._built_keras = True
         if isinstance(max_consecutive_failed_trials, bool) or not isinstance(
                 max_consecutive_failed_trials, int) or max_consecutive_failed_trials < 1:
             raise TuneError(f"Tuner: max_consecutive_failed_trials="
@@ -219,12 +222,15 @@ class Tuner:
 
         # A Keras model can only come from an imported keras; without it there is none.
         keras = sys.modules.get("keras")
-        if keras is not None:
+        if keras is not None and getattr(self, "_built_keras", True):
             # Frees what the previous trials' models left in Keras's global state, so that a
             # long search does not keep growing in memory (kept best models stay usable).
+            # Not for other models: it collects garbage, seconds a trial in a big process.
             keras.backend.clear_session()
         hp = self._hyperparameters(trial)
         model = self.hypermodel.build(hp)
+        keras = sys.modules.get("keras")  # (the build may be what imported it)
+        self._built_keras = keras is not None and isinstance(model, keras.Model)
         kwargs = dict(fit_kwargs)
         added: list[Any] = []
         if isinstance(self.objective, str):
