@@ -64,6 +64,23 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 30.0, interval: floa
         time.sleep(interval)
 
 
+def follow_view(lp: Any, view: str, timeout: float = 120.0) -> list[tuple[int, str]]:
+    """Poll the study view ``view`` until it shows a finished run; return each (trials,
+    status) it showed meanwhile, each change once."""
+    seen: list[tuple[int, str]] = []
+
+    def finished() -> bool:
+        # One read for both: an update may land between two reads.
+        trials, status = lp.js("sel => { const v = document.querySelector(sel);"
+                               " return [v.dataset.trials, v.dataset.status]; }", view)
+        if trials is not None and (not seen or seen[-1] != (int(trials), status)):
+            seen.append((int(trials), status))
+        return status == "finished"
+
+    wait_for(finished, timeout, 0.05, "the study view to show the finished run")
+    return seen
+
+
 def notebook_json(cells: list[str | dict[str, Any]]) -> dict[str, Any]:
     """An nbformat 4 notebook; a cell is its source, or a dict of code-cell fields."""
     out = []
@@ -354,15 +371,20 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
             context.close()
 
 
+def _fresh_page(browser: Any, server: LabServer) -> Iterator[LabPage]:
+    """A fresh tab on ``server``; closed afterwards, with every kernel shut down."""
+    page = browser.new_page()
+    try:
+        yield LabPage(page, server)
+    finally:
+        page.close()
+        server.shutdown_kernels()
+
+
 @pytest.fixture
 def lab_page(browser: Any, lab: LabServer) -> Iterator[LabPage]:
     """A fresh tab on the lab; closed after the test, with every kernel shut down."""
-    page = browser.new_page()
-    try:
-        yield LabPage(page, lab)
-    finally:
-        page.close()
-        lab.shutdown_kernels()
+    yield from _fresh_page(browser, lab)
 
 
 @pytest.fixture(scope="module")
@@ -379,9 +401,4 @@ def notebook7(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
 @pytest.fixture
 def nb7_page(browser: Any, notebook7: LabServer) -> Iterator[LabPage]:
     """A fresh tab on Notebook 7; closed after the test, with every kernel shut down."""
-    page = browser.new_page()
-    try:
-        yield LabPage(page, notebook7)
-    finally:
-        page.close()
-        notebook7.shutdown_kernels()
+    yield from _fresh_page(browser, notebook7)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from conftest import LabPage, display_output, wait_for
+from conftest import LabPage, display_output, follow_view, wait_for
 
 from hpt_magic.display import MIME
 
@@ -133,19 +133,9 @@ def tuned(browser: Any, lab: Any) -> Iterator[LiveRun]:
     try:
         lp.open_notebook("tuned.ipynb", [SETUP_CELL, TUNE_CELL])
         lp.run_all()
-        seen: list[tuple[int, str]] = []
         lp.page.locator(VIEW).wait_for()
         lp.js(f"() => {{ document.querySelector('{VIEW}').hptMark = 'first'; }}")
-
-        def finished() -> bool:
-            # One read for both: an update may land between two reads.
-            trials, status = lp.js("sel => { const v = document.querySelector(sel);"
-                                   " return [v.dataset.trials, v.dataset.status]; }", VIEW)
-            if trials is not None and (not seen or seen[-1] != (int(trials), status)):
-                seen.append((int(trials), status))
-            return status == "finished"
-
-        wait_for(finished, 120, 0.05, "the study view to show the finished run")
+        seen = follow_view(lp, VIEW)
         lp.wait_idle()
         same = lp.js(f"() => document.querySelector('{VIEW}').hptMark === 'first'")
         yield LiveRun(lp, seen, same)

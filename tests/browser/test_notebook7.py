@@ -5,7 +5,7 @@ lists the study, and manual tuning records a trial in the study's SQLite file.""
 from __future__ import annotations
 
 import pytest
-from conftest import NOTEBOOK, LabPage, wait_for
+from conftest import NOTEBOOK, LabPage, follow_view, wait_for
 
 from hpt_magic import Study
 
@@ -27,16 +27,7 @@ def test_the_study_view_updates_live_and_the_side_panel_lists_it(nb7_page: LabPa
     lp.open_notebook("live.ipynb", CELLS)
     lp.run_all()
     lp.page.locator(VIEW).wait_for()
-    seen: list[tuple[int, str]] = []
-
-    def finished() -> bool:
-        trials, status = lp.js("sel => { const v = document.querySelector(sel);"
-                               " return [v.dataset.trials, v.dataset.status]; }", VIEW)
-        if trials is not None and (not seen or seen[-1] != (int(trials), status)):
-            seen.append((int(trials), status))
-        return status == "finished"
-
-    wait_for(finished, 120, 0.05, "the study view to show the finished run")
+    seen = follow_view(lp, VIEW)
     lp.wait_idle()
     assert any(status == "running" and 0 < n < N_TRIALS for n, status in seen), seen
     assert seen[-1] == (N_TRIALS, "finished")
