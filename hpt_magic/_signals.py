@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import _imp
 import _signal
+import _thread
 import signal
 import sys
 import threading
@@ -37,7 +38,7 @@ class _HeldInterrupts:
 
     def __enter__(self) -> None:
         self._held = False
-        if threading.current_thread() is not threading.main_thread():
+        if _thread.get_ident() != threading.main_thread().ident:
             return
         if _imp.lock_held():
             release_leaked_import_lock()

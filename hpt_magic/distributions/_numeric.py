@@ -16,9 +16,15 @@ INT64_MAX = 2**63 - 1
 #: The most values an ``Int`` may have: levels are counted in float64 then cast to int64,
 #: which stays exact up to the last level only below 2**63.
 MAX_INT_LEVELS = 2**62
+_PLAIN = (int, float)
 
 
 def _check_bounds(kind: str, low: float, high: float, log: bool) -> None:
+    # Plain numbers well inside the float range first: a define-by-run cell builds its
+    # distributions anew in every trial.
+    if (type(low) in _PLAIN and type(high) in _PLAIN and -1e300 < low < high < 1e300
+            and (low > 0 or not log)):
+        return
     for name, v in (("low", low), ("high", high)):
         if not isinstance(v, (int, float, np.integer, np.floating)) or isinstance(v, bool):
             raise SpaceError(f"{kind}: {name}={v!r} is not a number. Pass numbers for low/high.")
@@ -122,6 +128,8 @@ class Float(Distribution):
         return [self._value(k) for k in range(self.n_levels)]
 
     def contains(self, value: Any) -> bool:
+        if type(value) is float and self.low <= value <= self.high:  # the usual case
+            return True
         try:
             v = float(value)
         except (TypeError, ValueError, OverflowError):
@@ -220,6 +228,8 @@ class Int(Distribution):
         return list(range(self.low, self.high + 1, self.step))
 
     def contains(self, value: Any) -> bool:
+        if type(value) is int and self.step == 1:  # the usual case
+            return self.low <= value <= self.high
         if isinstance(value, (int, np.integer)):
             v = int(value)  # exact: a float loses the last digits of a large integer
         else:
@@ -233,6 +243,8 @@ class Int(Distribution):
         return self.low <= v <= self.high and (v - self.low) % self.step == 0
 
     def clip(self, value: Any) -> int:
+        if self.step == 1 and type(value) in _PLAIN and self.low <= value <= self.high:
+            return value if type(value) is int else round(value)
         if isinstance(value, (int, np.integer)):
             v = int(value)  # exact: through a float, 2**60 + 1 would become 2**60
         else:

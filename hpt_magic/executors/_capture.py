@@ -11,13 +11,11 @@ points the logging handlers that write to a real stream at the router: a library
 
 from __future__ import annotations
 
-import contextlib
 import io
 import logging
 import sys
 import threading
 import warnings
-from collections.abc import Iterator
 
 from .._signals import hold_interrupts
 
@@ -130,25 +128,52 @@ class OutputRouter:
                         handler.stream = real
                 self._handlers = []
 
-    @contextlib.contextmanager
-    def capture(self) -> Iterator[io.StringIO]:
+    def capture(self) -> _Capture:
         """Capture what this thread prints to stdout/stderr and the warnings it raises.
 
-        The yielded buffer holds the text (warnings appended as ``Warning: ...`` lines at exit).
+        The block's buffer holds the text (warnings appended as ``Warning: ...`` lines at exit
+        when the block ends without an error).
         """
-        self.retain()
-        buf = io.StringIO()
-        previous = self.buffer()
-        self._local.buffer = buf
+        return _Capture(self)
+
+
+class _Capture:
+    """The block of :meth:`OutputRouter.capture`. (A class rather than a generator: it is
+    entered for every trial, and a generator's context manager costs several times as much.)"""
+
+    __slots__ = ("_router", "_buf", "_previous", "_warnings", "_caught")
+
+    def __init__(self, router: OutputRouter) -> None:
+        self._router = router
+
+    def __enter__(self) -> io.StringIO:
+        router = self._router
+        router.retain()
+        self._previous = router.buffer()
         try:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                yield buf
-            for w in caught:
-                buf.write(f"{w.category.__name__}: {w.message} ({w.filename}:{w.lineno})\n")
+            self._buf = buf = io.StringIO()
+            router._local.buffer = buf
+            self._warnings = warnings.catch_warnings(record=True)
+            self._caught = self._warnings.__enter__()
+            warnings.simplefilter("always")
+        except BaseException:
+            self._restore()
+            raise
+        return buf
+
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+        try:
+            self._warnings.__exit__(exc_type, *exc)
+            if exc_type is None:
+                for w in self._caught:
+                    self._buf.write(f"{w.category.__name__}: {w.message} "
+                                    f"({w.filename}:{w.lineno})\n")
         finally:
-            self._local.buffer = previous
-            self.release()
+            self._restore()
+
+    def _restore(self) -> None:
+        self._router._local.buffer = self._previous
+        self._router.release()
 
 
 def _stream_handlers() -> list[logging.StreamHandler]:

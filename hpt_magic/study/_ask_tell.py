@@ -76,7 +76,8 @@ class AskTellMixin:
                 self._abandon(trial, exc)
                 self._requeue(queued)
                 raise
-        self.events.emit(Event("trial_started", self, trial))
+        if self.events.listened:
+            self.events.emit(Event("trial_started", self, trial))
         return trial
 
     def _prepare(self, trial: Trial, fixed: dict[str, Any]) -> None:
@@ -97,7 +98,8 @@ class AskTellMixin:
 
     def _joint_space(self, trial: Trial) -> dict[str, Distribution]:
         """The known parameters that ``trial`` does not have fixed: the sampler's to propose."""
-        return {k: d for k, d in self.search_space().items() if k not in trial.fixed}
+        space = self.search_space()  # (a copy)
+        return {k: d for k, d in space.items() if k not in trial.fixed} if trial.fixed else space
 
     def _propose(self, trial: Trial, joint: dict[str, Distribution]) -> None:
         """The sampler's joint proposal for ``joint``; for a fixed space, every parameter
@@ -220,7 +222,8 @@ class AskTellMixin:
             self.storage.add_metric_reports(trial, step, value)
             value = trial.intermediate[step]
         self.storage.add_report(trial, step, value, with_params=first)
-        self.events.emit(Event("trial_reported", self, trial, step=step, value=value))
+        if self.events.listened:
+            self.events.emit(Event("trial_reported", self, trial, step=step, value=value))
         if self.scheduler is not None and not trial.should_stop:
             decision = self.scheduler.on_report(self, trial, step, value)
             if decision != CONTINUE:
@@ -288,7 +291,8 @@ class AskTellMixin:
             trial._notes.clear()
         if self.scheduler is not None:
             self.scheduler.on_trial_finished(self, trial)
-        self.events.emit(Event("trial_finished", self, trial))
+        if self.events.listened:
+            self.events.emit(Event("trial_finished", self, trial))
         return trial
 
     def _owns(self, trial: Trial) -> bool:

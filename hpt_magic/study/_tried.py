@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -253,7 +254,7 @@ def preset_params(study: Study, trial: Trial,
 
 
 def _params_key(params: Mapping[str, Any], space: Mapping[str, Distribution],
-                choices: Collection[str] | None = None) -> frozenset:
+                choices: AbstractSet[str] | None = None) -> frozenset:
     """What two trials with the same parameters of ``space`` share: numbers and text as they
     are (``True`` apart from ``1``), and an option by its place among its choice's options.
 
@@ -263,12 +264,9 @@ def _params_key(params: Mapping[str, Any], space: Mapping[str, Distribution],
     options (a trial from before an edit) matches no proposal. ``choices``: the names of
     ``space``'s options, when the caller has them (plain values are then their own key).
     """
-    if choices is not None:
-        for name, value in params.items():
-            if type(value) not in _PLAIN or name in choices:
-                break
-        else:
-            return frozenset(params.items())
+    if (choices is not None and _PLAIN.issuperset(map(type, params.values()))
+            and choices.isdisjoint(params)):
+        return frozenset(params.items())
     return frozenset((name, _comparable(value, space.get(name))) for name, value in params.items())
 
 
