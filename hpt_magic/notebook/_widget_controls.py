@@ -25,6 +25,8 @@ MAX_TOGGLES, MAX_TOGGLE_LABEL = 4, 10
 #: Longer names go on their own line above the control: in the description column of a
 #: control ``_LAYOUT`` wide, they would squeeze the slider to nothing.
 MAX_DESCRIPTION = 20
+#: The description of a control whose name has its own line: shown, and nothing to see.
+_BLANK = "\u200b"
 
 _STYLE = {"description_width": "initial"}
 _LAYOUT = {"width": "440px"}
@@ -116,8 +118,10 @@ def description_width(names: Sequence[str]) -> str:
 
 
 def _description(name: str) -> str:
-    """The widget's description: the name, unless it goes on its own line (see Control)."""
-    return tex_literal(name) if len(name) <= MAX_DESCRIPTION else ""
+    """The widget's description: the name, unless it goes on its own line (see Control).
+    Then a zero-width space: ipywidgets hides an empty description, and its slider would
+    start at the left edge instead of in the column of the others."""
+    return tex_literal(name) if len(name) <= MAX_DESCRIPTION else _BLANK
 
 
 def _tooltip(name: str, dist: Distribution) -> str:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from conftest import NOTEBOOK, LabPage, wait_for
+from test_study_view import set_theme
 
 from hpt_magic import Study
 
@@ -117,7 +118,16 @@ ManualTuner(Study(space={{{short!r}: Float(0, 1), {name!r}: Float(0, 1),
     for shown, text in ((label, short), (own_line, name)):
         wait_for(lambda s=shown, t=text: s.inner_text() == t, 10, message=f"{text} as it is")
         assert shown.locator("mjx-container, a").count() == 0
+    # The slider under a name on its own line starts in the column of the others.
+    tracks = lab_page.page.locator(f"{TUNER} .widget-slider .slider-container")
+    lefts = [tracks.nth(i).bounding_box()["x"] for i in range(2)]
+    assert abs(lefts[0] - lefts[1]) < 2, lefts
     # Options that print alike are told apart on their buttons.
     buttons = lab_page.page.locator(f"{TUNER} .widget-toggle-buttons button")
     assert buttons.all_inner_texts() == ["1", "'1'", "True"]
     lab_page.screenshot("manual-tuner-labels.png", lab_page.page.locator(TUNER).first)
+    set_theme(lab_page, "JupyterLab Dark")
+    try:
+        lab_page.screenshot("manual-tuner-labels-dark.png", lab_page.page.locator(TUNER).first)
+    finally:
+        set_theme(lab_page, "JupyterLab Light")
