@@ -435,12 +435,14 @@ def test_candidates_failing_alike_do_not_stop_the_search(iris):
 
 
 #: The private names of scikit-learn that TuneSearchCV uses: BaseSearchCV's hooks for search
-#: estimators (HalvingGridSearchCV uses them too) and two validation helpers, each read in the
-#: sources of scikit-learn 1.4, 1.5, 1.6, 1.7, 1.8 and 1.9 (pyproject: scikit-learn>=1.4).
+#: estimators (HalvingGridSearchCV uses them too), a validation helper and the fold splitter of
+#: _fit_and_score (`utils.metaestimators._safe_split`, the same signature in every version), each
+#: read in the sources of scikit-learn 1.4, 1.5, 1.6, 1.7, 1.8 and 1.9 (pyproject:
+#: scikit-learn>=1.4).
 SKLEARN_PRIVATE_CHECKED = {
     "_search", "_validation",  # the modules of BaseSearchCV and of _check_method_params
     "_format_results", "_select_best_index", "_get_routed_params_for_fit", "_validate_params",
-    "_parameter_constraints", "_safe_indexing", "_check_method_params",
+    "_parameter_constraints", "_safe_split", "_check_method_params",
 }
 
 
@@ -522,6 +524,32 @@ def test_scheduler_scores_with_sample_weight_as_grid_search_cv(iris, routing):
     for key in ("mean_test_score", "mean_train_score", "split0_test_score"):
         np.testing.assert_allclose(ours.cv_results_[key], grid.cv_results_[key], err_msg=key)
     assert ours.best_params_ == grid.best_params_
+
+
+class PrecomputedSVC(SVC):
+    """An SVC that a scheduler can train step by step (each step fits anew): on a precomputed
+    kernel it is pairwise, and a fold is the train block and the test rows x train columns."""
+
+    def partial_fit(self, X, y, classes=None):
+        return self.fit(X, y)
+
+
+@pytest.mark.parametrize("scheduler", [None, Never()])
+def test_a_precomputed_kernel_is_split_as_grid_search_cv_splits_it(iris, scheduler):
+    X, y = iris
+    kernel = X @ X.T
+    space = {"C": [0.001, 1.0]}
+    grid = GridSearchCV(PrecomputedSVC(kernel="precomputed"), space, cv=3,
+                        return_train_score=True).fit(kernel, y)
+    ours = TuneSearchCV(PrecomputedSVC(kernel="precomputed"), space,
+                        sampler=GridSampler(shuffle=False), n_trials=2, cv=3,
+                        scheduler=scheduler, max_steps=2, return_train_score=True)
+    ours.fit(kernel, y)
+    for key in ("split0_test_score", "split2_test_score", "mean_test_score",
+                "mean_train_score"):
+        np.testing.assert_allclose(ours.cv_results_[key], grid.cv_results_[key], err_msg=key)
+    assert ours.best_params_ == grid.best_params_
+    assert ours.score(kernel, y) == grid.score(kernel, y)
 
 
 def test_randomized_search_cv_names_n_iter_and_param_distributions(iris):

@@ -16,7 +16,7 @@ from sklearn.base import clone, is_classifier
 from sklearn.exceptions import ConvergenceWarning, FitFailedWarning
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import check_cv
-from sklearn.utils import _safe_indexing
+from sklearn.utils.metaestimators import _safe_split
 from sklearn.utils.validation import _check_method_params, indexable
 
 from ..exceptions import TrialPruned, TuneError
@@ -399,8 +399,10 @@ def _fold_step(stepper: _Stepper, step: int, X: Any, y: Any,
     ``params``: the estimator's fit parameters and the scorer's, split along the fold as
     ``_fit_and_score`` splits them."""
     (train, test), (fit_params, score_params) = fold, params
-    X_train, y_train = _safe_indexing(X, train), _safe_indexing(y, train)
-    X_test, y_test = _safe_indexing(X, test), _safe_indexing(y, test)
+    # As _fit_and_score splits: a pairwise estimator (a precomputed kernel) gets the square
+    # train block, and the test rows against the train columns.
+    X_train, y_train = _safe_split(stepper.model, X, y, train)
+    X_test, y_test = _safe_split(stepper.model, X, y, test, train)
     started = time.time()
     stepper.step(step, X_train, y_train, _check_method_params(X, fit_params, indices=train))
     scored = time.time()
