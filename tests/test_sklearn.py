@@ -644,21 +644,26 @@ def test_a_repeat_before_new_candidates_still_ends_the_search_at_n_trials(iris, 
     assert len(search.cv_results_["params"]) == 3
 
 
-@pytest.mark.parametrize("verbose", [2, 3])
-def test_scheduler_prints_a_line_per_fold_as_grid_search_cv(iris, capsys, verbose):
+@pytest.mark.parametrize("scheduler", [None, Never()])
+@pytest.mark.parametrize("verbose", [2, 3, 10])
+def test_verbose_prints_the_lines_of_grid_search_cv_per_fold(iris, capsys, verbose, scheduler):
     X, y = iris
     space = {"alpha": [1e-3, 1e-2]}
     GridSearchCV(SGDClassifier(random_state=0), space, cv=3, verbose=verbose).fit(X, y)
     theirs = capsys.readouterr().out.splitlines()
     TuneSearchCV(SGDClassifier(random_state=0), space, sampler=GridSampler(shuffle=False),
-                 n_trials=2, cv=3, scheduler=Never(), max_steps=2, verbose=verbose).fit(X, y)
+                 n_trials=2, cv=3, scheduler=scheduler, max_steps=2, verbose=verbose).fit(X, y)
     ours = capsys.readouterr().out.splitlines()
-    assert len(ours) == len(theirs) == 1 + 2 * 3
+    # Above 9, a START line before each END line, and both number the fold and the candidate
+    # ("[CV 2/3; 1/2]"), as GridSearchCV does.
+    assert len(ours) == len(theirs) == 1 + 2 * 3 * (2 if verbose > 9 else 1)
     for mine, grid in zip(ours[1:], theirs[1:]):
-        # The same line but for the score (trained step by step) and the time.
-        assert mine.split(" total time=")[0].rsplit("score=", 1)[0] == \
-            grid.split(" total time=")[0].rsplit("score=", 1)[0]
-        assert len(mine) == len(grid) == 80
+        # The same line but for the time, and for the score when trained step by step.
+        mine, grid = mine.split(" total time=")[0], grid.split(" total time=")[0]
+        if scheduler is not None:
+            mine, grid = mine.rsplit("score=", 1)[0], grid.rsplit("score=", 1)[0]
+        assert mine == grid
+    assert {len(line) for line in ours[1:]} == {80}
 
 
 def test_more_candidates_asked_than_a_finite_space_holds_warns_as_randomized_search(iris):

@@ -83,6 +83,13 @@ class _Rows:
                  for _, test in splits]
         self.inserted[row] = (candidate, folds)
 
+    def newest(self) -> list[dict[str, Any]]:
+        """The fold records of the candidate that scikit-learn evaluated last."""
+        if self.last is None:
+            return []
+        _, n_splits, out, _ = self.last
+        return out[-n_splits:]
+
     def repeat(self, row: int, earlier: int) -> None:
         """Record a candidate that repeats the one of row ``earlier`` (not fitted again)."""
         self.inserted[row] = earlier
@@ -296,6 +303,7 @@ def _fit_stepwise(search: TuneSearchCV, X: Any, y: Any, params: dict[str, Any]) 
     study, read_candidate = search._new_study()
     search.study_ = study
     max_steps = int(search.max_steps or getattr(study.scheduler, "max_steps", None) or 10)
+    n_trials = search._n_trials()  # (a new study: trial i is row i)
     candidates: list[dict[str, Any]] = []
     out: list[dict[str, Any]] = []
     n_steps: list[int] = []
@@ -330,7 +338,8 @@ def _fit_stepwise(search: TuneSearchCV, X: Any, y: Any, params: dict[str, Any]) 
                 if search.return_train_score:
                     rec["train_scores"] = search.error_score
         for split, rec in enumerate(records):
-            _print_fold(search.verbose, (split, len(records)), candidate, rec)
+            _print_fold(search.verbose, (split, len(records)), (trial.number, n_trials),
+                        candidate, rec)
         candidates.append(candidate)
         out.extend(records)
         n_steps.append(done)
@@ -372,22 +381,39 @@ def _fit_stepwise(search: TuneSearchCV, X: Any, y: Any, params: dict[str, Any]) 
     return search
 
 
-def _print_fold(verbose: int, split: tuple[int, int], params: dict[str, Any],
-                rec: dict[str, Any]) -> None:
-    """The line ``GridSearchCV`` prints for a fitted fold at ``verbose > 1`` (with the fold's
-    number and score at ``verbose > 2``): here once the candidate's training ended."""
+def _print_fold(verbose: int, split: tuple[int, int], candidate: tuple[int, int],
+                params: dict[str, Any], rec: dict[str, Any]) -> None:
+    """The lines ``GridSearchCV`` prints for a fitted fold (those of ``_fit_and_score``): its
+    ``END`` line at ``verbose > 1``, with the fold's number and score at ``verbose > 2``, and at
+    ``verbose > 9`` the candidate's number too, after a ``START`` line. Here both come once the
+    candidate's fits ended. ``split``, ``candidate``: ``(index, total)``; ``rec``: the fold's
+    record (``_fit_and_score``'s format)."""
     if verbose <= 1:
         return
-    progress = f" {split[0] + 1}/{split[1]}" if verbose > 2 else ""
-    result = ", ".join(f"{k}={params[k]}" for k in sorted(params))
-    result += ";" if params else ""
+    progress = ""
     if verbose > 2:
-        test = f"{rec['test_scores']:.3f}"
-        result += ", score=" + (f"(train={rec['train_scores']:.3f}, test={test})"
-                                if "train_scores" in rec else test)
+        progress = f" {split[0] + 1}/{split[1]}"
+        if verbose > 9:
+            progress += f"; {candidate[0] + 1}/{candidate[1]}"
+    described = ", ".join(f"{k}={params[k]}" for k in sorted(params))
+    if verbose > 9:
+        start = f"[CV{progress}] START {described}"
+        print(start + "." * (80 - len(start)))
+    result = described + (";" if described else "")
+    if verbose > 2:
+        result += _scores_text(rec["test_scores"], rec.get("train_scores"))
     result += f" total time={logger.short_format_time(rec['fit_time'] + rec['score_time'])}"
-    start = f"[CV{progress}] END "
-    print(start + "." * (80 - len(start) - len(result)) + result)
+    end = f"[CV{progress}] END "
+    print(end + "." * (80 - len(end) - len(result)) + result)
+
+
+def _scores_text(test: Any, train: Any) -> str:
+    """A fold's scores as ``_fit_and_score`` prints them: one score, or one per metric."""
+    if isinstance(test, dict):
+        return "".join(f" {name}: (" + (f"train={train[name]:.3f}, " if train is not None else "")
+                       + f"test={test[name]:.3f})" for name in sorted(test))
+    return ", score=" + (f"(train={train:.3f}, test={test:.3f})" if train is not None
+                         else f"{test:.3f}")
 
 
 def _fold_step(stepper: _Stepper, step: int, X: Any, y: Any,
