@@ -585,6 +585,25 @@ def test_randomized_search_cv_names_n_iter_and_param_distributions(iris):
         TuneSearchCV(LogisticRegression()).fit(X, y)
 
 
+@pytest.mark.parametrize("space, sampler, says", [
+    ({"Cx": [1.0]}, "tpe", "'Cx' in {} is not a parameter of LogisticRegression"),
+    ([], "tpe", "{} is an empty list"),
+    ([{}], "tpe", "{}[0] is empty"),
+    ([("C", 1.0)], "tpe", "{} must be a dict"),
+    ({"C": np.ones((2, 2))}, "tpe", "{}['C'] is an array of shape (2, 2)"),
+    ({"C": "big"}, "tpe", "{}['C'] = 'big' is not a distribution"),
+    ([{"C": [1.0]}, {"C": [2.0]}], "grid", "one dict of lists as {}, not a list of them"),
+])
+def test_errors_about_the_space_name_it_as_it_was_given(iris, space, sampler, says):
+    X, y = iris
+    for argument in ("param_space", "param_distributions"):
+        search = TuneSearchCV(LogisticRegression(), sampler=sampler, n_trials=1, cv=2,
+                              **{argument: space})
+        with pytest.raises(TuneError) as raised:
+            search.fit(X, y)
+        assert says.format(argument) in str(raised.value)
+
+
 class Stuck(Sampler):
     """Proposes the lowest value of every parameter, however often it is asked again."""
 

@@ -232,9 +232,15 @@ class TuneSearchCV(BaseSearchCV):
                 "{'C': Float(1e-2, 1e2, log=True)}, or a list of such dicts.")
         return space
 
+    def _space_argument(self) -> str:
+        """The name the space was given by: ``param_space``, or ``param_distributions``
+        (errors about the space say the user's word)."""
+        return "param_space" if self.param_space is not None or \
+            self.param_distributions is None else "param_distributions"
+
     def _new_study(self) -> tuple[Study, Callable[[Trial], dict[str, Any]]]:
         """The study of one fit, and the function that reads a candidate off a trial."""
-        spaces = _spaces(self._param_space(), self.estimator)
+        spaces = _spaces(self._param_space(), self.estimator, self._space_argument())
         seed = self.random_state
         if seed is not None and not isinstance(seed, numbers.Integral):
             seed = int(check_random_state(seed).randint(2**31 - 1))
@@ -249,9 +255,9 @@ class TuneSearchCV(BaseSearchCV):
         if len(spaces) == 1:
             return Study(space=spaces[0], **options), lambda trial: dict(trial.params)
         if sampler == "grid" or isinstance(sampler, GridSampler):
-            raise TuneError("TuneSearchCV: grid search takes one dict of lists as param_space, "
-                            "not a list of them. Use GridSearchCV for a list of grids, or "
-                            "another sampler.")
+            raise TuneError(f"TuneSearchCV: grid search takes one dict of lists as "
+                            f"{self._space_argument()}, not a list of them. Use GridSearchCV "
+                            "for a list of grids, or another sampler.")
         which = Choice(list(range(len(spaces))))
         names = _study_names(spaces)
 
@@ -265,7 +271,7 @@ class TuneSearchCV(BaseSearchCV):
         """Warn, as ``RandomizedSearchCV`` does, when the number of candidates asked for is
         more than a finite space holds (the search ends when every point is tried). Called
         by :meth:`fit`, so that the warning points at the caller's line."""
-        spaces = _spaces(self._param_space(), self.estimator)
+        spaces = _spaces(self._param_space(), self.estimator, self._space_argument())
         if len(spaces) != 1 or self.sampler == "grid" or isinstance(self.sampler, GridSampler):
             return
         asked = self.n_trials if self.n_trials is not None else self.n_iter
