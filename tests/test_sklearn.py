@@ -477,6 +477,35 @@ def test_private_scikit_learn_names_are_the_checked_ones():
     assert used - SKLEARN_PRIVATE_CHECKED == set()
 
 
+def test_the_search_reaches_the_engine_through_its_public_api():
+    # TuneSearchCV is a front end: a private attribute of a study or a run (one that
+    # hpt_magic defines outside these modules) is the engine's to change.
+    import ast
+    from pathlib import Path
+
+    import hpt_magic
+
+    root = Path(hpt_magic.__file__).parent
+    modules = [root / "integration" / name
+               for name in ("_sklearn.py", "_sklearn_search.py", "_sklearn_space.py")]
+
+    def defined(paths):
+        names: set[str] = set()
+        for path in paths:
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+                    names.add(node.name)
+                elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
+                    names.add(node.attr)
+        return names
+
+    engine = defined(set(root.rglob("*.py")) - set(modules)) - defined(modules)
+    used = {node.attr for path in modules for node in ast.walk(ast.parse(path.read_text()))
+            if isinstance(node, ast.Attribute) and node.attr.startswith("_")
+            and not node.attr.startswith("__")}
+    assert used & engine == set()
+
+
 class Cut(ClassifierMixin, BaseEstimator):
     """Predicts whether the first feature is above ``cut``; ``fit`` and ``partial_fit`` learn
     only the classes, so that stepwise and plain training score alike."""
@@ -640,6 +669,19 @@ def test_a_candidate_repeated_after_every_redraw_is_not_fitted_again(iris, sched
     assert list(results["mean_test_score"]) == [results["mean_test_score"][0]] * 3
     assert list(results["mean_fit_time"][1:]) == [0.0, 0.0]  # not fitted again
     assert list(results["rank_test_score"]) == [1, 1, 1] and search.best_index_ == 0
+
+
+@pytest.mark.parametrize("scheduler", [None, Never()])
+def test_the_dashboard_of_a_search_with_reused_candidates_reads_finished(iris, capsys,
+                                                                          scheduler):
+    # A repeat is one of the n_trials candidates: the search ends with its budget, as planned.
+    X, y = iris
+    search = TuneSearchCV(SGDClassifier(random_state=0), {"alpha": [1e-3, 1e-2, 1e-1, 1.0]},
+                          sampler=Stuck(), n_trials=3, cv=2, scheduler=scheduler, max_steps=2,
+                          show=True).fit(X, y)
+    assert [t.user_attrs.get("repeat_of") for t in search.study_.trials] == [None, 0, 0]
+    final = capsys.readouterr().out.strip().splitlines()[-1]
+    assert final.startswith("Finished: 3/3 trials · 3 complete, 0 pruned, 0 failed")
 
 
 class StuckOnce(Sampler):

@@ -156,26 +156,18 @@ def _search(search: TuneSearchCV, study: Study, evaluate: Callable[[Trial], floa
 
     ``n_trials`` counts the trials of the study, each one row of ``cv_results_``. A proposal
     that repeats an evaluated candidate is drawn again (``on_repeat="skip"``); one that still
-    repeats after ten draws is recorded with the earlier trial's score, unfitted, and
-    ``repeat(row, earlier_row)`` gives it its row. Unlike ``Study.optimize`` nothing is
-    captured: scikit-learn's own warnings and verbose output reach the user as with
-    ``GridSearchCV``. A candidate whose every fit failed is a failed trial; any other error
-    ends the search and is raised.
+    repeats after ten draws is recorded with the earlier trial's score, unfitted, counted in
+    the budget (``count_repeats``), and ``repeat(row, earlier_row)`` gives it its row. Unlike
+    ``Study.optimize`` nothing is captured: scikit-learn's own warnings and verbose output
+    reach the user as with ``GridSearchCV``. A candidate whose every fit failed is a failed
+    trial; any other error ends the search and is raised.
     """
     n_trials = search._n_trials()
     first = len(study.trials)
 
-    repeats = 0
-
-    def count(study: Study, trial: Trial) -> None:
-        # The lifecycle records a repeat without spending its budget; here it is a candidate,
-        # so once a repeat was recorded the run's own budget would overshoot: end it here.
-        nonlocal repeats
+    def row_of_repeat(study: Study, trial: Trial) -> None:
         if "repeat_of" in trial.user_attrs:
-            repeats += 1
             repeat(trial.number - first, trial.user_attrs["repeat_of"] - first)
-        if repeats and len(study.trials) - first >= n_trials:
-            study.stop()
 
     dashboard = None
     if search.show:
@@ -186,10 +178,9 @@ def _search(search: TuneSearchCV, study: Study, evaluate: Callable[[Trial], floa
     try:
         optimize(study, evaluate, n_trials=n_trials, timeout=search.timeout,
                  patience=search.patience, stop_on_bug=False, on_repeat="skip",
-                 catch=(_CandidateFailed,), capture=False,
-                 callbacks=[count, *(search.callbacks or ())])
+                 count_repeats=True, catch=(_CandidateFailed,), capture=False,
+                 callbacks=[row_of_repeat, *(search.callbacks or ())])
     finally:
-        study._stop.clear()  # the budget's stop, not the user's
         if dashboard is not None:
             dashboard.close()
 
