@@ -25,7 +25,14 @@ from ..executors._worker import picklable
 from ..trial import Trial, TrialState
 from ._events import Event
 from ._objectives import check_scheduler
-from ._stopping import RunInfo, StoppingRules, check_budget, check_iteration, should_end
+from ._stopping import (
+    RunInfo,
+    StoppingRules,
+    check_auto_patience,
+    check_budget,
+    check_iteration,
+    should_end,
+)
 from ._tried import Repeats
 
 if TYPE_CHECKING:
@@ -100,14 +107,8 @@ class Run(StoppingRules):
                  on_repeat: str = "reuse", stop_on_bug: bool = True,
                  count_repeats: bool = False) -> None:
         check_budget(n_trials, timeout)
-        check_iteration(trial_timeout, patience, min_improvement, on_repeat)
-        if patience == "auto" and study.is_multi_objective:
-            raise TuneError(
-                f"patience='auto' (--patience auto) judges one score, and study {study.name!r} "
-                f"has {len(study.objectives)} objectives: give a number of trials instead "
-                f"(the run ends after that many trials without one joining the Pareto front).")
-        if not isinstance(retries, int) or retries < 0:
-            raise TuneError(f"retries must be a whole number >= 0, got {retries!r}.")
+        check_iteration(trial_timeout, patience, min_improvement, on_repeat, retries)
+        check_auto_patience(patience, study.name, study.objectives)
         study.refresh()  # what another kernel on the same file did meanwhile
         check_scheduler(study)  # again: study.sampler or .scheduler may be set since
         self.study = study
