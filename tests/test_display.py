@@ -524,6 +524,30 @@ def test_nan_scores_are_null_in_json_and_skipped_in_plots():
     assert list(artist(hd.plot_history(study), "history-failed").get_xdata()) == [1]
 
 
+def test_a_run_that_counts_its_repeats_counts_them_on_the_dashboard_as_it_goes():
+    # TuneSearchCV's runs: a candidate recorded with an earlier one's scores is one of the
+    # n_trials, live and at the end.
+    from hpt_magic.samplers import Sampler
+    from hpt_magic.study._optimize import optimize
+
+    class Stuck(Sampler):
+        def sample_joint(self, study, trial, space):
+            return {name: dist.from_unit(0.0) for name, dist in space.items()}
+
+        def sample_one(self, study, trial, name, dist):
+            return dist.from_unit(0.0)
+
+    study = Study(space={"k": Choice(["a", "b"])}, sampler=Stuck())
+    bundles, done = [], []
+    dash = dm.Dashboard(study, n_trials=3, output=bundles.append, min_interval=100)
+    optimize(study, lambda t: 1.0, n_trials=3, on_repeat="reuse", count_repeats=True,
+             callbacks=[lambda study, trial: done.append(dash.progress()["done"])])
+    dash.close()
+    assert [t.user_attrs.get("repeat_of") for t in study.trials] == [None, 0, 0]
+    assert done == [1, 2, 3]
+    assert bundles[-1]["text/plain"].startswith("Finished: 3/3 trials · 3 complete")
+
+
 def test_array_options_are_text_in_json(recwarn):
     # numpy arrays are valid options (README: any object); integer ones failed the document.
     space = {"w": Choice([np.array([1, 2]), np.array([0.5]), np.int64(3)])}

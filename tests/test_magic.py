@@ -173,17 +173,39 @@ def test_the_failure_line_counts_this_runs_failures_beside_reused_repeats(shell,
             "ZeroDivisionError") in out
 
 
-@pytest.mark.parametrize("bad", ["--patience 0", "--jobs 0", "--trials -1",
-                                 "--trial-timeout -1", "--log bogus", "--warm-start nosuch",
-                                 """--enqueue '{"x": 5}'""",
-                                 "--maximize a --minimize b --pick nosuch"])
+#: Options refused before anything is stored: by themselves, or against the study they would
+#: open (its objectives, the sampler's grid, the study to warm-start from).
+REFUSED = ["--patience 0", "--jobs 0", "--trials -1", "--trial-timeout -1", "--log bogus",
+           "--warm-start nosuch", """--enqueue '{"x": 5}'""",
+           "--maximize a --minimize b --pick nosuch", "--pick acc", "--maximize --pick acc",
+           "--directions max,min --pick acc", "--maximize a --minimize b --patience auto",
+           "--directions max,min --patience auto", "--retries -1", "--sampler grid",
+           "--warm-start empty"]
+
+
+@pytest.mark.parametrize("bad", REFUSED)
 def test_a_bad_run_option_leaves_the_notebook_and_the_file_as_they_were(shell, bad):
     cell = "x = tune.uniform(0, 1)\nx\n"
     assert run(shell, "--plot none --quiet --study good --trials 2", cell).success
+    Study(name="empty", storage=SQLiteStorage(default_storage()))  # no trial to start from
+    before = list_studies(default_storage())
     r = run(shell, f"--plot none --quiet --study typo --trials 2 {bad}", cell)
-    assert error_of(r) is not None
+    assert isinstance(error_of(r), UsageError)
     assert shell.user_ns["study"].name == "good"
-    assert [s["name"] for s in list_studies(default_storage())] == ["good"]
+    assert list_studies(default_storage()) == before
+    assert [s["name"] for s in before] == ["good", "empty"]
+
+
+@pytest.mark.parametrize("bad", ["--pick acc", "--directions max,min --patience auto",
+                                 "--sampler grid", "--retries -1"])
+def test_a_refused_new_keeps_the_old_study_under_its_name(shell, bad):
+    cell = "x = tune.uniform(0, 1)\nx\n"
+    assert run(shell, "--plot none --quiet --study good --trials 2", cell).success
+    before = list_studies(default_storage())
+    r = run(shell, f"--plot none --quiet --study good --new --trials 2 {bad}", cell)
+    assert isinstance(error_of(r), UsageError)
+    assert list_studies(default_storage()) == before
+    assert [(s["name"], s["n_trials"]) for s in before] == [("good", 2)]
 
 
 def test_no_catch_raises_the_trial_error(shell):

@@ -435,12 +435,14 @@ def test_candidates_failing_alike_do_not_stop_the_search(iris):
 
 
 #: The private names of scikit-learn that TuneSearchCV uses: BaseSearchCV's hooks for search
-#: estimators (HalvingGridSearchCV uses them too) and two validation helpers, each read in the
-#: sources of scikit-learn 1.4, 1.5, 1.6, 1.7, 1.8 and 1.9 (pyproject: scikit-learn>=1.4).
+#: estimators (HalvingGridSearchCV uses them too), a validation helper and the fold splitter of
+#: _fit_and_score (`utils.metaestimators._safe_split`, the same signature in every version), each
+#: read in the sources of scikit-learn 1.4, 1.5, 1.6, 1.7, 1.8 and 1.9 (pyproject:
+#: scikit-learn>=1.4).
 SKLEARN_PRIVATE_CHECKED = {
     "_search", "_validation",  # the modules of BaseSearchCV and of _check_method_params
     "_format_results", "_select_best_index", "_get_routed_params_for_fit", "_validate_params",
-    "_parameter_constraints", "_safe_indexing", "_check_method_params",
+    "_parameter_constraints", "_safe_split", "_check_method_params",
 }
 
 
@@ -473,6 +475,35 @@ def test_private_scikit_learn_names_are_the_checked_ones():
                 if node.attr not in ours:
                     used.add(node.attr)
     assert used - SKLEARN_PRIVATE_CHECKED == set()
+
+
+def test_the_search_reaches_the_engine_through_its_public_api():
+    # TuneSearchCV is a front end: a private attribute of a study or a run (one that
+    # hpt_magic defines outside these modules) is the engine's to change.
+    import ast
+    from pathlib import Path
+
+    import hpt_magic
+
+    root = Path(hpt_magic.__file__).parent
+    modules = [root / "integration" / name
+               for name in ("_sklearn.py", "_sklearn_search.py", "_sklearn_space.py")]
+
+    def defined(paths):
+        names: set[str] = set()
+        for path in paths:
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+                    names.add(node.name)
+                elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
+                    names.add(node.attr)
+        return names
+
+    engine = defined(set(root.rglob("*.py")) - set(modules)) - defined(modules)
+    used = {node.attr for path in modules for node in ast.walk(ast.parse(path.read_text()))
+            if isinstance(node, ast.Attribute) and node.attr.startswith("_")
+            and not node.attr.startswith("__")}
+    assert used & engine == set()
 
 
 class Cut(ClassifierMixin, BaseEstimator):
@@ -524,6 +555,32 @@ def test_scheduler_scores_with_sample_weight_as_grid_search_cv(iris, routing):
     assert ours.best_params_ == grid.best_params_
 
 
+class PrecomputedSVC(SVC):
+    """An SVC that a scheduler can train step by step (each step fits anew): on a precomputed
+    kernel it is pairwise, and a fold is the train block and the test rows x train columns."""
+
+    def partial_fit(self, X, y, classes=None):
+        return self.fit(X, y)
+
+
+@pytest.mark.parametrize("scheduler", [None, Never()])
+def test_a_precomputed_kernel_is_split_as_grid_search_cv_splits_it(iris, scheduler):
+    X, y = iris
+    kernel = X @ X.T
+    space = {"C": [0.001, 1.0]}
+    grid = GridSearchCV(PrecomputedSVC(kernel="precomputed"), space, cv=3,
+                        return_train_score=True).fit(kernel, y)
+    ours = TuneSearchCV(PrecomputedSVC(kernel="precomputed"), space,
+                        sampler=GridSampler(shuffle=False), n_trials=2, cv=3,
+                        scheduler=scheduler, max_steps=2, return_train_score=True)
+    ours.fit(kernel, y)
+    for key in ("split0_test_score", "split2_test_score", "mean_test_score",
+                "mean_train_score"):
+        np.testing.assert_allclose(ours.cv_results_[key], grid.cv_results_[key], err_msg=key)
+    assert ours.best_params_ == grid.best_params_
+    assert ours.score(kernel, y) == grid.score(kernel, y)
+
+
 def test_randomized_search_cv_names_n_iter_and_param_distributions(iris):
     X, y = iris
     space = {"C": loguniform(1e-2, 1e2)}
@@ -555,6 +612,25 @@ def test_randomized_search_cv_names_n_iter_and_param_distributions(iris):
         assert f"{name} is RandomizedSearchCV's name" in str(raised.value)
     with pytest.raises(TuneError, match="no space to search"):
         TuneSearchCV(LogisticRegression()).fit(X, y)
+
+
+@pytest.mark.parametrize("space, sampler, says", [
+    ({"Cx": [1.0]}, "tpe", "'Cx' in {} is not a parameter of LogisticRegression"),
+    ([], "tpe", "{} is an empty list"),
+    ([{}], "tpe", "{}[0] is empty"),
+    ([("C", 1.0)], "tpe", "{} must be a dict"),
+    ({"C": np.ones((2, 2))}, "tpe", "{}['C'] is an array of shape (2, 2)"),
+    ({"C": "big"}, "tpe", "{}['C'] = 'big' is not a distribution"),
+    ([{"C": [1.0]}, {"C": [2.0]}], "grid", "one dict of lists as {}, not a list of them"),
+])
+def test_errors_about_the_space_name_it_as_it_was_given(iris, space, sampler, says):
+    X, y = iris
+    for argument in ("param_space", "param_distributions"):
+        search = TuneSearchCV(LogisticRegression(), sampler=sampler, n_trials=1, cv=2,
+                              **{argument: space})
+        with pytest.raises(TuneError) as raised:
+            search.fit(X, y)
+        assert says.format(argument) in str(raised.value)
 
 
 class Stuck(Sampler):
@@ -595,6 +671,19 @@ def test_a_candidate_repeated_after_every_redraw_is_not_fitted_again(iris, sched
     assert list(results["rank_test_score"]) == [1, 1, 1] and search.best_index_ == 0
 
 
+@pytest.mark.parametrize("scheduler", [None, Never()])
+def test_the_dashboard_of_a_search_with_reused_candidates_reads_finished(iris, capsys,
+                                                                          scheduler):
+    # A repeat is one of the n_trials candidates: the search ends with its budget, as planned.
+    X, y = iris
+    search = TuneSearchCV(SGDClassifier(random_state=0), {"alpha": [1e-3, 1e-2, 1e-1, 1.0]},
+                          sampler=Stuck(), n_trials=3, cv=2, scheduler=scheduler, max_steps=2,
+                          show=True).fit(X, y)
+    assert [t.user_attrs.get("repeat_of") for t in search.study_.trials] == [None, 0, 0]
+    final = capsys.readouterr().out.strip().splitlines()[-1]
+    assert final.startswith("Finished: 3/3 trials · 3 complete, 0 pruned, 0 failed")
+
+
 class StuckOnce(Sampler):
     """Proposes the lowest value for its first two trials (the second, after every redraw),
     then the highest, then the middle."""
@@ -616,21 +705,26 @@ def test_a_repeat_before_new_candidates_still_ends_the_search_at_n_trials(iris, 
     assert len(search.cv_results_["params"]) == 3
 
 
-@pytest.mark.parametrize("verbose", [2, 3])
-def test_scheduler_prints_a_line_per_fold_as_grid_search_cv(iris, capsys, verbose):
+@pytest.mark.parametrize("scheduler", [None, Never()])
+@pytest.mark.parametrize("verbose", [2, 3, 10])
+def test_verbose_prints_the_lines_of_grid_search_cv_per_fold(iris, capsys, verbose, scheduler):
     X, y = iris
     space = {"alpha": [1e-3, 1e-2]}
     GridSearchCV(SGDClassifier(random_state=0), space, cv=3, verbose=verbose).fit(X, y)
     theirs = capsys.readouterr().out.splitlines()
     TuneSearchCV(SGDClassifier(random_state=0), space, sampler=GridSampler(shuffle=False),
-                 n_trials=2, cv=3, scheduler=Never(), max_steps=2, verbose=verbose).fit(X, y)
+                 n_trials=2, cv=3, scheduler=scheduler, max_steps=2, verbose=verbose).fit(X, y)
     ours = capsys.readouterr().out.splitlines()
-    assert len(ours) == len(theirs) == 1 + 2 * 3
+    # Above 9, a START line before each END line, and both number the fold and the candidate
+    # ("[CV 2/3; 1/2]"), as GridSearchCV does.
+    assert len(ours) == len(theirs) == 1 + 2 * 3 * (2 if verbose > 9 else 1)
     for mine, grid in zip(ours[1:], theirs[1:]):
-        # The same line but for the score (trained step by step) and the time.
-        assert mine.split(" total time=")[0].rsplit("score=", 1)[0] == \
-            grid.split(" total time=")[0].rsplit("score=", 1)[0]
-        assert len(mine) == len(grid) == 80
+        # The same line but for the time, and for the score when trained step by step.
+        mine, grid = mine.split(" total time=")[0], grid.split(" total time=")[0]
+        if scheduler is not None:
+            mine, grid = mine.rsplit("score=", 1)[0], grid.rsplit("score=", 1)[0]
+        assert mine == grid
+    assert {len(line) for line in ours[1:]} == {80}
 
 
 def test_more_candidates_asked_than_a_finite_space_holds_warns_as_randomized_search(iris):

@@ -32,6 +32,7 @@ from ._sklearn_search import (
     _CandidateFailed,
     _fit_stepwise,
     _FixedSplits,
+    _print_fold,
     _print_header,
     _Rows,
     _search,
@@ -77,7 +78,9 @@ class TuneSearchCV(BaseSearchCV):
     max_steps : int, optional
         Steps of a full training with a scheduler (default: the scheduler's, else 10).
     scoring, cv, refit, n_jobs, verbose, pre_dispatch, error_score, return_train_score
-        As in :class:`sklearn.model_selection.GridSearchCV` (``cv`` defaults to 5).
+        As in :class:`sklearn.model_selection.GridSearchCV` (``cv`` defaults to 5). Above 9,
+        ``verbose`` numbers each fold's candidate among the ``n_trials`` (``[CV 2/5; 3/50]``),
+        printed once the candidate's folds are fitted.
     random_state : int, RandomState or None
         Seeds the sampler: the same seed proposes the same candidates.
     callbacks : list of callables, optional
@@ -180,12 +183,18 @@ class TuneSearchCV(BaseSearchCV):
         checked = check_cv(given, y, classifier=is_classifier(self.estimator))
         verbose = self.verbose  # (quieted while scikit-learn evaluates a candidate)
         self._splits = _FixedSplits(checked, header=lambda n: _print_header(self, n, verbose))
+        # At verbose > 9 scikit-learn numbers each fit's candidate among those of its call:
+        # here always "1/1". Its fits are then quiet (it reads verbose when fit starts), and
+        # _run_search prints their lines with the candidate's number.
+        self._fold_verbose = verbose if verbose > 9 else 0
         self.cv = checked
+        if self._fold_verbose:
+            self.verbose = 0
         try:
             return super().fit(X, y, **params)
         finally:
-            self.cv = given
-            del self._splits
+            self.cv, self.verbose = given, verbose
+            del self._splits, self._fold_verbose
 
     def __getstate__(self) -> dict[str, Any]:
         state = super().__getstate__()
@@ -223,9 +232,15 @@ class TuneSearchCV(BaseSearchCV):
                 "{'C': Float(1e-2, 1e2, log=True)}, or a list of such dicts.")
         return space
 
+    def _space_argument(self) -> str:
+        """The name the space was given by: ``param_space``, or ``param_distributions``
+        (errors about the space say the user's word)."""
+        return "param_space" if self.param_space is not None or \
+            self.param_distributions is None else "param_distributions"
+
     def _new_study(self) -> tuple[Study, Callable[[Trial], dict[str, Any]]]:
         """The study of one fit, and the function that reads a candidate off a trial."""
-        spaces = _spaces(self._param_space(), self.estimator)
+        spaces = _spaces(self._param_space(), self.estimator, self._space_argument())
         seed = self.random_state
         if seed is not None and not isinstance(seed, numbers.Integral):
             seed = int(check_random_state(seed).randint(2**31 - 1))
@@ -240,9 +255,9 @@ class TuneSearchCV(BaseSearchCV):
         if len(spaces) == 1:
             return Study(space=spaces[0], **options), lambda trial: dict(trial.params)
         if sampler == "grid" or isinstance(sampler, GridSampler):
-            raise TuneError("TuneSearchCV: grid search takes one dict of lists as param_space, "
-                            "not a list of them. Use GridSearchCV for a list of grids, or "
-                            "another sampler.")
+            raise TuneError(f"TuneSearchCV: grid search takes one dict of lists as "
+                            f"{self._space_argument()}, not a list of them. Use GridSearchCV "
+                            "for a list of grids, or another sampler.")
         which = Choice(list(range(len(spaces))))
         names = _study_names(spaces)
 
@@ -256,7 +271,7 @@ class TuneSearchCV(BaseSearchCV):
         """Warn, as ``RandomizedSearchCV`` does, when the number of candidates asked for is
         more than a finite space holds (the search ends when every point is tried). Called
         by :meth:`fit`, so that the warning points at the caller's line."""
-        spaces = _spaces(self._param_space(), self.estimator)
+        spaces = _spaces(self._param_space(), self.estimator, self._space_argument())
         if len(spaces) != 1 or self.sampler == "grid" or isinstance(self.sampler, GridSampler):
             return
         asked = self.n_trials if self.n_trials is not None else self.n_iter
@@ -285,6 +300,7 @@ class TuneSearchCV(BaseSearchCV):
         self.study_ = study
         splits = self._splits
         rows = self._rows = _Rows(self, super()._format_results)
+        n_trials = self._n_trials()  # (a new study: trial i is row i)
         failures: list[ValueError] = []
 
         def evaluate(trial: Trial) -> float | dict[str, float]:
@@ -306,6 +322,9 @@ class TuneSearchCV(BaseSearchCV):
                     f"cv_results_ are error_score={self.error_score!r}, and it is marked failed "
                     f"in study_.\n{exc}", FitFailedWarning, stacklevel=2)
                 raise _CandidateFailed(str(exc).strip().splitlines()[0]) from None
+            for split, rec in enumerate(rows.newest() if self._fold_verbose else ()):
+                _print_fold(self._fold_verbose, (split, len(splits.splits or ())),
+                            (trial.number, n_trials), params, rec)
             key = _objective_key(results, self.refit)
             spread = results.get(key.replace("mean_", "std_", 1))
             folds = sum(k.startswith("split") and k.endswith(key[len("mean"):])

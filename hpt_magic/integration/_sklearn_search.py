@@ -16,7 +16,7 @@ from sklearn.base import clone, is_classifier
 from sklearn.exceptions import ConvergenceWarning, FitFailedWarning
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import check_cv
-from sklearn.utils import _safe_indexing
+from sklearn.utils.metaestimators import _safe_split
 from sklearn.utils.validation import _check_method_params, indexable
 
 from ..exceptions import TrialPruned, TuneError
@@ -82,6 +82,13 @@ class _Rows:
                   **({"train_scores": score} if self.search.return_train_score else {})}
                  for _, test in splits]
         self.inserted[row] = (candidate, folds)
+
+    def newest(self) -> list[dict[str, Any]]:
+        """The fold records of the candidate that scikit-learn evaluated last."""
+        if self.last is None:
+            return []
+        _, n_splits, out, _ = self.last
+        return out[-n_splits:]
 
     def repeat(self, row: int, earlier: int) -> None:
         """Record a candidate that repeats the one of row ``earlier`` (not fitted again)."""
@@ -149,26 +156,18 @@ def _search(search: TuneSearchCV, study: Study, evaluate: Callable[[Trial], floa
 
     ``n_trials`` counts the trials of the study, each one row of ``cv_results_``. A proposal
     that repeats an evaluated candidate is drawn again (``on_repeat="skip"``); one that still
-    repeats after ten draws is recorded with the earlier trial's score, unfitted, and
-    ``repeat(row, earlier_row)`` gives it its row. Unlike ``Study.optimize`` nothing is
-    captured: scikit-learn's own warnings and verbose output reach the user as with
-    ``GridSearchCV``. A candidate whose every fit failed is a failed trial; any other error
-    ends the search and is raised.
+    repeats after ten draws is recorded with the earlier trial's score, unfitted, counted in
+    the budget (``count_repeats``), and ``repeat(row, earlier_row)`` gives it its row. Unlike
+    ``Study.optimize`` nothing is captured: scikit-learn's own warnings and verbose output
+    reach the user as with ``GridSearchCV``. A candidate whose every fit failed is a failed
+    trial; any other error ends the search and is raised.
     """
     n_trials = search._n_trials()
     first = len(study.trials)
 
-    repeats = 0
-
-    def count(study: Study, trial: Trial) -> None:
-        # The lifecycle records a repeat without spending its budget; here it is a candidate,
-        # so once a repeat was recorded the run's own budget would overshoot: end it here.
-        nonlocal repeats
+    def row_of_repeat(study: Study, trial: Trial) -> None:
         if "repeat_of" in trial.user_attrs:
-            repeats += 1
             repeat(trial.number - first, trial.user_attrs["repeat_of"] - first)
-        if repeats and len(study.trials) - first >= n_trials:
-            study.stop()
 
     dashboard = None
     if search.show:
@@ -179,10 +178,9 @@ def _search(search: TuneSearchCV, study: Study, evaluate: Callable[[Trial], floa
     try:
         optimize(study, evaluate, n_trials=n_trials, timeout=search.timeout,
                  patience=search.patience, stop_on_bug=False, on_repeat="skip",
-                 catch=(_CandidateFailed,), capture=False,
-                 callbacks=[count, *(search.callbacks or ())])
+                 count_repeats=True, catch=(_CandidateFailed,), capture=False,
+                 callbacks=[row_of_repeat, *(search.callbacks or ())])
     finally:
-        study._stop.clear()  # the budget's stop, not the user's
         if dashboard is not None:
             dashboard.close()
 
@@ -296,6 +294,7 @@ def _fit_stepwise(search: TuneSearchCV, X: Any, y: Any, params: dict[str, Any]) 
     study, read_candidate = search._new_study()
     search.study_ = study
     max_steps = int(search.max_steps or getattr(study.scheduler, "max_steps", None) or 10)
+    n_trials = search._n_trials()  # (a new study: trial i is row i)
     candidates: list[dict[str, Any]] = []
     out: list[dict[str, Any]] = []
     n_steps: list[int] = []
@@ -330,7 +329,8 @@ def _fit_stepwise(search: TuneSearchCV, X: Any, y: Any, params: dict[str, Any]) 
                 if search.return_train_score:
                     rec["train_scores"] = search.error_score
         for split, rec in enumerate(records):
-            _print_fold(search.verbose, (split, len(records)), candidate, rec)
+            _print_fold(search.verbose, (split, len(records)), (trial.number, n_trials),
+                        candidate, rec)
         candidates.append(candidate)
         out.extend(records)
         n_steps.append(done)
@@ -372,22 +372,39 @@ def _fit_stepwise(search: TuneSearchCV, X: Any, y: Any, params: dict[str, Any]) 
     return search
 
 
-def _print_fold(verbose: int, split: tuple[int, int], params: dict[str, Any],
-                rec: dict[str, Any]) -> None:
-    """The line ``GridSearchCV`` prints for a fitted fold at ``verbose > 1`` (with the fold's
-    number and score at ``verbose > 2``): here once the candidate's training ended."""
+def _print_fold(verbose: int, split: tuple[int, int], candidate: tuple[int, int],
+                params: dict[str, Any], rec: dict[str, Any]) -> None:
+    """The lines ``GridSearchCV`` prints for a fitted fold (those of ``_fit_and_score``): its
+    ``END`` line at ``verbose > 1``, with the fold's number and score at ``verbose > 2``, and at
+    ``verbose > 9`` the candidate's number too, after a ``START`` line. Here both come once the
+    candidate's fits ended. ``split``, ``candidate``: ``(index, total)``; ``rec``: the fold's
+    record (``_fit_and_score``'s format)."""
     if verbose <= 1:
         return
-    progress = f" {split[0] + 1}/{split[1]}" if verbose > 2 else ""
-    result = ", ".join(f"{k}={params[k]}" for k in sorted(params))
-    result += ";" if params else ""
+    progress = ""
     if verbose > 2:
-        test = f"{rec['test_scores']:.3f}"
-        result += ", score=" + (f"(train={rec['train_scores']:.3f}, test={test})"
-                                if "train_scores" in rec else test)
+        progress = f" {split[0] + 1}/{split[1]}"
+        if verbose > 9:
+            progress += f"; {candidate[0] + 1}/{candidate[1]}"
+    described = ", ".join(f"{k}={params[k]}" for k in sorted(params))
+    if verbose > 9:
+        start = f"[CV{progress}] START {described}"
+        print(start + "." * (80 - len(start)))
+    result = described + (";" if described else "")
+    if verbose > 2:
+        result += _scores_text(rec["test_scores"], rec.get("train_scores"))
     result += f" total time={logger.short_format_time(rec['fit_time'] + rec['score_time'])}"
-    start = f"[CV{progress}] END "
-    print(start + "." * (80 - len(start) - len(result)) + result)
+    end = f"[CV{progress}] END "
+    print(end + "." * (80 - len(end) - len(result)) + result)
+
+
+def _scores_text(test: Any, train: Any) -> str:
+    """A fold's scores as ``_fit_and_score`` prints them: one score, or one per metric."""
+    if isinstance(test, dict):
+        return "".join(f" {name}: (" + (f"train={train[name]:.3f}, " if train is not None else "")
+                       + f"test={test[name]:.3f})" for name in sorted(test))
+    return ", score=" + (f"(train={train:.3f}, test={test:.3f})" if train is not None
+                         else f"{test:.3f}")
 
 
 def _fold_step(stepper: _Stepper, step: int, X: Any, y: Any,
@@ -399,8 +416,10 @@ def _fold_step(stepper: _Stepper, step: int, X: Any, y: Any,
     ``params``: the estimator's fit parameters and the scorer's, split along the fold as
     ``_fit_and_score`` splits them."""
     (train, test), (fit_params, score_params) = fold, params
-    X_train, y_train = _safe_indexing(X, train), _safe_indexing(y, train)
-    X_test, y_test = _safe_indexing(X, test), _safe_indexing(y, test)
+    # As _fit_and_score splits: a pairwise estimator (a precomputed kernel) gets the square
+    # train block, and the test rows against the train columns.
+    X_train, y_train = _safe_split(stepper.model, X, y, train)
+    X_test, y_test = _safe_split(stepper.model, X, y, test, train)
     started = time.time()
     stepper.step(step, X_train, y_train, _check_method_params(X, fit_params, indices=train))
     scored = time.time()

@@ -88,6 +88,12 @@ def to_distribution(name: str, value: Any) -> Any:
     >>> to_distribution("C", np.logspace(-1, 1, 3)), to_distribution("degree", range(2, 5))
     ([0.1, 1.0, 10.0], [2, 3, 4])
     """
+    return _to_distribution(name, value, "param_space")
+
+
+def _to_distribution(name: str, value: Any, argument: str) -> Any:
+    """:func:`to_distribution`, its errors naming the space as ``argument`` (the name the
+    user gave it: ``param_space`` or ``param_distributions``)."""
     if isinstance(value, (Distribution, list, tuple)):
         return value
     if isinstance(value, range):
@@ -95,7 +101,7 @@ def to_distribution(name: str, value: Any) -> Any:
     if isinstance(value, np.ndarray):
         if value.ndim != 1:
             raise SpaceError(
-                f"param_space[{name!r}] is an array of shape {value.shape}; grid values must "
+                f"{argument}[{name!r}] is an array of shape {value.shape}; grid values must "
                 "be one-dimensional, e.g. np.logspace(-3, 3, 7).")
         return value.tolist()
     if hasattr(value, "dist") and hasattr(value, "ppf") and hasattr(value, "support"):
@@ -110,20 +116,21 @@ def to_distribution(name: str, value: Any) -> Any:
             return Int(int(lo), int(hi))
         return ScipyDistribution(value)
     raise SpaceError(
-        f"param_space[{name!r}] = {value!r} is not a distribution. Use hpt_magic's Float, Int "
+        f"{argument}[{name!r}] = {value!r} is not a distribution. Use hpt_magic's Float, Int "
         "or Choice, a list of values, or a frozen scipy.stats distribution such as "
         "loguniform(1e-3, 1e2).")
 
 
-def _spaces(param_space: Any, estimator: Any) -> list[dict[str, Distribution]]:
-    """``param_space`` as a list of checked spaces whose names ``estimator`` has."""
+def _spaces(param_space: Any, estimator: Any, argument: str) -> list[dict[str, Distribution]]:
+    """``param_space`` as a list of checked spaces whose names ``estimator`` has. Errors name
+    it ``argument``: as the user gave it, ``param_space`` or ``param_distributions``."""
     spaces = param_space if isinstance(param_space, list) else [param_space]
     if not spaces:
-        raise SpaceError("TuneSearchCV: param_space is an empty list. Give a dict of "
+        raise SpaceError(f"TuneSearchCV: {argument} is an empty list. Give a dict of "
                          "parameter -> distribution, or a list of such dicts.")
     for i, space in enumerate(spaces):
         if isinstance(space, Mapping) and not space:
-            where = "param_space" if space is param_space else f"param_space[{i}]"
+            where = argument if space is param_space else f"{argument}[{i}]"
             first = min(estimator.get_params(deep=False), default="C")
             raise SpaceError(
                 f"TuneSearchCV: {where} is empty. Give it at least one parameter of the "
@@ -132,16 +139,16 @@ def _spaces(param_space: Any, estimator: Any) -> list[dict[str, Distribution]]:
             kind = f"list of {type(space).__name__}" if space is not param_space else \
                 type(space).__name__
             raise SpaceError(
-                f"TuneSearchCV: param_space must be a dict of parameter name -> values or "
+                f"TuneSearchCV: {argument} must be a dict of parameter name -> values or "
                 f"distribution, or a list of such dicts (as GridSearchCV takes); got {kind}: "
                 f"{space!r:.80}. Example: {{'C': Float(1e-2, 1e2, log=True), 'kernel': "
                 "['rbf', 'linear']}.")
-        _check_names(space, estimator)
-    return [check_space({k: to_distribution(k, v) for k, v in space.items()})
+        _check_names(space, estimator, argument)
+    return [check_space({k: _to_distribution(k, v, argument) for k, v in space.items()})
             for space in spaces]
 
 
-def _check_names(space: Mapping[str, Any], estimator: Any) -> None:
+def _check_names(space: Mapping[str, Any], estimator: Any, argument: str) -> None:
     """Raise a :class:`SpaceError` for a name that ``estimator.set_params`` would refuse, before
     anything is fitted (scikit-learn finds out at the first fit of the first candidate)."""
     known = set(estimator.get_params(deep=True))
@@ -154,7 +161,7 @@ def _check_names(space: Mapping[str, Any], estimator: Any) -> None:
             continue  # not listed but taken: LightGBM's and XGBoost's booster parameters
         guess = _guess(name, estimator, known)
         raise SpaceError(
-            f"TuneSearchCV: {name!r} in param_space is not a parameter of "
+            f"TuneSearchCV: {name!r} in {argument} is not a parameter of "
             f"{type(estimator).__name__}" + (f" (did you mean {guess!r}?)" if guess else "") +
             ". Name the parameters as estimator.get_params() lists them; inside a Pipeline a "
             "step's parameter is step__param, with the step's name.")

@@ -138,6 +138,8 @@ class Dashboard:
         self._reason: str | None = None
         self._space_size: int | None = None
         self._done = 0
+        #: Whether the run counts a reused repeat as one of its trials (TuneSearchCV).
+        self._count_repeats = False
         self._last: float | None = None
         self._final = mode == "none"
         self._unsubscribe: Callable[[], None] | None = None
@@ -154,6 +156,7 @@ class Dashboard:
         kind = event.kind
         if kind == "run_started":
             self._started, self._done, self._status = self._clock(), 0, "running"
+            self._count_repeats = bool(event.data.get("count_repeats"))
             self.n_trials = self.n_trials if self.n_trials is not None else \
                 event.data.get("n_trials")
             self.timeout = self.timeout if self.timeout is not None else event.data.get("timeout")
@@ -167,8 +170,10 @@ class Dashboard:
         elif event.trial is not None:
             # O(1) per event: thousands of them arrive between two updates.
             self._model.add(event.trial, changed=kind != "trial_reported")
-            # A reused repeat is recorded but not run: it is no trial of the plan.
-            if kind == "trial_finished" and "repeat_of" not in event.trial.user_attrs:
+            # A reused repeat is recorded but not run: it is no trial of the plan, unless the
+            # run counts it as one.
+            if kind == "trial_finished" and (self._count_repeats
+                                             or "repeat_of" not in event.trial.user_attrs):
                 self._done += 1
                 if self.mode == "live":
                     self._new.append(event.trial)

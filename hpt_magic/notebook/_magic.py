@@ -19,8 +19,11 @@ from ..exceptions import TuneError
 from ..executors import n_workers
 from ..executors._objective import user_frames
 from ..integration._loggers import make_logger
+from ..samplers import make_sampler
+from ..study._objectives import opening_objectives
 from ..study._optimize import optimize, start_background
-from ..study._stopping import RunInfo, check_budget, check_iteration
+from ..study._space_edit import check_warm_start
+from ..study._stopping import RunInfo, check_auto_patience, check_budget, check_iteration
 from ..study._storage import DEFAULT_STORAGE, InMemoryStorage, make_storage
 from ..study._study import Study, load_study
 from ._cell import CellObjective, cell_hash, parse_cell
@@ -188,7 +191,7 @@ class TuneMagics(Magics):
         # leave an empty study in the file and in the notebook's variable.
         check_budget(args.trials, args.timeout)
         check_iteration(args.trial_timeout, args.patience, args.min_improvement,
-                        args.on_repeat)
+                        args.on_repeat, args.retries)
         if not args.dask:
             n_workers(args.jobs)
         log_args = _parse_kv(args.log_args, "--log-args")
@@ -202,10 +205,6 @@ class TuneMagics(Magics):
                     raise TuneError(f"--enqueue: the value {value!r} for {name!r} is outside "
                                     f"{written[name]!r}, as the cell defines it. Give a value "
                                     "inside the range.")
-        named = objectives_of(args).get("objectives")
-        if args.pick is not None and named is not None and args.pick not in named:
-            raise TuneError(f"--pick {args.pick!r} is not one of the objectives "
-                            f"({', '.join(named)}). Pick one of those.")
         if args.scheduler and args.scheduler.lower() != "none" and not program.reports:
             print(f"Note: --scheduler {args.scheduler} has nothing to act on: this cell never "
                   "calls tune.report or tune.steps, so every trial runs to its end.",
@@ -261,7 +260,6 @@ class TuneMagics(Magics):
         n_trials = args.trials
         if n_trials is None and args.timeout is None and study.sampler.name != "grid":
             n_trials = DEFAULT_TRIALS
-        _check_pick(study, args.pick)
         callbacks = [_keep_best(objective, args.pick)]
         dashboard = None
         if not args.quiet:
@@ -333,14 +331,25 @@ class TuneMagics(Magics):
         # Read before the study is opened: a misspelt name must leave nothing behind.
         source = load_study(args.warm_start, args.warm_start_storage or store) \
             if args.warm_start else None
+        # The options that depend on the study, checked before it is opened too: a refused
+        # cell leaves no empty study in the file (nor, with --new, the old one renamed).
+        scoring = opening_objectives(name, existing, **objectives)
+        _check_pick(name, scoring.names, args.pick)
+        if source is not None:
+            check_warm_start(source)
+        sampler = make_sampler(sampler, args.seed, **sampler_args)
+        written = literal_space(cell)
+        if not args.manual:  # (what the run would refuse; sliders need neither)
+            check_auto_patience(args.patience, name, scoring.names)
+            sampler.check_space(written)
         study = Study(sampler=sampler, **objectives, seed=args.seed, name=name,
                       storage=store, scheduler=args.scheduler, max_steps=args.max_steps,
-                      new=args.new, sampler_args=sampler_args,
+                      new=args.new,
                       scheduler_args=_parse_kv(args.scheduler_args, "--scheduler-args"),
                       retry_orphans=args.retry_orphans)
         # The cell's own definitions, read before it runs: an edited range or choice
         # continues the study, a changed type or scale is refused before anything is stored.
-        changes = study.edit_space(literal_space(cell), names=program.param_names)
+        changes = study.edit_space(written, names=program.param_names)
         warm = study.warm_start(source) if source is not None else None
         if existing is not None and study.trials:
             try:

@@ -30,10 +30,11 @@ def _keep_best(objective: CellObjective, pick: str | None = None):
     return keep
 
 
-def _check_pick(study: Study, pick: str | None) -> None:
-    if pick is not None and pick not in study.objectives:
-        raise TuneError(f"--pick {pick!r} is not an objective of study {study.name!r} "
-                        f"({', '.join(study.objectives)}). Pick one of those.")
+def _check_pick(study: str, objectives: list[str], pick: str | None) -> None:
+    """Refuse ``--pick`` naming no objective of the study (``study``, its name)."""
+    if pick is not None and pick not in objectives:
+        raise TuneError(f"--pick {pick!r} is not an objective of study {study!r} "
+                        f"({', '.join(objectives)}). Pick one of those.")
 
 
 def _best_number(study: Study, pick: str | None = None) -> int | None:

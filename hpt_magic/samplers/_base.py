@@ -141,6 +141,18 @@ class Sampler(ABC):
         """Whether the sampler has nothing left to propose (grid search)."""
         return False
 
+    def check_space(self, space: Mapping[str, Distribution]) -> None:
+        """Raise a :class:`~hpt_magic.exceptions.SpaceError` when the sampler cannot search
+        ``space`` (default: it can search any); front ends call it with the parameters they
+        know before the study is stored, so that a refused space leaves nothing behind.
+
+        Parameters
+        ----------
+        space : dict of str -> Distribution
+            The parameters known so far (a define-by-run objective may add more).
+        """
+        return None
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(seed={self.seed})"
 

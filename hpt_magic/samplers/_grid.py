@@ -41,6 +41,20 @@ class GridSampler(Sampler):
         self._grid: ParameterGrid | None = None
         self._order: np.ndarray | None = None
 
+    def check_space(self, space: Mapping[str, Distribution]) -> None:
+        """Refuse a space whose grid cannot be enumerated: a continuous ``Float``, or more
+        than :data:`MAX_POINTS` points.
+
+        Examples
+        --------
+        >>> from hpt_magic import Float
+        >>> GridSampler().check_space({"x": Float(0, 1)})
+        Traceback (most recent call last):
+        ...
+        hpt_magic.exceptions.SpaceError: Grid search: Float(0, 1) cannot be enumerated ...
+        """
+        _check_size(space)
+
     def _combinations(self, space: Mapping[str, Distribution]) -> ParameterGrid:
         if self._grid is None or self._grid.names != list(space):
             _check_size(space)

@@ -14,7 +14,8 @@ if TYPE_CHECKING:
 __all__ = ["Event", "EventBus", "EVENT_KINDS"]
 
 #: ``run_started`` / ``run_finished`` bracket one ``optimize`` call (``data`` holds
-#: ``n_trials``, ``timeout`` and, at the end, ``reason``); the trial events carry the trial.
+#: ``n_trials``, ``timeout``, ``count_repeats`` (whether a reused repeat counts in
+#: ``n_trials``) and, at the end, ``reason`` and ``n_done``); the trial events carry the trial.
 EVENT_KINDS = ("run_started", "trial_started", "trial_reported", "trial_finished", "run_finished")
 
 

@@ -25,7 +25,14 @@ from ..executors._worker import picklable
 from ..trial import Trial, TrialState
 from ._events import Event
 from ._objectives import check_scheduler
-from ._stopping import RunInfo, StoppingRules, check_budget, check_iteration, should_end
+from ._stopping import (
+    RunInfo,
+    StoppingRules,
+    check_auto_patience,
+    check_budget,
+    check_iteration,
+    should_end,
+)
 from ._tried import Repeats
 
 if TYPE_CHECKING:
@@ -73,7 +80,8 @@ class Run(StoppingRules):
     on_repeat : {"reuse", "skip", "run"}
         What to do when the sampler proposes parameters a complete trial already has:
         ``reuse`` records the repeat with the earlier score (``user_attrs["repeat_of"]``)
-        without running the objective and without spending the budget; ``skip`` asks the
+        without running the objective and (unless ``count_repeats``) without spending the
+        budget; ``skip`` asks the
         sampler for another point from fresh random streams (up to 10 times, then reuses);
         ``run`` runs it (noisy objectives). Unless ``run``, the run ends (``exhausted``) when
         every point of a finite space (integers, options, floats with a step) has a complete trial.
@@ -81,6 +89,11 @@ class Run(StoppingRules):
         End the run when its first five trials all raised the same error (a bug in the
         objective), and list the trials a bug failed in the study's ``failed_alike``
         attribute, which the samplers leave out of their evidence.
+    count_repeats : bool
+        A repeat recorded with an earlier trial's score spends one trial of ``n_trials``, as
+        a trial that ran does: the run then adds exactly ``n_trials`` trials to the study
+        (``TuneSearchCV``, whose ``n_trials`` are rows of ``cv_results_``). The run's
+        ``n_done`` counts them too.
     """
 
     def __init__(self, study: Study, objective: Callable[[Trial], Any], *,
@@ -91,16 +104,11 @@ class Run(StoppingRules):
                  params: Mapping[str, Any] | None = None, manual: bool = False,
                  run_events: bool = True, trial_timeout: float | None = None,
                  patience: int | None = None, min_improvement: float = 0.0,
-                 on_repeat: str = "reuse", stop_on_bug: bool = True) -> None:
+                 on_repeat: str = "reuse", stop_on_bug: bool = True,
+                 count_repeats: bool = False) -> None:
         check_budget(n_trials, timeout)
-        check_iteration(trial_timeout, patience, min_improvement, on_repeat)
-        if patience == "auto" and study.is_multi_objective:
-            raise TuneError(
-                f"patience='auto' (--patience auto) judges one score, and study {study.name!r} "
-                f"has {len(study.objectives)} objectives: give a number of trials instead "
-                f"(the run ends after that many trials without one joining the Pareto front).")
-        if not isinstance(retries, int) or retries < 0:
-            raise TuneError(f"retries must be a whole number >= 0, got {retries!r}.")
+        check_iteration(trial_timeout, patience, min_improvement, on_repeat, retries)
+        check_auto_patience(patience, study.name, study.objectives)
         study.refresh()  # what another kernel on the same file did meanwhile
         check_scheduler(study)  # again: study.sampler or .scheduler may be set since
         self.study = study
@@ -115,6 +123,7 @@ class Run(StoppingRules):
         #: When each trial in flight must end (trials run by workers; ``trial_timeout``).
         self.deadlines: dict[int, float] = {}
         self.repeats = Repeats(study, on_repeat, manual, self.info)
+        self.count_repeats = count_repeats
         self.callbacks = list(callbacks or [])
         self.retries = retries
         self.params = dict(params) if params is not None else None
@@ -139,7 +148,8 @@ class Run(StoppingRules):
                 self.executor = self._make_executor()
             if self.run_events:
                 study.events.emit(Event("run_started", study, data={
-                    "n_trials": info.n_trials, "timeout": info.timeout}))
+                    "n_trials": info.n_trials, "timeout": info.timeout,
+                    "count_repeats": self.count_repeats}))
             self._loop()
         except KeyboardInterrupt:
             info.reason = "interrupted"
@@ -213,6 +223,8 @@ class Run(StoppingRules):
         several = getattr(self.study, "is_multi_objective", False) or getattr(
             self.study, "constraints", None)
         self.study.tell(trial, metrics if metrics and several else earlier.value)
+        if self.count_repeats:
+            self.info.done += 1
         for callback in self.callbacks:
             callback(self.study, trial)
         return True

@@ -17,8 +17,8 @@ from ._pareto import default_reference, hypervolume, losses_of, pareto_front
 if TYPE_CHECKING:
     from ._study import Study
 
-__all__ = ["requested_objectives", "reconcile", "settle", "study_front", "study_hypervolume",
-           "check_scheduler"]
+__all__ = ["requested_objectives", "reconcile", "opening_objectives", "settle", "study_front",
+           "study_hypervolume", "check_scheduler"]
 
 
 def requested_objectives(direction: str | Direction | None,
@@ -84,6 +84,43 @@ def reconcile(name: str, stored: Objectives, asked: Objectives | None,
             f"{[str(c) for c in stored.constraints]}, not {[str(c) for c in asked.constraints]}"
             f". {fix}")
     return Objectives(names, stored.directions, constraints)
+
+
+def opening_objectives(name: str, stored: Mapping[str, Any] | None, *,
+                       direction: str | Direction | None = None,
+                       directions: Sequence[str | Direction] | None = None,
+                       objectives: Sequence[str] | None = None,
+                       constraints: Sequence[str | Constraint] | None = None) -> Objectives:
+    """The objectives that ``Study(name=name, direction=..., ...)`` will have once open, found
+    before it is opened: front ends check their options against them, so that a refused one
+    leaves no study behind.
+
+    Parameters
+    ----------
+    name : str
+        The study's name.
+    stored : dict or None
+        Its record in the storage (``storage.get_study(name)``); ``None`` for a new study
+        (one that does not exist yet, or that ``new=True`` starts afresh).
+    direction, directions, objectives, constraints
+        As ``Study`` takes them.
+
+    Returns
+    -------
+    Objectives
+        Raises the :class:`TuneError` that opening the study would raise (objectives that
+        contradict the stored ones).
+
+    Examples
+    --------
+    >>> opening_objectives("s", None, directions=["max", "min"]).names
+    ['value_0', 'value_1']
+    """
+    asked = requested_objectives(direction, directions, objectives, constraints)
+    if stored is None:
+        return asked or Objectives(["value"], ["minimize"])
+    return reconcile(name, Objectives.from_json(stored["attrs"], stored["direction"]), asked,
+                     constraints is not None)
 
 
 def check_scheduler(study: Study) -> None:

@@ -33,8 +33,8 @@ def optimize(study: Study, objective: Callable[[Trial], Any], *, n_trials: int |
 
     A ``KeyboardInterrupt`` ends the run with every finished trial kept and the running ones
     marked ``interrupted``, and is re-raised after the ``run_finished`` event.
-    ``iteration``: ``trial_timeout``, ``patience``, ``min_improvement``, ``on_repeat`` (see
-    :class:`Run`).
+    ``iteration``: ``trial_timeout``, ``patience``, ``min_improvement``, ``on_repeat``,
+    ``stop_on_bug``, ``count_repeats`` (see :class:`Run`).
     """
     if clear_stop:
         study._stop.clear()  # a stop() of an earlier run does not end this one

@@ -22,7 +22,8 @@ from ._storage import space_to_json
 if TYPE_CHECKING:
     from ._study import Study
 
-__all__ = ["SpaceEditMixin", "space_changes", "check_edit", "prior_of", "same_objects"]
+__all__ = ["SpaceEditMixin", "space_changes", "check_edit", "check_warm_start", "prior_of",
+           "same_objects"]
 
 
 def _kind(dist: Distribution) -> str:
@@ -124,6 +125,14 @@ def space_changes(known: Mapping[str, Distribution], space: Mapping[str, Distrib
     return changes, removed
 
 
+def check_warm_start(other: Study) -> None:
+    """Refuse to warm-start from ``other`` when it has no complete trial to start from (see
+    :meth:`SpaceEditMixin.warm_start`); front ends call it before the study is opened."""
+    if not other.top_trials(1):
+        raise TuneError(f"Study {other.name!r} has no complete trial to start from. Run it "
+                        "first, or drop --warm-start.")
+
+
 class SpaceEditMixin:
     """Editing the search space of a study that goes on, and warm-starting it from another
     study; mixed into ``Study``, whose known space, lock and storage they use."""
@@ -213,10 +222,8 @@ class SpaceEditMixin:
         its ``n_first`` best configurations that fit this study's space are queued first when
         this study has no trial yet. Returns what was taken, in words.
         """
+        check_warm_start(other)
         best = other.top_trials(max(1, n_first))
-        if not best:
-            raise TuneError(f"Study {other.name!r} has no complete trial to start from. Run it "
-                            "first, or drop --warm-start.")
         space = self.search_space()
         shared = []
         with self._lock:

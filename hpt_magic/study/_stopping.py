@@ -5,14 +5,15 @@
 sampler with nothing left to propose; :class:`StoppingRules`, mixed into
 :class:`~._lifecycle.Run`, adds ``patience`` (a best score or a Pareto front that stopped
 improving), its automatic form (``patience="auto"``) and a search that keeps proposing points
-already tried. :func:`check_budget` and :func:`check_iteration` refuse options that cannot mean
-anything, before anything is stored.
+already tried. :func:`check_budget`, :func:`check_iteration` and :func:`check_auto_patience`
+refuse options that cannot mean anything, before anything is stored.
 """
 
 from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from .._pareto import dominates
@@ -26,8 +27,8 @@ if TYPE_CHECKING:
     from ._study import Study
     from ._tried import Repeats
 
-__all__ = ["RunInfo", "StoppingRules", "bug_error", "check_budget", "check_iteration",
-           "failing_text", "should_end"]
+__all__ = ["RunInfo", "StoppingRules", "bug_error", "check_auto_patience", "check_budget",
+           "check_iteration", "failing_text", "should_end"]
 
 #: Finished trials between two checks of the automatic stopping criterion.
 _CHECK_EVERY = 5
@@ -69,8 +70,8 @@ def check_budget(n_trials: int | None, timeout: float | None) -> None:
         raise TuneError(f"timeout must be a positive number of seconds, got {timeout!r}.")
 
 
-def check_iteration(trial_timeout: float | None, patience: int | None, min_improvement: float,
-                    on_repeat: str) -> None:
+def check_iteration(trial_timeout: float | None, patience: int | str | None,
+                    min_improvement: float, on_repeat: str, retries: int = 0) -> None:
     """Refuse options of an iterating run that cannot mean anything."""
     if trial_timeout is not None and not (isinstance(trial_timeout, (int, float))
                                           and trial_timeout > 0 and math.isfinite(trial_timeout)):
@@ -88,6 +89,28 @@ def check_iteration(trial_timeout: float | None, patience: int | None, min_impro
         raise TuneError(f"on_repeat (--on-repeat) must be 'reuse' (record a repeated proposal "
                         f"with the earlier score), 'skip' (ask the sampler for another point) "
                         f"or 'run', got {on_repeat!r}.")
+    if not isinstance(retries, int) or retries < 0:
+        raise TuneError(f"retries (--retries) must be a whole number >= 0, got {retries!r}.")
+
+
+def check_auto_patience(patience: int | str | None, study: str, objectives: Sequence[str]
+                        ) -> None:
+    """Refuse ``patience="auto"`` for a study of several objectives: it judges one score.
+
+    Parameters
+    ----------
+    patience : int, "auto" or None
+    study : str
+        The study's name, for the message.
+    objectives : list of str
+        The study's objectives (:attr:`Study.objectives`, or before the study is opened
+        :func:`~._objectives.opening_objectives`).
+    """
+    if patience == "auto" and len(objectives) > 1:
+        raise TuneError(
+            f"patience='auto' (--patience auto) judges one score, and study {study!r} has "
+            f"{len(objectives)} objectives: give a number of trials instead (the run ends "
+            f"after that many trials without one joining the Pareto front).")
 
 
 def should_end(study: Study, info: RunInfo) -> str | None:
