@@ -10,7 +10,7 @@ import os
 import re
 import weakref
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -18,7 +18,7 @@ from .._pareto import pareto_front
 from ..exceptions import StorageError, TuneError
 from ..executors._scores import Objectives
 from ..samplers import observations
-from ..trial import TrialState, top_trials
+from ..trial import TrialState
 from ._storage import Storage, make_storage
 
 if TYPE_CHECKING:
@@ -151,20 +151,25 @@ def list_studies(storage: str | os.PathLike | Storage) -> list[dict[str, Any]]:
                            "studies are stored where --storage pointed when they ran.")
     store = make_storage(storage)
     out = []
-    for row in store.list_studies():
+    for row in store.list_studies():  # its best_value skips trials that break a constraint
         rec = store.get_study(row["name"]) or {"attrs": {}, "direction": row["direction"]}
         spec = Objectives.from_json(rec["attrs"], rec["direction"])
         row = {**row, "created": _time(row.get("created")), **spec.to_json()}
         if spec.multi:
-            trials = store.load_trials(rec["id"], {})
+            scored = [_Scored(n, v) for n, v in store.complete_values(rec["id"])]
             row.update(best_value=None,
-                       front=[t.values for t in pareto_front(trials, spec.directions)])
-        elif spec.constraints:
-            # The storage's own best is a plain MIN/MAX, blind to the constraints.
-            best = top_trials(store.load_trials(rec["id"], {}), spec.directions[0], 1)
-            row["best_value"] = best[0].value if best else None
+                       front=[t.values for t in pareto_front(scored, spec.directions)])
         out.append(row)
     return out
+
+
+class _Scored(NamedTuple):
+    """A feasible complete trial as :func:`pareto_front` reads it: its number and values."""
+
+    number: int
+    values: list[float]
+    state: TrialState = TrialState.COMPLETE
+    feasible: bool | None = None
 
 
 def importances(study: Study, *, params: Sequence[str] | None = None, n_trees: int = 32,

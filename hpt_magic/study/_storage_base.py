@@ -108,7 +108,9 @@ class Storage(ABC):
 
     @abstractmethod
     def list_studies(self) -> list[dict[str, Any]]:
-        """A summary row per stored study."""
+        """A summary row per stored study: ``name, direction, created, n_trials, n_complete``
+        and ``best_value``, the best first value of its complete trials that are not marked
+        infeasible."""
 
     @abstractmethod
     def new_trial(self, study_id: int, trial: Trial) -> tuple[int, int]:
@@ -135,6 +137,16 @@ class Storage(ABC):
     @abstractmethod
     def load_trials(self, study_id: int, space: dict[str, Distribution]) -> list[Trial]:
         """Every trial of the study, in order of number."""
+
+    def complete_values(self, study_id: int) -> list[tuple[int, list[float]]]:
+        """``(number, values)`` of each complete trial of the study that is not marked
+        infeasible, in order of number: what its Pareto front is found from.
+
+        A storage whose trials are costly to load reads only these (as SQLite does).
+        """
+        return [(t.number, list(t.values)) for t in self.load_trials(study_id, {})
+                if t.state is TrialState.COMPLETE and t.values is not None
+                and t.feasible is not False]
 
     @abstractmethod
     def recover_orphans(self, study_id: int, grace: float = 60.0) -> list[Trial]:
@@ -252,8 +264,9 @@ class InMemoryStorage(Storage):
 
 
 def _summary(rec: dict[str, Any], trials: list[Trial]) -> dict[str, Any]:
-    done = [t.value for t in trials if t.state is TrialState.COMPLETE and t.value is not None]
-    best = (min(done) if rec["direction"] == "minimize" else max(done)) if done else None
+    done = [t for t in trials if t.state is TrialState.COMPLETE and t.value is not None]
+    values = [t.value for t in done if t.feasible is not False]
+    best = (min(values) if rec["direction"] == "minimize" else max(values)) if values else None
     return {"name": rec["name"], "direction": rec["direction"], "n_trials": len(trials),
             "n_complete": len(done), "best_value": best, "created": rec.get("created")}
 
