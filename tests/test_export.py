@@ -191,6 +191,24 @@ def test_to_csv_escapes_text_a_spreadsheet_would_run_as_a_formula(tmp_path):
         assert float(row["value"]) == trial.value < 0
 
 
+def test_to_csv_escapes_formulas_behind_spaces_and_in_full_width(tmp_path):
+    # Spreadsheets skip leading blanks, and some read the full-width ＝ ＋ － ＠ as = + - @.
+    risky = ["  =1+1", "\n=1+1", "\u3000@SUM(A1)", "\N{FULLWIDTH EQUALS SIGN}1+1",
+             "\N{FULLWIDTH PLUS SIGN}1+cmd", "\N{FULLWIDTH HYPHEN-MINUS}1+2",
+             "\N{FULLWIDTH COMMERCIAL AT}SUM(A1)", " \N{FULLWIDTH EQUALS SIGN}1"]
+    safe = ["  plain", " -0.5", "x=1", "a\N{FULLWIDTH EQUALS SIGN}1"]
+    study = Study(space={"f": Choice(risky + safe)}, seed=0)
+    for option in risky + safe:
+        study.enqueue({"f": option})
+    study.optimize(lambda t: -0.5, n_trials=len(risky + safe))
+    path = tmp_path / "trials.csv"
+    to_csv(study, path)
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["params_f"] for r in rows] == ["'" + o for o in risky] + safe
+    assert {r["value"] for r in rows} == {"-0.5"}
+
+
 def test_to_dataframe_keeps_formula_like_text_unchanged():
     pytest.importorskip("pandas")
     study = Study(space={"f": Choice(["=1+1", "@x"])}, seed=0)

@@ -8,6 +8,7 @@ import datetime as _dt
 import numbers
 import os
 import re
+import unicodedata
 import weakref
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -93,9 +94,10 @@ def to_csv(study: Study, path: str | os.PathLike) -> None:
     """Write the trials of ``study`` to a CSV file (the columns of :func:`to_dataframe`).
 
     A text cell that a spreadsheet would run as a formula (one starting with ``=``, ``+``,
-    ``-``, ``@``, a tab or a carriage return, such as a choice option or an error message) is
-    written with a leading ``'``, as OWASP advises against CSV injection. Numbers, and text
-    that is a plain number such as ``"-0.5"``, are written as they are.
+    ``-``, ``@``, also after blanks or in their full-width forms ``＝ ＋ － ＠``, or with a tab
+    or a carriage return, such as a choice option or an error message) is written with a
+    leading ``'``, as OWASP advises against CSV injection. Numbers, and text that is a plain
+    number such as ``"-0.5"``, are written as they are.
     :func:`to_dataframe` holds the values unchanged.
 
     Examples
@@ -121,8 +123,10 @@ def to_csv(study: Study, path: str | os.PathLike) -> None:
             writer.writerow({k: _csv_cell(v) for k, v in row.items()})
 
 
-# Characters that make a spreadsheet read a cell as a formula (OWASP, "CSV Injection").
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# Characters that make a spreadsheet read a cell as a formula (OWASP, "CSV Injection"),
+# also after leading blanks, which spreadsheets skip.
+_FORMULA_START = ("=", "+", "-", "@")
+_CONTROL_START = ("\t", "\r")
 _PLAIN_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
 
@@ -132,7 +136,11 @@ def _csv_cell(value: Any) -> Any:
     if isinstance(value, numbers.Number):
         return value
     text = str(value)
-    if text.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(text):
+    # In NFKC form the full-width and small ＝ ＋ － ＠ (which some spreadsheets read as
+    # = + - @) are the ASCII ones, and the ideographic and no-break spaces plain ones.
+    head = unicodedata.normalize("NFKC", text).lstrip()
+    if ((text.startswith(_CONTROL_START) or head.startswith(_FORMULA_START))
+            and not _PLAIN_NUMBER.fullmatch(head)):
         return "'" + text
     return text
 
