@@ -29,7 +29,6 @@ from ._storage_base import (
     dumps_json,
     params_from_json,
     params_json,
-    same_direction,
 )
 
 __all__ = ["SQLiteStorage"]
@@ -89,16 +88,18 @@ class SQLiteStorage(SQLiteFile, Storage):
         except (ValueError, TypeError) as exc:
             raise self._damaged(f"study {name!r} cannot be decoded: {exc}") from None
 
-    def create_study(self, name: str, direction: str, attrs: dict[str, Any]) -> int:
-        def get_or_create() -> dict[str, Any]:
-            self._conn.execute(
-                "INSERT INTO studies (name, direction, attrs, created) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (name) DO NOTHING", (name, direction, dumps_json(attrs), time.time()))
-            sid, stored = self._conn.execute(
-                "SELECT id, direction FROM studies WHERE name=?", (name,)).fetchone()
-            return {"id": sid, "name": name, "direction": stored}
-        return same_direction(self._write(get_or_create, f"study {name!r}"), direction,
-                              f"in {self.path!r}")
+    def create_study(self, name: str, direction: str, attrs: dict[str, Any],
+                     space: dict[str, Any] | None = None) -> tuple[int, bool]:
+        def get_or_create() -> tuple[int, bool]:
+            inserted = self._conn.execute(
+                "INSERT INTO studies (name, direction, space, attrs, created) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING",
+                (name, direction, dumps_json(space or {}), dumps_json(attrs),
+                 time.time())).rowcount
+            (sid,) = self._conn.execute("SELECT id FROM studies WHERE name=?",
+                                        (name,)).fetchone()
+            return int(sid), inserted == 1
+        return self._write(get_or_create, f"study {name!r}")
 
     def rename_study(self, name: str, new_name: str) -> None:
         def rename() -> None:

@@ -16,7 +16,7 @@ from ..exceptions import StorageError
 from ..trial import Trial, TrialState
 
 __all__ = ["Storage", "InMemoryStorage", "dumps_json", "stored_params", "params_json",
-           "params_from_json", "same_direction"]
+           "params_from_json"]
 
 _T = TypeVar("_T")
 
@@ -70,9 +70,11 @@ class Storage(ABC):
         """The stored record of study ``name``, or ``None``."""
 
     @abstractmethod
-    def create_study(self, name: str, direction: str, attrs: dict[str, Any]) -> int:
-        """Store study ``name`` unless it exists; return its id (get-or-create, atomic, so two
-        processes creating one study at the same instant get the same id)."""
+    def create_study(self, name: str, direction: str, attrs: dict[str, Any],
+                     space: dict[str, Any] | None = None) -> tuple[int, bool]:
+        """Store study ``name`` with its attributes and space unless it exists, in one atomic
+        step; return its id and whether this call stored it (of several processes creating
+        one study at the same instant, one did: the others continue that study)."""
 
     @abstractmethod
     def rename_study(self, name: str, new_name: str) -> None:
@@ -177,16 +179,18 @@ class InMemoryStorage(Storage):
         rec = self._studies.get(name)
         return None if rec is None else copy.deepcopy(rec)
 
-    def create_study(self, name: str, direction: str, attrs: dict[str, Any]) -> int:
+    def create_study(self, name: str, direction: str, attrs: dict[str, Any],
+                     space: dict[str, Any] | None = None) -> tuple[int, bool]:
         with self._lock:
             rec = self._studies.get(name)
             if rec is not None:
-                return same_direction(rec, direction, "in memory")
+                return rec["id"], False
             sid = len(self._trials) + 1
-            self._studies[name] = {"id": sid, "name": name, "direction": direction, "space": {},
-                                   "attrs": dict(attrs), "created": time.time()}
+            self._studies[name] = {"id": sid, "name": name, "direction": direction,
+                                   "space": copy.deepcopy(space or {}), "attrs": dict(attrs),
+                                   "created": time.time()}
             self._trials[sid] = []
-            return sid
+            return sid, True
 
     def rename_study(self, name: str, new_name: str) -> None:
         with self._lock:
@@ -270,12 +274,3 @@ def _summary(rec: dict[str, Any], trials: list[Trial]) -> dict[str, Any]:
     return {"name": rec["name"], "direction": rec["direction"], "n_trials": len(trials),
             "n_complete": len(done), "best_value": best, "created": rec.get("created")}
 
-
-def same_direction(rec: dict[str, Any], direction: str, where: str) -> int:
-    """The id of the study ``rec`` that another run created first, if it goes the same way."""
-    if rec["direction"] != direction:
-        raise StorageError(
-            f"Study {rec['name']!r} {where} was just created by another run to "
-            f"{rec['direction']}, not to {direction}. Use the same direction, or another study "
-            "name.")
-    return int(rec["id"])
