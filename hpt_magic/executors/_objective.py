@@ -31,7 +31,7 @@ class Failure(str):
     result that is no score by its type or shape (text, a list, a dict where one number is
     expected, the wrong number of objectives), what is wrong with it. A timeout, a NaN or
     infinite score and a lost worker have no kind. The run's rule that stops on a bug
-    compares kinds (``study._stopping.bug_error``); the study file keeps the text alone.
+    compares kinds (``study._stopping.bug_kind``); the study file keeps the text alone.
 
     Examples
     --------
