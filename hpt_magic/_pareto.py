@@ -66,15 +66,15 @@ def pareto_mask(losses: np.ndarray) -> np.ndarray:
         return np.zeros(0, dtype=bool)
     if losses.shape[1] == 2 and not np.isnan(losses).any():
         return _mask_2d(losses)
-    return ~_dominance(losses).any(axis=0)
+    return _mask_sorted(losses)
 
 
 def _mask_2d(losses: np.ndarray) -> np.ndarray:
     """:func:`pareto_mask` of two objectives by one sweep, O(n log n) instead of n x n.
 
     In lexicographic order, a row is dominated exactly when a row before its run of
-    duplicates has a second loss no larger than its own. (Rows with a NaN take the n x n
-    way: a NaN compares with nothing.)
+    duplicates has a second loss no larger than its own. (Rows with a NaN take
+    :func:`_mask_sorted`: a NaN compares with nothing.)
     """
     order = np.lexsort((losses[:, 1], losses[:, 0]))
     a, b = losses[order, 0], losses[order, 1]
@@ -85,6 +85,47 @@ def _mask_2d(losses: np.ndarray) -> np.ndarray:
     mask = np.empty(len(a), dtype=bool)
     mask[order] = (run_start == 0) | (best_before[run_start] > b)
     return mask
+
+
+#: Rows of :func:`_mask_sorted` checked together against the front found so far.
+_BLOCK = 128
+
+
+def _mask_sorted(losses: np.ndarray) -> np.ndarray:
+    """:func:`pareto_mask` of any number of objectives in O(n x front size), not n x n.
+
+    A row is dominated only by rows before it in lexicographic order, and then by one on the
+    front among them (dominance is transitive). So the rows are taken in that order, a block
+    at a time: a row of the block is kept when no row of the front so far dominates it, nor
+    another row of the block that passed that check. (A NaN compares with nothing: a row with
+    one dominates none and none dominates it, wherever it is sorted.)
+    """
+    order = np.lexsort(losses.T[::-1])
+    rows = losses[order]
+    keep = np.zeros(len(rows), dtype=bool)
+    front = rows[:0]
+    for start in range(0, len(rows), _BLOCK):
+        block = rows[start:start + _BLOCK]
+        alive = np.flatnonzero(~_dominated_by(front, block))
+        survivors = block[alive]
+        alive = alive[~_dominance(survivors).any(axis=0)]
+        keep[start + alive] = True
+        front = np.concatenate([front, block[alive]])
+    mask = np.empty(len(rows), dtype=bool)
+    mask[order] = keep
+    return mask
+
+
+def _dominated_by(front: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Which of ``rows`` some row of ``front`` dominates (one objective at a time, as
+    :func:`_dominance`)."""
+    le = np.ones((len(front), len(rows)), dtype=bool)
+    lt = np.zeros_like(le)
+    for k in range(rows.shape[1]):
+        a, b = front[:, k, None], rows[None, :, k]
+        le &= a <= b
+        lt |= a < b
+    return (le & lt).any(axis=0)
 
 
 def non_dominated_ranks(losses: np.ndarray) -> np.ndarray:
@@ -387,11 +428,12 @@ def pareto_front(trials: Iterable[Trial], directions: Sequence[str | Direction])
     """
     k = len(directions)
     done = [t for t in trials if t.state is TrialState.COMPLETE and t.feasible is not False
-            and t.values is not None and len(t.values) == k
-            and all(v is not None and math.isfinite(v) for v in t.values)]
+            and t.values is not None and len(t.values) == k]
     if not done:
         return []
-    losses = losses_of(done, directions)
-    keep = pareto_mask(losses)
-    front = [(tuple(row), t.number, t) for row, t, ok in zip(losses, done, keep) if ok]
-    return [t for *_, t in sorted(front, key=lambda item: item[:2])]
+    losses = losses_of(done, directions)  # a missing value (None) is NaN here
+    finite = np.flatnonzero(np.isfinite(losses).all(axis=1))
+    front = finite[pareto_mask(losses[finite])]
+    numbers = np.array([done[i].number for i in front])
+    order = np.lexsort((numbers, *losses[front].T[::-1]))
+    return [done[i] for i in front[order]]

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from hpt_magic import Choice, Float, Int, Study, TuneError
+from hpt_magic import Choice, Float, Int, Study, TrialState, TuneError
 from hpt_magic.study._export import importances, list_studies, to_csv, to_dataframe
 
 
@@ -89,6 +89,55 @@ def test_list_studies_never_gives_a_trial_that_breaks_a_constraint_as_best(tmp_p
     assert rows["none-feasible"]["best_value"] is None
 
 
+def _constrained_studies(where):
+    """A constrained study of each kind whose best (or front) changes when the trials that
+    break the constraint are left out, and an unconstrained one."""
+    space = {"x": Float(0, 1)}
+    single = Study(space=space, direction="max", objectives=["acc"], constraints=["mem <= 0.5"],
+                   storage=where, name="single", seed=0)
+    single.optimize(lambda t: {"acc": t.params["x"], "mem": t.params["x"]}, n_trials=30)
+    multi = Study(space=space, directions=["max", "min"], objectives=["acc", "ms"],
+                  constraints=["mem <= 0.5"], storage=where, name="multi", seed=0)
+    multi.optimize(lambda t: {"acc": t.params["x"], "ms": t.params["x"] ** 2,
+                              "mem": 1 - t.params["x"]}, n_trials=30)
+    plain = Study(space=space, storage=where, name="plain", seed=0)
+    plain.optimize(lambda t: t.params["x"], n_trials=10)
+    return single, multi, plain
+
+
+def test_list_studies_gives_what_the_studies_say_without_loading_their_trials(
+        tmp_path, monkeypatch):
+    from hpt_magic import SQLiteStorage
+
+    path = tmp_path / "c.db"
+    single, multi, plain = _constrained_studies(path)
+    raw_best = max(t.value for t in single.trials if t.state is TrialState.COMPLETE)
+    assert single.best_value <= 0.5 < raw_best  # the constraint changes the answer
+    # Every trial of "multi" trades acc for ms: all would be on the front, but half break mem.
+    assert 0 < len(multi.best_trials) < multi.counts()["complete"]
+    loaded = []
+    load_trials = SQLiteStorage.load_trials
+    monkeypatch.setattr(SQLiteStorage, "load_trials",
+                        lambda self, *args: loaded.append(args) or load_trials(self, *args))
+    rows = {r["name"]: r for r in list_studies(path)}
+    assert loaded == []  # no Trial built: the front and the best come from two columns
+    assert rows["single"]["best_value"] == single.best_value
+    assert rows["multi"]["best_value"] is None
+    assert rows["multi"]["front"] == [t.values for t in multi.best_trials]
+    assert rows["plain"]["best_value"] == plain.best_value
+    assert [rows[n]["n_complete"] for n in rows] == [30, 30, 10]
+
+
+def test_list_studies_reads_the_same_from_memory_and_from_a_file(tmp_path):
+    from hpt_magic import InMemoryStorage
+
+    memory = InMemoryStorage()
+    _constrained_studies(memory), _constrained_studies(tmp_path / "c.db")
+    drop = ("created",)
+    assert [{k: v for k, v in r.items() if k not in drop} for r in list_studies(memory)] == \
+        [{k: v for k, v in r.items() if k not in drop} for r in list_studies(tmp_path / "c.db")]
+
+
 def test_importances_rank_the_parameter_that_matters():
     scores = importances(make_study(40))
     assert set(scores) == {"x", "y", "kind", "n"}
@@ -140,6 +189,24 @@ def test_to_csv_escapes_text_a_spreadsheet_would_run_as_a_formula(tmp_path):
     for row, trial in zip(rows, study.trials):
         assert float(row["params_neg"]) == trial.params["neg"] < 0
         assert float(row["value"]) == trial.value < 0
+
+
+def test_to_csv_escapes_formulas_behind_spaces_and_in_full_width(tmp_path):
+    # Spreadsheets skip leading blanks, and some read the full-width ＝ ＋ － ＠ as = + - @.
+    risky = ["  =1+1", "\n=1+1", "\u3000@SUM(A1)", "\N{FULLWIDTH EQUALS SIGN}1+1",
+             "\N{FULLWIDTH PLUS SIGN}1+cmd", "\N{FULLWIDTH HYPHEN-MINUS}1+2",
+             "\N{FULLWIDTH COMMERCIAL AT}SUM(A1)", " \N{FULLWIDTH EQUALS SIGN}1"]
+    safe = ["  plain", " -0.5", "x=1", "a\N{FULLWIDTH EQUALS SIGN}1"]
+    study = Study(space={"f": Choice(risky + safe)}, seed=0)
+    for option in risky + safe:
+        study.enqueue({"f": option})
+    study.optimize(lambda t: -0.5, n_trials=len(risky + safe))
+    path = tmp_path / "trials.csv"
+    to_csv(study, path)
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["params_f"] for r in rows] == ["'" + o for o in risky] + safe
+    assert {r["value"] for r in rows} == {"-0.5"}
 
 
 def test_to_dataframe_keeps_formula_like_text_unchanged():

@@ -2,12 +2,15 @@
 the Keras examples are in tests/integration/test_keras_tuner_port.py)."""
 
 import math
+import multiprocessing as mp
 import re
 
 import pytest
 
 import hpt_magic.keras_tuner as kt
-from hpt_magic import Choice, HyperbandScheduler, TuneError
+from hpt_magic import Choice, HyperbandScheduler, SQLiteStorage, TuneError, load_study
+from hpt_magic.executors._processes import main_module_spec
+from hpt_magic.integration._keras_tuner import _KerasTunerPort
 
 
 class Quadratic(kt.HyperModel):
@@ -318,3 +321,79 @@ def test_a_tailored_value_that_is_no_finite_number_is_kept_and_resumes(tmp_path)
     tuner().search()
     again = tuner()
     assert again.study.resumed and len(again.study.trials) == 2
+
+
+def _open_projects_at_once(directories, kinds, barrier, results):
+    """In each directory in turn, open project ``p`` with the ``hyperparameters=`` of that
+    round's kind, in step with the other process: both have looked for the project (and not
+    found it) before either creates it, and both have their study before either keeps its
+    arguments with it. Put ``(directory, kind, outcome)`` on ``results`` (spawned: the child
+    imports this module by name)."""
+    get_study, looked = SQLiteStorage.get_study, set()
+    keep_tailoring = _KerasTunerPort._keep_tailoring
+
+    def look_together(storage, name):
+        found = get_study(storage, name)
+        if storage.path not in looked:
+            looked.add(storage.path)
+            barrier.wait(timeout=60)
+        return found
+
+    def keep_together(tuner, *args):
+        barrier.wait(timeout=60)
+        keep_tailoring(tuner, *args)
+
+    SQLiteStorage.get_study = look_together
+    _KerasTunerPort._keep_tailoring = keep_together
+    for directory, kind in zip(directories, kinds):
+        try:
+            tuner = kt.RandomSearch(Scored(), objective=kt.Objective("score", "min"),
+                                    max_trials=2, seed=0, directory=directory,
+                                    project_name="p", hyperparameters=_tailored(kind))
+            outcome = "continued" if tuner.study.resumed else "created"
+        except TuneError as exc:
+            outcome = "refused" if "was created with" in str(exc) else f"TuneError: {exc}"
+        except Exception as exc:  # the test shows what went wrong in which round
+            outcome = f"{type(exc).__name__}: {exc}"
+        results.put((directory, kind, outcome))
+
+
+def test_two_processes_opening_one_new_project_at_once_create_it_once(tmp_path):
+    # Both processes open a new project at the same instant, round after round, with the same
+    # arguments (even rounds) or others (odd ones). One creates it, the other continues it;
+    # with other arguments, the one whose arguments the project kept goes on and the other is
+    # refused, whichever created it.
+    rounds = 8
+    directories = [str(tmp_path / str(i)) for i in range(rounds)]
+    kinds = {"a": ["fixed"] * rounds,
+             "b": ["fixed" if i % 2 == 0 else "wider" for i in range(rounds)]}
+    main_module_spec()  # IPython shells of earlier tests leave a __main__ without __spec__
+    ctx = mp.get_context("spawn")
+    barrier, results = ctx.Barrier(2), ctx.Queue()
+    children = [ctx.Process(target=_open_projects_at_once,
+                            args=(directories, kinds[name], barrier, results))
+                for name in kinds]
+    for child in children:
+        child.start()
+    got: dict[str, list] = {directory: [] for directory in directories}
+    try:
+        for _ in range(2 * rounds):
+            directory, kind, outcome = results.get(timeout=120)
+            got[directory].append((kind, outcome))
+    finally:
+        for child in children:
+            child.join(30)
+            if child.is_alive():
+                child.kill()
+    for i, directory in enumerate(directories):
+        outcomes = {outcome for _, outcome in got[directory]}
+        stored = load_study("p", f"{directory}/p.db").user_attrs["keras_tuner_space"]
+        kept = "fixed" if stored["hyperparameters"]["lr"]["type"] == "choice" else "wider"
+        if i % 2 == 0:
+            assert outcomes == {"created", "continued"} and kept == "fixed", (i, got[directory])
+        else:
+            going_on = [(kind, outcome) for kind, outcome in got[directory]
+                        if outcome != "refused"]
+            assert len(going_on) == 1 and outcomes <= {"created", "continued", "refused"}, (
+                i, got[directory])
+            assert kept == going_on[0][0], (i, got[directory], stored)

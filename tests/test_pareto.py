@@ -18,6 +18,7 @@ from hpt_magic.study._pareto import (
     nsga_order,
     prefix_hypervolumes,
 )
+from hpt_magic.trial import Direction, Trial, TrialState
 
 
 def _cases(n_cases=150):
@@ -63,6 +64,66 @@ def test_the_front_of_two_objectives_matches_its_definition():
         L[rng.random((n, 2)) < 0.05 * (i % 3)] = [math.inf, -math.inf][i % 2]
         expected = [not any(dominates(L[j], L[k]) for j in range(n)) for k in range(n)]
         assert _pareto.pareto_mask(L).tolist() == expected
+
+
+def _mask_by_definition(L):
+    """Rows no row dominates: no worse in every objective and better in one (NaN compares
+    with nothing)."""
+    no_worse = (L[:, None, :] <= L[None, :, :]).all(axis=2)
+    better = (L[:, None, :] < L[None, :, :]).any(axis=2)
+    return ~(no_worse & better).any(axis=0)
+
+
+@pytest.mark.parametrize("block", [3, 128])
+def test_the_front_of_any_number_of_objectives_matches_its_definition(monkeypatch, block):
+    # Three and more objectives (and one, and two with a NaN) go block by block in
+    # lexicographic order: small blocks put ties and duplicates across their borders.
+    monkeypatch.setattr(_pareto, "_BLOCK", block)
+    rng = np.random.default_rng(2)
+    for i in range(300):
+        n, m = int(rng.integers(0, 300 if i % 10 == 0 else 40)), int(rng.integers(1, 6))
+        L = rng.integers(0, 3, (n, m)).astype(float) if i % 2 else rng.random((n, m))
+        L[rng.random((n, m)) < 0.05 * (i % 3)] = [math.inf, -math.inf][i % 2]
+        if i % 7 == 0:
+            L[rng.random((n, m)) < 0.05] = math.nan
+        assert _pareto.pareto_mask(L).tolist() == _mask_by_definition(L).tolist()
+
+
+def test_the_front_of_three_objectives_never_compares_every_trial_with_every_other(
+        monkeypatch):
+    # A live study document finds the front at every update: n x n comparisons took about
+    # 200 ms at 5000 trials. The front of 2000 points is found in tables of a block of rows.
+    tables = []
+    dominance = _pareto._dominance
+    monkeypatch.setattr(_pareto, "_dominance",
+                        lambda losses: tables.append(len(losses)) or dominance(losses))
+    L = np.random.default_rng(0).random((2000, 3))
+    assert _pareto.pareto_mask(L).tolist() == _mask_by_definition(L).tolist()
+    assert tables and max(tables) <= 128
+
+
+def test_pareto_front_keeps_complete_feasible_finite_trials_in_order():
+    # The front as the study, the document and list_studies give it: best first in the first
+    # objective, ties by the next ones, then by trial number.
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        n, k = int(rng.integers(0, 40)), int(rng.integers(1, 4))
+        directions = ["min", "max", "min"][:k]
+        trials = []
+        for number in rng.permutation(n).tolist():
+            values = rng.integers(0, 3, len(directions)).astype(float).tolist()
+            if rng.random() < 0.1:
+                values[0] = [math.inf, math.nan, None][number % 3]
+            trials.append(Trial(number, state=["complete", "complete", "failed"][number % 3],
+                                values=values, feasible=[None, True, False][number % 4 % 3]))
+        done = [t for t in trials if t.state is TrialState.COMPLETE and t.feasible is not False
+                and all(v is not None and math.isfinite(v) for v in t.values)]
+        L = np.array([[Direction(d).sign * v for d, v in zip(directions, t.values)]
+                      for t in done]).reshape(len(done), len(directions))
+        expected = sorted((tuple(row), t.number) for row, t, ok in
+                          zip(L.tolist(), done, _mask_by_definition(L)) if ok)
+        assert [t.number for t in _pareto.pareto_front(trials, directions)] == \
+            [number for _, number in expected]
 
 
 def test_ranks_and_crowding_match_their_definitions():

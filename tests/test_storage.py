@@ -290,12 +290,17 @@ def test_each_registry_owns_its_storages(tmp_path):
     assert theirs.open(path).writable
 
 
-def test_creating_a_study_is_get_or_create(tmp_path):
+def test_creating_a_study_is_get_or_create_and_says_which_call_created_it(tmp_path):
+    # A second creation (another process that looked at the same instant) gets the stored
+    # study, whose direction and space it does not change: the Study then continues it.
     for storage in (SQLiteStorage(tmp_path / "s.db"), InMemoryStorage()):
-        first = storage.create_study("a", "minimize", {})
-        assert storage.create_study("a", "minimize", {}) == first
-        with pytest.raises(StorageError, match="to minimize, not to maximize"):
-            storage.create_study("a", "maximize", {})
+        sid, created = storage.create_study("a", "minimize", {"seed": 1}, {"x": [0, 1]})
+        assert created and storage.create_study("a", "maximize", {}, {"y": [2]}) == (sid, False)
+        rec = storage.get_study("a")
+        assert (rec["direction"], rec["attrs"], rec["space"]) == (
+            "minimize", {"seed": 1}, {"x": [0, 1]})
+    with pytest.raises(TuneError, match="was created to minimize, not to maximize"):
+        Study(name="a", storage=tmp_path / "s.db", direction="maximize")
 
 
 # The tables of the previous version (schema "1", no owner or heartbeat columns).

@@ -4,6 +4,7 @@ import threading
 import time
 import warnings
 
+import numpy as np
 import pytest
 
 from hpt_magic import (
@@ -466,6 +467,48 @@ def test_failures_without_a_traceback_are_no_bug():
         warnings.simplefilter("error")
         study.optimize(lambda t: float("nan"), n_trials=8)
     assert study.counts()["failed"] == 8 and not study._attrs.get("failed_alike")
+
+
+def _text_score(t):
+    return f"{t.params['x']:.3f}"  # a formatted score: text, and different every trial
+
+
+@pytest.mark.parametrize("objectives, objective, n_jobs, why", [
+    (None, _text_score, 1, r"the score is a str \('0\.\d+'\)"),
+    (None, _text_score, 2, r"the score is a str \('0\.\d+'\)"),
+    (None, lambda t: [t.params["x"], 1.0], 1, "the objective returned 2 values"),
+    (None, lambda t: np.full(2, t.params["x"]), 1, "the objective returned 2 values"),
+    (None, lambda t: {"accuracy": t.params["x"]}, 1, "the objective returned a dict"),
+    (["a", "b"], lambda t: (t.params["x"], 1.0, 2.0), 1, "the objective returned 3 values"),
+    (["a", "b"], lambda t: t.params["x"], 1, r"the objective returned one number \(0\.\d+"),
+    (["a", "b"], lambda t: {"a": t.params["x"], "b": str(t.params["x"])}, 1,
+     r"'b': the score is a str"),
+])
+def test_results_of_the_wrong_type_or_shape_are_a_bug(objectives, objective, n_jobs, why):
+    # Every trial fails with a message that shows its own value, and no traceback: still the
+    # same bug, which every further trial would hit. The run stops after five.
+    study = Study(space={"x": Float(0, 1)}, seed=0, objectives=objectives)
+    with pytest.warns(UserWarning, match=f"first 5 trials of this run all failed because {why}"):
+        study.optimize(objective, n_trials=20, n_jobs=n_jobs)
+    failed = [t.number for t in study.trials if t.state is TrialState.FAILED]
+    assert len(study.trials) == len(failed) < 20
+    assert study._attrs["failed_alike"] == failed
+
+
+@pytest.mark.parametrize("objectives, objective", [
+    (None, lambda t: math.inf),
+    (None, lambda t: 10 ** 400),  # too large a number: the value's doing, not its type's
+    (["a", "b"], lambda t: {"a": math.nan, "b": t.params["x"]}),
+    (None, lambda t: time.sleep(10)),  # timed out, in the kernel (with a traceback)
+])
+def test_failures_the_parameters_may_cause_are_no_bug(objectives, objective):
+    # Infinite, NaN or overflowing scores and timeouts, however many in a row: a diverging or
+    # slow region of the space, not a bug. The run goes on, and the samplers keep the evidence.
+    study = Study(space={"x": Float(0, 1)}, seed=0, objectives=objectives)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        study.optimize(objective, n_trials=7, trial_timeout=0.05)
+    assert study.counts()["failed"] == 7 and not study._attrs.get("failed_alike")
 
 
 @pytest.mark.parametrize("n_jobs", [1, 2])

@@ -20,7 +20,34 @@ from ..trial import Trial, TrialState
 from ._capture import capture as capture_output
 from ._tune import activate, deactivate
 
-__all__ = ["call_objective", "check_score", "user_frames"]
+__all__ = ["Failure", "call_objective", "check_score", "user_frames"]
+
+
+class Failure(str):
+    """Why a trial failed (its ``error``), with the ``kind`` it shares with failures of the
+    same cause whatever values they print, or ``None`` when its parameters may be the cause.
+
+    Set where a failure is classified: for an error the objective raised, its message; for a
+    result that is no score by its type or shape (text, a list, a dict where one number is
+    expected, the wrong number of objectives), what is wrong with it. A timeout, a NaN or
+    infinite score and a lost worker have no kind. The run's rule that stops on a bug
+    compares kinds (``study._stopping.bug_kind``); the study file keeps the text alone.
+
+    Examples
+    --------
+    >>> reason = check_score("0.5")[1]
+    >>> reason, reason.kind
+    ("the score is a str ('0.5'): return a number, e.g. float(...)", 'score of type str')
+    >>> check_score(float("nan"))[1].kind is None
+    True
+    """
+
+    kind: str | None
+
+    def __new__(cls, text: str, kind: str | None = None) -> Failure:
+        self = super().__new__(cls, text)
+        self.kind = kind
+        return self
 
 
 def call_objective(objective: Callable[[Trial], Any], trial: Trial,
@@ -51,6 +78,7 @@ def call_objective(objective: Callable[[Trial], Any], trial: Trial,
             except interrupts as exc:
                 outcome.update(state=TrialState.INTERRUPTED, error=why, interrupt=exc)
             except TrialTimedOut as exc:
+                # Plain text, no Failure kind: the parameters may be what is slow.
                 outcome.update(state=TrialState.FAILED, error=str(exc) or "timed out",
                                traceback=_user_traceback(exc))
             except KeyboardInterrupt:
@@ -59,8 +87,8 @@ def call_objective(objective: Callable[[Trial], Any], trial: Trial,
                 # SystemExit, GeneratorExit and a user's own BaseException end this trial, not
                 # the run (nor the kernel): they fail it like any error.
                 outcome["state"] = TrialState.FAILED
-                outcome["error"] = f"{type(exc).__name__}: {exc}" if str(exc) \
-                    else type(exc).__name__
+                error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+                outcome["error"] = Failure(error, kind=error)
                 outcome["traceback"] = _user_traceback(exc)
                 if isinstance(exc, SpaceError) or not _caught(exc, catch):
                     outcome["raise"] = exc
@@ -98,8 +126,9 @@ def user_frames(tb: TracebackType | None) -> TracebackType | None:
     return tb
 
 
-def check_score(value: Any) -> tuple[float | None, str | None]:
-    """``(score, None)`` for a finite number, else ``(None, reason)`` saying what is wrong.
+def check_score(value: Any) -> tuple[float | None, Failure | None]:
+    """``(score, None)`` for a finite number, else ``(None, reason)`` saying what is wrong
+    (a :class:`Failure`, with a kind when the value's type is to blame).
 
     Never raises (short of ``KeyboardInterrupt``): whatever the objective returned, even a
     value whose ``float()`` fails or overflows, ends as a reason on a failed trial.
@@ -116,22 +145,25 @@ def check_score(value: Any) -> tuple[float | None, str | None]:
     'the score <int of 1329 bits> is not a number: OverflowError: int too large to convert to float'
     """
     if value is None:
-        return None, ("the objective returned None and reported nothing: end the cell with the "
-                      "score expression or call tune.report(score)")
+        return None, Failure("the objective returned None and reported nothing: end the cell "
+                             "with the score expression or call tune.report(score)", "no score")
+    kind = f"score of type {type(value).__name__}"
     if isinstance(value, bool):
-        return None, f"the score is a bool ({value!r}), not a number"
+        return None, Failure(f"the score is a bool ({value!r}), not a number", kind)
     if isinstance(value, (str, bytes)):
         # float("0.5") would work, and hide a score that is text by mistake (a formatted one).
-        return None, (f"the score is a {type(value).__name__} ({reprlib.repr(value)}): return "
-                      "a number, e.g. float(...)")
+        return None, Failure(f"the score is a {type(value).__name__} ({reprlib.repr(value)}): "
+                             "return a number, e.g. float(...)", kind)
     try:
         v = float(value)
     except KeyboardInterrupt:
         raise
     except BaseException as exc:  # a user's __float__ may raise anything
-        return None, f"the score {_short(value)} is not a number: {_one_line(exc)}"
+        # Too large a number is the value's doing; anything else, its type's (a list, an array).
+        return None, Failure(f"the score {_short(value)} is not a number: {_one_line(exc)}",
+                             None if isinstance(exc, OverflowError) else kind)
     if not math.isfinite(v):
-        return None, f"the score is {v} (not finite)"
+        return None, Failure(f"the score is {v} (not finite)")  # the parameters' doing
     return v, None
 
 

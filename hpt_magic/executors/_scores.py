@@ -16,7 +16,7 @@ import numpy as np
 
 from ..exceptions import TuneError
 from ..trial import Direction, Trial, TrialState
-from ._objective import check_score
+from ._objective import Failure, check_score
 
 __all__ = ["Constraint", "Objectives", "Scores", "default_names"]
 
@@ -144,8 +144,9 @@ latency_ms) and every metric a constraint uses (size_mb)"
         return self.names != default_names(len(self.names))
 
     # -- judging a result ------------------------------------------------------------------
-    def judge(self, result: Any) -> tuple[Scores | None, str | None]:
-        """``(Scores, None)``, or ``(None, reason)`` saying what is wrong with ``result``."""
+    def judge(self, result: Any) -> tuple[Scores | None, Failure | None]:
+        """``(Scores, None)``, or ``(None, reason)`` saying what is wrong with ``result`` (a
+        :class:`Failure`, with a kind when its type or shape is to blame)."""
         if isinstance(result, Scores):
             return result, None
         if type(result) is float and self._plain_single and math.isfinite(result):
@@ -156,10 +157,10 @@ latency_ms) and every metric a constraint uses (size_mb)"
         elif isinstance(result, (tuple, list, np.ndarray)):
             metrics, reason = self._from_sequence(result)
         elif self.multi:
-            return None, (f"the objective returned one number ({check_score(result)[0]!r}) but "
-                          f"the study has {len(self.names)} objectives "
-                          f"({', '.join(self.names)}): return a dict with those keys, or a "
-                          "tuple in that order")
+            return None, Failure(
+                f"the objective returned one number ({check_score(result)[0]!r}) but the study "
+                f"has {len(self.names)} objectives ({', '.join(self.names)}): return a dict "
+                "with those keys, or a tuple in that order", "one number for several objectives")
         else:
             value, reason = check_score(result)
             metrics = {self.names[0]: value} if reason is None else {}
@@ -167,12 +168,13 @@ latency_ms) and every metric a constraint uses (size_mb)"
             return None, reason
         missing = [c.name for c in self.constraints if c.name not in metrics]
         if missing:
-            return None, (f"the result has no {missing[0]!r}, which the constraint "
-                          f"'{self._constraint(missing[0])}' needs: return it in the dict")
+            return None, Failure(f"the result has no {missing[0]!r}, which the constraint "
+                                 f"'{self._constraint(missing[0])}' needs: return it in the dict",
+                                 f"no {missing[0]!r}")
         values = [metrics[n] for n in self.names]
         return Scores(values, metrics, self.feasible(metrics)), None
 
-    def _from_mapping(self, result: Mapping) -> tuple[dict[str, float], str | None]:
+    def _from_mapping(self, result: Mapping) -> tuple[dict[str, float], Failure | None]:
         metrics: dict[str, float] = {}
         needed = set(self.names) | {c.name for c in self.constraints}
         for key, raw in result.items():
@@ -181,33 +183,36 @@ latency_ms) and every metric a constraint uses (size_mb)"
                 continue  # text, arrays, models: not metrics, and not asked for
             value, why = check_score(raw)
             if why is not None:
-                return {}, f"{key!r}: {why}"
+                return {}, _of(key, why)
             metrics[key] = value  # type: ignore[assignment]
         for name in self.names:
             if name not in metrics:
                 keys = ", ".join(map(str, result)) or "none"
                 if not self.named:
-                    return {}, (f"the objective returned a dict (keys: {keys}) but the study's "
-                                "objective has no name: name it with --maximize NAME or "
-                                "--minimize NAME (Study(objectives=[NAME]))")
+                    return {}, Failure(
+                        f"the objective returned a dict (keys: {keys}) but the study's "
+                        "objective has no name: name it with --maximize NAME or --minimize "
+                        "NAME (Study(objectives=[NAME]))", "a dict for an unnamed objective")
                 uses = sorted({c.name for c in self.constraints})
                 also = (f" and every metric a constraint uses ({', '.join(uses)})"
                         if uses else "")
-                return {}, (f"the result has no {name!r} (its keys: {keys}): return every "
-                            f"objective ({', '.join(self.names)}){also}")
+                return {}, Failure(f"the result has no {name!r} (its keys: {keys}): return "
+                                   f"every objective ({', '.join(self.names)}){also}",
+                                   f"no {name!r}")
         return metrics, None
 
-    def _from_sequence(self, result: Any) -> tuple[dict[str, float], str | None]:
+    def _from_sequence(self, result: Any) -> tuple[dict[str, float], Failure | None]:
         items = list(result)
         if len(items) != len(self.names):
-            return {}, (f"the objective returned {len(items)} values but the study has "
-                        f"{len(self.names)} objectives ({', '.join(self.names)}): return one "
-                        "value per objective, in that order")
+            return {}, Failure(f"the objective returned {len(items)} values but the study has "
+                               f"{len(self.names)} objectives ({', '.join(self.names)}): return "
+                               "one value per objective, in that order",
+                               "the wrong number of values")
         metrics = {}
         for name, raw in zip(self.names, items):
             value, why = check_score(raw)
             if why is not None:
-                return {}, f"{name!r}: {why}"
+                return {}, _of(name, why)
             metrics[name] = value
         return metrics, None
 
@@ -267,6 +272,11 @@ latency_ms) and every metric a constraint uses (size_mb)"
     def __repr__(self) -> str:
         objectives = ", ".join(f"{n} ({d.value})" for n, d in zip(self.names, self.directions))
         return f"Objectives({objectives}; constraints {[str(c) for c in self.constraints]})"
+
+
+def _of(name: str, why: Failure) -> Failure:
+    """``why`` a result's ``name`` is refused, as the result's failure (of the same kind)."""
+    return Failure(f"{name!r}: {why}", None if why.kind is None else f"{name!r}: {why.kind}")
 
 
 def _is_number(value: Any) -> bool:

@@ -8,7 +8,6 @@ the arguments that have no counterpart here.
 
 from __future__ import annotations
 
-import contextlib
 import os
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -139,13 +138,14 @@ class _KerasTunerPort(Tuner):
         """
         new = {"hyperparameters": space_to_json(self._overrides),
                "tune_new_entries": self._tune_new_entries}
-        stored = self.study.user_attrs.get(_TAILORING)
-        if stored is None:
-            # A new project, or one stored before its tailoring was; a read-only file opens
-            # for analysis all the same, as any study does.
-            with contextlib.suppress(StorageError):
-                self.study.set_user_attr(_TAILORING, new)
-            return
+        try:
+            # Kept with a new project (or one stored before its tailoring was) in the write
+            # that reads it: of two tuners opening one new project at once, the second finds
+            # the first's arguments.
+            stored = self.study.setdefault_user_attr(_TAILORING, new)
+        except StorageError:
+            # A read-only file opens for analysis all the same, as any study does.
+            stored = self.study.user_attrs.get(_TAILORING, new)
         old = space_from_json(stored["hyperparameters"])
         if old == self._overrides and stored["tune_new_entries"] == self._tune_new_entries:
             return

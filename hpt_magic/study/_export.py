@@ -8,9 +8,10 @@ import datetime as _dt
 import numbers
 import os
 import re
+import unicodedata
 import weakref
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -18,7 +19,7 @@ from .._pareto import pareto_front
 from ..exceptions import StorageError, TuneError
 from ..executors._scores import Objectives
 from ..samplers import observations
-from ..trial import TrialState, top_trials
+from ..trial import TrialState
 from ._storage import Storage, make_storage
 
 if TYPE_CHECKING:
@@ -93,9 +94,10 @@ def to_csv(study: Study, path: str | os.PathLike) -> None:
     """Write the trials of ``study`` to a CSV file (the columns of :func:`to_dataframe`).
 
     A text cell that a spreadsheet would run as a formula (one starting with ``=``, ``+``,
-    ``-``, ``@``, a tab or a carriage return, such as a choice option or an error message) is
-    written with a leading ``'``, as OWASP advises against CSV injection. Numbers, and text
-    that is a plain number such as ``"-0.5"``, are written as they are.
+    ``-``, ``@``, also after blanks or in their full-width forms ``＝ ＋ － ＠``, or with a tab
+    or a carriage return, such as a choice option or an error message) is written with a
+    leading ``'``, as OWASP advises against CSV injection. Numbers, and text that is a plain
+    number such as ``"-0.5"``, are written as they are.
     :func:`to_dataframe` holds the values unchanged.
 
     Examples
@@ -121,8 +123,10 @@ def to_csv(study: Study, path: str | os.PathLike) -> None:
             writer.writerow({k: _csv_cell(v) for k, v in row.items()})
 
 
-# Characters that make a spreadsheet read a cell as a formula (OWASP, "CSV Injection").
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# Characters that make a spreadsheet read a cell as a formula (OWASP, "CSV Injection"),
+# also after leading blanks, which spreadsheets skip.
+_FORMULA_START = ("=", "+", "-", "@")
+_CONTROL_START = ("\t", "\r")
 _PLAIN_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
 
@@ -132,7 +136,11 @@ def _csv_cell(value: Any) -> Any:
     if isinstance(value, numbers.Number):
         return value
     text = str(value)
-    if text.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(text):
+    # In NFKC form the full-width and small ＝ ＋ － ＠ (which some spreadsheets read as
+    # = + - @) are the ASCII ones, and the ideographic and no-break spaces plain ones.
+    head = unicodedata.normalize("NFKC", text).lstrip()
+    if ((text.startswith(_CONTROL_START) or head.startswith(_FORMULA_START))
+            and not _PLAIN_NUMBER.fullmatch(head)):
         return "'" + text
     return text
 
@@ -151,20 +159,25 @@ def list_studies(storage: str | os.PathLike | Storage) -> list[dict[str, Any]]:
                            "studies are stored where --storage pointed when they ran.")
     store = make_storage(storage)
     out = []
-    for row in store.list_studies():
+    for row in store.list_studies():  # its best_value skips trials that break a constraint
         rec = store.get_study(row["name"]) or {"attrs": {}, "direction": row["direction"]}
         spec = Objectives.from_json(rec["attrs"], rec["direction"])
         row = {**row, "created": _time(row.get("created")), **spec.to_json()}
         if spec.multi:
-            trials = store.load_trials(rec["id"], {})
+            scored = [_Scored(n, v) for n, v in store.complete_values(rec["id"])]
             row.update(best_value=None,
-                       front=[t.values for t in pareto_front(trials, spec.directions)])
-        elif spec.constraints:
-            # The storage's own best is a plain MIN/MAX, blind to the constraints.
-            best = top_trials(store.load_trials(rec["id"], {}), spec.directions[0], 1)
-            row["best_value"] = best[0].value if best else None
+                       front=[t.values for t in pareto_front(scored, spec.directions)])
         out.append(row)
     return out
+
+
+class _Scored(NamedTuple):
+    """A feasible complete trial as :func:`pareto_front` reads it: its number and values."""
+
+    number: int
+    values: list[float]
+    state: TrialState = TrialState.COMPLETE
+    feasible: bool | None = None
 
 
 def importances(study: Study, *, params: Sequence[str] | None = None, n_trees: int = 32,

@@ -86,9 +86,10 @@ class Run(StoppingRules):
         ``run`` runs it (noisy objectives). Unless ``run``, the run ends (``exhausted``) when
         every point of a finite space (integers, options, floats with a step) has a complete trial.
     stop_on_bug : bool
-        End the run when its first five trials all raised the same error (a bug in the
-        objective), and list the trials a bug failed in the study's ``failed_alike``
-        attribute, which the samplers leave out of their evidence.
+        End the run when its first five trials all failed alike (raised the same error, or
+        returned a result of the same wrong type or shape: a bug in the objective), and list
+        the trials a bug failed in the study's ``failed_alike`` attribute, which the samplers
+        leave out of their evidence.
     count_repeats : bool
         A repeat recorded with an earlier trial's score spends one trial of ``n_trials``, as
         a trial that ran does: the run then adds exactly ``n_trials`` trials to the study

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..exceptions import TuneError
+from ..executors._objective import Failure
 from ..executors._scores import Constraint, Objectives, Scores, default_names
 from ..schedulers._pareto_rank import MULTI_OBJECTIVE_SCHEDULERS
 from ..trial import Direction, Trial, TrialState
@@ -142,7 +143,7 @@ def check_scheduler(study: Study) -> None:
 
 
 def settle(spec: Objectives, trial: Trial, value: Any,
-           state: TrialState) -> tuple[TrialState, Any, Scores | None, str | None]:
+           state: TrialState) -> tuple[TrialState, Any, Scores | None, Failure | None]:
     """``(state, value, scores, reason)`` of a trial told ``value`` in ``state``.
 
     A complete trial without a value is scored by its last reports (every metric reported as
@@ -174,15 +175,16 @@ def settle(spec: Objectives, trial: Trial, value: Any,
     return state, value, None, None
 
 
-def _one_number_reported(spec: Objectives, value: Any) -> str:
+def _one_number_reported(spec: Objectives, value: Any) -> Failure:
     """Why a trial scored by reports of one number fails a study that needs several."""
     keys = list(spec.names) + [c.name for c in spec.constraints if c.name not in spec.names]
     needs = (f"{len(spec.names)} objectives" if spec.multi
              else f"the constraint(s) {', '.join(str(c) for c in spec.constraints)}")
     wanted = ", ".join(f"{k!r}: ..." for k in keys)
-    return (f"the trial reported one number ({value!r}) per step and returned nothing, but the "
-            f"study has {needs}: report a dict, tune.report({{{wanted}}}, step=...) "
-            "(trial.report in Python), or end the cell with that dict")
+    return Failure(f"the trial reported one number ({value!r}) per step and returned nothing, "
+                   f"but the study has {needs}: report a dict, tune.report({{{wanted}}}, "
+                   "step=...) (trial.report in Python), or end the cell with that dict",
+                   "one number reported per step")
 
 
 def study_front(study: Study) -> list[Trial]:

@@ -62,8 +62,9 @@ class RunMixin:
             by another proposal (``skip``), or run.
 
         stop_on_bug : bool
-            End the run with a warning when its first five trials all raise the same error
-            (a bug in the objective, which every further trial would hit); the samplers
+            End the run with a warning when its first five trials all fail alike (raise the
+            same error, or return a result of the same wrong type or shape: a bug in the
+            objective, which every further trial would hit); the samplers
             then leave those trials out of their evidence.
         """
         from ._optimize import optimize

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from ._study import Study
     from ._tried import Repeats
 
-__all__ = ["RunInfo", "StoppingRules", "bug_error", "check_auto_patience", "check_budget",
+__all__ = ["RunInfo", "StoppingRules", "bug_kind", "check_auto_patience", "check_budget",
            "check_iteration", "failing_text", "should_end"]
 
 #: Finished trials between two checks of the automatic stopping criterion.
@@ -157,7 +157,7 @@ class StoppingRules:
         if reason:
             return reason
         if (self.stop_on_bug and len(self.info.failed) >= BUG_STREAK
-                and bug_error(self.study, self.info) is not None):
+                and bug_kind(self.study, self.info) is not None):
             return "failing"
         if self.patience == "auto":
             if self._converged():
@@ -173,14 +173,14 @@ class StoppingRules:
         return None
 
     def _mark_bug(self) -> None:
-        """At the end of a run that a bug failed (:func:`bug_error`, whatever ended it: the
-        rule, the budget, an interrupt), list its trials that failed with that error in the
+        """At the end of a run that a bug failed (:func:`bug_kind`, whatever ended it: the
+        rule, the budget, an interrupt), list its trials that failed alike in the
         study, so that its samplers never hold their points against the space (see
         ``samplers._base.telling_failure``), in this kernel or the next."""
-        error = bug_error(self.study, self.info) if self.stop_on_bug else None
-        if error is None:
+        kind = bug_kind(self.study, self.info) if self.stop_on_bug else None
+        if kind is None:
             return
-        numbers = {n for n in self.info.failed if self.study.trial(n).error == error}
+        numbers = {n for n in self.info.failed if _kind(self.study.trial(n)) == kind}
 
         def mark(attrs: dict) -> None:
             attrs[FAILED_ALIKE] = sorted({*attrs.get(FAILED_ALIKE, ()), *numbers})
@@ -242,23 +242,31 @@ def _best_loss(study: Study) -> float | None:
     return study.direction.to_loss(best[0].value) if best else None
 
 
-def bug_error(study: Study, info: RunInfo) -> str | None:
-    """The error of a bug that fails every trial of this run: none of its finished trials
-    worked, and the first :data:`BUG_STREAK` raised (they have a traceback: not a timeout, a
-    score that is no number or a lost worker) with the same message; else ``None``."""
+def _kind(trial: Trial) -> str | None:
+    """What ``trial``'s failure shares with failures of the same cause (see
+    :class:`~..executors._objective.Failure`), ``None`` when its parameters may be the cause."""
+    return getattr(trial.error, "kind", None)
+
+
+def bug_kind(study: Study, info: RunInfo) -> str | None:
+    """The kind of failure of a bug that fails every trial of this run: none of its finished
+    trials worked, and the first :data:`BUG_STREAK` failed alike (raised the same error, or
+    returned a result of the same wrong type or shape; not timeouts, scores that are NaN or
+    infinite or lost workers); else ``None``."""
     failed = info.failed
     if len(failed) < BUG_STREAK or info.done != len(failed):
         return None
-    first = [study.trial(n) for n in failed[:BUG_STREAK]]
-    if len({t.error for t in first}) != 1 or not all(t.traceback for t in first):
-        return None
-    return first[0].error
+    kinds = {_kind(study.trial(n)) for n in failed[:BUG_STREAK]}
+    return kinds.pop() if len(kinds) == 1 else None
 
 
 def failing_text(study: Study, info: RunInfo) -> str:
     """Why a run ended as ``"failing"``, in one paragraph."""
     first = study.trial(info.failed[0])
-    return (f"Stopped: the first {BUG_STREAK} trials of this run all failed with "
-            f"{bug_error(study, info)}. That looks like a bug in the objective rather than bad "
-            f"parameters: fix it and run again (study.trial({first.number}).traceback has the "
-            "traceback).")
+    if first.traceback:
+        why = f"failed with {first.error}"
+        see = f" (study.trial({first.number}).traceback has the traceback)"
+    else:  # a result of the wrong type or shape
+        why, see = f"failed because {first.error}", ""
+    return (f"Stopped: the first {BUG_STREAK} trials of this run all {why}. That looks like a "
+            f"bug in the objective rather than bad parameters: fix it and run again{see}.")

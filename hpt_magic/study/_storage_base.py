@@ -16,7 +16,7 @@ from ..exceptions import StorageError
 from ..trial import Trial, TrialState
 
 __all__ = ["Storage", "InMemoryStorage", "dumps_json", "stored_params", "params_json",
-           "params_from_json", "same_direction"]
+           "params_from_json"]
 
 _T = TypeVar("_T")
 
@@ -70,9 +70,11 @@ class Storage(ABC):
         """The stored record of study ``name``, or ``None``."""
 
     @abstractmethod
-    def create_study(self, name: str, direction: str, attrs: dict[str, Any]) -> int:
-        """Store study ``name`` unless it exists; return its id (get-or-create, atomic, so two
-        processes creating one study at the same instant get the same id)."""
+    def create_study(self, name: str, direction: str, attrs: dict[str, Any],
+                     space: dict[str, Any] | None = None) -> tuple[int, bool]:
+        """Store study ``name`` with its attributes and space unless it exists, in one atomic
+        step; return its id and whether this call stored it (of several processes creating
+        one study at the same instant, one did: the others continue that study)."""
 
     @abstractmethod
     def rename_study(self, name: str, new_name: str) -> None:
@@ -108,7 +110,9 @@ class Storage(ABC):
 
     @abstractmethod
     def list_studies(self) -> list[dict[str, Any]]:
-        """A summary row per stored study."""
+        """A summary row per stored study: ``name, direction, created, n_trials, n_complete``
+        and ``best_value``, the best first value of its complete trials that are not marked
+        infeasible."""
 
     @abstractmethod
     def new_trial(self, study_id: int, trial: Trial) -> tuple[int, int]:
@@ -135,6 +139,16 @@ class Storage(ABC):
     @abstractmethod
     def load_trials(self, study_id: int, space: dict[str, Distribution]) -> list[Trial]:
         """Every trial of the study, in order of number."""
+
+    def complete_values(self, study_id: int) -> list[tuple[int, list[float]]]:
+        """``(number, values)`` of each complete trial of the study that is not marked
+        infeasible, in order of number: what its Pareto front is found from.
+
+        A storage whose trials are costly to load reads only these (as SQLite does).
+        """
+        return [(t.number, list(t.values)) for t in self.load_trials(study_id, {})
+                if t.state is TrialState.COMPLETE and t.values is not None
+                and t.feasible is not False]
 
     @abstractmethod
     def recover_orphans(self, study_id: int, grace: float = 60.0) -> list[Trial]:
@@ -165,16 +179,18 @@ class InMemoryStorage(Storage):
         rec = self._studies.get(name)
         return None if rec is None else copy.deepcopy(rec)
 
-    def create_study(self, name: str, direction: str, attrs: dict[str, Any]) -> int:
+    def create_study(self, name: str, direction: str, attrs: dict[str, Any],
+                     space: dict[str, Any] | None = None) -> tuple[int, bool]:
         with self._lock:
             rec = self._studies.get(name)
             if rec is not None:
-                return same_direction(rec, direction, "in memory")
+                return rec["id"], False
             sid = len(self._trials) + 1
-            self._studies[name] = {"id": sid, "name": name, "direction": direction, "space": {},
-                                   "attrs": dict(attrs), "created": time.time()}
+            self._studies[name] = {"id": sid, "name": name, "direction": direction,
+                                   "space": copy.deepcopy(space or {}), "attrs": dict(attrs),
+                                   "created": time.time()}
             self._trials[sid] = []
-            return sid
+            return sid, True
 
     def rename_study(self, name: str, new_name: str) -> None:
         with self._lock:
@@ -252,17 +268,9 @@ class InMemoryStorage(Storage):
 
 
 def _summary(rec: dict[str, Any], trials: list[Trial]) -> dict[str, Any]:
-    done = [t.value for t in trials if t.state is TrialState.COMPLETE and t.value is not None]
-    best = (min(done) if rec["direction"] == "minimize" else max(done)) if done else None
+    done = [t for t in trials if t.state is TrialState.COMPLETE and t.value is not None]
+    values = [t.value for t in done if t.feasible is not False]
+    best = (min(values) if rec["direction"] == "minimize" else max(values)) if values else None
     return {"name": rec["name"], "direction": rec["direction"], "n_trials": len(trials),
             "n_complete": len(done), "best_value": best, "created": rec.get("created")}
 
-
-def same_direction(rec: dict[str, Any], direction: str, where: str) -> int:
-    """The id of the study ``rec`` that another run created first, if it goes the same way."""
-    if rec["direction"] != direction:
-        raise StorageError(
-            f"Study {rec['name']!r} {where} was just created by another run to "
-            f"{rec['direction']}, not to {direction}. Use the same direction, or another study "
-            "name.")
-    return int(rec["id"])

@@ -152,17 +152,20 @@ class Study(AskTellMixin, RunMixin, SpaceEditMixin, ResultsMixin):
                 self.previous_name = f"{self.name}~{time.strftime('%Y%m%d-%H%M%S')}-{k}"
             self.storage.rename_study(self.name, self.previous_name)
             rec = None
-        if rec is None:
+        while rec is None:
             self._attrs = {"sampler": type(self.sampler).__name__, "seed": self.seed,
                            "queue": [], **self.scoring.to_json()}
-            self._id = self.storage.create_study(self.name, self.direction.value, self._attrs)
             self._known: dict[str, Distribution] = dict(self.space or {})
-            if self._known:
-                self.storage.update_study(self._id, space=space_to_json(self._known))
-            self._trials: list[Trial] = []
-            self._loaded = time.monotonic()
-            self.resumed = False
-            return
+            # With its space in the same write: a process that opens the same new study at
+            # this instant finds it whole, and continues it as stored.
+            self._id, created = self.storage.create_study(
+                self.name, self.direction.value, self._attrs, space_to_json(self._known))
+            if created:
+                self._trials: list[Trial] = []
+                self._loaded = time.monotonic()
+                self.resumed = False
+                return
+            rec = self.storage.get_study(self.name)  # another process created it first
         stored = Objectives.from_json(rec["attrs"], rec["direction"])
         self.scoring = reconcile(self.name, stored, asked, asked_constraints)
         self.direction = self.scoring.directions[0]
@@ -291,6 +294,31 @@ class Study(AskTellMixin, RunMixin, SpaceEditMixin, ResultsMixin):
         >>> study.user_attrs
         {'dataset': 'digits'}
         """
+        self._check_user_attr(key, value)
+        self._change_attrs(lambda attrs: attrs.setdefault("user_attrs", {}).update(
+            {key: copy.deepcopy(value)}))
+
+    def setdefault_user_attr(self, key: str, value: Any) -> Any:
+        """The value stored under ``key``, storing ``value`` first when there is none (as
+        ``dict.setdefault``), in one write: of several kernels that store a value under one
+        key at the same instant, the first one's is kept and every one of them gets it.
+
+        Examples
+        --------
+        >>> study = Study()
+        >>> study.setdefault_user_attr("data", "digits"), study.setdefault_user_attr("data", "iris")
+        ('digits', 'digits')
+        """
+        self._check_user_attr(key, value)
+
+        def setdefault(attrs: dict[str, Any]) -> Any:
+            stored = attrs.setdefault("user_attrs", {}).setdefault(key, copy.deepcopy(value))
+            return copy.deepcopy(stored)
+
+        return self._change_attrs(setdefault)
+
+    def _check_user_attr(self, key: Any, value: Any) -> None:
+        """Refuse a user attribute that would not come back from the storage as it is."""
         if not isinstance(key, str):
             raise TuneError(f"Study {self.name!r}: a user attribute's key is text, got "
                             f"{key!r}. Give it as a string, e.g. {str(key)!r}.")
@@ -300,8 +328,6 @@ class Study(AskTellMixin, RunMixin, SpaceEditMixin, ResultsMixin):
             raise TuneError(f"Study {self.name!r}: user attribute {key!r} = {value!r} cannot "
                             f"be stored ({exc}). Store JSON values: numbers, text, lists and "
                             "dicts of them.") from None
-        self._change_attrs(lambda attrs: attrs.setdefault("user_attrs", {}).update(
-            {key: copy.deepcopy(value)}))
 
     def is_better(self, a: float, b: float | None) -> bool:
         """Whether score ``a`` beats ``b`` in this study's direction."""

@@ -148,11 +148,13 @@ def wait_for(condition: Callable[[], bool], timeout: float) -> None:
 # -- children for multiprocessing (spawned: they import this module by name) -----------------
 def open_at_once(paths: list[str], barrier, results) -> None:
     """For each path, wait for the other children, then open study ``x`` in it at the same
-    instant; put ``(path, study id or error)`` on ``results``."""
+    instant; put ``(path, (study id, whether it continued the study) or error)`` on
+    ``results``."""
     for path in paths:
         barrier.wait(timeout=60)
         try:
-            results.put((path, Study(name="x", storage=path)._id))
+            study = Study(name="x", storage=path)
+            results.put((path, (study._id, study.resumed)))
         except Exception as exc:  # the test shows what went wrong in which round
             results.put((path, f"{type(exc).__name__}: {exc}"))
 

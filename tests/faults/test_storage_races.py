@@ -40,10 +40,13 @@ def _race(paths: list[str], n_children: int = 2) -> dict[str, list]:
 
 
 def test_two_processes_create_a_new_file_and_study_at_the_same_instant(tmp_path):
+    # One of them creates the study, the other continues it: neither takes the other's
+    # study for its own new one.
     paths = [str(tmp_path / f"new{i}.db") for i in range(ROUNDS)]
-    for path, ids in _race(paths).items():
-        assert len(ids) == 2 and all(isinstance(i, int) for i in ids), (path, ids)
-        assert ids[0] == ids[1], (path, ids)
+    for path, opened in _race(paths).items():
+        assert len(opened) == 2 and all(isinstance(o, tuple) for o in opened), (path, opened)
+        (a, resumed_a), (b, resumed_b) = opened
+        assert a == b and sorted([resumed_a, resumed_b]) == [False, True], (path, opened)
         with sqlite3.connect(path) as conn:
             assert conn.execute("SELECT name FROM studies").fetchall() == [("x",)]
 
@@ -54,9 +57,10 @@ def test_two_processes_create_the_same_study_in_an_existing_file_at_once(tmp_pat
         path = tmp_path / f"old{i}.db"
         Study(name="other", storage=SQLiteStorage(path)).storage.close()
         paths.append(str(path))
-    for path, ids in _race(paths).items():
-        assert len(ids) == 2 and all(isinstance(i, int) for i in ids), (path, ids)
-        assert ids[0] == ids[1] == 2, (path, ids)
+    for path, opened in _race(paths).items():
+        assert len(opened) == 2 and all(isinstance(o, tuple) for o in opened), (path, opened)
+        (a, resumed_a), (b, resumed_b) = opened
+        assert a == b == 2 and sorted([resumed_a, resumed_b]) == [False, True], (path, opened)
 
 
 def test_two_processes_run_the_queue_of_one_study_and_each_point_runs_once(tmp_path):
