@@ -476,7 +476,8 @@ def _text_score(t):
 @pytest.mark.parametrize("objectives, objective, n_jobs, why", [
     (None, _text_score, 1, r"the score is a str \('0\.\d+'\)"),
     (None, _text_score, 2, r"the score is a str \('0\.\d+'\)"),
-    (None, lambda t: [t.params["x"], 1.0], 1, "the objective returned 2 values"),
+    (None, lambda t: [t.params["x"], 1.0], 1,
+     "the objective returned 2 values where the study has one objective: return one number"),
     (None, lambda t: np.full(2, t.params["x"]), 1, "the objective returned 2 values"),
     (None, lambda t: {"accuracy": t.params["x"]}, 1, "the objective returned a dict"),
     (["a", "b"], lambda t: (t.params["x"], 1.0, 2.0), 1, "the objective returned 3 values"),

@@ -203,6 +203,11 @@ latency_ms) and every metric a constraint uses (size_mb)"
 
     def _from_sequence(self, result: Any) -> tuple[dict[str, float], Failure | None]:
         items = list(result)
+        if len(items) != len(self.names) and not self.multi:
+            return {}, Failure(f"the objective returned {len(items)} values where the study "
+                               "has one objective: return one number (for several objectives, "
+                               "give them: --directions max min, or Study(directions=[...]))",
+                               "the wrong number of values")
         if len(items) != len(self.names):
             return {}, Failure(f"the objective returned {len(items)} values but the study has "
                                f"{len(self.names)} objectives ({', '.join(self.names)}): return "

@@ -209,6 +209,13 @@ class TuneMagics(Magics):
             print(f"Note: --scheduler {args.scheduler} has nothing to act on: this cell never "
                   "calls tune.report or tune.steps, so every trial runs to its end.",
                   file=sys.stderr)
+        unused = [opt for opt, given in (("--max-steps", args.max_steps is not None),
+                                         ("--scheduler-args", bool(args.scheduler_args)))
+                  if given]
+        if unused and (not args.scheduler or args.scheduler.lower() == "none"):
+            print(f"Note: {' and '.join(unused)} only tell{'s' if len(unused) == 1 else ''} a "
+                  "scheduler what to do, and this cell has none: add --scheduler (asha, "
+                  "hyperband, median...) for early stopping.", file=sys.stderr)
         if args.jobs != 1 and not args.dask:
             # The forkserver boots while the study opens and its first trials are sampled.
             from ..executors._processes import prestart

@@ -147,3 +147,23 @@ def test_a_scheduler_on_a_cell_that_never_reports_is_one_warning(shell, tmp_path
     tune_cell(shell, f"--trials 1 --storage {tmp_path / 's.db'} --scheduler asha --study r",
               "x = tune.uniform(0, 1)\nfor s in tune.steps(3):\n    tune.report(x)")
     assert "nothing to act on" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("options, named", [
+    ("--max-steps 27", "--max-steps only tells"),
+    ("--scheduler-args min_resource=3", "--scheduler-args only tells"),
+    ("--max-steps 27 --scheduler-args min_resource=3 --scheduler none",
+     "--max-steps and --scheduler-args only tell"),
+])
+def test_scheduler_options_without_a_scheduler_are_one_note(shell, tmp_path, capsys, options,
+                                                           named):
+    # Options that only a scheduler reads do nothing without one: most likely the user meant
+    # to add --scheduler. One line says so, and the cell runs.
+    r = tune_cell(shell, f"--trials 2 --storage {tmp_path / 's.db'} {options}",
+                  "x = tune.uniform(0, 1)\nfor s in tune.steps(3):\n    tune.report(x)\nx")
+    assert r.success, r.error_in_exec
+    lines = [line for line in capsys.readouterr().err.splitlines() if "scheduler" in line]
+    assert len(lines) == 1 and named in lines[0] and "add --scheduler" in lines[0]
+    tune_cell(shell, f"--trials 1 --storage {tmp_path / 's.db'} --scheduler asha --max-steps 3 "
+              "--study r", "x = tune.uniform(0, 1)\nfor s in tune.steps(3):\n    tune.report(x)")
+    assert "only tell" not in capsys.readouterr().err
