@@ -16,8 +16,10 @@ import contextlib
 import logging
 import queue
 import signal
+import socket
 import threading
 import time
+import urllib.parse
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -80,22 +82,49 @@ def run_task(spec: dict[str, Any], run: str) -> bytes:
     return dump_outcome({**run_remote(objective, spec, channel), "worker": worker.address})
 
 
-def _connect(dask: Any) -> tuple[Any, Any]:
-    """``(client, cluster)`` for ``--dask``; ``cluster`` is ours to close, or ``None``."""
+def check_dask(dask: Any) -> None:
+    """Refuse a ``--dask`` value that cannot work, before a study is opened for the run: not
+    ``local:N``, an address or a client; Dask not installed; or a ``tcp://`` scheduler that
+    does not answer within 5 seconds.
+
+    Parameters
+    ----------
+    dask : str or distributed.Client
+        What ``--dask`` / ``optimize(dask=...)`` was given.
+    """
     try:
         import distributed
     except ImportError:
         raise TuneError("--dask needs the Dask distributed package: pip install "
                         "'hpt-magic[dask]' (or run local processes with --jobs N).") from None
     if isinstance(dask, distributed.Client):
-        return dask, None
+        return
     if not isinstance(dask, str) or not dask:
         raise TuneError(f"dask must be 'local:N', a scheduler address such as "
                         f"'tcp://host:8786', or a distributed.Client; got {dask!r}.")
     if dask == "local" or dask.startswith("local:"):
-        n = dask.partition(":")[2] or "0"
-        if not n.isdigit():
+        if not (dask.partition(":")[2] or "0").isdigit():
             raise TuneError(f"--dask local:N needs a number of workers N, got {dask!r}.")
+        return
+    where = urllib.parse.urlsplit(dask if "://" in dask else f"tcp://{dask}")
+    if where.scheme != "tcp":
+        return  # (tls, ucx...: the client's own connection tells)
+    try:
+        socket.create_connection((where.hostname, where.port or 8786), timeout=5).close()
+    except (OSError, ValueError) as exc:
+        raise TuneError(f"Could not connect to the Dask scheduler at {dask!r} ({exc}). Check "
+                        "the address, or start a local cluster with --dask local:N.") from None
+
+
+def _connect(dask: Any) -> tuple[Any, Any]:
+    """``(client, cluster)`` for ``--dask``; ``cluster`` is ours to close, or ``None``."""
+    check_dask(dask)
+    import distributed
+
+    if isinstance(dask, distributed.Client):
+        return dask, None
+    if dask == "local" or dask.startswith("local:"):
+        n = dask.partition(":")[2] or "0"
         # No dashboard; the scheduler's remaining HTTP endpoints take a free port, so that a
         # second cluster does not warn about port 8787.
         main_module_spec()

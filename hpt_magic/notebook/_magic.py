@@ -194,6 +194,10 @@ class TuneMagics(Magics):
                         args.on_repeat, args.retries)
         if not args.dask:
             n_workers(args.jobs)
+        else:
+            from ..executors._dask import check_dask
+
+            check_dask(args.dask)
         log_args = _parse_kv(args.log_args, "--log-args")
         loggers = [make_logger(name, **log_args) for name in args.log]
         points = [_enqueued(text) for text in args.enqueue]
