@@ -100,3 +100,29 @@ def test_routing_the_logging_handlers_survives_a_thread_that_creates_loggers():
             for name in [n for n in logging.Logger.manager.loggerDict if n.startswith("hpt-t")]:
                 del logging.Logger.manager.loggerDict[name]
     assert errors == [] and sys.stderr is real
+
+
+def test_an_interrupt_while_a_capture_starts_leaves_warnings_as_they_were(monkeypatch,
+                                                                         recwarn):
+    # Ctrl-C (or a trial's timeout) landing inside the capture's set-up must not leave the
+    # warnings module recording into a list nobody reads, for the rest of the kernel.
+    import warnings
+
+    real, calls = warnings.simplefilter, []
+
+    def interrupted(*args, **kwargs):
+        calls.append(args)
+        if len(calls) == 1:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    filters = list(warnings.filters)
+    monkeypatch.setattr(warnings, "simplefilter", interrupted)
+    try:
+        with ROUTER.capture():
+            pass
+    except KeyboardInterrupt:
+        pass
+    assert calls and warnings.filters == filters
+    warnings.warn("a later warning", stacklevel=1)  # reaches whoever listened before: recwarn
+    assert [str(w.message) for w in recwarn] == ["a later warning"]

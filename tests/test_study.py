@@ -459,7 +459,7 @@ def test_a_run_whose_first_trials_all_fail_alike_stops_and_says_why():
     assert study.counts()["failed"] == 15
 
 
-def test_failures_without_a_traceback_are_no_bug():
+def test_nan_scores_are_no_bug():
     # A score that is no number, five times: the parameters' doing (a diverging region), not
     # a bug; the run goes on and the samplers keep the evidence.
     study = Study(space={"x": Float(0, 1)}, seed=0)
@@ -543,3 +543,14 @@ def test_user_attrs_are_stored_with_the_study(tmp_path):
     # Another kernel's value is seen by a study already open; inf survives (as in Optuna).
     Study(name="s", storage=path).set_user_attr("limit", math.inf)
     assert study.user_attrs["limit"] == math.inf
+
+
+@pytest.mark.parametrize("in_file", [False, True])
+def test_setdefault_user_attr_gives_the_stored_value_each_time(tmp_path, in_file):
+    # Also on the call that stores it: as the storage gives it back (a file's JSON has no
+    # tuples), so a caller never sees one type first and another later.
+    study = Study(name="s", storage=tmp_path / "s.db" if in_file else None)
+    first = study.setdefault_user_attr("shape", (1, 2))
+    again = study.setdefault_user_attr("shape", (3,))
+    assert first == again == study.user_attrs["shape"]
+    assert type(first) is (list if in_file else tuple)

@@ -16,6 +16,7 @@ import logging
 import sys
 import threading
 import warnings
+from typing import Any
 
 from .._signals import hold_interrupts
 
@@ -150,30 +151,34 @@ class _Capture:
         router = self._router
         router.retain()
         self._previous = router.buffer()
+        self._warnings = None
         try:
             self._buf = buf = io.StringIO()
             router._local.buffer = buf
-            self._warnings = warnings.catch_warnings(record=True)
-            self._caught = self._warnings.__enter__()
+            entering = warnings.catch_warnings(record=True)
+            self._caught = entering.__enter__()
+            self._warnings = entering
             warnings.simplefilter("always")
         except BaseException:
-            self._restore()
+            # (An interrupt here must not leave the warnings module recording for good.)
+            self._restore(*sys.exc_info())
             raise
         return buf
 
-    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
-        try:
-            self._warnings.__exit__(exc_type, *exc)
-            if exc_type is None:
-                for w in self._caught:
-                    self._buf.write(f"{w.category.__name__}: {w.message} "
-                                    f"({w.filename}:{w.lineno})\n")
-        finally:
-            self._restore()
+    def __exit__(self, *exc: Any) -> None:
+        self._restore(*exc)
 
-    def _restore(self) -> None:
-        self._router._local.buffer = self._previous
-        self._router.release()
+    def _restore(self, exc_type: type[BaseException] | None, *exc: Any) -> None:
+        try:
+            if self._warnings is not None:
+                self._warnings.__exit__(exc_type, *exc)
+                if exc_type is None:
+                    for w in self._caught:
+                        self._buf.write(f"{w.category.__name__}: {w.message} "
+                                        f"({w.filename}:{w.lineno})\n")
+        finally:
+            self._router._local.buffer = self._previous
+            self._router.release()
 
 
 def _stream_handlers() -> list[logging.StreamHandler]:

@@ -139,8 +139,8 @@ def _csv_cell(value: Any) -> Any:
     # In NFKC form the full-width and small ＝ ＋ － ＠ (which some spreadsheets read as
     # = + - @) are the ASCII ones, and the ideographic and no-break spaces plain ones.
     head = unicodedata.normalize("NFKC", text).lstrip()
-    if ((text.startswith(_CONTROL_START) or head.startswith(_FORMULA_START))
-            and not _PLAIN_NUMBER.fullmatch(head)):
+    if text.startswith(_CONTROL_START) or (head.startswith(_FORMULA_START)
+                                           and not _PLAIN_NUMBER.fullmatch(head)):
         return "'" + text
     return text
 

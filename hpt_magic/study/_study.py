@@ -311,11 +311,11 @@ class Study(AskTellMixin, RunMixin, SpaceEditMixin, ResultsMixin):
         """
         self._check_user_attr(key, value)
 
-        def setdefault(attrs: dict[str, Any]) -> Any:
-            stored = attrs.setdefault("user_attrs", {}).setdefault(key, copy.deepcopy(value))
-            return copy.deepcopy(stored)
-
-        return self._change_attrs(setdefault)
+        self._change_attrs(lambda attrs: attrs.setdefault("user_attrs", {}).setdefault(
+            key, copy.deepcopy(value)))
+        # Read back: as the storage gives it (a tuple comes back from a file as a list), the
+        # same on the call that stored it as on every later one.
+        return self.user_attrs[key]
 
     def _check_user_attr(self, key: Any, value: Any) -> None:
         """Refuse a user attribute that would not come back from the storage as it is."""
