@@ -18,8 +18,8 @@ from ._pareto import default_reference, hypervolume, losses_of, pareto_front
 if TYPE_CHECKING:
     from ._study import Study
 
-__all__ = ["requested_objectives", "reconcile", "opening_objectives", "settle", "study_front",
-           "study_hypervolume", "check_scheduler"]
+__all__ = ["requested_objectives", "reconcile", "opening_objectives", "opened_objectives",
+           "settle", "study_front", "study_hypervolume", "check_scheduler"]
 
 
 def requested_objectives(direction: str | Direction | None,
@@ -118,10 +118,18 @@ def opening_objectives(name: str, stored: Mapping[str, Any] | None, *,
     ['value_0', 'value_1']
     """
     asked = requested_objectives(direction, directions, objectives, constraints)
+    return opened_objectives(name, None if stored is None else Objectives.from_json(
+        stored["attrs"], stored["direction"]), asked, constraints is not None)
+
+
+def opened_objectives(name: str, stored: Objectives | None, asked: Objectives | None,
+                      asked_constraints: bool) -> Objectives:
+    """A study's objectives once open: for a new one (``stored`` is ``None``) those asked
+    for, or one minimised ``value``; else the stored ones, as :func:`reconcile` settles them
+    with those asked for."""
     if stored is None:
         return asked or Objectives(["value"], ["minimize"])
-    return reconcile(name, Objectives.from_json(stored["attrs"], stored["direction"]), asked,
-                     constraints is not None)
+    return reconcile(name, stored, asked, asked_constraints)
 
 
 def check_scheduler(study: Study) -> None:

@@ -25,7 +25,7 @@ from ..schedulers import Scheduler, make_scheduler
 from ..trial import Direction, Trial, TrialState
 from ._ask_tell import AskTellMixin, misfit
 from ._events import EventBus
-from ._objectives import check_scheduler, reconcile, requested_objectives
+from ._objectives import check_scheduler, opened_objectives, requested_objectives
 from ._results import ResultsMixin
 from ._running import RunMixin
 from ._space_edit import SpaceEditMixin, space_changes
@@ -102,7 +102,7 @@ class Study(AskTellMixin, RunMixin, SpaceEditMixin, ResultsMixin):
         asked = requested_objectives(direction, directions, objectives, constraints)
         #: The objectives and constraints (:class:`~hpt_magic.executors.Objectives`): how a
         #: result is judged. Settled when the study opens (a stored study keeps its own).
-        self.scoring = asked or Objectives(["value"], ["minimize"])
+        self.scoring = opened_objectives(name or "", None, asked, constraints is not None)
         self.direction = self.scoring.directions[0]
         self.seed = seed
         self.space = check_space(space) if space is not None else None
@@ -167,7 +167,7 @@ class Study(AskTellMixin, RunMixin, SpaceEditMixin, ResultsMixin):
                 return
             rec = self.storage.get_study(self.name)  # another process created it first
         stored = Objectives.from_json(rec["attrs"], rec["direction"])
-        self.scoring = reconcile(self.name, stored, asked, asked_constraints)
+        self.scoring = opened_objectives(self.name, stored, asked, asked_constraints)
         self.direction = self.scoring.directions[0]
         self._id = rec["id"]
         self._attrs = dict(rec["attrs"])
