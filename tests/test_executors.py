@@ -369,3 +369,73 @@ def test_bad_parallel_options():
         study.optimize(lambda t: 0.0, n_trials=1, n_jobs=0)
     with pytest.raises(TuneError, match="local:N"):
         study.optimize(lambda t: 0.0, n_trials=1, dask="local:many")
+
+
+def test_a_scheduler_address_is_checked_then_connected_to(client):
+    from hpt_magic.executors._dask import check_dask
+
+    address = client.scheduler.address  # as a user copies it from the scheduler's log
+    assert address.startswith("tcp://")
+    check_dask(address)
+
+    def clients(dask_scheduler):
+        return len(dask_scheduler.clients)
+
+    study = Study(space={"x": Float(0, 1)}, seed=0)
+    counts = []
+    for _ in range(3):
+        study.optimize(lambda t: t.params["x"], n_trials=2, dask=address)
+        counts.append(client.run_on_scheduler(clients))
+    assert study.counts()["complete"] == 6
+    # The client a run makes from the address is closed with the run: one more per cell
+    # otherwise, each reconnecting for ever once the scheduler goes. (The workers' own
+    # clients, which the first run's tasks start, stay, as Dask keeps them.)
+    wait = time.monotonic() + 10
+    while client.run_on_scheduler(clients) != counts[0] and time.monotonic() < wait:
+        time.sleep(0.1)
+    assert client.run_on_scheduler(clients) == counts[0]
+
+
+@pytest.mark.parametrize("address", ["tcp://127.0.0.1", "127.0.0.1", "tls://scheduler",
+                                     "/tmp/scheduler.json"])
+def test_a_scheduler_address_without_a_port_is_refused(address):
+    # distributed.Client refuses it with a bare ValueError; here it is one paragraph, before
+    # anything is stored.
+    from hpt_magic.executors._dask import check_dask
+
+    pytest.importorskip("distributed")
+    with pytest.raises(TuneError, match="no scheduler address with a port: give the one"):
+        check_dask(address)
+
+
+def test_a_scheduler_still_starting_is_waited_for_and_a_silent_one_refused(monkeypatch):
+    # A refused connection is tried again until the deadline, as the client does: a scheduler
+    # started just before the cell may not listen yet.
+    import socket
+
+    from hpt_magic.executors import _dask
+
+    pytest.importorskip("distributed")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    started = threading.Event()
+
+    def listen_late():
+        with socket.socket() as server:
+            server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            time.sleep(0.6)
+            server.bind(("127.0.0.1", port))
+            server.listen()
+            started.set()
+            server.settimeout(5)
+            server.accept()[0].close()
+
+    thread = threading.Thread(target=listen_late)
+    thread.start()
+    _dask.check_dask(f"tcp://127.0.0.1:{port}")
+    assert started.is_set()
+    thread.join()
+    monkeypatch.setattr(_dask, "CONNECT_TIMEOUT", 0.5)
+    with pytest.raises(TuneError, match="Could not connect to the Dask scheduler at .*refused"):
+        _dask.check_dask(f"tcp://127.0.0.1:{port}")

@@ -196,7 +196,7 @@ def test_to_csv_escapes_formulas_behind_spaces_and_in_full_width(tmp_path):
     risky = ["  =1+1", "\n=1+1", "\u3000@SUM(A1)", "\N{FULLWIDTH EQUALS SIGN}1+1",
              "\N{FULLWIDTH PLUS SIGN}1+cmd", "\N{FULLWIDTH HYPHEN-MINUS}1+2",
              "\N{FULLWIDTH COMMERCIAL AT}SUM(A1)", " \N{FULLWIDTH EQUALS SIGN}1",
-             "\t-1", "\r2.5"]  # a tab or CR first: escaped whatever follows, as before
+             "\t-1", "\r2.5"]  # a tab or CR first: escaped whatever follows
     safe = ["  plain", " -0.5", "x=1", "a\N{FULLWIDTH EQUALS SIGN}1"]
     study = Study(space={"f": Choice(risky + safe)}, seed=0)
     for option in risky + safe:

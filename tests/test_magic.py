@@ -180,7 +180,7 @@ REFUSED = ["--patience 0", "--jobs 0", "--trials -1", "--trial-timeout -1", "--l
            "--maximize a --minimize b --pick nosuch", "--pick acc", "--maximize --pick acc",
            "--directions max,min --pick acc", "--maximize a --minimize b --patience auto",
            "--directions max,min --patience auto", "--retries -1", "--sampler grid",
-           "--warm-start empty", "--dask local:x", "--dask tcp://127.0.0.1:1"]
+           "--warm-start empty", "--dask local:x", "--dask tcp://127.0.0.1"]
 
 
 @pytest.mark.parametrize("bad", REFUSED)

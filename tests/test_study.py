@@ -477,8 +477,12 @@ def _text_score(t):
     (None, _text_score, 1, r"the score is a str \('0\.\d+'\)"),
     (None, _text_score, 2, r"the score is a str \('0\.\d+'\)"),
     (None, lambda t: [t.params["x"], 1.0], 1,
-     "the objective returned 2 values where the study has one objective: return one number"),
+     r"the objective returned 2 values where the study has one objective: return one number "
+     r"\(for several objectives, give them: --directions max,min"),
     (None, lambda t: np.full(2, t.params["x"]), 1, "the objective returned 2 values"),
+    ({"objectives": ["loss"], "constraints": ["size <= 3"]}, lambda t: (t.params["x"], 2.0), 1,
+     r"the objective returned 2 values where the study has one objective: return a dict with "
+     r"loss, size \(the objective and the metrics its constraints read\)\. That"),
     (None, lambda t: {"accuracy": t.params["x"]}, 1, "the objective returned a dict"),
     (["a", "b"], lambda t: (t.params["x"], 1.0, 2.0), 1, "the objective returned 3 values"),
     (["a", "b"], lambda t: t.params["x"], 1, r"the objective returned one number \(0\.\d+"),
@@ -488,7 +492,8 @@ def _text_score(t):
 def test_results_of_the_wrong_type_or_shape_are_a_bug(objectives, objective, n_jobs, why):
     # Every trial fails with a message that shows its own value, and no traceback: still the
     # same bug, which every further trial would hit. The run stops after five.
-    study = Study(space={"x": Float(0, 1)}, seed=0, objectives=objectives)
+    kwargs = objectives if isinstance(objectives, dict) else {"objectives": objectives}
+    study = Study(space={"x": Float(0, 1)}, seed=0, **kwargs)
     with pytest.warns(UserWarning, match=f"first 5 trials of this run all failed because {why}"):
         study.optimize(objective, n_trials=20, n_jobs=n_jobs)
     failed = [t.number for t in study.trials if t.state is TrialState.FAILED]

@@ -11,12 +11,13 @@ points the logging handlers that write to a real stream at the router: a library
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import sys
 import threading
 import warnings
-from typing import Any
+from collections.abc import Iterator
 
 from .._signals import hold_interrupts
 
@@ -129,56 +130,25 @@ class OutputRouter:
                         handler.stream = real
                 self._handlers = []
 
-    def capture(self) -> _Capture:
+    @contextlib.contextmanager
+    def capture(self) -> Iterator[io.StringIO]:
         """Capture what this thread prints to stdout/stderr and the warnings it raises.
 
-        The block's buffer holds the text (warnings appended as ``Warning: ...`` lines at exit
-        when the block ends without an error).
+        The yielded buffer holds the text (warnings appended as ``Warning: ...`` lines at exit).
         """
-        return _Capture(self)
-
-
-class _Capture:
-    """The block of :meth:`OutputRouter.capture`. (A class rather than a generator: it is
-    entered for every trial, and a generator's context manager costs several times as much.)"""
-
-    __slots__ = ("_router", "_buf", "_previous", "_warnings", "_caught")
-
-    def __init__(self, router: OutputRouter) -> None:
-        self._router = router
-
-    def __enter__(self) -> io.StringIO:
-        router = self._router
-        router.retain()
-        self._previous = router.buffer()
-        self._warnings = None
+        self.retain()
+        buf = io.StringIO()
+        previous = self.buffer()
+        self._local.buffer = buf
         try:
-            self._buf = buf = io.StringIO()
-            router._local.buffer = buf
-            entering = warnings.catch_warnings(record=True)
-            self._caught = entering.__enter__()
-            self._warnings = entering
-            warnings.simplefilter("always")
-        except BaseException:
-            # (An interrupt here must not leave the warnings module recording for good.)
-            self._restore(*sys.exc_info())
-            raise
-        return buf
-
-    def __exit__(self, *exc: Any) -> None:
-        self._restore(*exc)
-
-    def _restore(self, exc_type: type[BaseException] | None, *exc: Any) -> None:
-        try:
-            if self._warnings is not None:
-                self._warnings.__exit__(exc_type, *exc)
-                if exc_type is None:
-                    for w in self._caught:
-                        self._buf.write(f"{w.category.__name__}: {w.message} "
-                                        f"({w.filename}:{w.lineno})\n")
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                yield buf
+            for w in caught:
+                buf.write(f"{w.category.__name__}: {w.message} ({w.filename}:{w.lineno})\n")
         finally:
-            self._router._local.buffer = self._previous
-            self._router.release()
+            self._local.buffer = previous
+            self.release()
 
 
 def _stream_handlers() -> list[logging.StreamHandler]:

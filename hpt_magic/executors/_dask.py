@@ -82,15 +82,23 @@ def run_task(spec: dict[str, Any], run: str) -> bytes:
     return dump_outcome({**run_remote(objective, spec, channel), "worker": worker.address})
 
 
-def check_dask(dask: Any) -> None:
+#: Seconds a scheduler has to answer (one that is still starting up is waited for).
+CONNECT_TIMEOUT = 10
+
+
+def check_dask(dask: Any, *, probe: bool = True) -> int | None:
     """Refuse a ``--dask`` value that cannot work, before a study is opened for the run: not
-    ``local:N``, an address or a client; Dask not installed; or a ``tcp://`` scheduler that
-    does not answer within 5 seconds.
+    ``local:N``, a scheduler address with its port, or a client; Dask not installed; or (with
+    ``probe``) a ``tcp://`` scheduler that does not answer within :data:`CONNECT_TIMEOUT`
+    seconds. Returns the number of workers of ``local:N`` (0: one per core), else ``None``.
 
     Parameters
     ----------
     dask : str or distributed.Client
         What ``--dask`` / ``optimize(dask=...)`` was given.
+    probe : bool
+        Try a TCP connection to a ``tcp://`` scheduler (``distributed.Client`` will connect
+        anyway: a caller about to make one passes ``False``).
     """
     try:
         import distributed
@@ -98,47 +106,66 @@ def check_dask(dask: Any) -> None:
         raise TuneError("--dask needs the Dask distributed package: pip install "
                         "'hpt-magic[dask]' (or run local processes with --jobs N).") from None
     if isinstance(dask, distributed.Client):
-        return
+        return None
     if not isinstance(dask, str) or not dask:
         raise TuneError(f"dask must be 'local:N', a scheduler address such as "
                         f"'tcp://host:8786', or a distributed.Client; got {dask!r}.")
     if dask == "local" or dask.startswith("local:"):
-        if not (dask.partition(":")[2] or "0").isdigit():
+        n = dask.partition(":")[2] or "0"
+        if not n.isdigit():
             raise TuneError(f"--dask local:N needs a number of workers N, got {dask!r}.")
-        return
+        return int(n)
     where = urllib.parse.urlsplit(dask if "://" in dask else f"tcp://{dask}")
-    if where.scheme != "tcp":
-        return  # (tls, ucx...: the client's own connection tells)
     try:
-        socket.create_connection((where.hostname, where.port or 8786), timeout=5).close()
-    except (OSError, ValueError) as exc:
-        raise TuneError(f"Could not connect to the Dask scheduler at {dask!r} ({exc}). Check "
-                        "the address, or start a local cluster with --dask local:N.") from None
+        port = where.port
+    except ValueError as exc:  # not a number, or out of range
+        raise _unreachable(dask, exc) from None
+    if where.scheme.lower() in ("tcp", "tls") and (not where.hostname or port is None):
+        raise TuneError(f"--dask {dask!r} is no scheduler address with a port: give the one "
+                        "the scheduler prints, e.g. 'tcp://10.0.0.5:8786', or start a local "
+                        "cluster with --dask local:N.")
+    if probe and where.scheme.lower() == "tcp":
+        # Retried while refused, as the client would: a scheduler may still be starting.
+        deadline = time.monotonic() + CONNECT_TIMEOUT
+        while True:
+            try:
+                socket.create_connection((where.hostname, port), timeout=CONNECT_TIMEOUT).close()
+                break
+            except ConnectionRefusedError as exc:
+                if time.monotonic() > deadline:
+                    raise _unreachable(dask, exc) from None
+                time.sleep(0.25)
+            except OSError as exc:  # no such host, no route, timed out
+                raise _unreachable(dask, exc) from None
+    return None
+
+
+def _unreachable(dask: str, exc: BaseException) -> TuneError:
+    return TuneError(f"Could not connect to the Dask scheduler at {dask!r} ({exc}). Check the "
+                     "address, or start a local cluster with --dask local:N.")
 
 
 def _connect(dask: Any) -> tuple[Any, Any]:
     """``(client, cluster)`` for ``--dask``; ``cluster`` is ours to close, or ``None``."""
-    check_dask(dask)
+    n = check_dask(dask, probe=False)
     import distributed
 
     if isinstance(dask, distributed.Client):
         return dask, None
-    if dask == "local" or dask.startswith("local:"):
-        n = dask.partition(":")[2] or "0"
+    if n is not None:
         # No dashboard; the scheduler's remaining HTTP endpoints take a free port, so that a
         # second cluster does not warn about port 8787.
         main_module_spec()
         with _workers_ignore_interrupts():
             cluster = distributed.LocalCluster(
-                n_workers=int(n) or None, threads_per_worker=1, processes=True,
+                n_workers=n or None, threads_per_worker=1, processes=True,
                 dashboard_address=None, silence_logs=logging.ERROR,
                 scheduler_kwargs={"dashboard_address": ":0"})
         return distributed.Client(cluster), cluster
     try:
-        return distributed.Client(dask, timeout=10), None
-    except (OSError, TimeoutError) as exc:
-        raise TuneError(f"Could not connect to the Dask scheduler at {dask!r} ({exc}). Check "
-                        "the address, or start a local cluster with --dask local:N.") from None
+        return distributed.Client(dask, timeout=CONNECT_TIMEOUT), None
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise _unreachable(dask, exc) from None
 
 
 @contextlib.contextmanager
@@ -174,6 +201,8 @@ class DaskPool(Executor):
         from distributed import Queue
 
         self._client, self._cluster = _connect(dask)
+        #: A client made here from an address is ours to close, as is a local cluster's.
+        self._own_client = isinstance(dask, str)
         self._n_jobs = n_jobs if n_jobs > 1 else None
         self._threads, self._counted = 1, -float("inf")
         self._blob = blob
@@ -320,6 +349,7 @@ class DaskPool(Executor):
         self._disconnect()
 
     def _disconnect(self) -> None:
-        if self._cluster is not None:
+        if self._own_client:
             self._client.close()
+        if self._cluster is not None:
             self._cluster.close()

@@ -204,10 +204,13 @@ latency_ms) and every metric a constraint uses (size_mb)"
     def _from_sequence(self, result: Any) -> tuple[dict[str, float], Failure | None]:
         items = list(result)
         if len(items) != len(self.names) and not self.multi:
+            needs = sorted({c.name for c in self.constraints})
+            what = (f"a dict with {', '.join([self.names[0], *needs])} (the objective and the "
+                    "metrics its constraints read)" if needs else
+                    "one number (for several objectives, give them: --directions max,min, or "
+                    "Study(directions=[...]))")
             return {}, Failure(f"the objective returned {len(items)} values where the study "
-                               "has one objective: return one number (for several objectives, "
-                               "give them: --directions max min, or Study(directions=[...]))",
-                               "the wrong number of values")
+                               f"has one objective: return {what}", "the wrong number of values")
         if len(items) != len(self.names):
             return {}, Failure(f"the objective returned {len(items)} values but the study has "
                                f"{len(self.names)} objectives ({', '.join(self.names)}): return "

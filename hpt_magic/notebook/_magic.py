@@ -209,6 +209,15 @@ class TuneMagics(Magics):
                     raise TuneError(f"--enqueue: the value {value!r} for {name!r} is outside "
                                     f"{written[name]!r}, as the cell defines it. Give a value "
                                     "inside the range.")
+        if args.jobs != 1 and not args.dask:
+            # The forkserver boots while the study opens and its first trials are sampled.
+            from ..executors._processes import prestart
+
+            prestart()
+        import_run_modules(args)
+        study = self._study(args, cell, program)
+        ns[out] = study
+        # Notes once the study is open: a cell refused while it opens shows its error alone.
         if args.scheduler and args.scheduler.lower() != "none" and not program.reports:
             print(f"Note: --scheduler {args.scheduler} has nothing to act on: this cell never "
                   "calls tune.report or tune.steps, so every trial runs to its end.",
@@ -220,14 +229,6 @@ class TuneMagics(Magics):
             print(f"Note: {' and '.join(unused)} only tell{'s' if len(unused) == 1 else ''} a "
                   "scheduler what to do, and this cell has none: add --scheduler (asha, "
                   "hyperband, median...) for early stopping.", file=sys.stderr)
-        if args.jobs != 1 and not args.dask:
-            # The forkserver boots while the study opens and its first trials are sampled.
-            from ..executors._processes import prestart
-
-            prestart()
-        import_run_modules(args)
-        study = self._study(args, cell, program)
-        ns[out] = study
         for params in points:
             unknown = [n for n in params
                        if n not in program.param_names and n not in study.search_space()]

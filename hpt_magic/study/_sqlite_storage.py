@@ -148,8 +148,9 @@ class SQLiteStorage(SQLiteFile, Storage):
                                    f"{study_id} any more. Open the study again by its name.")
             attrs, result, changed = apply(row[0])
             if changed:
-                self._conn.execute("UPDATE studies SET attrs=? WHERE id=?",
-                                   (dumps_json(attrs), study_id))
+                text = dumps_json(attrs)
+                self._conn.execute("UPDATE studies SET attrs=? WHERE id=?", (text, study_id))
+                attrs = json.loads(text)  # as stored: a tuple the edit put in is a list now
             if space is not None:
                 self._conn.execute("UPDATE studies SET space=? WHERE id=?",
                                    (dumps_json(space), study_id))

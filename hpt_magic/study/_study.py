@@ -313,9 +313,9 @@ class Study(AskTellMixin, RunMixin, SpaceEditMixin, ResultsMixin):
 
         self._change_attrs(lambda attrs: attrs.setdefault("user_attrs", {}).setdefault(
             key, copy.deepcopy(value)))
-        # Read back: as the storage gives it (a tuple comes back from a file as a list), the
-        # same on the call that stored it as on every later one.
-        return self.user_attrs[key]
+        # The attributes as that one write left them in the storage (a tuple is a list in a
+        # file): the same value on the call that stored it as on every later one.
+        return copy.deepcopy(self._attrs["user_attrs"][key])
 
     def _check_user_attr(self, key: Any, value: Any) -> None:
         """Refuse a user attribute that would not come back from the storage as it is."""

@@ -167,3 +167,7 @@ def test_scheduler_options_without_a_scheduler_are_one_note(shell, tmp_path, cap
     tune_cell(shell, f"--trials 1 --storage {tmp_path / 's.db'} --scheduler asha --max-steps 3 "
               "--study r", "x = tune.uniform(0, 1)\nfor s in tune.steps(3):\n    tune.report(x)")
     assert "only tell" not in capsys.readouterr().err
+    # A cell refused as its study opens shows its error alone, no note before it.
+    r = tune_cell(shell, f"--trials 2 --storage {tmp_path / 's.db'} --max-steps 27 --sampler grid "
+                  "--study g", "x = tune.uniform(0, 1)\nx")
+    assert not r.success and "only tell" not in capsys.readouterr().err
