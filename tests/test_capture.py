@@ -126,3 +126,37 @@ def test_an_interrupt_while_a_capture_starts_leaves_warnings_as_they_were(monkey
     assert calls and warnings.filters == filters
     warnings.warn("a later warning", stacklevel=1)  # reaches whoever listened before: recwarn
     assert [str(w.message) for w in recwarn] == ["a later warning"]
+
+
+def test_trials_in_several_threads_keep_their_own_warnings(recwarn):
+    # Two trials of a Dask worker's threads, started and ended out of order (A starts, B
+    # starts, A ends, B ends): each keeps its own warnings, and afterwards the warnings module
+    # shows warnings as before. (With one catch_warnings a trial, B restored A's state: A's
+    # warning went to B, and every later warning into B's finished list.)
+    import threading
+    import warnings
+
+    a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
+    outputs = {}
+
+    def trial(name, wait_before, entered, wait_inside, done):
+        wait_before.wait(5)
+        with ROUTER.capture() as buf:
+            entered.set()
+            wait_inside.wait(5)
+            warnings.warn(f"from {name}", UserWarning, stacklevel=1)
+        done.set()
+        outputs[name] = buf.getvalue()
+
+    started = threading.Event()
+    started.set()
+    threads = [threading.Thread(target=trial, args=("A", started, a_in, b_in, a_out)),
+               threading.Thread(target=trial, args=("B", a_in, b_in, a_out, threading.Event()))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert "from A" in outputs["A"] and "from B" not in outputs["A"]
+    assert "from B" in outputs["B"] and "from A" not in outputs["B"]
+    warnings.warn("a later warning", UserWarning, stacklevel=1)
+    assert [str(w.message) for w in recwarn] == ["a later warning"]

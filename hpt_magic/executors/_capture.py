@@ -18,6 +18,7 @@ import sys
 import threading
 import warnings
 from collections.abc import Iterator
+from typing import Any
 
 from .._signals import hold_interrupts
 
@@ -87,6 +88,10 @@ class OutputRouter:
         self._users = 0
         #: The logging handlers routed while installed, with the real stream of each.
         self._handlers: list[tuple[logging.StreamHandler, io.TextIOBase]] = []
+        #: While installed: the warnings module's state to restore, and the showwarning that
+        #: warnings of threads that do not capture go to.
+        self._warnings: warnings.catch_warnings | None = None
+        self._show: Any = None
 
     def buffer(self) -> io.StringIO | None:
         """The capturing buffer of the calling thread, if it captures."""
@@ -98,18 +103,57 @@ class OutputRouter:
         with self._lock:
             if self._users == 0:
                 handlers = _stream_handlers()  # first: nothing below can fail
-                routed = {}
-                for name in ("stdout", "stderr"):
-                    stream = getattr(sys, name)
-                    # Still installed if an interrupt cut the last restore short.
-                    if not (isinstance(stream, _Stream) and stream.owner is self):
-                        stream = _Stream(stream, self)
-                        setattr(sys, name, stream)
-                    routed[id(stream.real)] = stream
-                self._handlers = [(h, h.stream) for h in handlers if id(h.stream) in routed]
-                for handler, real in self._handlers:
-                    handler.stream = routed[id(real)]
+                self._route_warnings()
+                try:
+                    routed = {}
+                    for name in ("stdout", "stderr"):
+                        stream = getattr(sys, name)
+                        # Still installed if an interrupt cut the last restore short.
+                        if not (isinstance(stream, _Stream) and stream.owner is self):
+                            stream = _Stream(stream, self)
+                            setattr(sys, name, stream)
+                        routed[id(stream.real)] = stream
+                    self._handlers = [(h, h.stream) for h in handlers
+                                      if id(h.stream) in routed]
+                    for handler, real in self._handlers:
+                        handler.stream = routed[id(real)]
+                except BaseException:
+                    self._unroute_warnings()
+                    raise
             self._users += 1
+
+    def _route_warnings(self) -> None:
+        """Send every warning to :meth:`_show_warning`, each time it is raised (a trial's
+        warnings are its own, even those an earlier trial raised too), until
+        :meth:`_unroute_warnings`. One ``catch_warnings`` for as long as the router is
+        installed, not one a trial: trials in several threads (a Dask worker's) would restore
+        each other's state out of order, and leave every later warning in a finished trial's
+        list."""
+        caught = warnings.catch_warnings()
+        caught.__enter__()
+        try:
+            warnings.simplefilter("always")
+            self._show = warnings.showwarning
+            warnings.showwarning = self._show_warning
+        except BaseException:
+            caught.__exit__(*sys.exc_info())
+            raise
+        self._warnings = caught
+
+    def _unroute_warnings(self) -> None:
+        caught, self._warnings = self._warnings, None
+        if caught is not None:
+            caught.__exit__(None, None, None)
+
+    def _show_warning(self, message: Warning | str, category: type[Warning], filename: str,
+                      lineno: int, file: Any = None, line: str | None = None) -> None:
+        """``warnings.showwarning`` while installed: to the capturing thread's list, or as
+        the warnings module showed it before."""
+        caught = getattr(self._local, "warnings", None)
+        if caught is None:
+            self._show(message, category, filename, lineno, file, line)
+        else:
+            caught.append(f"{category.__name__}: {message} ({filename}:{lineno})\n")
 
     def release(self) -> None:
         """Undo one :meth:`retain`; the last one puts the real streams back."""
@@ -129,6 +173,7 @@ class OutputRouter:
                     if isinstance(handler.stream, _Stream) and handler.stream.owner is self:
                         handler.stream = real
                 self._handlers = []
+                self._unroute_warnings()
 
     @contextlib.contextmanager
     def capture(self) -> Iterator[io.StringIO]:
@@ -137,17 +182,14 @@ class OutputRouter:
         The yielded buffer holds the text (warnings appended as ``Warning: ...`` lines at exit).
         """
         self.retain()
-        buf = io.StringIO()
-        previous = self.buffer()
-        self._local.buffer = buf
+        buf, caught = io.StringIO(), []
+        previous = self.buffer(), getattr(self._local, "warnings", None)
+        self._local.buffer, self._local.warnings = buf, caught
         try:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                yield buf
-            for w in caught:
-                buf.write(f"{w.category.__name__}: {w.message} ({w.filename}:{w.lineno})\n")
+            yield buf
+            buf.writelines(caught)
         finally:
-            self._local.buffer = previous
+            self._local.buffer, self._local.warnings = previous
             self.release()
 
 
