@@ -92,6 +92,8 @@ class OutputRouter:
         #: warnings of threads that do not capture go to.
         self._warnings: warnings.catch_warnings | None = None
         self._show: Any = None
+        #: How many threads capture now (the warnings are routed while any does).
+        self._capturing = 0
 
     def buffer(self) -> io.StringIO | None:
         """The capturing buffer of the calling thread, if it captures."""
@@ -103,32 +105,26 @@ class OutputRouter:
         with self._lock:
             if self._users == 0:
                 handlers = _stream_handlers()  # first: nothing below can fail
-                self._route_warnings()
-                try:
-                    routed = {}
-                    for name in ("stdout", "stderr"):
-                        stream = getattr(sys, name)
-                        # Still installed if an interrupt cut the last restore short.
-                        if not (isinstance(stream, _Stream) and stream.owner is self):
-                            stream = _Stream(stream, self)
-                            setattr(sys, name, stream)
-                        routed[id(stream.real)] = stream
-                    self._handlers = [(h, h.stream) for h in handlers
-                                      if id(h.stream) in routed]
-                    for handler, real in self._handlers:
-                        handler.stream = routed[id(real)]
-                except BaseException:
-                    self._unroute_warnings()
-                    raise
+                routed = {}
+                for name in ("stdout", "stderr"):
+                    stream = getattr(sys, name)
+                    # Still installed if an interrupt cut the last restore short.
+                    if not (isinstance(stream, _Stream) and stream.owner is self):
+                        stream = _Stream(stream, self)
+                        setattr(sys, name, stream)
+                    routed[id(stream.real)] = stream
+                self._handlers = [(h, h.stream) for h in handlers if id(h.stream) in routed]
+                for handler, real in self._handlers:
+                    handler.stream = routed[id(real)]
             self._users += 1
 
     def _route_warnings(self) -> None:
         """Send every warning to :meth:`_show_warning`, each time it is raised (a trial's
         warnings are its own, even those an earlier trial raised too), until
-        :meth:`_unroute_warnings`. One ``catch_warnings`` for as long as the router is
-        installed, not one a trial: trials in several threads (a Dask worker's) would restore
-        each other's state out of order, and leave every later warning in a finished trial's
-        list."""
+        :meth:`_unroute_warnings`: from the moment one thread captures until none does. One
+        ``catch_warnings`` for all the threads that capture meanwhile, not one each: trials in
+        several threads (a Dask worker's) would restore each other's state out of order, and
+        leave every later warning in a finished trial's list."""
         caught = warnings.catch_warnings()
         caught.__enter__()
         try:
@@ -147,7 +143,7 @@ class OutputRouter:
 
     def _show_warning(self, message: Warning | str, category: type[Warning], filename: str,
                       lineno: int, file: Any = None, line: str | None = None) -> None:
-        """``warnings.showwarning`` while installed: to the capturing thread's list, or as
+        """``warnings.showwarning`` while routed: to the capturing thread's list, or as
         the warnings module showed it before."""
         caught = getattr(self._local, "warnings", None)
         if caught is None:
@@ -173,7 +169,6 @@ class OutputRouter:
                     if isinstance(handler.stream, _Stream) and handler.stream.owner is self:
                         handler.stream = real
                 self._handlers = []
-                self._unroute_warnings()
 
     @contextlib.contextmanager
     def capture(self) -> Iterator[io.StringIO]:
@@ -186,7 +181,17 @@ class OutputRouter:
         previous = self.buffer(), getattr(self._local, "warnings", None)
         self._local.buffer, self._local.warnings = buf, caught
         try:
-            yield buf
+            with self._lock:
+                if self._capturing == 0:
+                    self._route_warnings()
+                self._capturing += 1
+            try:
+                yield buf
+            finally:
+                with self._lock:
+                    self._capturing -= 1
+                    if self._capturing == 0:
+                        self._unroute_warnings()
             buf.writelines(caught)
         finally:
             self._local.buffer, self._local.warnings = previous
