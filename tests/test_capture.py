@@ -160,3 +160,18 @@ def test_trials_in_several_threads_keep_their_own_warnings(recwarn):
     assert "from B" in outputs["B"] and "from A" not in outputs["B"]
     warnings.warn("a later warning", UserWarning, stacklevel=1)
     assert [str(w.message) for w in recwarn] == ["a later warning"]
+
+
+def test_a_warning_from_a_thread_the_trial_started_is_the_trials(recwarn):
+    # A framework's data loader or thread pool warns from a thread of its own: with one trial
+    # at a time, the warning belongs to that trial's output, not to the notebook's cell.
+    import threading
+    import warnings
+
+    with ROUTER.capture() as buf:
+        helper = threading.Thread(
+            target=lambda: warnings.warn("from a loader thread", UserWarning, stacklevel=1))
+        helper.start()
+        helper.join()
+    assert "UserWarning: from a loader thread" in buf.getvalue()
+    assert not list(recwarn)

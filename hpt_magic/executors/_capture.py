@@ -92,8 +92,8 @@ class OutputRouter:
         #: warnings of threads that do not capture go to.
         self._warnings: warnings.catch_warnings | None = None
         self._show: Any = None
-        #: How many threads capture now (the warnings are routed while any does).
-        self._capturing = 0
+        #: The warning lists of the captures open now, oldest first (routed while any is).
+        self._open: list[list[str]] = []
 
     def buffer(self) -> io.StringIO | None:
         """The capturing buffer of the calling thread, if it captures."""
@@ -143,13 +143,18 @@ class OutputRouter:
 
     def _show_warning(self, message: Warning | str, category: type[Warning], filename: str,
                       lineno: int, file: Any = None, line: str | None = None) -> None:
-        """``warnings.showwarning`` while routed: to the capturing thread's list, or as
-        the warnings module showed it before."""
+        """``warnings.showwarning`` while routed: to the capturing thread's list; from a
+        thread that does not capture (one a trial started: a framework's data loader or
+        thread pool), to the capture opened last, as one trial at a time would have it; as
+        the warnings module showed it before once none is open."""
         caught = getattr(self._local, "warnings", None)
         if caught is None:
-            self._show(message, category, filename, lineno, file, line)
-        else:
-            caught.append(f"{category.__name__}: {message} ({filename}:{lineno})\n")
+            try:
+                caught = self._open[-1]
+            except IndexError:  # (closed meanwhile)
+                self._show(message, category, filename, lineno, file, line)
+                return
+        caught.append(f"{category.__name__}: {message} ({filename}:{lineno})\n")
 
     def release(self) -> None:
         """Undo one :meth:`retain`; the last one puts the real streams back."""
@@ -182,15 +187,16 @@ class OutputRouter:
         self._local.buffer, self._local.warnings = buf, caught
         try:
             with self._lock:
-                if self._capturing == 0:
+                if not self._open:
                     self._route_warnings()
-                self._capturing += 1
+                self._open.append(caught)
             try:
                 yield buf
             finally:
                 with self._lock:
-                    self._capturing -= 1
-                    if self._capturing == 0:
+                    # By identity: two empty lists are equal.
+                    del self._open[next(i for i, c in enumerate(self._open) if c is caught)]
+                    if not self._open:
                         self._unroute_warnings()
             buf.writelines(caught)
         finally:
