@@ -175,3 +175,58 @@ def test_a_warning_from_a_thread_the_trial_started_is_the_trials(recwarn):
         helper.join()
     assert "UserWarning: from a loader thread" in buf.getvalue()
     assert not list(recwarn)
+
+
+def test_an_interrupt_as_a_capture_ends_is_repaired_by_the_next(monkeypatch, recwarn):
+    # Ctrl-C or a trial's time limit landing while the warnings module is being restored:
+    # the streams are released all the same, the next capture finishes the restore, and no
+    # later warning calls the router's own hook again (which recursed for ever).
+    import warnings
+
+    import pytest
+
+    real = ROUTER._unroute_warnings
+
+    def interrupted():
+        monkeypatch.setattr(ROUTER, "_unroute_warnings", real)  # once
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ROUTER, "_unroute_warnings", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        with ROUTER.capture():
+            pass
+    assert not isinstance(sys.stdout, _Stream)
+    with ROUTER.capture() as buf:
+        warnings.warn("in the next trial", UserWarning, stacklevel=1)
+    assert "UserWarning: in the next trial" in buf.getvalue()
+    warnings.warn("a later warning", UserWarning, stacklevel=1)
+    assert [str(w.message) for w in recwarn] == ["a later warning"]
+
+
+def test_an_interrupt_as_a_capture_starts_leaves_no_routing_behind(monkeypatch, recwarn):
+    # The interrupt lands as the set-up's lock is released, before the trial runs.
+    import warnings
+
+    import pytest
+
+    class InterruptingLock:
+        def __init__(self, real):
+            self.real, self.exits = real, 0
+
+        def __enter__(self):
+            return self.real.__enter__()
+
+        def __exit__(self, *exc):
+            self.real.__exit__(*exc)
+            self.exits += 1
+            if self.exits == 2:  # retain()'s is the first
+                raise KeyboardInterrupt
+
+    filters = list(warnings.filters)
+    monkeypatch.setattr(ROUTER, "_lock", InterruptingLock(ROUTER._lock))
+    with pytest.raises(KeyboardInterrupt):
+        with ROUTER.capture():
+            pass
+    assert warnings.filters == filters and not ROUTER._open
+    warnings.warn("a later warning", UserWarning, stacklevel=1)
+    assert [str(w.message) for w in recwarn] == ["a later warning"]

@@ -88,8 +88,8 @@ class OutputRouter:
         self._users = 0
         #: The logging handlers routed while installed, with the real stream of each.
         self._handlers: list[tuple[logging.StreamHandler, io.TextIOBase]] = []
-        #: While installed: the warnings module's state to restore, and the showwarning that
-        #: warnings of threads that do not capture go to.
+        #: While warnings are routed: the warnings module's state to restore; and the
+        #: showwarning found before (kept: a thread may still call it as the routing ends).
         self._warnings: warnings.catch_warnings | None = None
         self._show: Any = None
         #: The warning lists of the captures open now, oldest first (routed while any is).
@@ -125,11 +125,15 @@ class OutputRouter:
         ``catch_warnings`` for all the threads that capture meanwhile, not one each: trials in
         several threads (a Dask worker's) would restore each other's state out of order, and
         leave every later warning in a finished trial's list."""
+        if self._warnings is not None:  # a restore that an interrupt cut short
+            self._unroute_warnings()
         caught = warnings.catch_warnings()
         caught.__enter__()
         try:
             warnings.simplefilter("always")
-            self._show = warnings.showwarning
+            shown = warnings.showwarning
+            if getattr(shown, "__self__", None) is not self:  # (never ours: it would recurse)
+                self._show = shown
             warnings.showwarning = self._show_warning
         except BaseException:
             caught.__exit__(*sys.exc_info())
@@ -137,9 +141,10 @@ class OutputRouter:
         self._warnings = caught
 
     def _unroute_warnings(self) -> None:
-        caught, self._warnings = self._warnings, None
-        if caught is not None:
-            caught.__exit__(None, None, None)
+        # Forgotten only once restored: an interrupt inside leaves it to be done again.
+        if self._warnings is not None:
+            self._warnings.__exit__(None, None, None)
+            self._warnings = None
 
     def _show_warning(self, message: Warning | str, category: type[Warning], filename: str,
                       lineno: int, file: Any = None, line: str | None = None) -> None:
@@ -190,18 +195,21 @@ class OutputRouter:
                 if not self._open:
                     self._route_warnings()
                 self._open.append(caught)
-            try:
-                yield buf
-            finally:
-                with self._lock:
-                    # By identity: two empty lists are equal.
-                    del self._open[next(i for i, c in enumerate(self._open) if c is caught)]
-                    if not self._open:
-                        self._unroute_warnings()
+            yield buf
             buf.writelines(caught)
         finally:
-            self._local.buffer, self._local.warnings = previous
-            self.release()
+            try:
+                with self._lock:
+                    # Looked up, not remembered (an interrupt may land anywhere above); by
+                    # identity, as two empty lists are equal.
+                    opened = [i for i, c in enumerate(self._open) if c is caught]
+                    if opened:
+                        del self._open[opened[0]]
+                        if not self._open:
+                            self._unroute_warnings()
+            finally:
+                self._local.buffer, self._local.warnings = previous
+                self.release()
 
 
 def _stream_handlers() -> list[logging.StreamHandler]:
