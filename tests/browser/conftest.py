@@ -64,21 +64,35 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 30.0, interval: floa
         time.sleep(interval)
 
 
+def watch_view(lp: Any, view: str) -> None:
+    """Record in the page each (trials, status) the study view ``view`` shows from now on.
+
+    A ``MutationObserver`` sees every update, however slowly the test polls: on a loaded
+    machine a poll can miss the few updates a short run gets (the dashboard spaces them by
+    their cost). Call it before the cell runs; :func:`follow_view` returns the record.
+    """
+    lp.js("""sel => {
+        const seen = window.hptSeen = [];
+        const note = () => {
+            const v = document.querySelector(sel);
+            if (!v || v.dataset.trials === undefined) { return; }
+            const now = [Number(v.dataset.trials), v.dataset.status];
+            const last = seen[seen.length - 1];
+            if (!last || last[0] !== now[0] || last[1] !== now[1]) { seen.push(now); }
+        };
+        new MutationObserver(note).observe(document.body, {
+            subtree: true, childList: true, attributes: true,
+            attributeFilter: ['data-trials', 'data-status']});
+        note();
+    }""", view)
+
+
 def follow_view(lp: Any, view: str, timeout: float = 120.0) -> list[tuple[int, str]]:
-    """Poll the study view ``view`` until it shows a finished run; return each (trials,
-    status) it showed meanwhile, each change once."""
-    seen: list[tuple[int, str]] = []
-
-    def finished() -> bool:
-        # One read for both: an update may land between two reads.
-        trials, status = lp.js("sel => { const v = document.querySelector(sel);"
-                               " return [v.dataset.trials, v.dataset.status]; }", view)
-        if trials is not None and (not seen or seen[-1] != (int(trials), status)):
-            seen.append((int(trials), status))
-        return status == "finished"
-
-    wait_for(finished, timeout, 0.05, "the study view to show the finished run")
-    return seen
+    """Wait until the study view ``view`` shows a finished run; return each (trials, status)
+    it showed since :func:`watch_view`, each change once."""
+    wait_for(lambda: lp.js("sel => document.querySelector(sel)?.dataset.status", view)
+             == "finished", timeout, 0.1, "the study view to show the finished run")
+    return [(int(n), status) for n, status in lp.js("() => window.hptSeen")]
 
 
 def notebook_json(cells: list[str | dict[str, Any]]) -> dict[str, Any]:

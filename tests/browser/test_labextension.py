@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from conftest import LabPage, display_output, follow_view, wait_for
+from conftest import LabPage, display_output, follow_view, wait_for, watch_view
 
 from hpt_magic.display import MIME
 
@@ -132,6 +132,7 @@ def tuned(browser: Any, lab: Any) -> Iterator[LiveRun]:
     lp = LabPage(browser.new_page(), lab)
     try:
         lp.open_notebook("tuned.ipynb", [SETUP_CELL, TUNE_CELL])
+        watch_view(lp, VIEW)
         lp.run_all()
         lp.page.locator(VIEW).wait_for()
         lp.js(f"() => {{ document.querySelector('{VIEW}').hptMark = 'first'; }}")

@@ -5,7 +5,7 @@ lists the study, and manual tuning records a trial in the study's SQLite file.""
 from __future__ import annotations
 
 import pytest
-from conftest import NOTEBOOK, LabPage, follow_view, wait_for
+from conftest import NOTEBOOK, LabPage, follow_view, wait_for, watch_view
 
 from hpt_magic import Study
 
@@ -25,6 +25,7 @@ abs(math.log10(lr) + 2.5)
 def test_the_study_view_updates_live_and_the_side_panel_lists_it(nb7_page: LabPage) -> None:
     lp = nb7_page
     lp.open_notebook("live.ipynb", CELLS)
+    watch_view(lp, VIEW)
     lp.run_all()
     lp.page.locator(VIEW).wait_for()
     seen = follow_view(lp, VIEW)
