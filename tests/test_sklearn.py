@@ -706,15 +706,19 @@ def test_a_repeat_before_new_candidates_still_ends_the_search_at_n_trials(iris, 
 
 
 @pytest.mark.parametrize("scheduler", [None, Never()])
-@pytest.mark.parametrize("verbose", [2, 3, 10])
-def test_verbose_prints_the_lines_of_grid_search_cv_per_fold(iris, capsys, verbose, scheduler):
+@pytest.mark.parametrize("verbose,n_trials", [(2, 2), (3, 2), (10, 2), (10, None)])
+def test_verbose_prints_the_lines_of_grid_search_cv_per_fold(iris, capsys, verbose, scheduler,
+                                                              n_trials):
     X, y = iris
     space = {"alpha": [1e-3, 1e-2]}
     GridSearchCV(SGDClassifier(random_state=0), space, cv=3, verbose=verbose).fit(X, y)
     theirs = capsys.readouterr().out.splitlines()
+    # n_trials=None asks for the default 50 candidates: the space's 2 are all there are.
     TuneSearchCV(SGDClassifier(random_state=0), space, sampler=GridSampler(shuffle=False),
-                 n_trials=2, cv=3, scheduler=scheduler, max_steps=2, verbose=verbose).fit(X, y)
+                 n_trials=n_trials, cv=3, scheduler=scheduler, max_steps=2,
+                 verbose=verbose).fit(X, y)
     ours = capsys.readouterr().out.splitlines()
+    assert ours[0] == "Fitting 3 folds for each of up to 2 candidates, totalling up to 6 fits"
     # Above 9, a START line before each END line, and both number the fold and the candidate
     # ("[CV 2/3; 1/2]"), as GridSearchCV does.
     assert len(ours) == len(theirs) == 1 + 2 * 3 * (2 if verbose > 9 else 1)

@@ -79,8 +79,9 @@ class TuneSearchCV(BaseSearchCV):
         Steps of a full training with a scheduler (default: the scheduler's, else 10).
     scoring, cv, refit, n_jobs, verbose, pre_dispatch, error_score, return_train_score
         As in :class:`sklearn.model_selection.GridSearchCV` (``cv`` defaults to 5). Above 9,
-        ``verbose`` numbers each fold's candidate among the ``n_trials`` (``[CV 2/5; 3/50]``),
-        printed once the candidate's folds are fitted.
+        ``verbose`` numbers each fold's candidate among the ``n_trials`` (``[CV 2/5; 3/50]``;
+        among the points of a finite space holding fewer), printed once the candidate's folds
+        are fitted.
     random_state : int, RandomState or None
         Seeds the sampler: the same seed proposes the same candidates.
     callbacks : list of callables, optional
@@ -217,6 +218,14 @@ class TuneSearchCV(BaseSearchCV):
             raise TuneError(f"TuneSearchCV: {name}={value!r} must be at least 1.")
         return int(value)
 
+    def _n_candidates(self) -> int:
+        """At most how many candidates the search fits: the number asked for, or the number
+        of points of a finite space holding fewer (the search ends once each is tried)."""
+        n = self._n_trials()
+        spaces = _spaces(self._param_space(), self.estimator, self._space_argument())
+        size = space_size(spaces[0]) if len(spaces) == 1 else None
+        return n if size is None else min(n, size)
+
     def _param_space(self) -> Any:
         """The space to search: ``param_space`` or ``param_distributions``."""
         if self.param_space is not None and self.param_distributions is not None:
@@ -300,7 +309,7 @@ class TuneSearchCV(BaseSearchCV):
         self.study_ = study
         splits = self._splits
         rows = self._rows = _Rows(self, super()._format_results)
-        n_trials = self._n_trials()  # (a new study: trial i is row i)
+        n_candidates = self._n_candidates()  # (a new study: trial i is row i)
         failures: list[ValueError] = []
 
         def evaluate(trial: Trial) -> float | dict[str, float]:
@@ -324,7 +333,7 @@ class TuneSearchCV(BaseSearchCV):
                 raise _CandidateFailed(str(exc).strip().splitlines()[0]) from None
             for split, rec in enumerate(rows.newest() if self._fold_verbose else ()):
                 _print_fold(self._fold_verbose, (split, len(splits.splits or ())),
-                            (trial.number, n_trials), params, rec)
+                            (trial.number, n_candidates), params, rec)
             key = _objective_key(results, self.refit)
             spread = results.get(key.replace("mean_", "std_", 1))
             folds = sum(k.startswith("split") and k.endswith(key[len("mean"):])

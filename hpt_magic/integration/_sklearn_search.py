@@ -188,9 +188,9 @@ def _search(search: TuneSearchCV, study: Study, evaluate: Callable[[Trial], floa
 def _print_header(search: TuneSearchCV, n_splits: int, verbose: int) -> None:
     """``GridSearchCV``'s line at ``verbose > 0``, once for the whole search."""
     if verbose > 0:
-        n_trials = search._n_trials()
-        print(f"Fitting {n_splits} folds for each of up to {n_trials} candidates, "
-              f"totalling up to {n_splits * n_trials} fits")
+        n = search._n_candidates()
+        print(f"Fitting {n_splits} folds for each of up to {n} candidates, "
+              f"totalling up to {n_splits * n} fits")
 
 
 @contextmanager
@@ -294,7 +294,7 @@ def _fit_stepwise(search: TuneSearchCV, X: Any, y: Any, params: dict[str, Any]) 
     study, read_candidate = search._new_study()
     search.study_ = study
     max_steps = int(search.max_steps or getattr(study.scheduler, "max_steps", None) or 10)
-    n_trials = search._n_trials()  # (a new study: trial i is row i)
+    n_candidates = search._n_candidates()  # (a new study: trial i is row i)
     candidates: list[dict[str, Any]] = []
     out: list[dict[str, Any]] = []
     n_steps: list[int] = []
@@ -329,7 +329,7 @@ def _fit_stepwise(search: TuneSearchCV, X: Any, y: Any, params: dict[str, Any]) 
                 if search.return_train_score:
                     rec["train_scores"] = search.error_score
         for split, rec in enumerate(records):
-            _print_fold(search.verbose, (split, len(records)), (trial.number, n_trials),
+            _print_fold(search.verbose, (split, len(records)), (trial.number, n_candidates),
                         candidate, rec)
         candidates.append(candidate)
         out.extend(records)
