@@ -20,7 +20,7 @@ from ..executors import n_workers
 from ..executors._objective import user_frames
 from ..integration._loggers import make_logger
 from ..samplers import make_sampler
-from ..study._objectives import opening_objectives
+from ..study._objectives import preview_objectives
 from ..study._optimize import optimize, start_background
 from ..study._space_edit import check_warm_start
 from ..study._stopping import RunInfo, check_auto_patience, check_budget, check_iteration
@@ -345,7 +345,7 @@ class TuneMagics(Magics):
             if args.warm_start else None
         # The options that depend on the study, checked before it is opened too: a refused
         # cell leaves no empty study in the file (nor, with --new, the old one renamed).
-        scoring = opening_objectives(name, existing, **objectives)
+        scoring = preview_objectives(name, existing, **objectives)
         _check_pick(name, scoring.names, args.pick)
         if source is not None:
             check_warm_start(source)

@@ -18,7 +18,7 @@ from ._pareto import default_reference, hypervolume, losses_of, pareto_front
 if TYPE_CHECKING:
     from ._study import Study
 
-__all__ = ["requested_objectives", "reconcile", "opening_objectives", "opened_objectives",
+__all__ = ["requested_objectives", "reconcile", "preview_objectives", "opened_objectives",
            "settle", "study_front", "study_hypervolume", "check_scheduler"]
 
 
@@ -87,7 +87,7 @@ def reconcile(name: str, stored: Objectives, asked: Objectives | None,
     return Objectives(names, stored.directions, constraints)
 
 
-def opening_objectives(name: str, stored: Mapping[str, Any] | None, *,
+def preview_objectives(name: str, stored: Mapping[str, Any] | None, *,
                        direction: str | Direction | None = None,
                        directions: Sequence[str | Direction] | None = None,
                        objectives: Sequence[str] | None = None,
@@ -114,7 +114,7 @@ def opening_objectives(name: str, stored: Mapping[str, Any] | None, *,
 
     Examples
     --------
-    >>> opening_objectives("s", None, directions=["max", "min"]).names
+    >>> preview_objectives("s", None, directions=["max", "min"]).names
     ['value_0', 'value_1']
     """
     asked = requested_objectives(direction, directions, objectives, constraints)

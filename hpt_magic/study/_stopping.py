@@ -104,7 +104,7 @@ def check_auto_patience(patience: int | str | None, study: str, objectives: Sequ
         The study's name, for the message.
     objectives : list of str
         The study's objectives (:attr:`Study.objectives`, or before the study is opened
-        :func:`~._objectives.opening_objectives`).
+        :func:`~._objectives.preview_objectives`).
     """
     if patience == "auto" and len(objectives) > 1:
         raise TuneError(
