@@ -128,6 +128,11 @@ ManualTuner(Study(space={{{short!r}: Float(0, 1), {name!r}: Float(0, 1),
     lab_page.screenshot("manual-tuner-labels.png", lab_page.page.locator(TUNER).first)
     set_theme(lab_page, "JupyterLab Dark")
     try:
+        # The selected option carries a bar, not only a shade of grey, in the dark theme too.
+        shadows = lab_page.js("sel => [...document.querySelectorAll(sel)].map("
+                              "b => getComputedStyle(b).boxShadow)",
+                              f"{TUNER} .widget-toggle-buttons button")
+        assert "inset" in shadows[0] and all("inset" not in s for s in shadows[1:]), shadows
         lab_page.screenshot("manual-tuner-labels-dark.png", lab_page.page.locator(TUNER).first)
     finally:
         set_theme(lab_page, "JupyterLab Light")
