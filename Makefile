@@ -40,8 +40,9 @@ lint: install
 	$(BIN)/ruff check hpt_magic tests benchmarks
 	$(BIN)/lint-imports
 
+# Two workers: the browser tests on one, the other files spread over both (tests/conftest.py).
 test: install chromium lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 bench: install
 	$(BIN)/python -m pip install -q -e ".[test,bench]"

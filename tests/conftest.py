@@ -1,12 +1,33 @@
 
 import logging
 import os
+import signal
+from pathlib import Path
 
 import pytest
 
 # Keras 3 imports a backend when first imported (the test extra installs torch); set before
 # any test module, the doctest walker or a worker process imports keras.
 os.environ.setdefault("KERAS_BACKEND", "torch")
+
+BROWSER_TESTS = Path(__file__).parent / "browser"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # A shell starts a background job with SIGINT ignored, and Python keeps it so (no
+    # KeyboardInterrupt), as do the processes the tests start: the interrupt tests need
+    # Python's own handler, whoever started the run.
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # `make test` runs two pytest-xdist workers (`--dist loadgroup`): a file's tests stay on
+    # one worker (its module fixtures are made once), and the browser tests on one worker,
+    # where they share one JupyterLab and one Chromium.
+    for item in items:
+        group = "browser" if BROWSER_TESTS in item.path.parents else str(item.path)
+        item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture
