@@ -21,6 +21,7 @@ def pytest_configure(config: pytest.Config) -> None:
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own, which reads the groups
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     # `make test` runs two pytest-xdist workers (`--dist loadgroup`): a file's tests stay on
     # one worker (its module fixtures are made once), and the browser tests on one worker,
