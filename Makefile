@@ -42,7 +42,7 @@ lint: install
 
 # Two workers: the browser tests on one, the other files spread over both (tests/conftest.py).
 test: install chromium lint
-	$(BIN)/python -m pytest -n 2 --dist loadgroup
+	$(BIN)/python -m pytest -n 2
 
 bench: install
 	$(BIN)/python -m pip install -q -e ".[test,bench]"

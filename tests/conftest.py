@@ -2,15 +2,13 @@
 import logging
 import os
 import signal
-from pathlib import Path
+from typing import Any
 
 import pytest
 
 # Keras 3 imports a backend when first imported (the test extra installs torch); set before
 # any test module, the doctest walker or a worker process imports keras.
 os.environ.setdefault("KERAS_BACKEND", "torch")
-
-BROWSER_TESTS = Path(__file__).parent / "browser"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -21,14 +19,20 @@ def pytest_configure(config: pytest.Config) -> None:
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own, which reads the groups
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    # `make test` runs two pytest-xdist workers (`--dist loadgroup`): a file's tests stay on
-    # one worker (its module fixtures are made once), and the browser tests on one worker,
-    # where they share one JupyterLab and one Chromium.
-    for item in items:
-        group = "browser" if BROWSER_TESTS in item.path.parents else str(item.path)
-        item.add_marker(pytest.mark.xdist_group(group))
+@pytest.hookimpl(optionalhook=True, tryfirst=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """`make test` runs two pytest-xdist workers. A file's tests stay on one worker (its
+    module fixtures are made once), and the browser tests all on one worker, where they share
+    one JupyterLab and one Chromium. (``--dist loadgroup`` would say so with marks, but
+    pytest-xdist 3.8 cannot regroup under pytest 9's node ids.)"""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByFile(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return "tests/browser" if path.startswith("tests/browser/") else path
+
+    return ByFile(config, log)
 
 
 @pytest.fixture
