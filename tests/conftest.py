@@ -43,7 +43,11 @@ def shell(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("HPT_MAGIC_STORAGE", raising=False)
     sh = InteractiveShell.instance()
+    # The namespace is sys.modules["__main__"]'s: keep its module attributes (__spec__...),
+    # which multiprocessing's spawn reads when a later test starts worker processes.
+    module = {k: v for k, v in sh.user_ns.items() if k.startswith("__") and k.endswith("__")}
     sh.user_ns.clear()
+    sh.user_ns.update(module)
     sh.init_user_ns()
     sh.extension_manager.loaded.discard("hpt_magic")
     sh.run_line_magic("load_ext", "hpt_magic")
