@@ -23,14 +23,19 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """`make test` runs two pytest-xdist workers. A file's tests stay on one worker (its
     module fixtures are made once), and the browser tests all on one worker, where they share
-    one JupyterLab and one Chromium. (``--dist loadgroup`` would say so with marks, but
-    pytest-xdist 3.8 cannot regroup under pytest 9's node ids.)"""
+    one JupyterLab and one Chromium, with the wheel's test. (``--dist loadgroup`` would say
+    so with marks, but pytest-xdist 3.8 cannot regroup under pytest 9's node ids.)"""
+    if config.getvalue("dist") not in ("load", "loadscope", "loadfile"):
+        return None  # another mode asked for by name (each, worksteal...): xdist's own
     from xdist.scheduler import LoadScopeScheduling
 
     class ByFile(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
             path = nodeid.split("::", 1)[0]
-            return "tests/browser" if path.startswith("tests/browser/") else path
+            # The wheel's test may rebuild the extension that the lab in the browser tests
+            # serves (`make dist` runs `make install`): never at the same time.
+            together = path.startswith("tests/browser/") or path == "tests/test_wheel.py"
+            return "tests/browser" if together else path
 
     return ByFile(config, log)
 
@@ -45,7 +50,8 @@ def shell(tmp_path, monkeypatch):
     sh = InteractiveShell.instance()
     # The namespace is sys.modules["__main__"]'s: keep its module attributes (__spec__...),
     # which multiprocessing's spawn reads when a later test starts worker processes.
-    module = {k: v for k, v in sh.user_ns.items() if k.startswith("__") and k.endswith("__")}
+    module = {k: sh.user_ns[k] for k in ("__name__", "__doc__", "__package__", "__loader__",
+                                         "__spec__", "__builtins__") if k in sh.user_ns}
     sh.user_ns.clear()
     sh.user_ns.update(module)
     sh.init_user_ns()

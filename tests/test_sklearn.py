@@ -731,6 +731,23 @@ def test_verbose_prints_the_lines_of_grid_search_cv_per_fold(iris, capsys, verbo
     assert {len(line) for line in ours[1:]} == {80}
 
 
+@pytest.mark.filterwarnings("ignore")
+def test_verbose_never_numbers_a_candidate_beyond_the_total(iris, capsys):
+    # A random sampler on a small finite space adds rows for repeats (not fitted again): the
+    # space's size is no bound on the rows, n_trials is.
+    import re
+
+    X, y = iris
+    space = {"alpha": [1e-3, 1e-2, 1e-1], "penalty": ["l2", "l1"]}
+    for seed in range(8):
+        search = TuneSearchCV(SGDClassifier(random_state=0), space, sampler="random",
+                              n_trials=50, cv=2, verbose=10, random_state=seed).fit(X, y)
+        numbered = [(int(k), int(n)) for k, n in
+                    re.findall(r"; (\d+)/(\d+)\]", capsys.readouterr().out)]
+        assert max(k for k, _ in numbered) == len(search.cv_results_["params"])
+        assert all(k <= n for k, n in numbered), (seed, numbered)
+
+
 def test_more_candidates_asked_than_a_finite_space_holds_warns_as_randomized_search(iris):
     from sklearn.model_selection import RandomizedSearchCV
 

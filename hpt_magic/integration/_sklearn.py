@@ -80,8 +80,8 @@ class TuneSearchCV(BaseSearchCV):
     scoring, cv, refit, n_jobs, verbose, pre_dispatch, error_score, return_train_score
         As in :class:`sklearn.model_selection.GridSearchCV` (``cv`` defaults to 5). Above 9,
         ``verbose`` numbers each fold's candidate among the ``n_trials`` (``[CV 2/5; 3/50]``;
-        among the points of a finite space holding fewer), printed once the candidate's folds
-        are fitted.
+        with the grid sampler, among the points of a finite space holding fewer), printed once
+        the candidate's folds are fitted.
     random_state : int, RandomState or None
         Seeds the sampler: the same seed proposes the same candidates.
     callbacks : list of callables, optional
@@ -218,12 +218,17 @@ class TuneSearchCV(BaseSearchCV):
             raise TuneError(f"TuneSearchCV: {name}={value!r} must be at least 1.")
         return int(value)
 
+    def _grid(self) -> bool:
+        """Whether the sampler is the grid (which proposes each point once)."""
+        return self.sampler == "grid" or isinstance(self.sampler, GridSampler)
+
     def _n_candidates(self) -> int:
-        """At most how many candidates the search fits: the number asked for, or the number
-        of points of a finite space holding fewer (the search ends once each is tried)."""
+        """How many rows the search makes at most: the number asked for, or with the grid the
+        number of points of a finite space holding fewer (it ends once each is tried). Other
+        samplers may add rows for repeats, so their number asked for stays the bound."""
         n = self._n_trials()
         spaces = _spaces(self._param_space(), self.estimator, self._space_argument())
-        size = space_size(spaces[0]) if len(spaces) == 1 else None
+        size = space_size(spaces[0]) if len(spaces) == 1 and self._grid() else None
         return n if size is None else min(n, size)
 
     def _param_space(self) -> Any:
@@ -281,7 +286,7 @@ class TuneSearchCV(BaseSearchCV):
         more than a finite space holds (the search ends when every point is tried). Called
         by :meth:`fit`, so that the warning points at the caller's line."""
         spaces = _spaces(self._param_space(), self.estimator, self._space_argument())
-        if len(spaces) != 1 or self.sampler == "grid" or isinstance(self.sampler, GridSampler):
+        if len(spaces) != 1 or self._grid():
             return
         asked = self.n_trials if self.n_trials is not None else self.n_iter
         size = space_size(spaces[0])

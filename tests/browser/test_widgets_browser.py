@@ -128,7 +128,9 @@ ManualTuner(Study(space={{{short!r}: Float(0, 1), {name!r}: Float(0, 1),
     lab_page.screenshot("manual-tuner-labels.png", lab_page.page.locator(TUNER).first)
     set_theme(lab_page, "JupyterLab Dark")
     try:
-        # The selected option carries a bar, not only a shade of grey, in the dark theme too.
+        # The selected option carries a bar, not only a shade of grey, in the dark theme too,
+        # also clicked (focused) and under the pointer.
+        buttons.first.click()
         shadows = lab_page.js("sel => [...document.querySelectorAll(sel)].map("
                               "b => getComputedStyle(b).boxShadow)",
                               f"{TUNER} .widget-toggle-buttons button")
