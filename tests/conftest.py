@@ -51,7 +51,8 @@ def shell(tmp_path, monkeypatch):
     # The namespace is sys.modules["__main__"]'s: keep its module attributes (__spec__...),
     # which multiprocessing's spawn reads when a later test starts worker processes.
     module = {k: sh.user_ns[k] for k in ("__name__", "__doc__", "__package__", "__loader__",
-                                         "__spec__", "__builtins__") if k in sh.user_ns}
+                                         "__spec__", "__builtin__", "__builtins__")
+              if k in sh.user_ns}
     sh.user_ns.clear()
     sh.user_ns.update(module)
     sh.init_user_ns()

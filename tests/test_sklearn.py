@@ -739,13 +739,24 @@ def test_verbose_never_numbers_a_candidate_beyond_the_total(iris, capsys):
 
     X, y = iris
     space = {"alpha": [1e-3, 1e-2, 1e-1], "penalty": ["l2", "l1"]}
+    rows = []
     for seed in range(8):
         search = TuneSearchCV(SGDClassifier(random_state=0), space, sampler="random",
                               n_trials=50, cv=2, verbose=10, random_state=seed).fit(X, y)
         numbered = [(int(k), int(n)) for k, n in
                     re.findall(r"; (\d+)/(\d+)\]", capsys.readouterr().out)]
-        assert max(k for k, _ in numbered) == len(search.cv_results_["params"])
+        rows.append(len(search.cv_results_["params"]))
+        assert max(k for k, _ in numbered) == rows[-1]
         assert all(k <= n for k, n in numbered), (seed, numbered)
+    assert max(rows) > 6  # a repeat's row on some seed: the case this test is about
+    # The grid proposes each point once: its 6 points bound the count, whatever the case of
+    # its name, and it does not warn about a small space.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message="TuneSearchCV: the space has")
+        TuneSearchCV(SGDClassifier(random_state=0), space, sampler="Grid", n_trials=10, cv=2,
+                     verbose=1).fit(X, y)
+    assert capsys.readouterr().out.startswith(
+        "Fitting 2 folds for each of up to 6 candidates, totalling up to 12 fits")
 
 
 def test_more_candidates_asked_than_a_finite_space_holds_warns_as_randomized_search(iris):

@@ -220,7 +220,8 @@ class TuneSearchCV(BaseSearchCV):
 
     def _grid(self) -> bool:
         """Whether the sampler is the grid (which proposes each point once)."""
-        return self.sampler == "grid" or isinstance(self.sampler, GridSampler)
+        return isinstance(self.sampler, GridSampler) or (
+            isinstance(self.sampler, str) and self.sampler.lower() == "grid")
 
     def _n_candidates(self) -> int:
         """How many rows the search makes at most: the number asked for, or with the grid the
@@ -268,7 +269,7 @@ class TuneSearchCV(BaseSearchCV):
                            objectives=list(self.objectives))
         if len(spaces) == 1:
             return Study(space=spaces[0], **options), lambda trial: dict(trial.params)
-        if sampler == "grid" or isinstance(sampler, GridSampler):
+        if self._grid():
             raise TuneError(f"TuneSearchCV: grid search takes one dict of lists as "
                             f"{self._space_argument()}, not a list of them. Use GridSearchCV "
                             "for a list of grids, or another sampler.")
