@@ -228,9 +228,14 @@ class TuneSearchCV(BaseSearchCV):
         number of points of a finite space holding fewer (it ends once each is tried). Other
         samplers may add rows for repeats, so their number asked for stays the bound."""
         n = self._n_trials()
-        spaces = _spaces(self._param_space(), self.estimator, self._space_argument())
-        size = space_size(spaces[0]) if len(spaces) == 1 and self._grid() else None
+        size = self._finite_size() if self._grid() else None
         return n if size is None else min(n, size)
+
+    def _finite_size(self) -> int | None:
+        """How many points the space has: ``None`` unless it is one dict, of finite
+        distributions only."""
+        spaces = _spaces(self._param_space(), self.estimator, self._space_argument())
+        return space_size(spaces[0]) if len(spaces) == 1 else None
 
     def _param_space(self) -> Any:
         """The space to search: ``param_space`` or ``param_distributions``."""
@@ -286,11 +291,10 @@ class TuneSearchCV(BaseSearchCV):
         """Warn, as ``RandomizedSearchCV`` does, when the number of candidates asked for is
         more than a finite space holds (the search ends when every point is tried). Called
         by :meth:`fit`, so that the warning points at the caller's line."""
-        spaces = _spaces(self._param_space(), self.estimator, self._space_argument())
-        if len(spaces) != 1 or self._grid():
+        size = self._finite_size()  # (first: a space it cannot read is refused here)
+        if self._grid():
             return
         asked = self.n_trials if self.n_trials is not None else self.n_iter
-        size = space_size(spaces[0])
         if asked is not None and size is not None and size < asked:
             name = "n_trials" if self.n_trials is not None else "n_iter"
             warnings.warn(
