@@ -195,3 +195,31 @@ def test_a_metric_ranked_against_the_study_is_refused(binary, direction, metric,
         return
     better = "lower" if metric == "valid-logloss" else "higher"
     assert_refused_direction(trial, repr(metric), better, direction)
+
+
+def test_the_benchmarks_timing_wrapper_passes_the_stop_through(binary):
+    # benchmarks/frameworks.py times the callback by wrapping it. A wrapper that answers
+    # before_iteration itself trains every trial to the end while the study marks it pruned,
+    # and the benchmark then compares schedulers that never stopped a round.
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).parents[2] / "benchmarks" / "frameworks.py"
+    spec = importlib.util.spec_from_file_location("hpt_benchmark_frameworks", path)
+    frameworks = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(frameworks)
+    clock = {"rounds": 0, "callback": 0.0, "round": 0.0, "start": 0.0}
+    boosters = []
+
+    def objective(trial):
+        boosters.append(train(binary, tune.uniform(0.1, 0.5, name="eta"),
+                              callback=frameworks._timed(CALLBACK, clock)))
+        return 0.0
+
+    study = Study(scheduler=StopAfter(2), seed=0)
+    study.optimize(objective, n_trials=2)
+    for trial, booster in zip(study.trials, boosters, strict=True):
+        assert_pruned_with_curve(trial, [0, 1, 2])
+        assert booster.num_boosted_rounds() == 3
+    assert clock["rounds"] == 6
+    assert 0 < clock["callback"] < clock["round"]
