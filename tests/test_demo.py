@@ -43,6 +43,19 @@ def text_of(output):
     return data.get("text/plain", "")
 
 
+def test_the_notebook_file_is_valid_with_an_id_on_every_cell():
+    # nbformat 4.5 gives every cell an id; without one `make demo` printed a
+    # MissingIDFieldWarning, and a later nbformat refuses the file.
+    import json
+
+    raw = json.loads((ROOT / "demo.ipynb").read_text(encoding="utf-8"))
+    assert (raw["nbformat"], raw["nbformat_minor"]) >= (4, 5)
+    ids = [cell.get("id") for cell in raw["cells"]]
+    assert None not in ids, [i for i, cell_id in enumerate(ids) if cell_id is None]
+    assert len(set(ids)) == len(ids)
+    nbformat.validate(raw)
+
+
 def test_no_cell_errors(executed):
     for cell, outs in outputs(executed):
         for out in outs:
