@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import html
 import io
 import json
 import math
@@ -321,8 +322,10 @@ def test_throttle_limits_updates_to_min_interval():
     # most one update per 0.5 s (0.6 s, trial 4), keeping that image; the final state drawn.
     assert dash.updates == len(bundles) == 4
     assert set(bundles[0]) == {"text/plain", MIME}
-    for b in bundles[1:]:
+    for b in bundles[1:-1]:
         assert set(b) == {"image/png", "text/plain", MIME}
+    # The final one also as HTML: the image with its alternative text, for exports.
+    assert set(bundles[-1]) == {"image/png", "text/html", "text/plain", MIME}
     assert [b[MIME]["progress"]["done"] for b in bundles] == [0, 1, 5, 10]
     assert bundles[-1][MIME]["progress"]["status"] == "finished"
     assert bundles[-1]["text/plain"].startswith("Finished: 10/10 trials")
@@ -597,3 +600,35 @@ def test_progress_counts_trials_run_not_reused_repeats():
     assert seen == [sum("repeat_of" not in t.user_attrs for t in study.trials[:k + 1])
                     for k in range(len(study.trials))]
     assert max(seen) == 5
+
+
+@pytest.mark.parametrize("how", ["show_dashboard", "manual", "final, summary below"])
+def test_every_view_carries_its_image_as_html_with_alternative_text(monkeypatch, how):
+    # An HTML export (nbconvert) and front ends without the extension render text/html;
+    # a bare PNG output has no alternative text there.
+    hostile = "<img src=x onerror=alert(1)>"
+    if how == "final, summary below":
+        study = Study(space={"x": Float(0, 1)}, seed=0, name=hostile)
+        bundles = []
+        dm.Dashboard(study, n_trials=3, output=bundles.append, min_interval=100)
+        study.optimize(lambda t: t.params["x"], n_trials=3)
+        bundle = bundles[-1]
+        assert bundle["text/plain"].startswith("Finished: 3/3 trials")
+    else:
+        study = scored([2.0, 1.0, None])
+        study.name = hostile
+        if how == "manual":
+            bundle = dm.manual_bundle(study)
+        else:
+            shown = []
+            monkeypatch.setattr(dm, "show", shown.append)
+            hd.show_dashboard(study)
+            bundle, = shown
+    page = bundle["text/html"]
+    assert page.startswith(f'<div class="hpt-summary"><img src="data:image/png;base64,'
+                           f'{bundle["image/png"]}" alt="')
+    alt = page.split(' alt="', 1)[1].split('"', 1)[0]
+    assert alt == html.escape(bundle["text/plain"].splitlines()[0]) and alt
+    assert hostile not in page
+    # The table of the top trials only where no summary below the view carries it.
+    assert ("<table>" in page) is (how == "show_dashboard")

@@ -91,7 +91,7 @@ def test_live_dashboard_in_a_kernel_and_after_nbconvert(jupyter_dirs):
     has_image = ["image/png" in d for d in data]
     assert all(has_image[has_image.index(True):])
     final = updates[-1]["content"]["data"]
-    assert set(final) == {"image/png", "text/plain", MIME}
+    assert set(final) == {"image/png", "text/html", "text/plain", MIME}
     assert final[MIME]["progress"]["status"] == "finished"
     assert final[MIME]["progress"]["done"] == 20
     assert final["text/plain"].startswith("Finished: 20/20 trials")
@@ -105,7 +105,10 @@ def test_live_dashboard_in_a_kernel_and_after_nbconvert(jupyter_dirs):
     html, _ = HTMLExporter().from_notebook_node(nb)
     # One image per dashboard: one in each of the two cells.
     assert len(re.findall(r'<img[^>]+src="data:image/png;base64,', html)) == 2
-    assert "Finished: 20/20 trials" not in html  # the image is shown, not the text fallback
+    # The image is shown, with the progress line as its alternative text, not as text.
+    assert len(re.findall(r'<img[^>]+alt="Finished: 20/20 trials', html)) == 1
+    assert html.count("Finished: 20/20 trials") == 1
+    assert "No description has been provided for this image" not in html
 
     # A study in a worker thread: Stop and Abort above the dashboard; Stop ends the run, and
     # at the end the buttons give way to an empty output (no dead widget in the file).

@@ -288,8 +288,10 @@ class Dashboard:
             self._png = base64.b64encode(layout.png_bytes(fig)).decode("ascii")
         if self._png is not None:
             out["image/png"] = self._png
-        if final and self._table:
-            out.update(view_fallback(self.study, out))
+        if final:
+            # The image with its alternative text, and the table unless a summary below
+            # the view carries it.
+            out.update(view_fallback(self.study, out, k=5 if self._table else 0))
         return out
 
     def _convert_new(self) -> None:
@@ -379,7 +381,8 @@ def show_dashboard(study: Any) -> None:
     layout, figures = _drawing()
     fig = layout.dashboard_figure(study, figures.importances_or_none(study), line)
     png = base64.b64encode(layout.png_bytes(fig)).decode("ascii")
-    show({"image/png": png, "text/plain": line, MIME: doc})
+    bundle = {"image/png": png, "text/plain": line, MIME: doc}
+    show({**bundle, **view_fallback(study, bundle)})
 
 
 def manual_bundle(study: Any, figure: DashboardFigure | None = None) -> dict[str, Any]:
@@ -399,7 +402,8 @@ def manual_bundle(study: Any, figure: DashboardFigure | None = None) -> dict[str
     layout, _ = _drawing()
     fig = (figure or layout.DashboardFigure()).draw(study, None, line)
     png = base64.b64encode(layout.png_bytes(fig)).decode("ascii")
-    return {"image/png": png, "text/plain": line, MIME: doc}
+    bundle = {"image/png": png, "text/plain": line, MIME: doc}
+    return {**bundle, **view_fallback(study, bundle, k=0)}
 
 
 def show_summary(study: Any, elapsed: float | None = None, n_new: int | None = None, *,

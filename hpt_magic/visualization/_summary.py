@@ -27,17 +27,19 @@ def summary_bundle(study: Any, elapsed: float | None = None, n_new: int | None =
 
 
 def view_fallback(study: Any, bundle: dict[str, Any], k: int = 5) -> dict[str, str]:
-    """What a dashboard ``bundle`` shows in front ends without the JupyterLab extension, with
-    the table of the top ``k`` trials that the extension's view lists itself.
+    """What a dashboard ``bundle`` shows in front ends without the JupyterLab extension, and
+    in an HTML export, with the table of the top ``k`` trials that the extension's view lists
+    itself (none with ``k=0``).
 
-    Returns the bundle's ``text/plain`` with the table below it and, when the bundle has an
-    image, ``text/html``: the image, then the table (front ends prefer HTML to the bare PNG).
-    Nothing when no trial is complete.
+    Returns ``text/html`` when the bundle has an image: the image, with the bundle's text as
+    its alternative text, then the table (front ends prefer HTML to the bare PNG, and a PNG
+    output has no alternative text). With a table, also the bundle's ``text/plain`` with the
+    table below it. Nothing else: no table before a trial is complete.
     """
     table = _table_html(study, k)
-    if not table:
-        return {}
-    out = {"text/plain": summary_text(study, k=k, text=bundle["text/plain"])}
+    out = {}
+    if table:
+        out["text/plain"] = summary_text(study, k=k, text=bundle["text/plain"])
     png = bundle.get("image/png")
     if png is not None:
         image = (f'<img src="data:image/png;base64,{html.escape(png)}" '
