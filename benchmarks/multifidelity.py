@@ -104,7 +104,9 @@ def train(data: dict[str, Any], params: dict[str, Any], seed: int, steps, report
                               batch_size=data["batch_size"])
     else:  # a PBT checkpoint, carried on with perturbed rates (Adam keeps its own copy)
         model.set_params(alpha=params["alpha"], learning_rate_init=params["lr"])
-        model._optimizer.learning_rate = params["lr"]
+        # Adam recomputes its step size from learning_rate_init at every update: setting
+        # only learning_rate (as before) left the checkpoint's rate in force.
+        model._optimizer.learning_rate_init = model._optimizer.learning_rate = params["lr"]
     (X, y), (X_val, y_val) = data["train"], data["val"]
     acc, last = None, None
     for epoch in steps:
