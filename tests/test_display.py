@@ -158,6 +158,22 @@ def test_params_panel_uses_log_axes_and_categories():
     assert np.array_equal(xs, artist(hd.plot_params(study), "param:act").get_xdata())
 
 
+def test_params_panel_without_a_score_shows_the_ranges_and_no_score_scale():
+    # A manual tuner's view before its first run: nothing to place on y.
+    study = Study(space={"lr": Float(1e-4, 1, log=True), "act": Choice(["relu", "tanh"])})
+    fig = hd.plot_params(study)
+    by_title = {ax.get_title(loc="left"): ax for ax in fig.axes}
+    assert set(by_title) == {"lr", "act"}
+    for ax in by_title.values():
+        assert list(ax.get_yticks()) == []
+    assert by_title["lr"].get_xscale() == "log"
+    assert [t.get_text() for t in by_title["act"].get_xticklabels()] == ["relu", "tanh"]
+    # With one score the scale is back.
+    study.enqueue({"lr": 0.01, "act": "relu"})
+    study.optimize(lambda t: 0.5, n_trials=1)
+    assert all(len(ax.get_yticks()) for ax in hd.plot_params(study).axes)
+
+
 def test_importance_panel_appears_when_the_study_computes_importances():
     class Ranked(Study):
         def importances(self):

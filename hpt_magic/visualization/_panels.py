@@ -363,6 +363,11 @@ def draw_params(axes: Sequence[Any], view: Any, names: Sequence[str]) -> None:
     if limits and names:
         for ax in axes:
             ax.set_ylim(*limits)
+    elif names and not scores.size:
+        # No score yet (a manual tuner before its first run): the ranges of the parameters
+        # on x, and no made-up score scale on y.
+        for ax in axes:
+            ax.set_yticks([])
 
 
 def draw_importances(ax: Any, importances: Mapping[str, float]) -> None:
