@@ -46,6 +46,8 @@ test: install chromium lint
 
 bench: install
 	$(BIN)/python -m pip install -q -e ".[test,bench]"
+	# Without their numpy pins (see the bench extra in pyproject.toml).
+	$(BIN)/python -m pip install -q --no-deps dehb==0.1.2 hebo==0.3.6
 	@echo "see benchmarks/README.md for the benchmark commands"
 
 # Release artefacts in build/dist: sdist and wheel from a copy of the working tree without any
