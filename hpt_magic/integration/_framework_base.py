@@ -13,8 +13,8 @@ from ..exceptions import TrialPruned, TuneError
 from ..executors._tune import tune
 from ..trial import Direction
 
-__all__ = ["KERAS_HINT", "check_direction", "name_says_higher_is_better", "require", "report",
-           "resume_step"]
+__all__ = ["KERAS_HINT", "budget_spent", "check_direction", "name_says_higher_is_better",
+           "require", "report", "resume_step"]
 
 
 def require(module: str, extra: str, what: str, hint: str = "") -> ModuleType:
@@ -80,6 +80,18 @@ def name_says_higher_is_better(metric: str) -> bool | None:
     lower = any(w in _LOWER_WORDS or w.endswith("loss") for w in words)
     higher = any(w in _HIGHER_WORDS for w in words)
     return None if lower == higher else higher
+
+
+def budget_spent(rounds: int) -> bool:
+    """Whether a trial continued from a checkpoint has trained the study's ``max_steps``
+    rounds in all. A booster continued with ``xgb_model=``/``init_model=`` trains
+    ``num_boost_round`` rounds *more*; without this it would run past the budget the other
+    members of its population had, and be ranked against them on a longer curve."""
+    trial = tune.trial
+    if trial is None or not trial.user_attrs.get("resume_step"):
+        return False
+    max_steps = trial.user_attrs.get("max_steps")
+    return max_steps is not None and rounds >= int(max_steps)
 
 
 def resume_step() -> int:
