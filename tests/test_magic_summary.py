@@ -139,3 +139,15 @@ def test_a_failure_whose_message_ends_a_sentence_is_not_followed_by_a_second_ful
     text = published(shell, "--trials 1 --maximize --plot none --study d",
                      "x = tune.uniform(0, 1)\ntune.report({'acc': x})\n")[-1][0]["text/plain"]
     assert "(%%tune --maximize NAME / --minimize NAME). Full text: study.trial(0)" in text
+
+
+def test_a_parallel_run_says_the_notebooks_variables_are_not_the_best_trials(shell):
+    # After --jobs the notebook's `model` is still what it was before the run: say so, or a
+    # user takes that stale object for the best trial's.
+    shell.user_ns["model"] = "before"
+    text = published(shell, "--trials 2 --plot none --seed 0 --storage memory --jobs 2",
+                     "x = tune.uniform(0, 1)\nmodel = ('fitted', x)\nx")[-1][0]["text/plain"]
+    best = shell.user_ns["study"].best_trial.number
+    assert shell.user_ns["model"] == "before"
+    assert f"The notebook's variables are not trial {best}'s: trials run in worker" in text
+    assert "study.best_params" in text
