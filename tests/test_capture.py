@@ -230,3 +230,37 @@ def test_an_interrupt_as_a_capture_starts_leaves_no_routing_behind(monkeypatch, 
     assert warnings.filters == filters and not ROUTER._open
     warnings.warn("a later warning", UserWarning, stacklevel=1)
     assert [str(w.message) for w in recwarn] == ["a later warning"]
+
+
+def test_a_print_from_a_thread_the_trial_started_is_the_trials(capsys):
+    # A progress bar's refresh thread (rich's, behind Lightning's default bar) or a data
+    # loader prints from a thread of its own: that goes with the trial, not into the cell.
+    import threading
+
+    with ROUTER.capture() as buf:
+        helper = threading.Thread(target=lambda: print("from a refresh thread"))
+        helper.start()
+        helper.join()
+    assert "from a refresh thread" in buf.getvalue()
+    assert "from a refresh thread" not in capsys.readouterr().out
+
+
+def test_a_thread_alive_before_the_capture_prints_to_the_real_stream(capsys):
+    # The notebook's own threads (a cell's beside a --background run) are never captured.
+    import threading
+
+    go, done = threading.Event(), threading.Event()
+
+    def notebook_thread():
+        go.wait(10)
+        print("from the notebook")
+        done.set()
+
+    helper = threading.Thread(target=notebook_thread)
+    helper.start()
+    with ROUTER.capture() as buf:
+        go.set()
+        done.wait(10)
+    helper.join()
+    assert "from the notebook" not in buf.getvalue()
+    assert "from the notebook" in capsys.readouterr().out

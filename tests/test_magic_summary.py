@@ -139,3 +139,25 @@ def test_a_failure_whose_message_ends_a_sentence_is_not_followed_by_a_second_ful
     text = published(shell, "--trials 1 --maximize --plot none --study d",
                      "x = tune.uniform(0, 1)\ntune.report({'acc': x})\n")[-1][0]["text/plain"]
     assert "(%%tune --maximize NAME / --minimize NAME). Full text: study.trial(0)" in text
+
+
+def test_a_parallel_run_says_the_notebooks_variables_are_not_the_best_trials(shell):
+    # After --jobs the notebook's `model` is still what it was before the run: say so, or a
+    # user takes that stale object for the best trial's.
+    shell.user_ns["model"] = "before"
+    text = published(shell, "--trials 2 --plot none --seed 0 --storage memory --jobs 2",
+                     "x = tune.uniform(0, 1)\nmodel = ('fitted', x)\nx")[-1][0]["text/plain"]
+    best = shell.user_ns["study"].best_trial.number
+    assert shell.user_ns["model"] == "before"
+    assert f"The notebook's variables are not trial {best}'s: trials run in worker" in text
+    assert "study.best_params" in text
+
+
+def test_a_message_that_ends_with_a_stop_is_not_given_a_second(shell):
+    # tune.*_callback without its framework: "... then restart the kernel." was followed by
+    # the summary's own full stop ("restart the kernel..").
+    text = published(shell, "--trials 20 --study stop --plot none",
+                     "x = tune.uniform(0, 1)\nif x < 2:\n    raise ValueError('Install it, then restart.')\nx\n"
+                     )[-1][0]["text/plain"]
+    assert "all failed with ValueError: Install it, then restart. That looks like" in text
+    assert ".." not in text

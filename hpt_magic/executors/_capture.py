@@ -33,13 +33,13 @@ class _Stream(io.TextIOBase):
         self.owner = owner
 
     def write(self, text: str) -> int:
-        buf = self.owner.buffer()
+        buf = self.owner.route()
         if buf is not None:
             return buf.write(text)
         return self.real.write(text)
 
     def flush(self) -> None:
-        if self.owner.buffer() is None:
+        if self.owner.route() is None:
             self.real.flush()
 
     @property
@@ -94,10 +94,85 @@ class OutputRouter:
         self._show: Any = None
         #: The warning lists of the captures open now, oldest first (routed while any is).
         self._open: list[list[str]] = []
+        #: The captures open now, oldest first: each buffer with the threads that were alive
+        #: when it opened. A thread started later (a progress bar's refresh thread, a data
+        #: loader) writes to the buffer of the last capture opened before it started.
+        self._buffers: list[tuple[io.StringIO, frozenset[threading.Thread]]] = []
+        #: While routed in a Jupyter kernel: the display publisher and what was patched on it.
+        self._display: Any = None
 
     def buffer(self) -> io.StringIO | None:
         """The capturing buffer of the calling thread, if it captures."""
         return getattr(self._local, "buffer", None)
+
+    def route(self) -> io.StringIO | None:
+        """Where the calling thread's output goes: its own capture's buffer; for a thread
+        that does not capture but was started while captures were open, the buffer of the
+        last one opened before it started; else ``None`` (the real stream). Threads alive
+        before (the kernel's, a notebook cell's beside a background run) are never
+        captured."""
+        buf = getattr(self._local, "buffer", None)
+        if buf is not None or not self._buffers:
+            return buf
+        thread = threading.current_thread()
+        for buf, alive in reversed(self._buffers[:]):
+            if thread not in alive:
+                return buf
+        return None
+
+    @contextlib.contextmanager
+    def passthrough(self) -> Iterator[None]:
+        """Let this thread's IPython displays through (the tuner's own dashboard, updated
+        from inside a trial's report)."""
+        previous = getattr(self._local, "passthrough", False)
+        self._local.passthrough = True
+        try:
+            yield
+        finally:
+            self._local.passthrough = previous
+
+    def _display_route(self) -> io.StringIO | None:
+        if getattr(self._local, "passthrough", False):
+            return None
+        return self.route()
+
+    def _route_display(self) -> None:
+        """In a Jupyter kernel, send the IPython displays of capturing threads (rich's
+        progress bars and tables, which Lightning shows by default, ``display()`` in a
+        trial) to their buffers as text, as their prints go; ``clear_output`` from them does
+        nothing. Only the kernel's own publisher: one that already captures (the manual
+        panel's) is left alone."""
+        shell = sys.modules.get("IPython") and _kernel_shell()
+        pub = getattr(shell, "display_pub", None)
+        if pub is None or type(pub).__name__ != "ZMQDisplayPublisher":
+            return
+        publish, clear = pub.publish, pub.clear_output
+
+        def routed_publish(data: Any, metadata: Any = None, *args: Any, **kwargs: Any) -> Any:
+            buf = self._display_route()
+            if buf is None:
+                return publish(data, metadata, *args, **kwargs)
+            text = data.get("text/plain", "") if isinstance(data, dict) else ""
+            if text:
+                buf.write(text if text.endswith("\n") else text + "\n")
+            return None
+
+        def routed_clear(*args: Any, **kwargs: Any) -> Any:
+            if self._display_route() is None:
+                return clear(*args, **kwargs)
+            return None
+
+        pub.publish, pub.clear_output = routed_publish, routed_clear
+        self._display = (pub, routed_publish, routed_clear)
+
+    def _unroute_display(self) -> None:
+        if self._display is None:
+            return
+        pub, publish, clear = self._display
+        self._display = None
+        for name, ours in (("publish", publish), ("clear_output", clear)):
+            if pub.__dict__.get(name) is ours:
+                del pub.__dict__[name]
 
     def retain(self) -> None:
         """Install the router on ``sys.stdout``/``sys.stderr`` until the matching
@@ -116,6 +191,7 @@ class OutputRouter:
                 self._handlers = [(h, h.stream) for h in handlers if id(h.stream) in routed]
                 for handler, real in self._handlers:
                     handler.stream = routed[id(real)]
+                self._route_display()
             self._users += 1
 
     def _route_warnings(self) -> None:
@@ -179,6 +255,7 @@ class OutputRouter:
                     if isinstance(handler.stream, _Stream) and handler.stream.owner is self:
                         handler.stream = real
                 self._handlers = []
+                self._unroute_display()
 
     @contextlib.contextmanager
     def capture(self) -> Iterator[io.StringIO]:
@@ -190,11 +267,13 @@ class OutputRouter:
         buf, caught = io.StringIO(), []
         previous = self.buffer(), getattr(self._local, "warnings", None)
         self._local.buffer, self._local.warnings = buf, caught
+        opened = (buf, frozenset(threading.enumerate()))
         try:
             with self._lock:
                 if not self._open:
                     self._route_warnings()
                 self._open.append(caught)
+                self._buffers = [*self._buffers, opened]  # (a new list: route() reads it)
             yield buf
             buf.writelines(caught)
         finally:
@@ -202,14 +281,25 @@ class OutputRouter:
                 with self._lock:
                     # Looked up, not remembered (an interrupt may land anywhere above); by
                     # identity, as two empty lists are equal.
-                    opened = [i for i, c in enumerate(self._open) if c is caught]
-                    if opened:
-                        del self._open[opened[0]]
+                    self._buffers = [b for b in self._buffers if b is not opened]
+                    found = [i for i, c in enumerate(self._open) if c is caught]
+                    if found:
+                        del self._open[found[0]]
                         if not self._open:
                             self._unroute_warnings()
             finally:
                 self._local.buffer, self._local.warnings = previous
                 self.release()
+
+
+def _kernel_shell() -> Any:
+    """The IPython shell of a Jupyter kernel this process runs, else ``None``."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return None
+    shell = get_ipython()
+    return shell if getattr(shell, "kernel", None) is not None else None
 
 
 def _stream_handlers() -> list[logging.StreamHandler]:

@@ -13,7 +13,8 @@ from ..exceptions import TrialPruned, TuneError
 from ..executors._tune import tune
 from ..trial import Direction
 
-__all__ = ["KERAS_HINT", "check_direction", "require", "report", "resume_step"]
+__all__ = ["KERAS_HINT", "budget_spent", "check_direction", "name_says_higher_is_better",
+           "require", "report", "resume_step"]
 
 
 def require(module: str, extra: str, what: str, hint: str = "") -> ModuleType:
@@ -59,6 +60,38 @@ def check_direction(what: str, metric: str, higher_is_better: bool) -> None:
         "score, so a scheduler would stop the best trials and keep the worst. Run the study "
         f"with --{wanted.value} (Study(direction={wanted.value!r})), or report a metric for "
         f"which {worse} is better.")
+
+
+#: Metric names (after any ``val_``/``train_`` prefix) whose direction the name itself says,
+#: for frameworks that log metrics by free names (Keras, Lightning).
+_LOWER_WORDS = ("loss", "error", "mse", "mae", "rmse", "mape", "msle", "crossentropy",
+                "perplexity", "nll", "hinge", "divergence")
+_HIGHER_WORDS = ("accuracy", "acc", "auc", "f1", "precision", "recall", "iou", "r2")
+
+
+def name_says_higher_is_better(metric: str) -> bool | None:
+    """Whether a higher value of the metric named ``metric`` is better, when its name says
+    so unambiguously (``val_loss``: no, ``val_accuracy``: yes, ``my_score``: ``None``).
+
+    >>> [name_says_higher_is_better(m) for m in ("val_loss", "train/acc", "val_f1", "score")]
+    [False, True, True, None]
+    """
+    words = [w for w in metric.lower().replace("/", "_").replace("-", "_").split("_") if w]
+    lower = any(w in _LOWER_WORDS or w.endswith("loss") for w in words)
+    higher = any(w in _HIGHER_WORDS for w in words)
+    return None if lower == higher else higher
+
+
+def budget_spent(rounds: int) -> bool:
+    """Whether a trial continued from a checkpoint has trained the study's ``max_steps``
+    rounds in all. A booster continued with ``xgb_model=``/``init_model=`` trains
+    ``num_boost_round`` rounds *more*; without this it would run past the budget the other
+    members of its population had, and be ranked against them on a longer curve."""
+    trial = tune.trial
+    if trial is None or not trial.user_attrs.get("resume_step"):
+        return False
+    max_steps = trial.user_attrs.get("max_steps")
+    return max_steps is not None and rounds >= int(max_steps)
 
 
 def resume_step() -> int:

@@ -10,7 +10,7 @@ import keras
 
 from ..exceptions import TuneError
 from ..executors._tune import tune
-from ._framework_base import report, resume_step
+from ._framework_base import check_direction, name_says_higher_is_better, report, resume_step
 
 __all__ = ["KerasCallback", "BestEpoch"]
 
@@ -54,6 +54,10 @@ class KerasCallback(keras.callbacks.Callback):
                 f"tune.keras_callback: {self.monitor!r} is not among the metrics of epoch "
                 f"{epoch} ({sorted(logs)}). Pass validation_data to fit for val_* metrics, "
                 "or monitor one of these.")
+        if self.required:  # (a tuner's own callback follows the tuner's objective)
+            higher_is_better = _keras_higher_is_better(self.model, self.monitor)
+            if higher_is_better is not None:
+                check_direction("tune.keras_callback", self.monitor, higher_is_better)
         weights = self.model.get_weights() if self.checkpoint else None
         if report(logs[self.monitor], epoch, weights):
             self.model.stop_training = True
@@ -65,6 +69,22 @@ class KerasCallback(keras.callbacks.Callback):
     def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
         """Nothing. Defining it keeps Keras from running the batch callbacks in a thread pool,
         where the progress bar's writes escape the trial's captured output into the cell."""
+
+
+def _keras_higher_is_better(model: Any, monitor: str) -> bool | None:
+    """Whether Keras ranks ``monitor`` higher-is-better, as its own ``EarlyStopping(mode=
+    "auto")`` decides (a loss is lower-is-better; a compiled metric has a ``_direction``);
+    else what the name says; ``None`` when neither tells."""
+    name = monitor.removeprefix("val_")
+    if name == "loss" or name.endswith("_loss"):
+        return False
+    metrics = []
+    for m in getattr(model, "metrics", None) or ():
+        metrics.extend(getattr(m, "metrics", None) or [m])  # compiled metrics are nested
+    for m in metrics:
+        if getattr(m, "name", None) == name and getattr(m, "_direction", None) in ("up", "down"):
+            return m._direction == "up"
+    return name_says_higher_is_better(name)
 
 
 class BestEpoch(keras.callbacks.Callback):

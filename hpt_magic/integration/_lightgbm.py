@@ -7,7 +7,7 @@ from typing import Any
 import lightgbm
 
 from ..exceptions import TuneError
-from ._framework_base import check_direction, report
+from ._framework_base import budget_spent, check_direction, report
 
 __all__ = ["LightGBMCallback"]
 
@@ -41,7 +41,8 @@ class LightGBMCallback:
                 "tune.lightgbm_callback('valid_0', 'auc').")
         data, metric, value, higher_is_better = results[0][:4]
         check_direction("tune.lightgbm_callback", f"{data} {metric}", higher_is_better)
-        if report(value, env.iteration, env.model if self.checkpoint else None):
+        stop = report(value, env.iteration, env.model if self.checkpoint else None)
+        if stop or budget_spent(env.iteration + 1):
             best = [(r[0], r[1], r[2], r[3]) for r in env.evaluation_result_list]
             # LightGBM's own way to end training early: train() catches it and returns.
             raise lightgbm.callback.EarlyStopException(env.iteration, best)

@@ -7,7 +7,7 @@ from lightning.pytorch.trainer.states import TrainerFn
 
 from ..exceptions import TuneError
 from ..executors._tune import tune
-from ._framework_base import report, resume_step
+from ._framework_base import check_direction, name_says_higher_is_better, report, resume_step
 
 __all__ = ["LightningCallback"]
 
@@ -41,6 +41,9 @@ class LightningCallback(pl.Callback):
                 f"tune.lightning_callback: {self.monitor!r} is not among the logged metrics "
                 f"({sorted(metrics)}). Log it with self.log({self.monitor!r}, ...) in "
                 "validation_step, or monitor one of these.")
+        higher_is_better = name_says_higher_is_better(self.monitor)
+        if higher_is_better is not None:
+            check_direction("tune.lightning_callback", self.monitor, higher_is_better)
         step = resume_step() + trainer.current_epoch
         weights = ({k: v.detach().clone() for k, v in pl_module.state_dict().items()}
                    if self.checkpoint else None)

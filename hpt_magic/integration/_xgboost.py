@@ -8,7 +8,7 @@ import xgboost
 
 from ..exceptions import TuneError
 from ..executors._tune import tune
-from ._framework_base import check_direction, report
+from ._framework_base import budget_spent, check_direction, report
 
 __all__ = ["XGBoostCallback"]
 
@@ -32,7 +32,8 @@ class XGBoostCallback(xgboost.callback.TrainingCallback):
         # best_iteration and the eval printout would miss the last round trained, and xgb.cv
         # would cut its results at a best_iteration nobody set. A training that starts after
         # the trial was stopped trains one round (a booster with none is empty) and stops.
-        return tune.should_stop() and model.num_boosted_rounds() > 0
+        rounds = model.num_boosted_rounds()
+        return (tune.should_stop() and rounds > 0) or budget_spent(rounds)
 
     def after_iteration(self, model: Any, epoch: int, evals_log: dict[str, Any]) -> bool:
         data, name = _split(self.metric, evals_log)

@@ -5,6 +5,7 @@ in :mod:`hpt_magic.notebook._line_magics`; ``%load_ext`` in :mod:`hpt_magic.note
 
 from __future__ import annotations
 
+import inspect
 import math
 import sys
 import threading
@@ -218,7 +219,8 @@ class TuneMagics(Magics):
         study = self._study(args, cell, program)
         ns[out] = study
         # Notes once the study is open: a cell refused while it opens shows its error alone.
-        if args.scheduler and args.scheduler.lower() != "none" and not program.reports:
+        if args.scheduler and args.scheduler.lower() != "none" \
+                and not _may_report(program, ns):
             print(f"Note: --scheduler {args.scheduler} has nothing to act on: this cell never "
                   "calls tune.report or tune.steps, so every trial runs to its end.",
                   file=sys.stderr)
@@ -412,3 +414,27 @@ class TuneMagics(Magics):
         """``%tune_compare A B C [--storage PATH]``: several studies on one Figure (best so far
         and the distribution of their scores); each name is a variable or a stored study."""
         compare_studies(self.shell.user_ns, line)
+
+
+def _may_report(program: Any, ns: Any) -> bool:
+    """Whether the cell may report a learning curve: it calls ``tune.report``, ``tune.steps``
+    or a ``tune.*_callback`` itself, or reads from the notebook a framework callback made in
+    an earlier cell (alone or in a list), or a function or class the notebook defines (which
+    may call them)."""
+    if program.reports:
+        return True
+
+    def callback(value: Any) -> bool:
+        return (type(value).__module__ or "").startswith("hpt_magic.integration")
+
+    for name in program.loads:
+        value = ns.get(name)
+        if value is None:
+            continue
+        if callback(value) or (isinstance(value, (list, tuple))
+                               and any(callback(v) for v in value)):
+            return True
+        if (inspect.isfunction(value) or inspect.isclass(value)) \
+                and getattr(value, "__module__", None) == "__main__":
+            return True
+    return False

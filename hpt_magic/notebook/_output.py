@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..executors._capture import ROUTER
+
 __all__ = ["in_kernel", "KernelOutput", "Controls", "show"]
 
 
@@ -27,10 +29,13 @@ class KernelOutput:
     def __call__(self, bundle: dict[str, Any]) -> None:
         from IPython.display import display
 
-        if self._handle is None:
-            self._handle = display(bundle, raw=True, display_id=True)
-        else:
-            self._handle.update(bundle, raw=True)
+        # Through the capture of the trial whose report updates it (a trial's own displays
+        # go to its output).
+        with ROUTER.passthrough():
+            if self._handle is None:
+                self._handle = display(bundle, raw=True, display_id=True)
+            else:
+                self._handle.update(bundle, raw=True)
 
 
 class Controls:
@@ -48,7 +53,8 @@ class Controls:
         self.stop.on_click(self._on_stop)
         self.abort.on_click(self._on_abort)
         self.box = widgets.HBox([self.stop, self.abort])
-        self._handle = display(self.box, display_id=True)
+        with ROUTER.passthrough():
+            self._handle = display(self.box, display_id=True)
 
     def _on_stop(self, _: Any) -> None:
         self._study.stop()
@@ -62,7 +68,8 @@ class Controls:
     def close(self) -> None:
         # Replace the widget output by an empty one: a saved notebook then holds no view of a
         # widget that no longer exists.
-        self._handle.update({"text/plain": ""}, raw=True)
+        with ROUTER.passthrough():
+            self._handle.update({"text/plain": ""}, raw=True)
         for w in (self.stop, self.abort, self.box):
             w.close()
 
@@ -73,6 +80,7 @@ def show(bundle: dict[str, Any]) -> None:
     from IPython.display import display
 
     if InteractiveShell.initialized():
-        display(bundle, raw=True)
+        with ROUTER.passthrough():
+            display(bundle, raw=True)
     else:
         print(bundle["text/plain"])

@@ -67,6 +67,12 @@ def _summary(study: Study, info: RunInfo, error: BaseException | None,
         picked = picked_trial(study, pick)
         if picked is not None:
             text += "\n" + _kept_text(picked.number, pick or study.objectives[0], not_kept)
+    elif not_kept == NOT_KEPT_PARALLEL and study.top_trials(1):
+        # Without this line the notebook's `model` silently stays what it was before the run.
+        best = study.top_trials(1)[0].number
+        text += (f"\nThe notebook's variables are not trial {best}'s: {not_kept} "
+                 f"(study.best_params has its parameters; rerun them without --jobs/--dask "
+                 "for its model).")
     if info.reused:
         text += (f"\n{info.reused} proposal(s) repeated a complete trial and reused its score "
                  "(--on-repeat run runs them).")

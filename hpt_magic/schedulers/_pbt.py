@@ -189,6 +189,10 @@ class PBTScheduler(Scheduler):
             trial.checkpoint = pickle.loads(saved if isinstance(saved, bytes)
                                             else saved.read_bytes())
             trial.user_attrs["resume_step"] = rnd * self.interval
+            if self.max_steps is not None:
+                # For the boosting callbacks: xgb.train(xgb_model=...) and lgb.train(
+                # init_model=...) train num_boost_round rounds more than the checkpoint's.
+                trial.user_attrs["max_steps"] = self.max_steps
         return self._explore(parent, rng)
 
     def _explore(self, parent: _Member, rng: np.random.Generator) -> dict[str, Any]:

@@ -264,9 +264,9 @@ def failing_text(study: Study, info: RunInfo) -> str:
     """Why a run ended as ``"failing"``, in one paragraph."""
     first = study.trial(info.failed[0])
     if first.traceback:
-        why = f"failed with {first.error}"
+        why = f"failed with {first.error.rstrip('.')}"  # (a message ends with its own stop)
         see = f" (study.trial({first.number}).traceback has the traceback)"
     else:  # a result of the wrong type or shape
-        why, see = f"failed because {first.error}", ""
+        why, see = f"failed because {first.error.rstrip('.')}", ""
     return (f"Stopped: the first {BUG_STREAK} trials of this run all {why}. That looks like a "
             f"bug in the objective rather than bad parameters: fix it and run again{see}.")

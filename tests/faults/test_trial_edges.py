@@ -171,3 +171,25 @@ def test_scheduler_options_without_a_scheduler_are_one_note(shell, tmp_path, cap
     r = tune_cell(shell, f"--trials 2 --storage {tmp_path / 's.db'} --max-steps 27 --sampler grid "
                   "--study g", "x = tune.uniform(0, 1)\nx")
     assert not r.success and "only tell" not in capsys.readouterr().err
+
+
+def test_a_callback_made_in_an_earlier_cell_is_no_cell_that_never_reports(shell, tmp_path,
+                                                                          capsys):
+    # tune.*_callback made once in the notebook and used by name in the cell reports every
+    # round: the note that the scheduler has nothing to act on would be false.
+    pytest.importorskip("lightgbm")
+    shell.run_cell("from sklearn.datasets import make_classification\nimport lightgbm as lgb\n"
+                   "X, y = make_classification(300, 8, random_state=0)\n"
+                   "cb = tune.lightgbm_callback('valid_0', 'binary_logloss')")
+    capsys.readouterr()
+    r = tune_cell(shell, f"--trials 3 --storage {tmp_path / 's.db'} --scheduler asha "
+                  "--max-steps 9 --study cb",
+                  "lr = tune.loguniform(0.01, 0.5)\n"
+                  "clf = lgb.LGBMClassifier(n_estimators=9, learning_rate=lr, verbose=-1, "
+                  "n_jobs=1)\n"
+                  "clf.fit(X[:200], y[:200], eval_set=[(X[200:], y[200:])], callbacks=[cb])\n"
+                  "clf.evals_result_['valid_0']['binary_logloss'][-1]")
+    assert r.success, r.error_in_exec
+    assert "nothing to act on" not in capsys.readouterr().err
+    study = shell.user_ns["study"]
+    assert all(len(t.intermediate) >= 1 for t in study.trials), [(t.state, t.error, t.intermediate) for t in study.trials]

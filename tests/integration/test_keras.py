@@ -212,3 +212,33 @@ def test_the_progress_bar_stays_in_the_trials_output(binary, capsys):
     assert trial.state is TrialState.COMPLETE, trial.error
     assert "Epoch 2/2" in trial.output and "13/13" in trial.output
     assert "step" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("monitor", "direction", "wanted"),
+                         [("val_loss", "maximize", "--minimize"),
+                          ("val_accuracy", "minimize", "--maximize")])
+def test_a_metric_ranked_the_other_way_fails_the_trial_and_says_so(binary, monitor, direction,
+                                                                  wanted):
+    # A scheduler would otherwise stop the best trials and keep the worst, silently.
+    study = Study(seed=0, direction=direction, scheduler="asha", max_steps=EPOCHS)
+    study.optimize(objective_for(binary, tune.keras_callback(monitor)), n_trials=2)
+    assert all(t.state is TrialState.FAILED for t in study.trials)
+    assert f"with {wanted}" in study.trials[0].error
+    assert study.trials[0].intermediate == {}
+
+
+def test_a_metric_named_freely_is_not_judged(binary):
+    X, y, Xv, yv = binary
+    study = Study(seed=0, direction="maximize")
+    model_ok = []
+
+    def objective(trial):
+        model = build(_TrialHP())
+        model.fit(X, y, epochs=1, validation_data=(Xv, yv), verbose=0,
+                  callbacks=[keras.callbacks.LambdaCallback(
+                      on_epoch_end=lambda e, logs: logs.update(my_score=1.0)),
+                      tune.keras_callback("my_score")])
+        model_ok.append(True)
+        return 1.0
+    study.optimize(objective, n_trials=1)
+    assert study.trials[0].state is TrialState.COMPLETE and model_ok

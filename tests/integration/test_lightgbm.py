@@ -96,3 +96,30 @@ def test_a_metric_ranked_against_the_study_is_refused(binary, direction, metric,
     better = "higher" if metric == "auc" else "lower"
     assert_refused_direction(trial, f"'valid_0 {metric}'", better, direction)
     assert "\n" not in trial.error
+
+
+def test_a_continued_booster_stops_at_the_studys_max_steps(binary):
+    """lgb.train(init_model=...) trains num_boost_round rounds more than the checkpoint has:
+    a child continued at round 4 of 8 must end at round 8, as its population did."""
+    X, y, Xv, yv = binary
+
+    def objective(trial):
+        params = {"objective": "binary", "learning_rate": tune.loguniform(1e-3, 0.5, name="lr"),
+                  "num_leaves": 7, "verbosity": -1, "num_threads": 1}
+        booster = lgb.train(params, lgb.Dataset(X, y), num_boost_round=ROUNDS,
+                            valid_sets=[lgb.Dataset(Xv, yv)], valid_names=["valid"],
+                            init_model=tune.restore(),
+                            callbacks=[tune.lightgbm_callback("valid", "binary_logloss",
+                                                              checkpoint=True)])
+        trial.user_attrs["rounds"] = booster.current_iteration()
+        return log_loss(yv, booster.predict(Xv))
+
+    study = Study(scheduler="pbt", max_steps=ROUNDS, seed=0,
+                  scheduler_args={"population_size": 4, "interval": ROUNDS // 2})
+    study.optimize(objective, n_trials=8)
+    children = [t for t in study.trials if "resume_step" in t.user_attrs]
+    assert children
+    for child in children:
+        assert sorted(child.intermediate) == list(range(child.user_attrs["resume_step"], ROUNDS))
+        if child.state is TrialState.COMPLETE:
+            assert child.user_attrs["rounds"] == ROUNDS

@@ -102,3 +102,11 @@ def test_lightnings_log_lines_stay_in_the_trials_output(binary, capsys, monkeypa
     assert "GPU available" in trial.output
     assert "GPU available" not in capsys.readouterr().err
     assert handler.stream is sys.stderr  # given back when the run ends
+
+
+def test_a_loss_in_a_study_that_maximizes_fails_the_trial_and_says_so(binary):
+    study = Study(seed=0, direction="maximize", scheduler="asha", max_steps=EPOCHS)
+    study.optimize(objective_for(binary), n_trials=2)
+    assert all(t.state is TrialState.FAILED for t in study.trials)
+    assert "tune.lightning_callback: for 'val_loss' lower is better" in study.trials[0].error
+    assert "--minimize" in study.trials[0].error

@@ -223,3 +223,27 @@ def test_the_benchmarks_timing_wrapper_passes_the_stop_through(binary):
         assert booster.num_boosted_rounds() == 3
     assert clock["rounds"] == 6
     assert 0 < clock["callback"] < clock["round"]
+
+
+def test_a_continued_booster_stops_at_the_studys_max_steps(binary):
+    """xgb.train(xgb_model=...) trains num_boost_round rounds more than the checkpoint has:
+    a child continued at round 4 of 8 must end at round 8, as its population did (and as
+    Keras and Lightning children do), not at round 12."""
+    Xv, yv = binary[2], binary[3]
+
+    def objective(trial):
+        eta = tune.loguniform(0.01, 0.5, name="eta")
+        booster = train(binary, eta, tune.xgboost_callback("valid-logloss", checkpoint=True),
+                        xgb_model=tune.restore())
+        trial.user_attrs["rounds"] = booster.num_boosted_rounds()
+        return float(booster.eval(xgb.DMatrix(Xv, label=yv)).split(":")[1])
+
+    study = Study(scheduler="pbt", max_steps=ROUNDS, seed=0,
+                  scheduler_args={"population_size": 4, "interval": ROUNDS // 2})
+    study.optimize(objective, n_trials=8)
+    children = [t for t in study.trials if "resume_step" in t.user_attrs]
+    assert children
+    for child in children:
+        assert sorted(child.intermediate) == list(range(child.user_attrs["resume_step"], ROUNDS))
+        if child.state is TrialState.COMPLETE:
+            assert child.user_attrs["rounds"] == ROUNDS
