@@ -264,3 +264,40 @@ def test_a_thread_alive_before_the_capture_prints_to_the_real_stream(capsys):
     helper.join()
     assert "from the notebook" not in buf.getvalue()
     assert "from the notebook" in capsys.readouterr().out
+
+
+def test_a_thread_the_notebook_starts_during_a_capture_is_not_captured(capsys):
+    # A cell beside a --background run starts a thread while a trial captures: neither the
+    # cell's thread nor the one it starts belongs to the trial. A thread the trial's thread
+    # starts, and any that one starts, do.
+    import threading
+
+    go, done = threading.Event(), threading.Event()
+
+    def say(text):
+        thread = threading.Thread(target=lambda: print(text))
+        thread.start()
+        thread.join()
+
+    def notebook_thread():
+        go.wait(10)
+        say("from a thread of the notebook")
+        done.set()
+
+    helper = threading.Thread(target=notebook_thread)
+    helper.start()
+    with ROUTER.capture() as buf:
+        go.set()
+        done.wait(10)
+        say("from a thread of the trial")
+        inner = threading.Thread(target=say, args=("from a thread of a thread of the trial",))
+        inner.start()
+        inner.join()
+    helper.join()
+    out = capsys.readouterr().out
+    assert "from a thread of the notebook" in out
+    assert "from a thread of the notebook" not in buf.getvalue()
+    for text in ("from a thread of the trial", "from a thread of a thread of the trial"):
+        assert text in buf.getvalue() and text not in out
+    # Once the run is over, starting a thread is threading's own again.
+    assert not hasattr(threading.Thread.start, "__wrapped__")

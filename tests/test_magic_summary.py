@@ -156,8 +156,8 @@ def test_a_parallel_run_says_the_notebooks_variables_are_not_the_best_trials(she
 def test_a_message_that_ends_with_a_stop_is_not_given_a_second(shell):
     # tune.*_callback without its framework: "... then restart the kernel." was followed by
     # the summary's own full stop ("restart the kernel..").
-    text = published(shell, "--trials 20 --study stop --plot none",
-                     "x = tune.uniform(0, 1)\nif x < 2:\n    raise ValueError('Install it, then restart.')\nx\n"
-                     )[-1][0]["text/plain"]
+    cell = ("x = tune.uniform(0, 1)\n"
+            "if x < 2:\n    raise ValueError('Install it, then restart.')\nx\n")
+    text = published(shell, "--trials 20 --study stop --plot none", cell)[-1][0]["text/plain"]
     assert "all failed with ValueError: Install it, then restart. That looks like" in text
     assert ".." not in text

@@ -94,10 +94,12 @@ class OutputRouter:
         self._show: Any = None
         #: The warning lists of the captures open now, oldest first (routed while any is).
         self._open: list[list[str]] = []
-        #: The captures open now, oldest first: each buffer with the threads that were alive
-        #: when it opened. A thread started later (a progress bar's refresh thread, a data
-        #: loader) writes to the buffer of the last capture opened before it started.
-        self._buffers: list[tuple[io.StringIO, frozenset[threading.Thread]]] = []
+        #: The buffers of the captures open now. A thread started by a capturing thread (a
+        #: progress bar's refresh thread, a data loader), or by one of those, writes to the
+        #: buffer of the capture it was started in while that one is open.
+        self._buffers: list[io.StringIO] = []
+        #: ``threading.Thread.start`` as it was before the router tagged new threads.
+        self._thread_start: Any = None
         #: While routed in a Jupyter kernel: the display publisher and what was patched on it.
         self._display: Any = None
 
@@ -107,18 +109,41 @@ class OutputRouter:
 
     def route(self) -> io.StringIO | None:
         """Where the calling thread's output goes: its own capture's buffer; for a thread
-        that does not capture but was started while captures were open, the buffer of the
-        last one opened before it started; else ``None`` (the real stream). Threads alive
-        before (the kernel's, a notebook cell's beside a background run) are never
-        captured."""
+        started inside a capture (by the capturing thread or by a thread it started), that
+        capture's buffer while it is open; else ``None`` (the real stream). Other threads
+        (the kernel's, a notebook cell's beside a background run, and any they start) are
+        never captured."""
         buf = getattr(self._local, "buffer", None)
-        if buf is not None or not self._buffers:
+        if buf is not None:
             return buf
-        thread = threading.current_thread()
-        for buf, alive in reversed(self._buffers[:]):
-            if thread not in alive:
-                return buf
+        started_in = getattr(threading.current_thread(), "_hpt_capture", None)
+        if started_in is not None and any(b is started_in for b in self._buffers):
+            return started_in
         return None
+
+    def _tag_threads(self) -> None:
+        """Make ``Thread.start`` note the capture a new thread is started in (see
+        :meth:`route`), until :meth:`_untag_threads`."""
+        original = threading.Thread.start
+        router = self
+
+        def start(thread: threading.Thread) -> None:
+            route = router.route()
+            if route is not None:
+                thread._hpt_capture = route  # type: ignore[attr-defined]
+            original(thread)
+
+        start.__wrapped__ = original  # type: ignore[attr-defined]
+        threading.Thread.start = start  # type: ignore[method-assign]
+        self._thread_start = (original, start)
+
+    def _untag_threads(self) -> None:
+        if self._thread_start is None:
+            return
+        original, ours = self._thread_start
+        self._thread_start = None
+        if threading.Thread.start is ours:  # (not if another library patched it since)
+            threading.Thread.start = original  # type: ignore[method-assign]
 
     @contextlib.contextmanager
     def passthrough(self) -> Iterator[None]:
@@ -192,6 +217,7 @@ class OutputRouter:
                 for handler, real in self._handlers:
                     handler.stream = routed[id(real)]
                 self._route_display()
+                self._tag_threads()
             self._users += 1
 
     def _route_warnings(self) -> None:
@@ -256,6 +282,7 @@ class OutputRouter:
                         handler.stream = real
                 self._handlers = []
                 self._unroute_display()
+                self._untag_threads()
 
     @contextlib.contextmanager
     def capture(self) -> Iterator[io.StringIO]:
@@ -267,13 +294,12 @@ class OutputRouter:
         buf, caught = io.StringIO(), []
         previous = self.buffer(), getattr(self._local, "warnings", None)
         self._local.buffer, self._local.warnings = buf, caught
-        opened = (buf, frozenset(threading.enumerate()))
         try:
             with self._lock:
                 if not self._open:
                     self._route_warnings()
                 self._open.append(caught)
-                self._buffers = [*self._buffers, opened]  # (a new list: route() reads it)
+                self._buffers = [*self._buffers, buf]  # (a new list: route() reads it)
             yield buf
             buf.writelines(caught)
         finally:
@@ -281,7 +307,7 @@ class OutputRouter:
                 with self._lock:
                     # Looked up, not remembered (an interrupt may land anywhere above); by
                     # identity, as two empty lists are equal.
-                    self._buffers = [b for b in self._buffers if b is not opened]
+                    self._buffers = [b for b in self._buffers if b is not buf]
                     found = [i for i, c in enumerate(self._open) if c is caught]
                     if found:
                         del self._open[found[0]]

@@ -192,4 +192,5 @@ def test_a_callback_made_in_an_earlier_cell_is_no_cell_that_never_reports(shell,
     assert r.success, r.error_in_exec
     assert "nothing to act on" not in capsys.readouterr().err
     study = shell.user_ns["study"]
-    assert all(len(t.intermediate) >= 1 for t in study.trials), [(t.state, t.error, t.intermediate) for t in study.trials]
+    assert all(len(t.intermediate) >= 1 for t in study.trials), \
+        [(t.state, t.error, t.intermediate) for t in study.trials]
