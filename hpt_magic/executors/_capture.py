@@ -17,7 +17,7 @@ import logging
 import sys
 import threading
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from .._signals import hold_interrupts
@@ -100,8 +100,8 @@ class OutputRouter:
         self._buffers: list[io.StringIO] = []
         #: ``threading.Thread.start`` as it was before the router tagged new threads.
         self._thread_start: Any = None
-        #: While routed in a Jupyter kernel: the display publisher and what was patched on it.
-        self._display: Any = None
+        #: (install, uninstall) pairs of the front ends: see :meth:`add_hooks`.
+        self._hooks: list[tuple[Callable[[], None], Callable[[], None]]] = []
 
     def buffer(self) -> io.StringIO | None:
         """The capturing buffer of the calling thread, if it captures."""
@@ -156,48 +156,23 @@ class OutputRouter:
         finally:
             self._local.passthrough = previous
 
-    def _display_route(self) -> io.StringIO | None:
+    def display_route(self) -> io.StringIO | None:
+        """Where the calling thread's rich displays go: as :meth:`route`, except inside
+        :meth:`passthrough`. A front end that routes displays (the notebook's) asks this."""
         if getattr(self._local, "passthrough", False):
             return None
         return self.route()
 
-    def _route_display(self) -> None:
-        """In a Jupyter kernel, send the IPython displays of capturing threads (rich's
-        progress bars and tables, which Lightning shows by default, ``display()`` in a
-        trial) to their buffers as text, as their prints go; ``clear_output`` from them does
-        nothing. Only the kernel's own publisher: one that already captures (the manual
-        panel's) is left alone."""
-        shell = sys.modules.get("IPython") and _kernel_shell()
-        pub = getattr(shell, "display_pub", None)
-        if pub is None or type(pub).__name__ != "ZMQDisplayPublisher":
-            return
-        publish, clear = pub.publish, pub.clear_output
-
-        def routed_publish(data: Any, metadata: Any = None, *args: Any, **kwargs: Any) -> Any:
-            buf = self._display_route()
-            if buf is None:
-                return publish(data, metadata, *args, **kwargs)
-            text = data.get("text/plain", "") if isinstance(data, dict) else ""
-            if text:
-                buf.write(text if text.endswith("\n") else text + "\n")
-            return None
-
-        def routed_clear(*args: Any, **kwargs: Any) -> Any:
-            if self._display_route() is None:
-                return clear(*args, **kwargs)
-            return None
-
-        pub.publish, pub.clear_output = routed_publish, routed_clear
-        self._display = (pub, routed_publish, routed_clear)
-
-    def _unroute_display(self) -> None:
-        if self._display is None:
-            return
-        pub, publish, clear = self._display
-        self._display = None
-        for name, ours in (("publish", publish), ("clear_output", clear)):
-            if pub.__dict__.get(name) is ours:
-                del pub.__dict__[name]
+    def add_hooks(self, install: Callable[[], None], uninstall: Callable[[], None]) -> None:
+        """Have ``install()`` called whenever the router is installed and ``uninstall()``
+        when it is removed: a front end routes its own output channels alongside (the
+        notebook front end, IPython's displays). Added once; the engine imports no front
+        end."""
+        with self._lock:
+            if (install, uninstall) not in self._hooks:
+                self._hooks.append((install, uninstall))
+                if self._users:
+                    install()
 
     def retain(self) -> None:
         """Install the router on ``sys.stdout``/``sys.stderr`` until the matching
@@ -216,8 +191,9 @@ class OutputRouter:
                 self._handlers = [(h, h.stream) for h in handlers if id(h.stream) in routed]
                 for handler, real in self._handlers:
                     handler.stream = routed[id(real)]
-                self._route_display()
                 self._tag_threads()
+                for install, _ in self._hooks:
+                    install()
             self._users += 1
 
     def _route_warnings(self) -> None:
@@ -281,7 +257,8 @@ class OutputRouter:
                     if isinstance(handler.stream, _Stream) and handler.stream.owner is self:
                         handler.stream = real
                 self._handlers = []
-                self._unroute_display()
+                for _, uninstall in reversed(self._hooks):
+                    uninstall()
                 self._untag_threads()
 
     @contextlib.contextmanager
@@ -316,16 +293,6 @@ class OutputRouter:
             finally:
                 self._local.buffer, self._local.warnings = previous
                 self.release()
-
-
-def _kernel_shell() -> Any:
-    """The IPython shell of a Jupyter kernel this process runs, else ``None``."""
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return None
-    shell = get_ipython()
-    return shell if getattr(shell, "kernel", None) is not None else None
 
 
 def _stream_handlers() -> list[logging.StreamHandler]:

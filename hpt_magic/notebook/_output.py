@@ -12,6 +12,58 @@ from ..executors._capture import ROUTER
 __all__ = ["in_kernel", "KernelOutput", "Controls", "show"]
 
 
+class _DisplayRouting:
+    """While the engine routes a trial's prints (see ``ROUTER.add_hooks``), send the IPython
+    displays of capturing threads (rich's progress bars and tables, which Lightning shows by
+    default; ``display()`` in a trial) to their buffers as text, as their prints go;
+    ``clear_output`` from them does nothing. Only a Jupyter kernel's own publisher: one that
+    already captures (the manual panel's) is left alone. The tuner's own outputs pass
+    (``ROUTER.passthrough``)."""
+
+    def __init__(self) -> None:
+        self._patched: Any = None
+
+    def install(self) -> None:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+        pub = getattr(shell, "display_pub", None)
+        if getattr(shell, "kernel", None) is None or pub is None \
+                or type(pub).__name__ != "ZMQDisplayPublisher":
+            return
+        publish, clear = pub.publish, pub.clear_output
+
+        def routed_publish(data: Any, metadata: Any = None, *args: Any, **kwargs: Any) -> Any:
+            buf = ROUTER.display_route()
+            if buf is None:
+                return publish(data, metadata, *args, **kwargs)
+            text = data.get("text/plain", "") if isinstance(data, dict) else ""
+            if text:
+                buf.write(text if text.endswith("\n") else text + "\n")
+            return None
+
+        def routed_clear(*args: Any, **kwargs: Any) -> Any:
+            if ROUTER.display_route() is None:
+                return clear(*args, **kwargs)
+            return None
+
+        pub.publish, pub.clear_output = routed_publish, routed_clear
+        self._patched = (pub, routed_publish, routed_clear)
+
+    def uninstall(self) -> None:
+        if self._patched is None:
+            return
+        pub, publish, clear = self._patched
+        self._patched = None
+        for name, ours in (("publish", publish), ("clear_output", clear)):
+            if pub.__dict__.get(name) is ours:
+                del pub.__dict__[name]
+
+
+_DISPLAYS = _DisplayRouting()
+ROUTER.add_hooks(_DISPLAYS.install, _DISPLAYS.uninstall)
+
+
 def in_kernel() -> bool:
     """Whether this code runs in a Jupyter kernel (not a terminal, not a script)."""
     from IPython import get_ipython
