@@ -73,10 +73,15 @@ def name_says_higher_is_better(metric: str) -> bool | None:
     """Whether a higher value of the metric named ``metric`` is better, when its name says
     so unambiguously (``val_loss``: no, ``val_accuracy``: yes, ``my_score``: ``None``).
 
-    >>> [name_says_higher_is_better(m) for m in ("val_loss", "train/acc", "val_f1", "score")]
-    [False, True, True, None]
+    A negated metric (``neg_loss``, as scikit-learn names them) is left to the user.
+
+    >>> [name_says_higher_is_better(m) for m in ("val_loss", "train/acc", "val_f1", "score",
+    ...                                          "val_neg_loss")]
+    [False, True, True, None, None]
     """
     words = [w for w in metric.lower().replace("/", "_").replace("-", "_").split("_") if w]
+    if any(w in ("neg", "negative", "minus") for w in words):
+        return None
     lower = any(w in _LOWER_WORDS or w.endswith("loss") for w in words)
     higher = any(w in _HIGHER_WORDS for w in words)
     return None if lower == higher else higher
