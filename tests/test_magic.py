@@ -392,3 +392,22 @@ def test_a_choice_of_classes_runs_in_the_default_file_and_continues(shell, capsy
     assert len(study.trials) == 8 and study.space_version == 0
     assert {t.params["est"] for t in study.trials} <= {shell.user_ns["Forest"],
                                                       shell.user_ns["Boosting"]}
+
+
+def test_a_tune_error_in_plain_python_shows_the_cells_lines_and_the_message(shell, capsys):
+    # A callback misused outside %%tune raises from deep inside XGBoost's training loop:
+    # IPython shows the cell's own lines and the message, not the library frames between.
+    pytest.importorskip("xgboost")
+    shell.run_cell(
+        "import numpy as np, xgboost as xgb\n"
+        "d = xgb.DMatrix(np.arange(40.0).reshape(20, 2), label=np.arange(20) % 2)\n"
+        "def train():\n"
+        "    return xgb.train({}, d, 2, evals=[(d, 'valid')], verbose_eval=False,\n"
+        "                     callbacks=[tune.xgboost_callback('valid-nope')])\n"
+        "train()\n")
+    shown = capsys.readouterr().out
+    assert "Traceback (most recent call last):" in shown
+    assert "train()" in shown and "return xgb.train(" in shown
+    assert "'valid-nope' is not among the evaluation results" in shown
+    assert "xgboost" not in shown.split("return xgb.train(")[1].split("TuneError")[0]
+    assert "hpt_magic/" not in shown and "site-packages" not in shown
