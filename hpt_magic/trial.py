@@ -203,6 +203,8 @@ class Trial:
         #: The study's objectives (an ``executors.Objectives``): how a result is judged and
         #: which reported metric is the curve, where the trial runs.
         self.scoring: Any = None
+        #: Whether a scheduler judges the trial's reported curve (it may stop the trial).
+        self.judged = False
         #: Where parameters are sampled and reports go while the trial runs: its study in
         #: this process, a link to the kernel in a worker (see :class:`TrialHost`).
         self._host: TrialHost | None = None

@@ -50,6 +50,7 @@ def trial_spec(trial: Trial, known: dict[str, Distribution],
         "relative": dict(trial.relative), "known": dict(known),
         "user_attrs": dict(trial.user_attrs), "checkpoint": trial.checkpoint,
         "started": trial.started, "catch": catch, "scoring": trial.scoring,
+        "judged": trial.judged,
     }
 
 
@@ -113,6 +114,7 @@ def run_remote(objective: Callable[[Trial], Any], spec: dict[str, Any],
     trial.queued = spec["queued"]
     trial.checkpoint = spec["checkpoint"]
     trial.scoring = spec.get("scoring")
+    trial.judged = spec.get("judged", True)
     link = _KernelLink(channel, spec["known"])
     trial._host = link
     outcome = call_objective(objective, trial, spec["catch"], interrupts=(Cancelled,),

@@ -45,10 +45,11 @@ def check_direction(what: str, metric: str, higher_is_better: bool) -> None:
     """Raise a :class:`TuneError` when the running trial's study ranks ``metric`` the wrong way.
 
     Schedulers judge the reported curve by the study's direction: a curve of AUC in a study
-    that minimises would have them stop the best trials first and keep the worst.
+    that minimises would have them stop the best trials first and keep the worst. Without a
+    scheduler the curve is only drawn, and any metric may be recorded.
     """
     trial = tune.trial
-    if trial is None or trial.scoring is None:
+    if trial is None or trial.scoring is None or not getattr(trial, "judged", True):
         return
     wanted = Direction.MAXIMIZE if higher_is_better else Direction.MINIMIZE
     direction = trial.scoring.directions[0]

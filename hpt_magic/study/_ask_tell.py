@@ -85,6 +85,7 @@ class AskTellMixin:
         for a fixed space, every parameter."""
         trial._host = self
         trial.scoring = self.scoring
+        trial.judged = self.scheduler is not None
         if self.scheduler is not None:
             fixed.update(self.scheduler.on_trial_start(self, trial) or {})
         trial.fixed = fixed

@@ -227,9 +227,18 @@ def test_a_metric_ranked_the_other_way_fails_the_trial_and_says_so(binary, monit
     assert study.trials[0].intermediate == {}
 
 
+def test_without_a_scheduler_any_metric_is_recorded(binary):
+    # Nothing judges the curve: a maximised accuracy with the loss's curve is fine.
+    study = Study(seed=0, direction="maximize")
+    study.optimize(objective_for(binary, tune.keras_callback("val_loss")), n_trials=1)
+    trial, = study.trials
+    assert trial.state is TrialState.COMPLETE, trial.error
+    assert sorted(trial.intermediate) == list(range(EPOCHS))
+
+
 def test_a_metric_named_freely_is_not_judged(binary):
     X, y, Xv, yv = binary
-    study = Study(seed=0, direction="maximize")
+    study = Study(seed=0, direction="maximize", scheduler="asha", max_steps=EPOCHS)
     model_ok = []
 
     def objective(trial):
