@@ -21,7 +21,7 @@ from hpt_magic import Choice, Float, Int, Study, TuneError
 from hpt_magic import display as hd
 from hpt_magic.notebook import _dashboard as dm
 from hpt_magic.visualization import _panels
-from hpt_magic.visualization._layout import dashboard_figure, png_bytes
+from hpt_magic.visualization._layout import DashboardFigure, dashboard_figure, png_bytes
 
 MIME = "application/vnd.hpt-magic.study+json"
 
@@ -168,10 +168,17 @@ def test_params_panel_without_a_score_shows_the_ranges_and_no_score_scale():
         assert list(ax.get_yticks()) == []
     assert by_title["lr"].get_xscale() == "log"
     assert [t.get_text() for t in by_title["act"].get_xticklabels()] == ["relu", "tanh"]
-    # With one score the scale is back.
+    # With scores the scale is back, also on a figure drawn empty before (the manual
+    # tuner's view redraws its figure after each run).
+    board = DashboardFigure()
+    board.draw(study, None, "no trial yet")
     study.enqueue({"lr": 0.01, "act": "relu"})
-    study.optimize(lambda t: 0.5, n_trials=1)
+    study.enqueue({"lr": 0.1, "act": "tanh"})
+    study.optimize(lambda t: t.params["lr"], n_trials=2)
     assert all(len(ax.get_yticks()) for ax in hd.plot_params(study).axes)
+    fig = board.draw(study, None, "2 trials")
+    panels = [ax for ax in fig.axes if ax.get_title(loc="left") in ("lr", "act")]
+    assert len(panels) == 2 and all(len(ax.get_yticks()) for ax in panels)
 
 
 def test_importance_panel_appears_when_the_study_computes_importances():

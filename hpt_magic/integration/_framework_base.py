@@ -68,20 +68,24 @@ def check_direction(what: str, metric: str, higher_is_better: bool) -> None:
 _LOWER_WORDS = ("loss", "error", "mse", "mae", "rmse", "mape", "msle", "crossentropy",
                 "perplexity", "nll", "hinge", "divergence")
 _HIGHER_WORDS = ("accuracy", "acc", "auc", "f1", "precision", "recall", "iou", "r2")
+#: Words that turn a metric around or measure a difference (``neg_loss``, ``acc_gap``,
+#: ``loss_reduction``): the name then says nothing sure.
+_UNSURE_WORDS = ("neg", "negative", "minus", "gap", "drop", "diff", "delta", "change",
+                 "reduction", "improvement", "disparity")
 
 
 def name_says_higher_is_better(metric: str) -> bool | None:
     """Whether a higher value of the metric named ``metric`` is better, when its name says
     so unambiguously (``val_loss``: no, ``val_accuracy``: yes, ``my_score``: ``None``).
 
-    A negated metric (``neg_loss``, as scikit-learn names them) is left to the user.
+    A negated metric or a difference (``neg_loss``, ``acc_gap``) is left to the user.
 
     >>> [name_says_higher_is_better(m) for m in ("val_loss", "train/acc", "val_f1", "score",
-    ...                                          "val_neg_loss")]
-    [False, True, True, None, None]
+    ...                                          "val_neg_loss", "val_acc_gap")]
+    [False, True, True, None, None, None]
     """
     words = [w for w in metric.lower().replace("/", "_").replace("-", "_").split("_") if w]
-    if any(w in ("neg", "negative", "minus") for w in words):
+    if any(w in _UNSURE_WORDS for w in words):
         return None
     lower = any(w in _LOWER_WORDS or w.endswith("loss") for w in words)
     higher = any(w in _HIGHER_WORDS for w in words)

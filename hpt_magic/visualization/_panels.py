@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from matplotlib.collections import LineCollection
 from matplotlib.colors import to_rgba
-from matplotlib.ticker import FuncFormatter, NullLocator
+from matplotlib.ticker import AutoLocator, FuncFormatter, NullLocator
 
 from .._format import option_text
 from ..distributions import Choice, Distribution
@@ -317,6 +317,8 @@ def draw_param(ax: Any, view: Any, name: str, dist: Distribution | None) -> None
     if done.any():
         i = int(np.argmin(np.where(done, Direction(view.direction).sign * y, np.inf)))
         ax.plot([x[i]], [y[i]], "*", ms=10, color=COLORS["best"], mec="black", mew=0.5)
+    if isinstance(ax.yaxis.get_major_locator(), NullLocator):
+        ax.yaxis.set_major_locator(AutoLocator())  # (drawn before any score: draw_params)
     ax.locator_params(axis="y", nbins=4)
 
 
@@ -367,7 +369,7 @@ def draw_params(axes: Sequence[Any], view: Any, names: Sequence[str]) -> None:
         # No score yet (a manual tuner before its first run): the ranges of the parameters
         # on x, and no made-up score scale on y.
         for ax in axes:
-            ax.set_yticks([])
+            ax.yaxis.set_major_locator(NullLocator())
 
 
 def draw_importances(ax: Any, importances: Mapping[str, float]) -> None:
