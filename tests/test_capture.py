@@ -301,3 +301,53 @@ def test_a_thread_the_notebook_starts_during_a_capture_is_not_captured(capsys):
         assert text in buf.getvalue() and text not in out
     # Once the run is over, starting a thread is threading's own again.
     assert not hasattr(threading.Thread.start, "__wrapped__")
+
+
+def test_a_warning_from_the_notebooks_thread_is_not_a_trials(recwarn):
+    # A cell beside a --background run warns while a trial captures: the cell's warning is
+    # shown as usual, not put into the trial's output.
+    import threading
+    import warnings
+
+    go, done = threading.Event(), threading.Event()
+
+    def notebook_thread():
+        go.wait(10)
+        warnings.warn("from the notebook", UserWarning, stacklevel=1)
+        done.set()
+
+    helper = threading.Thread(target=notebook_thread)
+    helper.start()
+    with ROUTER.capture() as buf:
+        go.set()
+        done.wait(10)
+    helper.join()
+    assert "from the notebook" not in buf.getvalue()
+    assert [str(w.message) for w in recwarn] == ["from the notebook"]
+
+
+def test_a_thread_that_outlives_its_trial_keeps_no_output_alive(capsys):
+    # A pool started in one trial and kept (a module-level executor) holds a token, not the
+    # trial's output; once that trial is over its prints go to the real stream.
+    import gc
+    import threading
+    import weakref
+
+    go, done = threading.Event(), threading.Event()
+
+    def pool_thread():
+        go.wait(10)
+        print("from the pool, later")
+        done.set()
+
+    with ROUTER.capture() as buf:
+        pool = threading.Thread(target=pool_thread)
+        pool.start()
+    gone = weakref.ref(buf)
+    del buf
+    gc.collect()
+    assert gone() is None
+    go.set()
+    done.wait(10)
+    pool.join()
+    assert "from the pool, later" in capsys.readouterr().out

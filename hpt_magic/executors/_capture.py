@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 import logging
 import sys
 import threading
@@ -94,10 +95,12 @@ class OutputRouter:
         self._show: Any = None
         #: The warning lists of the captures open now, oldest first (routed while any is).
         self._open: list[list[str]] = []
-        #: The buffers of the captures open now. A thread started by a capturing thread (a
-        #: progress bar's refresh thread, a data loader), or by one of those, writes to the
-        #: buffer of the capture it was started in while that one is open.
-        self._buffers: list[io.StringIO] = []
+        #: The captures open now by token: their buffer and warning list. A thread started by
+        #: a capturing thread (a progress bar's refresh thread, a data loader), or by one of
+        #: those, carries the token and writes there while that capture is open (a token, not
+        #: the buffer: a long-lived thread keeps no trial's output alive).
+        self._captures: dict[int, tuple[io.StringIO, list[str]]] = {}
+        self._tokens = itertools.count()
         #: ``threading.Thread.start`` as it was before the router tagged new threads.
         self._thread_start: Any = None
         #: (install, uninstall) pairs of the front ends: see :meth:`add_hooks`.
@@ -116,21 +119,27 @@ class OutputRouter:
         buf = getattr(self._local, "buffer", None)
         if buf is not None:
             return buf
-        started_in = getattr(threading.current_thread(), "_hpt_capture", None)
-        if started_in is not None and any(b is started_in for b in self._buffers):
-            return started_in
-        return None
+        opened = self._captures.get(self._started_in())
+        return None if opened is None else opened[0]
+
+    def _started_in(self) -> int | None:
+        """The token of the capture the calling thread was started in, if any."""
+        return getattr(threading.current_thread(), "_hpt_capture", None)
 
     def _tag_threads(self) -> None:
         """Make ``Thread.start`` note the capture a new thread is started in (see
         :meth:`route`), until :meth:`_untag_threads`."""
+        if self._thread_start is not None and threading.Thread.start is self._thread_start[1]:
+            return  # (still there: an interrupt cut the last removal short)
         original = threading.Thread.start
         router = self
 
         def start(thread: threading.Thread) -> None:
-            route = router.route()
-            if route is not None:
-                thread._hpt_capture = route  # type: ignore[attr-defined]
+            token = getattr(router._local, "token", None)
+            if token is None:
+                token = router._started_in()
+            if token is not None and token in router._captures:
+                thread._hpt_capture = token  # type: ignore[attr-defined]
             original(thread)
 
         start.__wrapped__ = original  # type: ignore[attr-defined]
@@ -179,6 +188,8 @@ class OutputRouter:
         :meth:`release` (a run keeps it for all its trials instead of one swap each)."""
         with self._lock:
             if self._users == 0:
+                # Each step may run again: an interrupt before the count below leaves the
+                # router installed with no user, and the next retain installs it again.
                 handlers = _stream_handlers()  # first: nothing below can fail
                 routed = {}
                 for name in ("stdout", "stderr"):
@@ -227,16 +238,16 @@ class OutputRouter:
     def _show_warning(self, message: Warning | str, category: type[Warning], filename: str,
                       lineno: int, file: Any = None, line: str | None = None) -> None:
         """``warnings.showwarning`` while routed: to the capturing thread's list; from a
-        thread that does not capture (one a trial started: a framework's data loader or
-        thread pool), to the capture opened last, as one trial at a time would have it; as
-        the warnings module showed it before once none is open."""
+        thread a trial started (a framework's data loader or thread pool), to that trial's
+        while it is open, as its prints go; otherwise as the warnings module showed it
+        before (the notebook's own threads, a cell's beside a background run)."""
         caught = getattr(self._local, "warnings", None)
         if caught is None:
-            try:
-                caught = self._open[-1]
-            except IndexError:  # (closed meanwhile)
+            opened = self._captures.get(self._started_in())
+            if opened is None:
                 self._show(message, category, filename, lineno, file, line)
                 return
+            caught = opened[1]
         caught.append(f"{category.__name__}: {message} ({filename}:{lineno})\n")
 
     def release(self) -> None:
@@ -268,15 +279,18 @@ class OutputRouter:
         The yielded buffer holds the text (warnings appended as ``Warning: ...`` lines at exit).
         """
         self.retain()
-        buf, caught = io.StringIO(), []
-        previous = self.buffer(), getattr(self._local, "warnings", None)
-        self._local.buffer, self._local.warnings = buf, caught
+        buf, caught, token = io.StringIO(), [], next(self._tokens)
+        local = self._local
+        previous = (self.buffer(), getattr(local, "warnings", None),
+                    getattr(local, "token", None))
+        local.buffer, local.warnings, local.token = buf, caught, token
         try:
             with self._lock:
                 if not self._open:
                     self._route_warnings()
                 self._open.append(caught)
-                self._buffers = [*self._buffers, buf]  # (a new list: route() reads it)
+                # A new dict: route() reads it without the lock.
+                self._captures = {**self._captures, token: (buf, caught)}
             yield buf
             buf.writelines(caught)
         finally:
@@ -284,14 +298,14 @@ class OutputRouter:
                 with self._lock:
                     # Looked up, not remembered (an interrupt may land anywhere above); by
                     # identity, as two empty lists are equal.
-                    self._buffers = [b for b in self._buffers if b is not buf]
+                    self._captures = {k: v for k, v in self._captures.items() if k != token}
                     found = [i for i, c in enumerate(self._open) if c is caught]
                     if found:
                         del self._open[found[0]]
                         if not self._open:
                             self._unroute_warnings()
             finally:
-                self._local.buffer, self._local.warnings = previous
+                local.buffer, local.warnings, local.token = previous
                 self.release()
 
 

@@ -24,6 +24,8 @@ class _DisplayRouting:
         self._patched: Any = None
 
     def install(self) -> None:
+        if self._patched is not None:
+            return  # (still there: an interrupt cut the last removal short)
         from IPython import get_ipython
 
         shell = get_ipython()
