@@ -5,6 +5,8 @@ IPython and ipywidgets are imported only here, and only when a notebook is there
 
 from __future__ import annotations
 
+import sys
+import weakref
 from typing import Any
 
 from ..executors._capture import ROUTER
@@ -15,13 +17,22 @@ __all__ = ["in_kernel", "KernelOutput", "Controls", "show"]
 class _DisplayRouting:
     """While the engine routes a trial's prints (see ``ROUTER.add_hooks``), send the IPython
     displays of capturing threads (rich's progress bars and tables, which Lightning shows by
-    default; ``display()`` in a trial) to their buffers as text, as their prints go;
-    ``clear_output`` from them does nothing. Only a Jupyter kernel's own publisher: one that
-    already captures (the manual panel's) is left alone. The tuner's own outputs pass
-    (``ROUTER.passthrough``)."""
+    default; ``display()`` in a trial) to their buffers as text, as their prints go. Only a
+    Jupyter kernel's own publisher: one that already captures (the manual panel's) is left
+    alone. The tuner's own outputs pass (``ROUTER.passthrough``).
+
+    A display redrawn in place stays one display in the text: ``clear_output`` (at once, or
+    with ``wait=True`` at the next display) and an update of the same ``display_id`` replace
+    the last one when nothing was written after it (a progress bar redrawn a thousand times
+    leaves its last frame, not a thousand). An ``ipywidgets.Output`` entered by such a thread
+    does nothing: it would divert the cell's own messages into a widget nobody sees.
+    """
 
     def __init__(self) -> None:
         self._patched: Any = None
+        self._widgets: Any = None
+        #: Per buffer, its last display: [start, end, display_id, cleared with wait=True].
+        self._last: weakref.WeakKeyDictionary[Any, list[Any]] = weakref.WeakKeyDictionary()
 
     def install(self) -> None:
         if self._patched is not None:
@@ -39,20 +50,68 @@ class _DisplayRouting:
             buf = ROUTER.display_route()
             if buf is None:
                 return publish(data, metadata, *args, **kwargs)
+            self._quiet_widgets()
             text = data.get("text/plain", "") if isinstance(data, dict) else ""
             if text:
+                display_id = (kwargs.get("transient") or {}).get("display_id")
+                last = self._last.get(buf)
+                if last is not None and buf.tell() == last[1] and (
+                        last[3] or (kwargs.get("update") and display_id == last[2])):
+                    buf.seek(last[0])
+                    buf.truncate()
+                start = buf.tell()
                 buf.write(text if text.endswith("\n") else text + "\n")
+                self._last[buf] = [start, buf.tell(), display_id, False]
             return None
 
-        def routed_clear(*args: Any, **kwargs: Any) -> Any:
-            if ROUTER.display_route() is None:
-                return clear(*args, **kwargs)
+        def routed_clear(wait: bool = False) -> Any:
+            buf = ROUTER.display_route()
+            if buf is None:
+                return clear(wait)
+            last = self._last.get(buf)
+            if last is not None and buf.tell() == last[1]:
+                if wait:
+                    last[3] = True
+                else:
+                    buf.seek(last[0])
+                    buf.truncate()
+                    del self._last[buf]
             return None
 
         pub.publish, pub.clear_output = routed_publish, routed_clear
         self._patched = (pub, routed_publish, routed_clear)
+        self._quiet_widgets()
+
+    def _quiet_widgets(self) -> None:
+        """Make ``ipywidgets.Output``'s context do nothing in routed threads (once
+        ipywidgets is imported: a library imports it just before showing a widget)."""
+        output = getattr(sys.modules.get("ipywidgets"), "Output", None)
+        if output is None or self._widgets is not None:
+            return
+        enter, leave = output.__enter__, output.__exit__
+
+        def routed_enter(widget: Any) -> Any:
+            if ROUTER.display_route() is None:
+                return enter(widget)
+            widget.__dict__["_hpt_skipped"] = widget.__dict__.get("_hpt_skipped", 0) + 1
+            return None
+
+        def routed_exit(widget: Any, *exc: Any) -> Any:
+            skipped = widget.__dict__.get("_hpt_skipped", 0)
+            if skipped:  # (entered in a routed thread: nothing to undo, nothing to hide)
+                widget.__dict__["_hpt_skipped"] = skipped - 1
+                return None
+            return leave(widget, *exc)
+
+        output.__enter__, output.__exit__ = routed_enter, routed_exit
+        self._widgets = (output, enter, leave, routed_enter, routed_exit)
 
     def uninstall(self) -> None:
+        if self._widgets is not None:
+            output, enter, leave, ours_enter, ours_exit = self._widgets
+            self._widgets = None
+            if output.__enter__ is ours_enter and output.__exit__ is ours_exit:
+                output.__enter__, output.__exit__ = enter, leave
         if self._patched is None:
             return
         pub, publish, clear = self._patched

@@ -15,8 +15,21 @@ from IPython.display import display
 from rich.progress import track
 display("a display of the trial")
 t = threading.Thread(target=lambda: print("from a thread of the trial")); t.start(); t.join()
+from IPython.display import clear_output
+for i in range(40):                      # a bar redrawn in place
+    clear_output(wait=True)
+    display(f"frame {i}")
+print("between")
+status = display("status 0", display_id=True)
+for i in range(1, 30):
+    status.update(f"status {i}")
+print("and")
 for i in track(range(3), description="training"):
     time.sleep(0.05)
+import ipywidgets
+box = ipywidgets.Output()
+with box:                                # diverts nothing of the cell's
+    print("in the box, msg_id", repr(box.msg_id))
 x
 """
 
@@ -32,5 +45,10 @@ def test_displays_and_thread_prints_of_a_trial_stay_in_its_output(kernels):
     output = k.value("study.trial(0).output")
     assert "a display of the trial" in output and "from a thread of the trial" in output
     assert "training" in output
-    # The notebook's own displays are untouched after the run.
+    # Redrawn in place: the last frame and the last status, once each.
+    assert output.count("frame ") == 1 and "'frame 39'" in output
+    assert output.count("status ") == 1 and "'status 29'" in output
+    assert "in the box, msg_id ''" in output
+    # The notebook's own displays and widgets are untouched after the run.
+    assert k.value("ipywidgets.Output.__enter__.__qualname__") == "Output.__enter__"
     assert "after the run" in k.run("display('after the run')").check().text
