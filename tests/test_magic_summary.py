@@ -161,3 +161,14 @@ def test_a_message_that_ends_with_a_stop_is_not_given_a_second(shell):
     text = published(shell, "--trials 20 --study stop --plot none", cell)[-1][0]["text/plain"]
     assert "all failed with ValueError: Install it, then restart. That looks like" in text
     assert ".." not in text
+
+
+def test_no_such_note_when_the_best_trial_ran_in_the_foreground_before(shell):
+    # The best trial is an earlier run's, whose variables the notebook holds: nothing to say.
+    cell = "x = tune.uniform(0, 1)\nmodel = ('fitted', x)\nx"
+    published(shell, "--trials 1 --plot none --seed 0 --study s --enqueue '{\"x\": 0.0}'", cell)
+    assert shell.user_ns["model"] == ("fitted", 0.0)
+    text = published(shell, "--trials 2 --plot none --seed 0 --study s --jobs 2",
+                     cell)[-1][0]["text/plain"]
+    assert shell.user_ns["study"].best_trial.number == 0
+    assert "The notebook's variables are not" not in text
