@@ -13,11 +13,17 @@ from ._format import format_number
 from .distributions import Choice, Distribution, Float, Int
 from .exceptions import SpaceError, TrialPruned, TuneError
 
-__all__ = ["Direction", "Trial", "TrialState", "TrialHost", "UNSET", "top_trials"]
+__all__ = ["CURVE_DIRECTION", "Direction", "Trial", "TrialState", "TrialHost", "UNSET",
+           "top_trials"]
 
 #: No preset value: the sampler decides (see :meth:`Trial.preset_value`).
 UNSET = object()
 
+
+
+#: ``user_attrs`` key of a curve reported the other way from the study without a scheduler:
+#: the trial fails with its text only if it ends without a value (``study._objectives.settle``).
+CURVE_DIRECTION = "_curve_direction"
 
 class TrialState(str, Enum):
     """Where a trial is in its life. ``waiting`` trials are enqueued but not started."""

@@ -36,7 +36,8 @@ class _Stream(io.TextIOBase):
     def write(self, text: str) -> int:
         buf = self.owner.route()
         if buf is not None:
-            return buf.write(text)
+            with self.owner.write_lock:  # (a display replaced in place: notebook/_output.py)
+                return buf.write(text)
         return self.real.write(text)
 
     def flush(self) -> None:
@@ -103,6 +104,9 @@ class OutputRouter:
         self._tokens = itertools.count()
         #: ``threading.Thread.start`` as it was before the router tagged new threads.
         self._thread_start: Any = None
+        #: Held while writing to a capture's buffer: a front end that rewrites the end of
+        #: one (a display replaced in place) holds it too, so no print lands in between.
+        self.write_lock = threading.RLock()
         #: (install, uninstall) pairs of the front ends: see :meth:`add_hooks`.
         self._hooks: list[tuple[Callable[[], None], Callable[[], None]]] = []
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from ..exceptions import TrialPruned, TuneError
 from ..executors._tune import tune
-from ..trial import Direction
+from ..trial import CURVE_DIRECTION, Direction
 
 __all__ = ["KERAS_HINT", "budget_spent", "check_direction", "name_says_higher_is_better",
            "require", "report", "resume_step"]
@@ -46,16 +46,25 @@ def check_direction(what: str, metric: str, higher_is_better: bool) -> None:
 
     Schedulers judge the reported curve by the study's direction: a curve of AUC in a study
     that minimises would have them stop the best trials first and keep the worst. Without a
-    scheduler the curve is only drawn, and any metric may be recorded.
+    scheduler the curve is only drawn, and any metric may be recorded, unless the trial ends
+    without a value and the curve's last point becomes its score: the mismatch is noted
+    (``user_attrs["_curve_direction"]``) and the study then fails the trial with it.
     """
     trial = tune.trial
-    if trial is None or trial.scoring is None or not getattr(trial, "judged", True):
+    if trial is None or trial.scoring is None:
         return
     wanted = Direction.MAXIMIZE if higher_is_better else Direction.MINIMIZE
     direction = trial.scoring.directions[0]
     if direction is wanted:
         return
     better, worse = ("higher", "lower") if higher_is_better else ("lower", "higher")
+    if not getattr(trial, "judged", True):
+        trial.user_attrs.setdefault(CURVE_DIRECTION, (
+            f"{what}: for {metric!r} {better} is better, but the study {direction.value}s its "
+            "score and the trial returned nothing, so the curve's last point was its score. "
+            f"Run the study with --{wanted.value}, end the cell with the score to "
+            f"{direction.value}, or report a metric for which {worse} is better."))
+        return
     raise TuneError(
         f"{what}: for {metric!r} {better} is better, but the study {direction.value}s its "
         "score, so a scheduler would stop the best trials and keep the worst. Run the study "

@@ -6,9 +6,11 @@ IPython and ipywidgets are imported only here, and only when a notebook is there
 from __future__ import annotations
 
 import sys
+import threading
 import weakref
 from typing import Any
 
+from .._signals import hold_interrupts
 from ..executors._capture import ROUTER
 
 __all__ = ["in_kernel", "KernelOutput", "Controls", "show"]
@@ -54,28 +56,30 @@ class _DisplayRouting:
             text = data.get("text/plain", "") if isinstance(data, dict) else ""
             if text:
                 display_id = (kwargs.get("transient") or {}).get("display_id")
-                last = self._last.get(buf)
-                if last is not None and buf.tell() == last[1] and (
-                        last[3] or (kwargs.get("update") and display_id == last[2])):
-                    buf.seek(last[0])
-                    buf.truncate()
-                start = buf.tell()
-                buf.write(text if text.endswith("\n") else text + "\n")
-                self._last[buf] = [start, buf.tell(), display_id, False]
+                with ROUTER.write_lock, hold_interrupts():
+                    last = self._last.get(buf)
+                    if last is not None and buf.tell() == last[1] and (
+                            last[3] or (kwargs.get("update") and display_id == last[2])):
+                        buf.seek(last[0])
+                        buf.truncate()
+                    start = buf.tell()
+                    buf.write(text if text.endswith("\n") else text + "\n")
+                    self._last[buf] = [start, buf.tell(), display_id, False]
             return None
 
         def routed_clear(wait: bool = False) -> Any:
             buf = ROUTER.display_route()
             if buf is None:
                 return clear(wait)
-            last = self._last.get(buf)
-            if last is not None and buf.tell() == last[1]:
-                if wait:
-                    last[3] = True
-                else:
-                    buf.seek(last[0])
-                    buf.truncate()
-                    del self._last[buf]
+            with ROUTER.write_lock, hold_interrupts():
+                last = self._last.get(buf)
+                if last is not None and buf.tell() == last[1]:
+                    if wait:
+                        last[3] = True
+                    else:
+                        buf.seek(last[0])
+                        buf.truncate()
+                        self._last.pop(buf, None)
             return None
 
         pub.publish, pub.clear_output = routed_publish, routed_clear
@@ -89,17 +93,18 @@ class _DisplayRouting:
         if output is None or self._widgets is not None:
             return
         enter, leave = output.__enter__, output.__exit__
+        skipped = threading.local()  # per thread: the widgets whose enter did nothing
 
         def routed_enter(widget: Any) -> Any:
             if ROUTER.display_route() is None:
                 return enter(widget)
-            widget.__dict__["_hpt_skipped"] = widget.__dict__.get("_hpt_skipped", 0) + 1
+            skipped.__dict__.setdefault("stack", []).append(widget)
             return None
 
         def routed_exit(widget: Any, *exc: Any) -> Any:
-            skipped = widget.__dict__.get("_hpt_skipped", 0)
-            if skipped:  # (entered in a routed thread: nothing to undo, nothing to hide)
-                widget.__dict__["_hpt_skipped"] = skipped - 1
+            stack = skipped.__dict__.get("stack")
+            if stack and stack[-1] is widget:  # (nothing to undo, nothing to hide)
+                stack.pop()
                 return None
             return leave(widget, *exc)
 

@@ -12,7 +12,7 @@ from ..exceptions import TuneError
 from ..executors._objective import Failure
 from ..executors._scores import Constraint, Objectives, Scores, default_names
 from ..schedulers._pareto_rank import MULTI_OBJECTIVE_SCHEDULERS
-from ..trial import Direction, Trial, TrialState
+from ..trial import CURVE_DIRECTION, Direction, Trial, TrialState
 from ._pareto import default_reference, hypervolume, losses_of, pareto_front
 
 if TYPE_CHECKING:
@@ -159,12 +159,15 @@ def settle(spec: Objectives, trial: Trial, value: Any,
     with the reason.
     """
     reported = False
+    mismatch = trial.user_attrs.pop(CURVE_DIRECTION, None)
     if value is None and state in (TrialState.COMPLETE, TrialState.PRUNED):
         if state is TrialState.COMPLETE and trial.intermediate_metrics:
             value = {n: c[max(c)] for n, c in trial.intermediate_metrics.items() if c}
         elif trial.intermediate:
             value = trial.intermediate[max(trial.intermediate)]
             reported = True
+    if reported and mismatch is not None and state is TrialState.COMPLETE:
+        return TrialState.FAILED, None, None, Failure(mismatch, "curve ranked the other way")
     if state is TrialState.COMPLETE:
         scores, reason = spec.judge(value)
         if reason is not None:

@@ -236,6 +236,28 @@ def test_without_a_scheduler_any_metric_is_recorded(binary):
     assert sorted(trial.intermediate) == list(range(EPOCHS))
 
 
+@pytest.mark.parametrize("jobs", [None, 2])
+def test_without_a_scheduler_a_curve_the_other_way_fails_only_as_the_score(binary, jobs):
+    # The trial returns nothing, so its curve's last point (val_loss) would be the score of a
+    # study that maximises: that fails the trial with the reason, in the kernel or a worker.
+    X, y, Xv, yv = binary
+    callback = tune.keras_callback("val_loss")
+
+    def objective(trial):
+        keras.utils.set_random_seed(0)
+        model = build(_TrialHP())
+        model.fit(X, y, epochs=EPOCHS, batch_size=32, validation_data=(Xv, yv),
+                  callbacks=[callback], verbose=0)
+
+    study = Study(seed=0, direction="maximize")
+    study.optimize(objective, n_trials=1, **({"n_jobs": jobs} if jobs else {}))
+    trial, = study.trials
+    assert trial.state is TrialState.FAILED
+    assert "returned nothing" in trial.error and "--minimize" in trial.error
+    assert "_curve_direction" not in trial.user_attrs
+    assert sorted(trial.intermediate) == list(range(EPOCHS))
+
+
 def test_a_metric_named_freely_is_not_judged(binary):
     X, y, Xv, yv = binary
     study = Study(seed=0, direction="maximize", scheduler="asha", max_steps=EPOCHS)
