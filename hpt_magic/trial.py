@@ -19,11 +19,10 @@ __all__ = ["CURVE_DIRECTION", "Direction", "Trial", "TrialState", "TrialHost", "
 #: No preset value: the sampler decides (see :meth:`Trial.preset_value`).
 UNSET = object()
 
-
-
 #: ``user_attrs`` key of a curve reported the other way from the study without a scheduler:
 #: the trial fails with its text only if it ends without a value (``study._objectives.settle``).
 CURVE_DIRECTION = "_curve_direction"
+
 
 class TrialState(str, Enum):
     """Where a trial is in its life. ``waiting`` trials are enqueued but not started."""

@@ -9,6 +9,27 @@ import sys
 from hpt_magic.executors._capture import ROUTER, _Stream
 
 
+class NotebookThread:
+    """A thread started before a capture (a cell's beside a --background run) that runs
+    ``action`` once :meth:`run_now` is called from inside the capture."""
+
+    def __init__(self, action):
+        import threading
+
+        self.go, self.done = threading.Event(), threading.Event()
+        self.thread = threading.Thread(target=self._run, args=(action,))
+        self.thread.start()
+
+    def _run(self, action):
+        self.go.wait(10)
+        action()
+        self.done.set()
+
+    def run_now(self):
+        self.go.set()
+        self.done.wait(10)
+
+
 class CountingStream(io.StringIO):
     """A stand-in for the kernel's stdout that counts flushes."""
 
@@ -247,21 +268,10 @@ def test_a_print_from_a_thread_the_trial_started_is_the_trials(capsys):
 
 def test_a_thread_alive_before_the_capture_prints_to_the_real_stream(capsys):
     # The notebook's own threads (a cell's beside a --background run) are never captured.
-    import threading
-
-    go, done = threading.Event(), threading.Event()
-
-    def notebook_thread():
-        go.wait(10)
-        print("from the notebook")
-        done.set()
-
-    helper = threading.Thread(target=notebook_thread)
-    helper.start()
+    helper = NotebookThread(lambda: print("from the notebook"))
     with ROUTER.capture() as buf:
-        go.set()
-        done.wait(10)
-    helper.join()
+        helper.run_now()
+    helper.thread.join()
     assert "from the notebook" not in buf.getvalue()
     assert "from the notebook" in capsys.readouterr().out
 
@@ -272,28 +282,19 @@ def test_a_thread_the_notebook_starts_during_a_capture_is_not_captured(capsys):
     # starts, and any that one starts, do.
     import threading
 
-    go, done = threading.Event(), threading.Event()
-
     def say(text):
         thread = threading.Thread(target=lambda: print(text))
         thread.start()
         thread.join()
 
-    def notebook_thread():
-        go.wait(10)
-        say("from a thread of the notebook")
-        done.set()
-
-    helper = threading.Thread(target=notebook_thread)
-    helper.start()
+    helper = NotebookThread(lambda: say("from a thread of the notebook"))
     with ROUTER.capture() as buf:
-        go.set()
-        done.wait(10)
+        helper.run_now()
         say("from a thread of the trial")
         inner = threading.Thread(target=say, args=("from a thread of a thread of the trial",))
         inner.start()
         inner.join()
-    helper.join()
+    helper.thread.join()
     out = capsys.readouterr().out
     assert "from a thread of the notebook" in out
     assert "from a thread of the notebook" not in buf.getvalue()
@@ -306,22 +307,13 @@ def test_a_thread_the_notebook_starts_during_a_capture_is_not_captured(capsys):
 def test_a_warning_from_the_notebooks_thread_is_not_a_trials(recwarn):
     # A cell beside a --background run warns while a trial captures: the cell's warning is
     # shown as usual, not put into the trial's output.
-    import threading
     import warnings
 
-    go, done = threading.Event(), threading.Event()
-
-    def notebook_thread():
-        go.wait(10)
-        warnings.warn("from the notebook", UserWarning, stacklevel=1)
-        done.set()
-
-    helper = threading.Thread(target=notebook_thread)
-    helper.start()
+    helper = NotebookThread(
+        lambda: warnings.warn("from the notebook", UserWarning, stacklevel=1))
     with ROUTER.capture() as buf:
-        go.set()
-        done.wait(10)
-    helper.join()
+        helper.run_now()
+    helper.thread.join()
     assert "from the notebook" not in buf.getvalue()
     assert [str(w.message) for w in recwarn] == ["from the notebook"]
 

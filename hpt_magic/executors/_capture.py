@@ -94,12 +94,11 @@ class OutputRouter:
         #: showwarning found before (kept: a thread may still call it as the routing ends).
         self._warnings: warnings.catch_warnings | None = None
         self._show: Any = None
-        #: The warning lists of the captures open now, oldest first (routed while any is).
-        self._open: list[list[str]] = []
-        #: The captures open now by token: their buffer and warning list. A thread started by
-        #: a capturing thread (a progress bar's refresh thread, a data loader), or by one of
-        #: those, carries the token and writes there while that capture is open (a token, not
-        #: the buffer: a long-lived thread keeps no trial's output alive).
+        #: The captures open now by token, oldest first: their buffer and warning list
+        #: (warnings are routed while any is open). A thread started by a capturing thread (a
+        #: progress bar's refresh thread, a data loader), or by one of those, carries the
+        #: token and writes there while that capture is open (a token, not the buffer: a
+        #: long-lived thread keeps no trial's output alive).
         self._captures: dict[int, tuple[io.StringIO, list[str]]] = {}
         self._tokens = itertools.count()
         #: ``threading.Thread.start`` as it was before the router tagged new threads.
@@ -109,6 +108,11 @@ class OutputRouter:
         self.write_lock = threading.RLock()
         #: (install, uninstall) pairs of the front ends: see :meth:`add_hooks`.
         self._hooks: list[tuple[Callable[[], None], Callable[[], None]]] = []
+
+    @property
+    def _open(self) -> list[list[str]]:
+        """The warning lists of the captures open now, oldest first."""
+        return [caught for _, caught in self._captures.values()]
 
     def buffer(self) -> io.StringIO | None:
         """The capturing buffer of the calling thread, if it captures."""
@@ -130,6 +134,12 @@ class OutputRouter:
         """The token of the capture the calling thread was started in, if any."""
         return getattr(threading.current_thread(), "_hpt_capture", None)
 
+    def _token(self) -> int | None:
+        """The token of the capture the calling thread writes to: its own, else the one it
+        was started in."""
+        token = getattr(self._local, "token", None)
+        return self._started_in() if token is None else token
+
     def _tag_threads(self) -> None:
         """Make ``Thread.start`` note the capture a new thread is started in (see
         :meth:`route`), until :meth:`_untag_threads`."""
@@ -139,9 +149,7 @@ class OutputRouter:
         router = self
 
         def start(thread: threading.Thread) -> None:
-            token = getattr(router._local, "token", None)
-            if token is None:
-                token = router._started_in()
+            token = router._token()
             if token is not None and token in router._captures:
                 thread._hpt_capture = token  # type: ignore[attr-defined]
             original(thread)
@@ -290,9 +298,8 @@ class OutputRouter:
         local.buffer, local.warnings, local.token = buf, caught, token
         try:
             with self._lock:
-                if not self._open:
+                if not self._captures:
                     self._route_warnings()
-                self._open.append(caught)
                 # A new dict: route() reads it without the lock.
                 self._captures = {**self._captures, token: (buf, caught)}
             yield buf
@@ -300,13 +307,11 @@ class OutputRouter:
         finally:
             try:
                 with self._lock:
-                    # Looked up, not remembered (an interrupt may land anywhere above); by
-                    # identity, as two empty lists are equal.
-                    self._captures = {k: v for k, v in self._captures.items() if k != token}
-                    found = [i for i, c in enumerate(self._open) if c is caught]
-                    if found:
-                        del self._open[found[0]]
-                        if not self._open:
+                    # Looked up, not remembered (an interrupt may land anywhere above).
+                    if token in self._captures:
+                        self._captures = {k: v for k, v in self._captures.items()
+                                          if k != token}
+                        if not self._captures:
                             self._unroute_warnings()
             finally:
                 local.buffer, local.warnings, local.token = previous

@@ -41,7 +41,7 @@ def report(value: Any, step: int, checkpoint: Any = None) -> bool:
         return True
 
 
-def check_direction(what: str, metric: str, higher_is_better: bool) -> None:
+def check_direction(what: str, metric: str, higher_is_better: bool | None) -> None:
     """Raise a :class:`TuneError` when the running trial's study ranks ``metric`` the wrong way.
 
     Schedulers judge the reported curve by the study's direction: a curve of AUC in a study
@@ -51,8 +51,8 @@ def check_direction(what: str, metric: str, higher_is_better: bool) -> None:
     (``user_attrs["_curve_direction"]``) and the study then fails the trial with it.
     """
     trial = tune.trial
-    if trial is None or trial.scoring is None:
-        return
+    if trial is None or trial.scoring is None or higher_is_better is None:
+        return  # (None: nobody can tell which way the metric ranks)
     wanted = Direction.MAXIMIZE if higher_is_better else Direction.MINIMIZE
     direction = trial.scoring.directions[0]
     if direction is wanted:

@@ -55,9 +55,8 @@ class KerasCallback(keras.callbacks.Callback):
                 f"{epoch} ({sorted(logs)}). Pass validation_data to fit for val_* metrics, "
                 "or monitor one of these.")
         if self.required:  # (a tuner's own callback follows the tuner's objective)
-            higher_is_better = _keras_higher_is_better(self.model, self.monitor)
-            if higher_is_better is not None:
-                check_direction("tune.keras_callback", self.monitor, higher_is_better)
+            check_direction("tune.keras_callback", self.monitor,
+                            _keras_higher_is_better(self.model, self.monitor))
         weights = self.model.get_weights() if self.checkpoint else None
         if report(logs[self.monitor], epoch, weights):
             self.model.stop_training = True

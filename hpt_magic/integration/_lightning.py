@@ -41,9 +41,8 @@ class LightningCallback(pl.Callback):
                 f"tune.lightning_callback: {self.monitor!r} is not among the logged metrics "
                 f"({sorted(metrics)}). Log it with self.log({self.monitor!r}, ...) in "
                 "validation_step, or monitor one of these.")
-        higher_is_better = name_says_higher_is_better(self.monitor)
-        if higher_is_better is not None:
-            check_direction("tune.lightning_callback", self.monitor, higher_is_better)
+        check_direction("tune.lightning_callback", self.monitor,
+                        name_says_higher_is_better(self.monitor))
         step = resume_step() + trainer.current_epoch
         weights = ({k: v.detach().clone() for k, v in pl_module.state_dict().items()}
                    if self.checkpoint else None)

@@ -37,9 +37,7 @@ class XGBoostCallback(xgboost.callback.TrainingCallback):
 
     def after_iteration(self, model: Any, epoch: int, evals_log: dict[str, Any]) -> bool:
         data, name = _split(self.metric, evals_log)
-        higher_is_better = _higher_is_better(name)
-        if higher_is_better is not None:
-            check_direction("tune.xgboost_callback", self.metric, higher_is_better)
+        check_direction("tune.xgboost_callback", self.metric, _higher_is_better(name))
         value = evals_log[data][name][-1]
         if isinstance(value, tuple):  # xgb.cv logs (mean, std)
             value = value[0]

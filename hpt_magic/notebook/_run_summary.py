@@ -67,12 +67,11 @@ def _summary(study: Study, info: RunInfo, error: BaseException | None,
         picked = picked_trial(study, pick)
         if picked is not None:
             text += "\n" + _kept_text(picked.number, pick or study.objectives[0], not_kept)
-    elif not_kept == NOT_KEPT_PARALLEL and study.top_trials(1) \
-            and study.top_trials(1)[0].started >= info.started:
+    elif not_kept == NOT_KEPT_PARALLEL and (top := study.top_trials(1)) \
+            and top[0].started >= info.started:
         # Without this line the notebook's `model` silently stays what it was before the run.
         # (A best trial of an earlier run in the foreground left its variables: no note.)
-        best = study.top_trials(1)[0].number
-        text += (f"\nThe notebook's variables are not trial {best}'s: {not_kept} "
+        text += (f"\nThe notebook's variables are not trial {top[0].number}'s: {not_kept} "
                  f"(study.best_params has its parameters; rerun them without --jobs/--dask "
                  "for its model).")
     if info.reused:

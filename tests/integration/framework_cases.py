@@ -29,3 +29,20 @@ def assert_refused_direction(trial, metric, better, direction):
     assert f"for {metric} {better} is better, but the study {direction}s" in trial.error
     other = "maximize" if direction == "minimize" else "minimize"
     assert f"--{other} (Study(direction='{other}'))" in trial.error
+
+
+def assert_continued_boosters_stop_at_max_steps(objective, rounds):
+    """Run a PBT study of ``objective`` (which keeps its booster's round count in
+    ``user_attrs["rounds"]``): a child continued from a checkpoint (``xgb_model=`` /
+    ``init_model=``, which add rounds) ends at ``rounds`` in all, as its population did."""
+    from hpt_magic import Study, TrialState
+
+    study = Study(scheduler="pbt", max_steps=rounds, seed=0,
+                  scheduler_args={"population_size": 4, "interval": rounds // 2})
+    study.optimize(objective, n_trials=8)
+    children = [t for t in study.trials if "resume_step" in t.user_attrs]
+    assert children
+    for child in children:
+        assert sorted(child.intermediate) == list(range(child.user_attrs["resume_step"], rounds))
+        if child.state is TrialState.COMPLETE:
+            assert child.user_attrs["rounds"] == rounds

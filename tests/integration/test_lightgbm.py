@@ -1,7 +1,12 @@
 """tune.lightgbm_callback: LightGBM rounds reported to the trial."""
 
 import pytest
-from framework_cases import StopAfter, assert_pruned_with_curve, assert_refused_direction
+from framework_cases import (
+    StopAfter,
+    assert_continued_boosters_stop_at_max_steps,
+    assert_pruned_with_curve,
+    assert_refused_direction,
+)
 from sklearn.metrics import log_loss
 
 from hpt_magic import Study, TrialState, tune
@@ -114,12 +119,4 @@ def test_a_continued_booster_stops_at_the_studys_max_steps(binary):
         trial.user_attrs["rounds"] = booster.current_iteration()
         return log_loss(yv, booster.predict(Xv))
 
-    study = Study(scheduler="pbt", max_steps=ROUNDS, seed=0,
-                  scheduler_args={"population_size": 4, "interval": ROUNDS // 2})
-    study.optimize(objective, n_trials=8)
-    children = [t for t in study.trials if "resume_step" in t.user_attrs]
-    assert children
-    for child in children:
-        assert sorted(child.intermediate) == list(range(child.user_attrs["resume_step"], ROUNDS))
-        if child.state is TrialState.COMPLETE:
-            assert child.user_attrs["rounds"] == ROUNDS
+    assert_continued_boosters_stop_at_max_steps(objective, ROUNDS)
