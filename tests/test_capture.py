@@ -343,3 +343,29 @@ def test_a_thread_that_outlives_its_trial_keeps_no_output_alive(capsys):
     done.wait(10)
     pool.join()
     assert "from the pool, later" in capsys.readouterr().out
+
+
+def test_a_pool_one_trial_started_works_for_the_trials_that_reuse_it(capsys, recwarn):
+    # An executor made in an earlier cell starts its threads in the first trial that submits
+    # work; later trials of the run reuse them. What those threads print or warn then is the
+    # later trial's, not the cell's.
+    import warnings
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(1)
+    ROUTER.retain()  # as a run does, for all its trials
+    try:
+        with ROUTER.capture() as first:
+            pool.submit(print, "printed in trial 0").result()
+        with ROUTER.capture() as second:
+            pool.submit(print, "printed in trial 1").result()
+            pool.submit(warnings.warn, "warned in trial 1", UserWarning).result()
+    finally:
+        ROUTER.release()
+        pool.shutdown()
+    assert "printed in trial 0" in first.getvalue()
+    assert "trial 1" not in first.getvalue()
+    assert "printed in trial 1" in second.getvalue()
+    assert "UserWarning: warned in trial 1" in second.getvalue()
+    assert "printed in" not in capsys.readouterr().out
+    assert not list(recwarn)

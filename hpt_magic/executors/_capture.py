@@ -121,14 +121,29 @@ class OutputRouter:
     def route(self) -> io.StringIO | None:
         """Where the calling thread's output goes: its own capture's buffer; for a thread
         started inside a capture (by the capturing thread or by a thread it started), that
-        capture's buffer while it is open; else ``None`` (the real stream). Other threads
+        capture's buffer while it is open, then the newest open one's (:meth:`_adopted`);
+        else ``None`` (the real stream). Other threads
         (the kernel's, a notebook cell's beside a background run, and any they start) are
         never captured."""
         buf = getattr(self._local, "buffer", None)
         if buf is not None:
             return buf
-        opened = self._captures.get(self._started_in())
+        opened = self._adopted()
         return None if opened is None else opened[0]
+
+    def _adopted(self) -> tuple[io.StringIO, list[str]] | None:
+        """The capture that a thread a trial started writes to: the one it was started in
+        while that is open; once it has closed, the capture opened last, if any. A thread
+        pool that one trial started and later trials reuse (an executor made in an earlier
+        cell) works for whichever trial runs now, not for the notebook's cell."""
+        token = self._started_in()
+        if token is None:
+            return None
+        captures = self._captures  # (replaced, never changed: read once, without the lock)
+        opened = captures.get(token)
+        if opened is None and captures:
+            opened = captures[next(reversed(captures))]
+        return opened
 
     def _started_in(self) -> int | None:
         """The token of the capture the calling thread was started in, if any."""
@@ -150,7 +165,7 @@ class OutputRouter:
 
         def start(thread: threading.Thread) -> None:
             token = router._token()
-            if token is not None and token in router._captures:
+            if token is not None:  # (a closed one too: see _adopted)
                 thread._hpt_capture = token  # type: ignore[attr-defined]
             original(thread)
 
@@ -250,12 +265,12 @@ class OutputRouter:
     def _show_warning(self, message: Warning | str, category: type[Warning], filename: str,
                       lineno: int, file: Any = None, line: str | None = None) -> None:
         """``warnings.showwarning`` while routed: to the capturing thread's list; from a
-        thread a trial started (a framework's data loader or thread pool), to that trial's
-        while it is open, as its prints go; otherwise as the warnings module showed it
-        before (the notebook's own threads, a cell's beside a background run)."""
+        thread a trial started (a framework's data loader or thread pool), where its prints
+        go (:meth:`_adopted`); otherwise as the warnings module showed it before (the
+        notebook's own threads, a cell's beside a background run)."""
         caught = getattr(self._local, "warnings", None)
         if caught is None:
-            opened = self._captures.get(self._started_in())
+            opened = self._adopted()
             if opened is None:
                 self._show(message, category, filename, lineno, file, line)
                 return
