@@ -369,3 +369,25 @@ def test_a_pool_one_trial_started_works_for_the_trials_that_reuse_it(capsys, rec
     assert "UserWarning: warned in trial 1" in second.getvalue()
     assert "printed in" not in capsys.readouterr().out
     assert not list(recwarn)
+
+
+def test_ctrl_c_right_after_the_router_is_installed_leaves_nothing_installed(monkeypatch):
+    # A real SIGINT (Kernel > Interrupt) arriving between the set-up's steps: it is delivered
+    # once the set-up is whole, and the capture's tear-down then undoes all of it.
+    import signal
+
+    import pytest
+
+    real = ROUTER.retain
+
+    def retain_then_ctrl_c():
+        real()
+        signal.raise_signal(signal.SIGINT)
+
+    monkeypatch.setattr(ROUTER, "retain", retain_then_ctrl_c)
+    stdout, stderr = sys.stdout, sys.stderr
+    with pytest.raises(KeyboardInterrupt):
+        with ROUTER.capture():
+            pass
+    assert (sys.stdout, sys.stderr) == (stdout, stderr)
+    assert ROUTER._users == 0 and ROUTER.buffer() is None and not ROUTER._captures

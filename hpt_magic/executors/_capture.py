@@ -305,32 +305,40 @@ class OutputRouter:
 
         The yielded buffer holds the text (warnings appended as ``Warning: ...`` lines at exit).
         """
-        self.retain()
         buf, caught, token = io.StringIO(), [], next(self._tokens)
         local = self._local
         previous = (self.buffer(), getattr(local, "warnings", None),
                     getattr(local, "token", None))
-        local.buffer, local.warnings, local.token = buf, caught, token
+        retained = False
         try:
-            with self._lock:
-                if not self._captures:
-                    self._route_warnings()
-                # A new dict: route() reads it without the lock.
-                self._captures = {**self._captures, token: (buf, caught)}
+            # Ctrl-C waits until the set-up is whole (then lands inside the ``try``): between
+            # two of its steps it would leave the router installed for good, or this thread
+            # writing into a buffer nobody reads.
+            with hold_interrupts():
+                self.retain()
+                retained = True
+                local.buffer, local.warnings, local.token = buf, caught, token
+                with self._lock:
+                    if not self._captures:
+                        self._route_warnings()
+                    # A new dict: route() reads it without the lock.
+                    self._captures = {**self._captures, token: (buf, caught)}
             yield buf
             buf.writelines(caught)
         finally:
-            try:
-                with self._lock:
-                    # Looked up, not remembered (an interrupt may land anywhere above).
-                    if token in self._captures:
-                        self._captures = {k: v for k, v in self._captures.items()
-                                          if k != token}
-                        if not self._captures:
-                            self._unroute_warnings()
-            finally:
-                local.buffer, local.warnings, local.token = previous
-                self.release()
+            with hold_interrupts():  # the same for the tear-down
+                try:
+                    with self._lock:
+                        # Looked up, not remembered (set-up may have stopped half way).
+                        if token in self._captures:
+                            self._captures = {k: v for k, v in self._captures.items()
+                                              if k != token}
+                            if not self._captures:
+                                self._unroute_warnings()
+                finally:
+                    local.buffer, local.warnings, local.token = previous
+                    if retained:
+                        self.release()
 
 
 def _stream_handlers() -> list[logging.StreamHandler]:
