@@ -172,3 +172,20 @@ def test_no_such_note_when_the_best_trial_ran_in_the_foreground_before(shell):
                      cell)[-1][0]["text/plain"]
     assert shell.user_ns["study"].best_trial.number == 0
     assert "The notebook's variables are not" not in text
+
+
+def test_a_scheduler_whose_trials_never_report_is_noted_after_the_run(shell, capsys):
+    # The cell calls a function of the notebook, which might report: no note before the run.
+    # Its trials reported nothing, so the summary says the scheduler had nothing to act on.
+    shell.run_cell("def fit(x):\n    return (x - 0.3) ** 2\n"
+                   "def fit_reporting(x):\n"
+                   "    for step in tune.steps(3):\n        tune.report((x - 0.3) ** 2)\n"
+                   "    return (x - 0.3) ** 2\n")
+    capsys.readouterr()
+    line = "--trials 3 --plot none --seed 0 --storage memory --scheduler asha --max-steps 3"
+    text = published(shell, line, "x = tune.uniform(0, 1)\nfit(x)\n")[-1][0]["text/plain"]
+    assert "nothing to act on" not in capsys.readouterr().err
+    assert ("Note: --scheduler asha had nothing to act on: no trial of this run reported a "
+            "learning curve") in text
+    text = published(shell, line, "x = tune.uniform(0, 1)\nfit_reporting(x)\n")[-1][0]
+    assert "nothing to act on" not in text["text/plain"]

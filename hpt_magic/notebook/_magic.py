@@ -286,6 +286,9 @@ class TuneMagics(Magics):
                    retries=args.retries, trial_timeout=args.trial_timeout,
                    patience=args.patience, min_improvement=args.min_improvement,
                    on_repeat=args.on_repeat)
+        # No note before the run said the scheduler has nothing to act on: say it after the
+        # run if no trial reported after all (a notebook function that never does).
+        expect_curves = bool(args.scheduler) and _may_report(program, ns)
         if args.background:
             handle = display(_Text("running in the background..."), display_id=True)
 
@@ -294,7 +297,8 @@ class TuneMagics(Magics):
                     dashboard.close()
                 if handle is not None:
                     handle.update(_summary_bundle(study, info, error, args.pick, dashboard,
-                                                  NOT_KEPT_BACKGROUND), raw=True)
+                                                  NOT_KEPT_BACKGROUND, expect_curves),
+                                  raw=True)
             start_background(study, objective, on_done=done, **run)
             return
         info = RunInfo(n_trials, args.timeout)
@@ -317,7 +321,7 @@ class TuneMagics(Magics):
         ns[out] = study
         not_kept = None if kept is not None else (
             NOT_KEPT_PARALLEL if args.jobs != 1 or args.dask else NOT_KEPT_EARLIER)
-        show(_summary_bundle(study, info, error, args.pick, dashboard, not_kept))
+        show(_summary_bundle(study, info, error, args.pick, dashboard, not_kept, expect_curves))
         if error is not None:
             # --no-catch: the user's error, from their cell down (IPython hides the frames
             # marked __tracebackhide__, ours above it).

@@ -8,6 +8,7 @@ from typing import Any
 from ..exceptions import TuneError
 from ..study._stopping import RunInfo, failing_text
 from ..study._study import Study
+from ..trial import TrialState
 from ..visualization._summary import summary_bundle
 from ._cell import CellObjective
 
@@ -61,8 +62,11 @@ def picked_trial(study: Study, pick: str | None) -> Any:
 
 
 def _summary(study: Study, info: RunInfo, error: BaseException | None,
-             pick: str | None = None, not_kept: str | None = None) -> str:
+             pick: str | None = None, not_kept: str | None = None,
+             expect_curves: bool = False) -> str:
     text = study.summary(info.elapsed, info.done)
+    if expect_curves and study.scheduler is not None:
+        text += _no_curves_text(study, info)
     if study.is_multi_objective:
         picked = picked_trial(study, pick)
         if picked is not None:
@@ -112,6 +116,17 @@ def _summary(study: Study, info: RunInfo, error: BaseException | None,
     return text
 
 
+def _no_curves_text(study: Study, info: RunInfo) -> str:
+    """A line for a run whose scheduler never had a curve to judge (the cell reads a
+    function of the notebook that might have reported, so no note came before the run)."""
+    ran = [t for t in study.trials if t.started is not None and t.started >= info.started]
+    if not any(t.state is TrialState.COMPLETE for t in ran) or any(t.intermediate for t in ran):
+        return ""
+    return (f"\nNote: --scheduler {study.scheduler.name} had nothing to act on: no trial of "
+            "this run reported a learning curve (tune.report, tune.steps or a framework "
+            "callback), so every trial ran to its end.")
+
+
 #: Why the notebook lacks the variables of the trial a multi-objective run picked.
 NOT_KEPT_BACKGROUND = "a --background run leaves the notebook's variables alone"
 NOT_KEPT_PARALLEL = ("trials run in worker processes (--jobs, --dask) leave no variables in the "
@@ -130,12 +145,15 @@ def _kept_text(number: int, which: str, not_kept: str | None) -> str:
 
 
 def _summary_bundle(study: Study, info: RunInfo, error: BaseException | None,
-                    pick: str | None, dashboard: Any, not_kept: str | None) -> dict[str, str]:
+                    pick: str | None, dashboard: Any, not_kept: str | None,
+                    expect_curves: bool = False) -> dict[str, str]:
     """The end-of-run summary (HTML and text), with the table of the top trials unless the
     dashboard showed its final view. ``not_kept``: why the notebook lacks the picked trial's
-    variables (``None`` when it holds them)."""
+    variables (``None`` when it holds them); ``expect_curves``: the cell may report, so a
+    run whose trials reported nothing gets a note."""
     # The JupyterLab view lists the best trials itself, and that display's fallback for other
     # front ends carries the same table (Dashboard(table=True)): a second one here would repeat it.
     shown = dashboard is not None and dashboard.updates > 0
-    return summary_bundle(study, text=_summary(study, info, error, pick, not_kept),
+    return summary_bundle(study, text=_summary(study, info, error, pick, not_kept,
+                                               expect_curves),
                           k=0 if shown else 5)
