@@ -180,12 +180,16 @@ class _Parzen:
     or categorical dimension the observations of one value have the same kernel: it is
     computed once per value (``binned``: the distinct values of the binned dimensions and
     the index among them of each observation's, when the caller has them).
+
+    The last ``vague`` observations say nothing along the binned and categorical dimensions:
+    their kernels there are the prior's (running trials in the bad group, see
+    :meth:`~._tpe.TPESampler._propose`).
     """
 
     def __init__(self, X: np.ndarray, layout: _Layout, prior_weight: float, joint: bool,
-                 binned: _Binned | None = None) -> None:
+                 binned: _Binned | None = None, vague: int = 0) -> None:
         n = len(X)
-        self.n, self.layout, self.joint = n, layout, joint
+        self.n, self.layout, self.joint, self.vague = n, layout, joint, vague
         num = layout.num
         w = np.ones(n + 1)
         w[n] = prior_weight
@@ -200,6 +204,9 @@ class _Parzen:
         self.bandwidth = rule(X_num, len(layout.dims), layout.bin_floor)
         self.sigma = np.empty((n + 1, len(num)))
         self.sigma[:n], self.sigma[n] = self.bandwidth, _PRIOR_SIGMA
+        if vague and not joint:  # (joint kernels: see _bin_kernels)
+            self.mu[n - vague:n, layout.binned] = 0.5
+            self.sigma[n - vague:n, layout.binned] = _PRIOR_SIGMA
         # (Copies, in the memory order of fancy indexing: the order of the sums depends on it,
         # and this order keeps the proposals bit-identical to the earlier versions'.)
         mu, s = self.mu[:, layout.cont], self.sigma[:, layout.cont]
@@ -223,6 +230,7 @@ class _Parzen:
             p[:m] += np.eye(m)
             p[m] = 1.0
             rows = np.append(layout.dims[k].index(X[:, k]), m)
+            rows[n - vague:n] = m
             self.options.append((np.log(p / p.sum(axis=1, keepdims=True)), rows))
         self._draw: _Draw | None = None
 
@@ -239,7 +247,9 @@ class _Parzen:
         kernels = []
         for i, j in enumerate(cols):
             if binned is None:
-                values, of_obs = np.unique(self.mu[:self.n, j], return_inverse=True)
+                seen = self.n - self.vague
+                values, of_obs = np.unique(self.mu[:seen, j], return_inverse=True)
+                of_obs = np.append(of_obs, np.full(self.vague, len(values)))  # the prior's
             else:
                 values, of_obs = binned.values[i], binned.codes[:, i]
             mu = np.concatenate([values, self.mu[self.n:, j]])

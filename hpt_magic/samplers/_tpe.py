@@ -51,7 +51,9 @@ class TPESampler(Sampler):
     reached (their final values once ``n_min`` finished; ``n_min``: ``n_startup_trials``, at
     least one more than the parameters), those stopped before it ranked after them (see
     ``_mo.staged_order``). Running trials of a parallel run count as bad ones
-    (``constant_liar``), so that simultaneous proposals spread out.
+    (``constant_liar``), so that simultaneous proposals spread out; along integer and
+    categorical parameters they count as the prior (an option that a running trial tries is
+    no evidence against it).
 
     Parameters
     ----------
@@ -150,10 +152,14 @@ class TPESampler(Sampler):
         n_good = self._n_good(len(y))
         layout = self._layout(space, names)
         good, bad = X[order[:n_good]], X[order[n_good:]]
-        # Running trials (the constant liar) and failed ones join the bad group.
-        bad_units = ((history.pending if self.constant_liar else [])
-                     + (history.failed if self.consider_failed else []))
-        lies = [[u[n] for n in names] for u in bad_units if all(n in u for n in names)]
+        # Failed trials and running ones (the constant liar) join the bad group. A running
+        # trial's option or integer level is no evidence against it (the best trials may
+        # share it): along those dimensions its kernel is the prior's, so the liar spreads
+        # proposals along the continuous ones.
+        failed = history.failed if self.consider_failed else []
+        pending = history.pending if self.constant_liar else []
+        lies = [[u[n] for n in names] for u in (*failed, *pending) if all(n in u for n in names)]
+        vague = sum(all(n in u for n in names) for u in pending)
         if lies:
             bad = np.vstack([bad, np.array(lies, dtype=float)])
         # The bad group's binned values as numbered by the history (see _Parzen); the running
@@ -163,7 +169,7 @@ class TPESampler(Sampler):
             numbered = history.codes(names, layout.binned_dims)
             binned = numbered._replace(codes=numbered.codes[order[n_good:]])
         below = self._below(good, layout)
-        above = _Parzen(bad, layout, self.prior_weight, self.multivariate, binned)
+        above = _Parzen(bad, layout, self.prior_weight, self.multivariate, binned, vague)
         cand = _Candidates(below.sample(self.rng(trial.number, "tpe", salt),
                                         self.n_ei_candidates), layout)
         score = below.log_pdf(cand) - above.log_pdf(cand)

@@ -175,6 +175,22 @@ def test_running_trials_push_parallel_proposals_apart():
     assert spread(True) > 1.2 * spread(False)
 
 
+def test_running_trials_do_not_push_parallel_proposals_off_the_best_option():
+    # Twelve workers busy at once: the running trials mostly try the best option, which is no
+    # evidence against it. They spread the proposals along x, not away from that option.
+    def share_of_best_option(liar):
+        hits = 0
+        for seed in range(10):
+            study = Study(space={"x": Float(0, 1), "act": Choice(["a", "b", "c"])},
+                          sampler=TPESampler(seed=seed, constant_liar=liar))
+            study.optimize(lambda t: (t.params["x"] - 0.5) ** 2 + (t.params["act"] != "b"),
+                           n_trials=20)
+            hits += sum(study.ask().params["act"] == "b" for _ in range(12))
+        return hits / 120
+
+    assert share_of_best_option(True) >= share_of_best_option(False)
+
+
 @pytest.mark.parametrize("shape, axis", [((24, 301), -1), ((24, 301, 5), 1), ((3, 1), -1)])
 def test_logsumexp_agrees_with_scipy_also_on_infinite_rows(shape, axis):
     from scipy.special import logsumexp
