@@ -244,6 +244,13 @@ def test_tell_refuses_a_trial_of_another_study_and_writes_nothing(tmp_path):
         Study().tell(Study().ask(), 1.0)
 
 
+def test_load_study_from_a_missing_file_says_so_and_creates_no_file(tmp_path):
+    # A misspelt path is no empty study file: nothing is created, and the error names the path.
+    with pytest.raises(StorageError, match="no study file at .*missing.db"):
+        load_study("a", tmp_path / "missing.db")
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize("state", ["running", "waiting", "bogus"])
 def test_tell_needs_a_final_state(state):
     study = Study(space={"x": Float(0, 1)})

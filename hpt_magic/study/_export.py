@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 
 from .._pareto import pareto_front
-from ..exceptions import StorageError, TuneError
+from ..exceptions import TuneError
 from ..executors._scores import Objectives
 from ..samplers import observations
 from ..trial import TrialState
-from ._storage import Storage, make_storage
+from ._storage import Storage, stored_storage
 
 if TYPE_CHECKING:
     import pandas
@@ -154,10 +154,7 @@ def list_studies(storage: str | os.PathLike | Storage) -> list[dict[str, Any]]:
 
     A path that does not exist is an error (it is never created here).
     """
-    if isinstance(storage, (str, os.PathLike)) and not os.path.exists(storage):
-        raise StorageError(f"There is no study file at {os.fspath(storage)!r}. Check the path; "
-                           "studies are stored where --storage pointed when they ran.")
-    store = make_storage(storage)
+    store = stored_storage(storage)
     out = []
     for row in store.list_studies():  # its best_value skips trials that break a constraint
         rec = store.get_study(row["name"]) or {"attrs": {}, "direction": row["direction"]}

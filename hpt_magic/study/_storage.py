@@ -83,6 +83,15 @@ def make_storage(storage: str | os.PathLike | Storage | None) -> Storage:
     return STORAGES.open(storage)
 
 
+def stored_storage(storage: str | os.PathLike | Storage) -> Storage:
+    """The storage of studies that were stored before: like :func:`make_storage`, but a path
+    that does not exist is an error (a reader never creates a file)."""
+    if isinstance(storage, (str, os.PathLike)) and not os.path.exists(storage):
+        raise StorageError(f"There is no study file at {os.fspath(storage)!r}. Check the path; "
+                           "studies are stored where --storage pointed when they ran.")
+    return make_storage(storage)
+
+
 def space_to_json(space: dict[str, Distribution]) -> dict[str, Any]:
     return {k: d.to_json() for k, d in space.items()}
 

@@ -29,7 +29,7 @@ from ._objectives import check_scheduler, opened_objectives, requested_objective
 from ._results import ResultsMixin
 from ._running import RunMixin
 from ._space_edit import SpaceEditMixin, space_changes
-from ._storage import Storage, make_storage, space_from_json, space_to_json
+from ._storage import Storage, make_storage, space_from_json, space_to_json, stored_storage
 from ._storage_base import stored_params
 
 __all__ = ["Study", "load_study"]
@@ -384,9 +384,10 @@ def load_study(name: str, storage: str | os.PathLike | Storage) -> Study:
     """Open a stored study for analysis or to continue it.
 
     The study's objectives, directions and constraints come from storage; its sampler is
-    random until you set ``study.sampler``.
+    random until you set ``study.sampler``. A path that does not exist is an error (it is
+    never created here).
     """
-    st = make_storage(storage)
+    st = stored_storage(storage)
     rec = st.get_study(name)
     if rec is None:
         names = [s["name"] for s in st.list_studies()]
