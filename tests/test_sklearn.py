@@ -621,6 +621,9 @@ def test_randomized_search_cv_names_n_iter_and_param_distributions(iris):
     ([("C", 1.0)], "tpe", "{} must be a dict"),
     ({"C": np.ones((2, 2))}, "tpe", "{}['C'] is an array of shape (2, 2)"),
     ({"C": "big"}, "tpe", "{}['C'] = 'big' is not a distribution"),
+    ({"C": []}, "tpe", "{}['C'] has no values"),
+    ({"C": np.array([])}, "grid", "{}['C'] has no values"),
+    ({"max_iter": range(0)}, "random", "{}['max_iter'] has no values"),
     ([{"C": [1.0]}, {"C": [2.0]}], "grid", "one dict of lists as {}, not a list of them"),
 ])
 def test_errors_about_the_space_name_it_as_it_was_given(iris, space, sampler, says):
