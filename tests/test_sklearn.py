@@ -405,6 +405,35 @@ def test_failed_candidates_have_their_rows_as_in_grid_search_cv(iris, error_scor
         TrialState.FAILED, TrialState.COMPLETE, TrialState.FAILED]
 
 
+class FailsOnStepwise(FailsOn):
+    """:class:`FailsOn`, trained step by step."""
+
+    def partial_fit(self, X, y, classes=None):
+        return self.fit(X, y)
+
+
+@pytest.mark.parametrize("error_score", [np.nan, 0.0])
+def test_a_failed_fold_with_a_scheduler_scores_as_in_grid_search_cv(iris, error_score):
+    # The fit of one fold fails: that fold scores error_score, the others keep their scores.
+    X, y = iris
+    space = {"p": ["half", "ok", "bad"]}
+    grid = GridSearchCV(FailsOnStepwise(), space, cv=3, error_score=error_score,
+                        return_train_score=True)
+    ours = TuneSearchCV(FailsOnStepwise(), space, sampler=GridSampler(shuffle=False),
+                        n_trials=3, cv=3, scheduler=Never(), max_steps=2,
+                        error_score=error_score, return_train_score=True)
+    for search in (grid, ours):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            search.fit(X, y)
+    for key in ("split0_test_score", "split1_test_score", "split2_train_score",
+                "mean_test_score", "rank_test_score"):
+        np.testing.assert_array_equal(ours.cv_results_[key], grid.cv_results_[key], key)
+    assert ours.best_params_ == grid.best_params_ == {"p": "ok"}
+    with pytest.warns(FitFailedWarning, match=r"1 of the 3 fits of candidate \{'p': 'half'\}"):
+        ours.set_params(param_space={"p": ["half"]}).fit(X, y)
+
+
 class Picky(ClassifierMixin, BaseEstimator):
     """Fails where alpha > 0.2 (a region of the space), with one message for each fit."""
 
