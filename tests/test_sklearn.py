@@ -210,6 +210,18 @@ def test_scheduler_with_warm_start_estimators(iris):
     assert not clf.warm_start and clf.max_iter == 50
 
 
+def test_a_scheduler_refuses_a_scoring_callable_of_several_metrics(iris):
+    X, y = iris
+    search = TuneSearchCV(SGDClassifier(random_state=0), {"alpha": Float(1e-4, 1e-1, log=True)},
+                          scheduler=StopOdd(), max_steps=2, n_trials=3, cv=2,
+                          scoring=lambda model, X, y: {"acc": model.score(X, y), "one": 1.0})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FitFailedWarning)  # refused at once, not per candidate
+        with pytest.raises(TuneError, match=r"scoring returned 2: \['acc', 'one'\]"):
+            search.fit(X, y)
+    assert len(search.study_.trials) == 1
+
+
 def test_scheduler_needs_a_stepwise_estimator(iris):
     X, y = iris
     with pytest.raises(TuneError, match="step by step"):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -315,6 +315,8 @@ def _fit_stepwise(search: TuneSearchCV, X: Any, y: Any, params: dict[str, Any]) 
                 try:
                     _fold_step(stepper, step, X, y, (train, test), (params, score_params),
                                scorer, rec, search.return_train_score)
+                except TuneError:
+                    raise  # a setting to fix, not a failure of this candidate
                 except Exception as exc:
                     if search.error_score == "raise":
                         raise
@@ -436,8 +438,13 @@ def _fold_step(stepper: _Stepper, step: int, X: Any, y: Any,
     started = time.time()
     stepper.step(step, X_train, y_train, _check_method_params(X, fit_params, indices=train))
     scored = time.time()
-    rec["test_scores"] = float(scorer(stepper.model, X_test, y_test,
-                                      **_check_method_params(X, score_params, indices=test)))
+    score = scorer(stepper.model, X_test, y_test,
+                   **_check_method_params(X, score_params, indices=test))
+    if isinstance(score, Mapping):
+        raise TuneError(
+            f"TuneSearchCV: with a scheduler the search follows one score, and scoring returned "
+            f"{len(score)}: {sorted(score)}. Make it return one number, or drop scheduler.")
+    rec["test_scores"] = float(score)
     if train_score:
         rec["train_scores"] = float(scorer(
             stepper.model, X_train, y_train,
