@@ -665,6 +665,7 @@ def test_randomized_search_cv_names_n_iter_and_param_distributions(iris):
     ({"C": []}, "tpe", "{}['C'] has no values"),
     ({"C": np.array([])}, "grid", "{}['C'] has no values"),
     ({"max_iter": range(0)}, "random", "{}['max_iter'] has no values"),
+    ({"C": [1.0, 2.0, 1.0]}, "tpe", "{}['C']: Grid: options [1.0, 2.0, 1.0] contain duplicates"),
     ([{"C": [1.0]}, {"C": [2.0]}], "grid", "one dict of lists as {}, not a list of them"),
 ])
 def test_errors_about_the_space_name_it_as_it_was_given(iris, space, sampler, says):

@@ -150,8 +150,17 @@ def _spaces(param_space: Any, estimator: Any, argument: str) -> list[dict[str, D
                 f"{space!r:.80}. Example: {{'C': Float(1e-2, 1e2, log=True), 'kernel': "
                 "['rbf', 'linear']}.")
         _check_names(space, estimator, argument)
-    return [check_space({k: _to_distribution(k, v, argument) for k, v in space.items()})
-            for space in spaces]
+    return [{k: _checked(k, v, argument) for k, v in space.items()} for space in spaces]
+
+
+def _checked(name: str, value: Any, argument: str) -> Distribution:
+    """One entry of ``argument`` as a checked distribution; the distribution's own errors
+    (a grid listing a value twice) say which parameter they are about."""
+    dist = _to_distribution(name, value, argument)
+    try:
+        return check_space({name: dist})[name]
+    except SpaceError as exc:
+        raise SpaceError(f"TuneSearchCV: {argument}[{name!r}]: {exc}") from None
 
 
 def _check_names(space: Mapping[str, Any], estimator: Any, argument: str) -> None:
