@@ -210,6 +210,18 @@ def test_scheduler_with_warm_start_estimators(iris):
     assert not clf.warm_start and clf.max_iter == 50
 
 
+def test_a_scheduler_refuses_a_scoring_callable_of_several_metrics(iris):
+    X, y = iris
+    search = TuneSearchCV(SGDClassifier(random_state=0), {"alpha": Float(1e-4, 1e-1, log=True)},
+                          scheduler=StopOdd(), max_steps=2, n_trials=3, cv=2,
+                          scoring=lambda model, X, y: {"acc": model.score(X, y), "one": 1.0})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FitFailedWarning)  # refused at once, not per candidate
+        with pytest.raises(TuneError, match=r"scoring returned 2: \['acc', 'one'\]"):
+            search.fit(X, y)
+    assert len(search.study_.trials) == 1
+
+
 def test_scheduler_needs_a_stepwise_estimator(iris):
     X, y = iris
     with pytest.raises(TuneError, match="step by step"):
@@ -403,6 +415,35 @@ def test_failed_candidates_have_their_rows_as_in_grid_search_cv(iris, error_scor
     assert [t.state for t in ours.study_.trials] == [
         TrialState.FAILED if np.isnan(error_score) else TrialState.COMPLETE,
         TrialState.FAILED, TrialState.COMPLETE, TrialState.FAILED]
+
+
+class FailsOnStepwise(FailsOn):
+    """:class:`FailsOn`, trained step by step."""
+
+    def partial_fit(self, X, y, classes=None):
+        return self.fit(X, y)
+
+
+@pytest.mark.parametrize("error_score", [np.nan, 0.0])
+def test_a_failed_fold_with_a_scheduler_scores_as_in_grid_search_cv(iris, error_score):
+    # The fit of one fold fails: that fold scores error_score, the others keep their scores.
+    X, y = iris
+    space = {"p": ["half", "ok", "bad"]}
+    grid = GridSearchCV(FailsOnStepwise(), space, cv=3, error_score=error_score,
+                        return_train_score=True)
+    ours = TuneSearchCV(FailsOnStepwise(), space, sampler=GridSampler(shuffle=False),
+                        n_trials=3, cv=3, scheduler=Never(), max_steps=2,
+                        error_score=error_score, return_train_score=True)
+    for search in (grid, ours):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            search.fit(X, y)
+    for key in ("split0_test_score", "split1_test_score", "split2_train_score",
+                "mean_test_score", "rank_test_score"):
+        np.testing.assert_array_equal(ours.cv_results_[key], grid.cv_results_[key], key)
+    assert ours.best_params_ == grid.best_params_ == {"p": "ok"}
+    with pytest.warns(FitFailedWarning, match=r"1 of the 3 fits of candidate \{'p': 'half'\}"):
+        ours.set_params(param_space={"p": ["half"]}).fit(X, y)
 
 
 class Picky(ClassifierMixin, BaseEstimator):
@@ -621,6 +662,10 @@ def test_randomized_search_cv_names_n_iter_and_param_distributions(iris):
     ([("C", 1.0)], "tpe", "{} must be a dict"),
     ({"C": np.ones((2, 2))}, "tpe", "{}['C'] is an array of shape (2, 2)"),
     ({"C": "big"}, "tpe", "{}['C'] = 'big' is not a distribution"),
+    ({"C": []}, "tpe", "{}['C'] has no values"),
+    ({"C": np.array([])}, "grid", "{}['C'] has no values"),
+    ({"max_iter": range(0)}, "random", "{}['max_iter'] has no values"),
+    ({"C": [1.0, 2.0, 1.0]}, "tpe", "{}['C']: Grid: options [1.0, 2.0, 1.0] contain duplicates"),
     ([{"C": [1.0]}, {"C": [2.0]}], "grid", "one dict of lists as {}, not a list of them"),
 ])
 def test_errors_about_the_space_name_it_as_it_was_given(iris, space, sampler, says):

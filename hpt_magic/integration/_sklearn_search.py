@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -307,27 +307,42 @@ def _fit_stepwise(search: TuneSearchCV, X: Any, y: Any, params: dict[str, Any]) 
         records = [{"fit_error": None, "n_test_samples": len(test), "fit_time": 0.0,
                     "score_time": 0.0} for _, _, test in folds]
         pruned, done = None, 0
-        try:
-            for step in range(max_steps):
-                for (stepper, train, test), rec in zip(folds, records):
+        errors: dict[int, Exception] = {}  # fold -> the error that ended its training
+        for step in range(max_steps):
+            for fold, ((stepper, train, test), rec) in enumerate(zip(folds, records)):
+                if fold in errors:
+                    continue
+                try:
                     _fold_step(stepper, step, X, y, (train, test), (params, score_params),
                                scorer, rec, search.return_train_score)
-                done = step + 1
-                try:
-                    trial.report(float(np.mean([r["test_scores"] for r in records])), step)
-                except TrialPruned as exc:
-                    pruned = exc
-                    break
-        except Exception as exc:
-            if search.error_score == "raise":
-                raise
-            warnings.warn(f"TuneSearchCV: candidate {candidate} failed: {exc!r}; its score is "
+                except TuneError:
+                    raise  # a setting to fix, not a failure of this candidate
+                except Exception as exc:
+                    if search.error_score == "raise":
+                        raise
+                    # As in GridSearchCV, a failed fit scores error_score on its fold, and the
+                    # candidate's other folds go on.
+                    errors[fold] = exc
+                    rec.update(fit_error=repr(exc), test_scores=search.error_score)
+                    if search.return_train_score:
+                        rec["train_scores"] = search.error_score
+            if len(errors) == len(folds):
+                break
+            done = step + 1
+            try:
+                trial.report(float(np.mean([r["test_scores"] for r in records])), step)
+            except TrialPruned as exc:
+                pruned = exc
+                break
+        first = next(iter(errors.values()), None)  # of the fold that failed first
+        if len(errors) == len(folds):
+            warnings.warn(f"TuneSearchCV: candidate {candidate} failed: {first!r}; its score is "
                           f"error_score={search.error_score!r}.", FitFailedWarning, stacklevel=2)
-            failures.append(exc)
-            for rec in records:
-                rec.update(fit_error=repr(exc), test_scores=search.error_score)
-                if search.return_train_score:
-                    rec["train_scores"] = search.error_score
+            failures.append(first)
+        elif errors:
+            warnings.warn(f"TuneSearchCV: {len(errors)} of the {len(folds)} fits of candidate "
+                          f"{candidate} failed (the first: {first!r}); those folds score "
+                          f"error_score={search.error_score!r}.", FitFailedWarning, stacklevel=2)
         for split, rec in enumerate(records):
             _print_fold(search.verbose, (split, len(records)), (trial.number, n_candidates),
                         candidate, rec)
@@ -423,8 +438,13 @@ def _fold_step(stepper: _Stepper, step: int, X: Any, y: Any,
     started = time.time()
     stepper.step(step, X_train, y_train, _check_method_params(X, fit_params, indices=train))
     scored = time.time()
-    rec["test_scores"] = float(scorer(stepper.model, X_test, y_test,
-                                      **_check_method_params(X, score_params, indices=test)))
+    score = scorer(stepper.model, X_test, y_test,
+                   **_check_method_params(X, score_params, indices=test))
+    if isinstance(score, Mapping):
+        raise TuneError(
+            f"TuneSearchCV: with a scheduler the search follows one score, and scoring returned "
+            f"{len(score)}: {sorted(score)}. Make it return one number, or drop scheduler.")
+    rec["test_scores"] = float(score)
     if train_score:
         rec["train_scores"] = float(scorer(
             stepper.model, X_train, y_train,

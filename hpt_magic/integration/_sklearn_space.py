@@ -94,16 +94,22 @@ def to_distribution(name: str, value: Any) -> Any:
 def _to_distribution(name: str, value: Any, argument: str) -> Any:
     """:func:`to_distribution`, its errors naming the space as ``argument`` (the name the
     user gave it: ``param_space`` or ``param_distributions``)."""
-    if isinstance(value, (Distribution, list, tuple)):
+    if isinstance(value, Distribution):
         return value
-    if isinstance(value, range):
-        return list(value)
     if isinstance(value, np.ndarray):
         if value.ndim != 1:
             raise SpaceError(
                 f"{argument}[{name!r}] is an array of shape {value.shape}; grid values must "
                 "be one-dimensional, e.g. np.logspace(-3, 3, 7).")
-        return value.tolist()
+        value = value.tolist()
+    if isinstance(value, range):
+        value = list(value)
+    if isinstance(value, (list, tuple)):
+        if not value:  # (the grid's own error would not say which parameter)
+            raise SpaceError(
+                f"{argument}[{name!r}] has no values. Give at least one, e.g. "
+                f"{{{name!r}: [0.1, 1.0]}}, or leave {name!r} out of {argument}.")
+        return value
     if hasattr(value, "dist") and hasattr(value, "ppf") and hasattr(value, "support"):
         lo, hi = (float(v) for v in value.support())
         kind = value.dist.name
@@ -144,8 +150,17 @@ def _spaces(param_space: Any, estimator: Any, argument: str) -> list[dict[str, D
                 f"{space!r:.80}. Example: {{'C': Float(1e-2, 1e2, log=True), 'kernel': "
                 "['rbf', 'linear']}.")
         _check_names(space, estimator, argument)
-    return [check_space({k: _to_distribution(k, v, argument) for k, v in space.items()})
-            for space in spaces]
+    return [{k: _checked(k, v, argument) for k, v in space.items()} for space in spaces]
+
+
+def _checked(name: str, value: Any, argument: str) -> Distribution:
+    """One entry of ``argument`` as a checked distribution; the distribution's own errors
+    (a grid listing a value twice) say which parameter they are about."""
+    dist = _to_distribution(name, value, argument)
+    try:
+        return check_space({name: dist})[name]
+    except SpaceError as exc:
+        raise SpaceError(f"TuneSearchCV: {argument}[{name!r}]: {exc}") from None
 
 
 def _check_names(space: Mapping[str, Any], estimator: Any, argument: str) -> None:
