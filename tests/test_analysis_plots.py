@@ -230,6 +230,10 @@ def test_tune_plot_kind_and_tune_compare_magics(shell):
         shell.run_line_magic("tune_plot", "a --kind pie")
     with pytest.raises(UsageError, match="Name the studies"):
         shell.run_line_magic("tune_compare", "")
+    # A study kept in memory is reached by its variable; a misspelt one is not looked for
+    # in a file named "memory".
+    with pytest.raises(UsageError, match="--storage memory keeps studies in their variables"):
+        shell.run_line_magic("tune_plot", "aa --storage memory")
 
 
 def test_every_plot_of_a_study_with_one_trial_is_drawn_or_explained():

@@ -6,6 +6,8 @@ import gc
 import io
 import sys
 
+import pytest
+
 from hpt_magic.executors._capture import ROUTER, _Stream
 
 
@@ -240,7 +242,7 @@ def test_an_interrupt_as_a_capture_starts_leaves_no_routing_behind(monkeypatch, 
         def __exit__(self, *exc):
             self.real.__exit__(*exc)
             self.exits += 1
-            if self.exits == 2:  # retain()'s is the first
+            if self.exits == 1:  # the set-up's
                 raise KeyboardInterrupt
 
     filters = list(warnings.filters)
@@ -249,6 +251,7 @@ def test_an_interrupt_as_a_capture_starts_leaves_no_routing_behind(monkeypatch, 
         with ROUTER.capture():
             pass
     assert warnings.filters == filters and not ROUTER._open
+    assert not isinstance(sys.stdout, _Stream)
     warnings.warn("a later warning", UserWarning, stacklevel=1)
     assert [str(w.message) for w in recwarn] == ["a later warning"]
 
@@ -371,23 +374,40 @@ def test_a_pool_one_trial_started_works_for_the_trials_that_reuse_it(capsys, rec
     assert not list(recwarn)
 
 
-def test_ctrl_c_right_after_the_router_is_installed_leaves_nothing_installed(monkeypatch):
-    # A real SIGINT (Kernel > Interrupt) arriving between the set-up's steps: it is delivered
-    # once the set-up is whole, and the capture's tear-down then undoes all of it.
+@pytest.mark.parametrize("when", ["set-up", "tear-down"])
+def test_ctrl_c_inside_a_capture_s_own_steps_leaves_nothing_installed(monkeypatch, when):
+    # A real SIGINT (Kernel > Interrupt) arriving between the capture's own steps: it is
+    # delivered once they are all done, and nothing stays installed.
     import signal
 
-    import pytest
+    real = ROUTER._install if when == "set-up" else ROUTER._unroute_warnings
 
-    real = ROUTER.retain
-
-    def retain_then_ctrl_c():
+    def then_ctrl_c():
         real()
         signal.raise_signal(signal.SIGINT)
 
-    monkeypatch.setattr(ROUTER, "retain", retain_then_ctrl_c)
+    monkeypatch.setattr(ROUTER, "_install" if when == "set-up" else "_unroute_warnings",
+                        then_ctrl_c)
     stdout, stderr = sys.stdout, sys.stderr
     with pytest.raises(KeyboardInterrupt):
         with ROUTER.capture():
             pass
     assert (sys.stdout, sys.stderr) == (stdout, stderr)
-    assert ROUTER._users == 0 and ROUTER.buffer() is None and not ROUTER._captures
+    assert ROUTER.buffer() is None and not ROUTER._captures and not ROUTER._installed
+
+
+def test_an_interrupt_of_another_kind_in_the_set_up_leaves_nothing_installed(monkeypatch):
+    # A trial's time limit (SIGALRM) or an abort is not held back: it may land between the
+    # set-up's steps, and the capture's end undoes exactly what was done.
+    real = ROUTER._install
+
+    def install_then_time_out():
+        real()
+        raise TimeoutError("the trial's time limit")
+
+    monkeypatch.setattr(ROUTER, "_install", install_then_time_out)
+    stdout = sys.stdout
+    with pytest.raises(TimeoutError):
+        with ROUTER.capture():
+            pass
+    assert sys.stdout is stdout and not ROUTER._installed and ROUTER.buffer() is None

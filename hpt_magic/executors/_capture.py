@@ -87,7 +87,9 @@ class OutputRouter:
     def __init__(self) -> None:
         self._local = threading.local()
         self._lock = threading.Lock()
+        #: Runs that keep the router installed (:meth:`retain`); open captures keep it too.
         self._users = 0
+        self._installed = False
         #: The logging handlers routed while installed, with the real stream of each.
         self._handlers: list[tuple[logging.StreamHandler, io.TextIOBase]] = []
         #: While warnings are routed: the warnings module's state to restore; and the
@@ -121,7 +123,7 @@ class OutputRouter:
     def route(self) -> io.StringIO | None:
         """Where the calling thread's output goes: its own capture's buffer; for a thread
         started inside a capture (by the capturing thread or by a thread it started), that
-        capture's buffer while it is open, then the newest open one's (:meth:`_adopted`);
+        capture's buffer while it is open, then the one open capture's (:meth:`_adopted`);
         else ``None`` (the real stream). Other threads
         (the kernel's, a notebook cell's beside a background run, and any they start) are
         never captured."""
@@ -133,16 +135,18 @@ class OutputRouter:
 
     def _adopted(self) -> tuple[io.StringIO, list[str]] | None:
         """The capture that a thread a trial started writes to: the one it was started in
-        while that is open; once it has closed, the capture opened last, if any. A thread
-        pool that one trial started and later trials reuse (an executor made in an earlier
-        cell) works for whichever trial runs now, not for the notebook's cell."""
+        while that is open; once it has closed, the one capture open now, if there is
+        exactly one. A thread pool that one trial started and later trials reuse (an
+        executor made in an earlier cell) then works for the trial that runs now, not for
+        the notebook's cell. With several open (trials in several threads) nobody knows
+        whose work it does: the real stream."""
         token = self._started_in()
         if token is None:
             return None
         captures = self._captures  # (replaced, never changed: read once, without the lock)
         opened = captures.get(token)
-        if opened is None and captures:
-            opened = captures[next(reversed(captures))]
+        if opened is None and len(captures) == 1:
+            (opened,) = captures.values()
         return opened
 
     def _started_in(self) -> int | None:
@@ -207,32 +211,40 @@ class OutputRouter:
         with self._lock:
             if (install, uninstall) not in self._hooks:
                 self._hooks.append((install, uninstall))
-                if self._users:
+                if self._installed:
                     install()
 
     def retain(self) -> None:
         """Install the router on ``sys.stdout``/``sys.stderr`` until the matching
         :meth:`release` (a run keeps it for all its trials instead of one swap each)."""
         with self._lock:
-            if self._users == 0:
-                # Each step may run again: an interrupt before the count below leaves the
-                # router installed with no user, and the next retain installs it again.
-                handlers = _stream_handlers()  # first: nothing below can fail
-                routed = {}
-                for name in ("stdout", "stderr"):
-                    stream = getattr(sys, name)
-                    # Still installed if an interrupt cut the last restore short.
-                    if not (isinstance(stream, _Stream) and stream.owner is self):
-                        stream = _Stream(stream, self)
-                        setattr(sys, name, stream)
-                    routed[id(stream.real)] = stream
-                self._handlers = [(h, h.stream) for h in handlers if id(h.stream) in routed]
-                for handler, real in self._handlers:
-                    handler.stream = routed[id(real)]
-                self._tag_threads()
-                for install, _ in self._hooks:
-                    install()
+            self._install()
             self._users += 1
+
+    def _install(self) -> None:
+        """Route the streams, the logging handlers that write to them, new threads and the
+        front ends' channels; under the lock. Each step may run again: an interrupt half way
+        leaves the rest to the next install, or to :meth:`_uninstall_unused`, which undoes
+        whatever is there."""
+        if self._installed:
+            return
+        handlers = _stream_handlers()  # first: nothing below can fail
+        routed = {}
+        for name in ("stdout", "stderr"):
+            stream = getattr(sys, name)
+            # Still installed if an interrupt cut the last restore short.
+            if not (isinstance(stream, _Stream) and stream.owner is self):
+                stream = _Stream(stream, self)
+                setattr(sys, name, stream)
+            routed[id(stream.real)] = stream
+        found = [(h, h.stream) for h in handlers if id(h.stream) in routed]
+        self._handlers += found
+        for handler, real in found:
+            handler.stream = routed[id(real)]
+        self._tag_threads()
+        for install, _ in self._hooks:
+            install()
+        self._installed = True
 
     def _route_warnings(self) -> None:
         """Send every warning to :meth:`_show_warning`, each time it is raised (a trial's
@@ -278,26 +290,31 @@ class OutputRouter:
         caught.append(f"{category.__name__}: {message} ({filename}:{lineno})\n")
 
     def release(self) -> None:
-        """Undo one :meth:`retain`; the last one puts the real streams back."""
-        with self._lock:
-            if self._users > 1:
-                self._users -= 1
-                return
+        """Undo one :meth:`retain`; the last one puts the real streams back (once no capture
+        is open either)."""
         # The restore must not be cut in half by Ctrl-C (one stream routed, one not).
         with hold_interrupts(), self._lock:
             self._users = max(0, self._users - 1)
-            if self._users == 0:
-                for name in ("stdout", "stderr"):
-                    stream = getattr(sys, name)
-                    if isinstance(stream, _Stream) and stream.owner is self:
-                        setattr(sys, name, stream.real)
-                for handler, real in self._handlers:
-                    if isinstance(handler.stream, _Stream) and handler.stream.owner is self:
-                        handler.stream = real
-                self._handlers = []
-                for _, uninstall in reversed(self._hooks):
-                    uninstall()
-                self._untag_threads()
+            self._uninstall_unused()
+
+    def _uninstall_unused(self) -> None:
+        """Put the real streams, handlers and ``Thread.start`` back when no run retains the
+        router and no capture is open; under the lock. Every step checks what is there, so
+        it also undoes an install that an interrupt cut short."""
+        if self._users or self._captures:
+            return
+        self._installed = False
+        for name in ("stdout", "stderr"):
+            stream = getattr(sys, name)
+            if isinstance(stream, _Stream) and stream.owner is self:
+                setattr(sys, name, stream.real)
+        for handler, real in self._handlers:
+            if isinstance(handler.stream, _Stream) and handler.stream.owner is self:
+                handler.stream = real
+        self._handlers = []
+        for _, uninstall in reversed(self._hooks):
+            uninstall()
+        self._untag_threads()
 
     @contextlib.contextmanager
     def capture(self) -> Iterator[io.StringIO]:
@@ -305,31 +322,30 @@ class OutputRouter:
 
         The yielded buffer holds the text (warnings appended as ``Warning: ...`` lines at exit).
         """
-        buf, caught, token = io.StringIO(), [], next(self._tokens)
+        buf, caught, token = io.StringIO(), [], None
         local = self._local
         previous = (self.buffer(), getattr(local, "warnings", None),
                     getattr(local, "token", None))
-        retained = False
         try:
-            # Ctrl-C waits until the set-up is whole (then lands inside the ``try``): between
-            # two of its steps it would leave the router installed for good, or this thread
-            # writing into a buffer nobody reads.
+            # Ctrl-C waits until the set-up is whole (it then lands inside the ``try``). Other
+            # interrupts (a trial's time limit, an abort) may land between two steps: an open
+            # capture, not a count, keeps the router installed, so the ``finally`` undoes
+            # exactly what was done.
             with hold_interrupts():
-                self.retain()
-                retained = True
-                local.buffer, local.warnings, local.token = buf, caught, token
                 with self._lock:
+                    self._install()
+                    token = next(self._tokens)
                     if not self._captures:
                         self._route_warnings()
                     # A new dict: route() reads it without the lock.
                     self._captures = {**self._captures, token: (buf, caught)}
+                local.buffer, local.warnings, local.token = buf, caught, token
             yield buf
             buf.writelines(caught)
         finally:
             with hold_interrupts():  # the same for the tear-down
                 try:
                     with self._lock:
-                        # Looked up, not remembered (set-up may have stopped half way).
                         if token in self._captures:
                             self._captures = {k: v for k, v in self._captures.items()
                                               if k != token}
@@ -337,8 +353,8 @@ class OutputRouter:
                                 self._unroute_warnings()
                 finally:
                     local.buffer, local.warnings, local.token = previous
-                    if retained:
-                        self.release()
+                    with self._lock:
+                        self._uninstall_unused()
 
 
 def _stream_handlers() -> list[logging.StreamHandler]:

@@ -309,23 +309,8 @@ def _fit_stepwise(search: TuneSearchCV, X: Any, y: Any, params: dict[str, Any]) 
         pruned, done = None, 0
         errors: dict[int, Exception] = {}  # fold -> the error that ended its training
         for step in range(max_steps):
-            for fold, ((stepper, train, test), rec) in enumerate(zip(folds, records)):
-                if fold in errors:
-                    continue
-                try:
-                    _fold_step(stepper, step, X, y, (train, test), (params, score_params),
-                               scorer, rec, search.return_train_score)
-                except TuneError:
-                    raise  # a setting to fix, not a failure of this candidate
-                except Exception as exc:
-                    if search.error_score == "raise":
-                        raise
-                    # As in GridSearchCV, a failed fit scores error_score on its fold, and the
-                    # candidate's other folds go on.
-                    errors[fold] = exc
-                    rec.update(fit_error=repr(exc), test_scores=search.error_score)
-                    if search.return_train_score:
-                        rec["train_scores"] = search.error_score
+            _step_folds(search, folds, records, errors, step, (X, y, params, score_params),
+                        scorer)
             if len(errors) == len(folds):
                 break
             done = step + 1
@@ -420,6 +405,29 @@ def _scores_text(test: Any, train: Any) -> str:
                        + f"test={test[name]:.3f})" for name in sorted(test))
     return ", score=" + (f"(train={train:.3f}, test={test:.3f})" if train is not None
                          else f"{test:.3f}")
+
+
+def _step_folds(search: TuneSearchCV, folds: list, records: list[dict[str, Any]],
+                errors: dict[int, Exception], step: int, data: tuple, scorer: Any) -> None:
+    """Train each fold that has not failed one more step and score it. As in GridSearchCV, a
+    fold whose fit fails scores ``error_score`` (its error goes into ``errors``) and the
+    candidate's other folds go on. ``data``: ``(X, y, fit params, score params)``."""
+    X, y, params, score_params = data
+    for fold, ((stepper, train, test), rec) in enumerate(zip(folds, records)):
+        if fold in errors:
+            continue
+        try:
+            _fold_step(stepper, step, X, y, (train, test), (params, score_params), scorer, rec,
+                       search.return_train_score)
+        except TuneError:
+            raise  # a setting to fix, not a failure of this candidate
+        except Exception as exc:
+            if search.error_score == "raise":
+                raise
+            errors[fold] = exc
+            rec.update(fit_error=repr(exc), test_scores=search.error_score)
+            if search.return_train_score:
+                rec["train_scores"] = search.error_score
 
 
 def _fold_step(stepper: _Stepper, step: int, X: Any, y: Any,

@@ -51,7 +51,13 @@ def draw_study(ns: dict[str, Any], line: str) -> None:
 def named_study(ns: dict[str, Any], name: str, storage: str | None) -> Study:
     """The study in the variable ``name``, else the one stored under that name."""
     obj = ns.get(name)
-    return obj if isinstance(obj, Study) else load_study(name, storage or default_storage())
+    if isinstance(obj, Study):
+        return obj
+    if storage == "memory":
+        raise TuneError(f"No variable {name!r} holds a study, and --storage memory keeps studies "
+                        "in their variables only, not in a file. Give the variable that holds "
+                        "it (the cell's --out, 'study' by default).")
+    return load_study(name, storage or default_storage())
 
 
 def list_stored_studies(line: str) -> None:

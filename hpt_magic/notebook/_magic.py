@@ -219,15 +219,14 @@ class TuneMagics(Magics):
         study = self._study(args, cell, program)
         ns[out] = study
         # Notes once the study is open: a cell refused while it opens shows its error alone.
-        if args.scheduler and args.scheduler.lower() != "none" \
-                and not _may_report(program, ns):
+        if _scheduled(args) and not _may_report(program, ns):
             print(f"Note: --scheduler {args.scheduler} has nothing to act on: this cell never "
                   "calls tune.report or tune.steps, so every trial runs to its end.",
                   file=sys.stderr)
         unused = [opt for opt, given in (("--max-steps", args.max_steps is not None),
                                          ("--scheduler-args", bool(args.scheduler_args)))
                   if given]
-        if unused and (not args.scheduler or args.scheduler.lower() == "none"):
+        if unused and not _scheduled(args):
             print(f"Note: {' and '.join(unused)} only tell{'s' if len(unused) == 1 else ''} a "
                   "scheduler what to do, and this cell has none: add --scheduler (asha, "
                   "hyperband, median...) for early stopping.", file=sys.stderr)
@@ -288,7 +287,7 @@ class TuneMagics(Magics):
                    on_repeat=args.on_repeat)
         # No note before the run said the scheduler has nothing to act on: say it after the
         # run if no trial reported after all (a notebook function that never does).
-        expect_curves = bool(args.scheduler) and _may_report(program, ns)
+        expect_curves = _scheduled(args) and _may_report(program, ns)
         if args.background:
             handle = display(_Text("running in the background..."), display_id=True)
 
@@ -418,6 +417,11 @@ class TuneMagics(Magics):
         """``%tune_compare A B C [--storage PATH]``: several studies on one Figure (best so far
         and the distribution of their scores); each name is a variable or a stored study."""
         compare_studies(self.shell.user_ns, line)
+
+
+def _scheduled(args: Any) -> bool:
+    """Whether the cell's options name a scheduler."""
+    return bool(args.scheduler) and args.scheduler.lower() != "none"
 
 
 def _may_report(program: Any, ns: Any) -> bool:

@@ -119,7 +119,8 @@ def _summary(study: Study, info: RunInfo, error: BaseException | None,
 def _no_curves_text(study: Study, info: RunInfo) -> str:
     """A line for a run whose scheduler never had a curve to judge (the cell reads a
     function of the notebook that might have reported, so no note came before the run)."""
-    ran = [t for t in study.trials if t.started is not None and t.started >= info.started]
+    ran = [t for t in study.trials if t.started is not None and t.started >= info.started
+           and "repeat_of" not in t.user_attrs]  # (a reused score: the trial never ran)
     if not any(t.state is TrialState.COMPLETE for t in ran) or any(t.intermediate for t in ran):
         return ""
     return (f"\nNote: --scheduler {study.scheduler.name} had nothing to act on: no trial of "

@@ -181,9 +181,8 @@ class _Parzen:
     computed once per value (``binned``: the distinct values of the binned dimensions and
     the index among them of each observation's, when the caller has them).
 
-    The last ``vague`` observations say nothing along the binned and categorical dimensions:
-    their kernels there are the prior's (running trials in the bad group, see
-    :meth:`~._tpe.TPESampler._propose`).
+    Along binned and categorical dimensions the last ``vague`` observations (running trials)
+    have the prior's kernels; their values still count in the bandwidths.
     """
 
     def __init__(self, X: np.ndarray, layout: _Layout, prior_weight: float, joint: bool,

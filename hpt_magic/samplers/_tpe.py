@@ -51,9 +51,9 @@ class TPESampler(Sampler):
     reached (their final values once ``n_min`` finished; ``n_min``: ``n_startup_trials``, at
     least one more than the parameters), those stopped before it ranked after them (see
     ``_mo.staged_order``). Running trials of a parallel run count as bad ones
-    (``constant_liar``), so that simultaneous proposals spread out; along integer and
-    categorical parameters they count as the prior (an option that a running trial tries is
-    no evidence against it).
+    (``constant_liar``), so that simultaneous proposals spread out; along discrete (integer,
+    stepped) and categorical parameters they count as the prior when there are continuous
+    ones to spread along (an option that a running trial tries is no evidence against it).
 
     Parameters
     ----------
@@ -153,13 +153,16 @@ class TPESampler(Sampler):
         layout = self._layout(space, names)
         good, bad = X[order[:n_good]], X[order[n_good:]]
         # Failed trials and running ones (the constant liar) join the bad group. A running
-        # trial's option or integer level is no evidence against it (the best trials may
-        # share it): along those dimensions its kernel is the prior's, so the liar spreads
-        # proposals along the continuous ones.
-        failed = history.failed if self.consider_failed else []
-        pending = history.pending if self.constant_liar else []
-        lies = [[u[n] for n in names] for u in (*failed, *pending) if all(n in u for n in names)]
-        vague = sum(all(n in u for n in names) for u in pending)
+        # trial's option or level is no evidence against it (the best trials may share it):
+        # along discrete and categorical dimensions its kernel is the prior's, so the liar
+        # spreads proposals along the continuous ones. (Without any, the liar keeps its
+        # values, or parallel workers would propose the same point.)
+        failed = [[u[n] for n in names] for u in (history.failed if self.consider_failed
+                                                   else []) if all(n in u for n in names)]
+        running = [[u[n] for n in names] for u in (history.pending if self.constant_liar
+                                                    else []) if all(n in u for n in names)]
+        lies = failed + running
+        vague = len(running) if layout.cont else 0
         if lies:
             bad = np.vstack([bad, np.array(lies, dtype=float)])
         # The bad group's binned values as numbered by the history (see _Parzen); the running

@@ -175,20 +175,43 @@ def test_running_trials_push_parallel_proposals_apart():
     assert spread(True) > 1.2 * spread(False)
 
 
-def test_running_trials_do_not_push_parallel_proposals_off_the_best_option():
-    # Twelve workers busy at once: the running trials mostly try the best option, which is no
-    # evidence against it. They spread the proposals along x, not away from that option.
-    def share_of_best_option(liar):
+@pytest.mark.parametrize("multivariate", [True, False])
+@pytest.mark.parametrize("level", [Choice(["a", "b", "c"]), Int(1, 6)])
+def test_running_trials_do_not_push_parallel_proposals_off_the_best_level(multivariate, level):
+    # Twelve workers busy at once: the running trials mostly try the best option (or integer
+    # level), which is no evidence against it. They spread the proposals along x instead.
+    best = level.from_unit(0.5)
+
+    def share_of_best(liar):
         hits = 0
         for seed in range(10):
-            study = Study(space={"x": Float(0, 1), "act": Choice(["a", "b", "c"])},
-                          sampler=TPESampler(seed=seed, constant_liar=liar))
-            study.optimize(lambda t: (t.params["x"] - 0.5) ** 2 + (t.params["act"] != "b"),
+            study = Study(space={"x": Float(0, 1), "level": level},
+                          sampler=TPESampler(seed=seed, constant_liar=liar,
+                                             multivariate=multivariate))
+            study.optimize(lambda t: (t.params["x"] - 0.5) ** 2 + (t.params["level"] != best),
                            n_trials=20)
-            hits += sum(study.ask().params["act"] == "b" for _ in range(12))
+            hits += sum(study.ask().params["level"] == best for _ in range(12))
         return hits / 120
 
-    assert share_of_best_option(True) >= share_of_best_option(False)
+    assert share_of_best(True) >= share_of_best(False)
+
+
+@pytest.mark.parametrize("multivariate", [True, False])
+def test_running_trials_spread_proposals_in_a_space_without_continuous_parameters(multivariate):
+    # With nothing continuous to spread along, the liar keeps the running trials' levels:
+    # six workers must not be handed the same configuration.
+    def distinct(liar):
+        n = 0
+        for seed in range(10):
+            study = Study(space={"i": Int(0, 49), "c": Choice(list("abcdefgh"))},
+                          sampler=TPESampler(seed=seed, constant_liar=liar,
+                                             multivariate=multivariate))
+            study.optimize(lambda t: abs(t.params["i"] - 20) + (t.params["c"] != "c"),
+                           n_trials=12)
+            n += len({tuple(study.ask().params.items()) for _ in range(6)})
+        return n / 10
+
+    assert distinct(True) >= distinct(False) + 1
 
 
 @pytest.mark.parametrize("shape, axis", [((24, 301), -1), ((24, 301, 5), 1), ((3, 1), -1)])
