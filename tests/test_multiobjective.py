@@ -318,6 +318,16 @@ def test_a_tune_cell_with_two_objectives_and_a_constraint(shell, capsys):
     assert shell.user_ns["model"] == (fastest.params["width"], fastest.params["depth"])
 
 
+def test_quoted_objective_names_lose_their_quotes_as_other_options_do(shell):
+    cell = 'x = tune.float(0, 1)\n{"<b>acc</b>": x, "lat ms": 1 - x}'
+    r = shell.run_cell("%%tune --trials 2 --maximize '<b>acc</b>' --minimize \"lat ms\" "
+                       "--plot none --storage memory\n" + cell)
+    assert r.success, r.error_in_exec
+    study = shell.user_ns["study"]
+    assert study.objectives == ["<b>acc</b>", "lat ms"]
+    assert all(t.state is TrialState.COMPLETE for t in study.trials)
+
+
 def test_a_cell_missing_an_objective_fails_its_trials_with_the_reason(shell, capsys):
     r = shell.run_cell("%%tune --trials 2 --maximize accuracy --minimize energy --plot none "
                        "--storage memory\n" + MO_CELL)

@@ -59,13 +59,14 @@ def _parse_kv(text: str | None, option: str) -> dict[str, Any]:
 
 class _Maximize(argparse.Action):
     """``--maximize [NAME]``: appends ``(name or None, direction)`` to ``args.objectives``,
-    keeping the order of the line (it is the order of the objectives)."""
+    keeping the order of the line (it is the order of the objectives). The name is unquoted
+    here: the magic unquotes string options, not the pairs of this one."""
 
     direction = "maximize"
 
     def __call__(self, parser: Any, namespace: Any, values: Any, option: Any = None) -> None:
         found = list(getattr(namespace, self.dest, None) or [])
-        found.append((values or None, self.direction))
+        found.append((_unquote(values) if values else None, self.direction))
         setattr(namespace, self.dest, found)
 
 
