@@ -384,6 +384,13 @@ def test_the_direction_is_stored_as_its_full_word(tmp_path):
         Study(name="a", storage=path, direction="min")
 
 
+def test_a_renamed_single_objective_is_refused_naming_both_names(tmp_path):
+    path = tmp_path / "s.db"
+    Study(name="a", storage=path, direction="max", objectives=["acc"])
+    with pytest.raises(TuneError, match="created to maximize 'acc', not to maximize 'val acc'"):
+        Study(name="a", storage=path, direction="max", objectives=["val acc"])
+
+
 @pytest.mark.parametrize("storage", ["memory", "sqlite"])
 def test_a_study_pickles_and_its_copy_goes_on(tmp_path, storage):
     # As with Optuna's studies: joblib.dump(study) / pickle, then continue the copy.

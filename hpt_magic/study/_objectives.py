@@ -47,7 +47,8 @@ def requested_objectives(direction: str | Direction | None,
 
 def _describe(spec: Objectives) -> str:
     if not spec.multi:
-        return f"to {spec.directions[0].value}"
+        named = f" {spec.names[0]!r}" if spec.named else ""
+        return f"to {spec.directions[0].value}{named}"
     return "with the objectives " + ", ".join(
         f"{n} ({d.value})" for n, d in zip(spec.names, spec.directions))
 
