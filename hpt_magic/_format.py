@@ -8,12 +8,20 @@ from __future__ import annotations
 
 import inspect
 import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from ._stored import label_of
 
-__all__ = ["format_duration", "format_number", "format_value", "format_params", "option_text"]
+__all__ = ["error_line", "format_duration", "format_number", "format_value", "format_params",
+           "option_text"]
+
+#: Longest error message quoted in a line of text (a summary, a widget's message): a trial's
+#: error may be any length, and its full text stays on the trial.
+MAX_ERROR_LINE = 300
+#: Terminal escape sequences (colours, cursor moves) and other control characters.
+_CONTROL = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|[\x00-\x1f\x7f]")
 
 
 def format_number(value: float | None, digits: int = 6) -> str:
@@ -70,6 +78,20 @@ def format_params(params: Mapping[str, Any]) -> str:
     "lr=0.01235, act='relu', n=3"
     """
     return ", ".join(f"{k}={format_value(v)}" for k, v in params.items())
+
+
+def error_line(error: str, limit: int = MAX_ERROR_LINE) -> str:
+    """An error message as one line of plain text: line breaks as spaces, terminal escape
+    sequences and other control characters dropped (a tab read as a space), at most
+    ``limit`` characters.
+
+    Examples
+    --------
+    >>> error_line("ValueError: \\x1b[31mbad\\x1b[0m\\nvalue"), error_line("E" * 9, 5)
+    ('ValueError: bad value', 'EEEE…')
+    """
+    text = " ".join(_CONTROL.sub("", line.replace("\t", " ")) for line in error.splitlines())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def format_duration(seconds: float | None) -> str:

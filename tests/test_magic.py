@@ -158,6 +158,18 @@ def test_failing_trials_are_recorded_and_summarised(shell, capsys):
     assert "trial(s) failed this run" in out and "ValueError: too big" in out
 
 
+def test_a_huge_coloured_error_is_one_short_line_of_the_summary(shell, capsys):
+    # The message may be anything a library raised: megabytes, many lines, ANSI colours.
+    cell = ("x = tune.uniform(0, 1)\n"
+            "raise ValueError('\\x1b[31mfirst\\x1b[0m\\n' + 'E' * 100_000)\nx\n")
+    r = run(shell, "--trials 2 --plot none --study huge", cell)
+    assert r.success
+    assert len(shell.user_ns["study"].trial(0).error) > 100_000  # kept whole on the trial
+    out = capsys.readouterr().out
+    assert "first: trial 0: ValueError: first EEE" in out
+    assert len(out) < 2000 and "\x1b" not in out
+
+
 def test_the_failure_line_counts_this_runs_failures_beside_reused_repeats(shell, capsys):
     # Reused repeats are trials of the run that did not run: the count and the first failed
     # trial must not be read off the last trials of the study.

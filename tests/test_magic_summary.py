@@ -102,6 +102,15 @@ def test_a_cell_with_a_bug_stops_after_five_trials_and_the_summary_says_why(shel
     assert shell.user_ns["study"].counts()["failed"] == 5
 
 
+def test_a_bug_with_a_huge_message_is_named_in_one_short_line(shell):
+    shell.run_cell("def fail(message):\n    raise ValueError(message)")
+    outputs = published(shell, "--trials 20 --study bug --plot none",
+                        "x = tune.uniform(0, 1)\nfail('\\x1b[1m' + 'E' * 10**5)\nx\n")
+    text = outputs[-1][0]["text/plain"]
+    assert "all failed with ValueError: EEE" in text
+    assert len(text) < 2000 and "\x1b" not in text
+
+
 MO_CELL = "w = tune.int(1, 64)\nd = tune.int(1, 8)\ndict(acc=1 - 1 / (w * d), ms=w * d / 100)\n"
 MO_LINE = "--maximize acc --minimize ms --plot none --seed 0 --storage mo.db --study mo"
 

@@ -131,6 +131,17 @@ def test_failing_run_is_stored_failed_and_widgets_stay_usable(tmp_path):
     assert "diverged" not in texts(tuner.output)
 
 
+def test_the_message_of_a_failed_run_is_one_short_line():
+    def body(trial):
+        raise RuntimeError("\x1b[31m<b>bad</b>\n" + "E" * 100_000)
+
+    tuner = ManualTuner(Study(space={"x": Float(0, 1)}), body, dashboard=False)
+    tuner.run_button.click()
+    assert "RuntimeError: &lt;b&gt;bad&lt;/b&gt; EEE" in tuner.message.value
+    assert len(tuner.message.value) < 500 and "\x1b" not in tuner.message.value
+    assert "E" * 100_000 in texts(tuner.output)  # the full text is below
+
+
 def test_out_of_range_values_are_refused_or_clamped():
     study = Study(space={"x": Float(0, 1), "n": Int(1, 5), "c": Choice(["a", "b"])})
     tuner = ManualTuner(study, lambda t: 0.0, dashboard=False)

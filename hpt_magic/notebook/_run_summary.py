@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .._format import error_line
 from ..exceptions import TuneError
 from ..study._stopping import RunInfo, failing_text
 from ..study._study import Study
@@ -108,7 +109,8 @@ def _summary(study: Study, info: RunInfo, error: BaseException | None,
         failed = [study.trial(number) for number in info.failed]
         first = min(failed, key=lambda t: t.number)
         text += (f"\n{len(failed)} trial(s) failed this run; first: trial {first.number}: "
-                 f"{first.error.rstrip('.')}. Full text: study.trial({first.number}).traceback")
+                 f"{error_line(first.error).rstrip('.')}. Full text: "
+                 f"study.trial({first.number}).traceback")
         if first.output:
             text += f" (output: study.trial({first.number}).output)"
     if error is not None:

@@ -19,7 +19,7 @@ from typing import Any
 import ipywidgets as w
 from IPython.utils.capture import capture_output
 
-from .._format import format_number, format_params
+from .._format import error_line, format_number, format_params
 from ..distributions import Distribution
 from ..exceptions import TuneError
 from ..samplers import Sampler, make_sampler
@@ -292,7 +292,7 @@ class ManualTuner:
             for d in displays if not d.update)
         if trial.state is TrialState.FAILED:
             self.output.append_stderr(trial.traceback or f"{trial.error}\n")
-            self._say(f"Trial {trial.number} failed: {trial.error}", error=True)
+            self._say(f"Trial {trial.number} failed: {error_line(trial.error)}", error=True)
         else:
             self._say(f"Trial {trial.number} {trial.state.value}{self._scores(trial)}.")
 

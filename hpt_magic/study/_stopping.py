@@ -16,6 +16,7 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from .._format import error_line
 from .._pareto import dominates
 from ..exceptions import TuneError
 from ..samplers._base import BUG_STREAK, FAILED_ALIKE
@@ -263,10 +264,11 @@ def bug_kind(study: Study, info: RunInfo) -> str | None:
 def failing_text(study: Study, info: RunInfo) -> str:
     """Why a run ended as ``"failing"``, in one paragraph."""
     first = study.trial(info.failed[0])
+    error = error_line(first.error).rstrip(".")
     if first.traceback:
-        why = f"failed with {first.error.rstrip('.')}"  # (a message ends with its own stop)
+        why = f"failed with {error}"  # (a message ends with its own stop)
         see = f" (study.trial({first.number}).traceback has the traceback)"
     else:  # a result of the wrong type or shape
-        why, see = f"failed because {first.error.rstrip('.')}", ""
+        why, see = f"failed because {error}", ""
     return (f"Stopped: the first {BUG_STREAK} trials of this run all {why}. That looks like a "
             f"bug in the objective rather than bad parameters: fix it and run again{see}.")
