@@ -550,6 +550,18 @@ def test_nan_scores_are_null_in_json_and_skipped_in_plots():
     assert list(artist(hd.plot_history(study), "history-failed").get_xdata()) == [1]
 
 
+def test_a_huge_error_is_one_bounded_line_in_json():
+    # The README's schema: trials[].error is one line; every live update carries them all.
+    def objective(trial):
+        raise ValueError("\x1b[31mfirst\nsecond " + "E" * 100_000)
+
+    study = Study(space={"x": Float(0, 1)})
+    study.optimize(objective, n_trials=3)
+    errors = [t["error"] for t in hd.study_json(study)["trials"]]
+    assert all(e.startswith("ValueError: first second EEE") and len(e) <= 300 for e in errors)
+    assert len(study.trials[0].error) > 100_000
+
+
 def test_a_run_that_counts_its_repeats_counts_them_on_the_dashboard_as_it_goes():
     # TuneSearchCV's runs: a candidate recorded with an earlier one's scores is one of the
     # n_trials, live and at the end.

@@ -2,7 +2,8 @@
 
 The JupyterLab extension renders it; the schema is documented in the README. Non-finite
 numbers become ``null`` (Jupyter's JSON encoder refuses NaN), parameter values are JSON
-scalars and every string is passed through unchanged, for the renderer to show as text.
+scalars and every string but an error (one line, bounded) is passed through unchanged, for the
+renderer to show as text.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from .._format import option_text
+from .._format import error_line, option_text
 from ..distributions import Choice, Distribution
 from ..study._pareto import pareto_front
 from ..trial import Direction
@@ -69,7 +70,8 @@ def trial_json(trial: Any) -> dict[str, Any]:
         "params": {str(k): json_scalar(v) for k, v in trial.params.items()},
         "curve": [[int(s), json_scalar(v)] for s, v in sorted(trial.intermediate.items())],
         "manual": bool(trial.manual),
-        "error": None if trial.error is None else str(trial.error),
+        # One line, bounded: the document of every live update carries every failed trial.
+        "error": None if trial.error is None else error_line(trial.error),
         "parent": parent if isinstance(parent, int) and not isinstance(parent, bool) else None,
         # Several objectives and constraints (a view that predates them has none).
         "values": None if getattr(trial, "values", None) is None
