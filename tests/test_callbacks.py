@@ -73,6 +73,30 @@ def test_mlflow_runs_hold_params_curves_and_scores(file_store, subscribe):
     assert "score" not in failed.data.metrics
 
 
+@pytest.mark.parametrize("subscribe", [True, False])
+def test_mlflow_names_it_refuses_are_written_with_underscores(file_store, subscribe):
+    # Names MLflow refuses ("acc@5", "x<b>") stopped the logging (or, as a callback, the run).
+    def hostile(trial):
+        x = tune.uniform(0, 1, name="x<b>")
+        tune.report({"acc@5": x}, step=0)
+        return {"acc@5": x, "lat ms": 1 - x}
+
+    study = Study(name="names", directions=["max", "min"], objectives=["acc@5", "lat ms"])
+    logger = MLflowCallback(file_store, metric="val/acc@1")
+    if subscribe:
+        study.subscribe(logger)
+        study.optimize(hostile, n_trials=2)
+    else:
+        study.optimize(hostile, n_trials=2, callbacks=[logger])
+    client, runs = mlflow_runs(file_store, "names")
+    assert sorted(runs) == [0, 1]
+    run = runs[0]
+    assert float(run.data.params["x_b_"]) == pytest.approx(study.trials[0].params["x<b>"])
+    assert {"acc_5", "lat ms", "score"} <= set(run.data.metrics)
+    if subscribe:
+        assert client.get_metric_history(run.info.run_id, "val/acc_1")
+
+
 def test_mlflow_subscribed_and_callback_logs_each_trial_once(file_store):
     logger = MLflowCallback(file_store)
     study = Study(name="once", seed=0)

@@ -12,6 +12,8 @@ import contextlib
 import logging
 import math
 import os
+import posixpath
+import re
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -129,6 +131,26 @@ class _TrialLogger(ABC):
         """Close the trial's record with its final state and score."""
 
 
+#: What MLflow refuses in a parameter or metric name (it allows ``:`` too, but not on Windows).
+_MLFLOW_REFUSED = re.compile(r"[^\w.\- /]")
+_MLFLOW_MAX_KEY = 250
+
+
+def mlflow_key(name: str) -> str:
+    """``name`` as MLflow takes a parameter or metric name: the characters it refuses become
+    ``_``, and so do the slashes of a name that would read as another path.
+
+    Examples
+    --------
+    >>> mlflow_key("acc@5"), mlflow_key("val/loss"), mlflow_key("../x"), mlflow_key("")
+    ('acc_5', 'val/loss', '_.._x', '_')
+    """
+    key = _MLFLOW_REFUSED.sub("_", name)
+    if posixpath.normpath(key) != key or key.startswith(("/", "..")) or key in ("", "."):
+        key = "_" + key.replace("/", "_")
+    return key[:_MLFLOW_MAX_KEY]
+
+
 _MLFLOW_STATUS = {TrialState.COMPLETE: "FINISHED", TrialState.PRUNED: "FINISHED",
                   TrialState.FAILED: "FAILED", TrialState.INTERRUPTED: "KILLED"}
 
@@ -194,16 +216,18 @@ class MLflowCallback(_TrialLogger):
     def _log_params(self, handle: dict[str, Any], trial: Trial) -> None:
         from mlflow.entities import Param
 
-        new = [Param(k, str(v)) for k, v in trial.params.items() if k not in handle["params"]]
+        new = [Param(mlflow_key(k), str(v)) for k, v in trial.params.items()
+               if mlflow_key(k) not in handle["params"]]
         if new:
             self.client.log_batch(handle["run_id"], params=new)
             handle["params"].update(p.key for p in new)
 
     def _log_step(self, handle: dict[str, Any], step: int, value: float) -> None:
-        self.client.log_metric(handle["run_id"], self.metric, float(value), step=int(step))
+        self.client.log_metric(handle["run_id"], mlflow_key(self.metric), float(value),
+                               step=int(step))
 
     def _log_metric(self, handle: dict[str, Any], name: str, step: int, value: float) -> None:
-        self.client.log_metric(handle["run_id"], name, float(value), step=int(step))
+        self.client.log_metric(handle["run_id"], mlflow_key(name), float(value), step=int(step))
 
     def _end(self, handle: dict[str, Any], trial: Trial) -> None:
         from mlflow.entities import Metric, RunTag
@@ -216,7 +240,7 @@ class MLflowCallback(_TrialLogger):
         if trial.value is not None and math.isfinite(trial.value):
             metrics.append(Metric("score", float(trial.value), now, step))
         # Every objective and metric the trial returned (several objectives, constraints).
-        metrics += [Metric(k, float(v), now, step) for k, v in trial.metrics.items()
+        metrics += [Metric(mlflow_key(k), float(v), now, step) for k, v in trial.metrics.items()
                     if math.isfinite(v) and k not in ("score", self.metric)]
         tags = [RunTag("hpt_magic.state", trial.state.value)]
         if trial.error:
