@@ -147,6 +147,13 @@ def test_out_refuses_to_overwrite_a_user_variable(shell):
     assert r.success and isinstance(shell.user_ns["s2"], Study)
 
 
+def test_an_empty_parameter_name_is_refused_naming_the_cell_line(shell):
+    r = run(shell, "--plot none", "x = 1\ny = tune.uniform(0, 1, name='')\ny\n")
+    text = str(error_of(r))
+    assert text.startswith("Line 2: tune.uniform(0, 1) has name='', and a parameter needs a name")
+    assert "hpt_magic" not in text  # no file of ours named as the place of the mistake
+
+
 def test_failing_trials_are_recorded_and_summarised(shell, capsys):
     cell = "x = tune.uniform(0, 1)\nif x > 0.5:\n    raise ValueError('too big')\nx\n"
     r = run(shell, "--trials 10 --seed 1 --plot none --study f", cell)

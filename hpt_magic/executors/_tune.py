@@ -64,6 +64,10 @@ class _Tune:
         if not name:
             # Written out only here: every call of every trial would pay for the text.
             call = f"tune.{kind}({', '.join(map(str, args))})" if args else f"tune.{kind}([...])"
+            if name is not None:  # name='': where the call is does not matter
+                raise TuneError(f"{call} has name={name!r}, and a parameter needs a name: pass "
+                                "name='x', or leave name= out and assign the call "
+                                f"(`x = {call}`).")
             # The user's frame: _param <- tune.uniform (or another call) <- the objective.
             caller = sys._getframe(2)
             raise TuneError(
