@@ -15,13 +15,17 @@ from typing import Any
 from ._stored import label_of
 
 __all__ = ["error_line", "format_duration", "format_number", "format_value", "format_params",
-           "option_text"]
+           "isolate", "option_text"]
 
 #: Longest error message quoted in a line of text (a summary, a widget's message): a trial's
 #: error may be any length, and its full text stays on the trial.
 MAX_ERROR_LINE = 300
 #: Terminal escape sequences (colours, cursor moves) and other control characters.
 _CONTROL = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|[\x00-\x1f\x7f]")
+#: Right-to-left letters (Hebrew to N'Ko and beyond, their presentation forms) and the bidi
+#: controls: the same set as the JupyterLab view's (labextension/src/bidi.ts).
+_BIDI = re.compile("[\u0590-\u08ff\u200e\u200f\u202a-\u202e\u2066-\u2069\ufb1d-\ufdff"
+                   "\ufe70-\ufefe\U00010800-\U00010fff\U0001e800-\U0001efff]")
 
 
 def format_number(value: float | None, digits: int = 6) -> str:
@@ -70,14 +74,28 @@ def _named(value: Any) -> bool:
 
 
 def format_params(params: Mapping[str, Any]) -> str:
-    """``name=value, ...`` with :func:`format_value`.
+    """``name=value, ...`` with :func:`format_value`; names and values through :func:`isolate`.
 
     Examples
     --------
     >>> format_params({"lr": 0.0123456, "act": "relu", "n": 3})
     "lr=0.01235, act='relu', n=3"
     """
-    return ", ".join(f"{k}={format_value(v)}" for k, v in params.items())
+    return ", ".join(f"{isolate(str(k))}={isolate(format_value(v))}" for k, v in params.items())
+
+
+def isolate(text: str) -> str:
+    """``text`` (a name or value someone wrote) ready to sit inside a sentence: between
+    U+2068 FIRST STRONG ISOLATE and U+2069 POP DIRECTIONAL ISOLATE when it holds right-to-left
+    letters or bidi controls, which could reorder the rest of the line (U+202E alone turns it
+    around); left-to-right text as it is, so copied text carries no invisible characters.
+
+    Examples
+    --------
+    >>> isolate("lr"), isolate("x\u202e") == "\u2068x\u202e\u2069"
+    ('lr', True)
+    """
+    return f"\u2068{text}\u2069" if _BIDI.search(text) else text
 
 
 def error_line(error: str, limit: int = MAX_ERROR_LINE) -> str:

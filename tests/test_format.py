@@ -9,6 +9,7 @@ import pytest
 from hpt_magic import Choice, Float, Study
 from hpt_magic import display as hd
 from hpt_magic._format import format_duration, format_number, format_params, format_value
+from hpt_magic.visualization._summary import summary_bundle
 
 
 @pytest.mark.parametrize("seconds, text", [
@@ -54,3 +55,17 @@ def test_summary_parameters_use_the_shared_formats():
     assert study.summary().splitlines()[1] == "Best min score 0.333333 (trial 0): lr=0.01235"
     row = hd.summary_text(study).splitlines()[-1].split()
     assert row[:3] == ["0", "0.3333", "0.01235"]
+
+
+def test_a_name_or_value_that_could_reorder_the_line_is_isolated():
+    # U+202E (right-to-left override) in a shared notebook's names would turn the rest of a
+    # summary line around: such text is shut in U+2068 ... U+2069; plain names stay as they are.
+    study = Study(space={"lr\u202e": Float(0, 1), "act": Choice(["relu", "שלום"])}, seed=0)
+    study.tell(study.ask(params={"lr\u202e": 0.5, "act": "שלום"}), 1.0)
+    best = study.summary().splitlines()[1]
+    assert best.endswith("\u2068lr\u202e\u2069=0.5, act=\u2068'שלום'\u2069")
+    header, row = hd.summary_text(study).splitlines()[-2:]
+    assert header.split()[:4] == ["trial", "score", "\u2068lr\u202e\u2069", "act"]
+    assert "\u2068שלום\u2069" in row
+    html = summary_bundle(study, text=study.summary(), k=5)["text/html"]
+    assert "<th>\u2068lr\u202e\u2069</th>" in html and "<td>\u2068שלום\u2069</td>" in html

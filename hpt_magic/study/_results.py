@@ -8,7 +8,7 @@ import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from .._format import format_duration, format_number, format_params, format_value
+from .._format import format_duration, format_number, format_params, format_value, isolate
 from ..exceptions import TuneError
 from ..executors._objective import check_score
 from ..trial import Trial, TrialState, top_trials
@@ -64,14 +64,15 @@ def summary_table(study: Study, k: int) -> tuple[list[str], list[list[str]]]:
     rows = []
     for t in trials:
         number = f"{t.number} (manual)" if t.manual else str(t.number)
-        params = [format_value(t.params[n], quote=False) if n in t.params else "" for n in names]
+        params = [isolate(format_value(t.params[n], quote=False)) if n in t.params else ""
+                  for n in names]
         duration = "" if t.duration is None else format_duration(t.duration)
         scores = [format_number(v, 4) for v in t.values] if multi \
             else [format_number(t.value, 4)]
         rows.append([number, *scores, *params, duration])
-    heads = [f"{n} ({d.value[:3]})" for n, d in zip(study.objectives, study.directions)] \
+    heads = [f"{isolate(n)} ({d.value[:3]})" for n, d in zip(study.objectives, study.directions)] \
         if multi else ["score"]
-    return ["trial", *heads, *names, "time"], rows
+    return ["trial", *heads, *map(isolate, names), "time"], rows
 
 
 def _infeasible(study: Study) -> int:
@@ -93,7 +94,7 @@ def _paragraph(study: Study, elapsed: float | None, n_new: int | None) -> str:
         front = study.best_trials
         if not front:
             return head + ".\nNo complete feasible trial yet."
-        objectives = ", ".join(f"{n} ({d.value[:3]})"
+        objectives = ", ".join(f"{isolate(n)} ({d.value[:3]})"
                                for n, d in zip(study.objectives, study.directions))
         return (f"{head}.\nPareto front of {objectives}: {len(front)} trial(s), hypervolume "
                 f"{format_number(study.hypervolume())}.")
@@ -101,7 +102,7 @@ def _paragraph(study: Study, elapsed: float | None, n_new: int | None) -> str:
     if not top:
         if _infeasible(study):
             return (f"{head}.\nNo complete trial meets the constraints "
-                    f"({', '.join(study.constraints)}) yet.")
+                    f"({', '.join(map(isolate, study.constraints))}) yet.")
         return head + ".\nNo complete trial yet."
     best = top[0]
     return (f"{head}.\nBest {study.direction[:3]} score {format_number(best.value)} (trial "
