@@ -26,7 +26,7 @@ layers = tune.int(1, 4)
 act = tune.choice(["relu", "tanh"])
 for step in tune.steps(6):
     tune.report(abs(math.log10(lr) + 2.5) + 0.1 * layers + 1.0 / (step + 1), step)
-    time.sleep(0.04)
+    time.sleep(0.08)  # about 10 s in all: a loaded machine spaces the live updates out
 abs(math.log10(lr) + 2.5) + 0.1 * layers + (act == "tanh")
 """
 
