@@ -15,17 +15,20 @@ from typing import Any
 from ._stored import label_of
 
 __all__ = ["error_line", "format_duration", "format_number", "format_value", "format_params",
-           "isolate", "option_text"]
+           "isolate", "option_text", "text_width"]
 
 #: Longest error message quoted in a line of text (a summary, a widget's message): a trial's
 #: error may be any length, and its full text stays on the trial.
 MAX_ERROR_LINE = 300
 #: Terminal escape sequences (colours, cursor moves) and other control characters.
-_CONTROL = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|[\x00-\x1f\x7f]")
+_CONTROL = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"
+                      r"|[\x00-\x1f\x7f-\x9f]")
 #: Right-to-left letters (Hebrew to N'Ko and beyond, their presentation forms) and the bidi
 #: controls: the same set as the JupyterLab view's (labextension/src/bidi.ts).
 _BIDI = re.compile("[\u0590-\u08ff\u200e\u200f\u202a-\u202e\u2066-\u2069\ufb1d-\ufdff"
                    "\ufe70-\ufefe\U00010800-\U00010fff\U0001e800-\U0001efff]")
+#: The bidi embeddings, overrides and isolates: a text's own would outlive its isolate.
+_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
 
 
 def format_number(value: float | None, digits: int = 6) -> str:
@@ -88,28 +91,36 @@ def isolate(text: str) -> str:
     """``text`` (a name or value someone wrote) ready to sit inside a sentence: between
     U+2068 FIRST STRONG ISOLATE and U+2069 POP DIRECTIONAL ISOLATE when it holds right-to-left
     letters or bidi controls, which could reorder the rest of the line (U+202E alone turns it
-    around); left-to-right text as it is, so copied text carries no invisible characters.
+    around), and without its own controls (its own U+2069 would close the isolate early);
+    left-to-right text as it is, so copied text carries no invisible characters.
 
     Examples
     --------
-    >>> isolate("lr"), isolate("x\u202e") == "\u2068x\u202e\u2069"
+    >>> isolate("lr"), isolate("\u2069\u202ex") == "\u2068x\u2069"
     ('lr', True)
     """
-    return f"\u2068{text}\u2069" if _BIDI.search(text) else text
+    return f"\u2068{_BIDI_CONTROLS.sub('', text)}\u2069" if _BIDI.search(text) else text
+
+
+def text_width(text: str) -> int:
+    """The columns ``text`` takes: the isolates of :func:`isolate` take none."""
+    return len(text) - text.count("\u2068") - text.count("\u2069")
 
 
 def error_line(error: str, limit: int = MAX_ERROR_LINE) -> str:
     """An error message as one line of plain text: line breaks as spaces, terminal escape
     sequences and other control characters dropped (a tab read as a space), at most
-    ``limit`` characters.
+    ``limit`` characters, passed through :func:`isolate`.
 
     Examples
     --------
     >>> error_line("ValueError: \\x1b[31mbad\\x1b[0m\\nvalue"), error_line("E" * 9, 5)
     ('ValueError: bad value', 'EEEE…')
     """
-    text = " ".join(_CONTROL.sub("", line.replace("\t", " ")) for line in error.splitlines())
-    return text if len(text) <= limit else text[:limit - 1] + "…"
+    # Cut first: a long message is cleaned on every live update of the view.
+    text = " ".join(_CONTROL.sub("", line.replace("\t", " "))
+                    for line in error[:8 * limit].splitlines())
+    return isolate(text if len(text) <= limit else text[:limit - 1] + "…")
 
 
 def format_duration(seconds: float | None) -> str:

@@ -78,6 +78,7 @@ def test_mlflow_names_it_refuses_are_written_with_underscores(file_store, subscr
     # Names MLflow refuses ("acc@5", "x<b>") stopped the logging (or, as a callback, the run).
     def hostile(trial):
         x = tune.uniform(0, 1, name="x<b>")
+        tune.uniform(0, 1, name="x>b>")  # MLflow would write both names as x_b_
         tune.report({"acc@5": x}, step=0)
         return {"acc@5": x, "lat ms": 1 - x}
 
@@ -92,6 +93,7 @@ def test_mlflow_names_it_refuses_are_written_with_underscores(file_store, subscr
     assert sorted(runs) == [0, 1]
     run = runs[0]
     assert float(run.data.params["x_b_"]) == pytest.approx(study.trials[0].params["x<b>"])
+    assert float(run.data.params["x_b__2"]) == pytest.approx(study.trials[0].params["x>b>"])
     assert {"acc_5", "lat ms", "score"} <= set(run.data.metrics)
     if subscribe:
         assert client.get_metric_history(run.info.run_id, "val/acc_1")

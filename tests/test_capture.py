@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import io
 import sys
+import warnings
 
 import pytest
 
@@ -388,12 +389,35 @@ def test_ctrl_c_inside_a_capture_s_own_steps_leaves_nothing_installed(monkeypatc
 
     monkeypatch.setattr(ROUTER, "_install" if when == "set-up" else "_unroute_warnings",
                         then_ctrl_c)
+    routed = []  # the set-up's last step, which a held Ctrl-C lets happen
+    route = ROUTER._route_warnings
+    monkeypatch.setattr(ROUTER, "_route_warnings", lambda: (routed.append(1), route()))
     stdout, stderr = sys.stdout, sys.stderr
+    filters = list(warnings.filters)
     with pytest.raises(KeyboardInterrupt):
         with ROUTER.capture():
             pass
-    assert (sys.stdout, sys.stderr) == (stdout, stderr)
+    assert routed == [1]
+    assert (sys.stdout, sys.stderr) == (stdout, stderr) and warnings.filters == filters
     assert ROUTER.buffer() is None and not ROUTER._captures and not ROUTER._installed
+
+
+def test_a_time_limit_between_routing_warnings_and_registering_leaves_them_as_they_were(
+        monkeypatch, recwarn):
+    # A trial's time limit is not held back: it may land right after the warnings were
+    # routed, before the capture is registered; its end still puts the warnings back.
+    route = ROUTER._route_warnings
+
+    def route_then_time_out():
+        route()
+        raise TimeoutError("the trial's time limit")
+
+    monkeypatch.setattr(ROUTER, "_route_warnings", route_then_time_out)
+    filters, shown = list(warnings.filters), warnings.showwarning
+    with pytest.raises(TimeoutError):
+        with ROUTER.capture():
+            pass
+    assert warnings.filters == filters and warnings.showwarning is shown
 
 
 def test_an_interrupt_of_another_kind_in_the_set_up_leaves_nothing_installed(monkeypatch):

@@ -8,7 +8,13 @@ import pytest
 
 from hpt_magic import Choice, Float, Study
 from hpt_magic import display as hd
-from hpt_magic._format import format_duration, format_number, format_params, format_value
+from hpt_magic._format import (
+    format_duration,
+    format_number,
+    format_params,
+    format_value,
+    text_width,
+)
 from hpt_magic.visualization._summary import summary_bundle
 
 
@@ -59,13 +65,19 @@ def test_summary_parameters_use_the_shared_formats():
 
 def test_a_name_or_value_that_could_reorder_the_line_is_isolated():
     # U+202E (right-to-left override) in a shared notebook's names would turn the rest of a
-    # summary line around: such text is shut in U+2068 ... U+2069; plain names stay as they are.
-    study = Study(space={"lr\u202e": Float(0, 1), "act": Choice(["relu", "שלום"])}, seed=0)
-    study.tell(study.ask(params={"lr\u202e": 0.5, "act": "שלום"}), 1.0)
+    # summary line around: such text is shut in U+2068 ... U+2069 without its own controls
+    # (its own U+2069 would close the isolate early); plain names stay as they are.
+    name = "lr\u2069\u202e"
+    study = Study(space={name: Float(0, 1), "act": Choice(["relu", "שלום"])}, seed=0)
+    study.tell(study.ask(params={name: 0.5, "act": "שלום"}), 1.0)
     best = study.summary().splitlines()[1]
-    assert best.endswith("\u2068lr\u202e\u2069=0.5, act=\u2068'שלום'\u2069")
+    assert best.endswith("\u2068lr\u2069=0.5, act=\u2068'שלום'\u2069")
     header, row = hd.summary_text(study).splitlines()[-2:]
-    assert header.split()[:4] == ["trial", "score", "\u2068lr\u202e\u2069", "act"]
-    assert "\u2068שלום\u2069" in row
+    assert header.split()[:4] == ["trial", "score", "\u2068lr\u2069", "act"]
+    # The isolates take no room: the table's columns stay aligned.
+    def column(line, text):
+        return text_width(line[:line.index(text)])
+
+    assert column(row, "\u2068שלום") == column(header, "act") and "0.5" in row
     html = summary_bundle(study, text=study.summary(), k=5)["text/html"]
-    assert "<th>\u2068lr\u202e\u2069</th>" in html and "<td>\u2068שלום\u2069</td>" in html
+    assert "<th>\u2068lr\u2069</th>" in html and "<td>\u2068שלום\u2069</td>" in html

@@ -217,7 +217,7 @@ class OutputRouter:
     def retain(self) -> None:
         """Install the router on ``sys.stdout``/``sys.stderr`` until the matching
         :meth:`release` (a run keeps it for all its trials instead of one swap each)."""
-        with self._lock:
+        with hold_interrupts(), self._lock:  # (installed, and counted)
             self._install()
             self._users += 1
 
@@ -349,8 +349,8 @@ class OutputRouter:
                         if token in self._captures:
                             self._captures = {k: v for k, v in self._captures.items()
                                               if k != token}
-                            if not self._captures:
-                                self._unroute_warnings()
+                        if not self._captures:  # (also when set-up stopped half way)
+                            self._unroute_warnings()
                 finally:
                     local.buffer, local.warnings, local.token = previous
                     with self._lock:

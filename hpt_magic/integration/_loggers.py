@@ -145,10 +145,10 @@ def mlflow_key(name: str) -> str:
     >>> mlflow_key("acc@5"), mlflow_key("val/loss"), mlflow_key("../x"), mlflow_key("")
     ('acc_5', 'val/loss', '_.._x', '_')
     """
-    key = _MLFLOW_REFUSED.sub("_", name)
+    key = _MLFLOW_REFUSED.sub("_", name)[:_MLFLOW_MAX_KEY - 1]
     if posixpath.normpath(key) != key or key.startswith(("/", "..")) or key in ("", "."):
         key = "_" + key.replace("/", "_")
-    return key[:_MLFLOW_MAX_KEY]
+    return key
 
 
 _MLFLOW_STATUS = {TrialState.COMPLETE: "FINISHED", TrialState.PRUNED: "FINISHED",
@@ -209,18 +209,26 @@ class MLflowCallback(_TrialLogger):
             start_time=int(trial.started * 1000), run_name=f"trial-{trial.number}",
             tags={"hpt_magic.study": study.name, "hpt_magic.trial": str(trial.number),
                   "hpt_magic.direction": study.direction.value, "hpt_magic.state": "running"})
-        handle = {"run_id": run.info.run_id, "params": set()}
+        handle = {"run_id": run.info.run_id, "params": {}}
         self._log_params(handle, trial)
         return handle
 
     def _log_params(self, handle: dict[str, Any], trial: Trial) -> None:
         from mlflow.entities import Param
 
-        new = [Param(mlflow_key(k), str(v)) for k, v in trial.params.items()
-               if mlflow_key(k) not in handle["params"]]
+        keys: dict[str, str] = handle["params"]  # name -> its key in this run
+        new = []
+        for name, value in trial.params.items():
+            if name not in keys:
+                # Two names MLflow would write alike (acc@5, acc#5): the second gets _2.
+                key, n = mlflow_key(name), 1
+                while key in keys.values():
+                    n += 1
+                    key = f"{mlflow_key(name)[:_MLFLOW_MAX_KEY - 8]}_{n}"
+                keys[name] = key
+                new.append(Param(key, str(value)))
         if new:
             self.client.log_batch(handle["run_id"], params=new)
-            handle["params"].update(p.key for p in new)
 
     def _log_step(self, handle: dict[str, Any], step: int, value: float) -> None:
         self.client.log_metric(handle["run_id"], mlflow_key(self.metric), float(value),

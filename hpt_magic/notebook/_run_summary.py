@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._format import error_line
+from .._format import error_line, isolate
 from ..exceptions import TuneError
 from ..study._stopping import RunInfo, failing_text
 from ..study._study import Study
@@ -114,7 +114,8 @@ def _summary(study: Study, info: RunInfo, error: BaseException | None,
         if first.output:
             text += f" (output: study.trial({first.number}).output)"
     if error is not None:
-        text += f"\nThe run stopped on an error: {type(error).__name__}: {error}"
+        text += (f"\nThe run stopped on an error: "
+                 f"{error_line(f'{type(error).__name__}: {error}')}")
     return text
 
 
@@ -140,6 +141,7 @@ NOT_KEPT_EARLIER = "it ran in an earlier run, so this run did not put its variab
 def _kept_text(number: int, which: str, not_kept: str | None) -> str:
     """Whose variables the notebook holds after a multi-objective run: the picked trial's,
     or none, for the reason ``not_kept``."""
+    which = isolate(which)
     if not_kept is None:
         return (f"The notebook keeps the variables of trial {number}, the front's best {which} "
                 "(--pick NAME chooses another objective).")

@@ -52,8 +52,9 @@ class TPESampler(Sampler):
     least one more than the parameters), those stopped before it ranked after them (see
     ``_mo.staged_order``). Running trials of a parallel run count as bad ones
     (``constant_liar``), so that simultaneous proposals spread out; along discrete (integer,
-    stepped) and categorical parameters they count as the prior when there are continuous
-    ones to spread along (an option that a running trial tries is no evidence against it).
+    stepped) and categorical parameters they count as the prior when the parameters proposed
+    together include continuous ones to spread along (an option that a running trial tries
+    is no evidence against it; a conditional parameter is proposed on its own).
 
     Parameters
     ----------

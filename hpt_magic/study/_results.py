@@ -8,7 +8,14 @@ import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from .._format import format_duration, format_number, format_params, format_value, isolate
+from .._format import (
+    format_duration,
+    format_number,
+    format_params,
+    format_value,
+    isolate,
+    text_width,
+)
 from ..exceptions import TuneError
 from ..executors._objective import check_score
 from ..trial import Trial, TrialState, top_trials
@@ -36,8 +43,9 @@ def summary_text(study: Study, elapsed: float | None = None, n_new: int | None =
     header, rows = summary_table(study, k)
     if not rows:
         return text
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in [header, *rows]]
+    widths = [max(text_width(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(c + " " * (w - text_width(c)) for c, w in zip(r, widths)).rstrip()
+             for r in [header, *rows]]
     return f"{text}\n\n{table_title(study, len(rows))}:\n" + "\n".join(lines)
 
 
