@@ -221,10 +221,11 @@ class MLflowCallback(_TrialLogger):
         for name, value in trial.params.items():
             if name not in keys:
                 # Two names MLflow would write alike (acc@5, acc#5): the second gets _2.
-                key, n = mlflow_key(name), 1
+                key = base = mlflow_key(name)
+                n = 1
                 while key in keys.values():
                     n += 1
-                    key = f"{mlflow_key(name)[:_MLFLOW_MAX_KEY - 8]}_{n}"
+                    key = f"{base[:_MLFLOW_MAX_KEY - 8]}_{n}"
                 keys[name] = key
                 new.append(Param(key, str(value)))
         if new:

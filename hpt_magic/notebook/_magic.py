@@ -219,7 +219,10 @@ class TuneMagics(Magics):
         study = self._study(args, cell, program)
         ns[out] = study
         # Notes once the study is open: a cell refused while it opens shows its error alone.
-        if _scheduled(args) and not _may_report(program, ns):
+        # A cell that may report (a function of the notebook might) is judged after the run,
+        # by what its trials reported: see _run_summary._no_curves_text.
+        expect_curves = _scheduled(args) and _may_report(program, ns)
+        if _scheduled(args) and not expect_curves:
             print(f"Note: --scheduler {args.scheduler} has nothing to act on: this cell never "
                   "calls tune.report or tune.steps, so every trial runs to its end.",
                   file=sys.stderr)
@@ -244,15 +247,15 @@ class TuneMagics(Magics):
             objective = objective.shippable()
         unsubscribe = [study.subscribe(logger) for logger in loggers]
         try:
-            self._run(args, cell, study, program, objective)
+            self._run(args, cell, study, objective, expect_curves)
         finally:
             # Manual and background studies keep logging after the cell returns.
             if not (args.background or args.manual):
                 for off in unsubscribe:
                     off()
 
-    def _run(self, args: Any, cell: str, study: Study, program: Any,
-             objective: CellObjective) -> None:
+    def _run(self, args: Any, cell: str, study: Study, objective: CellObjective,
+             expect_curves: bool) -> None:
         __tracebackhide__ = True  # noqa: F841 (read by IPython's traceback display)
         ns = self.shell.user_ns
         out = args.out
@@ -285,9 +288,6 @@ class TuneMagics(Magics):
                    retries=args.retries, trial_timeout=args.trial_timeout,
                    patience=args.patience, min_improvement=args.min_improvement,
                    on_repeat=args.on_repeat)
-        # No note before the run said the scheduler has nothing to act on: say it after the
-        # run if no trial reported after all (a notebook function that never does).
-        expect_curves = _scheduled(args) and _may_report(program, ns)
         if args.background:
             handle = display(_Text("running in the background..."), display_id=True)
 

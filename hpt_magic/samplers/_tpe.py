@@ -158,11 +158,11 @@ class TPESampler(Sampler):
         # along discrete and categorical dimensions its kernel is the prior's, so the liar
         # spreads proposals along the continuous ones. (Without any, the liar keeps its
         # values, or parallel workers would propose the same point.)
-        failed = [[u[n] for n in names] for u in (history.failed if self.consider_failed
-                                                   else []) if all(n in u for n in names)]
-        running = [[u[n] for n in names] for u in (history.pending if self.constant_liar
-                                                    else []) if all(n in u for n in names)]
-        lies = failed + running
+        def rows(units: list[dict[str, float]]) -> list[list[float]]:
+            return [[u[n] for n in names] for u in units if all(n in u for n in names)]
+
+        running = rows(history.pending) if self.constant_liar else []
+        lies = (rows(history.failed) if self.consider_failed else []) + running
         vague = len(running) if layout.cont else 0
         if lies:
             bad = np.vstack([bad, np.array(lies, dtype=float)])
