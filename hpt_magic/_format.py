@@ -15,7 +15,7 @@ from typing import Any
 from ._stored import label_of
 
 __all__ = ["error_line", "format_duration", "format_number", "format_value", "format_params",
-           "isolate", "option_text", "text_width"]
+           "isolate", "option_text", "plain_line", "text_width"]
 
 #: Longest error message quoted in a line of text (a summary, a widget's message): a trial's
 #: error may be any length, and its full text stays on the trial.
@@ -38,10 +38,11 @@ def format_number(value: float | None, digits: int = 6) -> str:
     --------
     >>> format_number(0.123456789), format_number(12345678.0), format_number(0.5, 4)
     ('0.123457', '1.23457e+07', '0.5')
-    >>> format_number(None)
-    'n/a'
+    >>> format_number(None), format_number(-0.0)
+    ('n/a', '0')
     """
-    return "n/a" if value is None else f"{value:.{digits}g}"
+    # (+ 0.0: a negative zero, e.g. a negated loss of 0, reads 0, not -0.)
+    return "n/a" if value is None else f"{value + 0.0:.{digits}g}"
 
 
 def format_value(value: Any, *, quote: bool = True) -> str:
@@ -107,20 +108,26 @@ def text_width(text: str) -> int:
     return len(text) - text.count("\u2068") - text.count("\u2069")
 
 
-def error_line(error: str, limit: int = MAX_ERROR_LINE) -> str:
-    """An error message as one line of plain text: line breaks as spaces, terminal escape
-    sequences and other control characters dropped (a tab read as a space), at most
-    ``limit`` characters, passed through :func:`isolate`.
+def plain_line(text: str, limit: int | None = None) -> str:
+    """Text someone wrote (a name, a message) as one line of plain text: line breaks as
+    spaces, terminal escape sequences and other control characters dropped (a tab read as a
+    space), at most ``limit`` characters, passed through :func:`isolate`.
 
     Examples
     --------
-    >>> error_line("ValueError: \\x1b[31mbad\\x1b[0m\\nvalue"), error_line("E" * 9, 5)
+    >>> plain_line("ValueError: \\x1b[31mbad\\x1b[0m\\nvalue"), plain_line("E" * 9, 5)
     ('ValueError: bad value', 'EEEE…')
     """
-    # Cut first: a long message is cleaned on every live update of the view.
-    text = " ".join(_CONTROL.sub("", line.replace("\t", " "))
-                    for line in error[:8 * limit].splitlines())
-    return isolate(text if len(text) <= limit else text[:limit - 1] + "…")
+    if limit is not None:
+        text = text[:8 * limit]  # (cut first: a long message is cleaned on every update)
+    text = " ".join(_CONTROL.sub("", line.replace("\t", " ")) for line in text.splitlines())
+    return isolate(text if limit is None or len(text) <= limit else text[:limit - 1] + "…")
+
+
+def error_line(error: str, limit: int = MAX_ERROR_LINE) -> str:
+    """An error message in a line of text: :func:`plain_line`, at most ``limit`` characters
+    (the full text stays on the trial)."""
+    return plain_line(error, limit)
 
 
 def format_duration(seconds: float | None) -> str:

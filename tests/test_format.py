@@ -33,6 +33,9 @@ def test_numbers_and_parameter_values():
     assert format_number(0.123456789) == "0.123457"
     assert format_number(0.123456789, 4) == "0.1235"
     assert format_number(None) == "n/a"
+    # A negative zero (a negated loss of 0) reads 0; a tiny negative number keeps its sign.
+    assert format_number(-0.0) == format_value(-0.0) == "0"
+    assert format_number(-1e-20) == "-1e-20"
     assert format_value(1e-5 / 3) == "3.333e-06"
     assert format_value("relu") == "'relu'" and format_value("relu", quote=False) == "relu"
     assert format_value(3) == "3"

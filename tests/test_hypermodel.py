@@ -177,7 +177,8 @@ def test_a_tuner_whose_trials_keep_failing_stops_and_says_why(iris):
 
     tuner = Tuner(broken, objective="val_loss", max_trials=10, seed=0)
     with pytest.raises(TuneError, match=r"Tuner: 3 trials in a row failed.*trial 2, failed "
-                                        r"with: ValueError: a typo in build"):
+                                        r"with: ValueError: a typo in build\. Fix that \("
+                                        r"tuner\.study\.trials\[2\]\.traceback"):
         tuner.search(X, y, epochs=1)
     assert [t.state for t in tuner.study.trials] == [TrialState.FAILED] * 3
     with pytest.raises(TuneError, match="max_consecutive_failed_trials=0 must be"):

@@ -1,7 +1,7 @@
 import pytest
 from IPython.core.error import UsageError
 
-from hpt_magic import SQLiteStorage, Study, TrialState
+from hpt_magic import Float, SQLiteStorage, Study, TrialState
 from hpt_magic.notebook._options import default_storage
 from hpt_magic.study._export import list_studies
 
@@ -362,6 +362,21 @@ def test_tune_list_shows_when_each_study_was_created(shell, capsys):
     # Columns line up with their headers even for a name shorter than "study".
     assert row.index("minimize") == header.index("direction")
     assert row.index(created) == header.index("created")
+
+
+def test_tune_list_shows_any_study_name_on_one_aligned_line(shell, capsys):
+    # A stored name is anyone's: a line break, a terminal escape or a U+202E in it must not
+    # break the table or turn the rest of its row around.
+    for name in ("a\nb\x1b[31m", "\u202eevil", "plain"):
+        Study(name=name, storage=default_storage(), space={"x": Float(0, 1)}).optimize(
+            lambda t: t.params["x"], n_trials=1)
+    capsys.readouterr()
+    shell.run_line_magic("tune_list", "")
+    header, *rows = capsys.readouterr().out.splitlines()
+    assert [r.split("  ")[0] for r in rows] == ["a b", "\u2068evil\u2069", "plain"]
+    for row in rows:  # (the isolates take no column)
+        assert row.replace("\u2068", "").replace("\u2069", "").index("minimize") == \
+            header.index("direction")
 
 
 def test_a_key_value_error_gives_an_example_of_its_own_option(shell):

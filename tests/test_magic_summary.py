@@ -198,3 +198,31 @@ def test_a_scheduler_whose_trials_never_report_is_noted_after_the_run(shell, cap
             "learning curve") in text
     text = published(shell, line, "x = tune.uniform(0, 1)\nfit_reporting(x)\n")[-1][0]
     assert "nothing to act on" not in text["text/plain"]
+
+
+def test_the_full_text_is_offered_only_where_there_is_more_to_read(shell):
+    # A score of the wrong type fails without a traceback: its short message is all there is.
+    text = published(shell, "--trials 2 --plot none --study s", "x = tune.uniform(0, 1)\n'high'"
+                     )[-1][0]["text/plain"]
+    first = shell.user_ns["study"].trial(0)
+    assert first.traceback is None and first.error in text
+    assert "2 trial(s) failed this run; first: trial 0:" in text and "Full text" not in text
+    # A long one is cut in the summary, and its full text is on the trial.
+    text = published(shell, "--trials 1 --plot none --study long",
+                     "x = tune.uniform(0, 1)\nif x < 2:\n    raise ValueError('x' * 500)\nx"
+                     )[-1][0]["text/plain"]
+    assert "Full text: study.trial(0).traceback" in text
+
+
+def test_a_long_error_without_a_traceback_points_to_the_trials_error():
+    from hpt_magic import Float, Study
+    from hpt_magic.notebook._run_summary import _summary
+    from hpt_magic.study._stopping import RunInfo
+
+    study = Study(space={"x": Float(0, 1)})
+    info = RunInfo(1, None)
+    trial = study.tell(study.ask(), state="failed", error="lost: " + "w" * 500)
+    info.failed.append(trial.number)
+    text = _summary(study, info, None)
+    assert trial.traceback is None and trial.error not in text
+    assert "Full text: study.trial(0).error" in text

@@ -32,3 +32,21 @@ def test_each_run_and_the_front_show_every_objective_and_broken_constraints():
     assert tuner.best_text.value.count("<li>trial") == FRONT_ROWS
     assert "… and 1 more" in tuner.best_text.value
     tuner.close()
+
+
+def test_objective_names_cannot_reorder_the_message():
+    # Names come from the notebook (a shared one may be anyone's): a U+202E in one would turn
+    # the rest of the message around, a U+2069 end an isolate; it is isolated, its own
+    # controls dropped.
+    acc = "acc\u2069\u202e"
+
+    def scores(t):
+        return {acc: t.params["x"], "ms": 1.0}
+
+    study = Study(space={"x": Float(0, 1)}, directions=["maximize", "minimize"],
+                  objectives=[acc, "ms"], seed=0)
+    tuner = ManualTuner(study, scores, dashboard=False)
+    tuner.set_values({"x": 0.5})
+    tuner.run_button.click()
+    assert "Trial 0 complete: \u2068acc\u2069 0.5, ms 1." in tuner.message.value
+    tuner.close()

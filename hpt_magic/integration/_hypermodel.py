@@ -11,6 +11,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from .._format import error_line
 from ..distributions import Choice
 from ..exceptions import TuneError
 from ..samplers import Sampler
@@ -179,12 +180,13 @@ class Tuner:
         self._optimize(n_trials, fit_args, fit_kwargs, callbacks=[count_failures])
         if len(failed) >= self.max_consecutive_failed_trials:
             last = failed[-1]
+            see = (f" (tuner.study.trials[{last.number}].traceback has the traceback)"
+                   if last.traceback else "")
             raise TuneError(
                 f"{self._label}: {len(failed)} trials in a row failed, so the search stopped "
                 f"(max_consecutive_failed_trials={self.max_consecutive_failed_trials}). The "
-                f"last, trial {last.number}, failed with: {last.error} Fix that "
-                f"(tuner.study.trials[{last.number}].traceback has the traceback) and search "
-                "again.")
+                f"last, trial {last.number}, failed with: {error_line(last.error).rstrip('.')}"
+                f". Fix that{see} and search again.")
 
     @property
     def _label(self) -> str:

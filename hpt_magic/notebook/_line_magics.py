@@ -13,6 +13,7 @@ from typing import Any
 from IPython.core.error import UsageError
 from IPython.display import display
 
+from .._format import plain_line, text_width
 from ..exceptions import TuneError
 from ..study._export import list_studies
 from ..study._study import Study, load_study
@@ -70,20 +71,24 @@ def list_stored_studies(line: str) -> None:
     if not rows:
         print(f"No studies in {path}.")
         return
-    width = max(len("study"), *(len(r["name"]) for r in rows))
+    # Names as plain isolated text (a stored name is anyone's: it may hold line breaks,
+    # terminal escapes or right-to-left controls), padded by the columns they take.
+    names = [plain_line(r["name"]) for r in rows]
+    width = max(len("study"), *map(text_width, names))
     print(f"{'study':<{width}}  direction  trials  complete  {'created':<16}  best")
-    for r in rows:
+    for r, name in zip(rows, names):
         created = "-" if r["created"] is None else r["created"].strftime("%Y-%m-%d %H:%M")
         best = "-" if r["best_value"] is None else f"{r['best_value']:.6g}"
         direction = r["direction"]
         if r.get("front") is not None:
             # Several objectives: each one's direction, and the values of the front.
             direction = ",".join(o["direction"][:3] for o in r["objectives"])
-            names = ", ".join(o["name"] for o in r["objectives"])
-            best = f"front of {len(r['front'])} ({names}): " + "; ".join(
+            objectives = ", ".join(plain_line(o["name"]) for o in r["objectives"])
+            best = f"front of {len(r['front'])} ({objectives}): " + "; ".join(
                 "(" + ", ".join(f"{v:.4g}" for v in values) + ")"
                 for values in r["front"][:5]) + ("; ..." if len(r["front"]) > 5 else "")
-        print(f"{r['name']:<{width}}  {direction:<9}  {r['n_trials']:>6}  "
+        pad = " " * (width - text_width(name))
+        print(f"{name}{pad}  {direction:<9}  {r['n_trials']:>6}  "
               f"{r['n_complete']:>8}  {created:<16}  {best}")
 
 

@@ -108,9 +108,14 @@ def _summary(study: Study, info: RunInfo, error: BaseException | None,
     if info.failed:
         failed = [study.trial(number) for number in info.failed]
         first = min(failed, key=lambda t: t.number)
+        line = error_line(first.error)
+        # The full text where there is more to read: a traceback, or a message cut short.
+        more = ("traceback" if first.traceback
+                else "error" if line != isolate(first.error) else None)
         text += (f"\n{len(failed)} trial(s) failed this run; first: trial {first.number}: "
-                 f"{error_line(first.error).rstrip('.')}. Full text: "
-                 f"study.trial({first.number}).traceback")
+                 f"{line.rstrip('.')}.")
+        if more:
+            text += f" Full text: study.trial({first.number}).{more}"
         if first.output:
             text += f" (output: study.trial({first.number}).output)"
     if error is not None:

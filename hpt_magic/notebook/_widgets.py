@@ -19,7 +19,7 @@ from typing import Any
 import ipywidgets as w
 from IPython.utils.capture import capture_output
 
-from .._format import error_line, format_number, format_params
+from .._format import error_line, format_number, format_params, plain_line
 from ..distributions import Distribution
 from ..exceptions import TuneError
 from ..samplers import Sampler, make_sampler
@@ -302,7 +302,7 @@ class ManualTuner:
             return "" if trial.value is None else f", score {format_number(trial.value)}"
         if trial.values is None:
             return ""
-        text = ", ".join(f"{name} {format_number(v)}"
+        text = ", ".join(f"{plain_line(name)} {format_number(v)}"
                          for name, v in zip(self.study.objectives, trial.values))
         if trial.feasible is False:
             text += f" (infeasible: breaks {' or '.join(self.study.constraints)})"
