@@ -285,18 +285,22 @@ def odd_docs() -> dict[str, dict[str, Any]]:
         t["params"]["lr"] = 1e16 + 2 * (t["number"] % 2)
     docs["range 1e16"] = narrow
     rtl = study_doc(12, 2)
-    rtl["params"][0]["name"] = RTL_LR
+    rtl["params"][0]["name"], rtl["params"][1]["name"] = RTL_LR, ESCAPE_DEPTH
     for t in rtl["trials"]:
         t["params"][RTL_LR] = t["params"].pop("lr")
+        t["params"][ESCAPE_DEPTH] = t["params"].pop("depth")
     rtl["study"]["sampler"] = "\u202etpe"
     docs["bidi"] = rtl
     return docs
 
 
 RTL_LR = "\u202elr"
+#: Its own U+2069 closed the isolate early, and its U+202E turned the rest of the line around.
+ESCAPE_DEPTH = "\u2069\u202edepth"
 
 
 def isolated(text: str) -> str:
+    """A name (free of bidi controls) between the isolates, as the view puts it in a sentence."""
     return f"\u2068{text}\u2069"
 
 
@@ -321,12 +325,14 @@ def test_extreme_numbers_and_bidi_names_draw_in_time_and_in_order(lab_page: LabP
     assert lp.js("sel => !document.querySelector(sel).hidden", f"{VIEW} .hpt-contour")
     lp.screenshot("view-huge-scores.png", lp.page.locator(VIEW).first)
 
-    # Document text inside the view's sentences is isolated: it cannot turn them around.
+    # Document text inside the view's sentences is isolated, without its own bidi controls:
+    # it cannot turn them around, nor close its isolate early and escape it.
     bidi = lp.page.locator(VIEW).nth(len(docs) - 1)
     assert bidi.locator(".hpt-contour figcaption").inner_text() == (
-        f"Score over {isolated(RTL_LR)} and depth, interpolated between trials")
-    assert f"sampler {isolated(chr(0x202E) + 'tpe')}" in bidi.locator(".hpt-meta").inner_text()
-    assert isolated(RTL_LR) in bidi.locator("th").all_inner_texts()
+        f"Score over {isolated('lr')} and {isolated('depth')}, interpolated between trials")
+    assert f"sampler {isolated('tpe')}" in bidi.locator(".hpt-meta").inner_text()
+    headers = bidi.locator("th").all_inner_texts()
+    assert isolated("lr") in headers and isolated("depth") in headers
     lp.screenshot("view-bidi-names.png", bidi)
 
     # A panel that throws is hidden and named in the view's one-line message; the other
