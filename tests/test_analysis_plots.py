@@ -47,6 +47,22 @@ def gids(fig: Figure) -> set[str]:
     return {a.get_gid() for ax in fig.axes for a in ax.get_children() if a.get_gid()}
 
 
+@pytest.mark.parametrize("plot, title", [
+    (plot_parallel_coordinates, "Parallel coordinates: 120 trials"),
+    (lambda s: plot_contour(s, "x", "lr", model="points"), "Score over x and lr"),
+    (plot_slice, "Score against each parameter: x; depth"),
+    (plot_importances, "Importance (ped-anova)"),
+    (plot_edf, "Empirical distribution of scores"), (plot_timeline, "Timeline: 120 trials"),
+    (lambda s: plot_compare([s]), "Best so far"),
+])
+def test_each_plot_says_what_it_shows_and_of_which_study(study, plot, title):
+    # The alternative text of an HTML export or a screen reader: the plot's titles, then the
+    # study's counts and best trial.
+    alt = plot(study).alt_text()
+    assert alt.startswith(title) and "Study 'toy': 120 complete" in alt
+    assert f"(trial {study.best_trial.number})" in alt
+
+
 def test_parallel_coordinates_draws_every_trial_and_the_best(study):
     fig = plot_parallel_coordinates(study)
     assert {"parallel", "parallel-best"} <= gids(fig)

@@ -110,7 +110,8 @@ class TuneMagics(Magics):
               help="Record failing trials and go on (the default).")
     @argument("--no-catch", dest="catch", action="store_false",
               help="Stop at the first failing trial and show its error.")
-    @argument("--quiet", "-q", action="store_true", help="Show only the final summary (and notes on likely mistakes).")
+    @argument("--quiet", "-q", action="store_true",
+              help="Show only the final summary (and notes on likely mistakes).")
     @argument("--plot", choices=("none", "final", "live"), default="live",
               help="Dashboard: live (default), final only, or none.")
     @argument("--background", action="store_true",

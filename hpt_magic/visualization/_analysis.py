@@ -21,7 +21,7 @@ from ..distributions import Choice
 from ..exceptions import TuneError
 from ..trial import Direction
 from ._importance import importances_with_spread
-from ._layout import new_figure, params_figure, plain_text
+from ._layout import described, new_figure, params_figure, plain_text
 from ._panels import (
     COLORS,
     SMALL,
@@ -127,7 +127,7 @@ def plot_parallel_coordinates(study: Any, params: Sequence[str] | None = None) -
     ax.set_ylim(-0.05, 1.05)
     fig.colorbar(lines, ax=ax, fraction=0.03, pad=0.02).set_label(_objective_label(study),
                                                                   fontsize=SMALL)
-    return plain_text(fig)
+    return described(plain_text(fig), study)
 
 
 def _grid_estimate(px: np.ndarray, py: np.ndarray, z: np.ndarray,
@@ -280,12 +280,12 @@ def plot_contour(study: Any, x: str | None = None, y: str | None = None, *,
     ax.set_ylim(0, 1)
     fig.colorbar(filled, ax=ax, fraction=0.05, pad=0.03).set_label(_objective_label(study),
                                                                    fontsize=SMALL)
-    return plain_text(fig)
+    return described(plain_text(fig), study)
 
 
 def plot_slice(study: Any, ncols: int = 4) -> Figure:
     """Score against each parameter, one small plot each; the best trial is a star."""
-    return params_figure(study, ncols)
+    return described(params_figure(study, ncols), study, "Score against each parameter")
 
 
 def plot_importances(study: Any, evaluator: str = "ped-anova") -> Figure:
@@ -301,7 +301,7 @@ def plot_importances(study: Any, evaluator: str = "ped-anova") -> Figure:
             color=COLORS["complete"], ecolor="#333333", capsize=3, gid="importances")
     ax.set_yticks(range(len(items)), [_text(k, 22) for k, _ in items], fontsize=SMALL)
     ax.set_xlim(0, max(1e-9, max(v + s for _, (v, s) in items)) * 1.05)
-    return plain_text(fig)
+    return described(plain_text(fig), study)
 
 
 def _shared_label(studies: Sequence[Any]) -> str:
@@ -330,7 +330,7 @@ def plot_edf(*studies: Any) -> Figure:
         raise TuneError("plot_edf needs at least one study.")
     fig = new_figure(6.4, 3.8)
     _edf_axes(fig.add_subplot(), studies)
-    return plain_text(fig)
+    return described(plain_text(fig), studies)
 
 
 def _lanes(trials: list[Any]) -> list[int]:
@@ -398,7 +398,7 @@ def plot_timeline(study: Any) -> Figure:
         fig.subplots_adjust(left=min(0.4, inches / fig.get_figwidth()))
     ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncols=5, fontsize=7,
               frameon=False, borderaxespad=0.1)
-    return plain_text(fig)
+    return described(plain_text(fig), study)
 
 
 def plot_compare(studies: Sequence[Any]) -> Figure:
@@ -421,7 +421,7 @@ def plot_compare(studies: Sequence[Any]) -> Figure:
     history.legend(fontsize=7, frameon=False)
     _edf_axes(edf, studies)
     fig.subplots_adjust(left=0.07, right=0.98, bottom=0.15, top=0.9, wspace=0.22)
-    return plain_text(fig)
+    return described(plain_text(fig), studies)
 
 
 def plot_kind(study: Any, kind: str, **options: Any) -> Figure:

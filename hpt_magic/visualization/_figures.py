@@ -50,7 +50,9 @@ def plot(study: Any, *, importances: bool = True) -> Figure:
     >>> [ax.get_title(loc="left") for ax in fig.axes]
     ['History', 'Learning curves', 'Importance', 'x']
     """
-    return _layout.dashboard_figure(study, importances_or_none(study) if importances else None)
+    return _layout.described(
+        _layout.dashboard_figure(study, importances_or_none(study) if importances else None),
+        study, "Dashboard")
 
 
 def plot_history(study: Any, ax: Any = None) -> Figure:
@@ -73,12 +75,13 @@ def _draw(panel: Any, study: Any, ax: Any) -> Figure:
         return _layout.draw_plain(ax, panel, study).figure
     ax = _layout.new_figure(6.4, 3.8).add_subplot()
     panel(ax, study)
-    return _layout.plain_text(ax.figure)
+    return _layout.described(_layout.plain_text(ax.figure), study)
 
 
 def plot_params(study: Any, ncols: int = 4) -> Figure:
     """Score against each parameter's values, one small plot per parameter."""
-    return _layout.params_figure(study, ncols)
+    return _layout.described(_layout.params_figure(study, ncols), study,
+                             "Score against each parameter")
 
 
 def plot_pareto_front(study: Any) -> Figure:
@@ -99,13 +102,13 @@ def plot_pareto_front(study: Any) -> Figure:
     if k == 2:
         fig = _layout.new_figure(6.4, 4.6)
         _pareto.draw_pareto(fig.add_subplot(), points)
-        return _layout.plain_text(fig)
+        return _layout.described(_layout.plain_text(fig), study)
     side = 2.3 * (k - 1)
     fig = _layout.new_figure(side + 0.9, side + 0.7)
     spec = fig.add_gridspec(1, 1, left=0.7 / (side + 0.9), right=0.97,
                             top=1 - 0.35 / (side + 0.7), bottom=0.55 / (side + 0.7))
     _pareto.draw_pareto_pairs(_pareto.pairs_axes(fig, spec[0], k), points)
-    return _layout.plain_text(fig)
+    return _layout.described(_layout.plain_text(fig), study)
 
 
 def plot_hypervolume(study: Any, reference: Sequence[float] | None = None) -> Figure:
@@ -117,7 +120,7 @@ def plot_hypervolume(study: Any, reference: Sequence[float] | None = None) -> Fi
     _pareto.check_multi_objective(study)
     fig = _layout.new_figure(6.4, 3.8)
     _pareto.draw_hypervolume(fig.add_subplot(), _pareto.objective_points(study), reference)
-    return _layout.plain_text(fig)
+    return _layout.described(_layout.plain_text(fig), study)
 
 
 def study_json(study: Any, progress: Mapping[str, Any] | None = None) -> dict[str, Any]:

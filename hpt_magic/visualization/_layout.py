@@ -16,6 +16,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
+from .._format import plain_line
 from ._panels import (
     MAX_PARAMS,
     draw_curves,
@@ -32,9 +33,10 @@ from ._pareto import (
     objective_points,
     pairs_axes,
 )
+from ._summary import image_html
 
-__all__ = ["NotebookFigure", "new_figure", "png_bytes", "plain_text", "draw_plain",
-           "DashboardFigure", "dashboard_figure", "params_figure"]
+__all__ = ["NotebookFigure", "described", "new_figure", "png_bytes", "plain_text",
+           "draw_plain", "DashboardFigure", "dashboard_figure", "params_figure"]
 
 DPI = 80
 
@@ -74,10 +76,48 @@ def draw_plain(ax: Any, draw: Callable[[Any, Any], None], view: Any) -> Any:
 
 
 class NotebookFigure(Figure):
-    """A Figure that IPython shows as a PNG even when pyplot was never imported."""
+    """A Figure that IPython shows as a PNG even when pyplot was never imported, with an
+    alternative text (an HTML export's ``alt``, what a screen reader says)."""
+
+    #: What the figure shows; by default its titles (see :meth:`alt_text`).
+    alt: str | None = None
 
     def _repr_png_(self) -> bytes:
         return png_bytes(self)
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> tuple[dict, dict]:
+        """The PNG, and as HTML with its alternative text: JupyterLab's HTML export (and
+        front ends that prefer HTML) read no ``alt`` from a PNG output's metadata."""
+        png = png_bytes(self)
+        alt = self.alt_text()
+        return ({"image/png": png, "text/html": image_html(png, alt)},
+                {"image/png": {"alt": alt}})
+
+    def alt_text(self) -> str:
+        """:attr:`alt`, or the titles of the figure and its Axes."""
+        if self.alt:
+            return self.alt
+        titles = [self._suptitle] if self._suptitle is not None else []
+        titles += [ax.title for ax in self.axes] + [ax._left_title for ax in self.axes]
+        seen = dict.fromkeys(t.get_text().strip() for t in titles)
+        return "; ".join(t for t in seen if t) or "A plot of the study"
+
+
+def described(fig: Figure, studies: Any, kind: str = "") -> Figure:
+    """``fig``, its alternative text: ``kind`` (what sort of plot) and its titles, the
+    ``studies`` it shows (a Study or several) and, for one, its counts and best trial (the
+    first paragraph of its summary)."""
+    if not isinstance(fig, NotebookFigure):
+        return fig  # (drawn on the caller's Axes: the caller's Figure)
+    if isinstance(studies, (list, tuple)) and len(studies) == 1:
+        studies = studies[0]
+    what = f"{kind}: {fig.alt_text()}" if kind else fig.alt_text()
+    if isinstance(studies, (list, tuple)):
+        names = ", ".join(plain_line(repr(str(s.name))) for s in studies)
+        fig.alt = f"{what}. Studies {names}."
+    else:
+        fig.alt = f"{what}. {plain_line(studies.summary(), 600)}"
+    return fig
 
 
 def new_figure(width: float, height: float, dpi: float = DPI) -> Figure:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import html
 from typing import Any
 
 from ..study._results import summary_table, summary_text, table_title
 
-__all__ = ["summary_text", "summary_html", "summary_bundle", "view_fallback"]
+__all__ = ["summary_text", "summary_html", "summary_bundle", "view_fallback", "image_html"]
 
 
 def summary_html(study: Any, elapsed: float | None = None, n_new: int | None = None,
@@ -42,8 +43,7 @@ def view_fallback(study: Any, bundle: dict[str, Any], k: int = 5) -> dict[str, s
         out["text/plain"] = summary_text(study, k=k, text=bundle["text/plain"])
     png = bundle.get("image/png")
     if png is not None:
-        image = (f'<img src="data:image/png;base64,{html.escape(png)}" '
-                 f'alt="{html.escape(bundle["text/plain"])}" style="max-width: 100%">')
+        image = image_html(png, bundle["text/plain"])
         out["text/html"] = f'<div class="hpt-summary">{image}{table}</div>'
     return out
 
@@ -59,3 +59,10 @@ def _table_html(study: Any, k: int) -> str:
         out.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>")
     out.append("</tbody></table>")
     return "".join(out)
+
+
+def image_html(png: bytes | str, alt: str) -> str:
+    """An ``<img>`` of a PNG (bytes, or already base64) with its alternative text."""
+    data = png if isinstance(png, str) else base64.b64encode(png).decode("ascii")
+    return (f'<img src="data:image/png;base64,{html.escape(data)}" alt="{html.escape(alt)}" '
+            'style="max-width: 100%">')
