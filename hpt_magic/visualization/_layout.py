@@ -94,13 +94,11 @@ class NotebookFigure(Figure):
                 {"image/png": {"alt": alt}})
 
     def alt_text(self) -> str:
-        """:attr:`alt`, or the titles of the figure and its Axes."""
+        """:attr:`alt`, or the titles of its Axes."""
         if self.alt:
             return self.alt
-        titles = [self._suptitle] if self._suptitle is not None else []
-        titles += [ax.title for ax in self.axes] + [ax._left_title for ax in self.axes]
-        seen = dict.fromkeys(t.get_text().strip() for t in titles)
-        return "; ".join(t for t in seen if t) or "A plot of the study"
+        titles = [ax.get_title(loc).strip() for ax in self.axes for loc in ("left", "center")]
+        return "; ".join(t for t in dict.fromkeys(titles) if t) or "A plot of the study"
 
 
 def described(fig: Figure, studies: Any, kind: str = "") -> Figure:
@@ -109,14 +107,14 @@ def described(fig: Figure, studies: Any, kind: str = "") -> Figure:
     first paragraph of its summary)."""
     if not isinstance(fig, NotebookFigure):
         return fig  # (drawn on the caller's Axes: the caller's Figure)
-    if isinstance(studies, (list, tuple)) and len(studies) == 1:
-        studies = studies[0]
+    many = list(studies) if isinstance(studies, (list, tuple)) else [studies]
     what = f"{kind}: {fig.alt_text()}" if kind else fig.alt_text()
-    if isinstance(studies, (list, tuple)):
-        names = ", ".join(plain_line(repr(str(s.name))) for s in studies)
-        fig.alt = f"{what}. Studies {names}."
-    else:
-        fig.alt = f"{what}. {plain_line(studies.summary(), 600)}"
+    summary = getattr(many[0], "summary", None) if len(many) == 1 else None
+    if callable(summary):
+        fig.alt = f"{what}. {plain_line(summary(), 600)}"
+    else:  # (several, or a study-like object without a summary)
+        names = ", ".join(plain_line(repr(str(getattr(s, "name", "?")))) for s in many)
+        fig.alt = f"{what}. {'Studies' if len(many) > 1 else 'Study'} {names}."
     return fig
 
 
