@@ -22,9 +22,11 @@ class LightGBMCallback:
     def __init__(self, data: str = "valid_0", metric: str | None = None, *,
                  checkpoint: bool = False) -> None:
         # After LightGBM's own logging (10) and recording (20) callbacks, so that the round
-        # that stops training is in evals_result_. On the instance: lgb.train gives every
-        # callback whose __dict__ has no order one that puts it first.
-        self.order = 30
+        # that stops training is in evals_result_, and before its early_stopping (30), so that
+        # the round it stops on is on the curve (lgb.train sorts callbacks from a set: of two
+        # of one order either may run first). On the instance: lgb.train gives every callback
+        # whose __dict__ has no order one that puts it first.
+        self.order = 29
         self.data = data
         self.metric = metric
         self.checkpoint = checkpoint

@@ -17,7 +17,8 @@ class LightningCallback(pl.Callback):
     trainer when the scheduler says so.
 
     With ``checkpoint=True`` the module's weights go with each report, and a trial continued
-    from a checkpoint starts from them and trains only the epochs left to ``max_epochs``.
+    from a checkpoint starts from them and trains only the epochs left to ``max_epochs``. A
+    fit that runs no validation is refused before it trains.
     """
 
     def __init__(self, monitor: str = "val_loss", *, checkpoint: bool = False) -> None:
@@ -26,6 +27,12 @@ class LightningCallback(pl.Callback):
         self.checkpoint = checkpoint
 
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if not trainer.enable_validation:  # (else the trial trains to the end, unjudged)
+            raise TuneError(
+                f"tune.lightning_callback: this Trainer runs no validation, so {self.monitor!r} "
+                "would never be reported and no scheduler could stop the trial. Pass "
+                "val_dataloaders to trainer.fit, with a validation_step that logs it (and "
+                "limit_val_batches above 0).")
         weights = tune.restore()
         if weights is not None and self.checkpoint:
             pl_module.load_state_dict(weights)

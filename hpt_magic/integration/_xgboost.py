@@ -25,6 +25,11 @@ class XGBoostCallback(xgboost.callback.TrainingCallback):
         super().__init__()
         self.metric = metric
         self.checkpoint = checkpoint
+        self._last: tuple[dict[str, Any], int] | None = None  # this training's log, step
+
+    def before_training(self, model: Any) -> Any:
+        self._last = None
+        return model
 
     def before_iteration(self, model: Any, epoch: int, evals_log: dict[str, Any]) -> bool:
         # The stop comes here, before the next round, not as after_iteration's answer:
@@ -41,8 +46,19 @@ class XGBoostCallback(xgboost.callback.TrainingCallback):
         value = evals_log[data][name][-1]
         if isinstance(value, tuple):  # xgb.cv logs (mean, std)
             value = value[0]
-        report(value, model.num_boosted_rounds() - 1, model if self.checkpoint else None)
+        step = model.num_boosted_rounds() - 1
+        report(value, step, model if self.checkpoint else None)
+        self._last = (evals_log, step)
         return False
+
+    def after_training(self, model: Any) -> Any:
+        # XGBoost skips the callbacks after one that says stop: listed after its
+        # EarlyStopping, this one missed the round that ended training. The log (XGBoost
+        # fills the same dict every round) has it.
+        last, self._last = self._last, None
+        if last is not None and last[1] < model.num_boosted_rounds() - 1:
+            self.after_iteration(model, last[1] + 1, last[0])
+        return model
 
 
 def _split(metric: str, evals_log: dict[str, Any]) -> tuple[str, str]:

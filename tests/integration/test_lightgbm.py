@@ -65,6 +65,31 @@ def test_scikit_learn_api_stops_cleanly(binary):
         assert len(model.evals_result_["valid_0"]["binary_logloss"]) == 3
 
 
+def test_the_round_that_early_stopping_ends_on_is_on_the_curve(binary):
+    # lgb.early_stopping raises in the round it ends on; LightGBM orders the callbacks from a
+    # set, so one of the same order ran after it in about half the trainings and that
+    # round's point was missing from the curve (the last point of a trial that returns
+    # nothing is its score).
+    X, y, Xv, yv = binary
+    rounds = []
+
+    def objective(trial):
+        log = {}
+        params = {"objective": "binary", "learning_rate": tune.uniform(0.3, 0.4, name="lr"),
+                  "num_leaves": 7, "verbosity": -1, "num_threads": 1}
+        lgb.train(params, lgb.Dataset(X, y), num_boost_round=50,
+                  valid_sets=[lgb.Dataset(Xv, yv)], callbacks=[
+                      lgb.early_stopping(2, verbose=False), lgb.record_evaluation(log),
+                      tune.lightgbm_callback("valid_0", "binary_logloss")])
+        rounds.append(len(log["valid_0"]["binary_logloss"]))
+
+    study = Study(seed=0)
+    study.optimize(objective, n_trials=10)
+    for trial, trained in zip(study.trials, rounds, strict=True):
+        assert trained < 50  # early stopping ended it
+        assert sorted(trial.intermediate) == list(range(trained))
+
+
 def test_unknown_validation_set_names_the_known_ones(binary):
     X, y, Xv, yv = binary
     study = Study(seed=0)

@@ -110,3 +110,32 @@ def test_a_loss_in_a_study_that_maximizes_fails_the_trial_and_says_so(binary):
     assert all(t.state is TrialState.FAILED for t in study.trials)
     assert "tune.lightning_callback: for 'val_loss' lower is better" in study.trials[0].error
     assert "--minimize" in study.trials[0].error
+
+
+@pytest.mark.parametrize("validation", ["no loader", "limit_val_batches=0"])
+def test_a_trainer_that_never_validates_fails_the_trial_and_says_why(binary, validation):
+    # The callback reports after each validation: without one, trials trained to the end
+    # with no curve, and no scheduler could stop them.
+    X, y, Xv, yv = (torch.as_tensor(a) for a in binary)
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(X, y), batch_size=50)
+    valid = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(Xv, yv), batch_size=200)
+    epochs = []
+
+    def objective(trial):
+        model = Classifier(tune.uniform(0.1, 0.2, name="lr"))
+        model.on_train_epoch_start = lambda: epochs.append(model.current_epoch)
+        trainer = pl.Trainer(max_epochs=EPOCHS, callbacks=[CALLBACK], logger=False,
+                             enable_checkpointing=False, enable_progress_bar=False,
+                             enable_model_summary=False,
+                             limit_val_batches=0 if validation != "no loader" else None)
+        trainer.fit(model, loader, None if validation == "no loader" else valid)
+        return 0.0
+
+    study = Study(seed=0, scheduler="asha", max_steps=EPOCHS)
+    study.optimize(objective, n_trials=1)
+    trial, = study.trials
+    assert trial.state is TrialState.FAILED
+    assert "tune.lightning_callback: this Trainer runs no validation" in trial.error
+    assert "val_dataloaders" in trial.error and "'val_loss'" in trial.error
+    assert "\n" not in trial.error
+    assert epochs == []  # said before training

@@ -170,6 +170,32 @@ def test_early_stopping_and_the_eval_printout_see_the_round_that_stopped(binary)
     assert "[2]\tvalidation_0-logloss" in trial.output
 
 
+def test_the_round_a_callback_listed_first_ends_on_is_on_the_curve(binary):
+    # XGBoost skips the callbacks after one that says stop: with its EarlyStopping listed
+    # first, the round it ended on was missing from the curve, whose last point is the score
+    # of a trial that returns nothing.
+    X, y, Xv, yv = binary
+    logs = []
+
+    def objective(trial):
+        log = {}
+        params = {"objective": "binary:logistic", "nthread": 1,
+                  "eta": tune.uniform(0.5, 0.6, name="eta")}
+        xgb.train(params, xgb.DMatrix(X, label=y), 100, evals=[(xgb.DMatrix(Xv, label=yv),
+                  "valid")], evals_result=log, verbose_eval=False,
+                  callbacks=[xgb.callback.EarlyStopping(rounds=2), CALLBACK])
+        logs.append(log["valid"]["logloss"])
+
+    study = Study(seed=0)
+    study.optimize(objective, n_trials=2)
+    for trial, losses in zip(study.trials, logs, strict=True):
+        assert trial.state is TrialState.COMPLETE, trial.error
+        assert len(losses) < 100  # early stopping ended it
+        assert [trial.intermediate[s] for s in sorted(trial.intermediate)] == \
+            pytest.approx(losses)
+        assert trial.value == pytest.approx(losses[-1])
+
+
 @pytest.mark.parametrize("direction, metric, passes", [
     ("maximize", "valid-auc", True), ("minimize", "valid-logloss", True),
     ("minimize", "valid-auc", False), ("maximize", "valid-logloss", False),
