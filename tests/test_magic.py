@@ -292,6 +292,19 @@ def test_memory_storage_and_tune_list(shell, capsys):
     assert "d " in out and "m " not in out
 
 
+def test_tune_list_takes_a_quoted_path_as_storage_does(shell, capsys, tmp_path):
+    # %%tune --storage needs the quotes around a path with spaces; %tune_list looked for a
+    # file whose name began with the quote.
+    (tmp_path / "my dir é").mkdir()  # the shell works in tmp_path
+    path = "my dir é/stüdies ✓.db"
+    assert run(shell, f"--trials 1 --plot none --study naïve --storage '{path}'",
+               "x = tune.uniform(0, 1)\nx\n").success
+    capsys.readouterr()
+    for line in (f"'{path}'", f'"{path}"', path):
+        shell.run_line_magic("tune_list", line)
+        assert "naïve" in capsys.readouterr().out
+
+
 def test_help_lists_the_options(shell):
     doc = shell.find_cell_magic("tune").__doc__
     for option in ("--trials", "--timeout", "--sampler", "--maximize", "--study", "--storage",
