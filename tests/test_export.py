@@ -154,6 +154,27 @@ def test_importances_need_complete_trials():
         importances(make_study(6), params=["z"])
 
 
+def test_importances_rank_a_parameter_added_by_an_edit_once_it_has_trials(tmp_path):
+    # The trials from before the edit lack the new parameter: it was never ranked (and the
+    # dashboard's panel gave all the importance to the others, for ever).
+    from hpt_magic.visualization._importance import ped_anova
+
+    path = tmp_path / "s.db"
+    before = Study(space={"x": Float(0, 1)}, name="s", storage=path, seed=0)
+    before.optimize(lambda t: t.params["x"], n_trials=8)
+    space = {"x": Float(0, 1), "kind": Choice(["a", "b"])}
+    study = Study(space=space, name="s", storage=path, seed=0)
+    assert study.space_version == 1
+
+    def objective(trial):
+        return trial.params["x"] + 10 * (trial.params["kind"] == "b")
+    study.optimize(objective, n_trials=3)
+    assert importances(study).keys() == {"x"}  # too few trials of the edited space yet
+    study.optimize(objective, n_trials=9)
+    assert list(importances(study)) == ["kind", "x"]
+    assert ped_anova(study).keys() == {"kind", "x"}
+
+
 def test_constant_score_shares_importance_equally():
     study = Study(space={"a": Float(0, 1), "b": Float(0, 1)}, seed=0)
     study.optimize(lambda t: 1.0, n_trials=6)
