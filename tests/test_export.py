@@ -72,6 +72,20 @@ def test_list_studies_reads_a_study_file(tmp_path):
     assert not (tmp_path / "missing.db").exists()
 
 
+def test_an_empty_file_is_read_as_no_study_file_and_left_empty(tmp_path):
+    # Listing or loading from an empty file (made by touch, a failed copy) wrote a study
+    # database into it, with its -wal and -shm files beside it.
+    from hpt_magic import load_study
+
+    path = tmp_path / "empty.db"
+    path.touch()
+    with pytest.raises(TuneError, match="'.*empty.db' is empty: no study was ever stored"):
+        list_studies(path)
+    with pytest.raises(TuneError, match="is empty"):
+        load_study("s", path)
+    assert path.stat().st_size == 0 and sorted(p.name for p in tmp_path.iterdir()) == ["empty.db"]
+
+
 @pytest.mark.parametrize("storage", ["file", "memory"])
 def test_list_studies_never_gives_a_trial_that_breaks_a_constraint_as_best(tmp_path, storage):
     from hpt_magic import InMemoryStorage
