@@ -72,6 +72,20 @@ def test_list_studies_reads_a_study_file(tmp_path):
     assert not (tmp_path / "missing.db").exists()
 
 
+def test_an_empty_file_is_read_as_no_study_file_and_left_empty(tmp_path):
+    # Listing or loading from an empty file (made by touch, a failed copy) wrote a study
+    # database into it, with its -wal and -shm files beside it.
+    from hpt_magic import load_study
+
+    path = tmp_path / "empty.db"
+    path.touch()
+    with pytest.raises(TuneError, match="'.*empty.db' is empty: no study was ever stored"):
+        list_studies(path)
+    with pytest.raises(TuneError, match="is empty"):
+        load_study("s", path)
+    assert path.stat().st_size == 0 and sorted(p.name for p in tmp_path.iterdir()) == ["empty.db"]
+
+
 @pytest.mark.parametrize("storage", ["file", "memory"])
 def test_list_studies_never_gives_a_trial_that_breaks_a_constraint_as_best(tmp_path, storage):
     from hpt_magic import InMemoryStorage
@@ -152,6 +166,27 @@ def test_importances_need_complete_trials():
         importances(make_study(2))
     with pytest.raises(TuneError, match="not parameters"):
         importances(make_study(6), params=["z"])
+
+
+def test_importances_rank_a_parameter_added_by_an_edit_once_it_has_trials(tmp_path):
+    # The trials from before the edit lack the new parameter: it was never ranked (and the
+    # dashboard's panel gave all the importance to the others, for ever).
+    from hpt_magic.visualization._importance import ped_anova
+
+    path = tmp_path / "s.db"
+    before = Study(space={"x": Float(0, 1)}, name="s", storage=path, seed=0)
+    before.optimize(lambda t: t.params["x"], n_trials=8)
+    space = {"x": Float(0, 1), "kind": Choice(["a", "b"])}
+    study = Study(space=space, name="s", storage=path, seed=0)
+    assert study.space_version == 1
+
+    def objective(trial):
+        return trial.params["x"] + 10 * (trial.params["kind"] == "b")
+    study.optimize(objective, n_trials=3)
+    assert importances(study).keys() == {"x"}  # too few trials of the edited space yet
+    study.optimize(objective, n_trials=9)
+    assert list(importances(study)) == ["kind", "x"]
+    assert ped_anova(study).keys() == {"kind", "x"}
 
 
 def test_constant_score_shares_importance_equally():

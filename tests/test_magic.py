@@ -268,6 +268,21 @@ def test_enqueue_and_grid(shell):
     assert len(study.trials) == 6
 
 
+def test_rerunning_a_cell_with_enqueue_does_not_run_its_point_again(shell):
+    # The --enqueue option stays in the cell's line: each re-run queued the point anew, and
+    # the first trial of the run (which always runs) ran the baseline once more.
+    cell = "x = tune.uniform(0, 1)\nm = tune.choice([(1, 2), 'b'])\nx\n"
+    line = """--trials 2 --plot none --study q --enqueue '{"x": 0.5, "m": [1, 2]}'"""
+    for _ in range(3):
+        assert run(shell, line, cell).success
+    study = shell.user_ns["study"]
+    assert len(study.trials) == 6
+    assert [t.number for t in study.trials if t.params["x"] == 0.5] == [0]
+    # --on-repeat run (a noisy score) runs it again.
+    assert run(shell, line + " --on-repeat run", cell).success
+    assert [t.number for t in shell.user_ns["study"].trials if t.params["x"] == 0.5] == [0, 6]
+
+
 def test_memory_storage_and_tune_list(shell, capsys):
     run(shell, "--trials 2 --plot none --study m --storage memory", "x = tune.uniform(0, 1)\nx\n")
     run(shell, "--trials 2 --plot none --study d", "x = tune.uniform(0, 1)\nx\n")
@@ -275,6 +290,19 @@ def test_memory_storage_and_tune_list(shell, capsys):
     shell.run_line_magic("tune_list", "")
     out = capsys.readouterr().out
     assert "d " in out and "m " not in out
+
+
+def test_tune_list_takes_a_quoted_path_as_storage_does(shell, capsys, tmp_path):
+    # %%tune --storage needs the quotes around a path with spaces; %tune_list looked for a
+    # file whose name began with the quote.
+    (tmp_path / "my dir é").mkdir()  # the shell works in tmp_path
+    path = "my dir é/stüdies ✓.db"
+    assert run(shell, f"--trials 1 --plot none --study naïve --storage '{path}'",
+               "x = tune.uniform(0, 1)\nx\n").success
+    capsys.readouterr()
+    for line in (f"'{path}'", f'"{path}"', path):
+        shell.run_line_magic("tune_list", line)
+        assert "naïve" in capsys.readouterr().out
 
 
 def test_help_lists_the_options(shell):

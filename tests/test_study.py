@@ -192,6 +192,28 @@ def test_enqueue_is_tried_first_and_validated():
         study.enqueue({"x": 5.0})
 
 
+def test_enqueue_skip_if_exists_queues_a_point_once(tmp_path):
+    path = tmp_path / "s.db"
+    study = Study(space={"x": Float(0, 1), "n": Int(1, 5)}, name="q", storage=path, seed=0)
+
+    def queue():
+        return study._read_attrs().get("queue", [])
+    study.enqueue({"x": 0.25}, skip_if_exists=True)
+    # Queued already, also as another kernel opening the file sees it.
+    Study(name="q", storage=path).enqueue({"x": 0.25}, skip_if_exists=True)
+    assert queue() == [{"x": 0.25}]
+    study.optimize(lambda t: t.params["x"], n_trials=2)
+    study.enqueue({"x": 0.25}, skip_if_exists=True)  # tried by trial 0
+    assert queue() == []
+    other = 2 if study.trials[0].params["n"] == 1 else 1
+    study.enqueue({"x": 0.25, "n": other}, skip_if_exists=True)  # another point
+    assert queue() == [{"x": 0.25, "n": other}]
+    study.tell(study.ask(), state="failed")  # takes that point
+    study.enqueue({"x": 0.25, "n": other}, skip_if_exists=True)  # failed: tried again
+    study.enqueue({"x": 0.25})  # without it, queued again
+    assert queue() == [{"x": 0.25, "n": other}, {"x": 0.25}]
+
+
 @pytest.mark.parametrize("value", [float("nan"), float("inf"), 10**400],
                          ids=["nan", "inf", "10**400"])
 def test_enqueue_refuses_a_number_that_is_no_integer_of_the_range(value):

@@ -17,7 +17,7 @@ from .._format import plain_line, text_width
 from ..exceptions import TuneError
 from ..study._export import list_studies
 from ..study._study import Study, load_study
-from ._options import _options, default_storage
+from ._options import _options, _unquote, default_storage
 
 __all__ = ["draw_study", "list_stored_studies", "compare_studies", "named_study"]
 
@@ -63,7 +63,8 @@ def named_study(ns: dict[str, Any], name: str, storage: str | None) -> Study:
 
 def list_stored_studies(line: str) -> None:
     """``%tune_list [PATH]``: print a table of the studies stored in a file."""
-    path = line.strip() or default_storage()
+    # Quoted as --storage is quoted for a path with spaces; unquoted it is taken whole.
+    path = _unquote(line.strip()) or default_storage()
     try:
         rows = list_studies(path)
     except TuneError as exc:

@@ -241,7 +241,7 @@ class TuneMagics(Magics):
                 # Only a warning: a function the cell calls may define parameters too.
                 print(f"Note: --enqueue names {unknown}, which this cell does not define (it "
                       f"defines {program.param_names}): check the spelling.", file=sys.stderr)
-            study.enqueue(params)
+            study.enqueue(params, skip_if_exists=args.on_repeat != "run")
         parallel = args.jobs != 1 or bool(args.dask)
         objective = CellObjective(program, ns, keep=not parallel)
         if parallel:

@@ -8,6 +8,7 @@ and ``record_report``. ``Study`` inherits these methods from :class:`AskTellMixi
 from __future__ import annotations
 
 import copy
+import json
 import time
 import warnings
 from collections.abc import Mapping
@@ -22,7 +23,7 @@ from ._events import Event
 from ._objectives import settle
 from ._space_edit import prior_of, same_objects
 from ._storage import space_to_json
-from ._storage_base import stored_params
+from ._storage_base import dumps_json, stored_params
 
 __all__ = ["AskTellMixin"]
 
@@ -310,13 +311,23 @@ class AskTellMixin:
         self._attrs = self.storage.read_attrs(self._id)
         return self._attrs
 
-    def enqueue(self, params: Mapping[str, Any]) -> None:
+    def enqueue(self, params: Mapping[str, Any], *, skip_if_exists: bool = False) -> None:
         """Queue a point to be tried before the sampler is asked again (kept in storage, so
         a later ``%%tune --study`` run of the same study tries it first).
 
         With a fixed ``space``, a name outside it is refused. A define-by-run study accepts
         names it has not seen yet: a branch of the objective that has not run may define them
         (``%%tune --enqueue`` warns about names its cell does not define).
+
+        Parameters
+        ----------
+        params : Mapping[str, Any]
+            The values to try; parameters left out are sampled.
+        skip_if_exists : bool
+            Queue nothing when the point is queued already or a trial has tried it (complete,
+            pruned or running: a failed or interrupted one is tried again), as Optuna's
+            ``enqueue_trial(skip_if_exists=True)``. ``%%tune --enqueue`` passes it, so that
+            re-running the cell does not run its point again.
 
         Examples
         --------
@@ -339,7 +350,25 @@ class AskTellMixin:
                                  f"{space[name]!r}. Give a value inside the range.")
         # As the file holds values: an option JSON cannot hold by its label (see _stored).
         point = stored_params(params, self._known)
-        self._change_attrs(lambda attrs: attrs.setdefault("queue", []).append(point))
+        if skip_if_exists and any(_tried(trial, point, self._known) for trial in self._trials):
+            return
+
+        def add(attrs: dict[str, Any]) -> None:
+            queue = attrs.setdefault("queue", [])
+            # As the file holds it (a tuple is a list there), to compare with what it holds.
+            if not (skip_if_exists and json.loads(dumps_json(point)) in queue):
+                queue.append(point)
+        self._change_attrs(add)
+
+
+#: The states of a trial that has tried its point, or is trying it.
+_TRYING = frozenset({TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING})
+
+
+def _tried(trial: Trial, point: Mapping[str, Any], space: Mapping[str, Distribution]) -> bool:
+    """Whether ``trial`` tried (or is trying) the stored ``point``'s values."""
+    return (trial.state in _TRYING and all(name in trial.params for name in point)
+            and stored_params({name: trial.params[name] for name in point}, space) == point)
 
 
 def misfit(point: Mapping[str, Any], space: Mapping[str, Distribution],

@@ -10,7 +10,7 @@ import os
 import re
 import unicodedata
 import weakref
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
@@ -19,7 +19,7 @@ from .._pareto import pareto_front
 from ..exceptions import TuneError
 from ..executors._scores import Objectives
 from ..samplers import observations
-from ..trial import TrialState
+from ..trial import Trial, TrialState
 from ._storage import Storage, stored_storage
 
 if TYPE_CHECKING:
@@ -27,7 +27,8 @@ if TYPE_CHECKING:
 
     from ._study import Study
 
-__all__ = ["to_dataframe", "to_csv", "trial_rows", "list_studies", "importances"]
+__all__ = ["to_dataframe", "to_csv", "trial_rows", "list_studies", "importances",
+           "importance_params"]
 
 _COLUMNS = ("number", "state", "value", "started", "finished", "duration", "last_step",
             "error")
@@ -204,10 +205,9 @@ def importances(study: Study, *, params: Sequence[str] | None = None, n_trees: i
     dict of str -> float
         Largest first.
     """
-    complete = study.get_trials([TrialState.COMPLETE])
     space = study.search_space()
     if params is None:
-        names = [n for n in space if complete and all(n in t.params for t in complete)]
+        names = importance_params(study, min_trials)
     else:
         unknown = [n for n in params if n not in space]
         if unknown:
@@ -225,6 +225,38 @@ def importances(study: Study, *, params: Sequence[str] | None = None, n_trees: i
     if cached is None or cached[0] != key:
         cached = _CACHE[study] = (key, _main_effects(X, y, names, n_trees, seed))
     return dict(cached[1])
+
+
+def importance_params(study: Study, min_trials: int = 4) -> list[str]:
+    """The parameters that importances rank by default: those of the search space that every
+    complete trial has (a parameter of a branch not always taken is left out) or, once
+    ``min_trials`` trials inside the space have them, those that every complete trial since
+    the space's last edit has (a parameter the edit added, which earlier trials lack).
+
+    Examples
+    --------
+    >>> from hpt_magic import Float, Study
+    >>> study = Study(space={"x": Float(0, 1), "y": Float(0, 1)})
+    >>> for _ in range(4):
+    ...     _ = study.tell(study.ask(), 1.0)
+    >>> importance_params(study)
+    ['x', 'y']
+    """
+    space = study.search_space()
+    complete = study.get_trials([TrialState.COMPLETE])
+    names = _had_by_all(space, complete)
+    version = study.space_version
+    latest = _had_by_all(space, [t for t in complete
+                                 if t.user_attrs.get("space_version", 0) == version])
+    if set(latest) > set(names) and len(observations(
+            study, {n: space[n] for n in latest}, include_pruned=False)[2]) >= min_trials:
+        return latest
+    return names
+
+
+def _had_by_all(space: Mapping[str, Any], trials: Sequence[Trial]) -> list[str]:
+    """The names of ``space`` that each of ``trials`` has a value of (none without trials)."""
+    return [n for n in space if trials and all(n in t.params for t in trials)]
 
 
 # A live dashboard asks after every trial: the forest is refitted only when trials were added.

@@ -89,6 +89,12 @@ def stored_storage(storage: str | os.PathLike | Storage) -> Storage:
     if isinstance(storage, (str, os.PathLike)) and not os.path.exists(storage):
         raise StorageError(f"There is no study file at {os.fspath(storage)!r}. Check the path; "
                            "studies are stored where --storage pointed when they ran.")
+    if isinstance(storage, (str, os.PathLike)) and os.path.isfile(storage) \
+            and os.path.getsize(storage) == 0:
+        # Opened, it would become a study database: a reader writes nothing.
+        raise StorageError(f"The file {os.fspath(storage)!r} is empty: no study was ever stored "
+                           "in it. Check the path; studies are stored where --storage pointed "
+                           "when they ran.")
     return make_storage(storage)
 
 

@@ -22,7 +22,7 @@ import numpy as np
 from ..distributions import Choice
 from ..exceptions import TuneError
 from ..samplers import observations
-from ..trial import TrialState
+from ..study._export import importance_params
 
 __all__ = ["EVALUATORS", "importances_with_spread", "ped_anova", "fanova"]
 
@@ -33,9 +33,7 @@ _GRID = (np.arange(64) + 0.5) / 64
 def _data(study: Any, params: Sequence[str] | None,
           min_trials: int) -> tuple[np.ndarray, np.ndarray, list[str], list[Any]]:
     space = study.search_space()
-    complete = study.get_trials([TrialState.COMPLETE])
-    names = list(params) if params is not None else [
-        n for n in space if complete and all(n in t.params for t in complete)]
+    names = list(params) if params is not None else importance_params(study, min_trials)
     unknown = [n for n in names if n not in space]
     if unknown:
         raise TuneError(f"importances: {unknown} are not parameters of study {study.name!r} "
