@@ -221,6 +221,18 @@ def test_enqueue_refuses_a_number_that_is_no_integer_of_the_range(value):
         Study(space={"n": Int(0, 10)}).enqueue({"n": value})
 
 
+@pytest.mark.parametrize("name, value, why", [
+    ("n", 2.5, r"2\.5 for 'n' is not an integer; Int\(0, 10\) holds integers"),
+    ("x", "abc", r"'abc' for 'x' is not a number; Float\(0, 1\) holds numbers"),
+    ("act", "gelu", r"'gelu' for 'act' is not one of the options of Choice\(\['relu', 'tanh'\]\)"),
+    ("n", 11, r"11 for 'n' is outside Int\(0, 10\)"),
+])
+def test_enqueue_says_why_a_value_is_refused(name, value, why):
+    study = Study(space={"n": Int(0, 10), "x": Float(0, 1), "act": Choice(["relu", "tanh"])})
+    with pytest.raises(SpaceError, match=why + r"\. Give one of its values\."):
+        study.enqueue({name: value})
+
+
 def test_a_queued_point_outside_the_edited_space_is_dropped_and_the_run_goes_on(tmp_path):
     path = tmp_path / "s.db"
     study = Study(space={"x": Float(0, 1)}, name="q", storage=path, seed=0)

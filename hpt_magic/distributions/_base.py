@@ -130,6 +130,15 @@ class Distribution(ABC):
     def contains(self, value: Any) -> bool:
         """Whether ``value`` is a value of this distribution."""
 
+    def misfit(self, value: Any) -> str:
+        """Why ``value`` is not one of its values, as a sentence about the value goes on:
+        ``is outside Float(0, 1)``; ``is not an integer; Int(1, 4) holds integers``."""
+        try:
+            float(value)
+        except (TypeError, ValueError, OverflowError):
+            return f"is not a number; {self!r} holds numbers"
+        return f"is outside {self!r}"
+
     def clip(self, value: Any) -> Any:
         """The valid value nearest to ``value``."""
         return self.from_unit(min(1.0, max(0.0, self.to_unit(value))))

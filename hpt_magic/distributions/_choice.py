@@ -140,6 +140,9 @@ class Choice(Distribution):
     def contains(self, value: Any) -> bool:
         return self.find(value) is not None
 
+    def misfit(self, value: Any) -> str:
+        return f"is not one of the options of {self!r}"
+
     def clip(self, value: Any) -> Any:
         return self.options[self.index(value)]
 

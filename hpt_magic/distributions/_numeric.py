@@ -227,6 +227,17 @@ class Int(Distribution):
     def grid(self) -> list[Any]:
         return list(range(self.low, self.high + 1, self.step))
 
+    def misfit(self, value: Any) -> str:
+        if isinstance(value, (int, np.integer)):
+            return f"is outside {self!r}"  # (exact: a float of a large integer overflows)
+        try:
+            f = float(value)
+        except (TypeError, ValueError, OverflowError):
+            return super().misfit(value)
+        if math.isfinite(f) and not f.is_integer():
+            return f"is not an integer; {self!r} holds integers"
+        return super().misfit(value)
+
     def contains(self, value: Any) -> bool:
         if type(value) is int and self.step == 1:  # the usual case
             return self.low <= value <= self.high

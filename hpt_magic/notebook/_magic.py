@@ -208,9 +208,9 @@ class TuneMagics(Magics):
         for params in points:  # the values the cell's own definitions refuse
             for name, value in params.items():
                 if name in written and not written[name].contains(value):
-                    raise TuneError(f"--enqueue: the value {value!r} for {name!r} is outside "
-                                    f"{written[name]!r}, as the cell defines it. Give a value "
-                                    "inside the range.")
+                    raise TuneError(f"--enqueue: the value {value!r} for {name!r} "
+                                    f"{written[name].misfit(value)}, as the cell defines it. "
+                                    "Give one of its values.")
         if args.jobs != 1 and not args.dask:
             # The forkserver boots while the study opens and its first trials are sampled.
             from ..executors._processes import prestart
@@ -346,6 +346,11 @@ class TuneMagics(Magics):
             sampler = _auto_sampler(budget, program.conditional,
                                     multi=len(objectives.get("directions", ())) > 1)
         existing = store.get_study(name) if not args.new else None
+        if args.warm_start == name and not args.new and \
+                args.warm_start_storage in (None, args.storage):
+            raise TuneError(f"--warm-start {name}: that is the study this cell continues, whose "
+                            "trials it already uses. Drop --warm-start, or add --new to start "
+                            "a new study from this one.")
         # Read before the study is opened: a misspelt name must leave nothing behind.
         source = load_study(args.warm_start, args.warm_start_storage or store) \
             if args.warm_start else None

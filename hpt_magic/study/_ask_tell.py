@@ -346,8 +346,8 @@ class AskTellMixin:
                              f"({', '.join(space)}). Check the spelling.")
         for name, value in params.items():
             if name in space and not space[name].contains(value):
-                raise SpaceError(f"Enqueued value {value!r} for {name!r} is outside "
-                                 f"{space[name]!r}. Give a value inside the range.")
+                raise SpaceError(f"Enqueued value {value!r} for {name!r} "
+                                 f"{space[name].misfit(value)}. Give one of its values.")
         # As the file holds values: an option JSON cannot hold by its label (see _stored).
         point = stored_params(params, self._known)
         if skip_if_exists and any(_tried(trial, point, self._known) for trial in self._trials):
@@ -391,7 +391,7 @@ def misfit(point: Mapping[str, Any], space: Mapping[str, Distribution],
             if fixed_space:
                 return f"{name} is not one of its parameters ({', '.join(space)})"
         elif not dist.contains(value):
-            return f"{name} = {value!r} is outside {dist!r}"
+            return f"{name} = {value!r} {dist.misfit(value)}"
     return None
 
 

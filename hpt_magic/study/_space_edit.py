@@ -15,6 +15,7 @@ import copy
 from collections.abc import Collection, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from .._format import format_params
 from ..distributions import Choice, Distribution, Float, Int, check_compatible
 from ..exceptions import SpaceError, TuneError
 from ._storage import space_to_json
@@ -242,8 +243,12 @@ class SpaceEditMixin:
                     queued += 1
         if self.space is not None:
             self.space = {n: self._known.get(n, d) for n, d in self.space.items()}
+        if not shared:
+            return (f"warm start from {other.name!r}: nothing taken, as none of its best "
+                    f"trial's values ({format_params(best[0].params)}) is a value of a "
+                    "parameter of this study")
         return (f"warm start from {other.name!r} ({len(other.trials)} trials): its best values "
-                f"as priors of {', '.join(shared) or 'no shared parameter'}"
+                f"as priors of {', '.join(shared)}"
                 + (f", its {queued} best configurations first" if queued else ""))
 
     @property

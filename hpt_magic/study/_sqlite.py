@@ -222,6 +222,7 @@ def user_error(exc: sqlite3.Error, path: str) -> StorageError:
             "and that you may read it, or pass another --storage file.")
     if code == _NOTADB:
         return StorageError(
-            f"{path!r} is not a study database ({exc}). hpt_magic will not touch it. Pick "
-            "another file with --storage, or move this one away.")
+            f"{path!r} is not a study database ({exc}). hpt_magic will not touch it. Check "
+            "the path; to store studies, pick another file with --storage or move this one "
+            "away.")
     return damaged_error(path, str(exc))
