@@ -41,8 +41,10 @@ def format_number(value: float | None, digits: int = 6) -> str:
     >>> format_number(None), format_number(-0.0)
     ('n/a', '0')
     """
-    # (+ 0.0: a negative zero, e.g. a negated loss of 0, reads 0, not -0.)
-    return "n/a" if value is None else f"{value + 0.0:.{digits}g}"
+    if value is None:
+        return "n/a"
+    # A negative zero (a negated loss of 0) reads 0, not -0.
+    return f"{0.0 if value == 0 else value:.{digits}g}"
 
 
 def format_value(value: Any, *, quote: bool = True) -> str:

@@ -324,39 +324,60 @@ def test_figures_show_as_png_in_ipython_without_pyplot():
 
 
 
-def test_figures_carry_an_alternative_text_into_an_html_export():
+def test_figures_carry_an_alternative_text_into_an_html_export(shell):
     # What an HTML export writes as the image's "alt" and a screen reader says. JupyterLab's
     # export reads no alt from a PNG's metadata: the figure also travels as an <img> in HTML.
     import nbformat
     from nbconvert import HTMLExporter
 
     study = curves(3)
-    formatter = DisplayFormatter()
+    formatter = shell.display_formatter
     data, md = formatter.format(hd.plot_history(study))
     alt = md["image/png"]["alt"]
     assert alt.startswith(f"History. Study '{study.name}': 3 complete") and "Best " in alt
     assert f'alt="{html.escape(alt)}"' in data["text/html"]
     assert base64.b64encode(data["image/png"]).decode() in data["text/html"]
-    # matplotlib's inline backend registers its own PNG printer for every Figure: the PNG is
-    # then its, the alternative text still ours.
-    formatter.formatters["image/png"].for_type(Figure, lambda fig: b"\x89PNG inline")
-    data, md = formatter.format(hd.plot_curves(study))
-    assert data["image/png"] == b"\x89PNG inline" and md["image/png"]["alt"].startswith(
-        "Learning curves. Study")
-    # Several studies: each named. A figure drawn on the caller's own Axes is the caller's.
-    other = curves(2)
-    assert f"'{study.name}', '{other.name}'" in hd.plot_edf(study, other).alt_text()
-    own = Figure()
-    assert hd.plot_history(study, ax=own.add_subplot()) is own
-    assert "text/html" not in formatter.format(own)[0]
     # The export has it, and no image without one.
-    data, md = DisplayFormatter().format(hd.plot_history(study))
     data["image/png"] = base64.b64encode(data["image/png"]).decode()
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(outputs=[
         nbformat.v4.new_output("display_data", data=data, metadata=md)])])
     page, _ = HTMLExporter().from_notebook_node(nb)
     assert f'alt="{html.escape(alt, quote=False)}"' in page.replace("&#x27;", "'")
     assert "No description has been provided" not in page
+    # Several studies: each named. A figure drawn on the caller's own Axes is the caller's.
+    other = curves(2)
+    assert f"'{study.name}', '{other.name}'" in hd.plot_edf(study, other).alt_text()
+    own = Figure()
+    assert hd.plot_history(study, ax=own.add_subplot()) is own
+    assert "text/html" not in formatter.format(own)[0]
+
+
+def test_a_figure_printer_of_ipythons_draws_the_figure_alone(shell):
+    # matplotlib's inline backend registers a printer for every Figure (PNG, retina, SVG): it
+    # draws the figure, once; the alternative text still travels, as the PNG's metadata.
+    drawn = []
+
+    def retina(fig):
+        drawn.append(fig)
+        return b"\x89PNG retina", {"width": 320, "height": 190}
+
+    png = shell.display_formatter.formatters["image/png"]
+    png.for_type(Figure, retina)
+    try:
+        data, md = shell.display_formatter.format(hd.plot_curves(curves(3)))
+    finally:
+        png.pop(Figure)
+    assert len(drawn) == 1 and data["image/png"] == b"\x89PNG retina"
+    assert "text/html" not in data
+    # (the printer's own metadata wins: the kernel has width and height, no alt, as before)
+    assert md["image/png"] == {"width": 320, "height": 190}
+    # Where no image is shown (a terminal), nothing is drawn.
+    png.enabled = False
+    try:
+        data, md = shell.display_formatter.format(hd.plot_curves(curves(3)))
+    finally:
+        png.enabled = True
+    assert set(data) == {"text/plain"}
 
 
 # -- dashboard -------------------------------------------------------------------------------

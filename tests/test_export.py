@@ -7,8 +7,15 @@ import sys
 
 import pytest
 
-from hpt_magic import Choice, Float, Int, Study, TrialState, TuneError
-from hpt_magic.study._export import importances, list_studies, to_csv, to_dataframe
+from hpt_magic import Choice, Float, Int, Study, TrialState, TuneError, tune
+from hpt_magic.study._export import (
+    MIN_TRIALS_AFTER_EDIT,
+    importance_params,
+    importances,
+    list_studies,
+    to_csv,
+    to_dataframe,
+)
 
 
 def objective(trial):
@@ -182,11 +189,28 @@ def test_importances_rank_a_parameter_added_by_an_edit_once_it_has_trials(tmp_pa
 
     def objective(trial):
         return trial.params["x"] + 10 * (trial.params["kind"] == "b")
-    study.optimize(objective, n_trials=3)
+    study.optimize(objective, n_trials=MIN_TRIALS_AFTER_EDIT - 1)
     assert importances(study).keys() == {"x"}  # too few trials of the edited space yet
-    study.optimize(objective, n_trials=9)
+    study.optimize(objective, n_trials=1)
     assert list(importances(study)) == ["kind", "x"]
     assert ped_anova(study).keys() == {"kind", "x"}
+
+
+def test_a_parameter_of_a_branch_stays_out_of_the_importances_after_an_edit(tmp_path):
+    # 'depth' exists only when kind == "tree": trials before the edit took both branches, so
+    # the trials since an edit that all happen to take the tree branch do not make it a
+    # parameter the edit added.
+    def objective(trial):
+        kind = tune.choice(["tree", "line"], name="kind")
+        x = tune.uniform(0, 1, name="x")
+        return x + (tune.int(1, 8, name="depth") if kind == "tree" else 5)
+
+    path = tmp_path / "s.db"
+    study = Study(name="s", storage=path, seed=0)
+    study.optimize(objective, n_trials=30)
+    study.edit_space({"x": Float(0, 0.5), "kind": Choice(["tree"])})
+    study.optimize(objective, n_trials=MIN_TRIALS_AFTER_EDIT)
+    assert importance_params(study) == ["kind", "x"]
 
 
 def test_constant_score_shares_importance_equally():

@@ -192,7 +192,8 @@ def importances(study: Study, *, params: Sequence[str] | None = None, n_trees: i
     ----------
     study : Study
     params : sequence of str, optional
-        The parameters to rank (default: those that every complete trial has).
+        The parameters to rank (default: those that every complete trial has, and those an
+        edit of the space added, once enough trials have them: :func:`importance_params`).
     n_trees : int
         Trees of the forest.
     seed : int
@@ -227,11 +228,16 @@ def importances(study: Study, *, params: Sequence[str] | None = None, n_trees: i
     return dict(cached[1])
 
 
+#: Complete trials since an edit of the space that added a parameter before importances rank
+#: it (from these trials alone, as the earlier ones lack it).
+MIN_TRIALS_AFTER_EDIT = 20
+
+
 def importance_params(study: Study, min_trials: int = 4) -> list[str]:
     """The parameters that importances rank by default: those of the search space that every
-    complete trial has (a parameter of a branch not always taken is left out) or, once
-    ``min_trials`` trials inside the space have them, those that every complete trial since
-    the space's last edit has (a parameter the edit added, which earlier trials lack).
+    complete trial has (a parameter of a branch not always taken is left out), and those that
+    an edit of the space added once every complete trial since has them and there are
+    :data:`MIN_TRIALS_AFTER_EDIT` (at least ``min_trials``) of them.
 
     Examples
     --------
@@ -245,13 +251,17 @@ def importance_params(study: Study, min_trials: int = 4) -> list[str]:
     space = study.search_space()
     complete = study.get_trials([TrialState.COMPLETE])
     names = _had_by_all(space, complete)
-    version = study.space_version
-    latest = _had_by_all(space, [t for t in complete
-                                 if t.user_attrs.get("space_version", 0) == version])
-    if set(latest) > set(names) and len(observations(
-            study, {n: space[n] for n in latest}, include_pruned=False)[2]) >= min_trials:
-        return latest
-    return names
+    need = max(MIN_TRIALS_AFTER_EDIT, min_trials)
+    for edit in study._attrs.get("space_history", []):
+        since = [t for t in complete if t.number >= edit["from_trial"]]
+        if len(since) < need:
+            continue
+        # Added by this edit: no trial before it had the parameter, every one since has it.
+        # (A parameter of a branch, which some trials before it took, stays out.)
+        before = [t for t in complete if t.number < edit["from_trial"]]
+        names += [n for n in _had_by_all(space, since) if n not in names
+                  and not any(n in t.params for t in before)]
+    return [n for n in space if n in names]
 
 
 def _had_by_all(space: Mapping[str, Any], trials: Sequence[Trial]) -> list[str]:

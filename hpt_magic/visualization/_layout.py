@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import math
+import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -86,19 +87,46 @@ class NotebookFigure(Figure):
         return png_bytes(self)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> tuple[dict, dict]:
-        """The PNG, and as HTML with its alternative text: JupyterLab's HTML export (and
-        front ends that prefer HTML) read no ``alt`` from a PNG output's metadata."""
-        png = png_bytes(self)
+        """The PNG with its alternative text, also as HTML: JupyterLab's HTML export reads no
+        ``alt`` from a PNG's metadata.
+
+        When IPython has a printer of its own for Figures (matplotlib's inline backend, maybe
+        retina or SVG), that printer draws the figure and only the alternative text is
+        given, as the PNG's metadata; where no image is shown (a terminal), nothing.
+        """
         alt = self.alt_text()
-        return ({"image/png": png, "text/html": image_html(png, alt)},
-                {"image/png": {"alt": alt}})
+        metadata = {"image/png": {"alt": alt}}
+        formatter = _png_formatter()
+        if formatter is not None:
+            if not formatter.enabled:
+                return {}, {}
+            try:
+                formatter.lookup(self)
+                return {}, metadata
+            except KeyError:  # no printer for Figures: this is the one rendering
+                pass
+        png = png_bytes(self)
+        data = {"image/png": png, "text/html": image_html(png, alt)}
+        return {k: v for k, v in data.items()
+                if (include is None or k in include) and (exclude is None or k not in exclude)
+                }, metadata
 
     def alt_text(self) -> str:
         """:attr:`alt`, or the titles of its Axes."""
         if self.alt:
             return self.alt
         titles = [ax.get_title(loc).strip() for ax in self.axes for loc in ("left", "center")]
+        # (as plain text: the titles escape a name's "$" for matplotlib)
+        titles = [plain_line(t.replace("\\$", "$")) for t in titles]
         return "; ".join(t for t in dict.fromkeys(titles) if t) or "A plot of the study"
+
+
+def _png_formatter() -> Any:
+    """The running IPython's ``image/png`` formatter, or ``None`` outside IPython (not
+    imported here)."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    return None if shell is None else shell.display_formatter.formatters.get("image/png")
 
 
 def described(fig: Figure, studies: Any, kind: str = "") -> Figure:
