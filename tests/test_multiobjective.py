@@ -67,6 +67,17 @@ def test_a_sequence_of_values_and_failures_with_their_reason():
     assert three.state is TrialState.FAILED and "3 values" in three.error
 
 
+@pytest.mark.parametrize("result, said", [
+    ("fast", "returned a str ('fast')"), (None, "returned None"),
+    (object(), "returned an object of type object"), (math.nan, "returned one number (nan)")])
+def test_a_result_that_is_no_number_is_named_as_what_it_is(result, said):
+    # Text, None or a model was "one number (None)".
+    study = _mo_study()
+    t = study.tell(study.ask(), result)
+    assert t.state is TrialState.FAILED and said in t.error and "(None)" not in t.error
+    assert "2 objectives (accuracy, latency_ms)" in t.error
+
+
 def test_constraint_metric_missing_fails_and_bad_constraints_are_refused():
     study = _mo_study(constraints=["size_mb <= 20"])
     t = study.tell(study.ask(), {"accuracy": 0.9, "latency_ms": 1})

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+import reprlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -157,10 +158,13 @@ latency_ms) and every metric a constraint uses (size_mb)"
         elif isinstance(result, (tuple, list, np.ndarray)):
             metrics, reason = self._from_sequence(result)
         elif self.multi:
+            # Text, None or a model is no number: say what came back, not "one number (None)".
+            what = (f"one number ({reprlib.repr(check_score(result)[0] or result)})"
+                    if _is_number(result) else _returned(result))
             return None, Failure(
-                f"the objective returned one number ({check_score(result)[0]!r}) but the study "
-                f"has {len(self.names)} objectives ({', '.join(self.names)}): return a dict "
-                "with those keys, or a tuple in that order", "one number for several objectives")
+                f"the objective returned {what} but the study has {len(self.names)} "
+                f"objectives ({', '.join(self.names)}): return a dict with those keys, or a "
+                "tuple in that order", "one number for several objectives")
         else:
             value, reason = check_score(result)
             metrics = {self.names[0]: value} if reason is None else {}
@@ -285,6 +289,16 @@ latency_ms) and every metric a constraint uses (size_mb)"
 def _of(name: str, why: Failure) -> Failure:
     """``why`` a result's ``name`` is refused, as the result's failure (of the same kind)."""
     return Failure(f"{name!r}: {why}", None if why.kind is None else f"{name!r}: {why.kind}")
+
+
+def _returned(value: Any) -> str:
+    """What an objective returned that is not a number, for a message: ``None``, text with
+    its first characters, else the type."""
+    if value is None:
+        return "None"
+    if isinstance(value, (str, bytes, bool)):
+        return f"a {type(value).__name__} ({reprlib.repr(value)})"
+    return f"an object of type {type(value).__name__}"
 
 
 def _is_number(value: Any) -> bool:
