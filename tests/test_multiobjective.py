@@ -209,6 +209,23 @@ def test_stored_values_metrics_and_curves_survive_a_reload(tmp_path):
     assert json.loads(values)[0] == value
 
 
+def test_a_bound_of_many_digits_is_stored_as_given(tmp_path):
+    # Stored as 'peak_bytes <= 1.23457e+06': a reopened study judged 1234569 bytes feasible
+    # under a limit of 1234567, and took a run asking for another limit as the same one.
+    path = tmp_path / "s.db"
+    study = _mo_study(name="mo", storage=path, constraints=["peak_bytes <= 1234567"])
+    assert study.constraints == ["peak_bytes <= 1234567"]
+    loaded = load_study("mo", path)
+    assert loaded.constraints == ["peak_bytes <= 1234567"]
+    t = loaded.tell(loaded.ask(), {"accuracy": 0.9, "latency_ms": 1, "peak_bytes": 1234569})
+    assert t.feasible is False
+    with pytest.raises(TuneError, match=r"constraints \['peak_bytes <= 1234567'\], not "
+                                        r"\['peak_bytes <= 1234569.5'\]"):
+        _mo_study(name="mo", storage=path, constraints=["peak_bytes <= 1234569.5"])
+    assert Study(objectives=["a"], constraints=["lat <= 1.2345678e-4"]).constraints == [
+        "lat <= 0.00012345678"]
+
+
 def test_a_single_objective_study_refuses_a_multi_objective_run_and_back(tmp_path):
     path = tmp_path / "s.db"
     Study(name="so", storage=path, direction="max")

@@ -73,7 +73,7 @@ class Constraint:
         return max(0.0, float(excess))
 
     def __str__(self) -> str:
-        return f"{self.name} {self.op} {self.bound:g}"
+        return f"{self.name} {self.op} {_bound_text(self.bound)}"
 
     def __repr__(self) -> str:
         return f"Constraint({str(self)!r})"
@@ -289,6 +289,20 @@ latency_ms) and every metric a constraint uses (size_mb)"
 def _of(name: str, why: Failure) -> Failure:
     """``why`` a result's ``name`` is refused, as the result's failure (of the same kind)."""
     return Failure(f"{name!r}: {why}", None if why.kind is None else f"{name!r}: {why.kind}")
+
+
+def _bound_text(bound: float) -> str:
+    """The shortest ``g`` text of ``bound`` that reads back as ``bound``: the text is what a
+    study stores and compares, so ``1234567`` must not become ``1.23457e+06``.
+
+    >>> _bound_text(20.0), _bound_text(1234567.0), _bound_text(0.1), _bound_text(1e-05)
+    ('20', '1234567', '0.1', '1e-05')
+    """
+    for digits in range(6, 17):
+        text = f"{bound:.{digits}g}"
+        if float(text) == bound:
+            return text
+    return repr(bound)
 
 
 def _returned(value: Any) -> str:
