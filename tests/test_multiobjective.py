@@ -346,6 +346,20 @@ def test_a_tune_cell_with_two_objectives_and_a_constraint(shell, capsys):
     assert shell.user_ns["model"] == (fastest.params["width"], fastest.params["depth"])
 
 
+def test_a_constraint_on_a_metric_named_as_loggers_name_them(shell):
+    # 'val/loss <= 0.5' (Lightning's and TensorBoard's names) was refused as "not of the form
+    # 'NAME <= NUMBER'".
+    cell = ("%%tune --trials 3 --maximize val/acc --minimize ms --constraint 'val/loss <= 0.5' "
+            "--constraint 'recall@10>=0.1' --plot none --storage memory\n"
+            "x = tune.uniform(0, 1)\n"
+            "{'val/acc': x, 'ms': 1 - x, 'val/loss': x, 'recall@10': 0.2}")
+    r = shell.run_cell(cell)
+    assert r.success, r.error_in_exec
+    study = shell.user_ns["study"]
+    assert study.constraints == ["val/loss <= 0.5", "recall@10 >= 0.1"]
+    assert all(t.feasible == (t.metrics["val/loss"] <= 0.5) for t in study.trials)
+
+
 def test_quoted_objective_names_lose_their_quotes_as_other_options_do(shell):
     cell = 'x = tune.float(0, 1)\n{"<b>acc</b>": x, "lat ms": 1 - x}'
     r = shell.run_cell("%%tune --trials 2 --maximize '<b>acc</b>' --minimize \"lat ms\" "

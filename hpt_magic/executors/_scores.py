@@ -21,8 +21,9 @@ from ._objective import Failure, check_score
 
 __all__ = ["Constraint", "Objectives", "Scores", "default_names"]
 
+# Metric names as loggers write them: "val/loss" (Lightning, TensorBoard), "recall@10".
 _CONSTRAINT = re.compile(
-    r"^\s*([A-Za-z_][\w.\-]*)\s*(<=|>=)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$")
+    r"^\s*([A-Za-z_][\w.\-/@]*)\s*(<=|>=)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$")
 
 
 def default_names(k: int) -> list[str]:
@@ -63,8 +64,8 @@ class Constraint:
         if match is None or not math.isfinite(float(match.group(3))):
             raise TuneError(
                 f"The constraint {text!r} is not of the form 'NAME <= NUMBER' or 'NAME >= "
-                "NUMBER' (NAME a key of the dict the objective returns). Example: --constraint "
-                "'size_mb <= 20'.")
+                "NUMBER' (NAME a key of the dict the objective returns, of letters, digits and "
+                "_ . - / @). Example: --constraint 'size_mb <= 20'.")
         return cls(match.group(1), match.group(2), float(match.group(3)))
 
     def violation(self, value: float) -> float:
