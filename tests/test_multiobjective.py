@@ -451,6 +451,24 @@ def test_exports_and_tune_list_carry_every_value(tmp_path, shell, capsys):
     assert "min,min" in out and f"front of {len(study.best_trials)} (f1, f2)" in out
 
 
+def test_tune_list_aligns_three_objectives_and_shows_no_empty_front(tmp_path, shell, capsys):
+    # "max,min,min" pushed its row's numbers out of their columns, and a study whose trials
+    # all broke the constraint (or failed) was listed as "front of 0 (a, b): ".
+    path = tmp_path / "s.db"
+    three = Study(name="three", storage=path, directions=["max", "min", "min"],
+                  objectives=["a", "b", "c"])
+    three.tell(three.ask(), {"a": 1, "b": 2, "c": 3})
+    broken = Study(name="broken", storage=path, directions=["max", "min"],
+                   objectives=["a", "b"], constraints=["mem <= 1"])
+    broken.tell(broken.ask(), {"a": 1, "b": 2, "mem": 5})
+    shell.run_cell(f"%tune_list {path}")
+    header, *rows = capsys.readouterr().out.splitlines()
+    trials = header.index("trials") + len("trials")
+    assert all(row[trials - 1] == "1" and row[trials] == " " for row in rows), rows
+    assert rows[1].split()[:2] == ["broken", "max,min"] and rows[1].endswith("  -")
+    assert "front of 0" not in "".join(rows)
+
+
 def test_loggers_write_every_objective_and_metric_curve(tmp_path):
     pytest.importorskip("tensorboardX")
     from hpt_magic.callbacks import TensorBoardCallback
