@@ -125,6 +125,20 @@ def test_when_every_complete_trial_breaks_a_constraint_the_errors_say_so():
         _ = empty.best_trial
 
 
+def test_a_multi_objective_summary_without_a_front_says_why():
+    # Both cases said "No complete feasible trial yet.": with 5 complete trials that break
+    # the constraint (which one, it did not say), and in a study that has no constraint.
+    broken = _mo_study(constraints=["mem <= 1"])
+    for _ in range(2):
+        broken.tell(broken.ask(), {"accuracy": 0.9, "latency_ms": 1, "mem": 5})
+    assert broken.summary().endswith(
+        "2 complete, 0 pruned, 0 failed.\nNo complete trial meets the constraints "
+        "(mem <= 1) yet.")
+    failed = _mo_study()
+    failed.tell(failed.ask(), "text")
+    assert failed.summary().endswith("1 failed.\nNo complete trial yet.")
+
+
 def test_best_trial_of_a_multi_objective_study_is_on_the_front():
     # Trials 0 and 1 tie on the first objective; 1 is better on the second, so 0 is dominated.
     # Trial 3 beats them all but breaks the constraint.
