@@ -437,9 +437,15 @@ def test_tune_search_cv_multi_metric_scoring_and_objectives():
     study = front.study_
     assert study.objectives == ["acc", "f1"] and study.best_trials
     assert all(set(t.metrics) == {"acc", "f1"} for t in study.trials)
-    with pytest.raises(TuneError, match="not keys of scoring"):
+    # It said "are not keys of scoring (None)" of scoring="accuracy".
+    with pytest.raises(TuneError, match="not keys of scoring, and scoring='accuracy' is one "
+                                        "metric, not a dict") as info:
         TuneSearchCV(LogisticRegression(), {"C": Float(0.1, 1)}, n_trials=2, cv=3,
                      scoring="accuracy", objectives=["acc"]).fit(X, y)
+    assert "(None)" not in str(info.value)
+    with pytest.raises(TuneError, match=r"\['loss'\] are not keys of scoring \(\['acc', 'f1'\]\)"):
+        TuneSearchCV(LogisticRegression(), {"C": Float(0.1, 1)}, n_trials=2, cv=3,
+                     scoring=scoring, refit="acc", objectives=["acc", "loss"]).fit(X, y)
 
 
 def _mo_objective(trial):
