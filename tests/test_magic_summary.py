@@ -142,6 +142,16 @@ def test_a_multi_objective_summary_says_whose_variables_the_notebook_keeps(shell
     assert "is the front's best acc: trials run in worker processes (--jobs" in text
 
 
+def test_patience_with_several_objectives_says_no_trial_joined_the_front(shell):
+    # It said "the best score stopped improving": a multi-objective study has no best score.
+    cell = "x = tune.uniform(0, 1, name='x')\n{'acc': 0.5, 'ms': 1.0}\n"
+    text = published(shell, "--trials 10 --maximize acc --minimize ms --patience 2 --plot none "
+                     "--storage memory --seed 0", cell)[-1][0]["text/plain"]
+    assert len(shell.user_ns["study"].trials) == 3
+    assert "Stopped: no trial joined the Pareto front in the last --patience trials." in text
+    assert "best score" not in text
+
+
 def test_a_failure_whose_message_ends_a_sentence_is_not_followed_by_a_second_full_stop(shell):
     # A dict reported to a study whose one objective has no name is refused with a TuneError
     # (its message a sentence of its own).

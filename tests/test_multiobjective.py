@@ -67,6 +67,17 @@ def test_a_sequence_of_values_and_failures_with_their_reason():
     assert three.state is TrialState.FAILED and "3 values" in three.error
 
 
+@pytest.mark.parametrize("result, said", [
+    ("fast", "returned a str ('fast')"), (None, "returned None"),
+    (object(), "returned an object of type object"), (math.nan, "returned one number (nan)")])
+def test_a_result_that_is_no_number_is_named_as_what_it_is(result, said):
+    # Text, None or a model was "one number (None)".
+    study = _mo_study()
+    t = study.tell(study.ask(), result)
+    assert t.state is TrialState.FAILED and said in t.error and "(None)" not in t.error
+    assert "2 objectives (accuracy, latency_ms)" in t.error
+
+
 def test_constraint_metric_missing_fails_and_bad_constraints_are_refused():
     study = _mo_study(constraints=["size_mb <= 20"])
     t = study.tell(study.ask(), {"accuracy": 0.9, "latency_ms": 1})
@@ -112,6 +123,20 @@ def test_when_every_complete_trial_breaks_a_constraint_the_errors_say_so():
     empty = Study(direction="max", objectives=["acc"], constraints=["mem >= 0"])
     with pytest.raises(TuneError, match="no complete trial yet"):
         _ = empty.best_trial
+
+
+def test_a_multi_objective_summary_without_a_front_says_why():
+    # Both cases said "No complete feasible trial yet.": with 5 complete trials that break
+    # the constraint (which one, it did not say), and in a study that has no constraint.
+    broken = _mo_study(constraints=["mem <= 1"])
+    for _ in range(2):
+        broken.tell(broken.ask(), {"accuracy": 0.9, "latency_ms": 1, "mem": 5})
+    assert broken.summary().endswith(
+        "2 complete, 0 pruned, 0 failed.\nNo complete trial meets the constraints "
+        "(mem <= 1) yet.")
+    failed = _mo_study()
+    failed.tell(failed.ask(), "text")
+    assert failed.summary().endswith("1 failed.\nNo complete trial yet.")
 
 
 def test_best_trial_of_a_multi_objective_study_is_on_the_front():
@@ -196,6 +221,23 @@ def test_stored_values_metrics_and_curves_survive_a_reload(tmp_path):
         value, values = db.execute("SELECT value, trial_values FROM trials LIMIT 1").fetchone()
     # Older readers see the first objective in `value`.
     assert json.loads(values)[0] == value
+
+
+def test_a_bound_of_many_digits_is_stored_as_given(tmp_path):
+    # Stored as 'peak_bytes <= 1.23457e+06': a reopened study judged 1234569 bytes feasible
+    # under a limit of 1234567, and took a run asking for another limit as the same one.
+    path = tmp_path / "s.db"
+    study = _mo_study(name="mo", storage=path, constraints=["peak_bytes <= 1234567"])
+    assert study.constraints == ["peak_bytes <= 1234567"]
+    loaded = load_study("mo", path)
+    assert loaded.constraints == ["peak_bytes <= 1234567"]
+    t = loaded.tell(loaded.ask(), {"accuracy": 0.9, "latency_ms": 1, "peak_bytes": 1234569})
+    assert t.feasible is False
+    with pytest.raises(TuneError, match=r"constraints \['peak_bytes <= 1234567'\], not "
+                                        r"\['peak_bytes <= 1234569.5'\]"):
+        _mo_study(name="mo", storage=path, constraints=["peak_bytes <= 1234569.5"])
+    assert Study(objectives=["a"], constraints=["lat <= 1.2345678e-4"]).constraints == [
+        "lat <= 0.00012345678"]
 
 
 def test_a_single_objective_study_refuses_a_multi_objective_run_and_back(tmp_path):
@@ -318,6 +360,20 @@ def test_a_tune_cell_with_two_objectives_and_a_constraint(shell, capsys):
     assert shell.user_ns["model"] == (fastest.params["width"], fastest.params["depth"])
 
 
+def test_a_constraint_on_a_metric_named_as_loggers_name_them(shell):
+    # 'val/loss <= 0.5' (Lightning's and TensorBoard's names) was refused as "not of the form
+    # 'NAME <= NUMBER'".
+    cell = ("%%tune --trials 3 --maximize val/acc --minimize ms --constraint 'val/loss <= 0.5' "
+            "--constraint 'recall@10>=0.1' --plot none --storage memory\n"
+            "x = tune.uniform(0, 1)\n"
+            "{'val/acc': x, 'ms': 1 - x, 'val/loss': x, 'recall@10': 0.2}")
+    r = shell.run_cell(cell)
+    assert r.success, r.error_in_exec
+    study = shell.user_ns["study"]
+    assert study.constraints == ["val/loss <= 0.5", "recall@10 >= 0.1"]
+    assert all(t.feasible == (t.metrics["val/loss"] <= 0.5) for t in study.trials)
+
+
 def test_quoted_objective_names_lose_their_quotes_as_other_options_do(shell):
     cell = 'x = tune.float(0, 1)\n{"<b>acc</b>": x, "lat ms": 1 - x}'
     r = shell.run_cell("%%tune --trials 2 --maximize '<b>acc</b>' --minimize \"lat ms\" "
@@ -381,9 +437,15 @@ def test_tune_search_cv_multi_metric_scoring_and_objectives():
     study = front.study_
     assert study.objectives == ["acc", "f1"] and study.best_trials
     assert all(set(t.metrics) == {"acc", "f1"} for t in study.trials)
-    with pytest.raises(TuneError, match="not keys of scoring"):
+    # It said "are not keys of scoring (None)" of scoring="accuracy".
+    with pytest.raises(TuneError, match="not keys of scoring, and scoring='accuracy' is one "
+                                        "metric, not a dict") as info:
         TuneSearchCV(LogisticRegression(), {"C": Float(0.1, 1)}, n_trials=2, cv=3,
                      scoring="accuracy", objectives=["acc"]).fit(X, y)
+    assert "(None)" not in str(info.value)
+    with pytest.raises(TuneError, match=r"\['loss'\] are not keys of scoring \(\['acc', 'f1'\]\)"):
+        TuneSearchCV(LogisticRegression(), {"C": Float(0.1, 1)}, n_trials=2, cv=3,
+                     scoring=scoring, refit="acc", objectives=["acc", "loss"]).fit(X, y)
 
 
 def _mo_objective(trial):
@@ -407,6 +469,24 @@ def test_exports_and_tune_list_carry_every_value(tmp_path, shell, capsys):
     shell.run_cell(f"%tune_list {path}")
     out = capsys.readouterr().out
     assert "min,min" in out and f"front of {len(study.best_trials)} (f1, f2)" in out
+
+
+def test_tune_list_aligns_three_objectives_and_shows_no_empty_front(tmp_path, shell, capsys):
+    # "max,min,min" pushed its row's numbers out of their columns, and a study whose trials
+    # all broke the constraint (or failed) was listed as "front of 0 (a, b): ".
+    path = tmp_path / "s.db"
+    three = Study(name="three", storage=path, directions=["max", "min", "min"],
+                  objectives=["a", "b", "c"])
+    three.tell(three.ask(), {"a": 1, "b": 2, "c": 3})
+    broken = Study(name="broken", storage=path, directions=["max", "min"],
+                   objectives=["a", "b"], constraints=["mem <= 1"])
+    broken.tell(broken.ask(), {"a": 1, "b": 2, "mem": 5})
+    shell.run_cell(f"%tune_list {path}")
+    header, *rows = capsys.readouterr().out.splitlines()
+    trials = header.index("trials") + len("trials")
+    assert all(row[trials - 1] == "1" and row[trials] == " " for row in rows), rows
+    assert rows[1].split()[:2] == ["broken", "max,min"] and rows[1].endswith("  -")
+    assert "front of 0" not in "".join(rows)
 
 
 def test_loggers_write_every_objective_and_metric_curve(tmp_path):

@@ -98,6 +98,21 @@ def test_hypervolume_grows_to_the_studys_own() -> None:
     assert line.get_ydata()[-1] == pytest.approx(study.hypervolume())
 
 
+@pytest.mark.parametrize("reference", [[0.5], [0.5, math.nan], "ab", [0.5, 60, 1]])
+def test_a_reference_point_it_cannot_use_is_refused_by_the_plot_as_by_the_study(
+        reference) -> None:
+    # plot_hypervolume(study, reference=[0.5]) broadcast the one value to both objectives and
+    # drew a wrong curve; a NaN made study.hypervolume() 0.0; text raised a numpy UFuncTypeError.
+    study = two_objectives(10)
+    for call in (lambda: plot_hypervolume(study, reference=reference),
+                 lambda: study.hypervolume(reference),
+                 lambda: Study(directions=["max", "min"]).hypervolume(reference)):
+        with pytest.raises(TuneError, match=r"one finite number per objective "
+                                            r"\(accuracy, latency_ms\)|\(value_0, value_1\)"):
+            call()
+    assert plot_hypervolume(study, reference=[0.0, 100.0]) is not None
+
+
 def test_dashboard_shows_the_front_and_hypervolume_instead_of_the_history() -> None:
     titles = [ax.get_title(loc="left") for ax in plot(two_objectives(30)).axes]
     assert titles[:2] == ["Pareto front", "Hypervolume"] and "History" not in titles

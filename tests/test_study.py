@@ -285,6 +285,15 @@ def test_load_study_from_a_missing_file_says_so_and_creates_no_file(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_study_missing_from_memory_is_named_without_an_object_address():
+    # %%tune --storage memory --warm-start nothere said "No study named 'nothere' in
+    # <hpt_magic.study._storage_base.InMemoryStorage object at 0x7f...>".
+    from hpt_magic.study._storage import InMemoryStorage
+
+    with pytest.raises(TuneError, match=r"No study named 'nothere' in InMemoryStorage\(\)\."):
+        load_study("nothere", InMemoryStorage())
+
+
 @pytest.mark.parametrize("state", ["running", "waiting", "bogus"])
 def test_tell_needs_a_final_state(state):
     study = Study(space={"x": Float(0, 1)})

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+import reprlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -20,8 +21,9 @@ from ._objective import Failure, check_score
 
 __all__ = ["Constraint", "Objectives", "Scores", "default_names"]
 
+# Metric names as loggers write them: "val/loss" (Lightning, TensorBoard), "recall@10".
 _CONSTRAINT = re.compile(
-    r"^\s*([A-Za-z_][\w.\-]*)\s*(<=|>=)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$")
+    r"^\s*([A-Za-z_][\w.\-/@]*)\s*(<=|>=)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$")
 
 
 def default_names(k: int) -> list[str]:
@@ -62,8 +64,8 @@ class Constraint:
         if match is None or not math.isfinite(float(match.group(3))):
             raise TuneError(
                 f"The constraint {text!r} is not of the form 'NAME <= NUMBER' or 'NAME >= "
-                "NUMBER' (NAME a key of the dict the objective returns). Example: --constraint "
-                "'size_mb <= 20'.")
+                "NUMBER' (NAME a key of the dict the objective returns, of letters, digits and "
+                "_ . - / @). Example: --constraint 'size_mb <= 20'.")
         return cls(match.group(1), match.group(2), float(match.group(3)))
 
     def violation(self, value: float) -> float:
@@ -72,7 +74,7 @@ class Constraint:
         return max(0.0, float(excess))
 
     def __str__(self) -> str:
-        return f"{self.name} {self.op} {self.bound:g}"
+        return f"{self.name} {self.op} {_bound_text(self.bound)}"
 
     def __repr__(self) -> str:
         return f"Constraint({str(self)!r})"
@@ -157,10 +159,13 @@ latency_ms) and every metric a constraint uses (size_mb)"
         elif isinstance(result, (tuple, list, np.ndarray)):
             metrics, reason = self._from_sequence(result)
         elif self.multi:
+            # Text, None or a model is no number: say what came back, not "one number (None)".
+            what = (f"one number ({reprlib.repr(check_score(result)[0] or result)})"
+                    if _is_number(result) else _returned(result))
             return None, Failure(
-                f"the objective returned one number ({check_score(result)[0]!r}) but the study "
-                f"has {len(self.names)} objectives ({', '.join(self.names)}): return a dict "
-                "with those keys, or a tuple in that order", "one number for several objectives")
+                f"the objective returned {what} but the study has {len(self.names)} "
+                f"objectives ({', '.join(self.names)}): return a dict with those keys, or a "
+                "tuple in that order", "one number for several objectives")
         else:
             value, reason = check_score(result)
             metrics = {self.names[0]: value} if reason is None else {}
@@ -285,6 +290,30 @@ latency_ms) and every metric a constraint uses (size_mb)"
 def _of(name: str, why: Failure) -> Failure:
     """``why`` a result's ``name`` is refused, as the result's failure (of the same kind)."""
     return Failure(f"{name!r}: {why}", None if why.kind is None else f"{name!r}: {why.kind}")
+
+
+def _bound_text(bound: float) -> str:
+    """The shortest ``g`` text of ``bound`` that reads back as ``bound``: the text is what a
+    study stores and compares, so ``1234567`` must not become ``1.23457e+06``.
+
+    >>> _bound_text(20.0), _bound_text(1234567.0), _bound_text(0.1), _bound_text(1e-05)
+    ('20', '1234567', '0.1', '1e-05')
+    """
+    for digits in range(6, 17):
+        text = f"{bound:.{digits}g}"
+        if float(text) == bound:
+            return text
+    return repr(bound)
+
+
+def _returned(value: Any) -> str:
+    """What an objective returned that is not a number, for a message: ``None``, text with
+    its first characters, else the type."""
+    if value is None:
+        return "None"
+    if isinstance(value, (str, bytes, bool)):
+        return f"a {type(value).__name__} ({reprlib.repr(value)})"
+    return f"an object of type {type(value).__name__}"
 
 
 def _is_number(value: Any) -> bool:

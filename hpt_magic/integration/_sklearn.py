@@ -306,8 +306,11 @@ class TuneSearchCV(BaseSearchCV):
         names = list(self.scoring) if isinstance(self.scoring, Mapping) else None
         wrong = [o for o in self.objectives if names is None or o not in names]
         if wrong:
+            # scoring="accuracy" is one metric with no keys: not "keys of scoring (None)".
+            keys = (f"keys of scoring ({names})" if names is not None else
+                    f"keys of scoring, and scoring={self.scoring!r} is one metric, not a dict")
             raise TuneError(
-                f"TuneSearchCV: objectives {wrong} are not keys of scoring ({names}). Give "
+                f"TuneSearchCV: objectives {wrong} are not {keys}. Give "
                 "scoring as a dict of named scorers, e.g. scoring={'acc': 'accuracy', 'f1': "
                 "'f1_macro'}, and name some of its keys in objectives.")
         if self.scheduler is not None:

@@ -76,20 +76,22 @@ def list_stored_studies(line: str) -> None:
     # terminal escapes or right-to-left controls), padded by the columns they take.
     names = [plain_line(r["name"]) for r in rows]
     width = max(len("study"), *map(text_width, names))
-    print(f"{'study':<{width}}  direction  trials  complete  {'created':<16}  best")
-    for r, name in zip(rows, names):
+    # Several objectives: each one's direction ("max,min,min" is wider than the header).
+    directions = [r["direction"] if r.get("front") is None
+                  else ",".join(o["direction"][:3] for o in r["objectives"]) for r in rows]
+    across = max(len("direction"), *map(len, directions))
+    print(f"{'study':<{width}}  {'direction':<{across}}  trials  complete  {'created':<16}  best")
+    for r, name, direction in zip(rows, names, directions):
         created = "-" if r["created"] is None else r["created"].strftime("%Y-%m-%d %H:%M")
         best = "-" if r["best_value"] is None else f"{r['best_value']:.6g}"
-        direction = r["direction"]
-        if r.get("front") is not None:
-            # Several objectives: each one's direction, and the values of the front.
-            direction = ",".join(o["direction"][:3] for o in r["objectives"])
+        if r.get("front"):
+            # The values of the front; a study with none has "-", as one with no best value.
             objectives = ", ".join(plain_line(o["name"]) for o in r["objectives"])
             best = f"front of {len(r['front'])} ({objectives}): " + "; ".join(
                 "(" + ", ".join(f"{v:.4g}" for v in values) + ")"
                 for values in r["front"][:5]) + ("; ..." if len(r["front"]) > 5 else "")
         pad = " " * (width - text_width(name))
-        print(f"{name}{pad}  {direction:<9}  {r['n_trials']:>6}  "
+        print(f"{name}{pad}  {direction:<{across}}  {r['n_trials']:>6}  "
               f"{r['n_complete']:>8}  {created:<16}  {best}")
 
 

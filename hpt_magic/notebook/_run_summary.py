@@ -96,6 +96,9 @@ def _summary(study: Study, info: RunInfo, error: BaseException | None,
             text += f"\nStopped: all {info.space_size} points of the search space were tried."
         else:
             text += "\nStopped: the sampler kept proposing parameters already tried."
+    elif info.reason == "no improvement" and study.is_multi_objective:
+        # There is no best score: what patience counts is trials that join no front.
+        text += "\nStopped: no trial joined the Pareto front in the last --patience trials."
     elif info.reason == "no improvement":
         text += "\nStopped: the best score stopped improving (--patience)."
     elif info.reason == "converged":

@@ -19,7 +19,8 @@ if TYPE_CHECKING:
     from ._study import Study
 
 __all__ = ["requested_objectives", "reconcile", "preview_objectives", "opened_objectives",
-           "settle", "study_front", "study_hypervolume", "check_scheduler"]
+           "settle", "study_front", "study_hypervolume", "check_scheduler",
+           "check_reference"]
 
 
 def requested_objectives(direction: str | Direction | None,
@@ -206,6 +207,8 @@ def study_front(study: Study) -> list[Trial]:
 
 def study_hypervolume(study: Study, reference: Sequence[float] | None = None) -> float:
     """The hypervolume of the study's front, in objective units (see Study.hypervolume)."""
+    if reference is not None:
+        reference = check_reference(reference, study.objectives)
     front = study_front(study)
     if not front:
         return 0.0
@@ -214,8 +217,26 @@ def study_hypervolume(study: Study, reference: Sequence[float] | None = None) ->
                 and t.feasible is not False and t.values is not None]
         reference = default_reference(np.array([t.values for t in done], dtype=float),
                                       study.directions)
-    if len(reference) != len(study.directions):
-        raise TuneError(f"The hypervolume's reference point {list(reference)!r} needs one "
-                        f"value per objective ({', '.join(study.objectives)}).")
     signs = np.array([d.sign for d in study.directions], dtype=float)
     return hypervolume(losses_of(front, study.directions), np.asarray(reference) * signs)
+
+
+def check_reference(reference: Any, objectives: Sequence[str]) -> np.ndarray:
+    """``reference`` as a hypervolume's reference point for ``objectives`` (one finite number
+    each), or a :class:`TuneError` saying what is wrong with it.
+
+    Examples
+    --------
+    >>> check_reference([0.5, 10], ["accuracy", "latency_ms"]).tolist()
+    [0.5, 10.0]
+    """
+    try:
+        point = np.asarray(reference, dtype=float)
+    except (TypeError, ValueError):
+        point = None
+    if point is None or point.shape != (len(objectives),) or not np.isfinite(point).all():
+        raise TuneError(
+            f"The hypervolume's reference point {reference!r} needs one finite number per "
+            f"objective ({', '.join(objectives)}), in that order and in their units: the "
+            "worst value of each that still counts.")
+    return point

@@ -88,6 +88,15 @@ def _infeasible(study: Study) -> int:
     return sum(t.state is TrialState.COMPLETE and t.feasible is False for t in study.trials)
 
 
+def _no_best(study: Study) -> str:
+    """The summary's line for a study with no best trial (nor front): none complete, or every
+    complete one breaks the constraints."""
+    if _infeasible(study):
+        return (f"\nNo complete trial meets the constraints "
+                f"({', '.join(map(isolate, study.constraints))}) yet.")
+    return "\nNo complete trial yet."
+
+
 def _paragraph(study: Study, elapsed: float | None, n_new: int | None) -> str:
     c = study.counts()
     head = (f"Study {study.name!r}: {c['complete']} complete, {c['pruned']} pruned, "
@@ -101,17 +110,14 @@ def _paragraph(study: Study, elapsed: float | None, n_new: int | None) -> str:
     if study.is_multi_objective:
         front = study.best_trials
         if not front:
-            return head + ".\nNo complete feasible trial yet."
+            return head + "." + _no_best(study)
         objectives = ", ".join(f"{isolate(n)} ({d.value[:3]})"
                                for n, d in zip(study.objectives, study.directions))
         return (f"{head}.\nPareto front of {objectives}: {len(front)} trial(s), hypervolume "
                 f"{format_number(study.hypervolume())}.")
     top = study.top_trials(1)
     if not top:
-        if _infeasible(study):
-            return (f"{head}.\nNo complete trial meets the constraints "
-                    f"({', '.join(map(isolate, study.constraints))}) yet.")
-        return head + ".\nNo complete trial yet."
+        return head + "." + _no_best(study)
     best = top[0]
     return (f"{head}.\nBest {study.direction[:3]} score {format_number(best.value)} (trial "
             f"{best.number}): {format_params(best.params)}")

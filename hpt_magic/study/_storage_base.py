@@ -171,6 +171,10 @@ class InMemoryStorage(Storage):
     def __getstate__(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if k != "_lock"}
 
+    def __repr__(self) -> str:
+        # Errors name the storage: "No study named 'x' in InMemoryStorage()", not an address.
+        return "InMemoryStorage()"
+
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._lock = threading.Lock()

@@ -18,6 +18,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ..exceptions import TuneError
+from ..study._objectives import check_reference
 from ..study._pareto import default_reference, pareto_mask, prefix_hypervolumes
 from ..trial import Direction, TrialState
 from ._panels import COLORS, SMALL, _empty, _legend, _style, _text
@@ -135,6 +136,8 @@ def hypervolume_history(points: ObjectivePoints,
     the study's default (:func:`hpt_magic.study._pareto.default_reference` of all feasible
     trials) when ``None``, so the last value is ``study.hypervolume()``.
     """
+    if reference is not None:
+        reference = check_reference(reference, points.names)
     ok = points.feasible
     if not ok.any():
         return np.empty(0), np.empty(0)
