@@ -252,8 +252,8 @@ class Trial:
                 return dist.clip(value)
             if name in self.queued:
                 return UNSET
-            raise SpaceError(f"The given value {value!r} for {name!r} {dist.misfit(value)}. "
-                             "Give one of its values.")
+            why, fix = dist.refusal(value)
+            raise SpaceError(f"The given value {value!r} for {name!r} {why}. {fix}.")
         if self.manual:
             return dist.default
         value = self.relative.get(name, UNSET)

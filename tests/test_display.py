@@ -323,7 +323,6 @@ def test_figures_show_as_png_in_ipython_without_pyplot():
     assert data["image/png"].startswith(b"\x89PNG")  # raw bytes; the kernel encodes them
 
 
-
 def test_figures_carry_an_alternative_text_into_an_html_export(shell):
     # What an HTML export writes as the image's "alt" and a screen reader says. JupyterLab's
     # export reads no alt from a PNG's metadata: the figure also travels as an <img> in HTML.

@@ -120,7 +120,6 @@ def test_warm_start_takes_priors_and_the_best_configurations(shell, tmp_path, ca
     assert big.search_space()["x"].prior == best[0].params["x"]
 
 
-
 def test_a_warm_start_that_takes_nothing_or_the_study_itself_is_said(shell, tmp_path, capsys):
     shell.db = tmp_path / "s.db"
     run = f"%%tune --trials 3 --storage {shell.db} --sampler random --seed 0 --plot none "
@@ -134,11 +133,15 @@ def test_a_warm_start_that_takes_nothing_or_the_study_itself_is_said(shell, tmp_
     result = shell.run_cell(f"{run} --study a --warm-start a\nx = tune.uniform(0, 10)\nx")
     assert "--warm-start a: that is the study this cell continues" in str(
         result.error_in_exec)
+    result = shell.run_cell(f"{run} --study a --warm-start a --warm-start-storage "
+                            f"{shell.db.parent}/./s.db\nx = tune.uniform(0, 10)\nx")
+    assert "that is the study this cell continues" in str(result.error_in_exec)
     assert len(load_study("a", shell.db).trials) == 3
     # With --new the old one is a fine place to start from.
     assert shell.run_cell(f"{run} --study a --warm-start a --new\nx = tune.uniform(0, 10)\nx"
                           ).success
     assert "priors of x" in capsys.readouterr().out
+
 
 def test_a_removed_parameter_is_one_edit_and_its_return_another(tmp_path):
     db = tmp_path / "s.db"

@@ -214,22 +214,50 @@ def test_enqueue_skip_if_exists_queues_a_point_once(tmp_path):
     assert queue() == [{"x": 0.25, "n": other}, {"x": 0.25}]
 
 
-@pytest.mark.parametrize("value", [float("nan"), float("inf"), 10**400],
+def test_enqueue_skip_if_exists_knows_a_point_as_trials_take_it(tmp_path):
+    # A stepped value at its step, a number given as text, and trials another kernel ran
+    # since this one opened the study.
+    path = tmp_path / "s.db"
+    space = {"x": Float(0, 1, step=0.1), "n": Int(1, 5)}
+    study = Study(space=space, name="q", storage=path, seed=0)
+    study.enqueue({"x": 0.3, "n": "3"})
+    study.optimize(lambda t: t.params["x"], n_trials=1)
+    assert study.trials[0].params["x"] != 0.3  # 0.30000000000000004, as the step gives it
+    study.enqueue({"x": 0.3, "n": 3}, skip_if_exists=True)
+    study.enqueue({"x": 0.31, "n": "3"}, skip_if_exists=True)  # taken at the same step
+    assert study._read_attrs().get("queue", []) == []
+    late = Study(space=space, name="q", storage=path)
+    other = Study(space=space, name="q", storage=path)
+    other.optimize(lambda t: t.params["x"], n_trials=1)
+    late._loaded -= 2  # (a study just loaded does not look again for a second)
+    late.enqueue(dict(other.trials[1].params), skip_if_exists=True)
+    assert late._read_attrs().get("queue", []) == []
+
+
+@pytest.mark.parametrize("value, why", [(float("nan"), "is not a number"),
+                                        (float("inf"), r"is outside Int\(0, 10\)"),
+                                        (10**400, r"is outside Int\(0, 10\)")],
                          ids=["nan", "inf", "10**400"])
-def test_enqueue_refuses_a_number_that_is_no_integer_of_the_range(value):
-    with pytest.raises(SpaceError, match=r"for 'n' is outside Int\(0, 10\)"):
+def test_enqueue_refuses_a_number_that_is_no_integer_of_the_range(value, why):
+    with pytest.raises(SpaceError, match=f"for 'n' {why}"):
         Study(space={"n": Int(0, 10)}).enqueue({"n": value})
 
 
 @pytest.mark.parametrize("name, value, why", [
-    ("n", 2.5, r"2\.5 for 'n' is not an integer; Int\(0, 10\) holds integers"),
-    ("x", "abc", r"'abc' for 'x' is not a number; Float\(0, 1\) holds numbers"),
-    ("act", "gelu", r"'gelu' for 'act' is not one of the options of Choice\(\['relu', 'tanh'\]\)"),
-    ("n", 11, r"11 for 'n' is outside Int\(0, 10\)"),
+    ("n", 2.5, r"2\.5 for 'n' is not an integer\. Give a whole number in the range of "
+               r"Int\(0, 10\)\."),
+    ("x", "abc", r"'abc' for 'x' is not a number\. Give a number in the range of Float"),
+    ("x", float("nan"), r"nan for 'x' is not a number\."),
+    ("act", "gelu", r"'gelu' for 'act' is not one of the options of Choice\(\['relu', "
+                    r"'tanh'\]\)\. Give one of them\."),
+    ("n", 11, r"11 for 'n' is outside Int\(0, 10\)\. Give a value in that range\."),
+    ("even", 3, r"3 for 'even' is not on a step of Int\(0, 10, step=2\)\. Give 0 plus a "
+                r"multiple of 2\."),
 ])
 def test_enqueue_says_why_a_value_is_refused(name, value, why):
-    study = Study(space={"n": Int(0, 10), "x": Float(0, 1), "act": Choice(["relu", "tanh"])})
-    with pytest.raises(SpaceError, match=why + r"\. Give one of its values\."):
+    study = Study(space={"n": Int(0, 10), "x": Float(0, 1), "act": Choice(["relu", "tanh"]),
+                         "even": Int(0, 10, step=2)})
+    with pytest.raises(SpaceError, match=why):
         study.enqueue({name: value})
 
 

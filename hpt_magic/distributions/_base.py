@@ -130,14 +130,16 @@ class Distribution(ABC):
     def contains(self, value: Any) -> bool:
         """Whether ``value`` is a value of this distribution."""
 
-    def misfit(self, value: Any) -> str:
-        """Why ``value`` is not one of its values, as a sentence about the value goes on:
-        ``is outside Float(0, 1)``; ``is not an integer; Int(1, 4) holds integers``."""
+    def refusal(self, value: Any) -> tuple[str, str]:
+        """Why ``value`` is not one of its values, as a sentence about the value goes on, and
+        what to give instead: ``("is outside Float(0, 1)", "Give a value in that range")``."""
         try:
-            float(value)
+            number = float(value)
         except (TypeError, ValueError, OverflowError):
-            return f"is not a number; {self!r} holds numbers"
-        return f"is outside {self!r}"
+            number = math.nan
+        if math.isnan(number):
+            return "is not a number", f"Give a number in the range of {self!r}"
+        return f"is outside {self!r}", "Give a value in that range"
 
     def clip(self, value: Any) -> Any:
         """The valid value nearest to ``value``."""

@@ -140,8 +140,8 @@ class Choice(Distribution):
     def contains(self, value: Any) -> bool:
         return self.find(value) is not None
 
-    def misfit(self, value: Any) -> str:
-        return f"is not one of the options of {self!r}"
+    def refusal(self, value: Any) -> tuple[str, str]:
+        return f"is not one of the options of {self!r}", "Give one of them"
 
     def clip(self, value: Any) -> Any:
         return self.options[self.index(value)]

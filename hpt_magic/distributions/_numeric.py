@@ -227,16 +227,20 @@ class Int(Distribution):
     def grid(self) -> list[Any]:
         return list(range(self.low, self.high + 1, self.step))
 
-    def misfit(self, value: Any) -> str:
-        if isinstance(value, (int, np.integer)):
-            return f"is outside {self!r}"  # (exact: a float of a large integer overflows)
+    def refusal(self, value: Any) -> tuple[str, str]:
         try:
-            f = float(value)
+            number = value if isinstance(value, (int, np.integer)) else float(value)
         except (TypeError, ValueError, OverflowError):
-            return super().misfit(value)
-        if math.isfinite(f) and not f.is_integer():
-            return f"is not an integer; {self!r} holds integers"
-        return super().misfit(value)
+            return super().refusal(value)
+        if isinstance(number, float):
+            if not math.isfinite(number):
+                return super().refusal(value)
+            if not number.is_integer():
+                return "is not an integer", f"Give a whole number in the range of {self!r}"
+        if self.low <= int(number) <= self.high:  # (off the step)
+            return (f"is not on a step of {self!r}",
+                    f"Give {self.low} plus a multiple of {self.step}")
+        return f"is outside {self!r}", "Give a value in that range"
 
     def contains(self, value: Any) -> bool:
         if type(value) is int and self.step == 1:  # the usual case

@@ -180,14 +180,17 @@ class _Tune:
         return bool(trial and trial.should_stop)
 
     # -- framework callbacks: report every epoch or round, stop when the scheduler says so ---
-    def keras_callback(self, monitor: str = "val_loss", *, checkpoint: bool = False) -> Any:
+    def keras_callback(self, monitor: str = "val_loss", *, checkpoint: bool = False,
+                       validation_freq: int = 1) -> Any:
         """A ``keras.callbacks.Callback`` for ``model.fit(..., callbacks=[...])``.
 
         Reports ``logs[monitor]`` after each epoch and stops training when the scheduler says
         so. ``checkpoint=True`` reports the weights too (population-based training), and a
-        trial continued from a checkpoint starts from its weights and epoch.
+        trial continued from a checkpoint starts from its weights and epoch. With
+        ``fit(..., validation_freq=k)``, pass the same ``validation_freq=k`` here.
         """
-        return _framework_callback("keras", monitor, checkpoint=checkpoint)
+        return _framework_callback("keras", monitor, checkpoint=checkpoint,
+                                   validation_freq=validation_freq)
 
     def xgboost_callback(self, metric: str = "validation_0-logloss", *,
                          checkpoint: bool = False) -> Any:

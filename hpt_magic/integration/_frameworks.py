@@ -15,11 +15,12 @@ from ..executors._tune import register_framework_callback
 from ._framework_base import KERAS_HINT, require
 
 
-def _keras(monitor: str = "val_loss", *, checkpoint: bool = False) -> Any:
+def _keras(monitor: str = "val_loss", *, checkpoint: bool = False,
+           validation_freq: int = 1) -> Any:
     require("keras", "keras", "tune.keras_callback", KERAS_HINT)
     from ._keras import KerasCallback
 
-    return KerasCallback(monitor, checkpoint=checkpoint)
+    return KerasCallback(monitor, checkpoint=checkpoint, validation_freq=validation_freq)
 
 
 def _xgboost(metric: str = "validation_0-logloss", *, checkpoint: bool = False) -> Any:

@@ -21,21 +21,24 @@ class KerasCallback(keras.callbacks.Callback):
     With ``checkpoint=True`` the weights go with each report, and a trial that population-
     based training continues from a checkpoint starts from its weights at its epoch. With
     ``required=False`` an epoch without ``monitor`` reports nothing (a tuner whose
-    ``HyperModel.fit`` computes its score after training checks the score itself). An epoch
-    that did not validate (``fit(..., validation_freq=2)``) reports nothing either; a fit in
-    which no epoch had ``monitor`` fails when it ends.
+    ``HyperModel.fit`` computes its score after training checks the score itself). With
+    ``validation_freq=k`` (as given to ``fit``) only every k-th epoch is expected to have a
+    ``val_*`` metric: Keras does not tell a callback when it validates.
     """
 
     def __init__(self, monitor: str = "val_loss", *, checkpoint: bool = False,
-                 required: bool = True) -> None:
+                 required: bool = True, validation_freq: int = 1) -> None:
         super().__init__()
+        if isinstance(validation_freq, bool) or not isinstance(validation_freq, int) \
+                or validation_freq < 1:
+            raise TuneError(f"tune.keras_callback: validation_freq={validation_freq!r} must be "
+                            "a whole number of epochs >= 1, the one given to fit.")
         self.monitor = monitor
         self.checkpoint = checkpoint
         self.required = required
-        self._reported = False  # in this fit (reset when one begins)
+        self.validation_freq = validation_freq
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
-        self._reported = False
         weights = tune.restore()
         if weights is not None and self.checkpoint:
             try:
@@ -52,10 +55,15 @@ class KerasCallback(keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         logs = logs or {}
         if self.monitor not in logs:
-            if not self.required or _skipped_validation(self.monitor, logs):
+            # (fit validates after epochs k, 2k...; the others have no val_* metric)
+            validated = (epoch + 1) % self.validation_freq == 0
+            if not self.required or (self.monitor.startswith("val_") and not validated):
                 return
-            raise _missing(self.monitor, f"epoch {epoch}", logs)
-        self._reported = True
+            raise TuneError(
+                f"tune.keras_callback: {self.monitor!r} is not among the metrics of epoch "
+                f"{epoch} ({sorted(logs)}). Pass validation_data (or validation_split) to fit "
+                "for val_* metrics, or monitor one of these. (With fit(..., validation_freq=k), "
+                "give tune.keras_callback(..., validation_freq=k) too.)")
         if self.required:  # (a tuner's own callback follows the tuner's objective)
             check_direction("tune.keras_callback", self.monitor,
                             _keras_higher_is_better(self.model, self.monitor))
@@ -66,28 +74,10 @@ class KerasCallback(keras.callbacks.Callback):
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
         # A model trained again later starts from epoch 0 again.
         self.model._initial_epoch = None
-        # (logs are empty when no epoch ran, e.g. a trial continued at its last epoch)
-        if self.required and not self._reported and logs and \
-                _skipped_validation(self.monitor, logs):
-            raise _missing(self.monitor, "any epoch", logs)
 
     def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
         """Nothing. Defining it keeps Keras from running the batch callbacks in a thread pool,
         where the progress bar's writes escape the trial's captured output into the cell."""
-
-
-def _skipped_validation(monitor: str, logs: dict[str, Any]) -> bool:
-    """Whether ``logs`` lack ``monitor`` because their epoch did not validate: ``fit(...,
-    validation_freq=2)`` validates every other epoch, as a fit without validation data
-    never does (on_train_end tells the two apart)."""
-    return monitor.startswith("val_") and not any(k.startswith("val_") for k in logs)
-
-
-def _missing(monitor: str, where: str, logs: dict[str, Any]) -> TuneError:
-    return TuneError(
-        f"tune.keras_callback: {monitor!r} is not among the metrics of {where} "
-        f"({sorted(logs)}). Pass validation_data (or validation_split) to fit for val_* "
-        "metrics, or monitor one of these.")
 
 
 def _keras_higher_is_better(model: Any, monitor: str) -> bool | None:

@@ -17,8 +17,8 @@ class LightningCallback(pl.Callback):
     trainer when the scheduler says so.
 
     With ``checkpoint=True`` the module's weights go with each report, and a trial continued
-    from a checkpoint starts from them and trains only the epochs left to ``max_epochs``. A
-    fit that runs no validation is refused before it trains.
+    from a checkpoint starts from them and trains only the epochs left to ``max_epochs``. In a
+    trial, a fit that runs no validation is refused before it trains.
     """
 
     def __init__(self, monitor: str = "val_loss", *, checkpoint: bool = False) -> None:
@@ -27,7 +27,9 @@ class LightningCallback(pl.Callback):
         self.checkpoint = checkpoint
 
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if not trainer.enable_validation:  # (else the trial trains to the end, unjudged)
+        # In a trial, else it trains to the end unjudged. (Outside one, e.g. a final fit on
+        # all the data with the same callbacks, nothing is reported anyway.)
+        if tune.trial is not None and not trainer.enable_validation:
             raise TuneError(
                 f"tune.lightning_callback: this Trainer runs no validation, so {self.monitor!r} "
                 "would never be reported and no scheduler could stop the trial. Pass "

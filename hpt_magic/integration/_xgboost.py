@@ -25,7 +25,8 @@ class XGBoostCallback(xgboost.callback.TrainingCallback):
         super().__init__()
         self.metric = metric
         self.checkpoint = checkpoint
-        self._last: tuple[dict[str, Any], int] | None = None  # this training's log, step
+        #: This training's evaluation log, the last step reported and the log's length then.
+        self._last: tuple[dict[str, Any], int, int] | None = None
 
     def before_training(self, model: Any) -> Any:
         self._last = None
@@ -41,24 +42,34 @@ class XGBoostCallback(xgboost.callback.TrainingCallback):
         return (tune.should_stop() and rounds > 0) or budget_spent(rounds)
 
     def after_iteration(self, model: Any, epoch: int, evals_log: dict[str, Any]) -> bool:
-        data, name = _split(self.metric, evals_log)
-        check_direction("tune.xgboost_callback", self.metric, _higher_is_better(name))
-        value = evals_log[data][name][-1]
-        if isinstance(value, tuple):  # xgb.cv logs (mean, std)
-            value = value[0]
-        step = model.num_boosted_rounds() - 1
-        report(value, step, model if self.checkpoint else None)
-        self._last = (evals_log, step)
+        self._report(model, evals_log, model.num_boosted_rounds() - 1)
         return False
 
     def after_training(self, model: Any) -> Any:
         # XGBoost skips the callbacks after one that says stop: listed after its
         # EarlyStopping, this one missed the round that ended training. The log (XGBoost
-        # fills the same dict every round) has it.
+        # fills the same dict every round) has it. (Counted by the log, not the model: with
+        # save_best the model here is cut back to the best round.)
         last, self._last = self._last, None
-        if last is not None and last[1] < model.num_boosted_rounds() - 1:
-            self.after_iteration(model, last[1] + 1, last[0])
+        if last is not None:
+            evals_log, step, logged = last
+            data, name = _split(self.metric, evals_log)
+            missed = len(evals_log[data][name]) - logged
+            if missed > 0:
+                self._report(model, evals_log, step + missed, keep=False)
         return model
+
+    def _report(self, model: Any, evals_log: dict[str, Any], step: int, *,
+                keep: bool = True) -> None:
+        """Report the log's last value of the metric at ``step`` (``keep``: remember it for
+        after_training)."""
+        data, name = _split(self.metric, evals_log)
+        check_direction("tune.xgboost_callback", self.metric, _higher_is_better(name))
+        series = evals_log[data][name]
+        value = series[-1][0] if isinstance(series[-1], tuple) else series[-1]  # xgb.cv: mean
+        report(value, step, model if self.checkpoint else None)
+        if keep:
+            self._last = (evals_log, step, len(series))
 
 
 def _split(metric: str, evals_log: dict[str, Any]) -> tuple[str, str]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import os
 import sys
 import threading
 from typing import Any
@@ -208,9 +209,9 @@ class TuneMagics(Magics):
         for params in points:  # the values the cell's own definitions refuse
             for name, value in params.items():
                 if name in written and not written[name].contains(value):
-                    raise TuneError(f"--enqueue: the value {value!r} for {name!r} "
-                                    f"{written[name].misfit(value)}, as the cell defines it. "
-                                    "Give one of its values.")
+                    why, fix = written[name].refusal(value)
+                    raise TuneError(f"--enqueue: the value {value!r} for {name!r} {why}, as "
+                                    f"the cell defines it. {fix}.")
         if args.jobs != 1 and not args.dask:
             # The forkserver boots while the study opens and its first trials are sampled.
             from ..executors._processes import prestart
@@ -346,8 +347,9 @@ class TuneMagics(Magics):
             sampler = _auto_sampler(budget, program.conditional,
                                     multi=len(objectives.get("directions", ())) > 1)
         existing = store.get_study(name) if not args.new else None
-        if args.warm_start == name and not args.new and \
-                args.warm_start_storage in (None, args.storage):
+        if args.warm_start == name and existing is not None and (
+                args.warm_start_storage is None or args.storage == "memory"
+                or _same_file(args.warm_start_storage, args.storage)):
             raise TuneError(f"--warm-start {name}: that is the study this cell continues, whose "
                             "trials it already uses. Drop --warm-start, or add --new to start "
                             "a new study from this one.")
@@ -423,6 +425,11 @@ class TuneMagics(Magics):
         """``%tune_compare A B C [--storage PATH]``: several studies on one Figure (best so far
         and the distribution of their scores); each name is a variable or a stored study."""
         compare_studies(self.shell.user_ns, line)
+
+
+def _same_file(a: str, b: str) -> bool:
+    """Whether two paths name one file (``s.db`` and ``./s.db``)."""
+    return os.path.realpath(os.path.expanduser(a)) == os.path.realpath(os.path.expanduser(b))
 
 
 def _scheduled(args: Any) -> bool:

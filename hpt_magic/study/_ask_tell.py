@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import time
 import warnings
 from collections.abc import Mapping
 from typing import Any
 
 from .._signals import hold_interrupts
-from ..distributions import Distribution
+from ..distributions import Choice, Distribution
 from ..exceptions import SpaceError, TuneError
 from ..schedulers import CONTINUE
 from ..trial import UNSET, Trial, TrialState
@@ -346,12 +347,14 @@ class AskTellMixin:
                              f"({', '.join(space)}). Check the spelling.")
         for name, value in params.items():
             if name in space and not space[name].contains(value):
-                raise SpaceError(f"Enqueued value {value!r} for {name!r} "
-                                 f"{space[name].misfit(value)}. Give one of its values.")
+                why, fix = space[name].refusal(value)
+                raise SpaceError(f"Enqueued value {value!r} for {name!r} {why}. {fix}.")
         # As the file holds values: an option JSON cannot hold by its label (see _stored).
         point = stored_params(params, self._known)
-        if skip_if_exists and any(_tried(trial, point, self._known) for trial in self._trials):
-            return
+        if skip_if_exists:
+            self.refresh()  # (trials another kernel ran since this one loaded count too)
+            if any(_tried(trial, params, space) for trial in self._trials):
+                return
 
         def add(attrs: dict[str, Any]) -> None:
             queue = attrs.setdefault("queue", [])
@@ -365,10 +368,25 @@ class AskTellMixin:
 _TRYING = frozenset({TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING})
 
 
-def _tried(trial: Trial, point: Mapping[str, Any], space: Mapping[str, Distribution]) -> bool:
-    """Whether ``trial`` tried (or is trying) the stored ``point``'s values."""
-    return (trial.state in _TRYING and all(name in trial.params for name in point)
-            and stored_params({name: trial.params[name] for name in point}, space) == point)
+def _tried(trial: Trial, params: Mapping[str, Any], space: Mapping[str, Distribution]) -> bool:
+    """Whether ``trial`` tried (or is trying) the values ``params`` queue, as a trial takes
+    them (a stepped value at its step, an option by its place among the options)."""
+    return (trial.state in _TRYING and all(name in trial.params for name in params)
+            and all(_same(space.get(name), trial.params[name], value)
+                    for name, value in params.items()))
+
+
+def _same(dist: Distribution | None, taken: Any, given: Any) -> bool:
+    """Whether a trial's value ``taken`` is the value ``given`` of ``dist``, as taken."""
+    if dist is None:
+        return bool(taken == given)
+    if isinstance(dist, Choice):
+        i = dist.find(given)
+        return i is not None and dist.find(taken) == i
+    given = dist.clip(given)
+    if isinstance(given, float) or isinstance(taken, float):
+        return math.isclose(float(taken), float(given), rel_tol=1e-9, abs_tol=1e-12)
+    return bool(taken == given)
 
 
 def misfit(point: Mapping[str, Any], space: Mapping[str, Distribution],
@@ -391,7 +409,7 @@ def misfit(point: Mapping[str, Any], space: Mapping[str, Distribution],
             if fixed_space:
                 return f"{name} is not one of its parameters ({', '.join(space)})"
         elif not dist.contains(value):
-            return f"{name} = {value!r} {dist.misfit(value)}"
+            return f"{name} = {value!r} {dist.refusal(value)[0]}"
     return None
 
 

@@ -182,15 +182,19 @@ def test_hypermodel_with_its_own_fit(binary):
 
 
 def test_missing_metric_fails_the_trial_and_says_why(binary):
+    # A forgotten validation_data: said after the first epoch, not after the whole fit.
     X, y, _, _ = binary
+    epochs = []
     study = Study(seed=0)
-    study.optimize(lambda t: build(_TrialHP()).fit(X, y, epochs=2, verbose=0,
-                                                   callbacks=[CALLBACK]) and 0.0, n_trials=1)
+    study.optimize(lambda t: build(_TrialHP()).fit(X, y, epochs=EPOCHS, verbose=0, callbacks=[
+        keras.callbacks.LambdaCallback(on_epoch_begin=lambda e, logs: epochs.append(e)),
+        CALLBACK]) and 0.0, n_trials=1)
     trial = study.trials[0]
     assert trial.state is TrialState.FAILED
-    assert "'val_loss' is not among the metrics of any epoch (['accuracy', 'loss'])" in \
+    assert "'val_loss' is not among the metrics of epoch 0 (['accuracy', 'loss'])" in \
         trial.error
-    assert "validation_data" in trial.error
+    assert "validation_data" in trial.error and "validation_freq=k" in trial.error
+    assert epochs == [0]
 
 
 def test_a_misspelt_validation_metric_fails_at_the_first_epoch(binary):
@@ -210,13 +214,13 @@ def test_a_misspelt_validation_metric_fails_at_the_first_epoch(binary):
 
 def test_epochs_that_do_not_validate_report_nothing(binary):
     # fit(validation_freq=2) validates every other epoch: the others have no val_* metric,
-    # which is no reason to fail the trial.
+    # which is no reason to fail the trial once the callback is told the same cadence.
     X, y, Xv, yv = binary
 
     def objective(trial):
-        history = build(_TrialHP()).fit(X, y, epochs=EPOCHS, batch_size=32, verbose=0,
-                                        validation_data=(Xv, yv), validation_freq=2,
-                                        callbacks=[CALLBACK])
+        history = build(_TrialHP()).fit(
+            X, y, epochs=EPOCHS, batch_size=32, verbose=0, validation_data=(Xv, yv),
+            validation_freq=2, callbacks=[tune.keras_callback("val_loss", validation_freq=2)])
         return history.history["val_loss"][-1]
 
     study = Study(seed=0, scheduler="asha", max_steps=EPOCHS)

@@ -139,3 +139,6 @@ def test_a_trainer_that_never_validates_fails_the_trial_and_says_why(binary, val
     assert "val_dataloaders" in trial.error and "'val_loss'" in trial.error
     assert "\n" not in trial.error
     assert epochs == []  # said before training
+    # Outside a trial (a final fit on all the data with the same callbacks) it trains.
+    objective(None)
+    assert epochs == list(range(EPOCHS))

@@ -170,10 +170,12 @@ def test_early_stopping_and_the_eval_printout_see_the_round_that_stopped(binary)
     assert "[2]\tvalidation_0-logloss" in trial.output
 
 
-def test_the_round_a_callback_listed_first_ends_on_is_on_the_curve(binary):
+@pytest.mark.parametrize("save_best", [False, True])
+def test_the_round_a_callback_listed_first_ends_on_is_on_the_curve(binary, save_best):
     # XGBoost skips the callbacks after one that says stop: with its EarlyStopping listed
     # first, the round it ended on was missing from the curve, whose last point is the score
-    # of a trial that returns nothing.
+    # of a trial that returns nothing. (With save_best the model handed on is cut back to
+    # the best round: the log, not the model, counts the rounds.)
     X, y, Xv, yv = binary
     logs = []
 
@@ -183,7 +185,8 @@ def test_the_round_a_callback_listed_first_ends_on_is_on_the_curve(binary):
                   "eta": tune.uniform(0.5, 0.6, name="eta")}
         xgb.train(params, xgb.DMatrix(X, label=y), 100, evals=[(xgb.DMatrix(Xv, label=yv),
                   "valid")], evals_result=log, verbose_eval=False,
-                  callbacks=[xgb.callback.EarlyStopping(rounds=2), CALLBACK])
+                  callbacks=[xgb.callback.EarlyStopping(rounds=2, save_best=save_best),
+                             CALLBACK])
         logs.append(log["valid"]["logloss"])
 
     study = Study(seed=0)
