@@ -18,6 +18,7 @@ from matplotlib.figure import Figure
 from matplotlib.text import Text
 
 from .._format import plain_line
+from ._html import image_html
 from ._panels import (
     MAX_PARAMS,
     draw_curves,
@@ -34,7 +35,6 @@ from ._pareto import (
     objective_points,
     pairs_axes,
 )
-from ._summary import image_html
 
 __all__ = ["NotebookFigure", "described", "new_figure", "png_bytes", "plain_text",
            "draw_plain", "DashboardFigure", "dashboard_figure", "params_figure"]

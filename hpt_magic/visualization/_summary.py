@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import base64
 import html
 from typing import Any
 
 from ..study._results import summary_table, summary_text, table_title
+from ._html import image_html
 
-__all__ = ["summary_text", "summary_html", "summary_bundle", "view_fallback", "image_html"]
+__all__ = ["summary_text", "summary_html", "summary_bundle", "view_fallback"]
 
 
 def summary_html(study: Any, elapsed: float | None = None, n_new: int | None = None,
@@ -60,9 +60,3 @@ def _table_html(study: Any, k: int) -> str:
     out.append("</tbody></table>")
     return "".join(out)
 
-
-def image_html(png: bytes | str, alt: str) -> str:
-    """An ``<img>`` of a PNG (bytes, or already base64) with its alternative text."""
-    data = png if isinstance(png, str) else base64.b64encode(png).decode("ascii")
-    return (f'<img src="data:image/png;base64,{html.escape(data)}" alt="{html.escape(alt)}" '
-            'style="max-width: 100%">')

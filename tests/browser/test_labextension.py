@@ -356,3 +356,19 @@ def test_tuning_side_panel_lists_the_studies_of_the_current_notebook(
     assert lines[1].startswith("running · 8 / 40 trials")
     assert lp.js("() => document.querySelectorAll('#hpt-magic-tuning img').length") == 0
     lp.screenshot("tuning-panel.png", lp.page.locator("#hpt-magic-tuning"))
+
+
+def test_a_figure_of_the_study_shows_with_its_alternative_text(lab_page: LabPage) -> None:
+    # plot_* figures travel as a PNG and as an <img> in HTML with the alternative text (what
+    # an HTML export keeps and a screen reader says): JupyterLab shows the HTML one, drawn.
+    lab_page.open_notebook("figure.ipynb", [
+        "from hpt_magic import Float, Study\nfrom hpt_magic.display import plot_history\n"
+        "study = Study(space={'x': Float(0, 1)}, name='shown', seed=0)\n"
+        "study.optimize(lambda t: t.params['x'], n_trials=5)\nplot_history(study)"])
+    lab_page.run_all()
+    image = lab_page.page.locator(".jp-OutputArea-output img[alt^='History. Study']")
+    image.wait_for()
+    lab_page.wait_idle()
+    assert "'shown': 5 complete" in image.get_attribute("alt")
+    assert wait_for(lambda: image.evaluate("img => img.complete && img.naturalWidth") > 0)
+    lab_page.screenshot("figure-with-alt-text.png", image)
