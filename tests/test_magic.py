@@ -361,6 +361,18 @@ def test_jobs_ship_the_cell_and_name_what_cannot_travel(shell):
     assert isinstance(err, UsageError) and "'lock'" in str(err)
 
 
+def test_jobs_ship_a_notebook_variable_the_cell_reassigns(shell):
+    # `X = X[:50]` and `n += 1` read the notebook's value before the trial's own: a worker
+    # needs it as a sequential trial has it.
+    shell.run_cell("X = list(range(100))\nn = 10")
+    cell = "x = tune.uniform(0, 1)\nX = X[:50]\nn += 1\nx + len(X) + n\n"
+    r = run(shell, "--trials 2 --jobs 2 --plot none --study rebind --sampler random", cell)
+    assert r.success, error_of(r)
+    study = shell.user_ns["study"]
+    assert [t.state.value for t in study.trials] == ["complete"] * 2, study.trials[0].error
+    assert all(61 <= t.value <= 62 for t in study.trials)
+
+
 def test_log_tensorboard_writes_one_run_per_trial(shell, tmp_path):
     pytest.importorskip("tensorboardX")
     logdir = tmp_path / "runs"
