@@ -227,6 +227,19 @@ def test_a_refused_new_keeps_the_old_study_under_its_name(shell, bad):
     assert [(s["name"], s["n_trials"]) for s in before] == [("good", 2)]
 
 
+def test_a_value_jobs_cannot_send_leaves_the_notebook_and_the_file_as_they_were(shell):
+    cell = "x = tune.uniform(0, 1)\nx\n"
+    assert run(shell, "--plot none --quiet --study good --trials 2", cell).success
+    before = list_studies(default_storage())
+    shell.run_cell("import threading\nlock = threading.Lock()")
+    for line in ("--study other", "--study good --new"):
+        r = run(shell, f"--plot none --quiet --trials 2 --jobs 2 {line}",
+                "x = tune.uniform(0, 1)\nwith lock:\n    y = x\ny\n")
+        assert isinstance(error_of(r), UsageError) and "'lock'" in str(error_of(r))
+        assert shell.user_ns["study"].name == "good" and len(shell.user_ns["study"].trials) == 2
+        assert list_studies(default_storage()) == before
+
+
 def test_no_catch_raises_the_trial_error(shell):
     r = run(shell, "--no-catch --plot none --study nc", "x = tune.uniform(0, 1)\n1/0\n")
     assert isinstance(error_of(r), ZeroDivisionError)
