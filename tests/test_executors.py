@@ -168,6 +168,19 @@ def test_stop_lets_running_trials_finish():
     assert study.counts()["complete"] == 2
 
 
+def test_no_more_worker_processes_than_trials():
+    # --jobs 1000 --trials 2 started 1000 processes (half a minute on two cores) for two.
+    import multiprocessing
+
+    def workers(study, trial):
+        seen.append(sum(p.name == "hpt-worker" for p in multiprocessing.active_children()))
+
+    seen: list[int] = []
+    study = Study(space={"x": Float(0, 1)})
+    study.optimize(lambda t: t.params["x"], n_trials=2, n_jobs=8, callbacks=[workers])
+    assert study.counts()["complete"] == 2 and seen and max(seen) == 2
+
+
 def test_same_seed_same_suggestions_as_sequential():
     space = {"x": Float(-1, 1), "c": Choice(["a", "b", "c"])}
     runs = []
