@@ -181,6 +181,22 @@ def test_no_more_worker_processes_than_trials():
     assert study.counts()["complete"] == 2 and seen and max(seen) == 2
 
 
+def print_variable(trial):
+    print(os.environ.get("HPT_TEST_LATER"))
+    return trial.params["x"]
+
+
+def test_workers_see_the_environment_variables_the_kernel_has_now(monkeypatch):
+    # The fork server keeps the environment it started with (at %load_ext); a variable set in
+    # a later cell (CUDA_VISIBLE_DEVICES, an API key) must reach the trials as it does
+    # sequential ones.
+    study = Study(space={"x": Float(0, 1)})
+    study.optimize(print_variable, n_trials=1, n_jobs=2)  # the fork server runs from here on
+    monkeypatch.setenv("HPT_TEST_LATER", "set in a later cell")
+    study.optimize(print_variable, n_trials=2, n_jobs=2)
+    assert [t.output for t in study.trials] == ["None\n"] + ["set in a later cell\n"] * 2
+
+
 def test_same_seed_same_suggestions_as_sequential():
     space = {"x": Float(-1, 1), "c": Choice(["a", "b", "c"])}
     runs = []
