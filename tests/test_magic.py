@@ -372,6 +372,13 @@ def test_jobs_ship_the_cell_and_name_what_cannot_travel(shell):
             "x = tune.uniform(0, 1)\nwith lock:\n    y = x\ny\n")
     err = error_of(r)
     assert isinstance(err, UsageError) and "'lock'" in str(err)
+    # A function of the notebook that uses the lock: the error names the lock, which the
+    # cell does not show.
+    shell.run_cell("def guarded(v):\n    with lock:\n        return v")
+    r = run(shell, "--trials 2 --jobs 2 --plot none --study par3",
+            "x = tune.uniform(0, 1)\nguarded(x)\n")
+    assert "'guarded' (function), which cannot be sent to worker processes: its `lock` " \
+           "(lock) cannot be pickled" in str(error_of(r))
 
 
 def test_jobs_ship_a_notebook_variable_the_cell_reassigns(shell):

@@ -224,6 +224,8 @@ class CellObjective:
         """
         import cloudpickle
 
+        from ..executors._worker import unpicklable_part
+
         values = {}
         for name in sorted(self.program.loads | self.program.rebinds):
             if name not in self.namespace or name == "tune":
@@ -232,10 +234,16 @@ class CellObjective:
             try:
                 cloudpickle.dumps(value)
             except (pickle.PicklingError, TypeError, AttributeError) as exc:
+                # A function's global or an object's attribute, which the cell does not show.
+                path, part, exc = (unpicklable_part(value, name, exc)
+                                   if callable(value) or hasattr(value, "__dict__")
+                                   else (name, value, exc))
+                inner = (f": its {path} ({type(part).__name__}) cannot be pickled"
+                         if part is not value else "")
                 raise TuneError(
                     f"The cell uses the notebook variable {name!r} ({type(value).__name__}), "
-                    f"which cannot be sent to worker processes ({exc}). Create it inside the "
-                    "cell, or run without --jobs/--dask.") from None
+                    f"which cannot be sent to worker processes{inner} ({exc}). Create it "
+                    "inside the cell, or run without --jobs/--dask.") from None
             except Exception as exc:
                 raise TuneError(
                     f"The cell uses the notebook variable {name!r} ({type(value).__name__}), "
