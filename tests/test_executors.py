@@ -168,6 +168,35 @@ def test_stop_lets_running_trials_finish():
     assert study.counts()["complete"] == 2
 
 
+def test_no_more_worker_processes_than_trials():
+    # --jobs 1000 --trials 2 started 1000 processes (half a minute on two cores) for two.
+    import multiprocessing
+
+    def workers(study, trial):
+        seen.append(sum(p.name == "hpt-worker" for p in multiprocessing.active_children()))
+
+    seen: list[int] = []
+    study = Study(space={"x": Float(0, 1)})
+    study.optimize(lambda t: t.params["x"], n_trials=2, n_jobs=8, callbacks=[workers])
+    assert study.counts()["complete"] == 2 and seen and max(seen) == 2
+
+
+def print_variable(trial):
+    print(os.environ.get("HPT_TEST_LATER"))
+    return trial.params["x"]
+
+
+def test_workers_see_the_environment_variables_the_kernel_has_now(monkeypatch):
+    # The fork server keeps the environment it started with (at %load_ext); a variable set in
+    # a later cell (CUDA_VISIBLE_DEVICES, an API key) must reach the trials as it does
+    # sequential ones.
+    study = Study(space={"x": Float(0, 1)})
+    study.optimize(print_variable, n_trials=1, n_jobs=2)  # the fork server runs from here on
+    monkeypatch.setenv("HPT_TEST_LATER", "set in a later cell")
+    study.optimize(print_variable, n_trials=2, n_jobs=2)
+    assert [t.output for t in study.trials] == ["None\n"] + ["set in a later cell\n"] * 2
+
+
 def test_same_seed_same_suggestions_as_sequential():
     space = {"x": Float(-1, 1), "c": Choice(["a", "b", "c"])}
     runs = []
@@ -411,31 +440,77 @@ def test_a_scheduler_address_without_a_port_is_refused(address):
 def test_a_scheduler_still_starting_is_waited_for_and_a_silent_one_refused(monkeypatch):
     # A refused connection is tried again until the deadline, as the client does: a scheduler
     # started just before the cell may not listen yet.
+    import asyncio
+    import socket
+
+    from hpt_magic.executors import _dask
+
+    distributed = pytest.importorskip("distributed")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    started, checked = threading.Event(), threading.Event()
+
+    async def scheduler():
+        async with distributed.Scheduler(host="127.0.0.1", port=port, dashboard_address=":0"):
+            started.set()
+            while not checked.is_set():
+                await asyncio.sleep(0.05)
+
+    def listen_late():
+        time.sleep(0.6)
+        asyncio.run(scheduler())
+
+    thread = threading.Thread(target=listen_late)
+    thread.start()
+    try:
+        _dask.check_dask(f"tcp://127.0.0.1:{port}")
+        assert started.is_set()
+    finally:
+        checked.set()
+        thread.join()
+    monkeypatch.setattr(_dask, "CONNECT_TIMEOUT", 0.5)
+    with pytest.raises(TuneError, match="Could not connect to the Dask scheduler at .*refused"):
+        _dask.check_dask(f"tcp://127.0.0.1:{port}")
+
+
+@pytest.mark.parametrize("answer", [None, b"HTTP/1.1 400 Bad Request\r\n\r\n" * 4],
+                         ids=["silent", "web-server"])
+def test_an_address_where_no_scheduler_answers_is_refused(monkeypatch, answer):
+    # The dashboard's port (8787) for the scheduler's (8786): distributed.Client waited for ever
+    # on a server that says nothing, and raised a MemoryError on one that answers in its own
+    # protocol, after the study had been opened.
     import socket
 
     from hpt_magic.executors import _dask
 
     pytest.importorskip("distributed")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    started = threading.Event()
+    monkeypatch.setattr(_dask, "CONNECT_TIMEOUT", 1)
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
 
-    def listen_late():
-        with socket.socket() as server:
-            server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            time.sleep(0.6)
-            server.bind(("127.0.0.1", port))
-            server.listen()
-            started.set()
-            server.settimeout(5)
-            server.accept()[0].close()
+        def serve():
+            connections = []  # kept open until the test ends
+            while True:
+                try:
+                    connections.append(server.accept()[0])
+                except OSError:  # the test is over
+                    return
+                if answer:
+                    connections[-1].sendall(answer)
 
-    thread = threading.Thread(target=listen_late)
-    thread.start()
-    _dask.check_dask(f"tcp://127.0.0.1:{port}")
-    assert started.is_set()
-    thread.join()
-    monkeypatch.setattr(_dask, "CONNECT_TIMEOUT", 0.5)
-    with pytest.raises(TuneError, match="Could not connect to the Dask scheduler at .*refused"):
-        _dask.check_dask(f"tcp://127.0.0.1:{port}")
+        threading.Thread(target=serve, daemon=True).start()
+        address = f"tcp://127.0.0.1:{server.getsockname()[1]}"
+        started = time.monotonic()
+        with pytest.raises(TuneError, match="is no Dask scheduler: .*8787 is its dashboard"):
+            _dask.check_dask(address)
+        assert time.monotonic() - started < 5
+
+
+def test_a_workers_address_is_refused_naming_it(client):
+    from hpt_magic.executors._dask import check_dask
+
+    worker = next(iter(client.scheduler_info()["workers"]))
+    with pytest.raises(TuneError, match="is a Dask Worker, not the scheduler"):
+        check_dask(worker)

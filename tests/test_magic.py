@@ -227,6 +227,19 @@ def test_a_refused_new_keeps_the_old_study_under_its_name(shell, bad):
     assert [(s["name"], s["n_trials"]) for s in before] == [("good", 2)]
 
 
+def test_a_value_jobs_cannot_send_leaves_the_notebook_and_the_file_as_they_were(shell):
+    cell = "x = tune.uniform(0, 1)\nx\n"
+    assert run(shell, "--plot none --quiet --study good --trials 2", cell).success
+    before = list_studies(default_storage())
+    shell.run_cell("import threading\nlock = threading.Lock()")
+    for line in ("--study other", "--study good --new"):
+        r = run(shell, f"--plot none --quiet --trials 2 --jobs 2 {line}",
+                "x = tune.uniform(0, 1)\nwith lock:\n    y = x\ny\n")
+        assert isinstance(error_of(r), UsageError) and "'lock'" in str(error_of(r))
+        assert shell.user_ns["study"].name == "good" and len(shell.user_ns["study"].trials) == 2
+        assert list_studies(default_storage()) == before
+
+
 def test_no_catch_raises_the_trial_error(shell):
     r = run(shell, "--no-catch --plot none --study nc", "x = tune.uniform(0, 1)\n1/0\n")
     assert isinstance(error_of(r), ZeroDivisionError)
@@ -359,6 +372,25 @@ def test_jobs_ship_the_cell_and_name_what_cannot_travel(shell):
             "x = tune.uniform(0, 1)\nwith lock:\n    y = x\ny\n")
     err = error_of(r)
     assert isinstance(err, UsageError) and "'lock'" in str(err)
+    # A function of the notebook that uses the lock: the error names the lock, which the
+    # cell does not show.
+    shell.run_cell("def guarded(v):\n    with lock:\n        return v")
+    r = run(shell, "--trials 2 --jobs 2 --plot none --study par3",
+            "x = tune.uniform(0, 1)\nguarded(x)\n")
+    assert "'guarded' (function), which cannot be sent to worker processes: its `lock` " \
+           "(lock) cannot be pickled" in str(error_of(r))
+
+
+def test_jobs_ship_a_notebook_variable_the_cell_reassigns(shell):
+    # `X = X[:50]` and `n += 1` read the notebook's value before the trial's own: a worker
+    # needs it as a sequential trial has it.
+    shell.run_cell("X = list(range(100))\nn = 10")
+    cell = "x = tune.uniform(0, 1)\nX = X[:50]\nn += 1\nx + len(X) + n\n"
+    r = run(shell, "--trials 2 --jobs 2 --plot none --study rebind --sampler random", cell)
+    assert r.success, error_of(r)
+    study = shell.user_ns["study"]
+    assert [t.state.value for t in study.trials] == ["complete"] * 2, study.trials[0].error
+    assert all(61 <= t.value <= 62 for t in study.trials)
 
 
 def test_log_tensorboard_writes_one_run_per_trial(shell, tmp_path):

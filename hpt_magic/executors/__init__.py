@@ -19,11 +19,13 @@ __all__ = ["Executor", "InlineExecutor", "make_executor", "n_workers"]
 
 def make_executor(objective: Callable[[Trial], Any], host: TrialHost, *, n_jobs: int = 1,
                   dask: Any = None, catch: bool | tuple[type[Exception], ...] = True,
-                  capture: bool = True, trial_timeout: float | None = None) -> Executor:
+                  capture: bool = True, trial_timeout: float | None = None,
+                  n_trials: int | None = None) -> Executor:
     """The executor for ``n_jobs`` / ``dask``: this thread, local processes or Dask.
 
     ``trial_timeout`` is enforced by the executor itself only in this thread; for workers
-    the run loop watches the clock and calls :meth:`Executor.stop_trial`.
+    the run loop watches the clock and calls :meth:`Executor.stop_trial`. No more local
+    processes than ``n_trials`` (the run's budget, if it has one) are started.
 
     Raises
     ------
@@ -44,6 +46,8 @@ def make_executor(objective: Callable[[Trial], Any], host: TrialHost, *, n_jobs:
         return DaskPool(dask, blob, size, catch=catch)
     from ._processes import ProcessPool
 
+    if n_trials is not None:  # each costs a process start, and would wait idle
+        size = max(1, min(size, n_trials))
     return ProcessPool(size, blob, catch=catch)
 
 

@@ -12,6 +12,7 @@ a trial that kills its worker is failed instead of killing worker after worker.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import queue
@@ -86,19 +87,18 @@ def run_task(spec: dict[str, Any], run: str) -> bytes:
 CONNECT_TIMEOUT = 10
 
 
-def check_dask(dask: Any, *, probe: bool = True) -> int | None:
+def check_dask(dask: Any) -> int | None:
     """Refuse a ``--dask`` value that cannot work, before a study is opened for the run: not
-    ``local:N``, a scheduler address with its port, or a client; Dask not installed; or (with
-    ``probe``) a ``tcp://`` scheduler that does not answer within :data:`CONNECT_TIMEOUT`
-    seconds. Returns the number of workers of ``local:N`` (0: one per core), else ``None``.
+    ``local:N``, a scheduler address with its port, or a client; Dask not installed; or a
+    ``tcp://`` address where no Dask scheduler answers within :data:`CONNECT_TIMEOUT`
+    seconds (nothing listens, or something else does: its dashboard, a worker, a web server,
+    with which ``distributed.Client`` would wait for ever or fail deep in its protocol).
+    Returns the number of workers of ``local:N`` (0: one per core), else ``None``.
 
     Parameters
     ----------
     dask : str or distributed.Client
         What ``--dask`` / ``optimize(dask=...)`` was given.
-    probe : bool
-        Try a TCP connection to a ``tcp://`` scheduler (``distributed.Client`` will connect
-        anyway: a caller about to make one passes ``False``).
     """
     try:
         import distributed
@@ -124,7 +124,7 @@ def check_dask(dask: Any, *, probe: bool = True) -> int | None:
         raise TuneError(f"--dask {dask!r} is no scheduler address with a port: give the one "
                         "the scheduler prints, e.g. 'tcp://10.0.0.5:8786', or start a local "
                         "cluster with --dask local:N.")
-    if probe and where.scheme.lower() == "tcp":
+    if where.scheme.lower() == "tcp":
         # Retried while refused, as the client would: a scheduler may still be starting.
         deadline = time.monotonic() + CONNECT_TIMEOUT
         while True:
@@ -137,7 +137,48 @@ def check_dask(dask: Any, *, probe: bool = True) -> int | None:
                 time.sleep(0.25)
             except OSError as exc:  # no such host, no route, timed out
                 raise _unreachable(dask, exc) from None
+        _identify(dask, f"tcp://{where.netloc}", max(1.0, deadline - time.monotonic()))
     return None
+
+
+def _identify(dask: str, address: str, seconds: float) -> None:
+    """Refuse ``address`` unless a Dask scheduler answers there within ``seconds``."""
+    from distributed.comm import connect
+
+    async def identity() -> dict:
+        comm = await connect(address, timeout=seconds)
+        try:
+            await comm.write({"op": "identity", "reply": True})
+            return await comm.read()
+        finally:
+            comm.abort()
+
+    answer: list[Any] = []
+
+    def ask() -> None:  # in a thread of its own: the kernel's thread may run an event loop
+        try:
+            answer.append(asyncio.run(asyncio.wait_for(identity(), seconds)))
+        except BaseException as exc:  # a garbled answer: MemoryError, ValueError, closed...
+            answer.append(exc)
+
+    thread = threading.Thread(target=ask, name="hpt-dask-probe", daemon=True)
+    thread.start()
+    thread.join(seconds + 5)
+    reply = answer[0] if answer else TimeoutError()
+    kind = reply.get("type") if isinstance(reply, dict) else None
+    if kind == "Scheduler":
+        return
+    if isinstance(kind, str):
+        what = f"a Dask {kind}, not the scheduler"
+    elif isinstance(reply, (TimeoutError, asyncio.TimeoutError)):
+        what = (f"no Dask scheduler: something accepts connections there but did not answer "
+                f"as one within {seconds:.0f} s")
+    else:
+        what = (f"no Dask scheduler: what answers there does not speak Dask's protocol "
+                f"({type(reply).__name__})")
+    raise TuneError(f"--dask {dask!r} is {what}. Give the address the scheduler prints "
+                    "('Scheduler at: tcp://...'; port 8786 by default, 8787 is its "
+                    "dashboard), or start a local cluster with --dask local:N.")
 
 
 def _unreachable(dask: str, exc: BaseException) -> TuneError:
@@ -147,7 +188,7 @@ def _unreachable(dask: str, exc: BaseException) -> TuneError:
 
 def _connect(dask: Any) -> tuple[Any, Any]:
     """``(client, cluster)`` for ``--dask``; ``cluster`` is ours to close, or ``None``."""
-    n = check_dask(dask, probe=False)
+    n = check_dask(dask)
     import distributed
 
     if isinstance(dask, distributed.Client):

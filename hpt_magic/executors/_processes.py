@@ -46,9 +46,17 @@ def _exit_with_the_kernel(alive: Connection) -> None:
     os._exit(1)
 
 
-def worker_main(conn: Connection, blob: bytes, alive: Connection) -> None:
-    """Body of a worker process: load the objective once, then run the trials it is sent."""
+def worker_main(conn: Connection, blob: bytes, alive: Connection,
+                environ: dict[str, str] | None = None) -> None:
+    """Body of a worker process: take on the kernel's environment variables (``environ``),
+    load the objective once, then run the trials it is sent."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if environ is not None:
+        # The fork server's are those of the kernel when it started (at %load_ext): a
+        # variable a later cell sets (CUDA_VISIBLE_DEVICES, an API key) would be missing.
+        for key in set(os.environ) - set(environ):
+            del os.environ[key]
+        os.environ.update(environ)
     # A thread blocked on a pipe costs the trials nothing (it holds no GIL while it waits).
     threading.Thread(target=_exit_with_the_kernel, args=(alive,), name="hpt-kernel-watch",
                      daemon=True).start()
@@ -143,7 +151,8 @@ class ProcessPool(Executor):
 
     def _spawn(self, slot: int) -> _Worker:
         ours, theirs = self._ctx.Pipe(duplex=True)
-        process = self._ctx.Process(target=worker_main, args=(theirs, self._blob, self._alive),
+        process = self._ctx.Process(target=worker_main,
+                                    args=(theirs, self._blob, self._alive, dict(os.environ)),
                                     name="hpt-worker")
         process.start()
         theirs.close()  # so that our end sees EOF when the process dies

@@ -24,7 +24,7 @@ from ..trial import UNSET, Trial
 from ._objective import call_objective
 
 __all__ = ["Channel", "Cancelled", "trial_spec", "run_remote", "dump_outcome", "dump_objective",
-           "dumps", "loads", "with_worker"]
+           "dumps", "loads", "with_worker", "unpicklable_part"]
 
 dumps = cloudpickle.dumps
 loads = cloudpickle.loads
@@ -173,6 +173,24 @@ def dump_objective(objective: Callable[[Trial], Any]) -> bytes:
         f"({type(culprit).__name__}) cannot be pickled ({type(error).__name__}: {error}). "
         "Create such objects inside the objective (the cell), make them picklable, or run "
         "the trials in this process (n_jobs=1, no --dask).") from None
+
+
+def unpicklable_part(obj: Any, path: str, error: Exception) -> tuple[str, Any, Exception]:
+    """The part of ``obj`` (named ``path``) whose pickling made ``error``: its path (a global
+    or closure variable of a function by its name, an attribute as ``path.name``), the part
+    and its own error; ``obj`` itself when no part is to blame.
+
+    Examples
+    --------
+    >>> import threading
+    >>> guard = threading.Lock()
+    >>> def fit(x):
+    ...     with guard:
+    ...         return x
+    >>> unpicklable_part(fit, "`fit`", TypeError())[0]
+    '`guard`'
+    """
+    return _culprit(obj, path, error, depth=4)
 
 
 def _name(obj: Any) -> str:

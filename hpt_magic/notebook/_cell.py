@@ -39,6 +39,9 @@ class CellProgram:
     assigned: set[str] = field(default_factory=set)
     loads: set[str] = field(default_factory=set)
     conditional: bool = False
+    #: Names the cell assigns and may read before it does (``X = X[:500]``, ``n += 1``):
+    #: they may be the notebook's.
+    rebinds: set[str] = field(default_factory=set)
 
 
 def cell_hash(source: str) -> str:
@@ -80,6 +83,10 @@ class _NameFromTarget(ast.NodeTransformer):
         return node
 
 
+def _first(lines: dict[str, int], name: str, node: ast.AST) -> None:
+    lines[name] = min(lines.get(name, node.lineno), node.lineno)
+
+
 def parse_cell(source: str, *, out_name: str | None = None) -> CellProgram:
     """Parse and check a ``%%tune`` cell body; raise :class:`TuneError` on what cannot work.
 
@@ -104,6 +111,8 @@ def parse_cell(source: str, *, out_name: str | None = None) -> CellProgram:
     reports = False
     assigned: set[str] = set()
     loads: set[str] = set()
+    read: dict[str, int] = {}  # the first line that reads a name, and that assigns it
+    stored: dict[str, int] = {}
     for node in ast.walk(tree):
         kind = _tune_call(node)
         if kind in TUNE_CALLS:
@@ -121,8 +130,12 @@ def parse_cell(source: str, *, out_name: str | None = None) -> CellProgram:
         if isinstance(node, ast.Name):
             if isinstance(node.ctx, ast.Store):
                 assigned.add(node.id)
+                _first(stored, node.id, node)
             else:
                 loads.add(node.id)
+                _first(read, node.id, node)
+        elif isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
+            _first(read, node.target.id, node)  # `n += 1` reads n first
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             assigned.add(node.name)
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
@@ -156,7 +169,9 @@ def parse_cell(source: str, *, out_name: str | None = None) -> CellProgram:
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     code = compile(tree, filename, "exec")
     return CellProgram(source, filename, code, names, has_score, reports, assigned,
-                       loads - assigned, conditional=bool(set(names) - top_level))
+                       loads - assigned, conditional=bool(set(names) - top_level),
+                       rebinds={n for n, line in read.items()
+                                if n in stored and line <= stored[n]})
 
 
 class CellObjective:
@@ -209,18 +224,26 @@ class CellObjective:
         """
         import cloudpickle
 
+        from ..executors._worker import unpicklable_part
+
         values = {}
-        for name in sorted(self.program.loads):
+        for name in sorted(self.program.loads | self.program.rebinds):
             if name not in self.namespace or name == "tune":
                 continue
             value = self.namespace[name]
             try:
                 cloudpickle.dumps(value)
             except (pickle.PicklingError, TypeError, AttributeError) as exc:
+                # A function's global or an object's attribute, which the cell does not show.
+                path, part, exc = (unpicklable_part(value, name, exc)
+                                   if callable(value) or hasattr(value, "__dict__")
+                                   else (name, value, exc))
+                inner = (f": its {path} ({type(part).__name__}) cannot be pickled"
+                         if part is not value else "")
                 raise TuneError(
                     f"The cell uses the notebook variable {name!r} ({type(value).__name__}), "
-                    f"which cannot be sent to worker processes ({exc}). Create it inside the "
-                    "cell, or run without --jobs/--dask.") from None
+                    f"which cannot be sent to worker processes{inner} ({exc}). Create it "
+                    "inside the cell, or run without --jobs/--dask.") from None
             except Exception as exc:
                 raise TuneError(
                     f"The cell uses the notebook variable {name!r} ({type(value).__name__}), "

@@ -218,6 +218,10 @@ class TuneMagics(Magics):
 
             prestart()
         import_run_modules(args)
+        parallel = args.jobs != 1 or bool(args.dask)
+        objective = CellObjective(program, ns, keep=not parallel)
+        if parallel:  # a value that cannot be sent is refused before the study is opened
+            objective = objective.shippable()
         study = self._study(args, cell, program)
         ns[out] = study
         # Notes once the study is open: a cell refused while it opens shows its error alone.
@@ -243,10 +247,6 @@ class TuneMagics(Magics):
                 print(f"Note: --enqueue names {unknown}, which this cell does not define (it "
                       f"defines {program.param_names}): check the spelling.", file=sys.stderr)
             study.enqueue(params, skip_if_exists=args.on_repeat != "run")
-        parallel = args.jobs != 1 or bool(args.dask)
-        objective = CellObjective(program, ns, keep=not parallel)
-        if parallel:
-            objective = objective.shippable()
         unsubscribe = [study.subscribe(logger) for logger in loggers]
         try:
             self._run(args, cell, study, objective, expect_curves)

@@ -118,7 +118,8 @@ class Run(StoppingRules):
         self.executor = executor
         self._make_executor = lambda: make_executor(objective, study, n_jobs=n_jobs, dask=dask,
                                                     catch=catch, capture=capture,
-                                                    trial_timeout=trial_timeout)
+                                                    trial_timeout=trial_timeout,
+                                                    n_trials=n_trials)
         self.trial_timeout = trial_timeout
         self._init_rules(patience, min_improvement, stop_on_bug)
         #: When each trial in flight must end (trials run by workers; ``trial_timeout``).
