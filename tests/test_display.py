@@ -370,12 +370,21 @@ def test_a_figure_printer_of_ipythons_draws_the_figure_alone(shell):
     assert "text/html" not in data
     # (the printer's own metadata wins: the kernel has width and height, no alt, as before)
     assert md["image/png"] == {"width": 320, "height": 190}
-    # Where no image is shown (a terminal), nothing is drawn.
-    png.enabled = False
+    # An SVG printer (set_matplotlib_formats("svg")) draws it alone too.
+    svg = shell.display_formatter.formatters["image/svg+xml"]
+    svg.for_type(Figure, lambda fig: drawn.append(fig) or "<svg/>")
     try:
         data, md = shell.display_formatter.format(hd.plot_curves(curves(3)))
     finally:
-        png.enabled = True
+        svg.pop(Figure)
+    assert len(drawn) == 2 and set(data) >= {"image/svg+xml"} and "text/html" not in data
+    # Where no image is shown (a terminal: text only), nothing is drawn.
+    active = shell.display_formatter.active_types
+    shell.display_formatter.active_types = ["text/plain"]
+    try:
+        data, md = shell.display_formatter.format(hd.plot_curves(curves(3)))
+    finally:
+        shell.display_formatter.active_types = active
     assert set(data) == {"text/plain"}
 
 

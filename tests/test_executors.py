@@ -486,6 +486,7 @@ def test_an_address_where_no_scheduler_answers_is_refused(monkeypatch, answer):
 
     pytest.importorskip("distributed")
     monkeypatch.setattr(_dask, "CONNECT_TIMEOUT", 1)
+    monkeypatch.setattr(_dask, "_answer_seconds", lambda: 1.0)
     with socket.socket() as server:
         server.bind(("127.0.0.1", 0))
         server.listen()
@@ -503,9 +504,25 @@ def test_an_address_where_no_scheduler_answers_is_refused(monkeypatch, answer):
         threading.Thread(target=serve, daemon=True).start()
         address = f"tcp://127.0.0.1:{server.getsockname()[1]}"
         started = time.monotonic()
-        with pytest.raises(TuneError, match="is no Dask scheduler: .*8787 is its dashboard"):
+        with pytest.raises(TuneError, match="is (no|not answering as a) Dask scheduler: .*"
+                                            "8787 is its dashboard"):
             _dask.check_dask(address)
         assert time.monotonic() - started < 5
+
+
+def test_a_scheduler_is_asked_what_it_is_once_per_run(client, monkeypatch):
+    # The magic checks the address before it opens the study; the run's connection right
+    # after does not ask again (each asking costs a round trip, up to a connect timeout).
+    from hpt_magic.executors import _dask
+
+    asked = []
+    real = _dask._identify
+    monkeypatch.setattr(_dask, "_identify", lambda *a: asked.append(a) or real(*a))
+    monkeypatch.setattr(_dask, "_IDENTIFIED", {})
+    address = client.scheduler.address
+    _dask.check_dask(address)
+    _dask.check_dask(address)
+    assert len(asked) == 1
 
 
 def test_a_workers_address_is_refused_naming_it(client):

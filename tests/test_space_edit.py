@@ -137,6 +137,11 @@ def test_a_warm_start_that_takes_nothing_or_the_study_itself_is_said(shell, tmp_
                             f"{shell.db.parent}/./s.db\nx = tune.uniform(0, 10)\nx")
     assert "that is the study this cell continues" in str(result.error_in_exec)
     assert len(load_study("a", shell.db).trials) == 3
+    # An in-memory study of that name warm-starts from the file's, twice.
+    for _ in range(2):
+        assert shell.run_cell(f"%%tune --trials 2 --storage memory --study a --warm-start a "
+                              f"--warm-start-storage {shell.db} --plot none\n"
+                              "x = tune.uniform(0, 10)\nx").success
     # With --new the old one is a fine place to start from.
     assert shell.run_cell(f"{run} --study a --warm-start a --new\nx = tune.uniform(0, 10)\nx"
                           ).success

@@ -37,3 +37,21 @@ def test_a_framework_callback_counts_as_reporting():
     cell = "x = tune.uniform(0, 1)\ncb = tune.xgboost_callback('valid-logloss')\nx"
     assert parse_cell(cell, out_name="study").reports
     assert not parse_cell("x = tune.uniform(0, 1)\nx", out_name="study").reports
+
+
+@pytest.mark.parametrize("body, first", [
+    ("X = X[:50]\nn += 1", {"X", "n"}),
+    ("X = (\n    X[:50]\n)", {"X"}),  # (the read is on a later line than the store)
+    ("if x > 0.5:\n    X = X_small\nprint(len(X))", {"X"}),  # bound in one branch only
+    ("try:\n    model = fit()\nexcept ValueError:\n    model = model", {"model"}),
+    ("parts = [f for f in header.split(',')]", set()),  # a comprehension's own f
+    ("ys = [y * lr for y in range(3)]\ny = 1", set()),
+    ("for i in range(3):\n    y = 1\n    z = y", set()),  # bound before, in the loop
+    ("def f(a):\n    b = a + 1\n    return b\nb = f(x)", set()),  # the function's own b
+    ("y = 2\ny = y + 1", set()),
+    ("with open('f') as fh:\n    data = fh.read()", set()),
+])
+def test_names_the_cell_reads_before_it_binds_them_are_the_notebooks(body, first):
+    # --jobs sends a worker the notebook's values of the names a trial reads: also those the
+    # cell binds later (X = X[:50]), and none that only a comprehension or function binds.
+    assert parse_cell(f"x = tune.uniform(0, 1)\n{body}\nx").rebinds == first

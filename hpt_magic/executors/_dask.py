@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import queue
 import signal
 import socket
@@ -137,8 +138,26 @@ def check_dask(dask: Any) -> int | None:
                 time.sleep(0.25)
             except OSError as exc:  # no such host, no route, timed out
                 raise _unreachable(dask, exc) from None
-        _identify(dask, f"tcp://{where.netloc}", max(1.0, deadline - time.monotonic()))
+        address = f"tcp://{where.netloc}"
+        if time.monotonic() - _IDENTIFIED.get(address, -math.inf) > _IDENTITY_KEPT:
+            _identify(dask, address, _answer_seconds())
+            _IDENTIFIED[address] = time.monotonic()
     return None
+
+
+#: When each address last answered as a scheduler: the magic checks before it opens the
+#: study, and the run's connection right after need not ask again.
+_IDENTIFIED: dict[str, float] = {}
+_IDENTITY_KEPT = 60.0
+
+
+def _answer_seconds() -> float:
+    """How long a scheduler has to say what it is: as long as ``distributed.Client`` waits
+    for it to connect (``distributed.comm.timeouts.connect``; a busy one answers late)."""
+    import dask.config
+    from dask.utils import parse_timedelta
+
+    return float(parse_timedelta(dask.config.get("distributed.comm.timeouts.connect"), "s"))
 
 
 def _identify(dask: str, address: str, seconds: float) -> None:
@@ -171,11 +190,11 @@ def _identify(dask: str, address: str, seconds: float) -> None:
     if isinstance(kind, str):
         what = f"a Dask {kind}, not the scheduler"
     elif isinstance(reply, (TimeoutError, asyncio.TimeoutError)):
-        what = (f"no Dask scheduler: something accepts connections there but did not answer "
-                f"as one within {seconds:.0f} s")
+        what = (f"not answering as a Dask scheduler: something accepts connections there but "
+                f"said nothing within {seconds:.0f} s (another server, such as a scheduler's "
+                "dashboard, or a scheduler too busy to answer)")
     else:
-        what = (f"no Dask scheduler: what answers there does not speak Dask's protocol "
-                f"({type(reply).__name__})")
+        what = "no Dask scheduler: what answers there does not speak Dask's protocol"
     raise TuneError(f"--dask {dask!r} is {what}. Give the address the scheduler prints "
                     "('Scheduler at: tcp://...'; port 8786 by default, 8787 is its "
                     "dashboard), or start a local cluster with --dask local:N.")

@@ -21,9 +21,9 @@ from ._objective import Failure, check_score
 
 __all__ = ["Constraint", "Objectives", "Scores", "default_names"]
 
-# Metric names as loggers write them: "val/loss" (Lightning, TensorBoard), "recall@10".
+# NAME as objectives may be named: "val/loss" (Lightning), "recall@10", "top-1 acc".
 _CONSTRAINT = re.compile(
-    r"^\s*([A-Za-z_][\w.\-/@]*)\s*(<=|>=)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$")
+    r"^\s*(\S.*?)\s*(<=|>=)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$")
 
 
 def default_names(k: int) -> list[str]:
@@ -64,8 +64,8 @@ class Constraint:
         if match is None or not math.isfinite(float(match.group(3))):
             raise TuneError(
                 f"The constraint {text!r} is not of the form 'NAME <= NUMBER' or 'NAME >= "
-                "NUMBER' (NAME a key of the dict the objective returns, of letters, digits and "
-                "_ . - / @). Example: --constraint 'size_mb <= 20'.")
+                "NUMBER' (NAME a key of the dict the objective returns). Example: --constraint "
+                "'size_mb <= 20'.")
         return cls(match.group(1), match.group(2), float(match.group(3)))
 
     def violation(self, value: float) -> float:
@@ -160,7 +160,8 @@ latency_ms) and every metric a constraint uses (size_mb)"
             metrics, reason = self._from_sequence(result)
         elif self.multi:
             # Text, None or a model is no number: say what came back, not "one number (None)".
-            what = (f"one number ({reprlib.repr(check_score(result)[0] or result)})"
+            value = check_score(result)[0] if _is_number(result) else None
+            what = (f"one number ({reprlib.repr(result if value is None else value)})"
                     if _is_number(result) else _returned(result))
             return None, Failure(
                 f"the objective returned {what} but the study has {len(self.names)} "

@@ -167,7 +167,7 @@ def dump_objective(objective: Callable[[Trial], Any]) -> bytes:
     try:
         return dumps(objective)
     except Exception as exc:
-        path, culprit, error = _culprit(objective, _name(objective), exc, depth=4)
+        path, culprit, error = unpicklable_part(objective, _name(objective), exc)
     raise TuneError(
         f"The objective cannot be sent to worker processes: {path} "
         f"({type(culprit).__name__}) cannot be pickled ({type(error).__name__}: {error}). "

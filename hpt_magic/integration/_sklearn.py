@@ -303,16 +303,21 @@ class TuneSearchCV(BaseSearchCV):
                 "sampler='grid'.", UserWarning, stacklevel=3)
 
     def _check_objectives(self) -> None:
-        names = list(self.scoring) if isinstance(self.scoring, Mapping) else None
+        scoring = self.scoring
+        # A list of scorer names is scikit-learn's multi-metric scoring too (keys = names).
+        names = (list(scoring) if isinstance(scoring, (Mapping, list, tuple, set, frozenset))
+                 else None)
         wrong = [o for o in self.objectives if names is None or o not in names]
         if wrong:
             # scoring="accuracy" is one metric with no keys: not "keys of scoring (None)".
-            keys = (f"keys of scoring ({names})" if names is not None else
-                    f"keys of scoring, and scoring={self.scoring!r} is one metric, not a dict")
+            keys = (f"names in scoring ({names})" if names is not None
+                    else "names in scoring, which is the estimator's default score"
+                    if scoring is None else
+                    f"names in scoring, and scoring={scoring!r} is one metric")
             raise TuneError(
-                f"TuneSearchCV: objectives {wrong} are not {keys}. Give "
-                "scoring as a dict of named scorers, e.g. scoring={'acc': 'accuracy', 'f1': "
-                "'f1_macro'}, and name some of its keys in objectives.")
+                f"TuneSearchCV: objectives {wrong} are not {keys}. Give scoring several named "
+                "metrics, e.g. scoring={'acc': 'accuracy', 'f1': 'f1_macro'} or ['accuracy', "
+                "'f1_macro'], and name some of them in objectives.")
         if self.scheduler is not None:
             raise TuneError("TuneSearchCV: a scheduler judges one score, and objectives asks "
                             "for several. Drop scheduler, or search a single metric.")

@@ -83,8 +83,88 @@ class _NameFromTarget(ast.NodeTransformer):
         return node
 
 
-def _first(lines: dict[str, int], name: str, node: ast.AST) -> None:
-    lines[name] = min(lines.get(name, node.lineno), node.lineno)
+def _read_before_bound(body: list[ast.stmt], bound: set[str]) -> set[str]:
+    """The names ``body`` may read before it has surely bound them (``X = X[:500]``,
+    ``n += 1``, a read after an ``if`` that may have bound it): the notebook's value is read
+    then. Statements in order; what a branch, a loop or a ``try`` binds is sure only inside
+    it; names bound in a function, lambda or comprehension are theirs."""
+    first: set[str] = set()
+    bound = set(bound)
+    for stmt in body:
+        if isinstance(stmt, (ast.If, ast.While)):
+            first |= _reads(stmt.test) - bound
+            first |= _read_before_bound(stmt.body, bound)
+            first |= _read_before_bound(stmt.orelse, bound)
+        elif isinstance(stmt, (ast.For, ast.AsyncFor)):
+            first |= _reads(stmt.iter) - bound
+            first |= _read_before_bound(stmt.body, bound | _bound_by(stmt.target))
+            first |= _read_before_bound(stmt.orelse, bound)
+        elif isinstance(stmt, (ast.With, ast.AsyncWith)):
+            for item in stmt.items:
+                first |= _reads(item.context_expr) - bound
+                if item.optional_vars is not None:
+                    bound |= _bound_by(item.optional_vars)
+            first |= _read_before_bound(stmt.body, bound)
+        elif isinstance(stmt, (ast.Try, ast.TryStar)):
+            first |= _read_before_bound(stmt.body, bound)
+            for handler in stmt.handlers:
+                caught = {handler.name} if handler.name else set()
+                first |= (_reads(handler.type) if handler.type else set()) - bound
+                first |= _read_before_bound(handler.body, bound | caught)
+            first |= _read_before_bound(stmt.orelse, bound)
+            first |= _read_before_bound(stmt.finalbody, bound)
+        elif isinstance(stmt, ast.Match):
+            first |= _reads(stmt.subject) - bound
+            for case in stmt.cases:
+                first |= _read_before_bound(case.body, bound | _bound_by(case.pattern))
+        else:  # one statement: what it reads comes before what it binds
+            first |= _reads(stmt) - bound
+            bound |= _bound_by(stmt)
+    return first
+
+
+def _reads(node: ast.AST) -> set[str]:
+    """Names ``node`` reads in the cell's own scope (an ``n += 1`` reads ``n``); inside a
+    function, lambda or comprehension, those it does not bind itself."""
+    if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
+        return {node.target.id} | _reads(node.value)
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+        args = node.args
+        local = {a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs,
+                                 *filter(None, [args.vararg, args.kwarg])]}
+        body = node.body if isinstance(node.body, list) else [node.body]
+        local |= {n for stmt in body for n in _bound_by(stmt)}
+        outer = [*args.defaults, *filter(None, args.kw_defaults)]
+        if not isinstance(node, ast.Lambda):
+            outer += node.decorator_list
+        inner = {n for stmt in body for n in _reads(stmt)} - local
+        return inner | {n for e in outer for n in _reads(e)}
+    if isinstance(node, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
+        local = {n for gen in node.generators for n in _bound_by(gen.target)}
+        parts = [node.key, node.value] if isinstance(node, ast.DictComp) else [node.elt]
+        parts += [e for gen in node.generators for e in gen.ifs]
+        inner = {n for part in parts for n in _reads(part)}
+        inner |= {n for gen in node.generators[1:] for n in _reads(gen.iter)}
+        return (inner - local) | _reads(node.generators[0].iter)
+    if isinstance(node, ast.Name):
+        return {node.id} if isinstance(node.ctx, ast.Load) else set()
+    return {n for child in ast.iter_child_nodes(node) for n in _reads(child)}
+
+
+def _bound_by(node: ast.AST) -> set[str]:
+    """Names a statement or target binds in the scope it runs in."""
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return {node.name}
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return {(a.asname or a.name).split(".")[0] for a in node.names}
+    if isinstance(node, (ast.Lambda, ast.ListComp, ast.SetComp, ast.GeneratorExp,
+                         ast.DictComp)):
+        return set()  # (their own scope; a walrus inside is rare enough to miss)
+    if isinstance(node, ast.Name):
+        return {node.id} if isinstance(node.ctx, ast.Store) else set()
+    if isinstance(node, (ast.MatchAs, ast.MatchStar)) and node.name:
+        return {node.name} | {n for c in ast.iter_child_nodes(node) for n in _bound_by(c)}
+    return {n for child in ast.iter_child_nodes(node) for n in _bound_by(child)}
 
 
 def parse_cell(source: str, *, out_name: str | None = None) -> CellProgram:
@@ -111,8 +191,6 @@ def parse_cell(source: str, *, out_name: str | None = None) -> CellProgram:
     reports = False
     assigned: set[str] = set()
     loads: set[str] = set()
-    read: dict[str, int] = {}  # the first line that reads a name, and that assigns it
-    stored: dict[str, int] = {}
     for node in ast.walk(tree):
         kind = _tune_call(node)
         if kind in TUNE_CALLS:
@@ -130,12 +208,8 @@ def parse_cell(source: str, *, out_name: str | None = None) -> CellProgram:
         if isinstance(node, ast.Name):
             if isinstance(node.ctx, ast.Store):
                 assigned.add(node.id)
-                _first(stored, node.id, node)
             else:
                 loads.add(node.id)
-                _first(read, node.id, node)
-        elif isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
-            _first(read, node.target.id, node)  # `n += 1` reads n first
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             assigned.add(node.name)
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
@@ -170,8 +244,7 @@ def parse_cell(source: str, *, out_name: str | None = None) -> CellProgram:
     code = compile(tree, filename, "exec")
     return CellProgram(source, filename, code, names, has_score, reports, assigned,
                        loads - assigned, conditional=bool(set(names) - top_level),
-                       rebinds={n for n, line in read.items()
-                                if n in stored and line <= stored[n]})
+                       rebinds=_read_before_bound(tree.body, set()) & assigned)
 
 
 class CellObjective:

@@ -348,8 +348,9 @@ class TuneMagics(Magics):
                                     multi=len(objectives.get("directions", ())) > 1)
         existing = store.get_study(name) if not args.new else None
         if args.warm_start == name and existing is not None and (
-                args.warm_start_storage is None or args.storage == "memory"
-                or _same_file(args.warm_start_storage, args.storage)):
+                args.warm_start_storage is None or (
+                    args.storage != "memory"
+                    and _same_file(args.warm_start_storage, args.storage))):
             raise TuneError(f"--warm-start {name}: that is the study this cell continues, whose "
                             "trials it already uses. Drop --warm-start, or add --new to start "
                             "a new study from this one.")

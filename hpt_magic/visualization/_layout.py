@@ -90,21 +90,19 @@ class NotebookFigure(Figure):
         """The PNG with its alternative text, also as HTML: JupyterLab's HTML export reads no
         ``alt`` from a PNG's metadata.
 
-        When IPython has a printer of its own for Figures (matplotlib's inline backend, maybe
-        retina or SVG), that printer draws the figure and only the alternative text is
-        given, as the PNG's metadata; where no image is shown (a terminal), nothing.
+        When IPython has a printer of its own for Figures (matplotlib's inline backend: PNG,
+        retina, SVG...), that printer draws the figure, once, and only the alternative text
+        goes along, as the PNG's metadata (a printer's own metadata, as retina's, replaces
+        it); where no image is shown (a terminal), nothing.
         """
         alt = self.alt_text()
         metadata = {"image/png": {"alt": alt}}
-        formatter = _png_formatter()
-        if formatter is not None:
-            if not formatter.enabled:
+        formatters = _image_formatters()
+        if formatters is not None:
+            if not formatters:
                 return {}, {}
-            try:
-                formatter.lookup(self)
+            if any(_prints(formatter, self) for formatter in formatters):
                 return {}, metadata
-            except KeyError:  # no printer for Figures: this is the one rendering
-                pass
         png = png_bytes(self)
         data = {"image/png": png, "text/html": image_html(png, alt)}
         return {k: v for k, v in data.items()
@@ -121,12 +119,28 @@ class NotebookFigure(Figure):
         return "; ".join(t for t in dict.fromkeys(titles) if t) or "A plot of the study"
 
 
-def _png_formatter() -> Any:
-    """The running IPython's ``image/png`` formatter, or ``None`` outside IPython (not
+#: The image formats IPython shows, which matplotlib's inline backend may draw a Figure in.
+_IMAGE_TYPES = ("image/png", "image/svg+xml", "image/jpeg", "application/pdf")
+
+
+def _image_formatters() -> list[Any] | None:
+    """The running IPython's enabled image formatters, or ``None`` outside IPython (not
     imported here)."""
     ipython = sys.modules.get("IPython")
     shell = ipython.get_ipython() if ipython is not None else None
-    return None if shell is None else shell.display_formatter.formatters.get("image/png")
+    if shell is None:
+        return None
+    formatters = shell.display_formatter.formatters
+    return [formatters[t] for t in _IMAGE_TYPES if t in formatters and formatters[t].enabled]
+
+
+def _prints(formatter: Any, fig: Figure) -> bool:
+    """Whether ``formatter`` has a printer of its own for ``fig``'s type."""
+    try:
+        formatter.lookup(fig)
+    except KeyError:
+        return False
+    return True
 
 
 def described(fig: Figure, studies: Any, kind: str = "") -> Figure:
