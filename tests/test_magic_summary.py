@@ -236,3 +236,20 @@ def test_a_long_error_without_a_traceback_points_to_the_trials_error():
     text = _summary(study, info, None)
     assert trial.traceback is None and trial.error not in text
     assert "Full text: study.trial(0).error" in text
+
+
+def test_trials_an_interrupt_cut_short_are_new_this_run():
+    # It said "2 interrupted (0 new this run)" after a run whose two trials were interrupted.
+    from hpt_magic import Float, Study
+    from hpt_magic.notebook._run_summary import _summary
+    from hpt_magic.study._stopping import RunInfo
+
+    study = Study(space={"x": Float(0, 1)})
+    study.tell(study.ask(), 0.5)  # an earlier run's
+    info = RunInfo(None, None)
+    info.done = 1
+    study.tell(study.ask(), 0.4)
+    for _ in range(2):
+        study.tell(study.ask(), state="interrupted")
+    text = _summary(study, info, None)
+    assert "2 complete, 0 pruned, 0 failed, 2 interrupted (3 new this run)" in text

@@ -251,6 +251,8 @@ def test_enqueue_refuses_a_number_that_is_no_integer_of_the_range(value, why):
     ("act", "gelu", r"'gelu' for 'act' is not one of the options of Choice\(\['relu', "
                     r"'tanh'\]\)\. Give one of them\."),
     ("n", 11, r"11 for 'n' is outside Int\(0, 10\)\. Give a value in that range\."),
+    ("n", True, r"True for 'n' is a truth value, not a number\. Give a number in the range"),
+    ("x", False, r"False for 'x' is a truth value, not a number\."),
     ("even", 3, r"3 for 'even' is not on a step of Int\(0, 10, step=2\)\. Give 0 plus a "
                 r"multiple of 2\."),
 ])

@@ -133,6 +133,8 @@ class Distribution(ABC):
     def refusal(self, value: Any) -> tuple[str, str]:
         """Why ``value`` is not one of its values, as a sentence about the value goes on, and
         what to give instead: ``("is outside Float(0, 1)", "Give a value in that range")``."""
+        if isinstance(value, (bool, np.bool_)):
+            return "is a truth value, not a number", f"Give a number in the range of {self!r}"
         try:
             number = float(value)
         except (TypeError, ValueError, OverflowError):

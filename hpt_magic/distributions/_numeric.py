@@ -130,6 +130,8 @@ class Float(Distribution):
     def contains(self, value: Any) -> bool:
         if type(value) is float and self.low <= value <= self.high:  # the usual case
             return True
+        if isinstance(value, (bool, np.bool_)):  # (True is no number of a range, though 1)
+            return False
         try:
             v = float(value)
         except (TypeError, ValueError, OverflowError):
@@ -228,6 +230,8 @@ class Int(Distribution):
         return list(range(self.low, self.high + 1, self.step))
 
     def refusal(self, value: Any) -> tuple[str, str]:
+        if isinstance(value, (bool, np.bool_)):
+            return super().refusal(value)
         try:
             number = value if isinstance(value, (int, np.integer)) else float(value)
         except (TypeError, ValueError, OverflowError):
@@ -245,6 +249,8 @@ class Int(Distribution):
     def contains(self, value: Any) -> bool:
         if type(value) is int and self.step == 1:  # the usual case
             return self.low <= value <= self.high
+        if isinstance(value, (bool, np.bool_)):  # (True is no integer of a range, though 1)
+            return False
         if isinstance(value, (int, np.integer)):
             v = int(value)  # exact: a float loses the last digits of a large integer
         else:

@@ -65,7 +65,10 @@ def picked_trial(study: Study, pick: str | None) -> Any:
 def _summary(study: Study, info: RunInfo, error: BaseException | None,
              pick: str | None = None, not_kept: str | None = None,
              expect_curves: bool = False) -> str:
-    text = study.summary(info.elapsed, info.done)
+    # New this run: the trials it finished, and those an interrupt cut short.
+    cut = sum(t.state is TrialState.INTERRUPTED and t.started is not None
+              and t.started >= info.started for t in study.trials)
+    text = study.summary(info.elapsed, info.done + cut)
     if expect_curves and study.scheduler is not None:
         text += _no_curves_text(study, info)
     if study.is_multi_objective:
