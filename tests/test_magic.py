@@ -2,6 +2,7 @@ import pytest
 from IPython.core.error import UsageError
 
 from hpt_magic import Float, SQLiteStorage, Study, TrialState
+from hpt_magic.notebook._cell import parse_cell
 from hpt_magic.notebook._options import default_storage
 from hpt_magic.study._export import list_studies
 
@@ -390,6 +391,11 @@ def test_jobs_ship_a_notebook_variable_the_cell_reassigns(shell):
                    "globals() else 'x.txt', 'a')\nf.close()")
     cell = ("x = tune.uniform(0, 1)\nX = (\n    X[:50]\n)\nn += 1\n"
             "k = len([f for f in 'ab'])\nx + len(X) + n + k\n")
+    # A name the cell binds and only may read first is left out when it cannot be sent.
+    # (get reads f only when called, after the cell has bound it)
+    guess = "def get():\n    return f\nf = 0\nn += get()\n"
+    assert "f" in parse_cell(cell.replace("n += 1\n", "n += 1\n" + guess)).rebinds
+    cell = cell.replace("n += 1\n", "n += 1\n" + guess)
     r = run(shell, "--trials 2 --jobs 2 --plot none --study rebind --sampler random", cell)
     assert r.success, error_of(r)
     study = shell.user_ns["study"]

@@ -50,6 +50,13 @@ def test_a_framework_callback_counts_as_reporting():
     ("def f(a):\n    b = a + 1\n    return b\nb = f(x)", set()),  # the function's own b
     ("y = 2\ny = y + 1", set()),
     ("with open('f') as fh:\n    data = fh.read()", set()),
+    ("with open('f') as fh:\n    data = fh.read()\ndata = data[:5]", set()),
+    ("if x:\n    f = 1\nelse:\n    f = 2\ng = f", set()),  # bound in both branches
+    ("if (m := x):\n    m = m + 1", set()),  # a walrus binds
+    ("class C:\n    a = 1\n    b = a", set()),  # the class's own names
+    ("def bump():\n    global counter\n    counter += 1\nbump()\ncounter = 0",
+     {"counter"}),  # read by the function before the cell binds it
+    ("match x:\n    case 1 if thr > 0:\n        thr = 0", {"thr"}),  # a guard reads
 ])
 def test_names_the_cell_reads_before_it_binds_them_are_the_notebooks(body, first):
     # --jobs sends a worker the notebook's values of the names a trial reads: also those the

@@ -91,9 +91,10 @@ CONNECT_TIMEOUT = 10
 def check_dask(dask: Any) -> int | None:
     """Refuse a ``--dask`` value that cannot work, before a study is opened for the run: not
     ``local:N``, a scheduler address with its port, or a client; Dask not installed; or a
-    ``tcp://`` address where no Dask scheduler answers within :data:`CONNECT_TIMEOUT`
-    seconds (nothing listens, or something else does: its dashboard, a worker, a web server,
-    with which ``distributed.Client`` would wait for ever or fail deep in its protocol).
+    ``tcp://`` address where nothing listens within :data:`CONNECT_TIMEOUT` seconds, or
+    where something other than a scheduler answers (its dashboard, a worker, a web server,
+    with which ``distributed.Client`` would wait for ever or fail deep in its protocol; it
+    has as long to answer as the client's connect timeout).
     Returns the number of workers of ``local:N`` (0: one per core), else ``None``.
 
     Parameters
@@ -157,7 +158,8 @@ def _answer_seconds() -> float:
     import dask.config
     from dask.utils import parse_timedelta
 
-    return float(parse_timedelta(dask.config.get("distributed.comm.timeouts.connect"), "s"))
+    setting = dask.config.get("distributed.comm.timeouts.connect", None)
+    return float(parse_timedelta(setting, "s")) if setting else float(CONNECT_TIMEOUT)
 
 
 def _identify(dask: str, address: str, seconds: float) -> None:
@@ -191,7 +193,7 @@ def _identify(dask: str, address: str, seconds: float) -> None:
         what = f"a Dask {kind}, not the scheduler"
     elif isinstance(reply, (TimeoutError, asyncio.TimeoutError)):
         what = (f"not answering as a Dask scheduler: something accepts connections there but "
-                f"said nothing within {seconds:.0f} s (another server, such as a scheduler's "
+                f"said nothing within {seconds:g} s (another server, such as a scheduler's "
                 "dashboard, or a scheduler too busy to answer)")
     else:
         what = "no Dask scheduler: what answers there does not speak Dask's protocol"

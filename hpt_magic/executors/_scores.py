@@ -22,6 +22,8 @@ from ._objective import Failure, check_score
 __all__ = ["Constraint", "Objectives", "Scores", "default_names"]
 
 # NAME as objectives may be named: "val/loss" (Lightning), "recall@10", "top-1 acc".
+#: What no metric's name holds and two bounds written as one do ("a <= 1, b >= 2").
+_SEPARATORS = re.compile(r"[<>=,;]|\s(?:and|or)\s")
 _CONSTRAINT = re.compile(
     r"^\s*(\S.*?)\s*(<=|>=)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$")
 
@@ -61,6 +63,11 @@ class Constraint:
                 "constrained metric in the objective's dict and bound it by name, e.g. "
                 "constraints=['size_mb <= 20'] (--constraint 'size_mb <= 20').")
         match = _CONSTRAINT.match(str(text))
+        if match is not None and _SEPARATORS.search(match.group(1)):
+            raise TuneError(
+                f"The constraint {text!r} holds more than one bound: give each as a "
+                "constraint of its own, e.g. --constraint 'size_mb <= 20' --constraint "
+                "'acc >= 0.5' (constraints=['size_mb <= 20', 'acc >= 0.5']).")
         if match is None or not math.isfinite(float(match.group(3))):
             raise TuneError(
                 f"The constraint {text!r} is not of the form 'NAME <= NUMBER' or 'NAME >= "

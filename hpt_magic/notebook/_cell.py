@@ -93,8 +93,11 @@ def _read_before_bound(body: list[ast.stmt], bound: set[str]) -> set[str]:
     for stmt in body:
         if isinstance(stmt, (ast.If, ast.While)):
             first |= _reads(stmt.test) - bound
+            bound |= _bound_by(stmt.test)  # (a walrus: `if (m := ...)`)
             first |= _read_before_bound(stmt.body, bound)
             first |= _read_before_bound(stmt.orelse, bound)
+            if isinstance(stmt, ast.If):  # what both branches bind is bound after
+                bound |= _surely_bound(stmt.body) & _surely_bound(stmt.orelse)
         elif isinstance(stmt, (ast.For, ast.AsyncFor)):
             first |= _reads(stmt.iter) - bound
             first |= _read_before_bound(stmt.body, bound | _bound_by(stmt.target))
@@ -105,6 +108,7 @@ def _read_before_bound(body: list[ast.stmt], bound: set[str]) -> set[str]:
                 if item.optional_vars is not None:
                     bound |= _bound_by(item.optional_vars)
             first |= _read_before_bound(stmt.body, bound)
+            bound |= _surely_bound(stmt.body)
         elif isinstance(stmt, (ast.Try, ast.TryStar)):
             first |= _read_before_bound(stmt.body, bound)
             for handler in stmt.handlers:
@@ -113,14 +117,38 @@ def _read_before_bound(body: list[ast.stmt], bound: set[str]) -> set[str]:
                 first |= _read_before_bound(handler.body, bound | caught)
             first |= _read_before_bound(stmt.orelse, bound)
             first |= _read_before_bound(stmt.finalbody, bound)
+            bound |= _surely_bound(stmt.finalbody)
         elif isinstance(stmt, ast.Match):
             first |= _reads(stmt.subject) - bound
             for case in stmt.cases:
-                first |= _read_before_bound(case.body, bound | _bound_by(case.pattern))
+                inner = bound | _bound_by(case.pattern)
+                first |= (_reads(case.pattern) | (_reads(case.guard) if case.guard else set())
+                          ) - inner
+                first |= _read_before_bound(case.body, inner)
+        elif isinstance(stmt, ast.ClassDef):  # its body's names are the class's
+            first |= {n for e in [*stmt.decorator_list, *stmt.bases] for n in _reads(e)} - bound
+            bound.add(stmt.name)
         else:  # one statement: what it reads comes before what it binds
             first |= _reads(stmt) - bound
             bound |= _bound_by(stmt)
     return first
+
+
+def _surely_bound(body: list[ast.stmt]) -> set[str]:
+    """The names ``body`` binds whichever way it runs (its plain statements, both branches of
+    an ``if``, a ``with`` body), as far as a quick look tells."""
+    bound: set[str] = set()
+    for stmt in body:
+        if isinstance(stmt, ast.If):
+            bound |= _surely_bound(stmt.body) & _surely_bound(stmt.orelse)
+        elif isinstance(stmt, (ast.With, ast.AsyncWith)):
+            bound |= _surely_bound(stmt.body) | {
+                n for item in stmt.items if item.optional_vars is not None
+                for n in _bound_by(item.optional_vars)}
+        elif not isinstance(stmt, (ast.For, ast.AsyncFor, ast.While, ast.Try, ast.TryStar,
+                                   ast.Match)):
+            bound |= _bound_by(stmt)
+    return bound
 
 
 def _reads(node: ast.AST) -> set[str]:
@@ -134,6 +162,8 @@ def _reads(node: ast.AST) -> set[str]:
                                  *filter(None, [args.vararg, args.kwarg])]}
         body = node.body if isinstance(node.body, list) else [node.body]
         local |= {n for stmt in body for n in _bound_by(stmt)}
+        local -= {n for stmt in body for sub in ast.walk(stmt)  # (a `global counter`)
+                  if isinstance(sub, (ast.Global, ast.Nonlocal)) for n in sub.names}
         outer = [*args.defaults, *filter(None, args.kw_defaults)]
         if not isinstance(node, ast.Lambda):
             outer += node.decorator_list
@@ -307,6 +337,10 @@ class CellObjective:
             try:
                 cloudpickle.dumps(value)
             except (pickle.PicklingError, TypeError, AttributeError) as exc:
+                if name not in self.program.loads:
+                    # A name the cell binds and may read first (a guess, _read_before_bound):
+                    # left out rather than refusing a cell that may never read it.
+                    continue
                 # A function's global or an object's attribute, which the cell does not show.
                 path, part, exc = (unpicklable_part(value, name, exc)
                                    if callable(value) or hasattr(value, "__dict__")

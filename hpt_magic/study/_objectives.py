@@ -81,21 +81,22 @@ def reconcile(name: str, stored: Objectives, asked: Objectives | None,
                             f"{_describe(asked)}. {fix}")
         names = asked.names if asked.named else stored.names
     constraints = stored.constraints
-    if asked_constraints and _same_constraints(stored.constraints, asked.constraints):
-        constraints = asked.constraints  # (exact where the file has an older, rounded text)
-    elif asked_constraints:
+    if asked_constraints and asked.constraints != stored.constraints:
+        rounded = (" (a bound an earlier version stored rounded to 6 digits: ask for it as "
+                   "stored to continue the study)"
+                   if _rounded_alike(stored.constraints, asked.constraints) else "")
         raise TuneError(
             f"Study {name!r} was created with the constraints "
-            f"{[str(c) for c in stored.constraints]}, not {[str(c) for c in asked.constraints]}"
-            f". {fix}")
+            f"{[str(c) for c in stored.constraints]}{rounded}, not "
+            f"{[str(c) for c in asked.constraints]}. {fix}")
     return Objectives(names, stored.directions, constraints)
 
 
-def _same_constraints(stored: Sequence[Any], asked: Sequence[Any]) -> bool:
-    """Whether the ``asked`` constraints are the ``stored`` ones, also where the file holds a
-    bound rounded to 6 digits (``1.23457e+06``), as studies written before 2026-12 do."""
+def _rounded_alike(stored: Sequence[Any], asked: Sequence[Any]) -> bool:
+    """Whether the ``stored`` constraints are the ``asked`` ones with bounds rounded to 6
+    digits, as studies written before 2026-12 stored them (``1.23457e+06``)."""
     return len(stored) == len(asked) and all(
-        s.name == a.name and s.op == a.op and s.bound in (a.bound, float(f"{a.bound:g}"))
+        s.name == a.name and s.op == a.op and s.bound == float(f"{a.bound:g}")
         for s, a in zip(stored, asked))
 
 
