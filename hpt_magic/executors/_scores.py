@@ -21,9 +21,9 @@ from ._objective import Failure, check_score
 
 __all__ = ["Constraint", "Objectives", "Scores", "default_names"]
 
-# NAME as objectives may be named: "val/loss" (Lightning), "recall@10", "top-1 acc".
 #: What no metric's name holds and two bounds written as one do ("a <= 1, b >= 2").
 _SEPARATORS = re.compile(r"[<>=,;]|\s(?:and|or)\s")
+# NAME as objectives may be named: "val/loss" (Lightning), "recall@10", "top-1 acc".
 _CONSTRAINT = re.compile(
     r"^\s*(\S.*?)\s*(<=|>=)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$")
 
@@ -167,9 +167,10 @@ latency_ms) and every metric a constraint uses (size_mb)"
             metrics, reason = self._from_sequence(result)
         elif self.multi:
             # Text, None or a model is no number: say what came back, not "one number (None)".
-            value = check_score(result)[0] if _is_number(result) else None
-            what = (f"one number ({reprlib.repr(result if value is None else value)})"
-                    if _is_number(result) else _returned(result))
+            what = _returned(result)
+            if _is_number(result):
+                value = check_score(result)[0]
+                what = f"one number ({reprlib.repr(result if value is None else value)})"
             return None, Failure(
                 f"the objective returned {what} but the study has {len(self.names)} "
                 f"objectives ({', '.join(self.names)}): return a dict with those keys, or a "

@@ -277,6 +277,25 @@ def parse_cell(source: str, *, out_name: str | None = None) -> CellProgram:
                        rebinds=_read_before_bound(tree.body, set()) & assigned)
 
 
+def _unsendable(name: str, value: Any, exc: Exception) -> TuneError:
+    """The error for the notebook variable ``name`` that pickling refused with ``exc``."""
+    if not isinstance(exc, (pickle.PicklingError, TypeError, AttributeError)):
+        return TuneError(
+            f"The cell uses the notebook variable {name!r} ({type(value).__name__}), which "
+            f"failed to pickle: {exc!r}. Create it inside the cell, or run without "
+            "--jobs/--dask.")
+    from ..executors._worker import unpicklable_part
+
+    # A function's global or an object's attribute, which the cell does not show.
+    path, part, exc = (unpicklable_part(value, name, exc)
+                       if callable(value) or hasattr(value, "__dict__") else (name, value, exc))
+    inner = f": its {path} ({type(part).__name__}) cannot be pickled" if part is not value else ""
+    return TuneError(
+        f"The cell uses the notebook variable {name!r} ({type(value).__name__}), which cannot "
+        f"be sent to worker processes{inner} ({exc}). Create it inside the cell, or run "
+        "without --jobs/--dask.")
+
+
 class CellObjective:
     """The objective of a cell: runs its code in a fresh namespace over the notebook's.
 
@@ -327,8 +346,6 @@ class CellObjective:
         """
         import cloudpickle
 
-        from ..executors._worker import unpicklable_part
-
         values = {}
         for name in sorted(self.program.loads | self.program.rebinds):
             if name not in self.namespace or name == "tune":
@@ -336,26 +353,12 @@ class CellObjective:
             value = self.namespace[name]
             try:
                 cloudpickle.dumps(value)
-            except (pickle.PicklingError, TypeError, AttributeError) as exc:
+            except Exception as exc:
                 if name not in self.program.loads:
                     # A name the cell binds and may read first (a guess, _read_before_bound):
                     # left out rather than refusing a cell that may never read it.
                     continue
-                # A function's global or an object's attribute, which the cell does not show.
-                path, part, exc = (unpicklable_part(value, name, exc)
-                                   if callable(value) or hasattr(value, "__dict__")
-                                   else (name, value, exc))
-                inner = (f": its {path} ({type(part).__name__}) cannot be pickled"
-                         if part is not value else "")
-                raise TuneError(
-                    f"The cell uses the notebook variable {name!r} ({type(value).__name__}), "
-                    f"which cannot be sent to worker processes{inner} ({exc}). Create it "
-                    "inside the cell, or run without --jobs/--dask.") from None
-            except Exception as exc:
-                raise TuneError(
-                    f"The cell uses the notebook variable {name!r} ({type(value).__name__}), "
-                    f"which failed to pickle: {exc!r}. Create it inside the cell, or run "
-                    "without --jobs/--dask.") from None
+                raise _unsendable(name, value, exc) from None
             values[name] = value
         return CellObjective(self.program, values, keep=False)
 

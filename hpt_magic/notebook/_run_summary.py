@@ -66,8 +66,7 @@ def _summary(study: Study, info: RunInfo, error: BaseException | None,
              pick: str | None = None, not_kept: str | None = None,
              expect_curves: bool = False) -> str:
     # New this run: the trials it finished, and those an interrupt cut short.
-    cut = sum(t.state is TrialState.INTERRUPTED and t.started is not None
-              and t.started >= info.started for t in study.trials)
+    cut = sum(t.state is TrialState.INTERRUPTED for t in _this_run(study, info))
     text = study.summary(info.elapsed, info.done + cut)
     if expect_curves and study.scheduler is not None:
         text += _no_curves_text(study, info)
@@ -130,11 +129,16 @@ def _summary(study: Study, info: RunInfo, error: BaseException | None,
     return text
 
 
+def _this_run(study: Study, info: RunInfo) -> list[Any]:
+    """The trials the run ``info`` started."""
+    return [t for t in study.trials if t.started is not None and t.started >= info.started]
+
+
 def _no_curves_text(study: Study, info: RunInfo) -> str:
     """A line for a run whose scheduler never had a curve to judge (the cell reads a
     function of the notebook that might have reported, so no note came before the run)."""
-    ran = [t for t in study.trials if t.started is not None and t.started >= info.started
-           and "repeat_of" not in t.user_attrs]  # (a reused score: the trial never ran)
+    ran = [t for t in _this_run(study, info)
+           if "repeat_of" not in t.user_attrs]  # (a reused score: the trial never ran)
     if not any(t.state is TrialState.COMPLETE for t in ran) or any(t.intermediate for t in ran):
         return ""
     return (f"\nNote: --scheduler {study.scheduler.name} had nothing to act on: no trial of "

@@ -86,15 +86,15 @@ def make_storage(storage: str | os.PathLike | Storage | None) -> Storage:
 def stored_storage(storage: str | os.PathLike | Storage) -> Storage:
     """The storage of studies that were stored before: like :func:`make_storage`, but a path
     that does not exist is an error (a reader never creates a file)."""
-    if isinstance(storage, (str, os.PathLike)) and not os.path.exists(storage):
-        raise StorageError(f"There is no study file at {os.fspath(storage)!r}. Check the path; "
-                           "studies are stored where --storage pointed when they ran.")
-    if isinstance(storage, (str, os.PathLike)) and os.path.isfile(storage) \
-            and os.path.getsize(storage) == 0:
-        # Opened, it would become a study database: a reader writes nothing.
-        raise StorageError(f"The file {os.fspath(storage)!r} is empty: no study was ever stored "
-                           "in it. Check the path; studies are stored where --storage pointed "
-                           "when they ran.")
+    if isinstance(storage, (str, os.PathLike)):
+        path = os.fspath(storage)
+        where = "Check the path; studies are stored where --storage pointed when they ran."
+        if not os.path.exists(path):
+            raise StorageError(f"There is no study file at {path!r}. {where}")
+        if os.path.isfile(path) and os.path.getsize(path) == 0:
+            # Opened, it would become a study database: a reader writes nothing.
+            raise StorageError(f"The file {path!r} is empty: no study was ever stored in it. "
+                               f"{where}")
     return make_storage(storage)
 
 

@@ -95,14 +95,13 @@ class NotebookFigure(Figure):
         goes along, as the PNG's metadata (a printer's own metadata, as retina's, replaces
         it); where no image is shown (a terminal), nothing.
         """
+        formatters = _image_formatters()
+        if formatters is not None and not formatters:
+            return {}, {}
         alt = self.alt_text()
         metadata = {"image/png": {"alt": alt}}
-        formatters = _image_formatters()
-        if formatters is not None:
-            if not formatters:
-                return {}, {}
-            if any(_prints(formatter, self) for formatter in formatters):
-                return {}, metadata
+        if formatters and any(_prints(formatter, self) for formatter in formatters):
+            return {}, metadata
         png = png_bytes(self)
         data = {"image/png": png, "text/html": image_html(png, alt)}
         return {k: v for k, v in data.items()
