@@ -179,21 +179,22 @@ class ManualTuner:
                 raise
             finally:
                 self._view.refresh()
-            trial = self.study.trials[first] if len(self.study.trials) > first else None
-            if trial is None or (refused is not None and trial.traceback is None):
-                # Refused before the objective ran (a value outside the space...).
-                self._say(str(refused), error=True)
-                return None
-            self._show_trial(trial, rich.outputs)
-            for callback in self.callbacks:
-                callback(self.study, trial)
-            return trial
         finally:
             # Released first: an interrupt while the buttons come back (widget updates take
-            # a moment) must not leave the tuner locked for good.
+            # a moment) must not leave the tuner locked for good. The buttons come back
+            # before the message that the run ended: a user who reads it can click.
             self._run_lock.release()
             for b in buttons:
                 b.disabled = False
+        trial = self.study.trials[first] if len(self.study.trials) > first else None
+        if trial is None or (refused is not None and trial.traceback is None):
+            # Refused before the objective ran (a value outside the space...).
+            self._say(str(refused), error=True)
+            return None
+        self._show_trial(trial, rich.outputs)
+        for callback in self.callbacks:
+            callback(self.study, trial)
+        return trial
 
     def suggest(self) -> dict[str, Any]:
         """Move the controls to the sampler's next proposal; record nothing.
